@@ -1,0 +1,184 @@
+/* Context, allocator plumbing and limits. */
+#include <stdlib.h>
+
+#include "internal.h"
+
+static void *
+libc_alloc(void *user, size_t size)
+{
+    (void)user;
+    return malloc(size);
+}
+
+static void *
+libc_realloc(void *user, void *p, size_t old_size, size_t new_size)
+{
+    (void)user;
+    (void)old_size;
+    return realloc(p, new_size);
+}
+
+static void
+libc_free(void *user, void *p, size_t size)
+{
+    (void)user;
+    (void)size;
+    free(p);
+}
+
+void *
+mt_alloc(const mtasts_ctx *ctx, size_t size)
+{
+    return ctx->alloc.alloc(ctx->alloc.user, size);
+}
+
+void
+mt_free(const mtasts_ctx *ctx, void *p, size_t size)
+{
+    if (p != NULL)
+        ctx->alloc.free(ctx->alloc.user, p, size);
+}
+
+void *
+mt_realloc(const mtasts_ctx *ctx, void *p, size_t old_size, size_t new_size)
+{
+    void *q;
+
+    if (ctx->alloc.realloc != NULL)
+        return ctx->alloc.realloc(ctx->alloc.user, p, old_size, new_size);
+    q = mt_alloc(ctx, new_size);
+    if (q == NULL)
+        return NULL;
+    if (p != NULL) {
+        memcpy(q, p, old_size < new_size ? old_size : new_size);
+        mt_free(ctx, p, old_size);
+    }
+    return q;
+}
+
+int
+mt_size_muladd(size_t a, size_t b, size_t c, size_t *ret)
+{
+    if (b != 0 && a > (SIZE_MAX - c) / b)
+        return 0;
+    *ret = a * b + c;
+    return 1;
+}
+
+static const size_t default_limits[MT_LIMIT_COUNT] = {
+    0,
+    MTASTS_POLICY_MAX_SIZE,
+    MTASTS_POLICY_MAX_MX,
+    MTASTS_TXT_MAX_SIZE,
+};
+
+int
+mtasts_ctx_new(const struct mtasts_alloc *alloc, mtasts_ctx **ret_ctx)
+{
+    struct mtasts_alloc a;
+    mtasts_ctx *ctx;
+
+    if (ret_ctx == NULL)
+        return MTASTS_EINVAL;
+    *ret_ctx = NULL;
+    if (alloc != NULL) {
+        if (alloc->version == 0)
+            return MTASTS_EINVAL;
+        if (alloc->version > MTASTS_ALLOC_VERSION)
+            return MTASTS_EVERSION;
+        if (alloc->alloc == NULL || alloc->free == NULL)
+            return MTASTS_EINVAL;
+        a = *alloc;
+    } else {
+        a.version = MTASTS_ALLOC_VERSION;
+        a.alloc = libc_alloc;
+        a.realloc = libc_realloc;
+        a.free = libc_free;
+        a.user = NULL;
+    }
+    ctx = a.alloc(a.user, sizeof(*ctx));
+    if (ctx == NULL)
+        return MTASTS_ENOMEM;
+    ctx->alloc = a;
+    memcpy(ctx->limits, default_limits, sizeof(ctx->limits));
+    *ret_ctx = ctx;
+    return MTASTS_OK;
+}
+
+void
+mtasts_ctx_free(mtasts_ctx *ctx)
+{
+    struct mtasts_alloc a;
+
+    if (ctx == NULL)
+        return;
+    a = ctx->alloc;
+    a.free(a.user, ctx, sizeof(*ctx));
+}
+
+int
+mtasts_ctx_set_limit(mtasts_ctx *ctx, int limit, size_t value)
+{
+    if (ctx == NULL || limit <= 0 || limit >= MT_LIMIT_COUNT || value == 0)
+        return MTASTS_EINVAL;
+    ctx->limits[limit] = value;
+    return MTASTS_OK;
+}
+
+size_t
+mtasts_ctx_get_limit(const mtasts_ctx *ctx, int limit)
+{
+    if (ctx == NULL || limit <= 0 || limit >= MT_LIMIT_COUNT)
+        return 0;
+    return ctx->limits[limit];
+}
+
+size_t
+mtasts_policy_max_size(void)
+{
+    return MTASTS_POLICY_MAX_SIZE;
+}
+
+size_t
+mtasts_policy_max_mx(void)
+{
+    return MTASTS_POLICY_MAX_MX;
+}
+
+size_t
+mtasts_txt_max_size(void)
+{
+    return MTASTS_TXT_MAX_SIZE;
+}
+
+size_t
+mtasts_id_max_len(void)
+{
+    return MTASTS_ID_MAX_LEN;
+}
+
+size_t
+mtasts_domain_max_len(void)
+{
+    return MTASTS_DOMAIN_MAX_LEN;
+}
+
+uint32_t
+mtasts_max_age_max(void)
+{
+    return MTASTS_MAX_AGE_MAX;
+}
+
+const char *
+mtasts_version(uint32_t *ret_num)
+{
+    if (ret_num != NULL)
+        *ret_num = MTASTS_VERSION_NUM;
+    return MTASTS_VERSION_STRING;
+}
+
+int
+mtasts_version_at_least(uint32_t num)
+{
+    return MTASTS_VERSION_NUM >= num;
+}

@@ -1,0 +1,133 @@
+/* Hostname rules (RFC 5321 Domain, RFC 1035 lengths) and normalisation. */
+#include "internal.h"
+
+int
+mt_hostname_check(const char *name, size_t len, unsigned flags, int *ret_reason,
+                  size_t *ret_off)
+{
+    size_t i = 0, start, lab;
+    unsigned char c, prev;
+
+    if (len > 0 && (flags & MTASTS_HOST_TRAILING_DOT) && name[len - 1] == '.')
+        len--;
+    if (len == 0) {
+        *ret_reason = MTASTS_R_EMPTY;
+        *ret_off = 0;
+        return MTASTS_ESYNTAX;
+    }
+    if ((flags & MTASTS_HOST_WILDCARD) && len >= 2 && name[0] == '*' &&
+        name[1] == '.')
+        i = 2;
+    start = i;
+    lab = 0;
+    prev = '.';
+    for (; i < len; i++) {
+        c = (unsigned char)name[i];
+        if (c == '.') {
+            if (prev == '.' || prev == '-')
+                goto bad;
+            lab = 0;
+        } else if (MT_IS(c, MT_C_LDH)) {
+            if (c == '-' && prev == '.')
+                goto bad;
+            if (++lab > MTASTS_LABEL_MAX_LEN) {
+                *ret_reason = MTASTS_R_LABEL_LEN;
+                *ret_off = i;
+                return MTASTS_ETOOBIG;
+            }
+        } else if (c >= 0x80) {
+            *ret_reason = MTASTS_R_NON_ASCII;
+            *ret_off = i;
+            return MTASTS_ENONASCII;
+        } else {
+            goto bad;
+        }
+        prev = c;
+    }
+    if (prev == '.' || prev == '-') {
+        i = len - 1;
+        goto bad;
+    }
+    if (len > MTASTS_DOMAIN_MAX_LEN) {
+        *ret_reason = MTASTS_R_NAME_LEN;
+        *ret_off = MTASTS_DOMAIN_MAX_LEN;
+        return MTASTS_ETOOBIG;
+    }
+    (void)start;
+    return MTASTS_OK;
+bad:
+    *ret_reason = MTASTS_R_HOSTNAME;
+    *ret_off = i;
+    return MTASTS_ESYNTAX;
+}
+
+int
+mtasts_hostname_check(const char *name, size_t len, unsigned flags,
+                      struct mtasts_diag *reterr)
+{
+    int rc, reason = 0;
+    size_t off = 0;
+
+    rc = mt_diag_check(reterr);
+    if (rc != MTASTS_OK)
+        return rc;
+    if (name == NULL && len > 0)
+        return MTASTS_EINVAL;
+    if ((flags & ~(MTASTS_HOST_WILDCARD | MTASTS_HOST_TRAILING_DOT)) != 0)
+        return MTASTS_EINVAL;
+    rc = mt_hostname_check(name, len, flags, &reason, &off);
+    if (rc != MTASTS_OK)
+        mt_diag_fail(reterr, rc, reason, off, NULL, 0);
+    else
+        mt_diag_ok(reterr, 0, 0);
+    return rc;
+}
+
+static int
+normalize_into(struct mt_out *o, const char *name, size_t len)
+{
+    int rc, reason;
+    size_t off, i;
+
+    if (name == NULL && len > 0)
+        return MTASTS_EINVAL;
+    rc = mt_hostname_check(name, len, MTASTS_HOST_TRAILING_DOT, &reason, &off);
+    if (rc != MTASTS_OK)
+        return rc;
+    if (name[len - 1] == '.')
+        len--;
+    for (i = 0; i < len; i++) {
+        char c = (char)MT_LOWER(name[i]);
+        mt_out_put(o, &c, 1);
+    }
+    return MTASTS_OK;
+}
+
+int
+mtasts_domain_normalize(const char *name, size_t len, char *dst, size_t dst_len,
+                        size_t *ret_needed)
+{
+    struct mt_out o;
+    int rc;
+
+    mt_out_init(&o, dst, dst_len);
+    rc = normalize_into(&o, name, len);
+    if (rc != MTASTS_OK)
+        return rc;
+    return mt_out_finish(&o, ret_needed);
+}
+
+int
+mtasts_sts_txt_name(const char *domain, size_t len, char *dst, size_t dst_len,
+                    size_t *ret_needed)
+{
+    struct mt_out o;
+    int rc;
+
+    mt_out_init(&o, dst, dst_len);
+    mt_out_str(&o, "_mta-sts.");
+    rc = normalize_into(&o, domain, len);
+    if (rc != MTASTS_OK)
+        return rc;
+    return mt_out_finish(&o, ret_needed);
+}

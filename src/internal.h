@@ -1,0 +1,76 @@
+/* Internal declarations shared by the library sources. Not installed. */
+#ifndef MTASTS_INTERNAL_H
+#define MTASTS_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "mtasts.h"
+
+#define MT_LIMIT_COUNT 4
+
+struct mtasts_ctx {
+    struct mtasts_alloc alloc;
+    size_t limits[MT_LIMIT_COUNT];
+};
+
+/* Allocation through the context's allocator. mt_alloc of 0 bytes is
+ * never requested by callers. */
+void *mt_alloc(const mtasts_ctx *ctx, size_t size);
+void mt_free(const mtasts_ctx *ctx, void *p, size_t size);
+/* Returns NULL (and leaves p untouched) on failure. */
+void *mt_realloc(const mtasts_ctx *ctx, void *p, size_t old_size,
+                 size_t new_size);
+/* a*b+c with overflow check; returns 0 on overflow. */
+int mt_size_muladd(size_t a, size_t b, size_t c, size_t *ret);
+
+/* ASCII character classes (no locale). */
+enum {
+    MT_C_ALPHA = 0x01,
+    MT_C_DIGIT = 0x02,
+    MT_C_WSP = 0x04,   /* SP, HTAB */
+    MT_C_VCHAR = 0x08, /* 0x21-0x7E */
+    MT_C_LDH = 0x10,   /* letter, digit, hyphen */
+    MT_C_EXTN = 0x20,  /* ext-name tail: alnum, '_', '-', '.' */
+    MT_C_TXTV = 0x40,  /* sts-ext-value: 0x21-0x3A, 0x3C, 0x3E-0x7E */
+};
+extern const unsigned char mt_ctype[256];
+extern const unsigned char mt_lower[256];
+
+#define MT_IS(c, cls) ((mt_ctype[(unsigned char)(c)] & (cls)) != 0)
+#define MT_ALNUM      (MT_C_ALPHA | MT_C_DIGIT)
+#define MT_LOWER(c)   (mt_lower[(unsigned char)(c)])
+
+/* Case-insensitive ASCII equality of two spans. */
+int mt_ascii_caseeq(const char *a, size_t alen, const char *b, size_t blen);
+
+/* Diagnostics. */
+int mt_diag_check(const struct mtasts_diag *d);
+void mt_diag_fail(struct mtasts_diag *d, int code, int reason, size_t offset,
+                  const char *buf, size_t len);
+void mt_diag_ok(struct mtasts_diag *d, uint64_t warnings, size_t woff);
+
+/* Hostname validation shared by the policy parser and the matchers.
+ * Returns 0 or a status, with *ret_reason and *ret_off (offset within
+ * name) set on failure. */
+int mt_hostname_check(const char *name, size_t len, unsigned flags,
+                      int *ret_reason, size_t *ret_off);
+
+/* Output with snprintf semantics. */
+struct mt_out {
+    char *dst;
+    size_t cap;
+    size_t len; /* bytes that would have been written */
+};
+void mt_out_init(struct mt_out *o, char *dst, size_t cap);
+void mt_out_put(struct mt_out *o, const char *s, size_t n);
+void mt_out_str(struct mt_out *o, const char *s);
+void mt_out_u64(struct mt_out *o, uint64_t v);
+int mt_out_finish(struct mt_out *o, size_t *ret_needed);
+
+/* Record/field validators shared by build and parse. */
+int mt_sts_ext_name_ok(const char *s, size_t n);
+int mt_sts_ext_value_ok(const char *s, size_t n);
+
+#endif

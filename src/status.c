@@ -1,0 +1,221 @@
+/* Status codes, warning and reason names, diagnostics. */
+#include "internal.h"
+
+struct status_row {
+    int code;
+    const char *name;
+    const char *msg;
+};
+
+static const struct status_row status_rows[] = {
+    {MTASTS_OK, "MTASTS_OK", "success"},
+    {MTASTS_EINVAL, "MTASTS_EINVAL", "invalid argument"},
+    {MTASTS_ENOMEM, "MTASTS_ENOMEM", "out of memory"},
+    {MTASTS_ESYNTAX, "MTASTS_ESYNTAX", "syntax error"},
+    {MTASTS_ETOOBIG, "MTASTS_ETOOBIG", "input exceeds a limit"},
+    {MTASTS_EVERSION, "MTASTS_EVERSION", "unsupported version"},
+    {MTASTS_ESTATE, "MTASTS_ESTATE", "call not valid in this state"},
+    {MTASTS_EAGAIN, "MTASTS_EAGAIN", "operation will complete later"},
+    {MTASTS_ECALLBACK, "MTASTS_ECALLBACK", "callback failed"},
+    {MTASTS_ENONASCII, "MTASTS_ENONASCII",
+     "non-ASCII name (A-labels required)"},
+    {MTASTS_ESTRICT, "MTASTS_ESTRICT",
+     "input needs a tolerance that strict parsing refuses"},
+    {MTASTS_ERANGE, "MTASTS_ERANGE", "output buffer too small"},
+};
+
+static const struct status_row *
+status_find(int status)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(status_rows) / sizeof(status_rows[0]); i++)
+        if (status_rows[i].code == status)
+            return &status_rows[i];
+    return NULL;
+}
+
+const char *
+mtasts_strerror(int status)
+{
+    const struct status_row *r = status_find(status);
+
+    return r != NULL ? r->msg : "unknown error";
+}
+
+const char *
+mtasts_status_name(int status)
+{
+    const struct status_row *r = status_find(status);
+
+    return r != NULL ? r->name : "MTASTS_UNKNOWN";
+}
+
+static const char *const warning_names[MTASTS_W_COUNT] = {
+    "trailing_wsp", "duplicate_field", "max_age_clamped", "blank_line",
+    "bom",          "duplicate_mx",
+};
+
+const char *
+mtasts_warning_name(int w)
+{
+    if (w < 0 || w >= MTASTS_W_COUNT)
+        return NULL;
+    return warning_names[w];
+}
+
+struct reason_row {
+    const char *name;
+    const char *msg;
+};
+
+static const struct reason_row reason_rows[] = {
+    {"none", "no error"},
+    {"empty", "input is empty"},
+    {"version", "expected the version tag (v=STSv1) at the start"},
+    {"delim", "expected ';' between fields"},
+    {"field", "expected a field (name=value)"},
+    {"ext_name",
+     "malformed field name (letter or digit, then up to 31 of letter, "
+     "digit, '_', '-', '.')"},
+    {"ext_value", "malformed or empty field value"},
+    {"id", "id must be 1 to 32 letters or digits"},
+    {"no_id", "required field id is missing"},
+    {"non_ascii", "byte outside US-ASCII"},
+    {"ctl", "control character not allowed here"},
+    {"utf8", "invalid UTF-8"},
+    {"bare_cr", "CR not followed by LF (lines end in LF or CRLF)"},
+    {"leading_wsp", "whitespace before a field name"},
+    {"colon", "expected ':' after the field name"},
+    {"policy_version", "version must be STSv1"},
+    {"mode", "mode must be enforce, testing or none"},
+    {"max_age", "max_age must be 1 to 10 digits"},
+    {"mx", "mx must be a hostname, optionally starting with '*.'"},
+    {"missing_version", "required field version is missing"},
+    {"missing_mode", "required field mode is missing"},
+    {"missing_max_age", "required field max_age is missing"},
+    {"missing_mx", "at least one mx is required unless mode is none"},
+    {"too_big", "input is larger than the configured limit"},
+    {"too_many_mx", "more mx lines than the configured limit"},
+    {"hostname", "malformed hostname (letters, digits, inner hyphens)"},
+    {"label_len", "DNS label longer than 63 octets"},
+    {"name_len", "name longer than 253 octets"},
+    {"strict", "tolerated deviation refused by strict parsing"},
+    {"multiple", "more than one candidate record"},
+    {"not_found", "no candidate record"},
+    {"bad_model", "object cannot be serialized"},
+};
+
+const char *
+mtasts_reason_message(int reason)
+{
+    if (reason < 0 ||
+        (size_t)reason >= sizeof(reason_rows) / sizeof(reason_rows[0]))
+        return "unknown reason";
+    return reason_rows[reason].msg;
+}
+
+const char *
+mtasts_reason_name(int reason)
+{
+    if (reason < 0 ||
+        (size_t)reason >= sizeof(reason_rows) / sizeof(reason_rows[0]))
+        return "unknown";
+    return reason_rows[reason].name;
+}
+
+int
+mt_diag_check(const struct mtasts_diag *d)
+{
+    if (d == NULL)
+        return MTASTS_OK;
+    if (d->version == 0)
+        return MTASTS_EINVAL;
+    if (d->version > MTASTS_DIAG_VERSION)
+        return MTASTS_EVERSION;
+    return MTASTS_OK;
+}
+
+void
+mt_diag_fail(struct mtasts_diag *d, int code, int reason, size_t offset,
+             const char *buf, size_t len)
+{
+    size_t i, line = 1;
+
+    if (d == NULL)
+        return;
+    d->code = code;
+    d->reason = reason;
+    d->offset = offset;
+    if (buf != NULL) {
+        for (i = 0; i < offset && i < len; i++)
+            if (buf[i] == '\n')
+                line++;
+    }
+    d->line = line;
+}
+
+void
+mt_diag_ok(struct mtasts_diag *d, uint64_t warnings, size_t woff)
+{
+    if (d == NULL)
+        return;
+    d->code = 0;
+    d->reason = MTASTS_R_NONE;
+    d->offset = 0;
+    d->line = 0;
+    d->warnings = warnings;
+    d->warning_offset = woff;
+}
+
+void
+mt_out_init(struct mt_out *o, char *dst, size_t cap)
+{
+    o->dst = dst;
+    o->cap = dst != NULL ? cap : 0;
+    o->len = 0;
+}
+
+void
+mt_out_put(struct mt_out *o, const char *s, size_t n)
+{
+    if (o->len < o->cap) {
+        size_t room = o->cap - o->len;
+        memcpy(o->dst + o->len, s, n < room ? n : room);
+    }
+    o->len += n;
+}
+
+void
+mt_out_str(struct mt_out *o, const char *s)
+{
+    mt_out_put(o, s, strlen(s));
+}
+
+void
+mt_out_u64(struct mt_out *o, uint64_t v)
+{
+    char tmp[24];
+    size_t n = sizeof(tmp);
+
+    do {
+        tmp[--n] = (char)('0' + (char)(v % 10));
+        v /= 10;
+    } while (v != 0);
+    mt_out_put(o, tmp + n, sizeof(tmp) - n);
+}
+
+int
+mt_out_finish(struct mt_out *o, size_t *ret_needed)
+{
+    if (ret_needed != NULL)
+        *ret_needed = o->len;
+    if (o->cap == 0)
+        return o->dst == NULL && o->len == 0 ? MTASTS_OK : MTASTS_ERANGE;
+    if (o->len < o->cap) {
+        o->dst[o->len] = '\0';
+        return MTASTS_OK;
+    }
+    o->dst[o->cap - 1] = '\0';
+    return MTASTS_ERANGE;
+}

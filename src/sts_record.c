@@ -1,0 +1,565 @@
+/* The _mta-sts TXT record (RFC 8461 3.1): parse, select, build, format. */
+#include "internal.h"
+
+struct kv_span {
+    const char *name;
+    size_t name_len;
+    const char *value;
+    size_t value_len;
+};
+
+struct mtasts_sts_record {
+    mtasts_ctx *ctx;
+    size_t alloc_size;
+    uint64_t warnings;
+    const char *id;
+    size_t id_len;
+    size_t ext_count;
+    struct kv_span *ext;
+};
+
+struct rec_scan {
+    /* out */
+    const char *id;
+    size_t id_len;
+    size_t ext_count;
+    size_t ext_bytes; /* sum of name+value lengths */
+    uint64_t warnings;
+    size_t woff;
+    int reason;
+    size_t off;
+    /* ext sink */
+    struct kv_span *ext;
+    size_t ext_cap;
+};
+
+#define STS_VERSION     "v=STSv1"
+#define STS_VERSION_LEN 7
+#define LOCAL_EXT       8
+
+int
+mt_sts_ext_name_ok(const char *s, size_t n)
+{
+    size_t i;
+
+    if (n == 0 || n > MTASTS_EXT_NAME_MAX || !MT_IS(s[0], MT_ALNUM))
+        return 0;
+    for (i = 1; i < n; i++)
+        if (!MT_IS(s[i], MT_C_EXTN))
+            return 0;
+    return 1;
+}
+
+int
+mt_sts_ext_value_ok(const char *s, size_t n)
+{
+    size_t i;
+
+    if (n == 0)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (!MT_IS(s[i], MT_C_TXTV))
+            return 0;
+    return 1;
+}
+
+static int
+id_ok(const char *s, size_t n)
+{
+    size_t i;
+
+    if (n == 0 || n > MTASTS_ID_MAX_LEN)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (!MT_IS(s[i], MT_ALNUM))
+            return 0;
+    return 1;
+}
+
+/* The reason to report for an unexpected byte c, when fallback describes
+ * what was expected there. */
+static int
+char_reason(unsigned char c, int fallback)
+{
+    if (c >= 0x80)
+        return MTASTS_R_NON_ASCII;
+    if (c < 0x20 && c != '\t')
+        return MTASTS_R_CTL;
+    if (c == 0x7F)
+        return MTASTS_R_CTL;
+    return fallback;
+}
+
+static void
+add_warning(struct rec_scan *r, int w, size_t off)
+{
+    if (r->warnings == 0)
+        r->woff = off;
+    r->warnings |= MTASTS_WARN_BIT(w);
+}
+
+/* Scan one record. Returns 0 or MTASTS_ESYNTAX (r->reason, r->off). */
+static int
+scan_record(const char *b, size_t n, struct rec_scan *r)
+{
+    size_t p, q, ws, fields = 0, name_len;
+    const char *name;
+
+    if (n == 0) {
+        r->reason = MTASTS_R_EMPTY;
+        r->off = 0;
+        return MTASTS_ESYNTAX;
+    }
+    if (n < STS_VERSION_LEN || memcmp(b, STS_VERSION, STS_VERSION_LEN) != 0) {
+        for (p = 0; p < n && p < STS_VERSION_LEN; p++)
+            if (b[p] != STS_VERSION[p])
+                break;
+        r->reason =
+            char_reason((unsigned char)b[p < n ? p : n - 1], MTASTS_R_VERSION);
+        r->off = p;
+        return MTASTS_ESYNTAX;
+    }
+    p = STS_VERSION_LEN;
+    if (p < n && b[p] != ';' && !MT_IS(b[p], MT_C_WSP)) {
+        r->reason = char_reason((unsigned char)b[p], MTASTS_R_VERSION);
+        r->off = p;
+        return MTASTS_ESYNTAX;
+    }
+    for (;;) {
+        ws = p;
+        while (p < n && MT_IS(b[p], MT_C_WSP))
+            p++;
+        if (p == n) {
+            if (fields == 0)
+                goto need_field;
+            if (p > ws)
+                add_warning(r, MTASTS_W_TRAILING_WSP, ws);
+            break;
+        }
+        if (b[p] != ';') {
+            r->reason = char_reason((unsigned char)b[p], MTASTS_R_DELIM);
+            r->off = p;
+            return MTASTS_ESYNTAX;
+        }
+        p++;
+        while (p < n && MT_IS(b[p], MT_C_WSP))
+            p++;
+        if (p == n) {
+            if (fields == 0)
+                goto need_field;
+            break;
+        }
+        /* field name */
+        q = p;
+        if (!MT_IS(b[p], MT_ALNUM)) {
+            r->reason = char_reason((unsigned char)b[p], MTASTS_R_FIELD);
+            r->off = p;
+            return MTASTS_ESYNTAX;
+        }
+        while (p < n && MT_IS(b[p], MT_C_EXTN))
+            p++;
+        name = b + q;
+        name_len = p - q;
+        if (name_len > MTASTS_EXT_NAME_MAX) {
+            r->reason = MTASTS_R_EXT_NAME;
+            r->off = q + MTASTS_EXT_NAME_MAX;
+            return MTASTS_ESYNTAX;
+        }
+        if (p == n || b[p] != '=') {
+            r->reason =
+                p == n ? MTASTS_R_FIELD
+                       : char_reason((unsigned char)b[p], MTASTS_R_EXT_NAME);
+            r->off = p;
+            return MTASTS_ESYNTAX;
+        }
+        p++;
+        q = p;
+        while (p < n && MT_IS(b[p], MT_C_TXTV))
+            p++;
+        if (p < n && b[p] != ';' && !MT_IS(b[p], MT_C_WSP)) {
+            r->reason = char_reason((unsigned char)b[p], MTASTS_R_EXT_VALUE);
+            r->off = p;
+            return MTASTS_ESYNTAX;
+        }
+        if (p == q) {
+            r->reason = name_len == 2 && name[0] == 'i' && name[1] == 'd'
+                            ? MTASTS_R_ID
+                            : MTASTS_R_EXT_VALUE;
+            r->off = p;
+            return MTASTS_ESYNTAX;
+        }
+        fields++;
+        if (name_len == 2 && name[0] == 'i' && name[1] == 'd') {
+            if (r->id == NULL) {
+                if (!id_ok(b + q, p - q)) {
+                    r->reason = MTASTS_R_ID;
+                    r->off = q;
+                    return MTASTS_ESYNTAX;
+                }
+                r->id = b + q;
+                r->id_len = p - q;
+            } else {
+                add_warning(r, MTASTS_W_DUPLICATE_FIELD, (size_t)(name - b));
+            }
+        } else if (name_len == 1 && name[0] == 'v') {
+            add_warning(r, MTASTS_W_DUPLICATE_FIELD, (size_t)(name - b));
+        } else {
+            if (r->ext_count < r->ext_cap) {
+                struct kv_span *e = &r->ext[r->ext_count];
+                e->name = name;
+                e->name_len = name_len;
+                e->value = b + q;
+                e->value_len = p - q;
+            }
+            r->ext_count++;
+            r->ext_bytes += name_len + (p - q) + 2;
+        }
+    }
+    if (r->id == NULL) {
+        r->reason = MTASTS_R_NO_ID;
+        r->off = n;
+        return MTASTS_ESYNTAX;
+    }
+    return MTASTS_OK;
+need_field:
+    r->reason = MTASTS_R_FIELD;
+    r->off = p;
+    return MTASTS_ESYNTAX;
+}
+
+static char *
+copy_str(char *dst, const char *src, size_t n)
+{
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+    return dst + n + 1;
+}
+
+/* Parse b[0..n) into a new record. The caller checked arguments. */
+static int
+record_parse(mtasts_ctx *ctx, const char *b, size_t n, unsigned flags,
+             mtasts_sts_record **ret_rec, struct mtasts_diag *reterr)
+{
+    struct kv_span local[LOCAL_EXT];
+    struct rec_scan r;
+    mtasts_sts_record *rec;
+    size_t size, i;
+    char *s;
+    int rc;
+
+    if (n > ctx->limits[MTASTS_LIMIT_TXT_SIZE]) {
+        mt_diag_fail(reterr, MTASTS_ETOOBIG, MTASTS_R_TOO_BIG,
+                     ctx->limits[MTASTS_LIMIT_TXT_SIZE], NULL, 0);
+        return MTASTS_ETOOBIG;
+    }
+    memset(&r, 0, sizeof(r));
+    r.ext = local;
+    r.ext_cap = LOCAL_EXT;
+    rc = scan_record(b, n, &r);
+    if (rc != MTASTS_OK) {
+        mt_diag_fail(reterr, rc, r.reason, r.off, NULL, 0);
+        return rc;
+    }
+    if ((flags & MTASTS_PARSE_STRICT) && r.warnings != 0) {
+        mt_diag_fail(reterr, MTASTS_ESTRICT, MTASTS_R_STRICT, r.woff, NULL, 0);
+        if (reterr != NULL)
+            reterr->warnings = r.warnings;
+        return MTASTS_ESTRICT;
+    }
+    /* One allocation: header, extension spans, then the strings. */
+    size = sizeof(*rec) + r.ext_count * sizeof(struct kv_span) + r.id_len + 1 +
+           r.ext_bytes;
+    rec = mt_alloc(ctx, size);
+    if (rec == NULL)
+        return MTASTS_ENOMEM;
+    rec->ctx = ctx;
+    rec->alloc_size = size;
+    rec->warnings = r.warnings;
+    rec->ext_count = r.ext_count;
+    rec->ext = (struct kv_span *)(void *)(rec + 1);
+    if (r.ext_count > LOCAL_EXT) {
+        /* Rare: more extensions than the local buffer; scan again into
+         * the final array. The scan is deterministic. */
+        r.ext_count = 0;
+        r.ext = rec->ext;
+        r.ext_cap = rec->ext_count;
+        r.id = NULL;
+        (void)scan_record(b, n, &r);
+    } else {
+        memcpy(rec->ext, local, r.ext_count * sizeof(struct kv_span));
+    }
+    s = (char *)(rec->ext + rec->ext_count);
+    rec->id = s;
+    rec->id_len = r.id_len;
+    s = copy_str(s, r.id, r.id_len);
+    for (i = 0; i < rec->ext_count; i++) {
+        struct kv_span *e = &rec->ext[i];
+        const char *nm = e->name, *v = e->value;
+        e->name = s;
+        s = copy_str(s, nm, e->name_len);
+        e->value = s;
+        s = copy_str(s, v, e->value_len);
+    }
+    mt_diag_ok(reterr, r.warnings, r.woff);
+    *ret_rec = rec;
+    return MTASTS_OK;
+}
+
+int
+mtasts_sts_record_parse(mtasts_ctx *ctx, const char *buf, size_t len,
+                        unsigned flags, mtasts_sts_record **ret_rec,
+                        struct mtasts_diag *reterr)
+{
+    int rc;
+
+    if (ret_rec != NULL)
+        *ret_rec = NULL;
+    if (ctx == NULL || ret_rec == NULL || (buf == NULL && len > 0) ||
+        (flags & ~MTASTS_PARSE_STRICT) != 0)
+        return MTASTS_EINVAL;
+    rc = mt_diag_check(reterr);
+    if (rc != MTASTS_OK)
+        return rc;
+    return record_parse(ctx, buf, len, flags, ret_rec, reterr);
+}
+
+/* E-2: a record is an STS candidate iff it starts with "v=STSv1", then
+ * *WSP, then ";". The strings are examined in place, without joining. */
+static int
+is_candidate(const char *const *strs, const size_t *lens, size_t nstr)
+{
+    size_t have = 0, i, j;
+
+    for (i = 0; i < nstr; i++) {
+        for (j = 0; j < lens[i]; j++) {
+            char c = strs[i][j];
+            if (have < STS_VERSION_LEN) {
+                if (c != STS_VERSION[have++])
+                    return 0;
+            } else if (c == ';') {
+                return 1;
+            } else if (!MT_IS(c, MT_C_WSP)) {
+                return 0;
+            }
+        }
+    }
+    return 0;
+}
+
+int
+mtasts_sts_record_select(mtasts_ctx *ctx, const char *const *strs,
+                         const size_t *str_lens, const size_t *rr_nstr,
+                         size_t rr_count, unsigned flags, int *ret_outcome,
+                         mtasts_sts_record **ret_rec,
+                         struct mtasts_diag *reterr)
+{
+    size_t i, j, first = 0, pos = 0, found = 0, total = 0, cand_pos = 0;
+    char *joined;
+    int rc;
+
+    if (ret_rec != NULL)
+        *ret_rec = NULL;
+    if (ctx == NULL || ret_outcome == NULL || ret_rec == NULL ||
+        (rr_count > 0 && rr_nstr == NULL) ||
+        (flags & ~MTASTS_PARSE_STRICT) != 0)
+        return MTASTS_EINVAL;
+    rc = mt_diag_check(reterr);
+    if (rc != MTASTS_OK)
+        return rc;
+    for (i = 0; i < rr_count; i++) {
+        size_t ns = rr_nstr[i];
+        if (ns > 0 && (strs == NULL || str_lens == NULL))
+            return MTASTS_EINVAL;
+        for (j = 0; j < ns; j++)
+            if (strs[pos + j] == NULL && str_lens[pos + j] > 0)
+                return MTASTS_EINVAL;
+        if (is_candidate(strs + pos, str_lens + pos, ns)) {
+            found++;
+            first = i;
+            cand_pos = pos;
+        }
+        pos += ns;
+    }
+    if (found != 1) {
+        *ret_outcome = found == 0 ? MTASTS_SELECT_NONE : MTASTS_SELECT_MULTIPLE;
+        mt_diag_fail(reterr, 0,
+                     found == 0 ? MTASTS_R_NOT_FOUND : MTASTS_R_MULTIPLE, 0,
+                     NULL, 0);
+        return MTASTS_OK;
+    }
+    /* Join the strings of the one candidate (STS-TXT-11). */
+    for (j = 0; j < rr_nstr[first]; j++) {
+        size_t l = str_lens[cand_pos + j];
+        if (l > ctx->limits[MTASTS_LIMIT_TXT_SIZE] - total) {
+            *ret_outcome = MTASTS_SELECT_INVALID;
+            mt_diag_fail(reterr, MTASTS_ETOOBIG, MTASTS_R_TOO_BIG,
+                         ctx->limits[MTASTS_LIMIT_TXT_SIZE], NULL, 0);
+            return MTASTS_OK;
+        }
+        total += l;
+    }
+    joined = mt_alloc(ctx, total + 1);
+    if (joined == NULL)
+        return MTASTS_ENOMEM;
+    pos = 0;
+    for (j = 0; j < rr_nstr[first]; j++) {
+        size_t l = str_lens[cand_pos + j];
+        if (l > 0)
+            memcpy(joined + pos, strs[cand_pos + j], l);
+        pos += l;
+    }
+    rc = record_parse(ctx, joined, total, flags, ret_rec, reterr);
+    mt_free(ctx, joined, total + 1);
+    if (rc == MTASTS_ENOMEM)
+        return rc;
+    *ret_outcome =
+        rc == MTASTS_OK ? MTASTS_SELECT_FOUND : MTASTS_SELECT_INVALID;
+    return MTASTS_OK;
+}
+
+static void
+format_fields(struct mt_out *o, const char *id, size_t id_len,
+              const struct kv_span *ext, const char *const *en,
+              const size_t *enl, const char *const *ev, const size_t *evl,
+              size_t ext_count)
+{
+    size_t i;
+
+    mt_out_str(o, STS_VERSION "; id=");
+    mt_out_put(o, id, id_len);
+    mt_out_put(o, ";", 1);
+    for (i = 0; i < ext_count; i++) {
+        mt_out_put(o, " ", 1);
+        if (ext != NULL) {
+            mt_out_put(o, ext[i].name, ext[i].name_len);
+            mt_out_put(o, "=", 1);
+            mt_out_put(o, ext[i].value, ext[i].value_len);
+        } else {
+            mt_out_put(o, en[i], enl[i]);
+            mt_out_put(o, "=", 1);
+            mt_out_put(o, ev[i], evl[i]);
+        }
+        mt_out_put(o, ";", 1);
+    }
+}
+
+int
+mtasts_sts_record_build(mtasts_ctx *ctx, const char *id, size_t id_len,
+                        const char *const *ext_names,
+                        const size_t *ext_name_lens,
+                        const char *const *ext_values,
+                        const size_t *ext_value_lens, size_t ext_count,
+                        mtasts_sts_record **ret_rec, struct mtasts_diag *reterr)
+{
+    struct mt_out o;
+    size_t i, need;
+    char *text;
+    int rc;
+
+    if (ret_rec != NULL)
+        *ret_rec = NULL;
+    if (ctx == NULL || ret_rec == NULL || (id == NULL && id_len > 0) ||
+        (ext_count > 0 && (ext_names == NULL || ext_name_lens == NULL ||
+                           ext_values == NULL || ext_value_lens == NULL)))
+        return MTASTS_EINVAL;
+    rc = mt_diag_check(reterr);
+    if (rc != MTASTS_OK)
+        return rc;
+    if (!id_ok(id, id_len)) {
+        mt_diag_fail(reterr, MTASTS_ESYNTAX, MTASTS_R_ID, 0, NULL, 0);
+        return MTASTS_ESYNTAX;
+    }
+    for (i = 0; i < ext_count; i++) {
+        const char *nm = ext_names[i];
+        size_t nl = ext_name_lens[i];
+        if (nm == NULL || !mt_sts_ext_name_ok(nm, nl) ||
+            (nl == 2 && nm[0] == 'i' && nm[1] == 'd') ||
+            (nl == 1 && nm[0] == 'v')) {
+            mt_diag_fail(reterr, MTASTS_ESYNTAX, MTASTS_R_EXT_NAME, i, NULL, 0);
+            return MTASTS_ESYNTAX;
+        }
+        if (ext_values[i] == NULL ||
+            !mt_sts_ext_value_ok(ext_values[i], ext_value_lens[i])) {
+            mt_diag_fail(reterr, MTASTS_ESYNTAX, MTASTS_R_EXT_VALUE, i, NULL,
+                         0);
+            return MTASTS_ESYNTAX;
+        }
+    }
+    mt_out_init(&o, NULL, 0);
+    format_fields(&o, id, id_len, NULL, ext_names, ext_name_lens, ext_values,
+                  ext_value_lens, ext_count);
+    need = o.len;
+    text = mt_alloc(ctx, need + 1);
+    if (text == NULL)
+        return MTASTS_ENOMEM;
+    mt_out_init(&o, text, need + 1);
+    format_fields(&o, id, id_len, NULL, ext_names, ext_name_lens, ext_values,
+                  ext_value_lens, ext_count);
+    rc = record_parse(ctx, text, need, 0, ret_rec, reterr);
+    mt_free(ctx, text, need + 1);
+    return rc;
+}
+
+void
+mtasts_sts_record_free(mtasts_sts_record *rec)
+{
+    if (rec != NULL)
+        mt_free(rec->ctx, rec, rec->alloc_size);
+}
+
+const char *
+mtasts_sts_record_id(const mtasts_sts_record *rec, size_t *ret_len)
+{
+    if (rec == NULL) {
+        if (ret_len != NULL)
+            *ret_len = 0;
+        return NULL;
+    }
+    if (ret_len != NULL)
+        *ret_len = rec->id_len;
+    return rec->id;
+}
+
+size_t
+mtasts_sts_record_ext_count(const mtasts_sts_record *rec)
+{
+    return rec != NULL ? rec->ext_count : 0;
+}
+
+int
+mtasts_sts_record_ext(const mtasts_sts_record *rec, size_t i,
+                      const char **ret_name, size_t *ret_name_len,
+                      const char **ret_value, size_t *ret_value_len)
+{
+    if (rec == NULL || i >= rec->ext_count)
+        return MTASTS_EINVAL;
+    if (ret_name != NULL)
+        *ret_name = rec->ext[i].name;
+    if (ret_name_len != NULL)
+        *ret_name_len = rec->ext[i].name_len;
+    if (ret_value != NULL)
+        *ret_value = rec->ext[i].value;
+    if (ret_value_len != NULL)
+        *ret_value_len = rec->ext[i].value_len;
+    return MTASTS_OK;
+}
+
+uint64_t
+mtasts_sts_record_warnings(const mtasts_sts_record *rec)
+{
+    return rec != NULL ? rec->warnings : 0;
+}
+
+int
+mtasts_sts_record_format(const mtasts_sts_record *rec, char *dst,
+                         size_t dst_len, size_t *ret_needed)
+{
+    struct mt_out o;
+
+    if (rec == NULL || (dst == NULL && dst_len > 0))
+        return MTASTS_EINVAL;
+    mt_out_init(&o, dst, dst_len);
+    format_fields(&o, rec->id, rec->id_len, rec->ext, NULL, NULL, NULL, NULL,
+                  rec->ext_count);
+    return mt_out_finish(&o, ret_needed);
+}
