@@ -296,6 +296,25 @@ MTASTS_API int mtasts_sts_txt_name(const char *domain, size_t len, char *dst,
                                    size_t dst_len, size_t *ret_needed);
 
 /**
+ * The Policy Host for a policy domain: "mta-sts." + norm(domain)
+ * (RFC 8461 3.3; the TLS SNI and certificate name of the fetch).
+ * snprintf semantics.
+ * @return 0, MTASTS_ERANGE, MTASTS_ENONASCII, MTASTS_ESYNTAX,
+ *         MTASTS_ETOOBIG, MTASTS_EINVAL.
+ */
+MTASTS_API int mtasts_policy_host(const char *domain, size_t len, char *dst,
+                                  size_t dst_len, size_t *ret_needed);
+
+/**
+ * The policy URL for a policy domain:
+ * "https://mta-sts." + norm(domain) + "/.well-known/mta-sts.txt"
+ * (STS-FETCH-1). snprintf semantics.
+ * @return as mtasts_policy_host().
+ */
+MTASTS_API int mtasts_policy_url(const char *domain, size_t len, char *dst,
+                                 size_t dst_len, size_t *ret_needed);
+
+/**
  * Match an MX host name (as returned by DNS) against one policy mx pattern.
  * The host is normalised first (case, one trailing dot). "*.suffix" matches
  * exactly one non-empty left-most label. An invalid pattern or host never

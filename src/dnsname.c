@@ -103,17 +103,21 @@ normalize_into(struct mt_out *o, const char *name, size_t len)
     return MTASTS_OK;
 }
 
-int
-mtasts_domain_normalize(const char *name, size_t len, char *dst, size_t dst_len,
-                        size_t *ret_needed)
+static int
+wrap_domain(const char *pre, const char *domain, size_t len, const char *post,
+            char *dst, size_t dst_len, size_t *ret_needed)
 {
     struct mt_out o;
     int rc;
 
+    if (dst == NULL && dst_len > 0)
+        return MTASTS_EINVAL;
     mt_out_init(&o, dst, dst_len);
-    rc = normalize_into(&o, name, len);
+    mt_out_str(&o, pre);
+    rc = normalize_into(&o, domain, len);
     if (rc != MTASTS_OK)
         return rc;
+    mt_out_str(&o, post);
     return mt_out_finish(&o, ret_needed);
 }
 
@@ -121,13 +125,27 @@ int
 mtasts_sts_txt_name(const char *domain, size_t len, char *dst, size_t dst_len,
                     size_t *ret_needed)
 {
-    struct mt_out o;
-    int rc;
+    return wrap_domain("_mta-sts.", domain, len, "", dst, dst_len, ret_needed);
+}
 
-    mt_out_init(&o, dst, dst_len);
-    mt_out_str(&o, "_mta-sts.");
-    rc = normalize_into(&o, domain, len);
-    if (rc != MTASTS_OK)
-        return rc;
-    return mt_out_finish(&o, ret_needed);
+int
+mtasts_policy_host(const char *domain, size_t len, char *dst, size_t dst_len,
+                   size_t *ret_needed)
+{
+    return wrap_domain("mta-sts.", domain, len, "", dst, dst_len, ret_needed);
+}
+
+int
+mtasts_policy_url(const char *domain, size_t len, char *dst, size_t dst_len,
+                  size_t *ret_needed)
+{
+    return wrap_domain("https://mta-sts.", domain, len,
+                       "/.well-known/mta-sts.txt", dst, dst_len, ret_needed);
+}
+
+int
+mtasts_domain_normalize(const char *name, size_t len, char *dst, size_t dst_len,
+                        size_t *ret_needed)
+{
+    return wrap_domain("", name, len, "", dst, dst_len, ret_needed);
 }
