@@ -1,12 +1,14 @@
 /* Hostname rules (RFC 5321 Domain, RFC 1035 lengths) and normalisation. */
 #include "internal.h"
 
+/* Why label by label: the inner loop is one table lookup per byte, and
+ * the hyphen and length rules are checked once per label. */
 int
 mt_hostname_check(const char *name, size_t len, unsigned flags, int *ret_reason,
                   size_t *ret_off)
 {
-    size_t i = 0, start, lab;
-    unsigned char c, prev;
+    size_t i = 0, ls;
+    unsigned char c;
 
     if (len > 0 && (flags & MTASTS_HOST_TRAILING_DOT) && name[len - 1] == '.')
         len--;
@@ -18,46 +20,57 @@ mt_hostname_check(const char *name, size_t len, unsigned flags, int *ret_reason,
     if ((flags & MTASTS_HOST_WILDCARD) && len >= 2 && name[0] == '*' &&
         name[1] == '.')
         i = 2;
-    start = i;
-    lab = 0;
-    prev = '.';
-    for (; i < len; i++) {
-        c = (unsigned char)name[i];
-        if (c == '.') {
-            if (prev == '.' || prev == '-')
-                goto bad;
-            lab = 0;
-        } else if (MT_IS(c, MT_C_LDH)) {
-            if (c == '-' && prev == '.')
-                goto bad;
-            if (++lab > MTASTS_LABEL_MAX_LEN) {
-                *ret_reason = MTASTS_R_LABEL_LEN;
+    for (;;) {
+        ls = i;
+        while (i < len && MT_IS(name[i], MT_C_LDH))
+            i++;
+        if (i == ls || name[ls] == '-' || name[i - 1] == '-') {
+            if (i == ls)
                 *ret_off = i;
-                return MTASTS_ETOOBIG;
-            }
-        } else if (c >= 0x80) {
-            *ret_reason = MTASTS_R_NON_ASCII;
-            *ret_off = i;
-            return MTASTS_ENONASCII;
-        } else {
+            else if (name[ls] == '-')
+                *ret_off = ls;
+            else
+                *ret_off = i - 1;
             goto bad;
         }
-        prev = c;
-    }
-    if (prev == '.' || prev == '-') {
-        i = len - 1;
-        goto bad;
+        if (i - ls > MTASTS_LABEL_MAX_LEN) {
+            *ret_reason = MTASTS_R_LABEL_LEN;
+            *ret_off = ls + MTASTS_LABEL_MAX_LEN;
+            return MTASTS_ETOOBIG;
+        }
+        if (i == len)
+            break;
+        c = (unsigned char)name[i];
+        if (c != '.') {
+            *ret_off = i;
+            if (c >= 0x80) {
+                *ret_reason = MTASTS_R_NON_ASCII;
+                return MTASTS_ENONASCII;
+            }
+            goto bad;
+        }
+        i++;
+        if (i == len) {
+            *ret_off = i - 1;
+            goto bad;
+        }
     }
     if (len > MTASTS_DOMAIN_MAX_LEN) {
         *ret_reason = MTASTS_R_NAME_LEN;
         *ret_off = MTASTS_DOMAIN_MAX_LEN;
         return MTASTS_ETOOBIG;
     }
-    (void)start;
     return MTASTS_OK;
 bad:
+    /* A non-ASCII byte anywhere makes the name a U-label problem rather
+     * than a plain syntax error, whatever stopped the scan first. */
+    for (i = 0; i < len; i++)
+        if ((unsigned char)name[i] >= 0x80) {
+            *ret_reason = MTASTS_R_NON_ASCII;
+            *ret_off = i;
+            return MTASTS_ENONASCII;
+        }
     *ret_reason = MTASTS_R_HOSTNAME;
-    *ret_off = i;
     return MTASTS_ESYNTAX;
 }
 

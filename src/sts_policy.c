@@ -145,14 +145,6 @@ field(const char *b, size_t ks, size_t ke, size_t vs, size_t ve,
     size_t kl = ke - ks, i, off;
     int rc, reason, dup;
 
-    /* Every value must at least be a valid extension value (E-7); the
-     * known keys then apply their own, stricter productions. */
-    rc = ext_value_check(b, vs, ve, &reason, &off);
-    if (rc != MTASTS_OK) {
-        if (kl == 2 && memcmp(b + ks, "mx", 2) == 0)
-            reason = reason == MTASTS_R_UTF8 ? MTASTS_R_UTF8 : MTASTS_R_MX;
-        return fail(s, rc, reason, off);
-    }
     if (kl == 2 && memcmp(b + ks, "mx", 2) == 0) {
         /* E-21 limits mx lines, duplicates included, so the limit does not
          * depend on how duplicates are detected. */
@@ -162,7 +154,7 @@ field(const char *b, size_t ks, size_t ke, size_t vs, size_t ve,
                                &off);
         if (rc != MTASTS_OK) {
             if (reason == MTASTS_R_HOSTNAME || reason == MTASTS_R_EMPTY)
-                reason = MTASTS_R_MX;
+                reason = b[vs + off] == '\r' ? MTASTS_R_BARE_CR : MTASTS_R_MX;
             return fail(s, rc == MTASTS_ENONASCII ? rc : MTASTS_ESYNTAX, reason,
                         vs + off);
         }
@@ -228,6 +220,9 @@ field(const char *b, size_t ks, size_t ke, size_t vs, size_t ve,
         if (i < s->ext_count) {
             dup = 1;
         } else {
+            rc = ext_value_check(b, vs, ve, &reason, &off);
+            if (rc != MTASTS_OK)
+                return fail(s, rc, reason, off);
             if (s->ext_count < s->ext_cap) {
                 struct ext_span *x = &s->ext[s->ext_count];
                 x->name.p = b + ks;
@@ -239,8 +234,13 @@ field(const char *b, size_t ks, size_t ke, size_t vs, size_t ve,
             s->str_bytes += kl + 1 + ve - vs + 1;
         }
     }
-    if (dup)
+    if (dup) {
+        /* E-7: a later duplicate only needs to be a valid extension. */
+        rc = ext_value_check(b, vs, ve, &reason, &off);
+        if (rc != MTASTS_OK)
+            return fail(s, rc, reason, off);
         add_warning(s, MTASTS_W_DUPLICATE_FIELD, ks);
+    }
     return MTASTS_OK;
 }
 
@@ -313,13 +313,14 @@ scan_policy(const char *b, size_t n, struct pol_scan *s)
         ve = eol;
         while (ve > vs && MT_IS(b[ve - 1], MT_C_WSP))
             ve--;
-        /* A CR inside the line is a bare CR, never a terminator. */
-        lf = memchr(b + vs, '\r', ve - vs);
-        if (lf != NULL)
-            return fail(s, MTASTS_ESYNTAX, MTASTS_R_BARE_CR, (size_t)(lf - b));
+        /* A CR inside the line is a bare CR, never a terminator; every
+         * value production rejects it, and the failure is renamed here. */
         rc = field(b, ks, ke, vs, ve, s);
-        if (rc != MTASTS_OK)
+        if (rc != MTASTS_OK) {
+            if (s->off < n && b[s->off] == '\r')
+                s->reason = MTASTS_R_BARE_CR;
             return rc;
+        }
         p = next;
     }
     if (!s->have_version)

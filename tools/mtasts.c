@@ -1,0 +1,435 @@
+/*
+ * mtasts: command-line front end to libmtasts.
+ *
+ *   mtasts record parse [--strict] [--json] TEXT | -f FILE
+ *   mtasts policy parse [--strict] [--json] FILE|-
+ *   mtasts policy check [--strict] [--json] FILE|- HOST...
+ *   mtasts match PATTERN HOST
+ *   mtasts version
+ *
+ * Exit status: 0 valid or lenient (or match), 1 invalid (or no match),
+ * 2 usage or I/O error.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mtasts.h"
+
+#define EXIT_INVALID 1
+#define EXIT_USAGE   2
+
+struct opts {
+    int json;
+    unsigned flags;
+    const char *file;
+    int argc;
+    char **argv; /* positional arguments */
+};
+
+static void
+usage(void)
+{
+    fputs("usage: mtasts record parse [--strict] [--json] TEXT\n"
+          "       mtasts record parse [--strict] [--json] -f FILE\n"
+          "       mtasts policy parse [--strict] [--json] FILE|-\n"
+          "       mtasts policy check [--strict] [--json] FILE|- HOST...\n"
+          "       mtasts match PATTERN HOST\n"
+          "       mtasts version\n",
+          stderr);
+}
+
+/* Read a whole file (or stdin for "-") into memory, up to max bytes. One
+ * byte more than max is read so that an oversized input reaches the
+ * library and gets its proper MTASTS_ETOOBIG diagnostic. */
+static char *
+read_file(const char *path, size_t max, size_t *ret_len)
+{
+    FILE *f;
+    char *buf;
+    size_t n = 0, cap = max + 1;
+
+    f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (f == NULL) {
+        fprintf(stderr, "mtasts: %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    buf = malloc(cap + 1);
+    if (buf == NULL) {
+        fputs("mtasts: out of memory\n", stderr);
+        goto out;
+    }
+    n = fread(buf, 1, cap, f);
+    if (ferror(f)) {
+        fprintf(stderr, "mtasts: %s: read error\n", path);
+        free(buf);
+        buf = NULL;
+        goto out;
+    }
+    buf[n] = '\0';
+    *ret_len = n;
+out:
+    if (f != stdin)
+        fclose(f);
+    return buf;
+}
+
+static void
+json_str(const char *s, size_t n)
+{
+    size_t i;
+
+    putchar('"');
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        switch (c) {
+        case '"':
+            fputs("\\\"", stdout);
+            break;
+        case '\\':
+            fputs("\\\\", stdout);
+            break;
+        case '\n':
+            fputs("\\n", stdout);
+            break;
+        case '\r':
+            fputs("\\r", stdout);
+            break;
+        case '\t':
+            fputs("\\t", stdout);
+            break;
+        default:
+            if (c < 0x20 || c == 0x7F)
+                printf("\\u%04x", c);
+            else
+                putchar(c);
+        }
+    }
+    putchar('"');
+}
+
+static void
+json_cstr(const char *s)
+{
+    json_str(s, strlen(s));
+}
+
+static const char *
+verdict_of(int rc, uint64_t warnings)
+{
+    if (rc != MTASTS_OK)
+        return "invalid";
+    return warnings != 0 ? "lenient" : "valid";
+}
+
+/* Print "verdict", "warnings" and "error" members (JSON) or the human
+ * summary lines for them. */
+static void
+print_status(const struct opts *o, const char *what, int rc,
+             const struct mtasts_diag *d)
+{
+    uint64_t w = d->warnings;
+    int i, first = 1;
+
+    if (o->json) {
+        printf("{\"verdict\":\"%s\",\"warnings\":[", verdict_of(rc, w));
+        for (i = 0; i < MTASTS_W_COUNT; i++) {
+            if (w & MTASTS_WARN_BIT(i)) {
+                if (!first)
+                    putchar(',');
+                json_cstr(mtasts_warning_name(i));
+                first = 0;
+            }
+        }
+        fputs("],\"error\":", stdout);
+        if (rc == MTASTS_OK) {
+            fputs("null", stdout);
+        } else {
+            printf("{\"code\":\"%s\",\"reason\":\"%s\",\"offset\":%zu,"
+                   "\"line\":%zu,\"message\":",
+                   mtasts_status_name(rc), mtasts_reason_name(d->reason),
+                   d->offset, d->line);
+            json_cstr(d->reason != MTASTS_R_NONE
+                          ? mtasts_reason_message(d->reason)
+                          : mtasts_strerror(rc));
+            putchar('}');
+        }
+        return;
+    }
+    printf("%s: %s\n", what, verdict_of(rc, w));
+    for (i = 0; i < MTASTS_W_COUNT; i++)
+        if (w & MTASTS_WARN_BIT(i))
+            printf("warning: %s\n", mtasts_warning_name(i));
+    if (rc != MTASTS_OK)
+        printf("error: %s (%s) at offset %zu, line %zu: %s\n",
+               mtasts_status_name(rc), mtasts_reason_name(d->reason), d->offset,
+               d->line,
+               d->reason != MTASTS_R_NONE ? mtasts_reason_message(d->reason)
+                                          : mtasts_strerror(rc));
+}
+
+/* Parse "--strict", "--json", "-f FILE"; the rest is positional. */
+static int
+parse_opts(int argc, char **argv, int allow_f, struct opts *o)
+{
+    int i;
+
+    memset(o, 0, sizeof(*o));
+    o->argv = argv;
+    for (i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--strict") == 0) {
+            o->flags |= MTASTS_PARSE_STRICT;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            o->json = 1;
+        } else if (allow_f && strcmp(argv[i], "-f") == 0 && i + 1 < argc) {
+            o->file = argv[++i];
+        } else if (strcmp(argv[i], "--") == 0) {
+            for (i++; i < argc; i++)
+                o->argv[o->argc++] = argv[i];
+        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            fprintf(stderr, "mtasts: unknown option %s\n", argv[i]);
+            return -1;
+        } else {
+            o->argv[o->argc++] = argv[i];
+        }
+    }
+    return 0;
+}
+
+static void
+print_ext(const char *name, size_t nl, const char *value, size_t vl, int json,
+          int first)
+{
+    if (json) {
+        if (!first)
+            putchar(',');
+        fputs("{\"name\":", stdout);
+        json_str(name, nl);
+        fputs(",\"value\":", stdout);
+        json_str(value, vl);
+        putchar('}');
+    } else {
+        printf("extension: %.*s=%.*s\n", (int)nl, name, (int)vl, value);
+    }
+}
+
+static int
+cmd_record_parse(mtasts_ctx *ctx, int argc, char **argv)
+{
+    struct mtasts_diag d = MTASTS_DIAG_INIT;
+    mtasts_sts_record *rec = NULL;
+    struct opts o;
+    const char *text, *id, *n, *v;
+    char *buf = NULL;
+    size_t len, idl, nl, vl, i;
+    int rc;
+
+    if (parse_opts(argc, argv, 1, &o) < 0)
+        return EXIT_USAGE;
+    if (o.file != NULL ? o.argc != 0 : o.argc != 1) {
+        usage();
+        return EXIT_USAGE;
+    }
+    if (o.file != NULL) {
+        buf = read_file(o.file,
+                        mtasts_ctx_get_limit(ctx, MTASTS_LIMIT_TXT_SIZE), &len);
+        if (buf == NULL)
+            return EXIT_USAGE;
+        /* A file holds one record; a final newline is not part of it. */
+        if (len > 0 && buf[len - 1] == '\n')
+            len--;
+        if (len > 0 && buf[len - 1] == '\r')
+            len--;
+        text = buf;
+    } else {
+        text = o.argv[0];
+        len = strlen(text);
+    }
+    rc = mtasts_sts_record_parse(ctx, text, len, o.flags, &rec, &d);
+    if (rc == MTASTS_ENOMEM) {
+        fputs("mtasts: out of memory\n", stderr);
+        free(buf);
+        return EXIT_USAGE;
+    }
+    print_status(&o, "record", rc, &d);
+    if (o.json)
+        fputs(",\"id\":", stdout);
+    if (rec != NULL) {
+        id = mtasts_sts_record_id(rec, &idl);
+        if (o.json) {
+            json_str(id, idl);
+            fputs(",\"extensions\":[", stdout);
+        } else {
+            printf("id: %.*s\n", (int)idl, id);
+        }
+        for (i = 0; i < mtasts_sts_record_ext_count(rec); i++) {
+            (void)mtasts_sts_record_ext(rec, i, &n, &nl, &v, &vl);
+            print_ext(n, nl, v, vl, o.json, i == 0);
+        }
+        if (o.json)
+            fputs("]}\n", stdout);
+    } else if (o.json) {
+        fputs("null,\"extensions\":null}\n", stdout);
+    }
+    mtasts_sts_record_free(rec);
+    free(buf);
+    return rc == MTASTS_OK ? 0 : EXIT_INVALID;
+}
+
+static void
+print_policy_fields(const mtasts_policy *p, int json)
+{
+    const char *s, *n, *v;
+    size_t l, nl, vl, i;
+
+    if (p == NULL) {
+        if (json)
+            fputs(",\"version\":null,\"mode\":null,\"max_age\":null,"
+                  "\"mx\":null,\"extensions\":null",
+                  stdout);
+        return;
+    }
+    s = mtasts_policy_version(p, &l);
+    if (json) {
+        fputs(",\"version\":", stdout);
+        json_str(s, l);
+        printf(",\"mode\":\"%s\",\"max_age\":%lu,\"mx\":[",
+               mtasts_mode_name(mtasts_policy_mode(p)),
+               (unsigned long)mtasts_policy_max_age(p));
+    } else {
+        printf("version: %.*s\nmode: %s\nmax_age: %lu\n", (int)l, s,
+               mtasts_mode_name(mtasts_policy_mode(p)),
+               (unsigned long)mtasts_policy_max_age(p));
+    }
+    for (i = 0; i < mtasts_policy_mx_count(p); i++) {
+        s = mtasts_policy_mx(p, i, &l);
+        if (json) {
+            if (i > 0)
+                putchar(',');
+            json_str(s, l);
+        } else {
+            printf("mx: %.*s\n", (int)l, s);
+        }
+    }
+    if (json)
+        fputs("],\"extensions\":[", stdout);
+    for (i = 0; i < mtasts_policy_ext_count(p); i++) {
+        (void)mtasts_policy_ext(p, i, &n, &nl, &v, &vl);
+        print_ext(n, nl, v, vl, json, i == 0);
+    }
+    if (json)
+        putchar(']');
+}
+
+static int
+cmd_policy(mtasts_ctx *ctx, int check, int argc, char **argv)
+{
+    struct mtasts_diag d = MTASTS_DIAG_INIT;
+    mtasts_policy *pol = NULL;
+    struct opts o;
+    char *buf;
+    size_t len;
+    int rc, i, all = 1, allowed;
+
+    if (parse_opts(argc, argv, 0, &o) < 0)
+        return EXIT_USAGE;
+    if (check ? o.argc < 2 : o.argc != 1) {
+        usage();
+        return EXIT_USAGE;
+    }
+    buf = read_file(o.argv[0],
+                    mtasts_ctx_get_limit(ctx, MTASTS_LIMIT_POLICY_SIZE), &len);
+    if (buf == NULL)
+        return EXIT_USAGE;
+    rc = mtasts_policy_parse(ctx, buf, len, o.flags, &pol, &d);
+    if (rc == MTASTS_ENOMEM) {
+        fputs("mtasts: out of memory\n", stderr);
+        free(buf);
+        return EXIT_USAGE;
+    }
+    print_status(&o, "policy", rc, &d);
+    print_policy_fields(pol, o.json);
+    if (check) {
+        if (o.json)
+            fputs(",\"hosts\":[", stdout);
+        for (i = 1; i < o.argc; i++) {
+            allowed =
+                mtasts_policy_mx_allowed(pol, o.argv[i], strlen(o.argv[i]));
+            all &= allowed;
+            if (o.json) {
+                if (i > 1)
+                    putchar(',');
+                fputs("{\"host\":", stdout);
+                json_cstr(o.argv[i]);
+                printf(",\"allowed\":%s}", allowed ? "true" : "false");
+            } else {
+                printf("%s: %s\n", o.argv[i],
+                       allowed ? "allowed" : "not allowed");
+            }
+        }
+        if (o.json)
+            putchar(']');
+    }
+    if (o.json)
+        fputs("}\n", stdout);
+    mtasts_policy_free(pol);
+    free(buf);
+    if (rc != MTASTS_OK)
+        return EXIT_INVALID;
+    return all ? 0 : EXIT_INVALID;
+}
+
+static int
+cmd_match(int argc, char **argv)
+{
+    int m;
+
+    if (argc != 2) {
+        usage();
+        return EXIT_USAGE;
+    }
+    m = mtasts_mx_match(argv[0], strlen(argv[0]), argv[1], strlen(argv[1]));
+    printf("%s\n", m ? "match" : "no match");
+    return m ? 0 : EXIT_INVALID;
+}
+
+int
+main(int argc, char **argv)
+{
+    mtasts_ctx *ctx = NULL;
+    int rc;
+
+    if (argc < 2) {
+        usage();
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "version") == 0) {
+        printf("mtasts %s\n", mtasts_version(NULL));
+        return 0;
+    }
+    if (strcmp(argv[1], "match") == 0)
+        return cmd_match(argc - 2, argv + 2);
+    if (argc < 3) {
+        usage();
+        return EXIT_USAGE;
+    }
+    if (mtasts_ctx_new(NULL, &ctx) != MTASTS_OK) {
+        fputs("mtasts: out of memory\n", stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "record") == 0 && strcmp(argv[2], "parse") == 0) {
+        rc = cmd_record_parse(ctx, argc - 3, argv + 3);
+    } else if (strcmp(argv[1], "policy") == 0 &&
+               strcmp(argv[2], "parse") == 0) {
+        rc = cmd_policy(ctx, 0, argc - 3, argv + 3);
+    } else if (strcmp(argv[1], "policy") == 0 &&
+               strcmp(argv[2], "check") == 0) {
+        rc = cmd_policy(ctx, 1, argc - 3, argv + 3);
+    } else {
+        usage();
+        rc = EXIT_USAGE;
+    }
+    mtasts_ctx_free(ctx);
+    return rc;
+}
