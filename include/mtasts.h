@@ -290,7 +290,8 @@ MTASTS_API int mtasts_domain_normalize(const char *name, size_t len, char *dst,
  * The TXT query name for a policy domain: "_mta-sts." + norm(domain)
  * (STS-TXT-1). snprintf semantics.
  * @return 0, MTASTS_ERANGE, MTASTS_ENONASCII, MTASTS_ESYNTAX,
- *         MTASTS_ETOOBIG.
+ *         MTASTS_ETOOBIG (also when the query name would exceed 253
+ *         octets), MTASTS_EINVAL (domain or dst NULL with a length).
  */
 MTASTS_API int mtasts_sts_txt_name(const char *domain, size_t len, char *dst,
                                    size_t dst_len, size_t *ret_needed);
@@ -300,7 +301,8 @@ MTASTS_API int mtasts_sts_txt_name(const char *domain, size_t len, char *dst,
  * (RFC 8461 3.3; the TLS SNI and certificate name of the fetch).
  * snprintf semantics.
  * @return 0, MTASTS_ERANGE, MTASTS_ENONASCII, MTASTS_ESYNTAX,
- *         MTASTS_ETOOBIG, MTASTS_EINVAL.
+ *         MTASTS_ETOOBIG (also when the host name would exceed 253
+ *         octets), MTASTS_EINVAL.
  */
 MTASTS_API int mtasts_policy_host(const char *domain, size_t len, char *dst,
                                   size_t dst_len, size_t *ret_needed);
@@ -353,7 +355,8 @@ typedef struct mtasts_sts_record mtasts_sts_record;
  * @param[in] flags 0 or MTASTS_PARSE_STRICT
  * @param[out] ret_rec the record, NULL on failure
  * @param[out] reterr optional diagnostic
- * @return 0, MTASTS_ESYNTAX, MTASTS_ENONASCII, MTASTS_ETOOBIG, MTASTS_ESTRICT,
+ * @return 0, MTASTS_ESYNTAX (also for non-ASCII bytes: reason
+ *         MTASTS_R_NON_ASCII), MTASTS_ETOOBIG, MTASTS_ESTRICT,
  *         MTASTS_EVERSION (reterr->version unknown), MTASTS_EINVAL,
  *         MTASTS_ENOMEM.
  * Ownership: free *ret_rec with mtasts_sts_record_free().
@@ -390,7 +393,9 @@ MTASTS_API int mtasts_sts_record_select(
 /**
  * Build a record from its fields (for publishing tools). The id and each
  * extension are validated; ext arrays may be NULL when ext_count is 0.
- * @return 0, MTASTS_ESYNTAX (reterr reason says which field),
+ * @return 0, MTASTS_ESYNTAX (reterr reason says which field; offset is
+ *         the index of the bad extension), MTASTS_ETOOBIG (the record
+ *         would exceed MTASTS_LIMIT_TXT_SIZE), MTASTS_EVERSION,
  *         MTASTS_EINVAL, MTASTS_ENOMEM.
  */
 MTASTS_API int mtasts_sts_record_build(
@@ -461,7 +466,8 @@ MTASTS_API int mtasts_policy_parse(mtasts_ctx *ctx, const char *buf, size_t len,
  * Build a policy from a model, as if parsing its canonical serialization.
  * mx and ext arrays may be NULL when their count is 0.
  * @return 0, MTASTS_ESYNTAX (invalid model: reterr reason says which
- *         field), MTASTS_ENONASCII, MTASTS_ETOOBIG, MTASTS_EINVAL,
+ *         field, offset the index of the bad mx or extension),
+ *         MTASTS_ENONASCII, MTASTS_ETOOBIG, MTASTS_EVERSION, MTASTS_EINVAL,
  *         MTASTS_ENOMEM.
  */
 MTASTS_API int

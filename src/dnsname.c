@@ -116,9 +116,11 @@ normalize_into(struct mt_out *o, const char *name, size_t len)
     return MTASTS_OK;
 }
 
+/* pre + norm(domain) + post; label_pre is the number of bytes of pre that
+ * become part of the DNS name, which must stay within 253 octets. */
 static int
-wrap_domain(const char *pre, const char *domain, size_t len, const char *post,
-            char *dst, size_t dst_len, size_t *ret_needed)
+wrap_domain(const char *pre, size_t label_pre, const char *domain, size_t len,
+            const char *post, char *dst, size_t dst_len, size_t *ret_needed)
 {
     struct mt_out o;
     int rc;
@@ -130,6 +132,8 @@ wrap_domain(const char *pre, const char *domain, size_t len, const char *post,
     rc = normalize_into(&o, domain, len);
     if (rc != MTASTS_OK)
         return rc;
+    if (o.len - strlen(pre) + label_pre > MTASTS_DOMAIN_MAX_LEN)
+        return MTASTS_ETOOBIG;
     mt_out_str(&o, post);
     return mt_out_finish(&o, ret_needed);
 }
@@ -138,21 +142,23 @@ int
 mtasts_sts_txt_name(const char *domain, size_t len, char *dst, size_t dst_len,
                     size_t *ret_needed)
 {
-    return wrap_domain("_mta-sts.", domain, len, "", dst, dst_len, ret_needed);
+    return wrap_domain("_mta-sts.", 9, domain, len, "", dst, dst_len,
+                       ret_needed);
 }
 
 int
 mtasts_policy_host(const char *domain, size_t len, char *dst, size_t dst_len,
                    size_t *ret_needed)
 {
-    return wrap_domain("mta-sts.", domain, len, "", dst, dst_len, ret_needed);
+    return wrap_domain("mta-sts.", 8, domain, len, "", dst, dst_len,
+                       ret_needed);
 }
 
 int
 mtasts_policy_url(const char *domain, size_t len, char *dst, size_t dst_len,
                   size_t *ret_needed)
 {
-    return wrap_domain("https://mta-sts.", domain, len,
+    return wrap_domain("https://mta-sts.", 8, domain, len,
                        "/.well-known/mta-sts.txt", dst, dst_len, ret_needed);
 }
 
@@ -160,5 +166,5 @@ int
 mtasts_domain_normalize(const char *name, size_t len, char *dst, size_t dst_len,
                         size_t *ret_needed)
 {
-    return wrap_domain("", name, len, "", dst, dst_len, ret_needed);
+    return wrap_domain("", 0, name, len, "", dst, dst_len, ret_needed);
 }

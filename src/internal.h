@@ -45,6 +45,38 @@ extern const unsigned char mt_lower[256];
 /* Case-insensitive ASCII equality of two spans. */
 int mt_ascii_caseeq(const char *a, size_t alen, const char *b, size_t blen);
 
+/* Whether s[0..n) is a valid RFC 5321 Domain (LDH labels of 1..63 octets,
+ * no leading or trailing hyphen, at most 253 octets). The fast check used
+ * on matching paths; mt_hostname_check() says why a name is invalid. */
+static inline int
+mt_name_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s, *e = p + n, *ls;
+
+    if (n == 0 || n > MTASTS_DOMAIN_MAX_LEN)
+        return 0;
+    for (;;) {
+        ls = p;
+        while (p < e && (mt_ctype[*p] & MT_C_LDH) != 0)
+            p++;
+        if (p == ls || *ls == '-' || p[-1] == '-' ||
+            p - ls > MTASTS_LABEL_MAX_LEN)
+            return 0;
+        if (p == e)
+            return 1;
+        if (*p != '.')
+            return 0;
+        p++;
+        if (p == e)
+            return 0;
+    }
+}
+
+/* MX match for a pattern already validated by the policy parser: only the
+ * host's wildcard label still needs checking. */
+int mt_mx_match_trusted(const char *pattern, size_t plen, const char *host,
+                        size_t hlen);
+
 /* Diagnostics. */
 int mt_diag_check(const struct mtasts_diag *d);
 void mt_diag_fail(struct mtasts_diag *d, int code, int reason, size_t offset,

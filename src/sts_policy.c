@@ -36,7 +36,6 @@ struct pol_scan {
     struct str_span version;
     int have_version, have_mode, have_max_age;
     size_t mx_count, ext_count, line_count, mx_lines;
-    size_t str_bytes; /* bytes of NUL-terminated copies */
     uint64_t warnings;
     size_t woff;
     int reason;
@@ -142,7 +141,7 @@ static int
 field(const char *b, size_t ks, size_t ke, size_t vs, size_t ve,
       struct pol_scan *s)
 {
-    size_t kl = ke - ks, i, off;
+    size_t kl = ke - ks, i, lim, off;
     int rc, reason, dup;
 
     if (kl == 2 && memcmp(b + ks, "mx", 2) == 0) {
@@ -158,10 +157,14 @@ field(const char *b, size_t ks, size_t ke, size_t vs, size_t ve,
             return fail(s, rc == MTASTS_ENONASCII ? rc : MTASTS_ESYNTAX, reason,
                         vs + off);
         }
-        for (i = 0; i < s->mx_count && i < s->mx_cap; i++)
+        /* Only the stored patterns can be compared; past the sink's
+         * capacity the count is an upper bound and the caller scans again
+         * with room for every pattern. */
+        lim = s->mx_count < s->mx_cap ? s->mx_count : s->mx_cap;
+        for (i = 0; i < lim; i++)
             if (mt_ascii_caseeq(s->mx[i].p, s->mx[i].n, b + vs, ve - vs))
                 break;
-        if (i < s->mx_count) {
+        if (i < lim) {
             add_warning(s, MTASTS_W_DUPLICATE_MX, ks);
             return MTASTS_OK;
         }
@@ -170,7 +173,6 @@ field(const char *b, size_t ks, size_t ke, size_t vs, size_t ve,
             s->mx[s->mx_count].n = ve - vs;
         }
         s->mx_count++;
-        s->str_bytes += ve - vs + 1;
         return MTASTS_OK;
     }
     dup = 0;
@@ -198,8 +200,9 @@ field(const char *b, size_t ks, size_t ke, size_t vs, size_t ve,
             dup = 1;
         } else {
             uint64_t v = 0;
-            if (ve - vs > 10)
-                return fail(s, MTASTS_ESYNTAX, MTASTS_R_MAX_AGE, vs + 10);
+            if (ve == vs || ve - vs > 10)
+                return fail(s, MTASTS_ESYNTAX, MTASTS_R_MAX_AGE,
+                            ve == vs ? vs : vs + 10);
             for (i = vs; i < ve; i++) {
                 if (!MT_IS(b[i], MT_C_DIGIT))
                     return fail(s, MTASTS_ESYNTAX, MTASTS_R_MAX_AGE, i);
@@ -213,11 +216,12 @@ field(const char *b, size_t ks, size_t ke, size_t vs, size_t ve,
             s->have_max_age = 1;
         }
     } else {
-        for (i = 0; i < s->ext_count && i < s->ext_cap; i++)
+        lim = s->ext_count < s->ext_cap ? s->ext_count : s->ext_cap;
+        for (i = 0; i < lim; i++)
             if (s->ext[i].name.n == kl &&
                 memcmp(s->ext[i].name.p, b + ks, kl) == 0)
                 break;
-        if (i < s->ext_count) {
+        if (i < lim) {
             dup = 1;
         } else {
             rc = ext_value_check(b, vs, ve, &reason, &off);
@@ -231,7 +235,6 @@ field(const char *b, size_t ks, size_t ke, size_t vs, size_t ve,
                 x->value.n = ve - vs;
             }
             s->ext_count++;
-            s->str_bytes += kl + 1 + ve - vs + 1;
         }
     }
     if (dup) {
@@ -242,6 +245,133 @@ field(const char *b, size_t ks, size_t ke, size_t vs, size_t ve,
         add_warning(s, MTASTS_W_DUPLICATE_FIELD, ks);
     }
     return MTASTS_OK;
+}
+
+/*
+ * Fast path for the common, canonical line: a first occurrence of mx, mode,
+ * max_age or version, a valid value, optional trailing WSP, then LF, CRLF or
+ * the end. It returns the offset of the next line, or 0 when the line is
+ * anything else; the general path below then handles it (and produces the
+ * diagnostics), so the fast path never decides a failure or a warning.
+ */
+static size_t
+line_fast(const char *b, size_t n, size_t p, struct pol_scan *s)
+{
+    size_t q, vs, ve, ls, i, rest = n - p;
+    uint64_t v = 0;
+    int kind, mode = 0;
+
+    if (rest >= 3 && b[p] == 'm' && b[p + 1] == 'x' && b[p + 2] == ':') {
+        kind = 0;
+        q = p + 3;
+    } else if (rest >= 5 && memcmp(b + p, "mode:", 5) == 0) {
+        kind = 1;
+        q = p + 5;
+    } else if (rest >= 8 && memcmp(b + p, "max_age:", 8) == 0) {
+        kind = 2;
+        q = p + 8;
+    } else if (rest >= 8 && memcmp(b + p, "version:", 8) == 0) {
+        kind = 3;
+        q = p + 8;
+    } else {
+        return 0;
+    }
+    while (q < n && MT_IS(b[q], MT_C_WSP))
+        q++;
+    vs = q;
+    switch (kind) {
+    case 0:
+        if (s->mx_count >= s->mx_cap || s->mx_lines >= s->mx_limit)
+            return 0;
+        if (n - q >= 2 && b[q] == '*' && b[q + 1] == '.')
+            q += 2;
+        for (;;) {
+            ls = q;
+            while (q < n && MT_IS(b[q], MT_C_LDH))
+                q++;
+            if (q == ls || b[ls] == '-' || b[q - 1] == '-' ||
+                q - ls > MTASTS_LABEL_MAX_LEN)
+                return 0;
+            if (q < n && b[q] == '.') {
+                q++;
+                continue;
+            }
+            break;
+        }
+        if (q - vs > MTASTS_DOMAIN_MAX_LEN)
+            return 0;
+        for (i = 0; i < s->mx_count; i++)
+            if (mt_ascii_caseeq(s->mx[i].p, s->mx[i].n, b + vs, q - vs))
+                return 0;
+        break;
+    case 1:
+        if (s->have_mode)
+            return 0;
+        if (n - q >= 7 && memcmp(b + q, "enforce", 7) == 0) {
+            mode = MTASTS_MODE_ENFORCE;
+            q += 7;
+        } else if (n - q >= 7 && memcmp(b + q, "testing", 7) == 0) {
+            mode = MTASTS_MODE_TESTING;
+            q += 7;
+        } else if (n - q >= 4 && memcmp(b + q, "none", 4) == 0) {
+            mode = MTASTS_MODE_NONE;
+            q += 4;
+        } else {
+            return 0;
+        }
+        break;
+    case 2:
+        if (s->have_max_age)
+            return 0;
+        while (q < n && q - vs < 10 && MT_IS(b[q], MT_C_DIGIT))
+            v = v * 10 + (uint64_t)(b[q++] - '0');
+        if (q == vs || v > MTASTS_MAX_AGE_MAX)
+            return 0;
+        break;
+    default:
+        if (s->have_version || n - q < 5 || memcmp(b + q, "STSv1", 5) != 0)
+            return 0;
+        q += 5;
+        break;
+    }
+    ve = q;
+    while (q < n && MT_IS(b[q], MT_C_WSP))
+        q++;
+    if (q == n) {
+        i = n;
+    } else if (b[q] == '\n') {
+        i = q + 1;
+    } else if (b[q] == '\r' && q + 1 < n && b[q + 1] == '\n') {
+        i = q + 2;
+    } else {
+        return 0;
+    }
+    /* Commit. */
+    if (s->line_count < s->line_cap) {
+        s->line[s->line_count].p = b + p;
+        s->line[s->line_count].n = q - p;
+    }
+    s->line_count++;
+    switch (kind) {
+    case 0:
+        s->mx[s->mx_count].p = b + vs;
+        s->mx[s->mx_count].n = ve - vs;
+        s->mx_count++;
+        s->mx_lines++;
+        break;
+    case 1:
+        s->mode = mode;
+        s->have_mode = 1;
+        break;
+    case 2:
+        s->max_age = (uint32_t)v;
+        s->have_max_age = 1;
+        break;
+    default:
+        s->have_version = 1;
+        break;
+    }
+    return i;
 }
 
 /* Scan a whole body. Returns 0 or a status with s->reason / s->off. */
@@ -260,6 +390,11 @@ scan_policy(const char *b, size_t n, struct pol_scan *s)
         p = 3;
     }
     while (p < n) {
+        next = line_fast(b, n, p, s);
+        if (next != 0) {
+            p = next;
+            continue;
+        }
         lf = memchr(b + p, '\n', n - p);
         if (lf != NULL) {
             eol = (size_t)(lf - b);
@@ -334,19 +469,14 @@ scan_policy(const char *b, size_t n, struct pol_scan *s)
     return MTASTS_OK;
 }
 
-static char *
-copy_span(char *dst, struct str_span *sp)
-{
-    memcpy(dst, sp->p, sp->n);
-    dst[sp->n] = '\0';
-    sp->p = dst;
-    return dst + sp->n + 1;
-}
-
+/* Point sp into the cooked copy and end it with a NUL there. */
 static void
-rebase(struct str_span *sp, const char *from, const char *to)
+cook(struct str_span *sp, const char *from, char *cooked)
 {
-    sp->p = to + (sp->p - from);
+    char *q = cooked + (sp->p - from);
+
+    q[sp->n] = '\0';
+    sp->p = q;
 }
 
 static void
@@ -366,16 +496,24 @@ scan_init(struct pol_scan *s, struct str_span *mx, size_t mx_cap,
 
 /* Make the policy object from a complete scan (every count within its
  * sink's capacity). */
+/*
+ * Make the policy object from a complete scan (every count within its
+ * sink's capacity). One allocation holds the object, its arrays, the exact
+ * body (raw) and a second copy of it (cooked) in which every returned
+ * string is ended by a NUL written over the byte that follows it (':', WSP,
+ * CR, LF or the final NUL), so getters return NUL-terminated strings
+ * without a copy per string.
+ */
 static mtasts_policy *
 policy_make(mtasts_ctx *ctx, const char *b, size_t n, const struct pol_scan *s)
 {
     mtasts_policy *pol;
     size_t size, i;
-    char *str, *raw;
+    char *raw, *cooked;
 
     size = sizeof(*pol) + s->ext_count * sizeof(struct ext_span) +
-           (s->mx_count + s->line_count) * sizeof(struct str_span) + n + 1 + 6 +
-           s->str_bytes;
+           (s->mx_count + s->line_count) * sizeof(struct str_span) +
+           2 * (n + 1);
     pol = mt_alloc(ctx, size);
     if (pol == NULL)
         return NULL;
@@ -390,25 +528,27 @@ policy_make(mtasts_ctx *ctx, const char *b, size_t n, const struct pol_scan *s)
     pol->ext = (struct ext_span *)(void *)(pol + 1);
     pol->mx = (struct str_span *)(void *)(pol->ext + s->ext_count);
     pol->line = pol->mx + s->mx_count;
-    memcpy(pol->ext, s->ext, s->ext_count * sizeof(struct ext_span));
-    memcpy(pol->mx, s->mx, s->mx_count * sizeof(struct str_span));
-    memcpy(pol->line, s->line, s->line_count * sizeof(struct str_span));
     raw = (char *)(pol->line + s->line_count);
+    cooked = raw + n + 1;
     memcpy(raw, b, n);
     raw[n] = '\0';
+    memcpy(cooked, raw, n + 1);
     pol->raw.p = raw;
     pol->raw.n = n;
-    for (i = 0; i < s->line_count; i++)
-        rebase(&pol->line[i], b, raw);
-    str = raw + n + 1;
     pol->version.p = "STSv1";
     pol->version.n = 5;
-    str = copy_span(str, &pol->version);
-    for (i = 0; i < s->mx_count; i++)
-        str = copy_span(str, &pol->mx[i]);
+    for (i = 0; i < s->line_count; i++) {
+        pol->line[i].p = raw + (s->line[i].p - b);
+        pol->line[i].n = s->line[i].n;
+    }
+    for (i = 0; i < s->mx_count; i++) {
+        pol->mx[i] = s->mx[i];
+        cook(&pol->mx[i], b, cooked);
+    }
     for (i = 0; i < s->ext_count; i++) {
-        str = copy_span(str, &pol->ext[i].name);
-        str = copy_span(str, &pol->ext[i].value);
+        pol->ext[i] = s->ext[i];
+        cook(&pol->ext[i].name, b, cooked);
+        cook(&pol->ext[i].value, b, cooked);
     }
     return pol;
 }
@@ -759,7 +899,8 @@ mtasts_policy_mx_allowed(const mtasts_policy *policy, const char *host,
     if (policy == NULL)
         return 0;
     for (i = 0; i < policy->mx_count; i++)
-        if (mtasts_mx_match(policy->mx[i].p, policy->mx[i].n, host, host_len))
+        if (mt_mx_match_trusted(policy->mx[i].p, policy->mx[i].n, host,
+                                host_len))
             return 1;
     return 0;
 }

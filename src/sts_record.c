@@ -174,6 +174,21 @@ scan_record(const char *b, size_t n, struct rec_scan *r)
         }
         p++;
         q = p;
+        if (r->id == NULL && name_len == 2 && name[0] == 'i' &&
+            name[1] == 'd') {
+            /* Fast path for the first id; anything unusual falls through
+             * to the general code, which says what is wrong. */
+            while (p < n && MT_IS(b[p], MT_ALNUM))
+                p++;
+            if (p > q && p - q <= MTASTS_ID_MAX_LEN &&
+                (p == n || b[p] == ';' || MT_IS(b[p], MT_C_WSP))) {
+                r->id = b + q;
+                r->id_len = p - q;
+                fields++;
+                continue;
+            }
+            p = q;
+        }
         while (p < n && MT_IS(b[p], MT_C_TXTV))
             p++;
         if (p < n && b[p] != ';' && !MT_IS(b[p], MT_C_WSP)) {

@@ -1,0 +1,34 @@
+#!/bin/sh
+# Documentation coverage check, run by meson test (suite 'doc').
+#
+#   check_man.sh HEADER DOCDIR NAME...
+#
+# Every function declared in HEADER must be listed in the NAME section
+# (.Nm) of a page in DOCDIR, and must be one of the NAMEs that meson
+# installs as a page or alias; every NAME must be a function of HEADER.
+set -eu
+
+header=$1
+docdir=$2
+shift 2
+
+tmp=${TMPDIR:-/tmp}/check_man.$$
+trap 'rm -f "$tmp".*' EXIT
+
+grep -o 'mtasts_[a-z0-9_]*(' "$header" | tr -d '(' | sort -u >"$tmp.api"
+sed -n 's/^\.Nm \(mtasts_[a-z0-9_]*\).*/\1/p' "$docdir"/*.3 | sort -u >"$tmp.nm"
+for n in "$@"; do echo "$n"; done | sort -u >"$tmp.inst"
+
+status=0
+if ! cmp -s "$tmp.api" "$tmp.nm"; then
+    echo "functions missing from (<) or unknown to (>) the NAME sections:"
+    comm -3 "$tmp.api" "$tmp.nm" | sed 's/^\t/> /; t; s/^/< /'
+    status=1
+fi
+if ! cmp -s "$tmp.api" "$tmp.inst"; then
+    echo "functions without (<) or unknown to (>) an installed page/alias:"
+    comm -3 "$tmp.api" "$tmp.inst" | sed 's/^\t/> /; t; s/^/< /'
+    status=1
+fi
+[ $status -eq 0 ] && echo "$(wc -l <"$tmp.api") functions documented"
+exit $status
