@@ -540,6 +540,521 @@ MTASTS_API int mtasts_policy_mx_allowed(const mtasts_policy *policy,
 MTASTS_API int mtasts_policy_format(const mtasts_policy *policy, char *dst,
                                     size_t dst_len, size_t *ret_needed);
 
+/* ------------------------------------------------------------------ */
+/* RFC 8460 result types                                               */
+/* ------------------------------------------------------------------ */
+
+#define MTASTS_RESULT_NONE                      0
+#define MTASTS_RESULT_STARTTLS_NOT_SUPPORTED    1
+#define MTASTS_RESULT_CERTIFICATE_HOST_MISMATCH 2
+#define MTASTS_RESULT_CERTIFICATE_EXPIRED       3
+#define MTASTS_RESULT_CERTIFICATE_NOT_TRUSTED   4
+#define MTASTS_RESULT_VALIDATION_FAILURE        5
+#define MTASTS_RESULT_TLSA_INVALID              6
+#define MTASTS_RESULT_DNSSEC_INVALID            7
+#define MTASTS_RESULT_DANE_REQUIRED             8
+#define MTASTS_RESULT_STS_POLICY_FETCH_ERROR    9
+#define MTASTS_RESULT_STS_POLICY_INVALID        10
+#define MTASTS_RESULT_STS_WEBPKI_INVALID        11
+
+/** The registered name ("sts-policy-fetch-error") of a result type, or
+ * NULL for MTASTS_RESULT_NONE and unknown values. */
+MTASTS_API const char *mtasts_result_type_name(int result_type);
+
+/* ------------------------------------------------------------------ */
+/* Discovery options (RFC 8461 section 5 with our decisions)           */
+/* ------------------------------------------------------------------ */
+
+/** Seconds after a fetch when a lookup refetches the policy even though
+ * the TXT id is unchanged (proactive refresh, RFC 8461 10.2). Default
+ * 86400; 0 disables it. */
+#define MTASTS_OPT_REFRESH_INTERVAL 1
+/** Seconds during which a failed fetch of one (domain, id) is not retried
+ * (STS-FETCH-12). Default 300; values below 300 are refused. */
+#define MTASTS_OPT_FETCH_BACKOFF 2
+/** When > 0, a lookup that sees the cached id unchanged extends the
+ * cached policy to now + max_age, but never beyond fetched-at + this many
+ * seconds. Default 0: max_age always counts from the last fetch, and the
+ * refresh interval keeps the policy fresh (the stale-forever problem of
+ * some peers is not possible by default). */
+#define MTASTS_OPT_EXTEND_SAME_ID 3
+/** What a temporary DNS failure means when nothing valid is cached: 0
+ * (default) deliver as without MTA-STS (MTASTS_OUTCOME_NO_POLICY), 1 defer
+ * the delivery (MTASTS_OUTCOME_TEMPFAIL). */
+#define MTASTS_OPT_TEMPFAIL_NO_CACHE 4
+/** 1 (default): a cached "none" policy is deleted once the TXT record is
+ * gone (NXDOMAIN or no STS record), RFC 8461 8.3; 0 keeps it until it
+ * expires. */
+#define MTASTS_OPT_DELETE_NONE 5
+/** Timeout handed to the HTTPS client, in milliseconds. Default 60000. */
+#define MTASTS_OPT_FETCH_TIMEOUT_MS 6
+/** Minimum seconds between two fetches of the same domain after a
+ * successful one, even when the id changes. Default 0 (no minimum). */
+#define MTASTS_OPT_MIN_REFETCH 7
+
+/**
+ * Set an option (MTASTS_OPT_*) on a context.
+ * @return 0, MTASTS_EINVAL (unknown option or value out of range).
+ * Thread-safety: do not call while other threads use the context.
+ */
+MTASTS_API int mtasts_ctx_set_option(mtasts_ctx *ctx, int option,
+                                     int64_t value);
+
+/** Current value of an option, or -1 when option is unknown or ctx NULL. */
+MTASTS_API int64_t mtasts_ctx_get_option(const mtasts_ctx *ctx, int option);
+
+/* ------------------------------------------------------------------ */
+/* Cache entries                                                       */
+/* ------------------------------------------------------------------ */
+
+/**
+ * A cache entry: what a sender remembers about one policy domain between
+ * deliveries. Its byte encoding (mtasts_entry_encode) is documented in
+ * doc/cache-entry.md, versioned, and safe to store anywhere (a file, a
+ * hints database, Redis). Entries are immutable.
+ */
+typedef struct mtasts_entry mtasts_entry;
+
+/** Current encoding version written by mtasts_entry_encode(). */
+#define MTASTS_ENTRY_VERSION 1
+
+/**
+ * Decode an entry. Corrupt, truncated or oversized input is rejected
+ * (MTASTS_ESYNTAX / MTASTS_ETOOBIG), a newer encoding version with
+ * MTASTS_EVERSION; the stored policy is parsed again and must be valid.
+ * @return 0, MTASTS_ESYNTAX, MTASTS_ETOOBIG, MTASTS_EVERSION,
+ *         MTASTS_EINVAL, MTASTS_ENOMEM.
+ * Ownership: free *ret_entry with mtasts_entry_free().
+ */
+MTASTS_API int mtasts_entry_decode(mtasts_ctx *ctx, const uint8_t *buf,
+                                   size_t len, mtasts_entry **ret_entry,
+                                   struct mtasts_diag *reterr);
+
+/** Encode an entry (snprintf semantics; the output is text but callers
+ * should treat it as bytes). @return 0, MTASTS_ERANGE, MTASTS_EINVAL. */
+MTASTS_API int mtasts_entry_encode(const mtasts_entry *entry, uint8_t *dst,
+                                   size_t dst_len, size_t *ret_needed);
+
+/** Free an entry. NULL is allowed. */
+MTASTS_API void mtasts_entry_free(mtasts_entry *entry);
+
+/** The normalised policy domain (borrowed, NUL-terminated). */
+MTASTS_API const char *mtasts_entry_domain(const mtasts_entry *entry,
+                                           size_t *ret_len);
+
+/** The TXT id the policy was fetched under ("" when none is known). */
+MTASTS_API const char *mtasts_entry_id(const mtasts_entry *entry,
+                                       size_t *ret_len);
+
+/** The cached policy (borrowed), or NULL when the entry only remembers a
+ * fetch backoff. */
+MTASTS_API const mtasts_policy *mtasts_entry_policy(const mtasts_entry *entry);
+
+/* Times of an entry (seconds since the epoch; 0 = not set). */
+#define MTASTS_ENTRY_FETCHED_AT    1 /**< when the policy was fetched */
+#define MTASTS_ENTRY_EXPIRES_AT    2 /**< policy valid while now < this */
+#define MTASTS_ENTRY_BACKOFF_UNTIL 3 /**< no fetch of backoff id before */
+#define MTASTS_ENTRY_LAST_USED     4 /**< last lookup that used it */
+
+/** One of the MTASTS_ENTRY_* times, or 0. */
+MTASTS_API int64_t mtasts_entry_time(const mtasts_entry *entry, int which);
+
+/** The id the fetch backoff applies to ("" when none). */
+MTASTS_API const char *mtasts_entry_backoff_id(const mtasts_entry *entry,
+                                               size_t *ret_len);
+
+/* ------------------------------------------------------------------ */
+/* Discovery: the pull API (RFC 8461 section 5)                        */
+/* ------------------------------------------------------------------ */
+
+typedef struct mtasts_lookup mtasts_lookup;
+
+/* Lookup flags. */
+#define MTASTS_LOOKUP_REFRESH                      \
+    0x1u /**< proactive refresh: fetch the policy  \
+              even when the id is unchanged or the \
+              TXT record is missing */
+
+/**
+ * Start a policy lookup for one policy domain (the recipient domain, or
+ * the smart host's domain when relaying through one, STS-ENF-9).
+ * @param[in] entry  the cached entry bytes for this domain, or NULL. An
+ *        entry that does not decode, or belongs to another domain, is
+ *        ignored (see mtasts_lookup_entry_error()), never trusted.
+ * @param[in] now    the current time, seconds since the epoch
+ * @return 0, MTASTS_ESYNTAX / MTASTS_ENONASCII / MTASTS_ETOOBIG (domain is
+ *         not a valid A-label domain), MTASTS_EINVAL, MTASTS_ENOMEM.
+ *         An address literal ("[192.0.2.1]") is accepted and finishes at
+ *         once with MTASTS_OUTCOME_NO_POLICY (STS-FETCH-15).
+ * Ownership: free *ret_lookup with mtasts_lookup_free().
+ */
+MTASTS_API int mtasts_lookup_new(mtasts_ctx *ctx, const char *domain,
+                                 size_t domain_len, const uint8_t *entry,
+                                 size_t entry_len, int64_t now, unsigned flags,
+                                 mtasts_lookup **ret_lookup);
+
+/** Free a lookup. NULL is allowed. */
+MTASTS_API void mtasts_lookup_free(mtasts_lookup *lookup);
+
+#define MTASTS_ACT_DONE  0 /**< finished: read the outcome */
+#define MTASTS_ACT_TXT   1 /**< resolve the TXT RRset of txt_name */
+#define MTASTS_ACT_FETCH 2 /**< GET fetch_url over HTTPS */
+
+/**
+ * The next thing the caller must do. Calling it again without answering
+ * returns the same action.
+ * @return MTASTS_ACT_*, or a negative status after a fatal error.
+ */
+MTASTS_API int mtasts_lookup_next(mtasts_lookup *lookup);
+
+/** The TXT query name "_mta-sts.<domain>" (borrowed, NUL-terminated). The
+ * resolver must follow CNAMEs and return the RRset at the end of the
+ * chain (STS-TXT-12). */
+MTASTS_API const char *mtasts_lookup_txt_name(const mtasts_lookup *lookup,
+                                              size_t *ret_len);
+
+/** The policy URL (borrowed, NUL-terminated): GET, HTTPS only, no
+ * redirects, no HTTP caching or conditional headers. */
+MTASTS_API const char *mtasts_lookup_fetch_url(const mtasts_lookup *lookup,
+                                               size_t *ret_len);
+
+/** The Policy Host "mta-sts.<domain>": the TLS SNI, and the DNS-ID the
+ * server certificate must match (use mtasts_cert_names_match()). */
+MTASTS_API const char *mtasts_lookup_fetch_host(const mtasts_lookup *lookup,
+                                                size_t *ret_len);
+
+/** Fetch timeout for the HTTPS client, milliseconds. */
+MTASTS_API uint32_t mtasts_lookup_fetch_timeout_ms(const mtasts_lookup *lookup);
+
+/** Largest body to accept; the client should stop reading after one byte
+ * more and report MTASTS_FETCH_TOO_BIG. */
+MTASTS_API size_t mtasts_lookup_fetch_max_size(const mtasts_lookup *lookup);
+
+/* DNS status for mtasts_lookup_put_txt(). */
+#define MTASTS_DNS_OK       0 /**< an answer (possibly with no TXT RR) */
+#define MTASTS_DNS_NXDOMAIN 1 /**< the name does not exist */
+#define MTASTS_DNS_NODATA   2 /**< the name exists but has no TXT RR */
+#define MTASTS_DNS_TEMPFAIL 3 /**< SERVFAIL, timeout, network error */
+
+/**
+ * Answer MTASTS_ACT_TXT. The RRset is given as for
+ * mtasts_sts_record_select(): rr_count records, record i made of rr_nstr[i]
+ * consecutive strings of strs/str_lens (NULL when rr_count is 0).
+ * @return 0, MTASTS_ESTATE (no TXT question pending), MTASTS_EINVAL,
+ *         MTASTS_ENOMEM (fatal: only mtasts_lookup_free() may follow).
+ */
+MTASTS_API int mtasts_lookup_put_txt(mtasts_lookup *lookup, int dns_status,
+                                     const char *const *strs,
+                                     const size_t *str_lens,
+                                     const size_t *rr_nstr, size_t rr_count);
+
+/* Transport status for mtasts_lookup_put_fetch(). */
+#define MTASTS_FETCH_OK                                                \
+    0                          /**< an HTTP response was received over \
+                                    TLS >= 1.2 with a valid certificate */
+#define MTASTS_FETCH_CONNECT 1 /**< name resolution or TCP connect failed */
+#define MTASTS_FETCH_TIMEOUT 2 /**< the timeout expired */
+#define MTASTS_FETCH_TLS     3 /**< handshake failed or TLS below 1.2 */
+#define MTASTS_FETCH_CERT                                                 \
+    4                          /**< certificate expired, untrusted or not \
+                                    valid for the Policy Host */
+#define MTASTS_FETCH_TOO_BIG 5 /**< the body exceeded the size limit */
+#define MTASTS_FETCH_ERROR   6 /**< any other transport failure */
+
+/**
+ * Answer MTASTS_ACT_FETCH. The library validates the response: status 200
+ * only (redirects are failures), media type text/plain (parameters
+ * ignored), the size limit, and the body must parse as a policy.
+ * @param[in] content_type the Content-Type header value, NULL if absent
+ * @return 0, MTASTS_ESTATE, MTASTS_EINVAL, MTASTS_ENOMEM (fatal).
+ */
+MTASTS_API int mtasts_lookup_put_fetch(mtasts_lookup *lookup, int transport,
+                                       int http_status,
+                                       const char *content_type,
+                                       size_t content_type_len,
+                                       const char *body, size_t body_len);
+
+/* Outcomes (valid once mtasts_lookup_next() returned MTASTS_ACT_DONE). */
+#define MTASTS_OUTCOME_NO_POLICY        1 /**< deliver as without MTA-STS */
+#define MTASTS_OUTCOME_APPLY            2 /**< a testing/enforce policy */
+#define MTASTS_OUTCOME_NO_ACTIVE_POLICY 3 /**< a "none" policy is in force */
+#define MTASTS_OUTCOME_TEMPFAIL \
+    4 /**< defer (only with     \
+           MTASTS_OPT_TEMPFAIL_NO_CACHE) */
+
+/** MTASTS_OUTCOME_*, or 0 while the lookup is not done. */
+MTASTS_API int mtasts_lookup_outcome(const mtasts_lookup *lookup);
+
+/* Why the lookup ended as it did. */
+#define MTASTS_WHY_FETCHED      1 /**< a new policy was fetched */
+#define MTASTS_WHY_CACHED       2 /**< id unchanged: cached policy */
+#define MTASTS_WHY_NO_RECORD    3 /**< no STS TXT record */
+#define MTASTS_WHY_TXT_TEMPFAIL 4 /**< DNS temporary failure */
+#define MTASTS_WHY_TXT_INVALID  5 /**< the one STS record is invalid */
+#define MTASTS_WHY_TXT_MULTIPLE 6 /**< several STS records */
+#define MTASTS_WHY_FETCH_FAILED 7 /**< the fetch failed */
+#define MTASTS_WHY_BACKOFF                                           \
+    8                                 /**< a fetch of this id failed \
+                                           recently; not retried yet */
+#define MTASTS_WHY_ADDRESS_LITERAL 9  /**< destination is an IP literal */
+#define MTASTS_WHY_MIN_REFETCH     10 /**< fetched too recently to refetch */
+
+/** MTASTS_WHY_*, or 0 while the lookup is not done. */
+MTASTS_API int mtasts_lookup_why(const mtasts_lookup *lookup);
+
+/** Stable name of a MTASTS_WHY_* value ("fetch_failed"), or NULL. */
+MTASTS_API const char *mtasts_why_name(int why);
+
+/** The policy in force (borrowed; lives as long as the lookup), or NULL
+ * for MTASTS_OUTCOME_NO_POLICY and TEMPFAIL. */
+MTASTS_API const mtasts_policy *
+mtasts_lookup_policy(const mtasts_lookup *lookup);
+
+/** 1 when the policy in force came from the cached entry, else 0. */
+MTASTS_API int mtasts_lookup_from_cache(const mtasts_lookup *lookup);
+
+/** The RFC 8460 result type of a discovery failure that must be reported
+ * (sts-policy-fetch-error, sts-policy-invalid, sts-webpki-invalid), or
+ * MTASTS_RESULT_NONE. Not set when the cached policy in force has mode
+ * none (RFC 8461 section 6). */
+MTASTS_API int mtasts_lookup_result_type(const mtasts_lookup *lookup);
+
+/** 1 when a refresh of a cached testing or enforce policy failed: an
+ * administrator should be alerted (STS-CACHE-10). */
+MTASTS_API int mtasts_lookup_alert(const mtasts_lookup *lookup);
+
+/** The decode status of the entry passed to mtasts_lookup_new() (0 when
+ * none was passed or it decoded), so a corrupt store can be reported. */
+MTASTS_API int mtasts_lookup_entry_error(const mtasts_lookup *lookup);
+
+#define MTASTS_ENTRY_UNCHANGED 0 /**< keep what is stored */
+#define MTASTS_ENTRY_STORE     1 /**< store mtasts_lookup_entry() bytes */
+#define MTASTS_ENTRY_DELETE    2 /**< delete the stored entry */
+
+/** What to do with the stored entry once the lookup is done. */
+MTASTS_API int mtasts_lookup_entry_action(const mtasts_lookup *lookup);
+
+/**
+ * The entry bytes to store when the action is MTASTS_ENTRY_STORE
+ * (snprintf semantics).
+ * @return 0, MTASTS_ERANGE, MTASTS_ESTATE (nothing to store).
+ */
+MTASTS_API int mtasts_lookup_entry(const mtasts_lookup *lookup, uint8_t *dst,
+                                   size_t dst_len, size_t *ret_needed);
+
+/** When the domain should be looked up again proactively (refresh or
+ * backoff end), seconds since the epoch; 0 when nothing is cached. */
+MTASTS_API int64_t mtasts_lookup_refresh_at(const mtasts_lookup *lookup);
+
+/* ------------------------------------------------------------------ */
+/* Discovery: the callback driver                                      */
+/* ------------------------------------------------------------------ */
+
+#define MTASTS_IO_VERSION 1
+
+/**
+ * Caller-supplied I/O for mtasts_lookup_drive(). Copied by the driver on
+ * each call. Each hook either answers (mtasts_lookup_put_txt() or
+ * mtasts_lookup_put_fetch()) before returning 0, or returns MTASTS_EAGAIN
+ * and answers later, then calls mtasts_lookup_drive() again. Any other
+ * return value aborts the drive with MTASTS_ECALLBACK.
+ */
+struct mtasts_io {
+    unsigned version; /**< MTASTS_IO_VERSION */
+    int (*txt)(void *user, mtasts_lookup *lookup, const char *qname,
+               size_t qname_len);
+    int (*fetch)(void *user, mtasts_lookup *lookup, const char *url,
+                 size_t url_len, const char *host, size_t host_len,
+                 uint32_t timeout_ms, size_t max_size);
+    /** optional: one line per step, for logs */
+    void (*log)(void *user, const char *msg, size_t msg_len);
+};
+
+/**
+ * Run the lookup over the callbacks until it is done or a callback defers.
+ * @return 0 (done), MTASTS_EAGAIN (a callback deferred: answer, then call
+ *         again), MTASTS_ECALLBACK (a hook failed or returned 0 without
+ *         answering), MTASTS_EVERSION, MTASTS_EINVAL, MTASTS_ENOMEM.
+ */
+MTASTS_API int mtasts_lookup_drive(mtasts_lookup *lookup,
+                                   const struct mtasts_io *io, void *user);
+
+/* ------------------------------------------------------------------ */
+/* Delivery decision (RFC 8461 sections 4 and 5)                       */
+/* ------------------------------------------------------------------ */
+
+/* What the TLS layer found for one MX (mtasts_decide() tls). */
+#define MTASTS_TLS_NOT_TRIED              \
+    0 /**< before connecting: the MX name \
+           is checked alone */
+#define MTASTS_TLS_OK                      \
+    1 /**< STARTTLS, certificate valid for \
+           the MX host name */
+#define MTASTS_TLS_NO_STARTTLS        2
+#define MTASTS_TLS_CERT_HOST_MISMATCH 3
+#define MTASTS_TLS_CERT_EXPIRED       4
+#define MTASTS_TLS_CERT_UNTRUSTED     5
+#define MTASTS_TLS_FAILED             6 /**< any other TLS failure */
+
+/* Whether DANE applies to the MX (mtasts_decide() dane). */
+#define MTASTS_DANE_NOT_USED 0 /**< no usable TLSA records: MTA-STS governs */
+#define MTASTS_DANE_PASS     1 /**< DANE applies and validated */
+#define MTASTS_DANE_FAIL     2 /**< DANE applies and failed */
+
+/* Actions. When every MX of a domain is skipped, defer the message (a
+ * temporary failure, STS-ENF-6); before failing it permanently, run a new
+ * lookup so the TXT record is checked for a new id (STS-ENF-7). */
+#define MTASTS_DELIVER 1 /**< deliver to this MX */
+#define MTASTS_SKIP_MX 2 /**< treat this MX as unreachable; try the next */
+
+/* Reasons of a decision. */
+#define MTASTS_DECIDE_NO_POLICY    1 /**< no policy, or mode none */
+#define MTASTS_DECIDE_PASS         2 /**< the MX satisfies the policy */
+#define MTASTS_DECIDE_MX_MISMATCH  3 /**< no mx pattern matches the MX */
+#define MTASTS_DECIDE_NO_STARTTLS  4 /**< STARTTLS not offered */
+#define MTASTS_DECIDE_CERT_INVALID 5 /**< certificate or TLS failure */
+#define MTASTS_DECIDE_DANE         6 /**< DANE applies and governs */
+
+/** Stable name of a MTASTS_DECIDE_* reason ("mx_mismatch"), or NULL. */
+MTASTS_API const char *mtasts_decide_reason_name(int reason);
+
+/**
+ * Decide what to do with one MX under the policy in force.
+ * A testing policy never blocks but still yields the failure's result type
+ * (to report); an enforce policy skips a failing MX; no policy or mode
+ * none delivers and reports nothing. When DANE applies, its verdict
+ * governs and MTA-STS is not used (RFC 8461 section 2). Checks run in the
+ * order MX name, STARTTLS, certificate (STS-ENF-1).
+ * @param[in] policy the policy in force, or NULL for none
+ * @param[in] mx     the MX host name as returned by DNS
+ * @param[out] ret_action MTASTS_DELIVER or MTASTS_SKIP_MX
+ * @param[out] ret_result_type MTASTS_RESULT_* of the failure to report, or
+ *             MTASTS_RESULT_NONE (may be NULL)
+ * @param[out] ret_reason MTASTS_DECIDE_* (may be NULL)
+ * @return 0, MTASTS_EINVAL (unknown tls/dane value, NULL mx or
+ *         ret_action).
+ */
+MTASTS_API int mtasts_decide(const mtasts_policy *policy, const char *mx,
+                             size_t mx_len, int tls, int dane, int *ret_action,
+                             int *ret_result_type, int *ret_reason);
+
+/* Flags for mtasts_postfix_answer(). */
+#define MTASTS_POSTFIX_TLSRPT                   \
+    0x1u /**< add policy_type, policy_domain,   \
+              mx_host_pattern and policy_string \
+              attributes (Postfix >= 3.10) */
+
+/**
+ * The reply of a Postfix smtp_tls_policy_maps socketmap lookup (without
+ * the netstring framing) for the outcome of a lookup: "OK secure
+ * match=hostname servername=hostname ..." for an enforce policy,
+ * "NOTFOUND " otherwise (testing, none, no policy: Postfix then applies its
+ * default TLS level). The MX patterns are passed as mx_host_pattern
+ * attributes, which Postfix >= 3.10.5 (smtp_tls_enforce_sts_mx_patterns)
+ * matches with exact one-label wildcard semantics; match=hostname makes it
+ * verify the certificate against the MX host name (RFC 8461 4.2). With
+ * MTASTS_POSTFIX_TLSRPT each policy line is sent as
+ * "{ policy_string = LINE }", except lines holding '{' or '}', which could
+ * otherwise inject attributes. snprintf semantics.
+ * @param[in] policy the policy in force, or NULL
+ * @param[in] domain the policy domain
+ * @return 0, MTASTS_ERANGE, MTASTS_EINVAL.
+ */
+MTASTS_API int mtasts_postfix_answer(const mtasts_policy *policy,
+                                     const char *domain, size_t domain_len,
+                                     unsigned flags, char *dst, size_t dst_len,
+                                     size_t *ret_needed);
+
+/* ------------------------------------------------------------------ */
+/* In-memory cache and refresh planner (for long-lived daemons)        */
+/* ------------------------------------------------------------------ */
+
+/**
+ * A bounded in-memory store of cache entries keyed by policy domain
+ * (ASCII case-insensitive, one trailing dot ignored), with O(1) get and
+ * put, least-recently-used eviction when the entry count or the byte total
+ * would exceed its bounds, garbage collection of entries not used for a
+ * while, and a refresh planner. It stores the entry bytes produced by
+ * mtasts_lookup_entry() as they are. Not thread-safe: one cache per thread
+ * or external locking.
+ */
+typedef struct mtasts_cache mtasts_cache;
+
+/**
+ * Create a cache holding at most max_entries entries and max_bytes bytes
+ * of entry data (both at least 1).
+ * @return 0, MTASTS_EINVAL, MTASTS_ENOMEM.
+ */
+MTASTS_API int mtasts_cache_new(mtasts_ctx *ctx, size_t max_entries,
+                                size_t max_bytes, mtasts_cache **ret_cache);
+
+/** Free a cache and every entry in it. NULL is allowed. */
+MTASTS_API void mtasts_cache_free(mtasts_cache *cache);
+
+/**
+ * Look up the entry of a domain and mark it used at now (it becomes the
+ * most recently used). On a miss *ret_entry is NULL and *ret_len 0.
+ * @param[out] ret_entry borrowed bytes, valid until the next call that
+ *             changes the cache (put, remove, gc, free)
+ * @return 0 (hit or miss), MTASTS_EINVAL.
+ */
+MTASTS_API int mtasts_cache_get(mtasts_cache *cache, const char *domain,
+                                size_t domain_len, int64_t now,
+                                const uint8_t **ret_entry, size_t *ret_len);
+
+/**
+ * Insert or replace the entry of a domain (a copy is kept), marking it
+ * used at now. refresh_at is when the planner should offer it for a
+ * proactive refresh (mtasts_lookup_refresh_at(); 0 = never). Least
+ * recently used entries are evicted to stay within the bounds.
+ * @return 0, MTASTS_ETOOBIG (entry larger than max_bytes), MTASTS_EINVAL
+ *         (bad domain), MTASTS_ENOMEM (the cache is unchanged).
+ */
+MTASTS_API int mtasts_cache_put(mtasts_cache *cache, const char *domain,
+                                size_t domain_len, const uint8_t *entry,
+                                size_t entry_len, int64_t refresh_at,
+                                int64_t now);
+
+/** Remove the entry of a domain if present. @return 0, MTASTS_EINVAL. */
+MTASTS_API int mtasts_cache_remove(mtasts_cache *cache, const char *domain,
+                                   size_t domain_len);
+
+/**
+ * Apply what a finished lookup says about its entry (store with its
+ * refresh time, delete, or nothing).
+ * @return 0, MTASTS_ESTATE (lookup not done), MTASTS_ETOOBIG,
+ *         MTASTS_EINVAL, MTASTS_ENOMEM.
+ */
+MTASTS_API int mtasts_cache_apply(mtasts_cache *cache,
+                                  const mtasts_lookup *lookup, int64_t now);
+
+/** Number of entries. */
+MTASTS_API size_t mtasts_cache_count(const mtasts_cache *cache);
+
+/** Bytes of entry data held. */
+MTASTS_API size_t mtasts_cache_bytes(const mtasts_cache *cache);
+
+/** Remove every entry not used since now - unused_for; returns how many
+ * were removed. */
+MTASTS_API size_t mtasts_cache_gc(mtasts_cache *cache, int64_t now,
+                                  int64_t unused_for);
+
+/**
+ * Refresh planner: the domain due first for a proactive refresh, among
+ * entries used since now - used_within (domains nobody sends to any more
+ * are not refreshed). Each domain's time is moved earlier by a stable
+ * per-domain jitter of up to jitter seconds, so refreshes of many domains
+ * do not all fall due at once. Writes the domain with snprintf semantics
+ * and its due time to *ret_due (which may be later than now: nothing is
+ * due yet). Runs in O(entries).
+ * @return 0, MTASTS_ERANGE, MTASTS_EINVAL, or MTASTS_ESTATE when no entry
+ *         qualifies (ret_needed is then 0).
+ */
+MTASTS_API int mtasts_cache_next_refresh(mtasts_cache *cache, int64_t now,
+                                         int64_t used_within, int64_t jitter,
+                                         char *dst, size_t dst_len,
+                                         size_t *ret_needed, int64_t *ret_due);
+
 #ifdef __cplusplus
 }
 #endif

@@ -72,6 +72,53 @@ static const size_t default_limits[MT_LIMIT_COUNT] = {
     MTASTS_TXT_MAX_SIZE,
 };
 
+static const int64_t default_options[MT_OPTION_COUNT] = {
+    0,     86400, /* MTASTS_OPT_REFRESH_INTERVAL */
+    300,          /* MTASTS_OPT_FETCH_BACKOFF */
+    0,            /* MTASTS_OPT_EXTEND_SAME_ID */
+    0,            /* MTASTS_OPT_TEMPFAIL_NO_CACHE */
+    1,            /* MTASTS_OPT_DELETE_NONE */
+    60000,        /* MTASTS_OPT_FETCH_TIMEOUT_MS */
+    0,            /* MTASTS_OPT_MIN_REFETCH */
+};
+
+int
+mtasts_ctx_set_option(mtasts_ctx *ctx, int option, int64_t value)
+{
+    if (ctx == NULL || option <= 0 || option >= MT_OPTION_COUNT || value < 0)
+        return MTASTS_EINVAL;
+    switch (option) {
+    case MTASTS_OPT_FETCH_BACKOFF:
+        if (value < 300)
+            return MTASTS_EINVAL;
+        break;
+    case MTASTS_OPT_TEMPFAIL_NO_CACHE:
+    case MTASTS_OPT_DELETE_NONE:
+        if (value > 1)
+            return MTASTS_EINVAL;
+        break;
+    case MTASTS_OPT_FETCH_TIMEOUT_MS:
+        if (value == 0 || value > UINT32_MAX)
+            return MTASTS_EINVAL;
+        break;
+    default:
+        /* seconds: keep sums with times far from overflow */
+        if (value > ((int64_t)1 << 40))
+            return MTASTS_EINVAL;
+        break;
+    }
+    ctx->options[option] = value;
+    return MTASTS_OK;
+}
+
+int64_t
+mtasts_ctx_get_option(const mtasts_ctx *ctx, int option)
+{
+    if (ctx == NULL || option <= 0 || option >= MT_OPTION_COUNT)
+        return -1;
+    return ctx->options[option];
+}
+
 int
 mtasts_ctx_new(const struct mtasts_alloc *alloc, mtasts_ctx **ret_ctx)
 {
@@ -101,6 +148,7 @@ mtasts_ctx_new(const struct mtasts_alloc *alloc, mtasts_ctx **ret_ctx)
         return MTASTS_ENOMEM;
     ctx->alloc = a;
     memcpy(ctx->limits, default_limits, sizeof(ctx->limits));
+    memcpy(ctx->options, default_options, sizeof(ctx->options));
     *ret_ctx = ctx;
     return MTASTS_OK;
 }

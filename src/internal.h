@@ -8,12 +8,33 @@
 
 #include "mtasts.h"
 
-#define MT_LIMIT_COUNT 4
+#define MT_LIMIT_COUNT  4
+#define MT_OPTION_COUNT 8
+#define MT_RESULT_MAX   MTASTS_RESULT_STS_WEBPKI_INVALID
 
 struct mtasts_ctx {
     struct mtasts_alloc alloc;
     size_t limits[MT_LIMIT_COUNT];
+    int64_t options[MT_OPTION_COUNT];
 };
+
+struct mtasts_entry {
+    mtasts_ctx *ctx;
+    char domain[MTASTS_DOMAIN_MAX_LEN + 1];
+    size_t domain_len;
+    char id[MTASTS_ID_MAX_LEN + 1];
+    size_t id_len;
+    char backoff_id[MTASTS_ID_MAX_LEN + 1];
+    size_t backoff_id_len;
+    int64_t fetched, expires, backoff_until, last_used;
+    int backoff_result;
+    mtasts_policy *policy; /* owned; NULL when only a backoff is known */
+};
+
+int mt_entry_new(mtasts_ctx *ctx, const char *domain, size_t domain_len,
+                 mtasts_entry **ret);
+int mt_entry_copy(const mtasts_entry *src, mtasts_entry **ret);
+void mt_entry_set_id(char *dst, size_t *dst_len, const char *id, size_t id_len);
 
 /* Allocation through the context's allocator. mt_alloc of 0 bytes is
  * never requested by callers. */
@@ -45,6 +66,16 @@ extern const unsigned char mt_lower[256];
 /* Case-insensitive ASCII equality of two spans. */
 int mt_ascii_caseeq(const char *a, size_t alen, const char *b, size_t blen);
 
+/* Skip LDH bytes from p (not past e): the innermost loop of every name
+ * check. */
+static inline const unsigned char *
+mt_skip_ldh(const unsigned char *p, const unsigned char *e)
+{
+    while (p < e && (mt_ctype[*p] & MT_C_LDH) != 0)
+        p++;
+    return p;
+}
+
 /* Whether s[0..n) is a valid RFC 5321 Domain (LDH labels of 1..63 octets,
  * no leading or trailing hyphen, at most 253 octets). The fast check used
  * on matching paths; mt_hostname_check() says why a name is invalid. */
@@ -57,8 +88,7 @@ mt_name_valid(const char *s, size_t n)
         return 0;
     for (;;) {
         ls = p;
-        while (p < e && (mt_ctype[*p] & MT_C_LDH) != 0)
-            p++;
+        p = mt_skip_ldh(p, e);
         if (p == ls || *ls == '-' || p[-1] == '-' ||
             p - ls > MTASTS_LABEL_MAX_LEN)
             return 0;
@@ -76,6 +106,10 @@ mt_name_valid(const char *s, size_t n)
  * host's wildcard label still needs checking. */
 int mt_mx_match_trusted(const char *pattern, size_t plen, const char *host,
                         size_t hlen);
+
+/* mtasts_policy_mx_allowed() with the trusted matcher. */
+int mt_policy_mx_allowed(const mtasts_policy *policy, const char *host,
+                         size_t host_len);
 
 /* Diagnostics. */
 int mt_diag_check(const struct mtasts_diag *d);

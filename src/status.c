@@ -219,3 +219,40 @@ mt_out_finish(struct mt_out *o, size_t *ret_needed)
     o->dst[o->cap - 1] = '\0';
     return MTASTS_ERANGE;
 }
+
+static const char *const result_names[] = {
+    NULL,
+    "starttls-not-supported",
+    "certificate-host-mismatch",
+    "certificate-expired",
+    "certificate-not-trusted",
+    "validation-failure",
+    "tlsa-invalid",
+    "dnssec-invalid",
+    "dane-required",
+    "sts-policy-fetch-error",
+    "sts-policy-invalid",
+    "sts-webpki-invalid",
+};
+
+const char *
+mtasts_result_type_name(int result_type)
+{
+    if (result_type <= 0 || result_type > MT_RESULT_MAX)
+        return NULL;
+    return result_names[result_type];
+}
+
+static const char *const why_names[] = {
+    NULL,           "fetched",         "cached",       "no_record",
+    "txt_tempfail", "txt_invalid",     "txt_multiple", "fetch_failed",
+    "backoff",      "address_literal", "min_refetch",
+};
+
+const char *
+mtasts_why_name(int why)
+{
+    if (why <= 0 || (size_t)why >= sizeof(why_names) / sizeof(why_names[0]))
+        return NULL;
+    return why_names[why];
+}

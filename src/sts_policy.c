@@ -894,6 +894,13 @@ int
 mtasts_policy_mx_allowed(const mtasts_policy *policy, const char *host,
                          size_t host_len)
 {
+    return mt_policy_mx_allowed(policy, host, host_len);
+}
+
+int
+mt_policy_mx_allowed(const mtasts_policy *policy, const char *host,
+                     size_t host_len)
+{
     size_t i;
 
     if (policy == NULL)

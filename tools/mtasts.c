@@ -5,6 +5,8 @@
  *   mtasts policy parse [--strict] [--json] FILE|-
  *   mtasts policy check [--strict] [--json] FILE|- HOST...
  *   mtasts match PATTERN HOST
+ *   mtasts decide [--json] [--tls OUTCOME] [--dane pass|fail] FILE|- MX...
+ *   mtasts cache dump [--json] FILE|-
  *   mtasts version
  *
  * Exit status: 0 valid or lenient (or match), 1 invalid (or no match),
@@ -23,6 +25,7 @@
 struct opts {
     int json;
     unsigned flags;
+    int tls, dane;
     const char *file;
     int argc;
     char **argv; /* positional arguments */
@@ -36,6 +39,9 @@ usage(void)
           "       mtasts policy parse [--strict] [--json] FILE|-\n"
           "       mtasts policy check [--strict] [--json] FILE|- HOST...\n"
           "       mtasts match PATTERN HOST\n"
+          "       mtasts decide [--json] [--tls OUTCOME] [--dane pass|fail] "
+          "FILE|- MX...\n"
+          "       mtasts cache dump [--json] FILE|-\n"
           "       mtasts version\n",
           stderr);
 }
@@ -169,7 +175,24 @@ print_status(const struct opts *o, const char *what, int rc,
                                           : mtasts_strerror(rc));
 }
 
-/* Parse "--strict", "--json", "-f FILE"; the rest is positional. */
+static const char *const tls_names[] = {
+    "not-tried", "ok",        "no-starttls", "host-mismatch",
+    "expired",   "untrusted", "failed",
+};
+
+static int
+tls_outcome(const char *s)
+{
+    int i;
+
+    for (i = 0; i < (int)(sizeof(tls_names) / sizeof(tls_names[0])); i++)
+        if (strcmp(s, tls_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* Parse "--strict", "--json", "-f FILE" (allow_f 1) or "--tls", "--dane"
+ * (allow_f 2); the rest is positional. */
 static int
 parse_opts(int argc, char **argv, int allow_f, struct opts *o)
 {
@@ -182,8 +205,26 @@ parse_opts(int argc, char **argv, int allow_f, struct opts *o)
             o->flags |= MTASTS_PARSE_STRICT;
         } else if (strcmp(argv[i], "--json") == 0) {
             o->json = 1;
-        } else if (allow_f && strcmp(argv[i], "-f") == 0 && i + 1 < argc) {
+        } else if (allow_f == 1 && strcmp(argv[i], "-f") == 0 && i + 1 < argc) {
             o->file = argv[++i];
+        } else if (allow_f == 2 && strcmp(argv[i], "--tls") == 0 &&
+                   i + 1 < argc) {
+            o->tls = tls_outcome(argv[++i]);
+            if (o->tls < 0) {
+                fprintf(stderr, "mtasts: unknown TLS outcome %s\n", argv[i]);
+                return -1;
+            }
+        } else if (allow_f == 2 && strcmp(argv[i], "--dane") == 0 &&
+                   i + 1 < argc) {
+            i++;
+            if (strcmp(argv[i], "pass") == 0) {
+                o->dane = MTASTS_DANE_PASS;
+            } else if (strcmp(argv[i], "fail") == 0) {
+                o->dane = MTASTS_DANE_FAIL;
+            } else {
+                fprintf(stderr, "mtasts: --dane takes pass or fail\n");
+                return -1;
+            }
         } else if (strcmp(argv[i], "--") == 0) {
             for (i++; i < argc; i++)
                 o->argv[o->argc++] = argv[i];
@@ -394,6 +435,160 @@ cmd_match(int argc, char **argv)
     return m ? 0 : EXIT_INVALID;
 }
 
+static int
+cmd_decide(mtasts_ctx *ctx, int argc, char **argv)
+{
+    struct mtasts_diag d = MTASTS_DIAG_INIT;
+    mtasts_policy *pol = NULL;
+    struct opts o;
+    const char *rtn;
+    char *buf;
+    size_t len;
+    int rc, i, action, rt, reason;
+
+    if (parse_opts(argc, argv, 2, &o) < 0)
+        return EXIT_USAGE;
+    if (o.argc < 2) {
+        usage();
+        return EXIT_USAGE;
+    }
+    buf = read_file(o.argv[0],
+                    mtasts_ctx_get_limit(ctx, MTASTS_LIMIT_POLICY_SIZE), &len);
+    if (buf == NULL)
+        return EXIT_USAGE;
+    rc = mtasts_policy_parse(ctx, buf, len, o.flags, &pol, &d);
+    if (rc == MTASTS_ENOMEM) {
+        fputs("mtasts: out of memory\n", stderr);
+        free(buf);
+        return EXIT_USAGE;
+    }
+    print_status(&o, "policy", rc, &d);
+    if (o.json)
+        printf(",\"mode\":%s%s%s,\"decisions\":", pol ? "\"" : "",
+               pol ? mtasts_mode_name(mtasts_policy_mode(pol)) : "null",
+               pol ? "\"" : "");
+    if (pol == NULL) {
+        if (o.json)
+            fputs("null}\n", stdout);
+        free(buf);
+        return EXIT_INVALID;
+    }
+    if (o.json)
+        putchar('[');
+    else
+        printf("mode: %s\n", mtasts_mode_name(mtasts_policy_mode(pol)));
+    for (i = 1; i < o.argc; i++) {
+        (void)mtasts_decide(pol, o.argv[i], strlen(o.argv[i]), o.tls, o.dane,
+                            &action, &rt, &reason);
+        rtn = mtasts_result_type_name(rt);
+        if (o.json) {
+            if (i > 1)
+                putchar(',');
+            fputs("{\"host\":", stdout);
+            json_cstr(o.argv[i]);
+            printf(",\"action\":\"%s\",\"result_type\":",
+                   action == MTASTS_DELIVER ? "deliver" : "skip");
+            if (rtn != NULL)
+                printf("\"%s\"", rtn);
+            else
+                fputs("null", stdout);
+            printf(",\"reason\":\"%s\"}", mtasts_decide_reason_name(reason));
+        } else {
+            printf("%s: %s (%s%s%s)\n", o.argv[i],
+                   action == MTASTS_DELIVER ? "deliver" : "skip",
+                   mtasts_decide_reason_name(reason), rtn ? ", report " : "",
+                   rtn ? rtn : "");
+        }
+    }
+    if (o.json)
+        fputs("]}\n", stdout);
+    mtasts_policy_free(pol);
+    free(buf);
+    return 0;
+}
+
+static int
+cmd_cache_dump(mtasts_ctx *ctx, int argc, char **argv)
+{
+    static const char *const tnames[] = {NULL, "fetched_at", "expires_at",
+                                         "backoff_until", "last_used"};
+    struct mtasts_diag d = MTASTS_DIAG_INIT;
+    mtasts_entry *e = NULL;
+    const mtasts_policy *pol;
+    struct opts o;
+    const char *s;
+    char *buf;
+    size_t len, l;
+    int rc, i;
+
+    if (parse_opts(argc, argv, 0, &o) < 0)
+        return EXIT_USAGE;
+    if (o.argc != 1) {
+        usage();
+        return EXIT_USAGE;
+    }
+    buf = read_file(o.argv[0],
+                    mtasts_ctx_get_limit(ctx, MTASTS_LIMIT_POLICY_SIZE) + 512,
+                    &len);
+    if (buf == NULL)
+        return EXIT_USAGE;
+    rc = mtasts_entry_decode(ctx, (const uint8_t *)buf, len, &e, &d);
+    if (rc == MTASTS_ENOMEM) {
+        fputs("mtasts: out of memory\n", stderr);
+        free(buf);
+        return EXIT_USAGE;
+    }
+    print_status(&o, "entry", rc, &d);
+    if (e == NULL) {
+        if (o.json)
+            fputs(",\"entry\":null}\n", stdout);
+        free(buf);
+        return EXIT_INVALID;
+    }
+    s = mtasts_entry_domain(e, &l);
+    if (o.json) {
+        fputs(",\"entry\":{\"domain\":", stdout);
+        json_str(s, l);
+        s = mtasts_entry_id(e, &l);
+        fputs(",\"id\":", stdout);
+        json_str(s, l);
+        s = mtasts_entry_backoff_id(e, &l);
+        fputs(",\"backoff_id\":", stdout);
+        json_str(s, l);
+    } else {
+        printf("domain: %.*s\n", (int)l, s);
+        s = mtasts_entry_id(e, &l);
+        printf("id: %.*s\n", (int)l, s);
+        s = mtasts_entry_backoff_id(e, &l);
+        printf("backoff_id: %.*s\n", (int)l, s);
+    }
+    for (i = 1; i <= 4; i++) {
+        long long t = (long long)mtasts_entry_time(e, i);
+        if (o.json)
+            printf(",\"%s\":%lld", tnames[i], t);
+        else
+            printf("%s: %lld\n", tnames[i], t);
+    }
+    pol = mtasts_entry_policy(e);
+    if (o.json) {
+        fputs(",\"policy\":", stdout);
+        if (pol != NULL) {
+            fputs("{\"verdict\":\"valid\"", stdout);
+            print_policy_fields(pol, 1);
+            fputs("}}}\n", stdout);
+        } else {
+            fputs("null}}\n", stdout);
+        }
+    } else if (pol != NULL) {
+        print_policy_fields(pol, 0);
+    } else {
+        puts("policy: none cached");
+    }
+    mtasts_entry_free(e);
+    free(buf);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -426,6 +621,10 @@ main(int argc, char **argv)
     } else if (strcmp(argv[1], "policy") == 0 &&
                strcmp(argv[2], "check") == 0) {
         rc = cmd_policy(ctx, 1, argc - 3, argv + 3);
+    } else if (strcmp(argv[1], "decide") == 0) {
+        rc = cmd_decide(ctx, argc - 2, argv + 2);
+    } else if (strcmp(argv[1], "cache") == 0 && strcmp(argv[2], "dump") == 0) {
+        rc = cmd_cache_dump(ctx, argc - 3, argv + 3);
     } else {
         usage();
         rc = EXIT_USAGE;

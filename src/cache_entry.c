@@ -1,0 +1,385 @@
+/*
+ * Cache entries: what a sender remembers about one policy domain, and
+ * their byte encoding (doc/cache-entry.md).
+ *
+ * Version 1 is text, one "key=value" line per field in a fixed order, then
+ * the raw policy body:
+ *
+ *   MTASTS-ENTRY/1\n
+ *   domain=example.com\n
+ *   id=20160831085700Z\n          (empty when no id is known)
+ *   fetched=1700000000\n          (0 when no policy is cached)
+ *   expires=1700086400\n
+ *   backoff-until=0\n
+ *   backoff-id=\n
+ *   backoff-result=0\n            (MTASTS_RESULT_* of the failed fetch)
+ *   last-used=1700000000\n
+ *   policy=123\n                  (body length; 0 = no policy)
+ *   <123 bytes of policy body>
+ *
+ * The decoder is strict: every field, in that order, decimal numbers
+ * without sign or leading zeros, no trailing bytes, and the body must
+ * parse as a policy again. Nothing from a bad entry is ever trusted.
+ */
+#include "internal.h"
+
+#define ENTRY_MAGIC     "MTASTS-ENTRY/"
+#define ENTRY_MAGIC_LEN 13
+/* Times are accepted up to 2^62 so that sums of two never overflow. */
+#define TIME_MAX ((int64_t)1 << 62)
+
+void
+mtasts_entry_free(mtasts_entry *entry)
+{
+    if (entry == NULL)
+        return;
+    mtasts_policy_free(entry->policy);
+    mt_free(entry->ctx, entry, sizeof(*entry));
+}
+
+int
+mt_entry_new(mtasts_ctx *ctx, const char *domain, size_t domain_len,
+             mtasts_entry **ret)
+{
+    mtasts_entry *e;
+
+    if (domain_len > MTASTS_DOMAIN_MAX_LEN)
+        return MTASTS_ETOOBIG;
+    e = mt_alloc(ctx, sizeof(*e));
+    if (e == NULL)
+        return MTASTS_ENOMEM;
+    memset(e, 0, sizeof(*e));
+    e->ctx = ctx;
+    memcpy(e->domain, domain, domain_len);
+    e->domain[domain_len] = '\0';
+    e->domain_len = domain_len;
+    *ret = e;
+    return MTASTS_OK;
+}
+
+int
+mt_entry_copy(const mtasts_entry *src, mtasts_entry **ret)
+{
+    mtasts_entry *e;
+    size_t raw_len;
+    const char *raw;
+    int rc;
+
+    rc = mt_entry_new(src->ctx, src->domain, src->domain_len, &e);
+    if (rc != MTASTS_OK)
+        return rc;
+    memcpy(e->id, src->id, sizeof(e->id));
+    e->id_len = src->id_len;
+    memcpy(e->backoff_id, src->backoff_id, sizeof(e->backoff_id));
+    e->backoff_id_len = src->backoff_id_len;
+    e->fetched = src->fetched;
+    e->expires = src->expires;
+    e->backoff_until = src->backoff_until;
+    e->backoff_result = src->backoff_result;
+    e->last_used = src->last_used;
+    if (src->policy != NULL) {
+        raw = mtasts_policy_raw(src->policy, &raw_len);
+        rc = mtasts_policy_parse(src->ctx, raw, raw_len, 0, &e->policy, NULL);
+        if (rc != MTASTS_OK) {
+            mtasts_entry_free(e);
+            return rc == MTASTS_ENOMEM ? rc : MTASTS_ESYNTAX;
+        }
+    }
+    *ret = e;
+    return MTASTS_OK;
+}
+
+void
+mt_entry_set_id(char *dst, size_t *dst_len, const char *id, size_t id_len)
+{
+    memcpy(dst, id, id_len);
+    dst[id_len] = '\0';
+    *dst_len = id_len;
+}
+
+/* Reader over the encoded bytes. */
+struct rd {
+    const char *b;
+    size_t n, p;
+};
+
+/* Expect "key=" at the cursor; return the value span up to "\n". */
+static int
+rd_field(struct rd *r, const char *key, const char **ret_v, size_t *ret_vl)
+{
+    size_t kl = strlen(key), s;
+    const char *nl;
+
+    if (r->n - r->p < kl + 1 || memcmp(r->b + r->p, key, kl) != 0 ||
+        r->b[r->p + kl] != '=')
+        return MTASTS_ESYNTAX;
+    s = r->p + kl + 1;
+    nl = memchr(r->b + s, '\n', r->n - s);
+    if (nl == NULL)
+        return MTASTS_ESYNTAX;
+    *ret_v = r->b + s;
+    *ret_vl = (size_t)(nl - (r->b + s));
+    r->p = (size_t)(nl - r->b) + 1;
+    return MTASTS_OK;
+}
+
+static int
+parse_u62(const char *v, size_t vl, int64_t *ret)
+{
+    uint64_t x = 0;
+    size_t i;
+
+    if (vl == 0 || vl > 19 || (vl > 1 && v[0] == '0'))
+        return MTASTS_ESYNTAX;
+    for (i = 0; i < vl; i++) {
+        if (!MT_IS(v[i], MT_C_DIGIT))
+            return MTASTS_ESYNTAX;
+        x = x * 10 + (uint64_t)(v[i] - '0');
+    }
+    if (x > (uint64_t)TIME_MAX)
+        return MTASTS_ESYNTAX;
+    *ret = (int64_t)x;
+    return MTASTS_OK;
+}
+
+static int
+id_chars_ok(const char *v, size_t vl)
+{
+    size_t i;
+
+    if (vl > MTASTS_ID_MAX_LEN)
+        return 0;
+    for (i = 0; i < vl; i++)
+        if (!MT_IS(v[i], MT_ALNUM))
+            return 0;
+    return 1;
+}
+
+static int
+decode_v1(mtasts_ctx *ctx, struct rd *r, mtasts_entry **ret, size_t *ret_off)
+{
+    static const char *const time_keys[] = {"fetched", "expires",
+                                            "backoff-until"};
+    mtasts_entry *e = NULL;
+    int64_t t[3], br, lu, plen;
+    const char *v;
+    size_t vl, i;
+    int rc, reason;
+
+    *ret_off = r->p;
+    if ((rc = rd_field(r, "domain", &v, &vl)) != MTASTS_OK)
+        return rc;
+    if (mt_hostname_check(v, vl, 0, &reason, ret_off) != MTASTS_OK)
+        return MTASTS_ESYNTAX;
+    for (i = 0; i < vl; i++)
+        if (v[i] >= 'A' && v[i] <= 'Z')
+            return MTASTS_ESYNTAX; /* must be normalised */
+    rc = mt_entry_new(ctx, v, vl, &e);
+    if (rc != MTASTS_OK)
+        return rc;
+    *ret_off = r->p;
+    if ((rc = rd_field(r, "id", &v, &vl)) != MTASTS_OK || !id_chars_ok(v, vl))
+        goto bad;
+    mt_entry_set_id(e->id, &e->id_len, v, vl);
+    for (i = 0; i < 3; i++) {
+        *ret_off = r->p;
+        if (rd_field(r, time_keys[i], &v, &vl) != MTASTS_OK ||
+            parse_u62(v, vl, &t[i]) != MTASTS_OK)
+            goto bad;
+    }
+    *ret_off = r->p;
+    if (rd_field(r, "backoff-id", &v, &vl) != MTASTS_OK || !id_chars_ok(v, vl))
+        goto bad;
+    mt_entry_set_id(e->backoff_id, &e->backoff_id_len, v, vl);
+    *ret_off = r->p;
+    if (rd_field(r, "backoff-result", &v, &vl) != MTASTS_OK ||
+        parse_u62(v, vl, &br) != MTASTS_OK || br > MT_RESULT_MAX)
+        goto bad;
+    *ret_off = r->p;
+    if (rd_field(r, "last-used", &v, &vl) != MTASTS_OK ||
+        parse_u62(v, vl, &lu) != MTASTS_OK)
+        goto bad;
+    *ret_off = r->p;
+    if (rd_field(r, "policy", &v, &vl) != MTASTS_OK ||
+        parse_u62(v, vl, &plen) != MTASTS_OK)
+        goto bad;
+    if ((uint64_t)plen > ctx->limits[MTASTS_LIMIT_POLICY_SIZE]) {
+        rc = MTASTS_ETOOBIG;
+        goto out;
+    }
+    /* Exactly the body, nothing after it. */
+    if ((uint64_t)plen != r->n - r->p)
+        goto bad;
+    e->fetched = t[0];
+    e->expires = t[1];
+    e->backoff_until = t[2];
+    e->backoff_result = (int)br;
+    e->last_used = lu;
+    *ret_off = r->p;
+    if (plen > 0) {
+        if (e->fetched == 0 || e->expires < e->fetched)
+            goto bad;
+        rc = mtasts_policy_parse(ctx, r->b + r->p, (size_t)plen, 0, &e->policy,
+                                 NULL);
+        if (rc != MTASTS_OK) {
+            if (rc != MTASTS_ENOMEM)
+                rc = MTASTS_ESYNTAX;
+            goto out;
+        }
+    } else if (e->fetched != 0 || e->expires != 0) {
+        goto bad;
+    }
+    if (e->backoff_until == 0 && (e->backoff_id_len != 0 || br != 0))
+        goto bad;
+    *ret = e;
+    return MTASTS_OK;
+bad:
+    rc = MTASTS_ESYNTAX;
+out:
+    mtasts_entry_free(e);
+    return rc;
+}
+
+int
+mtasts_entry_decode(mtasts_ctx *ctx, const uint8_t *buf, size_t len,
+                    mtasts_entry **ret_entry, struct mtasts_diag *reterr)
+{
+    struct rd r;
+    size_t off = 0, i, ver = 0;
+    int rc;
+
+    if (ret_entry != NULL)
+        *ret_entry = NULL;
+    if (ctx == NULL || ret_entry == NULL || (buf == NULL && len > 0))
+        return MTASTS_EINVAL;
+    rc = mt_diag_check(reterr);
+    if (rc != MTASTS_OK)
+        return rc;
+    /* Header, domain, ids, eight numbers and the policy. */
+    if (len > ctx->limits[MTASTS_LIMIT_POLICY_SIZE] + 512) {
+        mt_diag_fail(reterr, MTASTS_ETOOBIG, MTASTS_R_TOO_BIG, 0, NULL, 0);
+        return MTASTS_ETOOBIG;
+    }
+    r.b = (const char *)buf;
+    r.n = len;
+    r.p = 0;
+    if (len < ENTRY_MAGIC_LEN ||
+        memcmp(buf, ENTRY_MAGIC, ENTRY_MAGIC_LEN) != 0) {
+        mt_diag_fail(reterr, MTASTS_ESYNTAX, MTASTS_R_VERSION, 0, NULL, 0);
+        return MTASTS_ESYNTAX;
+    }
+    for (i = ENTRY_MAGIC_LEN; i < len && MT_IS(r.b[i], MT_C_DIGIT) && i < 20;
+         i++)
+        ver = ver * 10 + (size_t)(r.b[i] - '0');
+    if (i == ENTRY_MAGIC_LEN || i >= len || r.b[i] != '\n' ||
+        r.b[ENTRY_MAGIC_LEN] == '0') {
+        mt_diag_fail(reterr, MTASTS_ESYNTAX, MTASTS_R_VERSION, i, NULL, 0);
+        return MTASTS_ESYNTAX;
+    }
+    if (ver > MTASTS_ENTRY_VERSION) {
+        mt_diag_fail(reterr, MTASTS_EVERSION, MTASTS_R_VERSION, ENTRY_MAGIC_LEN,
+                     NULL, 0);
+        return MTASTS_EVERSION;
+    }
+    r.p = i + 1;
+    /* Only version 1 exists; older versions would be dispatched here. */
+    rc = decode_v1(ctx, &r, ret_entry, &off);
+    if (rc != MTASTS_OK) {
+        mt_diag_fail(reterr, rc,
+                     rc == MTASTS_ETOOBIG ? MTASTS_R_TOO_BIG : MTASTS_R_FIELD,
+                     off, NULL, 0);
+        return rc;
+    }
+    mt_diag_ok(reterr, 0, 0);
+    return MTASTS_OK;
+}
+
+static void
+put_kv_num(struct mt_out *o, const char *key, int64_t v)
+{
+    mt_out_str(o, key);
+    mt_out_put(o, "=", 1);
+    mt_out_u64(o, (uint64_t)v);
+    mt_out_put(o, "\n", 1);
+}
+
+int
+mtasts_entry_encode(const mtasts_entry *e, uint8_t *dst, size_t dst_len,
+                    size_t *ret_needed)
+{
+    struct mt_out o;
+    const char *raw = NULL;
+    size_t raw_len = 0;
+
+    if (e == NULL || (dst == NULL && dst_len > 0))
+        return MTASTS_EINVAL;
+    if (e->policy != NULL)
+        raw = mtasts_policy_raw(e->policy, &raw_len);
+    mt_out_init(&o, (char *)dst, dst_len);
+    mt_out_str(&o, ENTRY_MAGIC "1\ndomain=");
+    mt_out_put(&o, e->domain, e->domain_len);
+    mt_out_str(&o, "\nid=");
+    mt_out_put(&o, e->id, e->id_len);
+    mt_out_put(&o, "\n", 1);
+    put_kv_num(&o, "fetched", e->policy != NULL ? e->fetched : 0);
+    put_kv_num(&o, "expires", e->policy != NULL ? e->expires : 0);
+    put_kv_num(&o, "backoff-until", e->backoff_until);
+    mt_out_str(&o, "backoff-id=");
+    mt_out_put(&o, e->backoff_id, e->backoff_id_len);
+    mt_out_put(&o, "\n", 1);
+    put_kv_num(&o, "backoff-result", e->backoff_result);
+    put_kv_num(&o, "last-used", e->last_used);
+    put_kv_num(&o, "policy", (int64_t)raw_len);
+    if (raw_len > 0)
+        mt_out_put(&o, raw, raw_len);
+    return mt_out_finish(&o, ret_needed);
+}
+
+const char *
+mtasts_entry_domain(const mtasts_entry *e, size_t *ret_len)
+{
+    if (ret_len != NULL)
+        *ret_len = e != NULL ? e->domain_len : 0;
+    return e != NULL ? e->domain : NULL;
+}
+
+const char *
+mtasts_entry_id(const mtasts_entry *e, size_t *ret_len)
+{
+    if (ret_len != NULL)
+        *ret_len = e != NULL ? e->id_len : 0;
+    return e != NULL ? e->id : NULL;
+}
+
+const char *
+mtasts_entry_backoff_id(const mtasts_entry *e, size_t *ret_len)
+{
+    if (ret_len != NULL)
+        *ret_len = e != NULL ? e->backoff_id_len : 0;
+    return e != NULL ? e->backoff_id : NULL;
+}
+
+const mtasts_policy *
+mtasts_entry_policy(const mtasts_entry *e)
+{
+    return e != NULL ? e->policy : NULL;
+}
+
+int64_t
+mtasts_entry_time(const mtasts_entry *e, int which)
+{
+    if (e == NULL)
+        return 0;
+    switch (which) {
+    case MTASTS_ENTRY_FETCHED_AT:
+        return e->fetched;
+    case MTASTS_ENTRY_EXPIRES_AT:
+        return e->expires;
+    case MTASTS_ENTRY_BACKOFF_UNTIL:
+        return e->backoff_until;
+    case MTASTS_ENTRY_LAST_USED:
+        return e->last_used;
+    default:
+        return 0;
+    }
+}

@@ -1,0 +1,572 @@
+/*
+ * Policy discovery: the RFC 8461 section 5 state machine as a pull API.
+ * The transition table it implements is written out in doc/discovery.md;
+ * the comments below name its rows (T1..T19).
+ *
+ * The machine never calls out, reads a clock or keeps global state: the
+ * caller answers MTASTS_ACT_TXT and MTASTS_ACT_FETCH, and passes the time.
+ */
+#include "internal.h"
+
+enum {
+    ST_TXT = 1,
+    ST_FETCH,
+    ST_DONE,
+    ST_FATAL,
+};
+
+/* last-used is rewritten at most this often, so that a busy domain does
+ * not make the caller store its entry on every delivery */
+#define LAST_USED_GRANULARITY 3600
+
+struct mtasts_lookup {
+    mtasts_ctx *ctx;
+    int64_t now;
+    unsigned flags;
+    int state;
+    int fatal;
+    char domain[MTASTS_DOMAIN_MAX_LEN + 1];
+    size_t domain_len;
+    char txt_name[MTASTS_DOMAIN_MAX_LEN + 1];
+    size_t txt_name_len;
+    char host[MTASTS_DOMAIN_MAX_LEN + 1];
+    size_t host_len;
+    char url[MTASTS_DOMAIN_MAX_LEN + 48];
+    size_t url_len;
+    mtasts_entry *cached; /* decoded entry passed in, or NULL */
+    int cached_valid;     /* it holds a policy and now < expires */
+    int entry_error;
+    char txt_id[MTASTS_ID_MAX_LEN + 1]; /* id of the live record */
+    size_t txt_id_len;
+    int have_txt_id;
+    /* result */
+    int outcome, why, result_type, alert, from_cache, action;
+    const mtasts_policy *policy;
+    mtasts_entry *next; /* entry to store (action STORE) */
+};
+
+static int
+is_address_literal(const char *d, size_t n)
+{
+    return n >= 2 && d[0] == '[' && d[n - 1] == ']';
+}
+
+int
+mtasts_lookup_new(mtasts_ctx *ctx, const char *domain, size_t domain_len,
+                  const uint8_t *entry, size_t entry_len, int64_t now,
+                  unsigned flags, mtasts_lookup **ret_lookup)
+{
+    mtasts_lookup *lk;
+    int rc;
+
+    if (ret_lookup != NULL)
+        *ret_lookup = NULL;
+    if (ctx == NULL || ret_lookup == NULL || (domain == NULL) ||
+        (entry == NULL && entry_len > 0) ||
+        (flags & ~MTASTS_LOOKUP_REFRESH) != 0)
+        return MTASTS_EINVAL;
+    lk = mt_alloc(ctx, sizeof(*lk));
+    if (lk == NULL)
+        return MTASTS_ENOMEM;
+    memset(lk, 0, sizeof(*lk));
+    lk->ctx = ctx;
+    lk->now = now;
+    lk->flags = flags;
+    if (is_address_literal(domain, domain_len)) {
+        /* T1: no DNS, no HTTPS for address literals (STS-FETCH-15) */
+        lk->state = ST_DONE;
+        lk->outcome = MTASTS_OUTCOME_NO_POLICY;
+        lk->why = MTASTS_WHY_ADDRESS_LITERAL;
+        *ret_lookup = lk;
+        return MTASTS_OK;
+    }
+    rc = mtasts_domain_normalize(domain, domain_len, lk->domain,
+                                 sizeof(lk->domain), &lk->domain_len);
+    if (rc == MTASTS_OK)
+        rc = mtasts_sts_txt_name(domain, domain_len, lk->txt_name,
+                                 sizeof(lk->txt_name), &lk->txt_name_len);
+    if (rc == MTASTS_OK)
+        rc = mtasts_policy_host(domain, domain_len, lk->host, sizeof(lk->host),
+                                &lk->host_len);
+    if (rc == MTASTS_OK)
+        rc = mtasts_policy_url(domain, domain_len, lk->url, sizeof(lk->url),
+                               &lk->url_len);
+    if (rc != MTASTS_OK) {
+        mt_free(ctx, lk, sizeof(*lk));
+        return rc == MTASTS_ERANGE ? MTASTS_ETOOBIG : rc;
+    }
+    if (entry != NULL) {
+        rc = mtasts_entry_decode(ctx, entry, entry_len, &lk->cached, NULL);
+        if (rc == MTASTS_ENOMEM) {
+            mt_free(ctx, lk, sizeof(*lk));
+            return rc;
+        }
+        if (rc == MTASTS_OK &&
+            !(lk->cached->domain_len == lk->domain_len &&
+              memcmp(lk->cached->domain, lk->domain, lk->domain_len) == 0)) {
+            /* an entry stored under the wrong key is not trusted */
+            mtasts_entry_free(lk->cached);
+            lk->cached = NULL;
+            rc = MTASTS_EINVAL;
+        }
+        lk->entry_error = rc;
+    }
+    /* STS-CACHE-1/8: a policy applies only while now < expires */
+    lk->cached_valid = lk->cached != NULL && lk->cached->policy != NULL &&
+                       now < lk->cached->expires;
+    lk->state = ST_TXT;
+    *ret_lookup = lk;
+    return MTASTS_OK;
+}
+
+void
+mtasts_lookup_free(mtasts_lookup *lk)
+{
+    if (lk == NULL)
+        return;
+    mtasts_entry_free(lk->cached);
+    mtasts_entry_free(lk->next);
+    mt_free(lk->ctx, lk, sizeof(*lk));
+}
+
+static int64_t
+opt(const mtasts_lookup *lk, int o)
+{
+    return lk->ctx->options[o];
+}
+
+static int
+fatal(mtasts_lookup *lk, int rc)
+{
+    lk->state = ST_FATAL;
+    lk->fatal = rc;
+    return rc;
+}
+
+/* The entry to store: a copy of the cached one, made on first need. */
+static int
+next_entry(mtasts_lookup *lk)
+{
+    if (lk->next != NULL)
+        return MTASTS_OK;
+    if (lk->cached != NULL)
+        return mt_entry_copy(lk->cached, &lk->next);
+    return mt_entry_new(lk->ctx, lk->domain, lk->domain_len, &lk->next);
+}
+
+/* Finish using the cached policy when it is valid (T4, T6, T9, T12, T15),
+ * else without a policy. */
+static int
+finish_cached(mtasts_lookup *lk, int why)
+{
+    int rc, mode;
+
+    lk->state = ST_DONE;
+    lk->why = why;
+    if (!lk->cached_valid) {
+        lk->outcome = why == MTASTS_WHY_TXT_TEMPFAIL &&
+                              opt(lk, MTASTS_OPT_TEMPFAIL_NO_CACHE)
+                          ? MTASTS_OUTCOME_TEMPFAIL
+                          : MTASTS_OUTCOME_NO_POLICY;
+        if (lk->next != NULL)
+            lk->action = MTASTS_ENTRY_STORE;
+        return MTASTS_OK;
+    }
+    mode = mtasts_policy_mode(lk->cached->policy);
+    lk->outcome = mode == MTASTS_MODE_NONE ? MTASTS_OUTCOME_NO_ACTIVE_POLICY
+                                           : MTASTS_OUTCOME_APPLY;
+    lk->from_cache = 1;
+    if (lk->next == NULL &&
+        lk->now - lk->cached->last_used >= LAST_USED_GRANULARITY) {
+        rc = next_entry(lk);
+        if (rc != MTASTS_OK)
+            return fatal(lk, rc);
+    }
+    if (lk->next != NULL) {
+        lk->next->last_used = lk->now;
+        lk->action = MTASTS_ENTRY_STORE;
+        /* the policy in force is the copy that will be stored */
+        lk->policy = lk->next->policy;
+    } else {
+        lk->policy = lk->cached->policy;
+    }
+    return MTASTS_OK;
+}
+
+static int
+backoff_active(const mtasts_lookup *lk, const char *id, size_t id_len)
+{
+    const mtasts_entry *c = lk->cached;
+
+    return c != NULL && lk->now < c->backoff_until &&
+           c->backoff_id_len == id_len &&
+           memcmp(c->backoff_id, id, id_len) == 0;
+}
+
+static int
+go_fetch(mtasts_lookup *lk)
+{
+    lk->state = ST_FETCH;
+    return MTASTS_OK;
+}
+
+/* The TXT record is unusable or absent. */
+static int
+txt_absent(mtasts_lookup *lk, int why)
+{
+    int none = lk->cached_valid &&
+               mtasts_policy_mode(lk->cached->policy) == MTASTS_MODE_NONE;
+
+    if (why == MTASTS_WHY_NO_RECORD && none &&
+        opt(lk, MTASTS_OPT_DELETE_NONE)) {
+        /* T7: the domain withdrew MTA-STS with a none policy (8.3) */
+        lk->state = ST_DONE;
+        lk->why = why;
+        lk->outcome = MTASTS_OUTCOME_NO_POLICY;
+        lk->action = MTASTS_ENTRY_DELETE;
+        return MTASTS_OK;
+    }
+    if ((lk->flags & MTASTS_LOOKUP_REFRESH) && lk->cached_valid &&
+        !backoff_active(lk, lk->cached->id, lk->cached->id_len))
+        return go_fetch(lk);       /* T8: proactive refresh without a record */
+    return finish_cached(lk, why); /* T4-T6 (STS-CACHE-5, STS-TXT-13) */
+}
+
+int
+mtasts_lookup_put_txt(mtasts_lookup *lk, int dns_status,
+                      const char *const *strs, const size_t *str_lens,
+                      const size_t *rr_nstr, size_t rr_count)
+{
+    mtasts_sts_record *rec = NULL;
+    const char *id;
+    size_t id_len;
+    int rc, outcome;
+
+    if (lk == NULL || dns_status < MTASTS_DNS_OK ||
+        dns_status > MTASTS_DNS_TEMPFAIL)
+        return MTASTS_EINVAL;
+    if (lk->state != ST_TXT)
+        return lk->state == ST_FATAL ? lk->fatal : MTASTS_ESTATE;
+    if (dns_status == MTASTS_DNS_TEMPFAIL)
+        return txt_absent(lk, MTASTS_WHY_TXT_TEMPFAIL);
+    if (dns_status != MTASTS_DNS_OK)
+        return txt_absent(lk, MTASTS_WHY_NO_RECORD);
+    rc = mtasts_sts_record_select(lk->ctx, strs, str_lens, rr_nstr, rr_count, 0,
+                                  &outcome, &rec, NULL);
+    if (rc == MTASTS_ENOMEM)
+        return fatal(lk, rc);
+    if (rc != MTASTS_OK)
+        return rc; /* EINVAL: bad arguments; the question stays open */
+    switch (outcome) {
+    case MTASTS_SELECT_NONE:
+        return txt_absent(lk, MTASTS_WHY_NO_RECORD);
+    case MTASTS_SELECT_MULTIPLE:
+        return txt_absent(lk, MTASTS_WHY_TXT_MULTIPLE);
+    case MTASTS_SELECT_INVALID:
+        return txt_absent(lk, MTASTS_WHY_TXT_INVALID); /* STS-TXT-10 */
+    default:
+        break;
+    }
+    id = mtasts_sts_record_id(rec, &id_len);
+    mt_entry_set_id(lk->txt_id, &lk->txt_id_len, id, id_len);
+    lk->have_txt_id = 1;
+    mtasts_sts_record_free(rec);
+
+    if (lk->cached_valid && lk->cached->id_len == lk->txt_id_len &&
+        memcmp(lk->cached->id, lk->txt_id, lk->txt_id_len) == 0) {
+        /* Same id (compared as exact bytes, STS-CACHE-3). */
+        int64_t ri = opt(lk, MTASTS_OPT_REFRESH_INTERVAL);
+        int64_t ext = opt(lk, MTASTS_OPT_EXTEND_SAME_ID);
+        if (!backoff_active(lk, lk->txt_id, lk->txt_id_len) &&
+            ((lk->flags & MTASTS_LOOKUP_REFRESH) ||
+             (ri > 0 && lk->now >= lk->cached->fetched + ri)))
+            return go_fetch(lk); /* T10: refresh an old policy */
+        if (ext > 0) {
+            /* T11: optional extension, bounded by fetched + ext */
+            int64_t until =
+                lk->now + (int64_t)mtasts_policy_max_age(lk->cached->policy);
+            if (until > lk->cached->fetched + ext)
+                until = lk->cached->fetched + ext;
+            if (until > lk->cached->expires) {
+                rc = next_entry(lk);
+                if (rc != MTASTS_OK)
+                    return fatal(lk, rc);
+                lk->next->expires = until;
+            }
+        }
+        return finish_cached(lk, MTASTS_WHY_CACHED); /* T9 */
+    }
+    if (backoff_active(lk, lk->txt_id, lk->txt_id_len)) {
+        /* T13: the failure lasts while the backoff does; it is still
+         * reported for the sessions it affects (RPT-AGG-8) */
+        rc = finish_cached(lk, MTASTS_WHY_BACKOFF);
+        if (rc == MTASTS_OK &&
+            !(lk->cached_valid &&
+              mtasts_policy_mode(lk->cached->policy) == MTASTS_MODE_NONE))
+            lk->result_type = lk->cached->backoff_result;
+        return rc;
+    }
+    if (lk->cached_valid && opt(lk, MTASTS_OPT_MIN_REFETCH) > 0 &&
+        lk->now < lk->cached->fetched + opt(lk, MTASTS_OPT_MIN_REFETCH))
+        return finish_cached(lk, MTASTS_WHY_MIN_REFETCH); /* T14 */
+    return go_fetch(lk); /* T2, T3, T16: new or changed id, or expired */
+}
+
+/* text/plain, ignoring case, parameters and surrounding whitespace
+ * (STS-FETCH-9, E-9). */
+static int
+is_text_plain(const char *ct, size_t n)
+{
+    size_t i = 0, e;
+
+    if (ct == NULL)
+        return 0;
+    while (i < n && MT_IS(ct[i], MT_C_WSP))
+        i++;
+    e = i;
+    while (e < n && ct[e] != ';' && !MT_IS(ct[e], MT_C_WSP))
+        e++;
+    if (!mt_ascii_caseeq(ct + i, e - i, "text/plain", 10))
+        return 0;
+    while (e < n && MT_IS(ct[e], MT_C_WSP))
+        e++;
+    return e == n || ct[e] == ';';
+}
+
+static int
+fetch_failed(mtasts_lookup *lk, int result_type)
+{
+    const char *id = lk->have_txt_id ? lk->txt_id : lk->cached->id;
+    size_t id_len = lk->have_txt_id ? lk->txt_id_len : lk->cached->id_len;
+    int rc, none;
+
+    /* T17/T18: remember the failure so the same id is not fetched again
+     * before the backoff ends (STS-FETCH-12); keep any cached policy
+     * untouched (STS-CACHE-6). */
+    rc = next_entry(lk);
+    if (rc != MTASTS_OK)
+        return fatal(lk, rc);
+    lk->next->backoff_until = lk->now + opt(lk, MTASTS_OPT_FETCH_BACKOFF);
+    mt_entry_set_id(lk->next->backoff_id, &lk->next->backoff_id_len, id,
+                    id_len);
+    lk->next->backoff_result = result_type;
+    none = lk->cached_valid &&
+           mtasts_policy_mode(lk->cached->policy) == MTASTS_MODE_NONE;
+    rc = finish_cached(lk, MTASTS_WHY_FETCH_FAILED);
+    if (rc != MTASTS_OK)
+        return rc;
+    lk->action = MTASTS_ENTRY_STORE;
+    if (!none) {
+        lk->result_type = result_type; /* RFC 8461 section 6 */
+        lk->alert = lk->cached_valid;  /* STS-CACHE-10 */
+    }
+    return MTASTS_OK;
+}
+
+int
+mtasts_lookup_put_fetch(mtasts_lookup *lk, int transport, int http_status,
+                        const char *content_type, size_t content_type_len,
+                        const char *body, size_t body_len)
+{
+    mtasts_policy *pol = NULL;
+    mtasts_entry *e;
+    int rc;
+
+    if (lk == NULL || transport < MTASTS_FETCH_OK ||
+        transport > MTASTS_FETCH_ERROR || (body == NULL && body_len > 0) ||
+        (content_type == NULL && content_type_len > 0))
+        return MTASTS_EINVAL;
+    if (lk->state != ST_FETCH)
+        return lk->state == ST_FATAL ? lk->fatal : MTASTS_ESTATE;
+    switch (transport) {
+    case MTASTS_FETCH_OK:
+        break;
+    case MTASTS_FETCH_TLS:
+    case MTASTS_FETCH_CERT:
+        return fetch_failed(lk, MTASTS_RESULT_STS_WEBPKI_INVALID);
+    case MTASTS_FETCH_TOO_BIG:
+        return fetch_failed(lk, MTASTS_RESULT_STS_POLICY_INVALID);
+    default:
+        return fetch_failed(lk, MTASTS_RESULT_STS_POLICY_FETCH_ERROR);
+    }
+    /* STS-FETCH-6/7: only 200 yields a policy; redirects are failures */
+    if (http_status != 200)
+        return fetch_failed(lk, MTASTS_RESULT_STS_POLICY_FETCH_ERROR);
+    if (!is_text_plain(content_type, content_type_len) ||
+        body_len > lk->ctx->limits[MTASTS_LIMIT_POLICY_SIZE])
+        return fetch_failed(lk, MTASTS_RESULT_STS_POLICY_INVALID);
+    rc = mtasts_policy_parse(lk->ctx, body, body_len, 0, &pol, NULL);
+    if (rc == MTASTS_ENOMEM)
+        return fatal(lk, rc);
+    if (rc != MTASTS_OK)
+        return fetch_failed(lk, MTASTS_RESULT_STS_POLICY_INVALID);
+    /* T2/T3/T10: success replaces the entry entirely (STS-CACHE-4) */
+    rc = mt_entry_new(lk->ctx, lk->domain, lk->domain_len, &e);
+    if (rc != MTASTS_OK) {
+        mtasts_policy_free(pol);
+        return fatal(lk, rc);
+    }
+    if (lk->have_txt_id)
+        mt_entry_set_id(e->id, &e->id_len, lk->txt_id, lk->txt_id_len);
+    else if (lk->cached != NULL) /* refresh without a record: keep the id */
+        mt_entry_set_id(e->id, &e->id_len, lk->cached->id, lk->cached->id_len);
+    e->policy = pol;
+    e->fetched = lk->now;
+    e->expires = lk->now + (int64_t)mtasts_policy_max_age(pol);
+    e->last_used = lk->now;
+    mtasts_entry_free(lk->next);
+    lk->next = e;
+    lk->state = ST_DONE;
+    lk->why = MTASTS_WHY_FETCHED;
+    lk->action = MTASTS_ENTRY_STORE;
+    lk->policy = pol;
+    /* STS-CACHE-12/13: a none policy means no active policy; max_age 0
+     * still applies to this delivery */
+    lk->outcome = mtasts_policy_mode(pol) == MTASTS_MODE_NONE
+                      ? MTASTS_OUTCOME_NO_ACTIVE_POLICY
+                      : MTASTS_OUTCOME_APPLY;
+    return MTASTS_OK;
+}
+
+int
+mtasts_lookup_next(mtasts_lookup *lk)
+{
+    if (lk == NULL)
+        return MTASTS_EINVAL;
+    switch (lk->state) {
+    case ST_TXT:
+        return MTASTS_ACT_TXT;
+    case ST_FETCH:
+        return MTASTS_ACT_FETCH;
+    case ST_DONE:
+        return MTASTS_ACT_DONE;
+    default:
+        return lk->fatal;
+    }
+}
+
+static const char *
+str_out(const char *s, size_t n, size_t *ret_len)
+{
+    if (ret_len != NULL)
+        *ret_len = n;
+    return s;
+}
+
+const char *
+mtasts_lookup_txt_name(const mtasts_lookup *lk, size_t *ret_len)
+{
+    return lk != NULL ? str_out(lk->txt_name, lk->txt_name_len, ret_len)
+                      : str_out(NULL, 0, ret_len);
+}
+
+const char *
+mtasts_lookup_fetch_url(const mtasts_lookup *lk, size_t *ret_len)
+{
+    return lk != NULL ? str_out(lk->url, lk->url_len, ret_len)
+                      : str_out(NULL, 0, ret_len);
+}
+
+const char *
+mtasts_lookup_fetch_host(const mtasts_lookup *lk, size_t *ret_len)
+{
+    return lk != NULL ? str_out(lk->host, lk->host_len, ret_len)
+                      : str_out(NULL, 0, ret_len);
+}
+
+uint32_t
+mtasts_lookup_fetch_timeout_ms(const mtasts_lookup *lk)
+{
+    return lk != NULL ? (uint32_t)opt(lk, MTASTS_OPT_FETCH_TIMEOUT_MS) : 0;
+}
+
+size_t
+mtasts_lookup_fetch_max_size(const mtasts_lookup *lk)
+{
+    return lk != NULL ? lk->ctx->limits[MTASTS_LIMIT_POLICY_SIZE] : 0;
+}
+
+int
+mtasts_lookup_outcome(const mtasts_lookup *lk)
+{
+    return lk != NULL && lk->state == ST_DONE ? lk->outcome : 0;
+}
+
+int
+mtasts_lookup_why(const mtasts_lookup *lk)
+{
+    return lk != NULL && lk->state == ST_DONE ? lk->why : 0;
+}
+
+const mtasts_policy *
+mtasts_lookup_policy(const mtasts_lookup *lk)
+{
+    return lk != NULL && lk->state == ST_DONE ? lk->policy : NULL;
+}
+
+int
+mtasts_lookup_from_cache(const mtasts_lookup *lk)
+{
+    return lk != NULL && lk->state == ST_DONE ? lk->from_cache : 0;
+}
+
+int
+mtasts_lookup_result_type(const mtasts_lookup *lk)
+{
+    return lk != NULL && lk->state == ST_DONE ? lk->result_type : 0;
+}
+
+int
+mtasts_lookup_alert(const mtasts_lookup *lk)
+{
+    return lk != NULL && lk->state == ST_DONE ? lk->alert : 0;
+}
+
+int
+mtasts_lookup_entry_error(const mtasts_lookup *lk)
+{
+    return lk != NULL ? lk->entry_error : 0;
+}
+
+int
+mtasts_lookup_entry_action(const mtasts_lookup *lk)
+{
+    return lk != NULL && lk->state == ST_DONE ? lk->action
+                                              : MTASTS_ENTRY_UNCHANGED;
+}
+
+int
+mtasts_lookup_entry(const mtasts_lookup *lk, uint8_t *dst, size_t dst_len,
+                    size_t *ret_needed)
+{
+    if (lk == NULL || (dst == NULL && dst_len > 0))
+        return MTASTS_EINVAL;
+    if (lk->state != ST_DONE || lk->action != MTASTS_ENTRY_STORE ||
+        lk->next == NULL)
+        return MTASTS_ESTATE;
+    return mtasts_entry_encode(lk->next, dst, dst_len, ret_needed);
+}
+
+int64_t
+mtasts_lookup_refresh_at(const mtasts_lookup *lk)
+{
+    const mtasts_entry *e;
+    int64_t t = 0, ri;
+
+    if (lk == NULL || lk->state != ST_DONE || lk->action == MTASTS_ENTRY_DELETE)
+        return 0;
+    e = lk->next != NULL ? lk->next : lk->cached;
+    if (e == NULL)
+        return 0;
+    if (e->policy != NULL && lk->now < e->expires) {
+        ri = opt(lk, MTASTS_OPT_REFRESH_INTERVAL);
+        t = e->expires;
+        if (ri > 0 && e->fetched + ri < t)
+            t = e->fetched + ri;
+    }
+    if (e->backoff_until > lk->now && e->backoff_until > t)
+        t = e->backoff_until;
+    if (t != 0 && t < lk->now)
+        t = lk->now;
+    return t;
+}
