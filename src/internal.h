@@ -115,6 +115,8 @@ int mt_policy_mx_allowed(const mtasts_policy *policy, const char *host,
 int mt_diag_check(const struct mtasts_diag *d);
 void mt_diag_fail(struct mtasts_diag *d, int code, int reason, size_t offset,
                   const char *buf, size_t len);
+/* Record MTASTS_ENOMEM in the diagnostic and return it. */
+int mt_nomem(struct mtasts_diag *d);
 void mt_diag_ok(struct mtasts_diag *d, uint64_t warnings, size_t woff);
 
 /* Hostname validation shared by the policy parser and the matchers.

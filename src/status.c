@@ -147,12 +147,21 @@ mt_diag_fail(struct mtasts_diag *d, int code, int reason, size_t offset,
     d->code = code;
     d->reason = reason;
     d->offset = offset;
+    d->warnings = 0;
+    d->warning_offset = 0;
     if (buf != NULL) {
         for (i = 0; i < offset && i < len; i++)
             if (buf[i] == '\n')
                 line++;
     }
     d->line = line;
+}
+
+int
+mt_nomem(struct mtasts_diag *d)
+{
+    mt_diag_fail(d, MTASTS_ENOMEM, MTASTS_R_NONE, 0, NULL, 0);
+    return MTASTS_ENOMEM;
 }
 
 void

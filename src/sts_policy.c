@@ -153,7 +153,7 @@ field(const char *b, size_t ks, size_t ke, size_t vs, size_t ve,
                                &off);
         if (rc != MTASTS_OK) {
             if (reason == MTASTS_R_HOSTNAME || reason == MTASTS_R_EMPTY)
-                reason = b[vs + off] == '\r' ? MTASTS_R_BARE_CR : MTASTS_R_MX;
+                reason = MTASTS_R_MX;
             return fail(s, rc == MTASTS_ENONASCII ? rc : MTASTS_ESYNTAX, reason,
                         vs + off);
         }
@@ -448,14 +448,15 @@ scan_policy(const char *b, size_t n, struct pol_scan *s)
         ve = eol;
         while (ve > vs && MT_IS(b[ve - 1], MT_C_WSP))
             ve--;
-        /* A CR inside the line is a bare CR, never a terminator; every
-         * value production rejects it, and the failure is renamed here. */
+        /* A CR inside the line is a bare CR, never a terminator (E-1).
+         * Only this general path can see one: the fast path declines
+         * such lines. */
+        lf = memchr(b + vs, '\r', ve - vs);
+        if (lf != NULL)
+            return fail(s, MTASTS_ESYNTAX, MTASTS_R_BARE_CR, (size_t)(lf - b));
         rc = field(b, ks, ke, vs, ve, s);
-        if (rc != MTASTS_OK) {
-            if (s->off < n && b[s->off] == '\r')
-                s->reason = MTASTS_R_BARE_CR;
+        if (rc != MTASTS_OK)
             return rc;
-        }
         p = next;
     }
     if (!s->have_version)
@@ -587,7 +588,7 @@ policy_parse(mtasts_ctx *ctx, const char *b, size_t n, unsigned flags,
         hext = mt_alloc(ctx, extsz);
         hline = mt_alloc(ctx, linesz);
         if (hmx == NULL || hext == NULL || hline == NULL) {
-            rc = MTASTS_ENOMEM;
+            rc = mt_nomem(reterr);
             goto out;
         }
         scan_init(&s2, hmx, s.mx_count + 1, hext, s.ext_count + 1, hline,
@@ -610,7 +611,7 @@ policy_parse(mtasts_ctx *ctx, const char *b, size_t n, unsigned flags,
     }
     pol = policy_make(ctx, b, n, res);
     if (pol == NULL) {
-        rc = MTASTS_ENOMEM;
+        rc = mt_nomem(reterr);
         goto out;
     }
     mt_diag_ok(reterr, res->warnings, res->woff);
@@ -783,7 +784,7 @@ mtasts_policy_build(mtasts_ctx *ctx, int mode, uint32_t max_age,
     need = o.len;
     text = mt_alloc(ctx, need + 1);
     if (text == NULL)
-        return MTASTS_ENOMEM;
+        return mt_nomem(reterr);
     mt_out_init(&o, text, need + 1);
     format_policy(&o, mode, max_age, NULL, mx, mx_lens, mx_count, NULL,
                   ext_names, ext_name_lens, ext_values, ext_value_lens,

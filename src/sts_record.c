@@ -286,7 +286,7 @@ record_parse(mtasts_ctx *ctx, const char *b, size_t n, unsigned flags,
            r.ext_bytes;
     rec = mt_alloc(ctx, size);
     if (rec == NULL)
-        return MTASTS_ENOMEM;
+        return mt_nomem(reterr);
     rec->ctx = ctx;
     rec->alloc_size = size;
     rec->warnings = r.warnings;
@@ -415,7 +415,7 @@ mtasts_sts_record_select(mtasts_ctx *ctx, const char *const *strs,
     }
     joined = mt_alloc(ctx, total + 1);
     if (joined == NULL)
-        return MTASTS_ENOMEM;
+        return mt_nomem(reterr);
     pos = 0;
     for (j = 0; j < rr_nstr[first]; j++) {
         size_t l = str_lens[cand_pos + j];
@@ -506,7 +506,7 @@ mtasts_sts_record_build(mtasts_ctx *ctx, const char *id, size_t id_len,
     need = o.len;
     text = mt_alloc(ctx, need + 1);
     if (text == NULL)
-        return MTASTS_ENOMEM;
+        return mt_nomem(reterr);
     mt_out_init(&o, text, need + 1);
     format_fields(&o, id, id_len, NULL, ext_names, ext_name_lens, ext_values,
                   ext_value_lens, ext_count);

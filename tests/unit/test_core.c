@@ -1,0 +1,475 @@
+/* Core plumbing: context, allocator, limits, status/warning/reason names,
+ * version, diagnostic struct versioning. */
+#include <stdio.h>
+
+#include "harness.h"
+
+static void *
+null_alloc(void *user, size_t size)
+{
+    (void)user;
+    (void)size;
+    return NULL;
+}
+
+static void
+null_free(void *user, void *p, size_t size)
+{
+    (void)user;
+    (void)p;
+    (void)size;
+}
+
+static void
+ctx_new_default_allocator(void **state)
+{
+    mtasts_ctx *ctx = (mtasts_ctx *)(uintptr_t)1;
+
+    (void)state;
+    assert_int_equal(mtasts_ctx_new(NULL, &ctx), MTASTS_OK);
+    assert_non_null(ctx);
+    assert_int_equal(mtasts_ctx_get_limit(ctx, MTASTS_LIMIT_POLICY_SIZE),
+                     MTASTS_POLICY_MAX_SIZE);
+    mtasts_ctx_free(ctx);
+    mtasts_ctx_free(NULL);
+}
+
+static void
+ctx_new_null_ret(void **state)
+{
+    (void)state;
+    assert_int_equal(mtasts_ctx_new(NULL, NULL), MTASTS_EINVAL);
+    assert_int_equal(mtasts_ctx_new(harness_alloc(), NULL), MTASTS_EINVAL);
+}
+
+static void
+ctx_new_custom_allocator(void **state)
+{
+    mtasts_ctx *ctx = NULL;
+
+    (void)state;
+    harness_reset();
+    assert_int_equal(mtasts_ctx_new(harness_alloc(), &ctx), MTASTS_OK);
+    assert_non_null(ctx);
+    /* The context itself lives in the caller's allocator. */
+    assert_int_equal(harness_leaks(), 1);
+    mtasts_ctx_free(ctx);
+    harness_assert_clean();
+}
+
+static void
+ctx_new_allocator_copied(void **state)
+{
+    struct mtasts_alloc a = *harness_alloc();
+    mtasts_ctx *ctx = NULL;
+    mtasts_sts_record *rec = NULL;
+
+    (void)state;
+    harness_reset();
+    assert_int_equal(mtasts_ctx_new(&a, &ctx), MTASTS_OK);
+    /* The struct may live on the stack: clobber it after ctx_new. */
+    memset(&a, 0, sizeof(a));
+    assert_int_equal(
+        mtasts_sts_record_parse(ctx, S("v=STSv1; id=a"), 0, &rec, NULL),
+        MTASTS_OK);
+    assert_int_equal(harness_leaks(), 2);
+    mtasts_sts_record_free(rec);
+    mtasts_ctx_free(ctx);
+    harness_assert_clean();
+}
+
+static void
+ctx_new_bad_allocator(void **state)
+{
+    struct mtasts_alloc a;
+    mtasts_ctx *ctx;
+
+    (void)state;
+    harness_reset();
+
+    a = *harness_alloc();
+    a.version = 2;
+    ctx = (mtasts_ctx *)(uintptr_t)1;
+    assert_int_equal(mtasts_ctx_new(&a, &ctx), MTASTS_EVERSION);
+    assert_null(ctx);
+
+    a = *harness_alloc();
+    a.version = 0;
+    ctx = (mtasts_ctx *)(uintptr_t)1;
+    assert_int_equal(mtasts_ctx_new(&a, &ctx), MTASTS_EINVAL);
+    assert_null(ctx);
+
+    a = *harness_alloc();
+    a.alloc = NULL;
+    ctx = (mtasts_ctx *)(uintptr_t)1;
+    assert_int_equal(mtasts_ctx_new(&a, &ctx), MTASTS_EINVAL);
+    assert_null(ctx);
+
+    a = *harness_alloc();
+    a.free = NULL;
+    ctx = (mtasts_ctx *)(uintptr_t)1;
+    assert_int_equal(mtasts_ctx_new(&a, &ctx), MTASTS_EINVAL);
+    assert_null(ctx);
+
+    /* realloc is optional. */
+    a = *harness_alloc();
+    a.realloc = NULL;
+    ctx = NULL;
+    assert_int_equal(mtasts_ctx_new(&a, &ctx), MTASTS_OK);
+    assert_non_null(ctx);
+    mtasts_ctx_free(ctx);
+
+    /* An allocator that always fails. */
+    a.version = MTASTS_ALLOC_VERSION;
+    a.alloc = null_alloc;
+    a.realloc = NULL;
+    a.free = null_free;
+    a.user = NULL;
+    ctx = (mtasts_ctx *)(uintptr_t)1;
+    assert_int_equal(mtasts_ctx_new(&a, &ctx), MTASTS_ENOMEM);
+    assert_null(ctx);
+    harness_assert_clean();
+}
+
+/* E-21 */
+static void
+limits_defaults_and_twins(void **state)
+{
+    mtasts_ctx *ctx = *state;
+
+    assert_int_equal(mtasts_policy_max_size(), 65536);
+    assert_int_equal(mtasts_policy_max_mx(), 1000);
+    assert_int_equal(mtasts_txt_max_size(), 4096);
+    assert_int_equal(mtasts_id_max_len(), 32);
+    assert_int_equal(mtasts_domain_max_len(), 253);
+    assert_int_equal(mtasts_max_age_max(), 31557600);
+    assert_int_equal(MTASTS_POLICY_MAX_SIZE, 65536);
+    assert_int_equal(MTASTS_POLICY_MAX_MX, 1000);
+    assert_int_equal(MTASTS_TXT_MAX_SIZE, 4096);
+    assert_int_equal(MTASTS_LABEL_MAX_LEN, 63);
+    assert_int_equal(MTASTS_EXT_NAME_MAX, 32);
+
+    assert_int_equal(mtasts_ctx_get_limit(ctx, MTASTS_LIMIT_POLICY_SIZE),
+                     MTASTS_POLICY_MAX_SIZE);
+    assert_int_equal(mtasts_ctx_get_limit(ctx, MTASTS_LIMIT_POLICY_MX),
+                     MTASTS_POLICY_MAX_MX);
+    assert_int_equal(mtasts_ctx_get_limit(ctx, MTASTS_LIMIT_TXT_SIZE),
+                     MTASTS_TXT_MAX_SIZE);
+}
+
+/* E-21 */
+static void
+limits_set_get(void **state)
+{
+    mtasts_ctx *ctx = *state;
+
+    assert_int_equal(mtasts_ctx_set_limit(ctx, MTASTS_LIMIT_POLICY_SIZE, 10),
+                     MTASTS_OK);
+    assert_int_equal(mtasts_ctx_get_limit(ctx, MTASTS_LIMIT_POLICY_SIZE), 10);
+    assert_int_equal(mtasts_ctx_set_limit(ctx, MTASTS_LIMIT_POLICY_MX, 1),
+                     MTASTS_OK);
+    assert_int_equal(mtasts_ctx_get_limit(ctx, MTASTS_LIMIT_POLICY_MX), 1);
+    assert_int_equal(mtasts_ctx_set_limit(ctx, MTASTS_LIMIT_TXT_SIZE, 99999),
+                     MTASTS_OK);
+    assert_int_equal(mtasts_ctx_get_limit(ctx, MTASTS_LIMIT_TXT_SIZE), 99999);
+    /* Other limits are untouched by a set. */
+    assert_int_equal(mtasts_ctx_get_limit(ctx, MTASTS_LIMIT_POLICY_SIZE), 10);
+
+    /* value 0, unknown limits, NULL ctx */
+    assert_int_equal(mtasts_ctx_set_limit(ctx, MTASTS_LIMIT_TXT_SIZE, 0),
+                     MTASTS_EINVAL);
+    assert_int_equal(mtasts_ctx_get_limit(ctx, MTASTS_LIMIT_TXT_SIZE), 99999);
+    assert_int_equal(mtasts_ctx_set_limit(ctx, 0, 5), MTASTS_EINVAL);
+    assert_int_equal(mtasts_ctx_set_limit(ctx, 4, 5), MTASTS_EINVAL);
+    assert_int_equal(mtasts_ctx_set_limit(ctx, -1, 5), MTASTS_EINVAL);
+    assert_int_equal(mtasts_ctx_set_limit(NULL, MTASTS_LIMIT_TXT_SIZE, 5),
+                     MTASTS_EINVAL);
+    assert_int_equal(mtasts_ctx_get_limit(ctx, 0), 0);
+    assert_int_equal(mtasts_ctx_get_limit(ctx, 4), 0);
+    assert_int_equal(mtasts_ctx_get_limit(ctx, -7), 0);
+    assert_int_equal(mtasts_ctx_get_limit(NULL, MTASTS_LIMIT_TXT_SIZE), 0);
+}
+
+struct code_row {
+    int code;
+    const char *name;
+};
+
+static const struct code_row codes[] = {
+    {MTASTS_OK, "MTASTS_OK"},
+    {MTASTS_EINVAL, "MTASTS_EINVAL"},
+    {MTASTS_ENOMEM, "MTASTS_ENOMEM"},
+    {MTASTS_ESYNTAX, "MTASTS_ESYNTAX"},
+    {MTASTS_ETOOBIG, "MTASTS_ETOOBIG"},
+    {MTASTS_EVERSION, "MTASTS_EVERSION"},
+    {MTASTS_ESTATE, "MTASTS_ESTATE"},
+    {MTASTS_EAGAIN, "MTASTS_EAGAIN"},
+    {MTASTS_ECALLBACK, "MTASTS_ECALLBACK"},
+    {MTASTS_ENONASCII, "MTASTS_ENONASCII"},
+    {MTASTS_ESTRICT, "MTASTS_ESTRICT"},
+    {MTASTS_ERANGE, "MTASTS_ERANGE"},
+};
+
+#define NCODES (sizeof(codes) / sizeof(codes[0]))
+
+static void
+status_values_are_fixed(void **state)
+{
+    (void)state;
+    /* The values never change (ABI). */
+    assert_int_equal(MTASTS_OK, 0);
+    assert_int_equal(MTASTS_EINVAL, -1);
+    assert_int_equal(MTASTS_ENOMEM, -2);
+    assert_int_equal(MTASTS_ESYNTAX, -3);
+    assert_int_equal(MTASTS_ETOOBIG, -4);
+    assert_int_equal(MTASTS_EVERSION, -5);
+    assert_int_equal(MTASTS_ESTATE, -6);
+    assert_int_equal(MTASTS_EAGAIN, -7);
+    assert_int_equal(MTASTS_ECALLBACK, -8);
+    assert_int_equal(MTASTS_ENONASCII, -9);
+    assert_int_equal(MTASTS_ESTRICT, -10);
+    assert_int_equal(MTASTS_ERANGE, -11);
+}
+
+static void
+strerror_and_status_name(void **state)
+{
+    size_t i, j;
+    static const int unknown[] = {1, 2, -12, -100, 12345, -2147483647 - 1};
+
+    (void)state;
+    for (i = 0; i < NCODES; i++) {
+        const char *m = mtasts_strerror(codes[i].code);
+        assert_non_null(m);
+        assert_true(m[0] != '\0');
+        assert_string_not_equal(m, "unknown error");
+        assert_string_equal(mtasts_status_name(codes[i].code), codes[i].name);
+        for (j = 0; j < i; j++)
+            assert_string_not_equal(m, mtasts_strerror(codes[j].code));
+    }
+    for (i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+        assert_string_equal(mtasts_strerror(unknown[i]), "unknown error");
+        assert_string_equal(mtasts_status_name(unknown[i]), "MTASTS_UNKNOWN");
+    }
+}
+
+static void
+warning_names(void **state)
+{
+    static const char *const names[] = {
+        "trailing_wsp", "duplicate_field", "max_age_clamped", "blank_line",
+        "bom",          "duplicate_mx",
+    };
+    int w;
+
+    (void)state;
+    assert_int_equal(MTASTS_W_COUNT, 6);
+    assert_int_equal(MTASTS_W_TRAILING_WSP, 0);
+    assert_int_equal(MTASTS_W_DUPLICATE_FIELD, 1);
+    assert_int_equal(MTASTS_W_MAX_AGE_CLAMPED, 2);
+    assert_int_equal(MTASTS_W_BLANK_LINE, 3);
+    assert_int_equal(MTASTS_W_BOM, 4);
+    assert_int_equal(MTASTS_W_DUPLICATE_MX, 5);
+    for (w = 0; w < MTASTS_W_COUNT; w++)
+        assert_string_equal(mtasts_warning_name(w), names[w]);
+    assert_null(mtasts_warning_name(-1));
+    assert_null(mtasts_warning_name(MTASTS_W_COUNT));
+    assert_null(mtasts_warning_name(63));
+    assert_true(MTASTS_WARN_BIT(MTASTS_W_DUPLICATE_MX) == UINT64_C(32));
+    assert_true(MTASTS_WARN_BIT(63) == UINT64_C(0x8000000000000000));
+}
+
+static void
+reason_names_and_messages(void **state)
+{
+    /* Index = reason value; names are the macro names in lower case. */
+    static const char *const names[] = {
+        "none",         "empty",           "version",    "delim",
+        "field",        "ext_name",        "ext_value",  "id",
+        "no_id",        "non_ascii",       "ctl",        "utf8",
+        "bare_cr",      "leading_wsp",     "colon",      "policy_version",
+        "mode",         "max_age",         "mx",         "missing_version",
+        "missing_mode", "missing_max_age", "missing_mx", "too_big",
+        "too_many_mx",  "hostname",        "label_len",  "name_len",
+        "strict",       "multiple",        "not_found",  "bad_model",
+    };
+    int r, q;
+    static const int unknown[] = {-1, 32, 1000};
+    size_t i;
+
+    (void)state;
+    assert_int_equal(MTASTS_R_BAD_MODEL, 31);
+    assert_int_equal(sizeof(names) / sizeof(names[0]), 32);
+    assert_int_equal(MTASTS_R_COLON, 14);
+    assert_string_equal(mtasts_reason_name(MTASTS_R_COLON), "colon");
+    assert_string_equal(mtasts_reason_message(MTASTS_R_COLON),
+                        "expected ':' after the field name");
+    for (r = 0; r <= MTASTS_R_BAD_MODEL; r++) {
+        const char *m = mtasts_reason_message(r);
+        assert_string_equal(mtasts_reason_name(r), names[r]);
+        assert_non_null(m);
+        assert_true(m[0] != '\0');
+        for (q = 0; q < r; q++)
+            assert_string_not_equal(m, mtasts_reason_message(q));
+    }
+    for (i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+        assert_string_equal(mtasts_reason_name(unknown[i]), "unknown");
+        assert_non_null(mtasts_reason_message(unknown[i]));
+    }
+}
+
+static void
+mode_names(void **state)
+{
+    (void)state;
+    assert_string_equal(mtasts_mode_name(MTASTS_MODE_ENFORCE), "enforce");
+    assert_string_equal(mtasts_mode_name(MTASTS_MODE_TESTING), "testing");
+    assert_string_equal(mtasts_mode_name(MTASTS_MODE_NONE), "none");
+    assert_null(mtasts_mode_name(0));
+    assert_null(mtasts_mode_name(4));
+    assert_null(mtasts_mode_name(-1));
+}
+
+static void
+version_functions_match_macros(void **state)
+{
+    uint32_t num = 0;
+    const char *v;
+    char buf[32];
+
+    (void)state;
+    v = mtasts_version(&num);
+    assert_string_equal(v, MTASTS_VERSION_STRING);
+    assert_int_equal(num, MTASTS_VERSION_NUM);
+    assert_string_equal(mtasts_version(NULL), MTASTS_VERSION_STRING);
+    assert_int_equal(MTASTS_VERSION_NUM,
+                     ((uint32_t)MTASTS_VERSION_MAJOR << 16) |
+                         ((uint32_t)MTASTS_VERSION_MINOR << 8) |
+                         (uint32_t)MTASTS_VERSION_PATCH);
+    snprintf(buf, sizeof(buf), "%d.%d.%d", MTASTS_VERSION_MAJOR,
+             MTASTS_VERSION_MINOR, MTASTS_VERSION_PATCH);
+    assert_string_equal(buf, MTASTS_VERSION_STRING);
+    assert_int_equal(mtasts_version_at_least(MTASTS_VERSION_NUM), 1);
+    assert_int_equal(mtasts_version_at_least(0), 1);
+    assert_int_equal(mtasts_version_at_least(MTASTS_VERSION_NUM + 1), 0);
+    assert_int_equal(mtasts_version_at_least(0x7fffff), 0);
+}
+
+static void
+diag_init_macro(void **state)
+{
+    struct mtasts_diag d = MTASTS_DIAG_INIT;
+
+    (void)state;
+    assert_int_equal(d.version, MTASTS_DIAG_VERSION);
+    assert_int_equal(MTASTS_DIAG_VERSION, 1);
+    assert_int_equal(d.code, 0);
+    assert_int_equal(d.reason, 0);
+    assert_true(d.warnings == 0);
+}
+
+/* Every function that takes a diagnostic checks its version first. */
+static void
+diag_version_checked(void **state)
+{
+    mtasts_ctx *ctx = *state;
+    struct mtasts_diag d0 = MTASTS_DIAG_INIT, d99 = MTASTS_DIAG_INIT;
+    mtasts_sts_record *rec = (mtasts_sts_record *)(uintptr_t)1;
+    mtasts_policy *pol = (mtasts_policy *)(uintptr_t)1;
+    const char *strs[] = {"v=STSv1; id=a"};
+    size_t lens[] = {13}, nstr[] = {1};
+    const char *mx[] = {"mx.example.com"};
+    size_t mxl[] = {14};
+    int outcome = -1;
+
+    d0.version = 0;
+    d99.version = 99;
+
+    assert_int_equal(
+        mtasts_sts_record_parse(ctx, S("v=STSv1; id=a"), 0, &rec, &d0),
+        MTASTS_EINVAL);
+    assert_null(rec);
+    rec = (mtasts_sts_record *)(uintptr_t)1;
+    assert_int_equal(
+        mtasts_sts_record_parse(ctx, S("v=STSv1; id=a"), 0, &rec, &d99),
+        MTASTS_EVERSION);
+    assert_null(rec);
+
+    rec = (mtasts_sts_record *)(uintptr_t)1;
+    assert_int_equal(mtasts_sts_record_select(ctx, strs, lens, nstr, 1, 0,
+                                              &outcome, &rec, &d0),
+                     MTASTS_EINVAL);
+    assert_null(rec);
+    assert_int_equal(mtasts_sts_record_select(ctx, strs, lens, nstr, 1, 0,
+                                              &outcome, &rec, &d99),
+                     MTASTS_EVERSION);
+    assert_null(rec);
+
+    rec = (mtasts_sts_record *)(uintptr_t)1;
+    assert_int_equal(mtasts_sts_record_build(ctx, S("a"), NULL, NULL, NULL,
+                                             NULL, 0, &rec, &d0),
+                     MTASTS_EINVAL);
+    assert_null(rec);
+    assert_int_equal(mtasts_sts_record_build(ctx, S("a"), NULL, NULL, NULL,
+                                             NULL, 0, &rec, &d99),
+                     MTASTS_EVERSION);
+    assert_null(rec);
+
+    assert_int_equal(mtasts_policy_parse(ctx,
+                                         S("version: STSv1\nmode: none\n"
+                                           "max_age: 1\n"),
+                                         0, &pol, &d0),
+                     MTASTS_EINVAL);
+    assert_null(pol);
+    pol = (mtasts_policy *)(uintptr_t)1;
+    assert_int_equal(mtasts_policy_parse(ctx,
+                                         S("version: STSv1\nmode: none\n"
+                                           "max_age: 1\n"),
+                                         0, &pol, &d99),
+                     MTASTS_EVERSION);
+    assert_null(pol);
+
+    pol = (mtasts_policy *)(uintptr_t)1;
+    assert_int_equal(mtasts_policy_build(ctx, MTASTS_MODE_ENFORCE, 1, mx, mxl,
+                                         1, NULL, NULL, NULL, NULL, 0, &pol,
+                                         &d0),
+                     MTASTS_EINVAL);
+    assert_null(pol);
+    assert_int_equal(mtasts_policy_build(ctx, MTASTS_MODE_ENFORCE, 1, mx, mxl,
+                                         1, NULL, NULL, NULL, NULL, 0, &pol,
+                                         &d99),
+                     MTASTS_EVERSION);
+    assert_null(pol);
+
+    assert_int_equal(mtasts_hostname_check(S("a.example"), 0, &d0),
+                     MTASTS_EINVAL);
+    assert_int_equal(mtasts_hostname_check(S("a.example"), 0, &d99),
+                     MTASTS_EVERSION);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(ctx_new_default_allocator),
+        cmocka_unit_test(ctx_new_null_ret),
+        cmocka_unit_test(ctx_new_custom_allocator),
+        cmocka_unit_test(ctx_new_allocator_copied),
+        cmocka_unit_test(ctx_new_bad_allocator),
+        cmocka_unit_test_setup_teardown(limits_defaults_and_twins,
+                                        harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(limits_set_get, harness_setup,
+                                        harness_teardown),
+        cmocka_unit_test(status_values_are_fixed),
+        cmocka_unit_test(strerror_and_status_name),
+        cmocka_unit_test(warning_names),
+        cmocka_unit_test(reason_names_and_messages),
+        cmocka_unit_test(mode_names),
+        cmocka_unit_test(version_functions_match_macros),
+        cmocka_unit_test(diag_init_macro),
+        cmocka_unit_test_setup_teardown(diag_version_checked, harness_setup,
+                                        harness_teardown),
+    };
+
+    return cmocka_run_group_tests_name("core", tests, NULL, NULL);
+}
