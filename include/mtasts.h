@@ -681,7 +681,8 @@ typedef struct mtasts_lookup mtasts_lookup;
  * @param[in] entry  the cached entry bytes for this domain, or NULL. An
  *        entry that does not decode, or belongs to another domain, is
  *        ignored (see mtasts_lookup_entry_error()), never trusted.
- * @param[in] now    the current time, seconds since the epoch
+ * @param[in] now    the current time, seconds since the epoch, within
+ *        [0, 2^61] (MTASTS_EINVAL otherwise)
  * @return 0, MTASTS_ESYNTAX / MTASTS_ENONASCII / MTASTS_ETOOBIG (domain is
  *         not a valid A-label domain), MTASTS_EINVAL, MTASTS_ENOMEM.
  *         An address literal ("[192.0.2.1]") is accepted and finishes at
@@ -754,7 +755,9 @@ MTASTS_API int mtasts_lookup_put_txt(mtasts_lookup *lookup, int dns_status,
                                     TLS >= 1.2 with a valid certificate */
 #define MTASTS_FETCH_CONNECT 1 /**< name resolution or TCP connect failed */
 #define MTASTS_FETCH_TIMEOUT 2 /**< the timeout expired */
-#define MTASTS_FETCH_TLS     3 /**< handshake failed or TLS below 1.2 */
+#define MTASTS_FETCH_TLS                     \
+    3 /**< handshake failed or TLS below 1.2 \
+           (sts-policy-fetch-error) */
 #define MTASTS_FETCH_CERT                                                 \
     4                          /**< certificate expired, untrusted or not \
                                     valid for the Policy Host */
@@ -819,8 +822,9 @@ MTASTS_API int mtasts_lookup_from_cache(const mtasts_lookup *lookup);
  * none (RFC 8461 section 6). */
 MTASTS_API int mtasts_lookup_result_type(const mtasts_lookup *lookup);
 
-/** 1 when a refresh of a cached testing or enforce policy failed: an
- * administrator should be alerted (STS-CACHE-10). */
+/** 1 when a fetch failed while a valid testing or enforce policy is cached
+ * (a refresh, or a new id that could not be fetched): an administrator
+ * should be alerted (STS-CACHE-10). */
 MTASTS_API int mtasts_lookup_alert(const mtasts_lookup *lookup);
 
 /** The decode status of the entry passed to mtasts_lookup_new() (0 when
@@ -837,7 +841,8 @@ MTASTS_API int mtasts_lookup_entry_action(const mtasts_lookup *lookup);
 /**
  * The entry bytes to store when the action is MTASTS_ENTRY_STORE
  * (snprintf semantics).
- * @return 0, MTASTS_ERANGE, MTASTS_ESTATE (nothing to store).
+ * @return 0, MTASTS_ERANGE, MTASTS_ESTATE (nothing to store),
+ *         MTASTS_EINVAL (lookup NULL, or dst NULL with dst_len > 0).
  */
 MTASTS_API int mtasts_lookup_entry(const mtasts_lookup *lookup, uint8_t *dst,
                                    size_t dst_len, size_t *ret_needed);
@@ -853,11 +858,12 @@ MTASTS_API int64_t mtasts_lookup_refresh_at(const mtasts_lookup *lookup);
 #define MTASTS_IO_VERSION 1
 
 /**
- * Caller-supplied I/O for mtasts_lookup_drive(). Copied by the driver on
- * each call. Each hook either answers (mtasts_lookup_put_txt() or
- * mtasts_lookup_put_fetch()) before returning 0, or returns MTASTS_EAGAIN
- * and answers later, then calls mtasts_lookup_drive() again. Any other
- * return value aborts the drive with MTASTS_ECALLBACK.
+ * Caller-supplied I/O for mtasts_lookup_drive(). The driver copies the
+ * fields of the caller's version at the start of each call. Each hook either
+ * answers (mtasts_lookup_put_txt() or mtasts_lookup_put_fetch()) before
+ * returning 0, or returns MTASTS_EAGAIN and answers later, then calls
+ * mtasts_lookup_drive() again. Any other return value aborts the drive with
+ * MTASTS_ECALLBACK.
  */
 struct mtasts_io {
     unsigned version; /**< MTASTS_IO_VERSION */
@@ -958,7 +964,9 @@ MTASTS_API int mtasts_decide(const mtasts_policy *policy, const char *mx,
  * otherwise inject attributes. snprintf semantics.
  * @param[in] policy the policy in force, or NULL
  * @param[in] domain the policy domain
- * @return 0, MTASTS_ERANGE, MTASTS_EINVAL.
+ * @return 0, MTASTS_ERANGE, MTASTS_EINVAL, or MTASTS_ESYNTAX /
+ *         MTASTS_ENONASCII / MTASTS_ETOOBIG when domain is not a valid
+ *         A-label domain.
  */
 MTASTS_API int mtasts_postfix_answer(const mtasts_policy *policy,
                                      const char *domain, size_t domain_len,
@@ -1020,8 +1028,12 @@ MTASTS_API int mtasts_cache_remove(mtasts_cache *cache, const char *domain,
                                    size_t domain_len);
 
 /**
- * Apply what a finished lookup says about its entry (store with its
- * refresh time, delete, or nothing).
+ * Apply what a finished lookup says about its entry: store it with its
+ * refresh time, delete it, or (nothing to store) update the refresh time
+ * of the entry held. Applying is not a use: an entry already held keeps
+ * its last use (set by mtasts_cache_get()), so domains that only a
+ * refresher looks up still age out of mtasts_cache_gc() and the planner;
+ * a new entry counts as used at now.
  * @return 0, MTASTS_ESTATE (lookup not done), MTASTS_ETOOBIG,
  *         MTASTS_EINVAL, MTASTS_ENOMEM.
  */

@@ -98,6 +98,7 @@ mt_entry_set_id(char *dst, size_t *dst_len, const char *id, size_t id_len)
 }
 
 /* Reader over the encoded bytes. */
+#define rd_field(r, key, v, vl) rd_field_n(r, key, sizeof(key) - 1, v, vl)
 struct rd {
     const char *b;
     size_t n, p;
@@ -105,21 +106,27 @@ struct rd {
 
 /* Expect "key=" at the cursor; return the value span up to "\n". */
 static int
-rd_field(struct rd *r, const char *key, const char **ret_v, size_t *ret_vl)
+rd_field_n(struct rd *r, const char *key, size_t kl, const char **ret_v,
+           size_t *ret_vl)
 {
-    size_t kl = strlen(key), s;
-    const char *nl;
+    const char *b = r->b + r->p;
+    size_t s, e, i;
 
-    if (r->n - r->p < kl + 1 || memcmp(r->b + r->p, key, kl) != 0 ||
-        r->b[r->p + kl] != '=')
+    if (r->n - r->p < kl + 1 || b[kl] != '=')
         return MTASTS_ESYNTAX;
+    for (i = 0; i < kl; i++)
+        if (b[i] != key[i])
+            return MTASTS_ESYNTAX;
+    /* values are short (at most a domain name): a plain loop beats a
+     * memchr call here */
     s = r->p + kl + 1;
-    nl = memchr(r->b + s, '\n', r->n - s);
-    if (nl == NULL)
+    for (e = s; e < r->n && r->b[e] != '\n'; e++)
+        ;
+    if (e == r->n)
         return MTASTS_ESYNTAX;
     *ret_v = r->b + s;
-    *ret_vl = (size_t)(nl - (r->b + s));
-    r->p = (size_t)(nl - r->b) + 1;
+    *ret_vl = e - s;
+    r->p = e + 1;
     return MTASTS_OK;
 }
 
@@ -156,11 +163,11 @@ id_chars_ok(const char *v, size_t vl)
 }
 
 static int
-decode_v1(mtasts_ctx *ctx, struct rd *r, mtasts_entry **ret, size_t *ret_off)
+decode_v1(mtasts_ctx *ctx, struct rd *r, const char *expect, size_t expect_len,
+          mtasts_entry *e, size_t *ret_off)
 {
     static const char *const time_keys[] = {"fetched", "expires",
                                             "backoff-until"};
-    mtasts_entry *e = NULL;
     int64_t t[3], br, lu, plen;
     const char *v;
     size_t vl, i;
@@ -169,21 +176,30 @@ decode_v1(mtasts_ctx *ctx, struct rd *r, mtasts_entry **ret, size_t *ret_off)
     *ret_off = r->p;
     if ((rc = rd_field(r, "domain", &v, &vl)) != MTASTS_OK)
         return rc;
-    if (mt_hostname_check(v, vl, 0, &reason, ret_off) != MTASTS_OK)
-        return MTASTS_ESYNTAX;
-    for (i = 0; i < vl; i++)
-        if (v[i] >= 'A' && v[i] <= 'Z')
-            return MTASTS_ESYNTAX; /* must be normalised */
-    rc = mt_entry_new(ctx, v, vl, &e);
-    if (rc != MTASTS_OK)
-        return rc;
+    if (expect != NULL) {
+        /* A lookup knows its (normalised, valid) domain: an entry for
+         * another one is refused before any other work. */
+        if (vl != expect_len || memcmp(v, expect, vl) != 0)
+            return MTASTS_EINVAL;
+    } else {
+        if (mt_hostname_check(v, vl, 0, &reason, ret_off) != MTASTS_OK)
+            return MTASTS_ESYNTAX;
+        for (i = 0; i < vl; i++)
+            if (v[i] >= 'A' && v[i] <= 'Z')
+                return MTASTS_ESYNTAX; /* must be normalised */
+    }
+    e->ctx = ctx;
+    memcpy(e->domain, v, vl);
+    e->domain[vl] = '\0';
+    e->domain_len = vl;
     *ret_off = r->p;
     if ((rc = rd_field(r, "id", &v, &vl)) != MTASTS_OK || !id_chars_ok(v, vl))
         goto bad;
     mt_entry_set_id(e->id, &e->id_len, v, vl);
     for (i = 0; i < 3; i++) {
         *ret_off = r->p;
-        if (rd_field(r, time_keys[i], &v, &vl) != MTASTS_OK ||
+        if (rd_field_n(r, time_keys[i], strlen(time_keys[i]), &v, &vl) !=
+                MTASTS_OK ||
             parse_u62(v, vl, &t[i]) != MTASTS_OK)
             goto bad;
     }
@@ -217,7 +233,7 @@ decode_v1(mtasts_ctx *ctx, struct rd *r, mtasts_entry **ret, size_t *ret_off)
     e->last_used = lu;
     *ret_off = r->p;
     if (plen > 0) {
-        if (e->fetched == 0 || e->expires < e->fetched)
+        if (e->expires < e->fetched)
             goto bad;
         rc = mtasts_policy_parse(ctx, r->b + r->p, (size_t)plen, 0, &e->policy,
                                  NULL);
@@ -231,12 +247,12 @@ decode_v1(mtasts_ctx *ctx, struct rd *r, mtasts_entry **ret, size_t *ret_off)
     }
     if (e->backoff_until == 0 && (e->backoff_id_len != 0 || br != 0))
         goto bad;
-    *ret = e;
     return MTASTS_OK;
 bad:
     rc = MTASTS_ESYNTAX;
 out:
-    mtasts_entry_free(e);
+    mtasts_policy_free(e->policy);
+    e->policy = NULL;
     return rc;
 }
 
@@ -244,13 +260,39 @@ int
 mtasts_entry_decode(mtasts_ctx *ctx, const uint8_t *buf, size_t len,
                     mtasts_entry **ret_entry, struct mtasts_diag *reterr)
 {
-    struct rd r;
-    size_t off = 0, i, ver = 0;
+    mtasts_entry *e;
     int rc;
 
     if (ret_entry != NULL)
         *ret_entry = NULL;
     if (ctx == NULL || ret_entry == NULL || (buf == NULL && len > 0))
+        return MTASTS_EINVAL;
+    rc = mt_diag_check(reterr);
+    if (rc != MTASTS_OK)
+        return rc;
+    e = mt_alloc(ctx, sizeof(*e));
+    if (e == NULL)
+        return mt_nomem(reterr);
+    rc = mt_entry_decode_into(ctx, buf, len, NULL, 0, e, reterr);
+    if (rc != MTASTS_OK) {
+        mt_free(ctx, e, sizeof(*e));
+        return rc;
+    }
+    *ret_entry = e;
+    return MTASTS_OK;
+}
+
+int
+mt_entry_decode_into(mtasts_ctx *ctx, const uint8_t *buf, size_t len,
+                     const char *expect, size_t expect_len, mtasts_entry *e,
+                     struct mtasts_diag *reterr)
+{
+    struct rd r;
+    size_t off = 0, i, ver = 0;
+    int rc;
+
+    memset(e, 0, sizeof(*e));
+    if (ctx == NULL || (buf == NULL && len > 0))
         return MTASTS_EINVAL;
     rc = mt_diag_check(reterr);
     if (rc != MTASTS_OK)
@@ -268,30 +310,39 @@ mtasts_entry_decode(mtasts_ctx *ctx, const uint8_t *buf, size_t len,
         mt_diag_fail(reterr, MTASTS_ESYNTAX, MTASTS_R_VERSION, 0, NULL, 0);
         return MTASTS_ESYNTAX;
     }
-    for (i = ENTRY_MAGIC_LEN; i < len && MT_IS(r.b[i], MT_C_DIGIT) && i < 20;
-         i++)
-        ver = ver * 10 + (size_t)(r.b[i] - '0');
+    for (i = ENTRY_MAGIC_LEN; i < len && MT_IS(r.b[i], MT_C_DIGIT); i++)
+        if (ver <= MTASTS_ENTRY_VERSION)
+            ver = ver * 10 + (size_t)(r.b[i] - '0');
     if (i == ENTRY_MAGIC_LEN || i >= len || r.b[i] != '\n' ||
         r.b[ENTRY_MAGIC_LEN] == '0') {
-        mt_diag_fail(reterr, MTASTS_ESYNTAX, MTASTS_R_VERSION, i, NULL, 0);
+        mt_diag_fail(reterr, MTASTS_ESYNTAX, MTASTS_R_VERSION, i,
+                     (const char *)buf, len);
         return MTASTS_ESYNTAX;
     }
+    /* any well-formed version number above ours, however long */
     if (ver > MTASTS_ENTRY_VERSION) {
         mt_diag_fail(reterr, MTASTS_EVERSION, MTASTS_R_VERSION, ENTRY_MAGIC_LEN,
-                     NULL, 0);
+                     (const char *)buf, len);
         return MTASTS_EVERSION;
     }
     r.p = i + 1;
     /* Only version 1 exists; older versions would be dispatched here. */
-    rc = decode_v1(ctx, &r, ret_entry, &off);
+    rc = decode_v1(ctx, &r, expect, expect_len, e, &off);
     if (rc != MTASTS_OK) {
         mt_diag_fail(reterr, rc,
                      rc == MTASTS_ETOOBIG ? MTASTS_R_TOO_BIG : MTASTS_R_FIELD,
-                     off, NULL, 0);
+                     off, (const char *)buf, len);
         return rc;
     }
     mt_diag_ok(reterr, 0, 0);
     return MTASTS_OK;
+}
+
+void
+mt_entry_clear(mtasts_entry *e)
+{
+    mtasts_policy_free(e->policy);
+    e->policy = NULL;
 }
 
 static void

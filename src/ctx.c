@@ -89,7 +89,7 @@ mtasts_ctx_set_option(mtasts_ctx *ctx, int option, int64_t value)
         return MTASTS_EINVAL;
     switch (option) {
     case MTASTS_OPT_FETCH_BACKOFF:
-        if (value < 300)
+        if (value < 300 || value > MT_SECONDS_MAX)
             return MTASTS_EINVAL;
         break;
     case MTASTS_OPT_TEMPFAIL_NO_CACHE:
@@ -103,7 +103,7 @@ mtasts_ctx_set_option(mtasts_ctx *ctx, int option, int64_t value)
         break;
     default:
         /* seconds: keep sums with times far from overflow */
-        if (value > ((int64_t)1 << 40))
+        if (value > MT_SECONDS_MAX)
             return MTASTS_EINVAL;
         break;
     }

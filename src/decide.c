@@ -42,9 +42,9 @@ mtasts_decide(const mtasts_policy *policy, const char *mx, size_t mx_len,
 {
     int action = MTASTS_DELIVER, rt = MTASTS_RESULT_NONE, reason;
 
-    if (ret_action == NULL || (mx == NULL && mx_len > 0) ||
-        tls < MTASTS_TLS_NOT_TRIED || tls > MTASTS_TLS_FAILED ||
-        dane < MTASTS_DANE_NOT_USED || dane > MTASTS_DANE_FAIL)
+    if (ret_action == NULL || mx == NULL || tls < MTASTS_TLS_NOT_TRIED ||
+        tls > MTASTS_TLS_FAILED || dane < MTASTS_DANE_NOT_USED ||
+        dane > MTASTS_DANE_FAIL)
         return MTASTS_EINVAL;
     if (dane != MTASTS_DANE_NOT_USED) {
         /* STS-ENF-8: MTA-STS never overrides (or upgrades) DANE. */
@@ -93,14 +93,14 @@ mtasts_postfix_answer(const mtasts_policy *policy, const char *domain,
 
     if ((dst == NULL && dst_len > 0) || (flags & ~MTASTS_POSTFIX_TLSRPT))
         return MTASTS_EINVAL;
+    rc = mtasts_domain_normalize(domain, domain_len, norm, sizeof(norm), &nl);
+    if (rc != MTASTS_OK)
+        return rc == MTASTS_ERANGE ? MTASTS_EINVAL : rc;
     mt_out_init(&o, dst, dst_len);
     if (policy == NULL || mtasts_policy_mode(policy) != MTASTS_MODE_ENFORCE) {
         mt_out_str(&o, "NOTFOUND ");
         return mt_out_finish(&o, ret_needed);
     }
-    rc = mtasts_domain_normalize(domain, domain_len, norm, sizeof(norm), &nl);
-    if (rc != MTASTS_OK)
-        return rc == MTASTS_ERANGE ? MTASTS_EINVAL : rc;
     mt_out_str(&o, "OK secure match=hostname servername=hostname");
     if (flags & MTASTS_POSTFIX_TLSRPT) {
         mt_out_str(&o, " policy_type=sts policy_domain=");

@@ -101,6 +101,7 @@ normalize_into(struct mt_out *o, const char *name, size_t len)
 {
     int rc, reason;
     size_t off, i;
+    char low[MTASTS_DOMAIN_MAX_LEN];
 
     if (name == NULL && len > 0)
         return MTASTS_EINVAL;
@@ -109,10 +110,10 @@ normalize_into(struct mt_out *o, const char *name, size_t len)
         return rc;
     if (name[len - 1] == '.')
         len--;
-    for (i = 0; i < len; i++) {
-        char c = (char)MT_LOWER(name[i]);
-        mt_out_put(o, &c, 1);
-    }
+    /* len <= 253 after the check above */
+    for (i = 0; i < len; i++)
+        low[i] = (char)MT_LOWER(name[i]);
+    mt_out_put(o, low, len);
     return MTASTS_OK;
 }
 

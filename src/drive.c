@@ -18,18 +18,26 @@ say(const struct mtasts_io *io, void *user, const char *what, const char *arg,
 }
 
 int
-mtasts_lookup_drive(mtasts_lookup *lk, const struct mtasts_io *io, void *user)
+mtasts_lookup_drive(mtasts_lookup *lk, const struct mtasts_io *caller_io,
+                    void *user)
 {
+    struct mtasts_io iobuf, *io = &iobuf;
     const char *a, *h;
     size_t al, hl;
     int act, rc;
 
-    if (lk == NULL || io == NULL)
+    if (lk == NULL || caller_io == NULL)
         return MTASTS_EINVAL;
-    if (io->version == 0)
+    if (caller_io->version == 0)
         return MTASTS_EINVAL;
-    if (io->version > MTASTS_IO_VERSION)
+    if (caller_io->version > MTASTS_IO_VERSION)
         return MTASTS_EVERSION;
+    /* Version 1 is the only layout so far: copy its fields. A later
+     * version would copy only what the caller's version has. */
+    iobuf.version = caller_io->version;
+    iobuf.txt = caller_io->txt;
+    iobuf.fetch = caller_io->fetch;
+    iobuf.log = caller_io->log;
     if (io->txt == NULL || io->fetch == NULL)
         return MTASTS_EINVAL;
     for (;;) {

@@ -11,6 +11,9 @@
 #define MT_LIMIT_COUNT  4
 #define MT_OPTION_COUNT 8
 #define MT_RESULT_MAX   MTASTS_RESULT_STS_WEBPKI_INVALID
+/* Largest duration option, in seconds: sums with times stay far from
+ * overflow. */
+#define MT_SECONDS_MAX ((int64_t)1 << 40)
 
 struct mtasts_ctx {
     struct mtasts_alloc alloc;
@@ -33,6 +36,14 @@ struct mtasts_entry {
 
 int mt_entry_new(mtasts_ctx *ctx, const char *domain, size_t domain_len,
                  mtasts_entry **ret);
+/* mtasts_entry_decode() into caller storage (no allocation but the
+ * policy's), refusing (MTASTS_EINVAL) an entry whose domain is not exactly
+ * expect (already normalised) when expect is not NULL. On failure *e holds
+ * nothing to free. mt_entry_clear() frees what a decoded *e owns. */
+int mt_entry_decode_into(mtasts_ctx *ctx, const uint8_t *buf, size_t len,
+                         const char *expect, size_t expect_len, mtasts_entry *e,
+                         struct mtasts_diag *reterr);
+void mt_entry_clear(mtasts_entry *e);
 int mt_entry_copy(const mtasts_entry *src, mtasts_entry **ret);
 void mt_entry_set_id(char *dst, size_t *dst_len, const char *id, size_t id_len);
 
@@ -136,6 +147,14 @@ void mt_out_put(struct mt_out *o, const char *s, size_t n);
 void mt_out_str(struct mt_out *o, const char *s);
 void mt_out_u64(struct mt_out *o, uint64_t v);
 int mt_out_finish(struct mt_out *o, size_t *ret_needed);
+
+/* mtasts_sts_record_select() for the lookup: the id of the one valid
+ * record is copied to id_out (MTASTS_ID_MAX_LEN + 1 bytes); no record
+ * object is made. */
+int mt_sts_select_id(mtasts_ctx *ctx, const char *const *strs,
+                     const size_t *str_lens, const size_t *rr_nstr,
+                     size_t rr_count, int *ret_outcome, char *id_out,
+                     size_t *id_len);
 
 /* Record/field validators shared by build and parse. */
 int mt_sts_ext_name_ok(const char *s, size_t n);

@@ -33,8 +33,9 @@ struct mtasts_lookup {
     size_t host_len;
     char url[MTASTS_DOMAIN_MAX_LEN + 48];
     size_t url_len;
-    mtasts_entry *cached; /* decoded entry passed in, or NULL */
-    int cached_valid;     /* it holds a policy and now < expires */
+    mtasts_entry *cached; /* &cached_store when an entry decoded, or NULL */
+    mtasts_entry cached_store;
+    int cached_valid; /* it holds a policy and now < expires */
     int entry_error;
     char txt_id[MTASTS_ID_MAX_LEN + 1]; /* id of the live record */
     size_t txt_id_len;
@@ -48,7 +49,7 @@ struct mtasts_lookup {
 static int
 is_address_literal(const char *d, size_t n)
 {
-    return n >= 2 && d[0] == '[' && d[n - 1] == ']';
+    return n >= 3 && d[0] == '[' && d[n - 1] == ']';
 }
 
 int
@@ -61,9 +62,11 @@ mtasts_lookup_new(mtasts_ctx *ctx, const char *domain, size_t domain_len,
 
     if (ret_lookup != NULL)
         *ret_lookup = NULL;
+    /* Times are kept within [0, 2^62] so that no sum can overflow and
+     * every entry written can be read back. */
     if (ctx == NULL || ret_lookup == NULL || (domain == NULL) ||
-        (entry == NULL && entry_len > 0) ||
-        (flags & ~MTASTS_LOOKUP_REFRESH) != 0)
+        (entry == NULL && entry_len > 0) || now < 0 ||
+        now > ((int64_t)1 << 61) || (flags & ~MTASTS_LOOKUP_REFRESH) != 0)
         return MTASTS_EINVAL;
     lk = mt_alloc(ctx, sizeof(*lk));
     if (lk == NULL)
@@ -80,35 +83,31 @@ mtasts_lookup_new(mtasts_ctx *ctx, const char *domain, size_t domain_len,
         *ret_lookup = lk;
         return MTASTS_OK;
     }
+    /* Normalise once; the names derive from it. The TXT name is the
+     * longest DNS name used, so checking it covers the Policy Host. */
     rc = mtasts_domain_normalize(domain, domain_len, lk->domain,
                                  sizeof(lk->domain), &lk->domain_len);
-    if (rc == MTASTS_OK)
-        rc = mtasts_sts_txt_name(domain, domain_len, lk->txt_name,
-                                 sizeof(lk->txt_name), &lk->txt_name_len);
-    if (rc == MTASTS_OK)
-        rc = mtasts_policy_host(domain, domain_len, lk->host, sizeof(lk->host),
-                                &lk->host_len);
-    if (rc == MTASTS_OK)
-        rc = mtasts_policy_url(domain, domain_len, lk->url, sizeof(lk->url),
-                               &lk->url_len);
+    if (rc == MTASTS_OK && lk->domain_len + 9 > MTASTS_DOMAIN_MAX_LEN)
+        rc = MTASTS_ETOOBIG;
+    if (rc == MTASTS_OK) {
+        memcpy(lk->txt_name, "_mta-sts.", 9);
+        memcpy(lk->txt_name + 9, lk->domain, lk->domain_len + 1);
+        lk->txt_name_len = lk->domain_len + 9;
+    }
     if (rc != MTASTS_OK) {
         mt_free(ctx, lk, sizeof(*lk));
         return rc == MTASTS_ERANGE ? MTASTS_ETOOBIG : rc;
     }
     if (entry != NULL) {
-        rc = mtasts_entry_decode(ctx, entry, entry_len, &lk->cached, NULL);
+        /* an entry stored under another domain is not trusted */
+        rc = mt_entry_decode_into(ctx, entry, entry_len, lk->domain,
+                                  lk->domain_len, &lk->cached_store, NULL);
         if (rc == MTASTS_ENOMEM) {
             mt_free(ctx, lk, sizeof(*lk));
             return rc;
         }
-        if (rc == MTASTS_OK &&
-            !(lk->cached->domain_len == lk->domain_len &&
-              memcmp(lk->cached->domain, lk->domain, lk->domain_len) == 0)) {
-            /* an entry stored under the wrong key is not trusted */
-            mtasts_entry_free(lk->cached);
-            lk->cached = NULL;
-            rc = MTASTS_EINVAL;
-        }
+        if (rc == MTASTS_OK)
+            lk->cached = &lk->cached_store;
         lk->entry_error = rc;
     }
     /* STS-CACHE-1/8: a policy applies only while now < expires */
@@ -124,7 +123,8 @@ mtasts_lookup_free(mtasts_lookup *lk)
 {
     if (lk == NULL)
         return;
-    mtasts_entry_free(lk->cached);
+    if (lk->cached != NULL)
+        mt_entry_clear(lk->cached);
     mtasts_entry_free(lk->next);
     mt_free(lk->ctx, lk, sizeof(*lk));
 }
@@ -206,6 +206,14 @@ backoff_active(const mtasts_lookup *lk, const char *id, size_t id_len)
 static int
 go_fetch(mtasts_lookup *lk)
 {
+    /* The Policy Host and URL are only needed now (STS-FETCH-1/4). */
+    memcpy(lk->host, "mta-sts.", 8);
+    memcpy(lk->host + 8, lk->domain, lk->domain_len + 1);
+    lk->host_len = lk->domain_len + 8;
+    memcpy(lk->url, "https://", 8);
+    memcpy(lk->url + 8, lk->host, lk->host_len);
+    memcpy(lk->url + 8 + lk->host_len, "/.well-known/mta-sts.txt", 25);
+    lk->url_len = 8 + lk->host_len + 24;
     lk->state = ST_FETCH;
     return MTASTS_OK;
 }
@@ -232,14 +240,26 @@ txt_absent(mtasts_lookup *lk, int why)
     return finish_cached(lk, why); /* T4-T6 (STS-CACHE-5, STS-TXT-13) */
 }
 
+/* T13: a fetch of this id failed less than the backoff ago. The failure
+ * lasts while the backoff does, and is still reported for the sessions it
+ * affects (RPT-AGG-8), unless the policy in force has mode none. */
+static int
+finish_backoff(mtasts_lookup *lk)
+{
+    int rc = finish_cached(lk, MTASTS_WHY_BACKOFF);
+
+    if (rc == MTASTS_OK &&
+        !(lk->cached_valid &&
+          mtasts_policy_mode(lk->cached->policy) == MTASTS_MODE_NONE))
+        lk->result_type = lk->cached->backoff_result;
+    return rc;
+}
+
 int
 mtasts_lookup_put_txt(mtasts_lookup *lk, int dns_status,
                       const char *const *strs, const size_t *str_lens,
                       const size_t *rr_nstr, size_t rr_count)
 {
-    mtasts_sts_record *rec = NULL;
-    const char *id;
-    size_t id_len;
     int rc, outcome;
 
     if (lk == NULL || dns_status < MTASTS_DNS_OK ||
@@ -251,8 +271,8 @@ mtasts_lookup_put_txt(mtasts_lookup *lk, int dns_status,
         return txt_absent(lk, MTASTS_WHY_TXT_TEMPFAIL);
     if (dns_status != MTASTS_DNS_OK)
         return txt_absent(lk, MTASTS_WHY_NO_RECORD);
-    rc = mtasts_sts_record_select(lk->ctx, strs, str_lens, rr_nstr, rr_count, 0,
-                                  &outcome, &rec, NULL);
+    rc = mt_sts_select_id(lk->ctx, strs, str_lens, rr_nstr, rr_count, &outcome,
+                          lk->txt_id, &lk->txt_id_len);
     if (rc == MTASTS_ENOMEM)
         return fatal(lk, rc);
     if (rc != MTASTS_OK)
@@ -267,19 +287,17 @@ mtasts_lookup_put_txt(mtasts_lookup *lk, int dns_status,
     default:
         break;
     }
-    id = mtasts_sts_record_id(rec, &id_len);
-    mt_entry_set_id(lk->txt_id, &lk->txt_id_len, id, id_len);
     lk->have_txt_id = 1;
-    mtasts_sts_record_free(rec);
 
     if (lk->cached_valid && lk->cached->id_len == lk->txt_id_len &&
         memcmp(lk->cached->id, lk->txt_id, lk->txt_id_len) == 0) {
         /* Same id (compared as exact bytes, STS-CACHE-3). */
         int64_t ri = opt(lk, MTASTS_OPT_REFRESH_INTERVAL);
         int64_t ext = opt(lk, MTASTS_OPT_EXTEND_SAME_ID);
-        if (!backoff_active(lk, lk->txt_id, lk->txt_id_len) &&
-            ((lk->flags & MTASTS_LOOKUP_REFRESH) ||
-             (ri > 0 && lk->now >= lk->cached->fetched + ri)))
+        if (backoff_active(lk, lk->txt_id, lk->txt_id_len))
+            return finish_backoff(lk); /* T13 after a failed refresh */
+        if ((lk->flags & MTASTS_LOOKUP_REFRESH) ||
+            (ri > 0 && lk->now >= lk->cached->fetched + ri))
             return go_fetch(lk); /* T10: refresh an old policy */
         if (ext > 0) {
             /* T11: optional extension, bounded by fetched + ext */
@@ -296,16 +314,8 @@ mtasts_lookup_put_txt(mtasts_lookup *lk, int dns_status,
         }
         return finish_cached(lk, MTASTS_WHY_CACHED); /* T9 */
     }
-    if (backoff_active(lk, lk->txt_id, lk->txt_id_len)) {
-        /* T13: the failure lasts while the backoff does; it is still
-         * reported for the sessions it affects (RPT-AGG-8) */
-        rc = finish_cached(lk, MTASTS_WHY_BACKOFF);
-        if (rc == MTASTS_OK &&
-            !(lk->cached_valid &&
-              mtasts_policy_mode(lk->cached->policy) == MTASTS_MODE_NONE))
-            lk->result_type = lk->cached->backoff_result;
-        return rc;
-    }
+    if (backoff_active(lk, lk->txt_id, lk->txt_id_len))
+        return finish_backoff(lk); /* T13 */
     if (lk->cached_valid && opt(lk, MTASTS_OPT_MIN_REFETCH) > 0 &&
         lk->now < lk->cached->fetched + opt(lk, MTASTS_OPT_MIN_REFETCH))
         return finish_cached(lk, MTASTS_WHY_MIN_REFETCH); /* T14 */
@@ -381,8 +391,8 @@ mtasts_lookup_put_fetch(mtasts_lookup *lk, int transport, int http_status,
     switch (transport) {
     case MTASTS_FETCH_OK:
         break;
-    case MTASTS_FETCH_TLS:
     case MTASTS_FETCH_CERT:
+        /* STS-FETCH-2: any certificate failure */
         return fetch_failed(lk, MTASTS_RESULT_STS_WEBPKI_INVALID);
     case MTASTS_FETCH_TOO_BIG:
         return fetch_failed(lk, MTASTS_RESULT_STS_POLICY_INVALID);

@@ -72,7 +72,7 @@ struct reason_row {
 static const struct reason_row reason_rows[] = {
     {"none", "no error"},
     {"empty", "input is empty"},
-    {"version", "expected the version tag (v=STSv1) at the start"},
+    {"version", "missing or unknown version tag at the start"},
     {"delim", "expected ';' between fields"},
     {"field", "expected a field (name=value)"},
     {"ext_name",

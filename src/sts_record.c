@@ -361,26 +361,42 @@ is_candidate(const char *const *strs, const size_t *lens, size_t nstr)
     return 0;
 }
 
-int
-mtasts_sts_record_select(mtasts_ctx *ctx, const char *const *strs,
-                         const size_t *str_lens, const size_t *rr_nstr,
-                         size_t rr_count, unsigned flags, int *ret_outcome,
-                         mtasts_sts_record **ret_rec,
-                         struct mtasts_diag *reterr)
+/* The end of a select: a record object, or (ret_rec NULL) only the id,
+ * copied to id_out (MTASTS_ID_MAX_LEN + 1 bytes) without allocating. */
+static int
+select_finish(mtasts_ctx *ctx, const char *b, size_t n, unsigned flags,
+              mtasts_sts_record **ret_rec, char *id_out, size_t *id_len,
+              struct mtasts_diag *reterr)
+{
+    struct rec_scan r;
+    int rc;
+
+    if (ret_rec != NULL)
+        return record_parse(ctx, b, n, flags, ret_rec, reterr);
+    if (n > ctx->limits[MTASTS_LIMIT_TXT_SIZE])
+        return MTASTS_ETOOBIG;
+    memset(&r, 0, sizeof(r));
+    rc = scan_record(b, n, &r);
+    if (rc != MTASTS_OK)
+        return rc;
+    memcpy(id_out, r.id, r.id_len);
+    id_out[r.id_len] = '\0';
+    *id_len = r.id_len;
+    return MTASTS_OK;
+}
+
+static int
+select_core(mtasts_ctx *ctx, const char *const *strs, const size_t *str_lens,
+            const size_t *rr_nstr, size_t rr_count, unsigned flags,
+            int *ret_outcome, mtasts_sts_record **ret_rec, char *id_out,
+            size_t *id_len, struct mtasts_diag *reterr)
 {
     size_t i, j, first = 0, pos = 0, found = 0, total = 0, cand_pos = 0;
     char *joined;
     int rc;
 
-    if (ret_rec != NULL)
-        *ret_rec = NULL;
-    if (ctx == NULL || ret_outcome == NULL || ret_rec == NULL ||
-        (rr_count > 0 && rr_nstr == NULL) ||
-        (flags & ~MTASTS_PARSE_STRICT) != 0)
+    if (rr_count > 0 && rr_nstr == NULL)
         return MTASTS_EINVAL;
-    rc = mt_diag_check(reterr);
-    if (rc != MTASTS_OK)
-        return rc;
     for (i = 0; i < rr_count; i++) {
         size_t ns = rr_nstr[i];
         if (ns > 0 && (strs == NULL || str_lens == NULL))
@@ -400,6 +416,16 @@ mtasts_sts_record_select(mtasts_ctx *ctx, const char *const *strs,
         mt_diag_fail(reterr, 0,
                      found == 0 ? MTASTS_R_NOT_FOUND : MTASTS_R_MULTIPLE, 0,
                      NULL, 0);
+        return MTASTS_OK;
+    }
+    if (rr_nstr[first] == 1) {
+        /* The common case: one string, nothing to join. */
+        rc = select_finish(ctx, strs[cand_pos], str_lens[cand_pos], flags,
+                           ret_rec, id_out, id_len, reterr);
+        if (rc == MTASTS_ENOMEM)
+            return rc;
+        *ret_outcome =
+            rc == MTASTS_OK ? MTASTS_SELECT_FOUND : MTASTS_SELECT_INVALID;
         return MTASTS_OK;
     }
     /* Join the strings of the one candidate (STS-TXT-11). */
@@ -423,13 +449,44 @@ mtasts_sts_record_select(mtasts_ctx *ctx, const char *const *strs,
             memcpy(joined + pos, strs[cand_pos + j], l);
         pos += l;
     }
-    rc = record_parse(ctx, joined, total, flags, ret_rec, reterr);
+    rc = select_finish(ctx, joined, total, flags, ret_rec, id_out, id_len,
+                       reterr);
     mt_free(ctx, joined, total + 1);
     if (rc == MTASTS_ENOMEM)
         return rc;
     *ret_outcome =
         rc == MTASTS_OK ? MTASTS_SELECT_FOUND : MTASTS_SELECT_INVALID;
     return MTASTS_OK;
+}
+
+int
+mtasts_sts_record_select(mtasts_ctx *ctx, const char *const *strs,
+                         const size_t *str_lens, const size_t *rr_nstr,
+                         size_t rr_count, unsigned flags, int *ret_outcome,
+                         mtasts_sts_record **ret_rec,
+                         struct mtasts_diag *reterr)
+{
+    int rc;
+
+    if (ret_rec != NULL)
+        *ret_rec = NULL;
+    if (ctx == NULL || ret_outcome == NULL || ret_rec == NULL ||
+        (flags & ~MTASTS_PARSE_STRICT) != 0)
+        return MTASTS_EINVAL;
+    rc = mt_diag_check(reterr);
+    if (rc != MTASTS_OK)
+        return rc;
+    return select_core(ctx, strs, str_lens, rr_nstr, rr_count, flags,
+                       ret_outcome, ret_rec, NULL, NULL, reterr);
+}
+
+int
+mt_sts_select_id(mtasts_ctx *ctx, const char *const *strs,
+                 const size_t *str_lens, const size_t *rr_nstr, size_t rr_count,
+                 int *ret_outcome, char *id_out, size_t *id_len)
+{
+    return select_core(ctx, strs, str_lens, rr_nstr, rr_count, 0, ret_outcome,
+                       NULL, id_out, id_len, NULL);
 }
 
 static void

@@ -184,14 +184,16 @@ oom_sts_record_select(void **state)
     sweep(*state, op_rec_select, free_rec, check_rec_sel, "rec_select");
 }
 
-/* An invalid single candidate allocates (the joined copy) but returns no
- * record; under OOM it must give ENOMEM, never a wrong outcome. */
+/* An invalid candidate made of two strings allocates (the joined copy)
+ * but returns no record; under OOM it must give ENOMEM, never a wrong
+ * outcome. (A one-string record is parsed in place and allocates nothing
+ * unless it is valid.) */
 static void
 oom_sts_record_select_invalid(void **state)
 {
     mtasts_ctx *ctx = *state;
-    static const char *const strs[] = {"v=STSv1; id=bad_"};
-    static const size_t lens[] = {16}, nstr[] = {1};
+    static const char *const strs[] = {"v=STSv1; ", "id=bad_"};
+    static const size_t lens[] = {9, 7}, nstr[] = {2};
     mtasts_sts_record *r;
     size_t failed;
     int outcome, rc;

@@ -1,0 +1,695 @@
+/*
+ * Cache entry codec (src/cache_entry.c): round trips, every field, and
+ * the strictness of the decoder: any change to a valid encoding that is
+ * not a valid encoding itself is an error, never a crash, and nothing of
+ * it is trusted.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "dharness.h"
+
+#define BODY                                                        \
+    "version: STSv1\nmode: enforce\nmx: mx1.example.com\nmax_age: " \
+    "604800\n"
+
+/* The lines of a valid version-1 encoding, in order; the policy line's
+ * value is filled in by build(). */
+enum {
+    L_MAGIC,
+    L_DOMAIN,
+    L_ID,
+    L_FETCHED,
+    L_EXPIRES,
+    L_BOFF_UNTIL,
+    L_BOFF_ID,
+    L_BOFF_RESULT,
+    L_LAST_USED,
+    L_POLICY,
+    L_COUNT
+};
+
+static const char *const good_lines[L_COUNT] = {
+    "MTASTS-ENTRY/1",       "domain=example.com",
+    "id=20160831085700Z",   "fetched=1700000000",
+    "expires=1700604800",   "backoff-until=1700000300",
+    "backoff-id=b",         "backoff-result=9",
+    "last-used=1700000100", NULL, /* "policy=<len of body>" */
+};
+
+struct enc {
+    char b[70000];
+    size_t n;
+};
+
+/* Join lines (NULL entries skipped; L_POLICY NULL = computed) and body. */
+static void
+build(struct enc *e, const char *const *lines, const char *body)
+{
+    size_t i, bl = strlen(body);
+    int k;
+
+    e->n = 0;
+    for (i = 0; i < L_COUNT; i++) {
+        const char *l = lines[i];
+        char tmp[64];
+
+        if (i == L_POLICY && l == NULL) {
+            k = snprintf(tmp, sizeof(tmp), "policy=%u", (unsigned)bl);
+            assert_true(k > 0);
+            l = tmp;
+        }
+        if (l == NULL)
+            continue;
+        memcpy(e->b + e->n, l, strlen(l));
+        e->n += strlen(l);
+        e->b[e->n++] = '\n';
+    }
+    memcpy(e->b + e->n, body, bl);
+    e->n += bl;
+}
+
+/* Decode from an exact-size heap copy (so ASan sees any over-read). */
+static int
+decode_copy(mtasts_ctx *ctx, const void *buf, size_t len, struct mtasts_diag *d)
+{
+    uint8_t *copy = malloc(len != 0 ? len : 1);
+    mtasts_entry *e = (mtasts_entry *)1;
+    int rc;
+
+    assert_non_null(copy);
+    memcpy(copy, buf, len);
+    rc = mtasts_entry_decode(ctx, len != 0 ? copy : NULL, len, &e, d);
+    if (rc == MTASTS_OK)
+        assert_non_null(e);
+    else
+        assert_null(e);
+    mtasts_entry_free(e);
+    free(copy);
+    return rc;
+}
+
+static int
+decode_lines(mtasts_ctx *ctx, const char *const *lines, const char *body)
+{
+    struct enc *e = malloc(sizeof(*e));
+    int rc;
+
+    assert_non_null(e);
+    build(e, lines, body);
+    rc = decode_copy(ctx, e->b, e->n, NULL);
+    free(e);
+    return rc;
+}
+
+/* Decode with line i replaced by l (NULL: removed). */
+static int
+with_line(mtasts_ctx *ctx, size_t i, const char *l)
+{
+    const char *lines[L_COUNT];
+
+    memcpy(lines, good_lines, sizeof(lines));
+    lines[i] = l;
+    if (i == L_POLICY && l == NULL) {
+        /* removing the policy line: build() would recompute it */
+        struct enc *e = malloc(sizeof(*e));
+        int rc;
+        size_t j;
+
+        assert_non_null(e);
+        e->n = 0;
+        for (j = 0; j < L_POLICY; j++) {
+            memcpy(e->b + e->n, good_lines[j], strlen(good_lines[j]));
+            e->n += strlen(good_lines[j]);
+            e->b[e->n++] = '\n';
+        }
+        memcpy(e->b + e->n, BODY, strlen(BODY));
+        e->n += strlen(BODY);
+        rc = decode_copy(ctx, e->b, e->n, NULL);
+        free(e);
+        return rc;
+    }
+    return decode_lines(ctx, lines, BODY);
+}
+
+/* ------------------------------------------------------------------ */
+
+static void
+round_trip_every_field(void **state)
+{
+    struct enc e;
+    mtasts_entry *ent = NULL;
+    const char *s;
+    size_t n, need;
+    uint8_t out[1024];
+    struct mtasts_diag d = MTASTS_DIAG_INIT;
+
+    build(&e, good_lines, BODY);
+    assert_int_equal(
+        mtasts_entry_decode(*state, (const uint8_t *)e.b, e.n, &ent, &d),
+        MTASTS_OK);
+    assert_int_equal(d.code, 0);
+    s = mtasts_entry_domain(ent, &n);
+    assert_string_equal(s, "example.com");
+    assert_int_equal(n, 11);
+    s = mtasts_entry_id(ent, &n);
+    assert_string_equal(s, "20160831085700Z");
+    assert_int_equal(n, 15);
+    s = mtasts_entry_backoff_id(ent, &n);
+    assert_string_equal(s, "b");
+    assert_int_equal(n, 1);
+    assert_int_equal(mtasts_entry_time(ent, MTASTS_ENTRY_FETCHED_AT),
+                     1700000000);
+    assert_int_equal(mtasts_entry_time(ent, MTASTS_ENTRY_EXPIRES_AT),
+                     1700604800);
+    assert_int_equal(mtasts_entry_time(ent, MTASTS_ENTRY_BACKOFF_UNTIL),
+                     1700000300);
+    assert_int_equal(mtasts_entry_time(ent, MTASTS_ENTRY_LAST_USED),
+                     1700000100);
+    assert_int_equal(mtasts_entry_time(ent, 0), 0);
+    assert_int_equal(mtasts_entry_time(ent, 5), 0);
+    assert_int_equal(mtasts_policy_mode(mtasts_entry_policy(ent)),
+                     MTASTS_MODE_ENFORCE);
+    assert_int_equal(mtasts_policy_max_age(mtasts_entry_policy(ent)), 604800);
+    assert_string_equal(mtasts_policy_raw(mtasts_entry_policy(ent), &n), BODY);
+
+    /* encode: byte-identical; snprintf semantics */
+    assert_int_equal(mtasts_entry_encode(ent, NULL, 0, &need), MTASTS_ERANGE);
+    assert_int_equal(need, e.n);
+    assert_int_equal(mtasts_entry_encode(ent, out, need, &n), MTASTS_ERANGE);
+    assert_int_equal(n, e.n);
+    assert_int_equal(out[need - 1], 0);
+    assert_memory_equal(out, e.b, need - 1);
+    assert_int_equal(mtasts_entry_encode(ent, out, need + 1, &n), MTASTS_OK);
+    assert_int_equal(n, e.n);
+    assert_memory_equal(out, e.b, e.n);
+    assert_int_equal(out[e.n], 0);
+    assert_int_equal(mtasts_entry_encode(ent, out, sizeof(out), NULL),
+                     MTASTS_OK);
+    assert_int_equal(mtasts_entry_encode(ent, NULL, 5, &n), MTASTS_EINVAL);
+    assert_int_equal(mtasts_entry_encode(NULL, out, sizeof(out), &n),
+                     MTASTS_EINVAL);
+    mtasts_entry_free(ent);
+    mtasts_entry_free(NULL);
+
+    /* NULL getters */
+    assert_null(mtasts_entry_domain(NULL, &n));
+    assert_int_equal(n, 0);
+    assert_null(mtasts_entry_id(NULL, &n));
+    assert_null(mtasts_entry_backoff_id(NULL, NULL));
+    assert_null(mtasts_entry_policy(NULL));
+    assert_int_equal(mtasts_entry_time(NULL, MTASTS_ENTRY_FETCHED_AT), 0);
+}
+
+/* Entries without a policy (backoff only), without a backoff, with an
+ * empty id: all round-trip. */
+static void
+round_trip_variants(void **state)
+{
+    static const char *const backoff_only[L_COUNT] = {
+        "MTASTS-ENTRY/1", "domain=a.example",  "id=",
+        "fetched=0",      "expires=0",         "backoff-until=5",
+        "backoff-id=X1",  "backoff-result=11", "last-used=0",
+        "policy=0",
+    };
+    static const char *const no_backoff[L_COUNT] = {
+        "MTASTS-ENTRY/1",
+        "domain=xn--bcher-kva.example",
+        "id=ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", /* 32 chars */
+        "fetched=1",
+        "expires=1", /* max_age 0: expires == fetched */
+        "backoff-until=0",
+        "backoff-id=",
+        "backoff-result=0",
+        "last-used=4611686018427387904", /* 2^62 */
+        NULL,
+    };
+    const char *const *variants[2] = {backoff_only, no_backoff};
+    const char *bodies[2] = {"", "version: STSv1\nmode: none\nmax_age: 0"};
+    size_t i, n;
+
+    for (i = 0; i < 2; i++) {
+        struct enc e;
+        mtasts_entry *ent = NULL;
+        uint8_t out[1024];
+
+        build(&e, variants[i], bodies[i]);
+        assert_int_equal(
+            mtasts_entry_decode(*state, (const uint8_t *)e.b, e.n, &ent, NULL),
+            MTASTS_OK);
+        assert_int_equal(mtasts_entry_encode(ent, out, sizeof(out), &n),
+                         MTASTS_OK);
+        assert_int_equal(n, e.n);
+        assert_memory_equal(out, e.b, n);
+        if (i == 0) {
+            assert_null(mtasts_entry_policy(ent));
+            assert_string_equal(mtasts_entry_id(ent, &n), "");
+            assert_int_equal(n, 0);
+            assert_string_equal(mtasts_entry_backoff_id(ent, NULL), "X1");
+            assert_int_equal(mtasts_entry_time(ent, MTASTS_ENTRY_BACKOFF_UNTIL),
+                             5);
+        } else {
+            assert_int_equal(mtasts_policy_mode(mtasts_entry_policy(ent)),
+                             MTASTS_MODE_NONE);
+            assert_int_equal(mtasts_entry_time(ent, MTASTS_ENTRY_LAST_USED),
+                             INT64_C(4611686018427387904));
+        }
+        mtasts_entry_free(ent);
+    }
+}
+
+/* What a lookup stores decodes and re-encodes to the same bytes. */
+static void
+round_trip_from_lookup(void **state)
+{
+    static const char *const strs[] = {"v=STSv1; id=abc"};
+    static const size_t lens[] = {15}, nstr[] = {1};
+    mtasts_lookup *lk;
+    mtasts_entry *ent = NULL;
+    uint8_t a[1024], b[1024];
+    size_t na, nb;
+
+    assert_int_equal(mtasts_lookup_new(*state, S("Example.COM."), NULL, 0,
+                                       1700000000, 0, &lk),
+                     MTASTS_OK);
+    assert_int_equal(
+        mtasts_lookup_put_txt(lk, MTASTS_DNS_OK, strs, lens, nstr, 1),
+        MTASTS_OK);
+    assert_int_equal(mtasts_lookup_put_fetch(lk, MTASTS_FETCH_OK, 200,
+                                             S("text/plain"), S(BODY)),
+                     MTASTS_OK);
+    assert_int_equal(mtasts_lookup_entry(lk, a, sizeof(a), &na), MTASTS_OK);
+    mtasts_lookup_free(lk);
+    assert_int_equal(mtasts_entry_decode(*state, a, na, &ent, NULL), MTASTS_OK);
+    assert_string_equal(mtasts_entry_domain(ent, NULL), "example.com");
+    assert_int_equal(mtasts_entry_encode(ent, b, sizeof(b), &nb), MTASTS_OK);
+    assert_int_equal(na, nb);
+    assert_memory_equal(a, b, na);
+    mtasts_entry_free(ent);
+    /* the documented format, exactly */
+    assert_memory_equal(a,
+                        "MTASTS-ENTRY/1\ndomain=example.com\nid=abc\n"
+                        "fetched=1700000000\nexpires=1700604800\n"
+                        "backoff-until=0\nbackoff-id=\nbackoff-result=0\n"
+                        "last-used=1700000000\npolicy=65\n" BODY,
+                        na);
+    assert_int_equal(strlen(BODY), 65);
+}
+
+static void
+decode_arguments(void **state)
+{
+    struct enc e;
+    mtasts_entry *ent = (mtasts_entry *)1;
+    struct mtasts_diag d = MTASTS_DIAG_INIT;
+
+    build(&e, good_lines, BODY);
+    assert_int_equal(
+        mtasts_entry_decode(NULL, (const uint8_t *)e.b, e.n, &ent, NULL),
+        MTASTS_EINVAL);
+    assert_null(ent);
+    assert_int_equal(
+        mtasts_entry_decode(*state, (const uint8_t *)e.b, e.n, NULL, NULL),
+        MTASTS_EINVAL);
+    assert_int_equal(mtasts_entry_decode(*state, NULL, 5, &ent, NULL),
+                     MTASTS_EINVAL);
+    assert_int_equal(mtasts_entry_decode(*state, NULL, 0, &ent, NULL),
+                     MTASTS_ESYNTAX);
+    d.version = 0;
+    assert_int_equal(
+        mtasts_entry_decode(*state, (const uint8_t *)e.b, e.n, &ent, &d),
+        MTASTS_EINVAL);
+    d.version = MTASTS_DIAG_VERSION + 1;
+    assert_int_equal(
+        mtasts_entry_decode(*state, (const uint8_t *)e.b, e.n, &ent, &d),
+        MTASTS_EVERSION);
+    assert_null(ent);
+}
+
+/* Every line mangled, missing, or swapped with the next. */
+static void
+strict_lines(void **state)
+{
+    static const char *const mangled[][2] = {
+        /* {line index as text, replacement} */
+        {"0", "MTASTS-ENTRY/"},
+        {"0", "MTASTS-ENTRY/01"},
+        {"0", "MTASTS-ENTRY/0"},
+        {"0", "MTASTS-ENTRY/1 "},
+        {"0", "MTASTS-ENTRY/1x"},
+        {"0", "mtasts-entry/1"},
+        {"0", "MTASTS-ENTRY/+1"},
+        {"0", "MTASTS-ENTRY 1"},
+        {"0", ""},
+        {"1", "domain="},
+        {"1", "domain=Example.com"},
+        {"1", "domain=example.com."},
+        {"1", "domain=exa mple.com"},
+        {"1", "domain=example..com"},
+        {"1", "domain=[192.0.2.1]"},
+        {"1", "domain =example.com"},
+        {"1", "Domain=example.com"},
+        {"1", "domain:example.com"},
+        {"1", "domain=example.com\r"},
+        {"1", "domain=ex\xc3\xa4mple.com"},
+        {"2", "id=2016-08-31"},
+        {"2", "id=ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456"}, /* 33 */
+        {"2", "id= a"},
+        {"2", "ID=a"},
+        {"3", "fetched="},
+        {"3", "fetched=01700000000"},
+        {"3", "fetched=-1"},
+        {"3", "fetched=+1700000000"},
+        {"3", "fetched= 1700000000"},
+        {"3", "fetched=1700000000 "},
+        {"3", "fetched=17e8"},
+        {"3", "fetched=0x10"},
+        {"3", "fetched=1700604801"},          /* after expires */
+        {"3", "fetched=4611686018427387905"}, /* 2^62 + 1 */
+        {"3", "fetched=18446744073709551616"},
+        {"3", "fetched=99999999999999999999"},
+        {"4", "expires=1699999999"}, /* before fetched */
+        {"4", "expires=00"},
+        {"4", "expires=-0"},
+        {"5", "backoff-until=-300"},
+        {"5", "backoff-until=0"}, /* a backoff id without a time */
+        {"5", "backoff-until=0300"},
+        {"6", "backoff-id=a_b"},
+        {"6", "backoff-id=ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456"},
+        {"7", "backoff-result=12"},
+        {"7", "backoff-result=-1"},
+        {"7", "backoff-result=09"},
+        {"7", "backoff-result="},
+        {"8", "last-used=-1"},
+        {"8", "last-used="},
+        {"8", "last-used=1.5"},
+        {"9", "policy=64"},
+        {"9", "policy=66"},
+        {"9", "policy=065"},
+        {"9", "policy=-65"},
+        {"9", "policy="},
+        {"9", "policy=0"},
+        {"9", "policy=18446744073709551696"},
+    };
+    size_t i;
+
+    assert_int_equal(decode_lines(*state, good_lines, BODY), MTASTS_OK);
+    for (i = 0; i < sizeof(mangled) / sizeof(mangled[0]); i++) {
+        size_t li = (size_t)(mangled[i][0][0] - '0');
+        int rc = with_line(*state, li, mangled[i][1]);
+
+        print_message("line %u = '%s' -> %s\n", (unsigned)li, mangled[i][1],
+                      mtasts_status_name(rc));
+        assert_int_equal(rc, MTASTS_ESYNTAX);
+    }
+    /* each line missing */
+    for (i = 0; i < L_COUNT; i++) {
+        print_message("line %u missing\n", (unsigned)i);
+        assert_int_equal(with_line(*state, i, NULL), MTASTS_ESYNTAX);
+    }
+    /* each pair of adjacent lines swapped */
+    for (i = 0; i + 1 < L_COUNT; i++) {
+        const char *lines[L_COUNT];
+        char pol[32];
+
+        memcpy(lines, good_lines, sizeof(lines));
+        (void)snprintf(pol, sizeof(pol), "policy=%u", (unsigned)strlen(BODY));
+        lines[L_POLICY] = pol;
+        lines[i] = good_lines[i + 1] != NULL ? good_lines[i + 1] : pol;
+        lines[i + 1] = good_lines[i];
+        print_message("lines %u and %u swapped\n", (unsigned)i,
+                      (unsigned)i + 1);
+        assert_int_equal(decode_lines(*state, lines, BODY), MTASTS_ESYNTAX);
+    }
+}
+
+/* Invariants between fields. */
+static void
+strict_invariants(void **state)
+{
+    const char *lines[L_COUNT];
+
+    /* no policy but times set */
+    memcpy(lines, good_lines, sizeof(lines));
+    assert_int_equal(decode_lines(*state, lines, ""), MTASTS_ESYNTAX);
+    lines[L_FETCHED] = "fetched=0";
+    assert_int_equal(decode_lines(*state, lines, ""), MTASTS_ESYNTAX);
+    lines[L_EXPIRES] = "expires=0";
+    assert_int_equal(decode_lines(*state, lines, ""), MTASTS_OK);
+    lines[L_FETCHED] = "fetched=1";
+    assert_int_equal(decode_lines(*state, lines, ""), MTASTS_ESYNTAX);
+    /* no backoff time but a backoff result */
+    memcpy(lines, good_lines, sizeof(lines));
+    lines[L_BOFF_UNTIL] = "backoff-until=0";
+    lines[L_BOFF_ID] = "backoff-id=";
+    assert_int_equal(decode_lines(*state, lines, BODY), MTASTS_ESYNTAX);
+    lines[L_BOFF_RESULT] = "backoff-result=0";
+    assert_int_equal(decode_lines(*state, lines, BODY), MTASTS_OK);
+}
+
+/* Trailing bytes, CRLF, a body that no longer parses. */
+static void
+strict_body(void **state)
+{
+    struct enc e;
+    const char *lines[L_COUNT];
+    size_t i;
+
+    build(&e, good_lines, BODY);
+    e.b[e.n] = '\n';
+    assert_int_equal(decode_copy(*state, e.b, e.n + 1, NULL), MTASTS_ESYNTAX);
+    e.b[e.n] = '\0';
+    assert_int_equal(decode_copy(*state, e.b, e.n + 1, NULL), MTASTS_ESYNTAX);
+    /* CRLF line ends in the header */
+    {
+        struct enc c;
+        size_t j;
+
+        c.n = 0;
+        for (j = 0; j < e.n; j++) {
+            if (e.b[j] == '\n' && j < e.n - strlen(BODY))
+                c.b[c.n++] = '\r';
+            c.b[c.n++] = e.b[j];
+        }
+        assert_int_equal(decode_copy(*state, c.b, c.n, NULL), MTASTS_ESYNTAX);
+    }
+    /* bodies that do not parse (each one byte changed, same length) */
+    memcpy(lines, good_lines, sizeof(lines));
+    {
+        static const char *const bad[] = {
+            "version: STSv2\nmode: enforce\nmx: mx1.example.com\nmax_age: "
+            "604800\n",
+            "version: STSv1\nmode: enforcX\nmx: mx1.example.com\nmax_age: "
+            "604800\n",
+            "version: STSv1\nmode: enforce\nmx: mx1.example.com\nmax_age: "
+            "60480x\n",
+            "version: STSv1\nmode: enforce\nmx: mx1.example.co.\nmax_age: "
+            "604800\n",
+            "version: STSv1\nmode: enforce\nxx: mx1.example.com\nmax_age: "
+            "604800\n",
+            "version: STSv1\nmode: enforce\nmx: mx1.example.com\nmax_age: "
+            "604800\0",
+            "version: STSv1\rmode: enforce\nmx: mx1.example.com\nmax_age: "
+            "604800\n",
+        };
+        struct enc b;
+
+        for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            build(&b, lines, BODY);
+            /* overwrite the body in place (same length; the \0 one too) */
+            memcpy(b.b + b.n - strlen(BODY), bad[i], strlen(BODY));
+            print_message("bad body %u\n", (unsigned)i);
+            assert_int_equal(decode_copy(*state, b.b, b.n, NULL),
+                             MTASTS_ESYNTAX);
+        }
+    }
+}
+
+/* Truncated at every length: an error, never a crash or an over-read. */
+static void
+strict_truncated(void **state)
+{
+    struct enc e;
+    size_t len;
+
+    build(&e, good_lines, BODY);
+    for (len = 0; len < e.n; len++) {
+        int rc = decode_copy(*state, e.b, len, NULL);
+
+        if (rc != MTASTS_ESYNTAX)
+            print_message("truncated at %u -> %s\n", (unsigned)len,
+                          mtasts_status_name(rc));
+        assert_int_equal(rc, MTASTS_ESYNTAX);
+    }
+    assert_int_equal(decode_copy(*state, e.b, e.n, NULL), MTASTS_OK);
+}
+
+/* Every single-byte change is rejected or decodes to a valid entry. */
+static void
+strict_byte_flips(void **state)
+{
+    struct enc e;
+    size_t i, ok = 0;
+    static const unsigned char repl[] = {'0', '9', 'a', 'Z',  '\n',
+                                         '=', ' ', 0,   0xff, '-'};
+
+    build(&e, good_lines, BODY);
+    for (i = 0; i < e.n; i++) {
+        size_t k;
+        char save = e.b[i];
+
+        for (k = 0; k < sizeof(repl); k++) {
+            int rc;
+
+            if ((unsigned char)save == repl[k])
+                continue;
+            e.b[i] = (char)repl[k];
+            rc = decode_copy(*state, e.b, e.n, NULL);
+            assert_true(rc == MTASTS_OK || rc == MTASTS_ESYNTAX ||
+                        rc == MTASTS_EVERSION || rc == MTASTS_ETOOBIG);
+            if (rc == MTASTS_OK)
+                ok++;
+        }
+        e.b[i] = save;
+    }
+    /* some flips give another valid entry (a digit in a time), most not */
+    assert_true(ok > 0);
+    assert_true(ok < e.n);
+    assert_int_equal(dh_live(), 1); /* only the context */
+}
+
+static void
+future_version(void **state)
+{
+    static const char *const v[] = {"MTASTS-ENTRY/2", "MTASTS-ENTRY/10",
+                                    "MTASTS-ENTRY/9999999"};
+    struct mtasts_diag d = MTASTS_DIAG_INIT;
+    size_t i;
+
+    for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        const char *lines[L_COUNT];
+        struct enc e;
+
+        memcpy(lines, good_lines, sizeof(lines));
+        lines[L_MAGIC] = v[i];
+        build(&e, lines, BODY);
+        assert_int_equal(decode_copy(*state, e.b, e.n, &d), MTASTS_EVERSION);
+        assert_int_equal(d.code, MTASTS_EVERSION);
+        assert_int_equal(d.reason, MTASTS_R_VERSION);
+        assert_int_equal(d.offset, 13);
+    }
+    /* whatever follows a newer header is not looked at */
+    assert_int_equal(decode_copy(*state, "MTASTS-ENTRY/2\nanything", 23, NULL),
+                     MTASTS_EVERSION);
+}
+
+static void
+diag_offsets(void **state)
+{
+    struct mtasts_diag d = MTASTS_DIAG_INIT;
+    const char *lines[L_COUNT];
+    struct enc e;
+    size_t off;
+
+    memcpy(lines, good_lines, sizeof(lines));
+    lines[L_EXPIRES] = "expires=x";
+    build(&e, lines, BODY);
+    off = (size_t)(strstr(e.b, "expires=") - e.b);
+    assert_int_equal(decode_copy(*state, e.b, e.n, &d), MTASTS_ESYNTAX);
+    assert_int_equal(d.code, MTASTS_ESYNTAX);
+    assert_int_equal(d.reason, MTASTS_R_FIELD);
+    assert_int_equal(d.offset, off);
+    /* bad magic */
+    assert_int_equal(decode_copy(*state, "XTASTS-ENTRY/1\n", 15, &d),
+                     MTASTS_ESYNTAX);
+    assert_int_equal(d.reason, MTASTS_R_VERSION);
+    assert_int_equal(d.offset, 0);
+    /* success resets the diagnostic */
+    build(&e, good_lines, BODY);
+    assert_int_equal(decode_copy(*state, e.b, e.n, &d), MTASTS_OK);
+    assert_int_equal(d.code, 0);
+    assert_int_equal(d.reason, MTASTS_R_NONE);
+}
+
+static void
+oversize(void **state)
+{
+    struct enc *e = malloc(sizeof(*e));
+    struct mtasts_diag d = MTASTS_DIAG_INIT;
+    const char *lines[L_COUNT];
+    char *big = malloc(65536 + 600);
+
+    assert_non_null(e);
+    assert_non_null(big);
+    /* input above limit + 512: refused before any work */
+    memset(big, 'x', 65536 + 600);
+    memcpy(big, "MTASTS-ENTRY/1\n", 15);
+    assert_int_equal(decode_copy(*state, big, 65536 + 513, &d), MTASTS_ETOOBIG);
+    assert_int_equal(d.reason, MTASTS_R_TOO_BIG);
+    /* a policy length above the limit */
+    memcpy(lines, good_lines, sizeof(lines));
+    lines[L_POLICY] = "policy=65537";
+    build(e, lines, "");
+    assert_int_equal(decode_copy(*state, e->b, e->n, NULL), MTASTS_ETOOBIG);
+    /* the context's limit counts */
+    assert_int_equal(mtasts_ctx_set_limit(*state, MTASTS_LIMIT_POLICY_SIZE, 64),
+                     MTASTS_OK);
+    build(e, good_lines, BODY); /* 65-byte body */
+    assert_int_equal(decode_copy(*state, e->b, e->n, NULL), MTASTS_ETOOBIG);
+    assert_int_equal(mtasts_ctx_set_limit(*state, MTASTS_LIMIT_POLICY_SIZE, 65),
+                     MTASTS_OK);
+    assert_int_equal(decode_copy(*state, e->b, e->n, NULL), MTASTS_OK);
+    free(big);
+    free(e);
+}
+
+/* Allocation failures while decoding: ENOMEM, nothing leaked. */
+static void
+decode_oom(void **state)
+{
+    struct enc e;
+    mtasts_entry *ent;
+    long n;
+    int rc;
+
+    build(&e, good_lines, BODY);
+    for (n = 0;; n++) {
+        dh_fail_at(n);
+        ent = (mtasts_entry *)1;
+        rc = mtasts_entry_decode(*state, (const uint8_t *)e.b, e.n, &ent, NULL);
+        if (dh_failures() == 0) {
+            assert_int_equal(rc, MTASTS_OK);
+            mtasts_entry_free(ent);
+            break;
+        }
+        assert_int_equal(rc, MTASTS_ENOMEM);
+        assert_null(ent);
+        assert_int_equal(dh_live(), 1);
+    }
+    dh_fail_at(-1);
+    assert_true(n >= 2); /* the entry and the policy */
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, dh_setup, dh_teardown)
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(round_trip_every_field),
+        T(round_trip_variants),
+        T(round_trip_from_lookup),
+        T(decode_arguments),
+        T(strict_lines),
+        T(strict_invariants),
+        T(strict_body),
+        T(strict_truncated),
+        T(strict_byte_flips),
+        T(future_version),
+        T(diag_offsets),
+        T(oversize),
+        T(decode_oom),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
