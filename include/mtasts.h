@@ -847,6 +847,17 @@ MTASTS_API int mtasts_lookup_entry_action(const mtasts_lookup *lookup);
 MTASTS_API int mtasts_lookup_entry(const mtasts_lookup *lookup, uint8_t *dst,
                                    size_t dst_len, size_t *ret_needed);
 
+/**
+ * One line of plain text describing a finished lookup, for logs:
+ * "domain=example.com outcome=apply mode=enforce id=20190429T010101
+ * source=cache why=cached entry=unchanged" plus " result_type=..." and
+ * " alert=1" when set. Before the lookup is done: "domain=... pending".
+ * snprintf semantics.
+ * @return 0, MTASTS_ERANGE, MTASTS_EINVAL.
+ */
+MTASTS_API int mtasts_lookup_format(const mtasts_lookup *lookup, char *dst,
+                                    size_t dst_len, size_t *ret_needed);
+
 /** When the domain should be looked up again proactively (refresh or
  * backoff end), seconds since the epoch; 0 when nothing is cached. */
 MTASTS_API int64_t mtasts_lookup_refresh_at(const mtasts_lookup *lookup);

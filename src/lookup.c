@@ -580,3 +580,49 @@ mtasts_lookup_refresh_at(const mtasts_lookup *lk)
         t = lk->now;
     return t;
 }
+
+int
+mtasts_lookup_format(const mtasts_lookup *lk, char *dst, size_t dst_len,
+                     size_t *ret_needed)
+{
+    static const char *const outcomes[] = {"pending", "no_policy", "apply",
+                                           "no_active_policy", "tempfail"};
+    static const char *const actions[] = {"unchanged", "store", "delete"};
+    const mtasts_entry *src;
+    const char *rt;
+    struct mt_out o;
+
+    if (lk == NULL || (dst == NULL && dst_len > 0))
+        return MTASTS_EINVAL;
+    mt_out_init(&o, dst, dst_len);
+    mt_out_str(&o, "domain=");
+    mt_out_put(&o, lk->domain, lk->domain_len);
+    if (lk->state != ST_DONE) {
+        mt_out_str(&o, " pending");
+        return mt_out_finish(&o, ret_needed);
+    }
+    mt_out_str(&o, " outcome=");
+    mt_out_str(&o, outcomes[lk->outcome]);
+    if (lk->policy != NULL) {
+        mt_out_str(&o, " mode=");
+        mt_out_str(&o, mtasts_mode_name(mtasts_policy_mode(lk->policy)));
+        src = lk->from_cache ? lk->cached : lk->next;
+        if (src != NULL && src->id_len > 0) {
+            mt_out_str(&o, " id=");
+            mt_out_put(&o, src->id, src->id_len);
+        }
+        mt_out_str(&o, lk->from_cache ? " source=cache" : " source=fetch");
+    }
+    mt_out_str(&o, " why=");
+    mt_out_str(&o, mtasts_why_name(lk->why));
+    mt_out_str(&o, " entry=");
+    mt_out_str(&o, actions[lk->action]);
+    rt = mtasts_result_type_name(lk->result_type);
+    if (rt != NULL) {
+        mt_out_str(&o, " result_type=");
+        mt_out_str(&o, rt);
+    }
+    if (lk->alert)
+        mt_out_str(&o, " alert=1");
+    return mt_out_finish(&o, ret_needed);
+}
