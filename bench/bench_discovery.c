@@ -152,7 +152,7 @@ one_cached_lookup(int with_decide)
         r = (uintptr_t)(unsigned)mtasts_lookup_outcome(lk);
         if (with_decide) {
             if (mtasts_decide(pol, g_mx, g_mx_len, MTASTS_TLS_OK,
-                              MTASTS_DANE_NOT_USED, &action, &rt,
+                              MTASTS_DANE_NOT_USED, 0, &action, &rt,
                               &reason) == 0 &&
                 action == MTASTS_DELIVER)
                 r += (uintptr_t)(unsigned)reason;
@@ -214,7 +214,7 @@ run_decide(size_t iters)
     for (i = 0; i < iters; i++) {
         int action = 0, rt = 0, reason = 0;
         int rc = mtasts_decide(g_vpolicy, g_mx, g_mx_len, MTASTS_TLS_OK,
-                               MTASTS_DANE_NOT_USED, &action, &rt, &reason);
+                               MTASTS_DANE_NOT_USED, 0, &action, &rt, &reason);
         acc += (uintptr_t)(unsigned)(rc + action + reason);
     }
     g_sink += acc;
@@ -456,7 +456,7 @@ self_check(void)
         mtasts_lookup_result_type(lk) != MTASTS_RESULT_NONE ||
         mtasts_policy_mode(mtasts_lookup_policy(lk)) != MTASTS_MODE_ENFORCE ||
         mtasts_decide(mtasts_lookup_policy(lk), mx_text, sizeof(mx_text) - 1,
-                      MTASTS_TLS_OK, MTASTS_DANE_NOT_USED, &action, &rt,
+                      MTASTS_TLS_OK, MTASTS_DANE_NOT_USED, 0, &action, &rt,
                       &reason) != 0 ||
         action != MTASTS_DELIVER || reason != MTASTS_DECIDE_PASS ||
         rt != MTASTS_RESULT_NONE) {

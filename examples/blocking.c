@@ -314,8 +314,8 @@ main(int argc, char **argv)
      * layer found. */
     for (i = 6; i < argc; i++) {
         rc = mtasts_decide(policy, argv[i], strlen(argv[i]),
-                           MTASTS_TLS_NOT_TRIED, MTASTS_DANE_NOT_USED, &action,
-                           &result, &reason);
+                           MTASTS_TLS_NOT_TRIED, MTASTS_DANE_NOT_USED, 0,
+                           &action, &result, &reason);
         if (rc != MTASTS_OK) {
             fprintf(stderr, "%s: %s\n", argv[i], mtasts_strerror(rc));
             goto out;

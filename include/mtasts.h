@@ -317,6 +317,22 @@ MTASTS_API int mtasts_policy_url(const char *domain, size_t len, char *dst,
                                  size_t dst_len, size_t *ret_needed);
 
 /**
+ * The Policy Domain for a delivery (RFC 8461 3.4, STS-ENF-9): the smart
+ * host's name when the message is relayed through one (smarthost not
+ * NULL), else the domain of the recipient (the part after the last '@' of
+ * recipient, or recipient itself when it has none). The result is
+ * normalised; an address literal ("[192.0.2.1]") is returned as it is, and
+ * a lookup for it ends at once with no policy. snprintf semantics.
+ * @return 0, MTASTS_ERANGE, MTASTS_EINVAL, MTASTS_ESYNTAX,
+ *         MTASTS_ENONASCII, MTASTS_ETOOBIG.
+ */
+MTASTS_API int mtasts_policy_domain_for(const char *recipient,
+                                        size_t recipient_len,
+                                        const char *smarthost,
+                                        size_t smarthost_len, char *dst,
+                                        size_t dst_len, size_t *ret_needed);
+
+/**
  * Match an MX host name (as returned by DNS) against one policy mx pattern.
  * The host is normalised first (case, one trailing dot). "*.suffix" matches
  * exactly one non-empty left-most label. An invalid pattern or host never
@@ -566,8 +582,10 @@ MTASTS_API const char *mtasts_result_type_name(int result_type);
 /* ------------------------------------------------------------------ */
 
 /** Seconds after a fetch when a lookup refetches the policy even though
- * the TXT id is unchanged (proactive refresh, RFC 8461 10.2). Default
- * 86400; 0 disables it. */
+ * the TXT id is unchanged (proactive refresh, RFC 8461 10.2), or three
+ * quarters of the policy's max_age when that is sooner, so a refresh
+ * happens while the policy is still valid. Default 86400; 0 disables
+ * refreshing. */
 #define MTASTS_OPT_REFRESH_INTERVAL 1
 /** Seconds during which a failed fetch of one (domain, id) is not retried
  * (STS-FETCH-12). Default 300; values below 300 are refused. */
@@ -848,6 +866,18 @@ MTASTS_API int mtasts_lookup_entry(const mtasts_lookup *lookup, uint8_t *dst,
                                    size_t dst_len, size_t *ret_needed);
 
 /**
+ * Whether a message that MTA-STS kept from being delivered may now be
+ * failed permanently (STS-ENF-7). Before bouncing, run a new lookup at or
+ * after bounce_time and pass it here: the answer is 1 only when that
+ * lookup is done, ran at or after bounce_time, got a real DNS answer for
+ * the TXT record (not a temporary failure), and did not fetch a new
+ * policy. When it fetched a new policy (the id changed) the answer is 0:
+ * re-evaluate the MX hosts under the new policy first.
+ */
+MTASTS_API int mtasts_lookup_may_permfail(const mtasts_lookup *lookup,
+                                          int64_t bounce_time);
+
+/**
  * One line of plain text describing a finished lookup, for logs:
  * "domain=example.com outcome=apply mode=enforce id=20190429T010101
  * source=cache why=cached entry=unchanged" plus " result_type=..." and
@@ -932,6 +962,11 @@ MTASTS_API int mtasts_lookup_drive(mtasts_lookup *lookup,
 #define MTASTS_DECIDE_CERT_INVALID 5 /**< certificate or TLS failure */
 #define MTASTS_DECIDE_DANE         6 /**< DANE applies and governs */
 
+#define MTASTS_DECIDE_REPORT 7 /**< a TLS report: delivered anyway */
+
+/* Flags of mtasts_decide(). */
+#define MTASTS_DECIDE_TLSRPT_REPORT 0x1u
+
 /** Stable name of a MTASTS_DECIDE_* reason ("mx_mismatch"), or NULL. */
 MTASTS_API const char *mtasts_decide_reason_name(int reason);
 
@@ -944,16 +979,21 @@ MTASTS_API const char *mtasts_decide_reason_name(int reason);
  * order MX name, STARTTLS, certificate (STS-ENF-1).
  * @param[in] policy the policy in force, or NULL for none
  * @param[in] mx     the MX host name as returned by DNS
+ * @param[in] flags  0, or MTASTS_DECIDE_TLSRPT_REPORT when the message
+ *        carries a TLS report: it is delivered despite any TLS, MTA-STS or
+ *        DANE failure, and no result type is returned, so that the session
+ *        is not counted in the next report (RFC 8460 3, STS-ENF-11)
  * @param[out] ret_action MTASTS_DELIVER or MTASTS_SKIP_MX
  * @param[out] ret_result_type MTASTS_RESULT_* of the failure to report, or
  *             MTASTS_RESULT_NONE (may be NULL)
  * @param[out] ret_reason MTASTS_DECIDE_* (may be NULL)
- * @return 0, MTASTS_EINVAL (unknown tls/dane value, NULL mx or
+ * @return 0, MTASTS_EINVAL (unknown tls/dane value or flag, NULL mx or
  *         ret_action).
  */
 MTASTS_API int mtasts_decide(const mtasts_policy *policy, const char *mx,
-                             size_t mx_len, int tls, int dane, int *ret_action,
-                             int *ret_result_type, int *ret_reason);
+                             size_t mx_len, int tls, int dane, unsigned flags,
+                             int *ret_action, int *ret_result_type,
+                             int *ret_reason);
 
 /* Flags for mtasts_postfix_answer(). */
 #define MTASTS_POSTFIX_TLSRPT                   \

@@ -3,7 +3,7 @@
 
 static const char *const reason_names[] = {
     NULL,          "no_policy",    "pass", "mx_mismatch",
-    "no_starttls", "cert_invalid", "dane",
+    "no_starttls", "cert_invalid", "dane", "report",
 };
 
 const char *
@@ -37,16 +37,20 @@ tls_result(int tls)
 
 int
 mtasts_decide(const mtasts_policy *policy, const char *mx, size_t mx_len,
-              int tls, int dane, int *ret_action, int *ret_result_type,
-              int *ret_reason)
+              int tls, int dane, unsigned flags, int *ret_action,
+              int *ret_result_type, int *ret_reason)
 {
     int action = MTASTS_DELIVER, rt = MTASTS_RESULT_NONE, reason;
 
     if (ret_action == NULL || mx == NULL || tls < MTASTS_TLS_NOT_TRIED ||
         tls > MTASTS_TLS_FAILED || dane < MTASTS_DANE_NOT_USED ||
-        dane > MTASTS_DANE_FAIL)
+        dane > MTASTS_DANE_FAIL || (flags & ~MTASTS_DECIDE_TLSRPT_REPORT) != 0)
         return MTASTS_EINVAL;
-    if (dane != MTASTS_DANE_NOT_USED) {
+    if (flags & MTASTS_DECIDE_TLSRPT_REPORT) {
+        /* STS-ENF-11: reports go out whatever the TLS state and are not
+         * counted, so a broken receiver cannot start a report loop */
+        reason = MTASTS_DECIDE_REPORT;
+    } else if (dane != MTASTS_DANE_NOT_USED) {
         /* STS-ENF-8: MTA-STS never overrides (or upgrades) DANE. */
         reason = MTASTS_DECIDE_DANE;
         if (dane == MTASTS_DANE_FAIL)

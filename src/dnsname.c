@@ -169,3 +169,34 @@ mtasts_domain_normalize(const char *name, size_t len, char *dst, size_t dst_len,
 {
     return wrap_domain("", 0, name, len, "", dst, dst_len, ret_needed);
 }
+
+int
+mtasts_policy_domain_for(const char *recipient, size_t recipient_len,
+                         const char *smarthost, size_t smarthost_len, char *dst,
+                         size_t dst_len, size_t *ret_needed)
+{
+    const char *d = smarthost;
+    size_t n = smarthost_len, i;
+    struct mt_out o;
+
+    if (d == NULL) {
+        if (recipient == NULL)
+            return MTASTS_EINVAL;
+        d = recipient;
+        n = recipient_len;
+        for (i = recipient_len; i > 0; i--)
+            if (recipient[i - 1] == '@') {
+                d = recipient + i;
+                n = recipient_len - i;
+                break;
+            }
+    }
+    if (n >= 3 && d[0] == '[' && d[n - 1] == ']') {
+        if (dst == NULL && dst_len > 0)
+            return MTASTS_EINVAL;
+        mt_out_init(&o, dst, dst_len);
+        mt_out_put(&o, d, n);
+        return mt_out_finish(&o, ret_needed);
+    }
+    return wrap_domain("", 0, d, n, "", dst, dst_len, ret_needed);
+}

@@ -40,6 +40,7 @@ struct mtasts_lookup {
     char txt_id[MTASTS_ID_MAX_LEN + 1]; /* id of the live record */
     size_t txt_id_len;
     int have_txt_id;
+    int txt_answered; /* the TXT question got a real DNS answer */
     /* result */
     int outcome, why, result_type, alert, from_cache, action;
     const mtasts_policy *policy;
@@ -93,6 +94,14 @@ mtasts_lookup_new(mtasts_ctx *ctx, const char *domain, size_t domain_len,
         memcpy(lk->txt_name, "_mta-sts.", 9);
         memcpy(lk->txt_name + 9, lk->domain, lk->domain_len + 1);
         lk->txt_name_len = lk->domain_len + 9;
+        /* the Policy Host and URL (STS-FETCH-1/4) */
+        memcpy(lk->host, "mta-sts.", 8);
+        memcpy(lk->host + 8, lk->domain, lk->domain_len + 1);
+        lk->host_len = lk->domain_len + 8;
+        memcpy(lk->url, "https://", 8);
+        memcpy(lk->url + 8, lk->host, lk->host_len);
+        memcpy(lk->url + 8 + lk->host_len, "/.well-known/mta-sts.txt", 25);
+        lk->url_len = 8 + lk->host_len + 24;
     }
     if (rc != MTASTS_OK) {
         mt_free(ctx, lk, sizeof(*lk));
@@ -193,6 +202,21 @@ finish_cached(mtasts_lookup *lk, int why)
     return MTASTS_OK;
 }
 
+/* When a cached policy is due for a proactive refresh (RFC 8461 10.2):
+ * after the refresh interval, but no later than three quarters of its
+ * lifetime, so that the refresh, and its retries after a failure, happen
+ * while the policy is still valid. 0 when refreshing is disabled. */
+static int64_t
+refresh_point(const mtasts_lookup *lk, const mtasts_entry *e)
+{
+    int64_t ri = opt(lk, MTASTS_OPT_REFRESH_INTERVAL);
+    int64_t q = (e->expires - e->fetched) / 4 * 3;
+
+    if (ri == 0)
+        return 0;
+    return e->fetched + (q < ri ? q : ri);
+}
+
 static int
 backoff_active(const mtasts_lookup *lk, const char *id, size_t id_len)
 {
@@ -206,14 +230,6 @@ backoff_active(const mtasts_lookup *lk, const char *id, size_t id_len)
 static int
 go_fetch(mtasts_lookup *lk)
 {
-    /* The Policy Host and URL are only needed now (STS-FETCH-1/4). */
-    memcpy(lk->host, "mta-sts.", 8);
-    memcpy(lk->host + 8, lk->domain, lk->domain_len + 1);
-    lk->host_len = lk->domain_len + 8;
-    memcpy(lk->url, "https://", 8);
-    memcpy(lk->url + 8, lk->host, lk->host_len);
-    memcpy(lk->url + 8 + lk->host_len, "/.well-known/mta-sts.txt", 25);
-    lk->url_len = 8 + lk->host_len + 24;
     lk->state = ST_FETCH;
     return MTASTS_OK;
 }
@@ -269,6 +285,7 @@ mtasts_lookup_put_txt(mtasts_lookup *lk, int dns_status,
         return lk->state == ST_FATAL ? lk->fatal : MTASTS_ESTATE;
     if (dns_status == MTASTS_DNS_TEMPFAIL)
         return txt_absent(lk, MTASTS_WHY_TXT_TEMPFAIL);
+    lk->txt_answered = 1;
     if (dns_status != MTASTS_DNS_OK)
         return txt_absent(lk, MTASTS_WHY_NO_RECORD);
     rc = mt_sts_select_id(lk->ctx, strs, str_lens, rr_nstr, rr_count, &outcome,
@@ -292,12 +309,11 @@ mtasts_lookup_put_txt(mtasts_lookup *lk, int dns_status,
     if (lk->cached_valid && lk->cached->id_len == lk->txt_id_len &&
         memcmp(lk->cached->id, lk->txt_id, lk->txt_id_len) == 0) {
         /* Same id (compared as exact bytes, STS-CACHE-3). */
-        int64_t ri = opt(lk, MTASTS_OPT_REFRESH_INTERVAL);
+        int64_t rp = refresh_point(lk, lk->cached);
         int64_t ext = opt(lk, MTASTS_OPT_EXTEND_SAME_ID);
         if (backoff_active(lk, lk->txt_id, lk->txt_id_len))
             return finish_backoff(lk); /* T13 after a failed refresh */
-        if ((lk->flags & MTASTS_LOOKUP_REFRESH) ||
-            (ri > 0 && lk->now >= lk->cached->fetched + ri))
+        if ((lk->flags & MTASTS_LOOKUP_REFRESH) || (rp != 0 && lk->now >= rp))
             return go_fetch(lk); /* T10: refresh an old policy */
         if (ext > 0) {
             /* T11: optional extension, bounded by fetched + ext */
@@ -561,7 +577,7 @@ int64_t
 mtasts_lookup_refresh_at(const mtasts_lookup *lk)
 {
     const mtasts_entry *e;
-    int64_t t = 0, ri;
+    int64_t t = 0, rp;
 
     if (lk == NULL || lk->state != ST_DONE || lk->action == MTASTS_ENTRY_DELETE)
         return 0;
@@ -569,10 +585,8 @@ mtasts_lookup_refresh_at(const mtasts_lookup *lk)
     if (e == NULL)
         return 0;
     if (e->policy != NULL && lk->now < e->expires) {
-        ri = opt(lk, MTASTS_OPT_REFRESH_INTERVAL);
-        t = e->expires;
-        if (ri > 0 && e->fetched + ri < t)
-            t = e->fetched + ri;
+        rp = refresh_point(lk, e);
+        t = rp != 0 ? rp : e->expires;
     }
     if (e->backoff_until > lk->now && e->backoff_until > t)
         t = e->backoff_until;
@@ -625,4 +639,11 @@ mtasts_lookup_format(const mtasts_lookup *lk, char *dst, size_t dst_len,
     if (lk->alert)
         mt_out_str(&o, " alert=1");
     return mt_out_finish(&o, ret_needed);
+}
+
+int
+mtasts_lookup_may_permfail(const mtasts_lookup *lk, int64_t bounce_time)
+{
+    return lk != NULL && lk->state == ST_DONE && lk->now >= bounce_time &&
+           lk->txt_answered && lk->why != MTASTS_WHY_FETCHED;
 }

@@ -478,7 +478,7 @@ cmd_decide(mtasts_ctx *ctx, int argc, char **argv)
     else
         printf("mode: %s\n", mtasts_mode_name(mtasts_policy_mode(pol)));
     for (i = 1; i < o.argc; i++) {
-        (void)mtasts_decide(pol, o.argv[i], strlen(o.argv[i]), o.tls, o.dane,
+        (void)mtasts_decide(pol, o.argv[i], strlen(o.argv[i]), o.tls, o.dane, 0,
                             &action, &rt, &reason);
         rtn = mtasts_result_type_name(rt);
         if (o.json) {

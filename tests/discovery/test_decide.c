@@ -69,7 +69,8 @@ expect(const mtasts_policy *pol, const char *mx, int tls, int dane, int action,
     int a = -1, r = -1, why = -1;
 
     assert_int_equal(
-        mtasts_decide(pol, mx, strlen(mx), tls, dane, &a, &r, &why), MTASTS_OK);
+        mtasts_decide(pol, mx, strlen(mx), tls, dane, 0, &a, &r, &why),
+        MTASTS_OK);
     if (a != action || r != rt || why != reason)
         print_message("mx %s tls %d dane %d: action %d rt %d reason %d\n", mx,
                       tls, dane, a, r, why);
@@ -79,7 +80,7 @@ expect(const mtasts_policy *pol, const char *mx, int tls, int dane, int action,
     /* optional outputs may be NULL */
     a = -1;
     assert_int_equal(
-        mtasts_decide(pol, mx, strlen(mx), tls, dane, &a, NULL, NULL),
+        mtasts_decide(pol, mx, strlen(mx), tls, dane, 0, &a, NULL, NULL),
         MTASTS_OK);
     assert_int_equal(a, action);
 }
@@ -232,8 +233,8 @@ per_mx_in_order_STS_ENF_5_STS_ENF_6(void **state)
 
     for (i = 0; i < 3; i++) {
         assert_int_equal(mtasts_decide(p->enforce, mxs[i], strlen(mxs[i]),
-                                       MTASTS_TLS_OK, MTASTS_DANE_NOT_USED, &a,
-                                       NULL, NULL),
+                                       MTASTS_TLS_OK, MTASTS_DANE_NOT_USED, 0,
+                                       &a, NULL, NULL),
                          MTASTS_OK);
         assert_int_equal(a, want[i]);
     }
@@ -241,7 +242,7 @@ per_mx_in_order_STS_ENF_5_STS_ENF_6(void **state)
     for (i = 0; i < 3; i++) {
         assert_int_equal(mtasts_decide(p->enforce, mxs[i], strlen(mxs[i]),
                                        MTASTS_TLS_CERT_EXPIRED,
-                                       MTASTS_DANE_NOT_USED, &a, NULL, NULL),
+                                       MTASTS_DANE_NOT_USED, 0, &a, NULL, NULL),
                          MTASTS_OK);
         skipped += a == MTASTS_SKIP_MX;
     }
@@ -273,23 +274,27 @@ decide_invalid_arguments(void **state)
     int a = 77, r = 77, why = 77;
 
     assert_int_equal(mtasts_decide(p->enforce, S("mx1.example.com"), -1,
-                                   MTASTS_DANE_NOT_USED, &a, &r, &why),
+                                   MTASTS_DANE_NOT_USED, 0, &a, &r, &why),
                      MTASTS_EINVAL);
     assert_int_equal(mtasts_decide(p->enforce, S("mx1.example.com"), 7,
-                                   MTASTS_DANE_NOT_USED, &a, &r, &why),
+                                   MTASTS_DANE_NOT_USED, 0, &a, &r, &why),
                      MTASTS_EINVAL);
     assert_int_equal(mtasts_decide(p->enforce, S("mx1.example.com"),
-                                   MTASTS_TLS_OK, -1, &a, &r, &why),
+                                   MTASTS_TLS_OK, -1, 0, &a, &r, &why),
                      MTASTS_EINVAL);
     assert_int_equal(mtasts_decide(p->enforce, S("mx1.example.com"),
-                                   MTASTS_TLS_OK, 3, &a, &r, &why),
+                                   MTASTS_TLS_OK, 3, 0, &a, &r, &why),
                      MTASTS_EINVAL);
     assert_int_equal(mtasts_decide(p->enforce, NULL, 5, MTASTS_TLS_OK,
-                                   MTASTS_DANE_NOT_USED, &a, &r, &why),
+                                   MTASTS_DANE_NOT_USED, 0, &a, &r, &why),
                      MTASTS_EINVAL);
     assert_int_equal(mtasts_decide(p->enforce, S("mx1.example.com"),
-                                   MTASTS_TLS_OK, MTASTS_DANE_NOT_USED, NULL,
+                                   MTASTS_TLS_OK, MTASTS_DANE_NOT_USED, 0, NULL,
                                    &r, &why),
+                     MTASTS_EINVAL);
+    assert_int_equal(mtasts_decide(p->enforce, S("mx1.example.com"),
+                                   MTASTS_TLS_OK, MTASTS_DANE_NOT_USED, 0x2u,
+                                   &a, &r, &why),
                      MTASTS_EINVAL);
     /* outputs untouched on error */
     assert_int_equal(a, 77);
@@ -297,8 +302,44 @@ decide_invalid_arguments(void **state)
     assert_int_equal(why, 77);
     /* header: "MTASTS_EINVAL (... NULL mx ...)" */
     assert_int_equal(mtasts_decide(p->enforce, NULL, 0, MTASTS_TLS_OK,
-                                   MTASTS_DANE_NOT_USED, &a, &r, &why),
+                                   MTASTS_DANE_NOT_USED, 0, &a, &r, &why),
                      MTASTS_EINVAL);
+}
+
+/* STS-ENF-11: a message carrying a TLS report is delivered whatever the
+ * TLS, MTA-STS or DANE state, and yields no result type (so the session is
+ * not counted in the next report). */
+static void
+tlsrpt_report_delivery_STS_ENF_11(void **state)
+{
+    struct pols *p = *state;
+    static const int tls[] = {MTASTS_TLS_OK, MTASTS_TLS_NO_STARTTLS,
+                              MTASTS_TLS_CERT_EXPIRED,
+                              MTASTS_TLS_CERT_HOST_MISMATCH};
+    const mtasts_policy *pols[] = {p->enforce, p->testing, NULL};
+    size_t i, j;
+    int a, r, why, dane;
+
+    for (i = 0; i < 3; i++)
+        for (j = 0; j < 4; j++)
+            for (dane = MTASTS_DANE_NOT_USED; dane <= MTASTS_DANE_FAIL;
+                 dane++) {
+                a = r = why = 77;
+                assert_int_equal(
+                    mtasts_decide(pols[i], S("evil.example.org"), tls[j], dane,
+                                  MTASTS_DECIDE_TLSRPT_REPORT, &a, &r, &why),
+                    MTASTS_OK);
+                assert_int_equal(a, MTASTS_DELIVER);
+                assert_int_equal(r, MTASTS_RESULT_NONE);
+                assert_int_equal(why, MTASTS_DECIDE_REPORT);
+            }
+    /* the same session without the flag is skipped and reported */
+    assert_int_equal(mtasts_decide(p->enforce, S("evil.example.org"),
+                                   MTASTS_TLS_CERT_EXPIRED,
+                                   MTASTS_DANE_NOT_USED, 0, &a, &r, &why),
+                     MTASTS_OK);
+    assert_int_equal(a, MTASTS_SKIP_MX);
+    assert_int_equal(r, MTASTS_RESULT_VALIDATION_FAILURE);
 }
 
 static void
@@ -306,15 +347,15 @@ decide_reason_names(void **state)
 {
     static const char *const names[] = {
         NULL,          "no_policy",    "pass", "mx_mismatch",
-        "no_starttls", "cert_invalid", "dane",
+        "no_starttls", "cert_invalid", "dane", "report",
     };
     int i;
 
     (void)state;
-    for (i = 1; i <= 6; i++)
+    for (i = 1; i <= 7; i++)
         assert_string_equal(mtasts_decide_reason_name(i), names[i]);
     assert_null(mtasts_decide_reason_name(0));
-    assert_null(mtasts_decide_reason_name(7));
+    assert_null(mtasts_decide_reason_name(8));
     assert_null(mtasts_decide_reason_name(-1));
 }
 
@@ -446,6 +487,7 @@ main(void)
         T(per_mx_in_order_STS_ENF_5_STS_ENF_6),
         T(sni_is_normalised_mx_STS_ENF_10),
         T(decide_invalid_arguments),
+        T(tlsrpt_report_delivery_STS_ENF_11),
         T(decide_reason_names),
         T(postfix_answers),
         T(postfix_policy_strings),

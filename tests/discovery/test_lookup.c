@@ -288,7 +288,8 @@ t03_changed_id_replaces_entry_STS_CACHE_4(void **state)
           MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_STORE, 1, 1);
     assert_string_equal(mtasts_policy_raw(mtasts_lookup_policy(r.lk), &n),
                         TESTING);
-    assert_int_equal(mtasts_lookup_refresh_at(r.lk), T0 + 100 + 86400);
+    assert_int_equal(mtasts_lookup_refresh_at(r.lk),
+                     T0 + 100 + 64800); /* ¾ of max_age 86400 */
     finish(&r, &st);
     dh_check_entry(*state, &st, DOM, "b", T0 + 100, T0 + 100 + 86400, 0, "",
                    MTASTS_MODE_TESTING);
@@ -824,6 +825,16 @@ t11_extend_same_id_bounded_OPT_EXTEND_SAME_ID(void **state)
     dh_check_entry(*state, &st, DOM, "a", T0, T0 + 172800, 0, "",
                    MTASTS_MODE_TESTING);
 
+    /* a bound equal to the current expiry changes nothing */
+    assert_int_equal(
+        mtasts_ctx_set_option(*state, MTASTS_OPT_EXTEND_SAME_ID, 86400),
+        MTASTS_OK);
+    st = before;
+    run(*state, DOM, &st, T0 + 1800, 0, &a, &r);
+    check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_CACHED, 1, MTASTS_MODE_TESTING,
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_UNCHANGED, 1, 0);
+    finish(&r, &st);
+    assert_same_store(&st, &before);
     /* a bound below the current expiry changes nothing */
     assert_int_equal(
         mtasts_ctx_set_option(*state, MTASTS_OPT_EXTEND_SAME_ID, 43200),
