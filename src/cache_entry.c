@@ -149,17 +149,11 @@ parse_u62(const char *v, size_t vl, int64_t *ret)
     return MTASTS_OK;
 }
 
+/* an id field of an entry: empty (none known) or a valid sts-id */
 static int
 id_chars_ok(const char *v, size_t vl)
 {
-    size_t i;
-
-    if (vl > MTASTS_ID_MAX_LEN)
-        return 0;
-    for (i = 0; i < vl; i++)
-        if (!MT_IS(v[i], MT_ALNUM))
-            return 0;
-    return 1;
+    return vl == 0 || mt_sts_id_ok(v, vl);
 }
 
 static int

@@ -158,6 +158,8 @@ int mt_sts_select_id(mtasts_ctx *ctx, const char *const *strs,
 
 /* Record/field validators shared by build and parse. */
 int mt_sts_ext_name_ok(const char *s, size_t n);
+/* sts-id: 1 to 32 letters or digits */
+int mt_sts_id_ok(const char *s, size_t n);
 int mt_sts_ext_value_ok(const char *s, size_t n);
 
 #endif

@@ -63,8 +63,8 @@ mt_sts_ext_value_ok(const char *s, size_t n)
     return 1;
 }
 
-static int
-id_ok(const char *s, size_t n)
+int
+mt_sts_id_ok(const char *s, size_t n)
 {
     size_t i;
 
@@ -206,7 +206,7 @@ scan_record(const char *b, size_t n, struct rec_scan *r)
         fields++;
         if (name_len == 2 && name[0] == 'i' && name[1] == 'd') {
             if (r->id == NULL) {
-                if (!id_ok(b + q, p - q)) {
+                if (!mt_sts_id_ok(b + q, p - q)) {
                     r->reason = MTASTS_R_ID;
                     r->off = q;
                     return MTASTS_ESYNTAX;
@@ -537,7 +537,7 @@ mtasts_sts_record_build(mtasts_ctx *ctx, const char *id, size_t id_len,
     rc = mt_diag_check(reterr);
     if (rc != MTASTS_OK)
         return rc;
-    if (!id_ok(id, id_len)) {
+    if (!mt_sts_id_ok(id, id_len)) {
         mt_diag_fail(reterr, MTASTS_ESYNTAX, MTASTS_R_ID, 0, NULL, 0);
         return MTASTS_ESYNTAX;
     }

@@ -363,6 +363,31 @@ print_policy_fields(const mtasts_policy *p, int json)
         putchar(']');
 }
 
+/* Read and parse the policy file at path. Returns 0 with *ret_buf holding
+ * the bytes (free it) and *ret_rc the parse status, or EXIT_USAGE after
+ * printing why. */
+static int
+load_policy(mtasts_ctx *ctx, const char *path, unsigned flags,
+            mtasts_policy **ret_pol, struct mtasts_diag *d, int *ret_rc,
+            char **ret_buf)
+{
+    size_t len;
+    char *buf;
+
+    buf = read_file(path, mtasts_ctx_get_limit(ctx, MTASTS_LIMIT_POLICY_SIZE),
+                    &len);
+    if (buf == NULL)
+        return EXIT_USAGE;
+    *ret_rc = mtasts_policy_parse(ctx, buf, len, flags, ret_pol, d);
+    if (*ret_rc == MTASTS_ENOMEM) {
+        fputs("mtasts: out of memory\n", stderr);
+        free(buf);
+        return EXIT_USAGE;
+    }
+    *ret_buf = buf;
+    return 0;
+}
+
 static int
 cmd_policy(mtasts_ctx *ctx, int check, int argc, char **argv)
 {
@@ -370,7 +395,6 @@ cmd_policy(mtasts_ctx *ctx, int check, int argc, char **argv)
     mtasts_policy *pol = NULL;
     struct opts o;
     char *buf;
-    size_t len;
     int rc, i, all = 1, allowed;
 
     if (parse_opts(argc, argv, 0, &o) < 0)
@@ -379,16 +403,8 @@ cmd_policy(mtasts_ctx *ctx, int check, int argc, char **argv)
         usage();
         return EXIT_USAGE;
     }
-    buf = read_file(o.argv[0],
-                    mtasts_ctx_get_limit(ctx, MTASTS_LIMIT_POLICY_SIZE), &len);
-    if (buf == NULL)
+    if (load_policy(ctx, o.argv[0], o.flags, &pol, &d, &rc, &buf) != 0)
         return EXIT_USAGE;
-    rc = mtasts_policy_parse(ctx, buf, len, o.flags, &pol, &d);
-    if (rc == MTASTS_ENOMEM) {
-        fputs("mtasts: out of memory\n", stderr);
-        free(buf);
-        return EXIT_USAGE;
-    }
     print_status(&o, "policy", rc, &d);
     print_policy_fields(pol, o.json);
     if (check) {
@@ -443,7 +459,6 @@ cmd_decide(mtasts_ctx *ctx, int argc, char **argv)
     struct opts o;
     const char *rtn;
     char *buf;
-    size_t len;
     int rc, i, action, rt, reason;
 
     if (parse_opts(argc, argv, 2, &o) < 0)
@@ -452,16 +467,8 @@ cmd_decide(mtasts_ctx *ctx, int argc, char **argv)
         usage();
         return EXIT_USAGE;
     }
-    buf = read_file(o.argv[0],
-                    mtasts_ctx_get_limit(ctx, MTASTS_LIMIT_POLICY_SIZE), &len);
-    if (buf == NULL)
+    if (load_policy(ctx, o.argv[0], o.flags, &pol, &d, &rc, &buf) != 0)
         return EXIT_USAGE;
-    rc = mtasts_policy_parse(ctx, buf, len, o.flags, &pol, &d);
-    if (rc == MTASTS_ENOMEM) {
-        fputs("mtasts: out of memory\n", stderr);
-        free(buf);
-        return EXIT_USAGE;
-    }
     print_status(&o, "policy", rc, &d);
     if (o.json)
         printf(",\"mode\":%s%s%s,\"decisions\":", pol ? "\"" : "",
