@@ -12,7 +12,8 @@
  *   expires=1700086400\n
  *   backoff-until=0\n
  *   backoff-id=\n
- *   backoff-result=0\n            (MTASTS_RESULT_* of the failed fetch)
+ *   backoff-result=0\n            (MTASTS_RESULT_STS_* of the failed fetch:
+ *                                  9, 10 or 11 with a backoff, else 0)
  *   last-used=1700000000\n
  *   policy=123\n                  (body length; 0 = no policy)
  *   <123 bytes of policy body>
@@ -203,7 +204,10 @@ decode_v1(mtasts_ctx *ctx, struct rd *r, const char *expect, size_t expect_len,
     mt_entry_set_id(e->backoff_id, &e->backoff_id_len, v, vl);
     *ret_off = r->p;
     if (rd_field(r, "backoff-result", &v, &vl) != MTASTS_OK ||
-        parse_u62(v, vl, &br) != MTASTS_OK || br > MT_RESULT_MAX)
+        parse_u62(v, vl, &br) != MTASTS_OK ||
+        (br != 0 && br != MTASTS_RESULT_STS_POLICY_FETCH_ERROR &&
+         br != MTASTS_RESULT_STS_POLICY_INVALID &&
+         br != MTASTS_RESULT_STS_WEBPKI_INVALID))
         goto bad;
     *ret_off = r->p;
     if (rd_field(r, "last-used", &v, &vl) != MTASTS_OK ||
@@ -239,7 +243,10 @@ decode_v1(mtasts_ctx *ctx, struct rd *r, const char *expect, size_t expect_len,
     } else if (e->fetched != 0 || e->expires != 0) {
         goto bad;
     }
-    if (e->backoff_until == 0 && (e->backoff_id_len != 0 || br != 0))
+    /* a backoff always comes from a failed fetch, with its type; no
+     * backoff, no failure */
+    if ((e->backoff_until == 0) != (br == 0) ||
+        (e->backoff_until == 0 && e->backoff_id_len != 0))
         goto bad;
     return MTASTS_OK;
 bad:
