@@ -131,15 +131,25 @@ MTASTS_API void mtasts_ctx_free(mtasts_ctx *ctx);
 #define MTASTS_LIMIT_POLICY_SIZE 1 /**< policy body bytes */
 #define MTASTS_LIMIT_POLICY_MX   2 /**< mx lines in one policy */
 #define MTASTS_LIMIT_TXT_SIZE    3 /**< TXT record bytes after joining */
+#define MTASTS_LIMIT_JSON_SIZE   4 /**< report JSON bytes */
+#define MTASTS_LIMIT_JSON_DEPTH  5 /**< JSON nesting depth */
+#define MTASTS_LIMIT_JSON_STRING 6 /**< bytes of one JSON string */
+#define MTASTS_LIMIT_JSON_ARRAY  7 /**< elements of one JSON array */
+#define MTASTS_LIMIT_GUNZIP_SIZE 8 /**< bytes a gzip report inflates to */
 
 #define MTASTS_POLICY_MAX_SIZE 65536    /**< default MTASTS_LIMIT_POLICY_SIZE */
 #define MTASTS_POLICY_MAX_MX   1000     /**< default MTASTS_LIMIT_POLICY_MX */
 #define MTASTS_TXT_MAX_SIZE    4096     /**< default MTASTS_LIMIT_TXT_SIZE */
-#define MTASTS_ID_MAX_LEN      32       /**< longest id= value (RFC 8461 3.1) */
-#define MTASTS_EXT_NAME_MAX    32       /**< longest extension name */
-#define MTASTS_DOMAIN_MAX_LEN  253      /**< longest domain name, text form */
-#define MTASTS_LABEL_MAX_LEN   63       /**< longest DNS label */
-#define MTASTS_MAX_AGE_MAX     31557600 /**< largest max_age (erratum 7282) */
+#define MTASTS_JSON_MAX_SIZE   67108864 /**< default MTASTS_LIMIT_JSON_SIZE */
+#define MTASTS_JSON_MAX_DEPTH  32       /**< default MTASTS_LIMIT_JSON_DEPTH */
+#define MTASTS_JSON_MAX_STRING 1048576  /**< default MTASTS_LIMIT_JSON_STRING \
+                                         */
+#define MTASTS_JSON_MAX_ARRAY 1000000   /**< default MTASTS_LIMIT_JSON_ARRAY */
+#define MTASTS_ID_MAX_LEN     32        /**< longest id= value (RFC 8461 3.1) */
+#define MTASTS_EXT_NAME_MAX   32        /**< longest extension name */
+#define MTASTS_DOMAIN_MAX_LEN 253       /**< longest domain name, text form */
+#define MTASTS_LABEL_MAX_LEN  63        /**< longest DNS label */
+#define MTASTS_MAX_AGE_MAX    31557600  /**< largest max_age (erratum 7282) */
 
 MTASTS_API size_t mtasts_policy_max_size(void);
 MTASTS_API size_t mtasts_policy_max_mx(void);
@@ -170,24 +180,48 @@ MTASTS_API size_t mtasts_ctx_get_limit(const mtasts_ctx *ctx, int limit);
  * stable bit number, used as (UINT64_C(1) << MTASTS_W_x) in warning masks,
  * and a stable name from mtasts_warning_name().
  */
-#define MTASTS_W_TRAILING_WSP                 \
-    0 /**< "trailing_wsp": WSP after the last \
-           TXT field (E-15) */
-#define MTASTS_W_DUPLICATE_FIELD         \
-    1 /**< "duplicate_field": a repeated \
-           non-repeatable field; first wins */
-#define MTASTS_W_MAX_AGE_CLAMPED            \
-    2 /**< "max_age_clamped": max_age above \
-           31557600 was clamped (E-3) */
-#define MTASTS_W_BLANK_LINE                                      \
-    3                  /**< "blank_line": empty or WSP-only line \
-                            ignored (E-10) */
-#define MTASTS_W_BOM 4 /**< "bom": leading UTF-8 BOM ignored */
-#define MTASTS_W_DUPLICATE_MX                                     \
-    5                    /**< "duplicate_mx": an mx pattern equal \
-                              (ignoring case) to an earlier one   \
-                              was dropped */
-#define MTASTS_W_COUNT 6 /**< number of warnings defined so far */
+/** trailing_wsp: WSP after the last TXT field (E-15) */
+#define MTASTS_W_TRAILING_WSP 0
+/** duplicate_field: a repeated non-repeatable field; the first wins */
+#define MTASTS_W_DUPLICATE_FIELD 1
+/** max_age_clamped: max_age above 31557600 was clamped (E-3) */
+#define MTASTS_W_MAX_AGE_CLAMPED 2
+/** blank_line: an empty or WSP-only policy line was ignored (E-10) */
+#define MTASTS_W_BLANK_LINE 3
+/** bom: a leading UTF-8 BOM was ignored (E-10) */
+#define MTASTS_W_BOM 4
+/** duplicate_mx: an mx pattern equal (ignoring case) to an earlier one was
+ * dropped */
+#define MTASTS_W_DUPLICATE_MX 5
+/** no_usable_rua: a TLSRPT record whose URIs are all unusable (E-20) */
+#define MTASTS_W_NO_USABLE_RUA 6
+/** rua_scheme: a rua URI of a scheme other than mailto or https */
+#define MTASTS_W_RUA_SCHEME 7
+/** rua_mailto: a mailto URI without a usable address */
+#define MTASTS_W_RUA_MAILTO 8
+/** date_no_offset: a report date-time without Z or offset, read as UTC (E-17)
+ */
+#define MTASTS_W_DATE_NO_OFFSET 9
+/** contact_null: contact-info null, read as absent (E-18) */
+#define MTASTS_W_CONTACT_NULL 10
+/** mx_host_absent: an sts policy without mx-host (E-19) */
+#define MTASTS_W_MX_HOST_ABSENT 11
+/** mx_host_string: mx-host given as a string, not an array (E-4) */
+#define MTASTS_W_MX_HOST_STRING 12
+/** policy_string_string: policy-string given as a string (E-6) */
+#define MTASTS_W_POLICY_STRING_STRING 13
+/** info_uri_alias: the key additional-info-uri was used (E-5) */
+#define MTASTS_W_INFO_URI_ALIAS 14
+/** policy_domain_absent: a policy without policy-domain */
+#define MTASTS_W_POLICY_DOMAIN_ABSENT 15
+/** bad_ip: an IP member that is not an IP address, kept as text */
+#define MTASTS_W_BAD_IP 16
+/** null_member: an optional member given as null, read as absent */
+#define MTASTS_W_NULL_MEMBER 17
+/** tlsa_packed: several TLSA records packed into one policy-string */
+#define MTASTS_W_TLSA_PACKED 18
+/** number of warnings defined so far */
+#define MTASTS_W_COUNT 19
 
 #define MTASTS_WARN_BIT(w) ((uint64_t)1 << (w))
 
@@ -1117,6 +1151,288 @@ MTASTS_API int mtasts_cache_next_refresh(mtasts_cache *cache, int64_t now,
                                          int64_t used_within, int64_t jitter,
                                          char *dst, size_t dst_len,
                                          size_t *ret_needed, int64_t *ret_due);
+
+/* ================================================================== */
+/* SMTP TLS Reporting (RFC 8460)                                       */
+/* ================================================================== */
+
+/* ------------------------------------------------------------------ */
+/* Byte buffers returned by the library                                */
+/* ------------------------------------------------------------------ */
+
+/** An immutable byte buffer made by the library (a gzip stream, a report,
+ * a message). The data is followed by a NUL that is not counted. */
+typedef struct mtasts_buf mtasts_buf;
+
+/** The bytes (borrowed, valid until mtasts_buf_free()); NULL for NULL. */
+MTASTS_API const uint8_t *mtasts_buf_data(const mtasts_buf *buf,
+                                          size_t *ret_len);
+
+/** Free a buffer. NULL is allowed. */
+MTASTS_API void mtasts_buf_free(mtasts_buf *buf);
+
+/* ------------------------------------------------------------------ */
+/* gzip (RFC 1952) with a DEFLATE (RFC 1951) writer and inflater       */
+/* ------------------------------------------------------------------ */
+
+/** Default output cap of report decompression, 10 MiB (RPT-JSON-21). */
+#define MTASTS_GUNZIP_MAX_DEFAULT 10485760
+
+/**
+ * Compress with gzip framing. The header has mtime 0 and no name, so equal
+ * inputs give equal bytes (RPT-AGG-15). level 1 (fastest) to 9 (smallest);
+ * 0 writes stored blocks.
+ * @return 0, MTASTS_EINVAL (bad level, NULL pointers), MTASTS_ENOMEM.
+ * Ownership: free *ret_out with mtasts_buf_free().
+ */
+MTASTS_API int mtasts_gzip(mtasts_ctx *ctx, const uint8_t *in, size_t in_len,
+                           int level, mtasts_buf **ret_out);
+
+/**
+ * Decompress one gzip member (RFC 1952; FEXTRA, FNAME, FCOMMENT and FHCRC
+ * honoured), never producing more than max_out bytes: MTASTS_ETOOBIG as
+ * soon as the cap would be passed (bomb protection). CRC-32 and ISIZE are
+ * checked; bytes after the member are an error. Never reads past in_len.
+ * @return 0, MTASTS_ESYNTAX (bad header, bad DEFLATE data, truncated
+ *         input, CRC or size mismatch; reterr gives the input offset),
+ *         MTASTS_ETOOBIG, MTASTS_EINVAL, MTASTS_EVERSION (reterr version),
+ *         MTASTS_ENOMEM.
+ * Ownership: free *ret_out with mtasts_buf_free().
+ */
+MTASTS_API int mtasts_gunzip(mtasts_ctx *ctx, const uint8_t *in, size_t in_len,
+                             size_t max_out, mtasts_buf **ret_out,
+                             struct mtasts_diag *reterr);
+
+/* ------------------------------------------------------------------ */
+/* _smtp._tls TXT record (RFC 8460 section 3)                          */
+/* ------------------------------------------------------------------ */
+
+typedef struct mtasts_tlsrpt_record mtasts_tlsrpt_record;
+
+/* Kinds of rua URI. */
+#define MTASTS_RUA_OTHER  0 /**< unusable: another scheme, or no address */
+#define MTASTS_RUA_MAILTO 1 /**< mailto: with a usable address */
+#define MTASTS_RUA_HTTPS  2 /**< https: */
+
+/** "_smtp._tls." + norm(domain) (RPT-TXT-1). snprintf semantics.
+ * @return as mtasts_sts_txt_name(). */
+MTASTS_API int mtasts_tlsrpt_txt_name(const char *domain, size_t len, char *dst,
+                                      size_t dst_len, size_t *ret_needed);
+
+/**
+ * Parse one _smtp._tls TXT record (strings already joined): the version
+ * "v=TLSRPTv1", a rua list of RFC 3986 URIs separated by *WSP "," *WSP
+ * (",", "!" and ";" inside a URI must be percent-encoded), extensions kept
+ * in order; for a duplicated rua the first wins (a warning). URIs that
+ * parse but cannot be used give warnings (E-20).
+ * @return as mtasts_sts_record_parse().
+ * Ownership: free *ret_rec with mtasts_tlsrpt_record_free().
+ */
+MTASTS_API int mtasts_tlsrpt_record_parse(mtasts_ctx *ctx, const char *buf,
+                                          size_t len, unsigned flags,
+                                          mtasts_tlsrpt_record **ret_rec,
+                                          struct mtasts_diag *reterr);
+
+/** Select the TLSRPT record from a TXT RRset, as
+ * mtasts_sts_record_select() does for MTA-STS: candidates start with
+ * "v=TLSRPTv1" *WSP ";" (E-2); exactly one must remain (RPT-TXT-8). */
+MTASTS_API int mtasts_tlsrpt_record_select(
+    mtasts_ctx *ctx, const char *const *strs, const size_t *str_lens,
+    const size_t *rr_nstr, size_t rr_count, unsigned flags, int *ret_outcome,
+    mtasts_tlsrpt_record **ret_rec, struct mtasts_diag *reterr);
+
+/**
+ * Build a record from URIs as they should be used (not percent-encoded):
+ * ",", "!" and ";" are percent-encoded when serialized (RPT-TXT-6).
+ * @return 0, MTASTS_ESYNTAX (count is 0, or an entry is not a URI: reterr
+ *         offset is its index), MTASTS_ETOOBIG, MTASTS_EINVAL,
+ *         MTASTS_ENOMEM.
+ */
+MTASTS_API int mtasts_tlsrpt_record_build(mtasts_ctx *ctx,
+                                          const char *const *uris,
+                                          const size_t *uri_lens, size_t count,
+                                          mtasts_tlsrpt_record **ret_rec,
+                                          struct mtasts_diag *reterr);
+
+/** Free a record. NULL is allowed. */
+MTASTS_API void mtasts_tlsrpt_record_free(mtasts_tlsrpt_record *rec);
+
+/** Number of rua URIs, in record order. */
+MTASTS_API size_t
+mtasts_tlsrpt_record_rua_count(const mtasts_tlsrpt_record *rec);
+
+/** rua URI i as written in the record (borrowed, NUL-terminated), or NULL
+ * when i is out of range. */
+MTASTS_API const char *mtasts_tlsrpt_record_rua(const mtasts_tlsrpt_record *rec,
+                                                size_t i, size_t *ret_len);
+
+/** MTASTS_RUA_* of URI i (MTASTS_RUA_OTHER when out of range). */
+MTASTS_API int mtasts_tlsrpt_record_rua_kind(const mtasts_tlsrpt_record *rec,
+                                             size_t i);
+
+/** Where reports for URI i go: for mailto the percent-decoded address
+ * without hfields (RPT-TXT-11), for https the URI as written; NULL for an
+ * unusable URI. Borrowed, NUL-terminated. */
+MTASTS_API const char *
+mtasts_tlsrpt_record_rua_target(const mtasts_tlsrpt_record *rec, size_t i,
+                                size_t *ret_len);
+
+/** Number of extension fields. */
+MTASTS_API size_t
+mtasts_tlsrpt_record_ext_count(const mtasts_tlsrpt_record *rec);
+
+/** Extension i (borrowed, NUL-terminated). @return 0 or MTASTS_EINVAL. */
+MTASTS_API int mtasts_tlsrpt_record_ext(const mtasts_tlsrpt_record *rec,
+                                        size_t i, const char **ret_name,
+                                        size_t *ret_name_len,
+                                        const char **ret_value,
+                                        size_t *ret_value_len);
+
+/** Warning mask (MTASTS_WARN_BIT) of the parse that made rec. */
+MTASTS_API uint64_t
+mtasts_tlsrpt_record_warnings(const mtasts_tlsrpt_record *rec);
+
+/** Serialize: "v=TLSRPTv1; rua=<u1>,<u2>", then "; name=value" per
+ * extension, no trailing ";" (RPT-TXT-12). snprintf semantics.
+ * @return 0, MTASTS_ERANGE, MTASTS_EINVAL. */
+MTASTS_API int mtasts_tlsrpt_record_format(const mtasts_tlsrpt_record *rec,
+                                           char *dst, size_t dst_len,
+                                           size_t *ret_needed);
+
+/* ------------------------------------------------------------------ */
+/* TLSRPT reports: JSON in and out (RFC 8460 section 4)                */
+/* ------------------------------------------------------------------ */
+
+/**
+ * A TLS report: the model of RFC 8460 section 4.4 with a presence state
+ * per optional member (absent members read as NULL / 0 counts), unknown
+ * policy and result types kept with their text, and the diagnostics of the
+ * parse with JSON paths. Immutable once made.
+ */
+typedef struct mtasts_tlsrpt_report mtasts_tlsrpt_report;
+
+/* Policy types (mtasts_tlsrpt_report_policy_type()). */
+#define MTASTS_POLICY_TYPE_UNKNOWN         0 /**< text via MTASTS_RF_POLICY_TYPE */
+#define MTASTS_POLICY_TYPE_STS             1
+#define MTASTS_POLICY_TYPE_TLSA            2
+#define MTASTS_POLICY_TYPE_NO_POLICY_FOUND 3
+
+/* Text members (mtasts_tlsrpt_report_text()); i is the policy index, j the
+ * index within that policy's list (policy-string, mx-host or
+ * failure-details). */
+#define MTASTS_RF_ORGANIZATION   1  /**< organization-name */
+#define MTASTS_RF_CONTACT        2  /**< contact-info (NULL when absent) */
+#define MTASTS_RF_REPORT_ID      3  /**< report-id */
+#define MTASTS_RF_POLICY_TYPE    4  /**< (i) policy-type as written */
+#define MTASTS_RF_POLICY_DOMAIN  5  /**< (i) policy-domain */
+#define MTASTS_RF_POLICY_STRING  6  /**< (i, j) policy-string element */
+#define MTASTS_RF_MX_HOST        7  /**< (i, j) mx-host element */
+#define MTASTS_RF_RESULT_TYPE    8  /**< (i, j) result-type as written */
+#define MTASTS_RF_SENDING_IP     9  /**< (i, j) sending-mta-ip */
+#define MTASTS_RF_RECEIVING_MX   10 /**< (i, j) receiving-mx-hostname */
+#define MTASTS_RF_RECEIVING_HELO 11 /**< (i, j) receiving-mx-helo */
+#define MTASTS_RF_RECEIVING_IP   12 /**< (i, j) receiving-ip */
+#define MTASTS_RF_ADDITIONAL     13 /**< (i, j) additional-information */
+#define MTASTS_RF_REASON_CODE    14 /**< (i, j) failure-reason-code */
+
+/* Counts (mtasts_tlsrpt_report_count()). */
+#define MTASTS_RC_POLICIES       1 /**< policies */
+#define MTASTS_RC_POLICY_STRINGS 2 /**< (i) policy-string elements */
+#define MTASTS_RC_MX_HOSTS       3 /**< (i) mx-host elements */
+#define MTASTS_RC_DETAILS        4 /**< (i) failure-details entries */
+
+/* Numbers (mtasts_tlsrpt_report_number()). */
+#define MTASTS_RN_START_TIME      1 /**< date-range start, Unix seconds */
+#define MTASTS_RN_END_TIME        2 /**< date-range end, Unix seconds */
+#define MTASTS_RN_SUCCESS_COUNT   3 /**< (i) total-successful-session-count */
+#define MTASTS_RN_FAILURE_COUNT   4 /**< (i) total-failure-session-count */
+#define MTASTS_RN_FAILED_SESSIONS 5 /**< (i, j) failed-session-count */
+
+/* Flags of mtasts_tlsrpt_report_parse() (with MTASTS_PARSE_STRICT). */
+#define MTASTS_REPORT_NO_GZIP 0x100u /**< do not accept gzip input */
+
+/* Flags of mtasts_tlsrpt_report_to_json(). */
+#define MTASTS_JSON_PRETTY 0x1u /**< 2-space indentation, one member a line */
+
+/**
+ * Parse a report: JSON (RFC 8259, I-JSON rules of RFC 7493: UTF-8, no
+ * duplicate member names, integers within 2^53-1, no lone surrogates), or
+ * a gzip stream of it (magic 1f 8b, inflated up to
+ * MTASTS_LIMIT_GUNZIP_SIZE) unless MTASTS_REPORT_NO_GZIP. The reader is
+ * written for this job: no recursion, limits on size, depth, string length
+ * and array length (MTASTS_LIMIT_JSON_*), and it builds the report model
+ * directly, without a DOM. Tolerated quirks (E-4, E-5, E-6, E-17, E-18,
+ * E-19, null optional members, a policy without policy-domain, malformed
+ * IPs kept as text, TLSA records packed into one string) each give a
+ * warning with the JSON path of the member (mtasts_tlsrpt_report_diag());
+ * MTASTS_PARSE_STRICT rejects them with MTASTS_ESTRICT. Unknown members
+ * are ignored; unknown policy and result types are kept.
+ * @return 0, MTASTS_ESYNTAX (JSON or model error: reterr gives the
+ *         offset and line in the JSON text, after decompression),
+ *         MTASTS_ETOOBIG, MTASTS_ESTRICT, MTASTS_EVERSION, MTASTS_EINVAL,
+ *         MTASTS_ENOMEM.
+ * Ownership: free *ret_report with mtasts_tlsrpt_report_free().
+ */
+MTASTS_API int mtasts_tlsrpt_report_parse(mtasts_ctx *ctx, const uint8_t *buf,
+                                          size_t len, unsigned flags,
+                                          mtasts_tlsrpt_report **ret_report,
+                                          struct mtasts_diag *reterr);
+
+/** Free a report. NULL is allowed. */
+MTASTS_API void mtasts_tlsrpt_report_free(mtasts_tlsrpt_report *report);
+
+/** A text member (MTASTS_RF_*; borrowed, NUL-terminated, UTF-8), or NULL
+ * when it is absent or an index is out of range. */
+MTASTS_API const char *
+mtasts_tlsrpt_report_text(const mtasts_tlsrpt_report *report, int field,
+                          size_t i, size_t j, size_t *ret_len);
+
+/** A count (MTASTS_RC_*), 0 when an index is out of range. */
+MTASTS_API size_t mtasts_tlsrpt_report_count(const mtasts_tlsrpt_report *report,
+                                             int what, size_t i);
+
+/** A number (MTASTS_RN_*), 0 when absent or out of range. Times are
+ * normalised to UTC. */
+MTASTS_API int64_t mtasts_tlsrpt_report_number(
+    const mtasts_tlsrpt_report *report, int what, size_t i, size_t j);
+
+/** MTASTS_POLICY_TYPE_* of policy i. */
+MTASTS_API int
+mtasts_tlsrpt_report_policy_type(const mtasts_tlsrpt_report *report, size_t i);
+
+/** MTASTS_RESULT_* of failure detail j of policy i; MTASTS_RESULT_NONE
+ * for an unregistered type (its text: MTASTS_RF_RESULT_TYPE). */
+MTASTS_API int
+mtasts_tlsrpt_report_result_type(const mtasts_tlsrpt_report *report, size_t i,
+                                 size_t j);
+
+/** Warning mask (MTASTS_WARN_BIT) of the parse that made report. */
+MTASTS_API uint64_t
+mtasts_tlsrpt_report_warnings(const mtasts_tlsrpt_report *report);
+
+/** Number of warnings with their JSON paths. */
+MTASTS_API size_t
+mtasts_tlsrpt_report_diag_count(const mtasts_tlsrpt_report *report);
+
+/** Warning i: its MTASTS_W_* and the JSON path of the member it is about
+ * ("policies[0].policy.mx-host"; borrowed, NUL-terminated).
+ * @return 0 or MTASTS_EINVAL. */
+MTASTS_API int mtasts_tlsrpt_report_diag(const mtasts_tlsrpt_report *report,
+                                         size_t i, int *ret_warning,
+                                         const char **ret_path,
+                                         size_t *ret_path_len);
+
+/**
+ * Serialize canonically (RFC 8460 4.4 member names and order, mx-host and
+ * policy-string as arrays, UTC dates with Z, absent optional members left
+ * out, failure-details always present), compact unless MTASTS_JSON_PRETTY,
+ * so that parse -> serialize -> parse is stable (RPT-JSON-21).
+ * @return 0, MTASTS_EINVAL, MTASTS_ENOMEM.
+ * Ownership: free *ret_json with mtasts_buf_free().
+ */
+MTASTS_API int mtasts_tlsrpt_report_to_json(const mtasts_tlsrpt_report *report,
+                                            unsigned flags,
+                                            mtasts_buf **ret_json);
 
 #ifdef __cplusplus
 }

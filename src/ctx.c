@@ -70,6 +70,11 @@ static const size_t default_limits[MT_LIMIT_COUNT] = {
     MTASTS_POLICY_MAX_SIZE,
     MTASTS_POLICY_MAX_MX,
     MTASTS_TXT_MAX_SIZE,
+    MTASTS_JSON_MAX_SIZE,
+    MTASTS_JSON_MAX_DEPTH,
+    MTASTS_JSON_MAX_STRING,
+    MTASTS_JSON_MAX_ARRAY,
+    MTASTS_GUNZIP_MAX_DEFAULT,
 };
 
 static const int64_t default_options[MT_OPTION_COUNT] = {

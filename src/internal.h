@@ -8,7 +8,7 @@
 
 #include "mtasts.h"
 
-#define MT_LIMIT_COUNT  4
+#define MT_LIMIT_COUNT  9
 #define MT_OPTION_COUNT 8
 #define MT_RESULT_MAX   MTASTS_RESULT_STS_WEBPKI_INVALID
 /* Largest duration option, in seconds: sums with times stay far from

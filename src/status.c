@@ -52,8 +52,25 @@ mtasts_status_name(int status)
 }
 
 static const char *const warning_names[MTASTS_W_COUNT] = {
-    "trailing_wsp", "duplicate_field", "max_age_clamped", "blank_line",
-    "bom",          "duplicate_mx",
+    "trailing_wsp",
+    "duplicate_field",
+    "max_age_clamped",
+    "blank_line",
+    "bom",
+    "duplicate_mx",
+    "no_usable_rua",
+    "rua_scheme",
+    "rua_mailto",
+    "date_no_offset",
+    "contact_null",
+    "mx_host_absent",
+    "mx_host_string",
+    "policy_string_string",
+    "info_uri_alias",
+    "policy_domain_absent",
+    "bad_ip",
+    "null_member",
+    "tlsa_packed",
 };
 
 const char *

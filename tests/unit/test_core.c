@@ -180,12 +180,15 @@ limits_set_get(void **state)
                      MTASTS_EINVAL);
     assert_int_equal(mtasts_ctx_get_limit(ctx, MTASTS_LIMIT_TXT_SIZE), 99999);
     assert_int_equal(mtasts_ctx_set_limit(ctx, 0, 5), MTASTS_EINVAL);
-    assert_int_equal(mtasts_ctx_set_limit(ctx, 4, 5), MTASTS_EINVAL);
+    assert_int_equal(mtasts_ctx_set_limit(ctx, 9, 5), MTASTS_EINVAL);
     assert_int_equal(mtasts_ctx_set_limit(ctx, -1, 5), MTASTS_EINVAL);
     assert_int_equal(mtasts_ctx_set_limit(NULL, MTASTS_LIMIT_TXT_SIZE, 5),
                      MTASTS_EINVAL);
     assert_int_equal(mtasts_ctx_get_limit(ctx, 0), 0);
-    assert_int_equal(mtasts_ctx_get_limit(ctx, 4), 0);
+    assert_int_equal(mtasts_ctx_get_limit(ctx, 9), 0);
+    assert_int_equal(mtasts_ctx_get_limit(ctx, MTASTS_LIMIT_JSON_DEPTH), 32);
+    assert_int_equal(mtasts_ctx_get_limit(ctx, MTASTS_LIMIT_GUNZIP_SIZE),
+                     MTASTS_GUNZIP_MAX_DEFAULT);
     assert_int_equal(mtasts_ctx_get_limit(ctx, -7), 0);
     assert_int_equal(mtasts_ctx_get_limit(NULL, MTASTS_LIMIT_TXT_SIZE), 0);
 }
@@ -257,13 +260,31 @@ static void
 warning_names(void **state)
 {
     static const char *const names[] = {
-        "trailing_wsp", "duplicate_field", "max_age_clamped", "blank_line",
-        "bom",          "duplicate_mx",
+        "trailing_wsp",
+        "duplicate_field",
+        "max_age_clamped",
+        "blank_line",
+        "bom",
+        "duplicate_mx",
+        "no_usable_rua",
+        "rua_scheme",
+        "rua_mailto",
+        "date_no_offset",
+        "contact_null",
+        "mx_host_absent",
+        "mx_host_string",
+        "policy_string_string",
+        "info_uri_alias",
+        "policy_domain_absent",
+        "bad_ip",
+        "null_member",
+        "tlsa_packed",
     };
     int w;
 
     (void)state;
-    assert_int_equal(MTASTS_W_COUNT, 6);
+    assert_int_equal(MTASTS_W_COUNT, 19);
+    assert_int_equal(MTASTS_W_TLSA_PACKED, 18);
     assert_int_equal(MTASTS_W_TRAILING_WSP, 0);
     assert_int_equal(MTASTS_W_DUPLICATE_FIELD, 1);
     assert_int_equal(MTASTS_W_MAX_AGE_CLAMPED, 2);
