@@ -142,14 +142,15 @@ MTASTS_API void mtasts_ctx_free(mtasts_ctx *ctx);
 #define MTASTS_TXT_MAX_SIZE    4096     /**< default MTASTS_LIMIT_TXT_SIZE */
 #define MTASTS_JSON_MAX_SIZE   67108864 /**< default MTASTS_LIMIT_JSON_SIZE */
 #define MTASTS_JSON_MAX_DEPTH  32       /**< default MTASTS_LIMIT_JSON_DEPTH */
-#define MTASTS_JSON_MAX_STRING 1048576  /**< default MTASTS_LIMIT_JSON_STRING \
-                                         */
-#define MTASTS_JSON_MAX_ARRAY 1000000   /**< default MTASTS_LIMIT_JSON_ARRAY */
-#define MTASTS_ID_MAX_LEN     32        /**< longest id= value (RFC 8461 3.1) */
-#define MTASTS_EXT_NAME_MAX   32        /**< longest extension name */
-#define MTASTS_DOMAIN_MAX_LEN 253       /**< longest domain name, text form */
-#define MTASTS_LABEL_MAX_LEN  63        /**< longest DNS label */
-#define MTASTS_MAX_AGE_MAX    31557600  /**< largest max_age (erratum 7282) */
+#define MTASTS_JSON_MAX_STRING                                               \
+    1048576                            /**< default MTASTS_LIMIT_JSON_STRING \
+                                        */
+#define MTASTS_JSON_MAX_ARRAY 1000000  /**< default MTASTS_LIMIT_JSON_ARRAY */
+#define MTASTS_ID_MAX_LEN     32       /**< longest id= value (RFC 8461 3.1) */
+#define MTASTS_EXT_NAME_MAX   32       /**< longest extension name */
+#define MTASTS_DOMAIN_MAX_LEN 253      /**< longest domain name, text form */
+#define MTASTS_LABEL_MAX_LEN  63       /**< longest DNS label */
+#define MTASTS_MAX_AGE_MAX    31557600 /**< largest max_age (erratum 7282) */
 
 MTASTS_API size_t mtasts_policy_max_size(void);
 MTASTS_API size_t mtasts_policy_max_mx(void);
@@ -746,6 +747,20 @@ MTASTS_API int mtasts_lookup_new(mtasts_ctx *ctx, const char *domain,
                                  size_t entry_len, int64_t now, unsigned flags,
                                  mtasts_lookup **ret_lookup);
 
+/**
+ * As mtasts_lookup_new(), with an entry the caller already holds decoded
+ * (for daemons that keep entries in memory: no decoding per delivery).
+ * entry is borrowed: it must stay alive and unchanged until the lookup is
+ * freed. An entry for another domain is ignored (mtasts_lookup_entry_error()
+ * is then MTASTS_EINVAL).
+ * @return as mtasts_lookup_new().
+ */
+MTASTS_API int mtasts_lookup_new_decoded(mtasts_ctx *ctx, const char *domain,
+                                         size_t domain_len,
+                                         const mtasts_entry *entry, int64_t now,
+                                         unsigned flags,
+                                         mtasts_lookup **ret_lookup);
+
 /** Free a lookup. NULL is allowed. */
 MTASTS_API void mtasts_lookup_free(mtasts_lookup *lookup);
 
@@ -921,6 +936,17 @@ MTASTS_API int mtasts_lookup_may_permfail(const mtasts_lookup *lookup,
  */
 MTASTS_API int mtasts_lookup_format(const mtasts_lookup *lookup, char *dst,
                                     size_t dst_len, size_t *ret_needed);
+
+/**
+ * Take the entry to store as a decoded object instead of bytes (when the
+ * action is MTASTS_ENTRY_STORE), for use with mtasts_lookup_new_decoded().
+ * Afterwards the action reads MTASTS_ENTRY_UNCHANGED, and the policy of
+ * mtasts_lookup_policy() lives as long as the taken entry.
+ * @return 0, MTASTS_ESTATE (nothing to store), MTASTS_EINVAL.
+ * Ownership: free *ret_entry with mtasts_entry_free().
+ */
+MTASTS_API int mtasts_lookup_take_entry(mtasts_lookup *lookup,
+                                        mtasts_entry **ret_entry);
 
 /** When the domain should be looked up again proactively (refresh or
  * backoff end), seconds since the epoch; 0 when nothing is cached. */

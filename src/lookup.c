@@ -25,19 +25,12 @@ struct mtasts_lookup {
     unsigned flags;
     int state;
     int fatal;
-    char domain[MTASTS_DOMAIN_MAX_LEN + 1];
-    size_t domain_len;
-    char txt_name[MTASTS_DOMAIN_MAX_LEN + 1];
-    size_t txt_name_len;
-    char host[MTASTS_DOMAIN_MAX_LEN + 1];
-    size_t host_len;
-    char url[MTASTS_DOMAIN_MAX_LEN + 48];
-    size_t url_len;
-    mtasts_entry *cached; /* &cached_store when an entry decoded, or NULL */
-    mtasts_entry cached_store;
+    size_t domain_len, txt_name_len, host_len, url_len;
+    /* &cached_store when an entry was decoded here, a caller's decoded
+     * entry (mtasts_lookup_new_decoded), or NULL */
+    const mtasts_entry *cached;
     int cached_valid; /* it holds a policy and now < expires */
     int entry_error;
-    char txt_id[MTASTS_ID_MAX_LEN + 1]; /* id of the live record */
     size_t txt_id_len;
     int have_txt_id;
     int txt_answered; /* the TXT question got a real DNS answer */
@@ -45,12 +38,85 @@ struct mtasts_lookup {
     int outcome, why, result_type, alert, from_cache, action;
     const mtasts_policy *policy;
     mtasts_entry *next; /* entry to store (action STORE) */
+    /* Buffers last: only the fields above are cleared at creation; every
+     * buffer below is written before it is read. */
+    char txt_id[MTASTS_ID_MAX_LEN + 1]; /* id of the live record */
+    char domain[MTASTS_DOMAIN_MAX_LEN + 1];
+    char txt_name[MTASTS_DOMAIN_MAX_LEN + 1];
+    char host[MTASTS_DOMAIN_MAX_LEN + 1];
+    char url[MTASTS_DOMAIN_MAX_LEN + 48];
+    mtasts_entry cached_store;
 };
 
 static int
 is_address_literal(const char *d, size_t n)
 {
     return n >= 3 && d[0] == '[' && d[n - 1] == ']';
+}
+
+/* The common start of a lookup: everything but the cached entry. */
+static int
+lookup_start(mtasts_ctx *ctx, const char *domain, size_t domain_len,
+             int64_t now, unsigned flags, mtasts_lookup **ret_lookup)
+{
+    mtasts_lookup *lk;
+    int rc;
+
+    *ret_lookup = NULL;
+    /* Times are kept within [0, 2^61] so that no sum can overflow and
+     * every entry written can be read back. */
+    if (ctx == NULL || domain == NULL || now < 0 || now > ((int64_t)1 << 61) ||
+        (flags & ~MTASTS_LOOKUP_REFRESH) != 0)
+        return MTASTS_EINVAL;
+    lk = mt_alloc(ctx, sizeof(*lk));
+    if (lk == NULL)
+        return MTASTS_ENOMEM;
+    memset(lk, 0, offsetof(struct mtasts_lookup, txt_id));
+    lk->ctx = ctx;
+    lk->now = now;
+    lk->flags = flags;
+    lk->domain[0] = lk->txt_name[0] = lk->host[0] = lk->url[0] = '\0';
+    *ret_lookup = lk;
+    if (is_address_literal(domain, domain_len)) {
+        /* T1: no DNS, no HTTPS for address literals (STS-FETCH-15) */
+        lk->state = ST_DONE;
+        lk->outcome = MTASTS_OUTCOME_NO_POLICY;
+        lk->why = MTASTS_WHY_ADDRESS_LITERAL;
+        return MTASTS_OK;
+    }
+    /* Normalise once; the names derive from it. The TXT name is the
+     * longest DNS name used, so checking it covers the Policy Host. */
+    rc = mtasts_domain_normalize(domain, domain_len, lk->domain,
+                                 sizeof(lk->domain), &lk->domain_len);
+    if (rc == MTASTS_OK && lk->domain_len + 9 > MTASTS_DOMAIN_MAX_LEN)
+        rc = MTASTS_ETOOBIG;
+    if (rc != MTASTS_OK) {
+        mt_free(ctx, lk, sizeof(*lk));
+        *ret_lookup = NULL;
+        return rc == MTASTS_ERANGE ? MTASTS_ETOOBIG : rc;
+    }
+    memcpy(lk->txt_name, "_mta-sts.", 9);
+    memcpy(lk->txt_name + 9, lk->domain, lk->domain_len + 1);
+    lk->txt_name_len = lk->domain_len + 9;
+    /* the Policy Host and URL (STS-FETCH-1/4) */
+    memcpy(lk->host, "mta-sts.", 8);
+    memcpy(lk->host + 8, lk->domain, lk->domain_len + 1);
+    lk->host_len = lk->domain_len + 8;
+    memcpy(lk->url, "https://", 8);
+    memcpy(lk->url + 8, lk->host, lk->host_len);
+    memcpy(lk->url + 8 + lk->host_len, "/.well-known/mta-sts.txt", 25);
+    lk->url_len = 8 + lk->host_len + 24;
+    lk->state = ST_TXT;
+    return MTASTS_OK;
+}
+
+/* Adopt the cached entry (or none). */
+static void
+lookup_cache(mtasts_lookup *lk, const mtasts_entry *e)
+{
+    lk->cached = e;
+    /* STS-CACHE-1/8: a policy applies only while now < expires */
+    lk->cached_valid = e != NULL && e->policy != NULL && lk->now < e->expires;
 }
 
 int
@@ -61,69 +127,70 @@ mtasts_lookup_new(mtasts_ctx *ctx, const char *domain, size_t domain_len,
     mtasts_lookup *lk;
     int rc;
 
-    if (ret_lookup != NULL)
-        *ret_lookup = NULL;
-    /* Times are kept within [0, 2^62] so that no sum can overflow and
-     * every entry written can be read back. */
-    if (ctx == NULL || ret_lookup == NULL || (domain == NULL) ||
-        (entry == NULL && entry_len > 0) || now < 0 ||
-        now > ((int64_t)1 << 61) || (flags & ~MTASTS_LOOKUP_REFRESH) != 0)
+    if (ret_lookup == NULL)
         return MTASTS_EINVAL;
-    lk = mt_alloc(ctx, sizeof(*lk));
-    if (lk == NULL)
-        return MTASTS_ENOMEM;
-    memset(lk, 0, sizeof(*lk));
-    lk->ctx = ctx;
-    lk->now = now;
-    lk->flags = flags;
-    if (is_address_literal(domain, domain_len)) {
-        /* T1: no DNS, no HTTPS for address literals (STS-FETCH-15) */
-        lk->state = ST_DONE;
-        lk->outcome = MTASTS_OUTCOME_NO_POLICY;
-        lk->why = MTASTS_WHY_ADDRESS_LITERAL;
-        *ret_lookup = lk;
-        return MTASTS_OK;
-    }
-    /* Normalise once; the names derive from it. The TXT name is the
-     * longest DNS name used, so checking it covers the Policy Host. */
-    rc = mtasts_domain_normalize(domain, domain_len, lk->domain,
-                                 sizeof(lk->domain), &lk->domain_len);
-    if (rc == MTASTS_OK && lk->domain_len + 9 > MTASTS_DOMAIN_MAX_LEN)
-        rc = MTASTS_ETOOBIG;
-    if (rc == MTASTS_OK) {
-        memcpy(lk->txt_name, "_mta-sts.", 9);
-        memcpy(lk->txt_name + 9, lk->domain, lk->domain_len + 1);
-        lk->txt_name_len = lk->domain_len + 9;
-        /* the Policy Host and URL (STS-FETCH-1/4) */
-        memcpy(lk->host, "mta-sts.", 8);
-        memcpy(lk->host + 8, lk->domain, lk->domain_len + 1);
-        lk->host_len = lk->domain_len + 8;
-        memcpy(lk->url, "https://", 8);
-        memcpy(lk->url + 8, lk->host, lk->host_len);
-        memcpy(lk->url + 8 + lk->host_len, "/.well-known/mta-sts.txt", 25);
-        lk->url_len = 8 + lk->host_len + 24;
-    }
-    if (rc != MTASTS_OK) {
-        mt_free(ctx, lk, sizeof(*lk));
-        return rc == MTASTS_ERANGE ? MTASTS_ETOOBIG : rc;
-    }
-    if (entry != NULL) {
+    *ret_lookup = NULL;
+    if (entry == NULL && entry_len > 0)
+        return MTASTS_EINVAL;
+    rc = lookup_start(ctx, domain, domain_len, now, flags, &lk);
+    if (rc != MTASTS_OK)
+        return rc;
+    if (entry != NULL && lk->state == ST_TXT) {
         /* an entry stored under another domain is not trusted */
         rc = mt_entry_decode_into(ctx, entry, entry_len, lk->domain,
                                   lk->domain_len, &lk->cached_store, NULL);
         if (rc == MTASTS_ENOMEM) {
             mt_free(ctx, lk, sizeof(*lk));
+            *ret_lookup = NULL;
             return rc;
         }
         if (rc == MTASTS_OK)
-            lk->cached = &lk->cached_store;
+            lookup_cache(lk, &lk->cached_store);
         lk->entry_error = rc;
     }
-    /* STS-CACHE-1/8: a policy applies only while now < expires */
-    lk->cached_valid = lk->cached != NULL && lk->cached->policy != NULL &&
-                       now < lk->cached->expires;
-    lk->state = ST_TXT;
     *ret_lookup = lk;
+    return MTASTS_OK;
+}
+
+int
+mtasts_lookup_new_decoded(mtasts_ctx *ctx, const char *domain,
+                          size_t domain_len, const mtasts_entry *entry,
+                          int64_t now, unsigned flags,
+                          mtasts_lookup **ret_lookup)
+{
+    mtasts_lookup *lk;
+    int rc;
+
+    if (ret_lookup == NULL)
+        return MTASTS_EINVAL;
+    *ret_lookup = NULL;
+    rc = lookup_start(ctx, domain, domain_len, now, flags, &lk);
+    if (rc != MTASTS_OK)
+        return rc;
+    if (entry != NULL && lk->state == ST_TXT) {
+        if (entry->domain_len == lk->domain_len &&
+            memcmp(entry->domain, lk->domain, lk->domain_len) == 0)
+            lookup_cache(lk, entry);
+        else
+            lk->entry_error = MTASTS_EINVAL; /* another domain's entry */
+    }
+    *ret_lookup = lk;
+    return MTASTS_OK;
+}
+
+int
+mtasts_lookup_take_entry(mtasts_lookup *lk, mtasts_entry **ret_entry)
+{
+    if (ret_entry != NULL)
+        *ret_entry = NULL;
+    if (lk == NULL || ret_entry == NULL)
+        return MTASTS_EINVAL;
+    if (lk->state != ST_DONE || lk->action != MTASTS_ENTRY_STORE ||
+        lk->next == NULL)
+        return MTASTS_ESTATE;
+    *ret_entry = lk->next;
+    lk->next = NULL;
+    lk->action = MTASTS_ENTRY_UNCHANGED;
     return MTASTS_OK;
 }
 
@@ -132,8 +199,8 @@ mtasts_lookup_free(mtasts_lookup *lk)
 {
     if (lk == NULL)
         return;
-    if (lk->cached != NULL)
-        mt_entry_clear(lk->cached);
+    if (lk->cached == &lk->cached_store)
+        mt_entry_clear(&lk->cached_store);
     mtasts_entry_free(lk->next);
     mt_free(lk->ctx, lk, sizeof(*lk));
 }

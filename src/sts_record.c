@@ -373,6 +373,8 @@ select_finish(mtasts_ctx *ctx, const char *b, size_t n, unsigned flags,
 
     if (ret_rec != NULL)
         return record_parse(ctx, b, n, flags, ret_rec, reterr);
+    if (id_out == NULL || id_len == NULL)
+        return MTASTS_EINVAL;
     if (n > ctx->limits[MTASTS_LIMIT_TXT_SIZE])
         return MTASTS_ETOOBIG;
     memset(&r, 0, sizeof(r));

@@ -125,6 +125,76 @@ refresh_before_expiry_STS_CACHE_9(void **state)
     mtasts_lookup_free(lk);
 }
 
+/* A daemon keeps decoded entries: take the entry out of a lookup, then
+ * run later lookups on it without decoding bytes (STS-CACHE-3 on the
+ * decoded path), with the same decisions as the byte path. */
+static void
+decoded_entries_STS_CACHE_3(void **state)
+{
+    mtasts_ctx *ctx = *state;
+    uint8_t store[4096];
+    size_t len = 0, tl, one = 1;
+    const char *txt = "v=STSv1; id=a";
+    mtasts_lookup *lk, *lk2;
+    mtasts_entry *e = NULL, *e2 = NULL;
+
+    lk = run(ctx, store, &len, 1000, MTASTS_DNS_OK, txt, enforce_a);
+    mtasts_lookup_free(lk);
+    /* nothing to store: nothing to take */
+    lk = run(ctx, store, &len, 1500, MTASTS_DNS_OK, txt, NULL);
+    assert_int_equal(mtasts_lookup_entry_action(lk), MTASTS_ENTRY_UNCHANGED);
+    assert_int_equal(mtasts_lookup_take_entry(lk, &e), MTASTS_ESTATE);
+    assert_null(e);
+    mtasts_lookup_free(lk);
+    /* a fresh fetch: its entry is taken as an object */
+    assert_int_equal(
+        mtasts_lookup_new(ctx, S("example.com"), NULL, 0, 1000, 0, &lk),
+        MTASTS_OK);
+    tl = strlen(txt);
+    assert_int_equal(
+        mtasts_lookup_put_txt(lk, MTASTS_DNS_OK, &txt, &tl, &one, 1),
+        MTASTS_OK);
+    assert_int_equal(mtasts_lookup_put_fetch(lk, MTASTS_FETCH_OK, 200,
+                                             S("text/plain"), enforce_a,
+                                             strlen(enforce_a)),
+                     MTASTS_OK);
+    assert_int_equal(mtasts_lookup_take_entry(lk, &e), MTASTS_OK);
+    assert_non_null(e);
+    assert_int_equal(mtasts_lookup_entry_action(lk), MTASTS_ENTRY_UNCHANGED);
+    assert_int_equal(mtasts_lookup_take_entry(lk, &e2), MTASTS_ESTATE);
+    assert_null(e2);
+    /* the policy in force lives with the taken entry */
+    assert_ptr_equal(mtasts_lookup_policy(lk), mtasts_entry_policy(e));
+    mtasts_lookup_free(lk);
+
+    /* same id: cached, no fetch, the entry is used as it is */
+    assert_int_equal(
+        mtasts_lookup_new_decoded(ctx, S("EXAMPLE.com."), e, 2000, 0, &lk2),
+        MTASTS_OK);
+    assert_int_equal(mtasts_lookup_next(lk2), MTASTS_ACT_TXT);
+    assert_int_equal(
+        mtasts_lookup_put_txt(lk2, MTASTS_DNS_OK, &txt, &tl, &one, 1),
+        MTASTS_OK);
+    assert_int_equal(mtasts_lookup_next(lk2), MTASTS_ACT_DONE);
+    assert_int_equal(mtasts_lookup_why(lk2), MTASTS_WHY_CACHED);
+    assert_int_equal(mtasts_lookup_from_cache(lk2), 1);
+    assert_ptr_equal(mtasts_lookup_policy(lk2), mtasts_entry_policy(e));
+    assert_int_equal(decide_action(lk2, "mx.example.com"), MTASTS_SKIP_MX);
+    mtasts_lookup_free(lk2);
+
+    /* another domain's entry is ignored */
+    assert_int_equal(
+        mtasts_lookup_new_decoded(ctx, S("example.org"), e, 2000, 0, &lk2),
+        MTASTS_OK);
+    assert_int_equal(mtasts_lookup_entry_error(lk2), MTASTS_EINVAL);
+    mtasts_lookup_free(lk2);
+    assert_int_equal(
+        mtasts_lookup_new_decoded(ctx, S("example.org"), e, 2000, 0, NULL),
+        MTASTS_EINVAL);
+    assert_int_equal(mtasts_lookup_take_entry(NULL, &e2), MTASTS_EINVAL);
+    mtasts_entry_free(e);
+}
+
 static void
 domain_for(const char *rcpt, const char *smarthost, const char *want)
 {
@@ -211,6 +281,8 @@ main(void)
                                         teardown_ctx),
         cmocka_unit_test_setup_teardown(refresh_before_expiry_STS_CACHE_9,
                                         setup_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(decoded_entries_STS_CACHE_3, setup_ctx,
+                                        teardown_ctx),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
