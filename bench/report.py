@@ -17,10 +17,10 @@ PEER_TARGET = 10.0  # our policy parse must be at least this much faster
 DISC_PEER_TARGET = 20.0
 # peer case -> our case it is compared with, and whether the target applies
 DISC_PAIRS = {
-    "pmsr_cached_resolve": ("lookup_cached_decide", True),
+    "pmsr_cached_resolve": ("lookup_decoded_decide", True),
     "pmsr_process_request": ("lookup_cached_decide", False),
     "pmsr_cache_get": ("cache_get", False),
-    "mailauth_cached_decide": ("lookup_cached_decide", True),
+    "mailauth_cached_decide": ("lookup_decoded_decide", True),
     "mailauth_cached_policy": ("lookup_cached", False),
 }
 OPTS = ("--machine", "--discovery", "--pmsr-discovery", "--mailauth-discovery")

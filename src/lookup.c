@@ -25,9 +25,9 @@ struct mtasts_lookup {
     unsigned flags;
     int state;
     int fatal;
-    size_t domain_len, txt_name_len, host_len, url_len;
-    /* &cached_store when an entry was decoded here, a caller's decoded
-     * entry (mtasts_lookup_new_decoded), or NULL */
+    size_t domain_len, url_len;
+    /* owned when an entry was decoded here, a caller's decoded entry
+     * (mtasts_lookup_new_decoded), or NULL */
     const mtasts_entry *cached;
     int cached_valid; /* it holds a policy and now < expires */
     int entry_error;
@@ -37,16 +37,20 @@ struct mtasts_lookup {
     /* result */
     int outcome, why, result_type, alert, from_cache, action;
     const mtasts_policy *policy;
-    mtasts_entry *next; /* entry to store (action STORE) */
+    mtasts_entry *next;  /* entry to store (action STORE) */
+    mtasts_entry *owned; /* an entry decoded here from bytes, or NULL */
     /* Buffers last: only the fields above are cleared at creation; every
-     * buffer below is written before it is read. */
+     * buffer below is written before it is read. The names share one
+     * buffer: "_mta-sts.<domain>" holds the TXT name, the Policy Host (from
+     * offset 1) and the domain (from offset 9), each NUL-terminated. The
+     * object stays small enough for the allocator's fast bins. */
     char txt_id[MTASTS_ID_MAX_LEN + 1]; /* id of the live record */
-    char domain[MTASTS_DOMAIN_MAX_LEN + 1];
-    char txt_name[MTASTS_DOMAIN_MAX_LEN + 1];
-    char host[MTASTS_DOMAIN_MAX_LEN + 1];
+    char names[MTASTS_DOMAIN_MAX_LEN + 1];
     char url[MTASTS_DOMAIN_MAX_LEN + 48];
-    mtasts_entry cached_store;
 };
+
+#define DOMAIN(lk) ((lk)->names + 9)
+#define HOST(lk)   ((lk)->names + 1)
 
 static int
 is_address_literal(const char *d, size_t n)
@@ -75,7 +79,8 @@ lookup_start(mtasts_ctx *ctx, const char *domain, size_t domain_len,
     lk->ctx = ctx;
     lk->now = now;
     lk->flags = flags;
-    lk->domain[0] = lk->txt_name[0] = lk->host[0] = lk->url[0] = '\0';
+    memcpy(lk->names, "_mta-sts.", 10);
+    lk->url[0] = '\0';
     *ret_lookup = lk;
     if (is_address_literal(domain, domain_len)) {
         /* T1: no DNS, no HTTPS for address literals (STS-FETCH-15) */
@@ -86,8 +91,8 @@ lookup_start(mtasts_ctx *ctx, const char *domain, size_t domain_len,
     }
     /* Normalise once; the names derive from it. The TXT name is the
      * longest DNS name used, so checking it covers the Policy Host. */
-    rc = mtasts_domain_normalize(domain, domain_len, lk->domain,
-                                 sizeof(lk->domain), &lk->domain_len);
+    rc = mtasts_domain_normalize(domain, domain_len, lk->names + 9,
+                                 sizeof(lk->names) - 9, &lk->domain_len);
     if (rc == MTASTS_OK && lk->domain_len + 9 > MTASTS_DOMAIN_MAX_LEN)
         rc = MTASTS_ETOOBIG;
     if (rc != MTASTS_OK) {
@@ -95,17 +100,11 @@ lookup_start(mtasts_ctx *ctx, const char *domain, size_t domain_len,
         *ret_lookup = NULL;
         return rc == MTASTS_ERANGE ? MTASTS_ETOOBIG : rc;
     }
-    memcpy(lk->txt_name, "_mta-sts.", 9);
-    memcpy(lk->txt_name + 9, lk->domain, lk->domain_len + 1);
-    lk->txt_name_len = lk->domain_len + 9;
-    /* the Policy Host and URL (STS-FETCH-1/4) */
-    memcpy(lk->host, "mta-sts.", 8);
-    memcpy(lk->host + 8, lk->domain, lk->domain_len + 1);
-    lk->host_len = lk->domain_len + 8;
+    /* the policy URL (STS-FETCH-1) */
     memcpy(lk->url, "https://", 8);
-    memcpy(lk->url + 8, lk->host, lk->host_len);
-    memcpy(lk->url + 8 + lk->host_len, "/.well-known/mta-sts.txt", 25);
-    lk->url_len = 8 + lk->host_len + 24;
+    memcpy(lk->url + 8, HOST(lk), lk->domain_len + 8);
+    memcpy(lk->url + 16 + lk->domain_len, "/.well-known/mta-sts.txt", 25);
+    lk->url_len = 16 + lk->domain_len + 24;
     lk->state = ST_TXT;
     return MTASTS_OK;
 }
@@ -137,15 +136,26 @@ mtasts_lookup_new(mtasts_ctx *ctx, const char *domain, size_t domain_len,
         return rc;
     if (entry != NULL && lk->state == ST_TXT) {
         /* an entry stored under another domain is not trusted */
-        rc = mt_entry_decode_into(ctx, entry, entry_len, lk->domain,
-                                  lk->domain_len, &lk->cached_store, NULL);
+        lk->owned = mt_alloc(ctx, sizeof(*lk->owned));
+        if (lk->owned == NULL) {
+            mt_free(ctx, lk, sizeof(*lk));
+            *ret_lookup = NULL;
+            return MTASTS_ENOMEM;
+        }
+        rc = mt_entry_decode_into(ctx, entry, entry_len, DOMAIN(lk),
+                                  lk->domain_len, lk->owned, NULL);
         if (rc == MTASTS_ENOMEM) {
+            mt_free(ctx, lk->owned, sizeof(*lk->owned));
             mt_free(ctx, lk, sizeof(*lk));
             *ret_lookup = NULL;
             return rc;
         }
-        if (rc == MTASTS_OK)
-            lookup_cache(lk, &lk->cached_store);
+        if (rc == MTASTS_OK) {
+            lookup_cache(lk, lk->owned);
+        } else {
+            mt_free(ctx, lk->owned, sizeof(*lk->owned));
+            lk->owned = NULL;
+        }
         lk->entry_error = rc;
     }
     *ret_lookup = lk;
@@ -169,7 +179,7 @@ mtasts_lookup_new_decoded(mtasts_ctx *ctx, const char *domain,
         return rc;
     if (entry != NULL && lk->state == ST_TXT) {
         if (entry->domain_len == lk->domain_len &&
-            memcmp(entry->domain, lk->domain, lk->domain_len) == 0)
+            memcmp(entry->domain, DOMAIN(lk), lk->domain_len) == 0)
             lookup_cache(lk, entry);
         else
             lk->entry_error = MTASTS_EINVAL; /* another domain's entry */
@@ -199,8 +209,10 @@ mtasts_lookup_free(mtasts_lookup *lk)
 {
     if (lk == NULL)
         return;
-    if (lk->cached == &lk->cached_store)
-        mt_entry_clear(&lk->cached_store);
+    if (lk->owned != NULL) {
+        mt_entry_clear(lk->owned);
+        mt_free(lk->ctx, lk->owned, sizeof(*lk->owned));
+    }
     mtasts_entry_free(lk->next);
     mt_free(lk->ctx, lk, sizeof(*lk));
 }
@@ -227,7 +239,7 @@ next_entry(mtasts_lookup *lk)
         return MTASTS_OK;
     if (lk->cached != NULL)
         return mt_entry_copy(lk->cached, &lk->next);
-    return mt_entry_new(lk->ctx, lk->domain, lk->domain_len, &lk->next);
+    return mt_entry_new(lk->ctx, DOMAIN(lk), lk->domain_len, &lk->next);
 }
 
 /* Finish using the cached policy when it is valid (T4, T6, T9, T12, T15),
@@ -494,7 +506,7 @@ mtasts_lookup_put_fetch(mtasts_lookup *lk, int transport, int http_status,
     if (rc != MTASTS_OK)
         return fetch_failed(lk, MTASTS_RESULT_STS_POLICY_INVALID);
     /* T2/T3/T10: success replaces the entry entirely (STS-CACHE-4) */
-    rc = mt_entry_new(lk->ctx, lk->domain, lk->domain_len, &e);
+    rc = mt_entry_new(lk->ctx, DOMAIN(lk), lk->domain_len, &e);
     if (rc != MTASTS_OK) {
         mtasts_policy_free(pol);
         return fatal(lk, rc);
@@ -549,8 +561,11 @@ str_out(const char *s, size_t n, size_t *ret_len)
 const char *
 mtasts_lookup_txt_name(const mtasts_lookup *lk, size_t *ret_len)
 {
-    return lk != NULL ? str_out(lk->txt_name, lk->txt_name_len, ret_len)
-                      : str_out(NULL, 0, ret_len);
+    if (lk == NULL)
+        return str_out(NULL, 0, ret_len);
+    /* an address literal asks no question: empty */
+    return lk->domain_len > 0 ? str_out(lk->names, lk->domain_len + 9, ret_len)
+                              : str_out("", 0, ret_len);
 }
 
 const char *
@@ -563,8 +578,10 @@ mtasts_lookup_fetch_url(const mtasts_lookup *lk, size_t *ret_len)
 const char *
 mtasts_lookup_fetch_host(const mtasts_lookup *lk, size_t *ret_len)
 {
-    return lk != NULL ? str_out(lk->host, lk->host_len, ret_len)
-                      : str_out(NULL, 0, ret_len);
+    if (lk == NULL)
+        return str_out(NULL, 0, ret_len);
+    return lk->domain_len > 0 ? str_out(HOST(lk), lk->domain_len + 8, ret_len)
+                              : str_out("", 0, ret_len);
 }
 
 uint32_t
@@ -677,7 +694,7 @@ mtasts_lookup_format(const mtasts_lookup *lk, char *dst, size_t dst_len,
         return MTASTS_EINVAL;
     mt_out_init(&o, dst, dst_len);
     mt_out_str(&o, "domain=");
-    mt_out_put(&o, lk->domain, lk->domain_len);
+    mt_out_put(&o, DOMAIN(lk), lk->domain_len);
     if (lk->state != ST_DONE) {
         mt_out_str(&o, " pending");
         return mt_out_finish(&o, ret_needed);
