@@ -301,7 +301,8 @@ line_fast(const char *b, size_t n, size_t p, struct pol_scan *s)
         if (q - vs > MTASTS_DOMAIN_MAX_LEN)
             return 0;
         for (i = 0; i < s->mx_count; i++)
-            if (mt_ascii_caseeq(s->mx[i].p, s->mx[i].n, b + vs, q - vs))
+            if (s->mx[i].n == q - vs &&
+                mt_ascii_caseeq(s->mx[i].p, s->mx[i].n, b + vs, q - vs))
                 return 0;
         break;
     case 1:
