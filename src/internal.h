@@ -148,6 +148,19 @@ void mt_out_str(struct mt_out *o, const char *s);
 void mt_out_u64(struct mt_out *o, uint64_t v);
 int mt_out_finish(struct mt_out *o, size_t *ret_needed);
 
+/* Select the one record starting with tag (then *WSP ";") from a TXT
+ * RRset whose strings are kept apart, join its strings when there are
+ * several, and hand it to parse. The outcome is MTASTS_SELECT_*; the
+ * return value is 0, MTASTS_EINVAL or MTASTS_ENOMEM. */
+typedef int (*mt_txt_parse_fn)(mtasts_ctx *ctx, const char *b, size_t n,
+                               unsigned flags, void *arg,
+                               struct mtasts_diag *reterr);
+int mt_txt_select(mtasts_ctx *ctx, const char *tag, size_t tag_len,
+                  const char *const *strs, const size_t *str_lens,
+                  const size_t *rr_nstr, size_t rr_count, unsigned flags,
+                  int *ret_outcome, mt_txt_parse_fn parse, void *arg,
+                  struct mtasts_diag *reterr);
+
 /* mtasts_sts_record_select() for the lookup: the id of the one valid
  * record is copied to id_out (MTASTS_ID_MAX_LEN + 1 bytes); no record
  * object is made. */

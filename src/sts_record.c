@@ -338,29 +338,6 @@ mtasts_sts_record_parse(mtasts_ctx *ctx, const char *buf, size_t len,
     return record_parse(ctx, buf, len, flags, ret_rec, reterr);
 }
 
-/* E-2: a record is an STS candidate iff it starts with "v=STSv1", then
- * *WSP, then ";". The strings are examined in place, without joining. */
-static int
-is_candidate(const char *const *strs, const size_t *lens, size_t nstr)
-{
-    size_t have = 0, i, j;
-
-    for (i = 0; i < nstr; i++) {
-        for (j = 0; j < lens[i]; j++) {
-            char c = strs[i][j];
-            if (have < STS_VERSION_LEN) {
-                if (c != STS_VERSION[have++])
-                    return 0;
-            } else if (c == ';') {
-                return 1;
-            } else if (!MT_IS(c, MT_C_WSP)) {
-                return 0;
-            }
-        }
-    }
-    return 0;
-}
-
 /* The end of a select: a record object, or (ret_rec NULL) only the id,
  * copied to id_out (MTASTS_ID_MAX_LEN + 1 bytes) without allocating. */
 static int
@@ -387,78 +364,36 @@ select_finish(mtasts_ctx *ctx, const char *b, size_t n, unsigned flags,
     return MTASTS_OK;
 }
 
+struct sts_sel {
+    mtasts_sts_record **ret_rec;
+    char *id_out;
+    size_t *id_len;
+};
+
+static int
+sts_sel_parse(mtasts_ctx *ctx, const char *b, size_t n, unsigned flags,
+              void *arg, struct mtasts_diag *reterr)
+{
+    struct sts_sel *a = arg;
+
+    return select_finish(ctx, b, n, flags, a->ret_rec, a->id_out, a->id_len,
+                         reterr);
+}
+
 static int
 select_core(mtasts_ctx *ctx, const char *const *strs, const size_t *str_lens,
             const size_t *rr_nstr, size_t rr_count, unsigned flags,
             int *ret_outcome, mtasts_sts_record **ret_rec, char *id_out,
             size_t *id_len, struct mtasts_diag *reterr)
 {
-    size_t i, j, first = 0, pos = 0, found = 0, total = 0, cand_pos = 0;
-    char *joined;
-    int rc;
+    struct sts_sel a;
 
-    if (rr_count > 0 && rr_nstr == NULL)
-        return MTASTS_EINVAL;
-    for (i = 0; i < rr_count; i++) {
-        size_t ns = rr_nstr[i];
-        if (ns > 0 && (strs == NULL || str_lens == NULL))
-            return MTASTS_EINVAL;
-        for (j = 0; j < ns; j++)
-            if (strs[pos + j] == NULL && str_lens[pos + j] > 0)
-                return MTASTS_EINVAL;
-        if (is_candidate(strs + pos, str_lens + pos, ns)) {
-            found++;
-            first = i;
-            cand_pos = pos;
-        }
-        pos += ns;
-    }
-    if (found != 1) {
-        *ret_outcome = found == 0 ? MTASTS_SELECT_NONE : MTASTS_SELECT_MULTIPLE;
-        mt_diag_fail(reterr, 0,
-                     found == 0 ? MTASTS_R_NOT_FOUND : MTASTS_R_MULTIPLE, 0,
-                     NULL, 0);
-        return MTASTS_OK;
-    }
-    if (rr_nstr[first] == 1) {
-        /* The common case: one string, nothing to join. */
-        rc = select_finish(ctx, strs[cand_pos], str_lens[cand_pos], flags,
-                           ret_rec, id_out, id_len, reterr);
-        if (rc == MTASTS_ENOMEM)
-            return rc;
-        *ret_outcome =
-            rc == MTASTS_OK ? MTASTS_SELECT_FOUND : MTASTS_SELECT_INVALID;
-        return MTASTS_OK;
-    }
-    /* Join the strings of the one candidate (STS-TXT-11). */
-    for (j = 0; j < rr_nstr[first]; j++) {
-        size_t l = str_lens[cand_pos + j];
-        if (l > ctx->limits[MTASTS_LIMIT_TXT_SIZE] - total) {
-            *ret_outcome = MTASTS_SELECT_INVALID;
-            mt_diag_fail(reterr, MTASTS_ETOOBIG, MTASTS_R_TOO_BIG,
-                         ctx->limits[MTASTS_LIMIT_TXT_SIZE], NULL, 0);
-            return MTASTS_OK;
-        }
-        total += l;
-    }
-    joined = mt_alloc(ctx, total + 1);
-    if (joined == NULL)
-        return mt_nomem(reterr);
-    pos = 0;
-    for (j = 0; j < rr_nstr[first]; j++) {
-        size_t l = str_lens[cand_pos + j];
-        if (l > 0)
-            memcpy(joined + pos, strs[cand_pos + j], l);
-        pos += l;
-    }
-    rc = select_finish(ctx, joined, total, flags, ret_rec, id_out, id_len,
-                       reterr);
-    mt_free(ctx, joined, total + 1);
-    if (rc == MTASTS_ENOMEM)
-        return rc;
-    *ret_outcome =
-        rc == MTASTS_OK ? MTASTS_SELECT_FOUND : MTASTS_SELECT_INVALID;
-    return MTASTS_OK;
+    a.ret_rec = ret_rec;
+    a.id_out = id_out;
+    a.id_len = id_len;
+    return mt_txt_select(ctx, STS_VERSION, STS_VERSION_LEN, strs, str_lens,
+                         rr_nstr, rr_count, flags, ret_outcome, sts_sel_parse,
+                         &a, reterr);
 }
 
 int

@@ -2,6 +2,7 @@
  * mtasts: command-line front end to libmtasts.
  *
  *   mtasts record parse [--strict] [--json] TEXT | -f FILE
+ *   mtasts tlsrpt-record parse [--strict] [--json] TEXT | -f FILE
  *   mtasts policy parse [--strict] [--json] FILE|-
  *   mtasts policy check [--strict] [--json] FILE|- HOST...
  *   mtasts match PATTERN HOST
@@ -36,12 +37,16 @@ usage(void)
 {
     fputs("usage: mtasts record parse [--strict] [--json] TEXT\n"
           "       mtasts record parse [--strict] [--json] -f FILE\n"
+          "       mtasts tlsrpt-record parse [--strict] [--json] TEXT\n"
+          "       mtasts tlsrpt-record parse [--strict] [--json] -f FILE\n"
           "       mtasts policy parse [--strict] [--json] FILE|-\n"
           "       mtasts policy check [--strict] [--json] FILE|- HOST...\n"
           "       mtasts match PATTERN HOST\n"
           "       mtasts decide [--json] [--tls OUTCOME] [--dane pass|fail] "
           "FILE|- MX...\n"
           "       mtasts cache dump [--json] FILE|-\n"
+          "       mtasts report parse [--strict] [--json | --canonical] "
+          "FILE|-\n"
           "       mtasts version\n",
           stderr);
 }
@@ -255,6 +260,41 @@ print_ext(const char *name, size_t nl, const char *value, size_t vl, int json,
     }
 }
 
+/* The TXT record of a record parse command: the one positional argument,
+ * or the contents of -f FILE without its final newline. Returns 0, or
+ * EXIT_USAGE after printing why. */
+static int
+record_text(mtasts_ctx *ctx, const struct opts *o, const char **ret_text,
+            size_t *ret_len, char **ret_buf)
+{
+    char *buf;
+    size_t len;
+
+    *ret_buf = NULL;
+    if (o->file != NULL ? o->argc != 0 : o->argc != 1) {
+        usage();
+        return EXIT_USAGE;
+    }
+    if (o->file == NULL) {
+        *ret_text = o->argv[0];
+        *ret_len = strlen(o->argv[0]);
+        return 0;
+    }
+    buf = read_file(o->file, mtasts_ctx_get_limit(ctx, MTASTS_LIMIT_TXT_SIZE),
+                    &len);
+    if (buf == NULL)
+        return EXIT_USAGE;
+    /* A file holds one record; a final newline is not part of it. */
+    if (len > 0 && buf[len - 1] == '\n')
+        len--;
+    if (len > 0 && buf[len - 1] == '\r')
+        len--;
+    *ret_text = buf;
+    *ret_len = len;
+    *ret_buf = buf;
+    return 0;
+}
+
 static int
 cmd_record_parse(mtasts_ctx *ctx, int argc, char **argv)
 {
@@ -268,25 +308,8 @@ cmd_record_parse(mtasts_ctx *ctx, int argc, char **argv)
 
     if (parse_opts(argc, argv, 1, &o) < 0)
         return EXIT_USAGE;
-    if (o.file != NULL ? o.argc != 0 : o.argc != 1) {
-        usage();
+    if (record_text(ctx, &o, &text, &len, &buf) != 0)
         return EXIT_USAGE;
-    }
-    if (o.file != NULL) {
-        buf = read_file(o.file,
-                        mtasts_ctx_get_limit(ctx, MTASTS_LIMIT_TXT_SIZE), &len);
-        if (buf == NULL)
-            return EXIT_USAGE;
-        /* A file holds one record; a final newline is not part of it. */
-        if (len > 0 && buf[len - 1] == '\n')
-            len--;
-        if (len > 0 && buf[len - 1] == '\r')
-            len--;
-        text = buf;
-    } else {
-        text = o.argv[0];
-        len = strlen(text);
-    }
     rc = mtasts_sts_record_parse(ctx, text, len, o.flags, &rec, &d);
     if (rc == MTASTS_ENOMEM) {
         fputs("mtasts: out of memory\n", stderr);
@@ -316,6 +339,84 @@ cmd_record_parse(mtasts_ctx *ctx, int argc, char **argv)
     mtasts_sts_record_free(rec);
     free(buf);
     return rc == MTASTS_OK ? 0 : EXIT_INVALID;
+}
+
+static const char *
+rua_kind_name(int kind)
+{
+    switch (kind) {
+    case MTASTS_RUA_MAILTO:
+        return "mailto";
+    case MTASTS_RUA_HTTPS:
+        return "https";
+    default:
+        return "other";
+    }
+}
+
+static int
+cmd_tlsrpt_record_parse(mtasts_ctx *ctx, int argc, char **argv)
+{
+    struct mtasts_diag d = MTASTS_DIAG_INIT;
+    mtasts_tlsrpt_record *rec = NULL;
+    struct opts o;
+    const char *text, *u, *t, *n, *v;
+    char *buf = NULL;
+    size_t len, ul, tl, nl, vl, i;
+    int rc, kind;
+
+    if (parse_opts(argc, argv, 1, &o) < 0)
+        return EXIT_USAGE;
+    if (record_text(ctx, &o, &text, &len, &buf) != 0)
+        return EXIT_USAGE;
+    rc = mtasts_tlsrpt_record_parse(ctx, text, len, o.flags, &rec, &d);
+    if (rc == MTASTS_ENOMEM) {
+        fputs("mtasts: out of memory\n", stderr);
+        free(buf);
+        return EXIT_USAGE;
+    }
+    print_status(&o, "tlsrpt-record", rc, &d);
+    if (rec == NULL) {
+        if (o.json)
+            fputs(",\"rua\":null,\"extensions\":null}\n", stdout);
+        free(buf);
+        return EXIT_INVALID;
+    }
+    if (o.json)
+        fputs(",\"rua\":[", stdout);
+    for (i = 0; i < mtasts_tlsrpt_record_rua_count(rec); i++) {
+        u = mtasts_tlsrpt_record_rua(rec, i, &ul);
+        kind = mtasts_tlsrpt_record_rua_kind(rec, i);
+        t = mtasts_tlsrpt_record_rua_target(rec, i, &tl);
+        if (o.json) {
+            if (i > 0)
+                putchar(',');
+            fputs("{\"uri\":", stdout);
+            json_str(u, ul);
+            printf(",\"kind\":\"%s\",\"target\":", rua_kind_name(kind));
+            if (t != NULL)
+                json_str(t, tl);
+            else
+                fputs("null", stdout);
+            putchar('}');
+        } else if (t != NULL) {
+            printf("rua: %.*s (%s: %.*s)\n", (int)ul, u, rua_kind_name(kind),
+                   (int)tl, t);
+        } else {
+            printf("rua: %.*s (unusable)\n", (int)ul, u);
+        }
+    }
+    if (o.json)
+        fputs("],\"extensions\":[", stdout);
+    for (i = 0; i < mtasts_tlsrpt_record_ext_count(rec); i++) {
+        (void)mtasts_tlsrpt_record_ext(rec, i, &n, &nl, &v, &vl);
+        print_ext(n, nl, v, vl, o.json, i == 0);
+    }
+    if (o.json)
+        fputs("]}\n", stdout);
+    mtasts_tlsrpt_record_free(rec);
+    free(buf);
+    return 0;
 }
 
 static void
@@ -596,6 +697,163 @@ cmd_cache_dump(mtasts_ctx *ctx, int argc, char **argv)
     return 0;
 }
 
+/* UTC date-time of Unix seconds t (proleptic Gregorian calendar). */
+static void
+print_time(int64_t t)
+{
+    int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+    int64_t sod = t - days * 86400, z = days + 719468, era, doe, yoe, doy, mp;
+    int64_t y, m, d;
+
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = z - era * 146097;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    d = doy - (153 * mp + 2) / 5 + 1;
+    m = mp < 10 ? mp + 3 : mp - 9;
+    y = yoe + era * 400 + (m <= 2);
+    printf("%04lld-%02lld-%02lldT%02lld:%02lld:%02lldZ", (long long)y,
+           (long long)m, (long long)d, (long long)(sod / 3600),
+           (long long)(sod / 60 % 60), (long long)(sod % 60));
+}
+
+static const char *
+text_or(const mtasts_tlsrpt_report *r, int f, size_t i, size_t j,
+        const char *dflt)
+{
+    const char *t = mtasts_tlsrpt_report_text(r, f, i, j, NULL);
+
+    return t != NULL ? t : dflt;
+}
+
+/* The human summary of a parsed report. */
+static void
+print_report_summary(const mtasts_tlsrpt_report *r)
+{
+    size_t i, j, k, n = mtasts_tlsrpt_report_count(r, MTASTS_RC_POLICIES, 0);
+
+    printf("organization: %s\n", text_or(r, MTASTS_RF_ORGANIZATION, 0, 0, ""));
+    printf("contact: %s\n", text_or(r, MTASTS_RF_CONTACT, 0, 0, "(none)"));
+    printf("report-id: %s\n", text_or(r, MTASTS_RF_REPORT_ID, 0, 0, ""));
+    fputs("date-range: ", stdout);
+    print_time(mtasts_tlsrpt_report_number(r, MTASTS_RN_START_TIME, 0, 0));
+    fputs(" .. ", stdout);
+    print_time(mtasts_tlsrpt_report_number(r, MTASTS_RN_END_TIME, 0, 0));
+    putchar('\n');
+    for (k = 0; k < mtasts_tlsrpt_report_diag_count(r); k++) {
+        int w;
+        const char *path;
+        if (mtasts_tlsrpt_report_diag(r, k, &w, &path, NULL) == MTASTS_OK)
+            printf("warning at %s: %s\n", path[0] ? path : "(top)",
+                   mtasts_warning_name(w));
+    }
+    for (i = 0; i < n; i++) {
+        printf("policy %zu: %s %s: %lld successful, %lld failed sessions\n", i,
+               text_or(r, MTASTS_RF_POLICY_TYPE, i, 0, "?"),
+               text_or(r, MTASTS_RF_POLICY_DOMAIN, i, 0, "(no domain)"),
+               (long long)mtasts_tlsrpt_report_number(
+                   r, MTASTS_RN_SUCCESS_COUNT, i, 0),
+               (long long)mtasts_tlsrpt_report_number(
+                   r, MTASTS_RN_FAILURE_COUNT, i, 0));
+        for (j = 0; j < mtasts_tlsrpt_report_count(r, MTASTS_RC_MX_HOSTS, i);
+             j++)
+            printf("  mx-host: %s\n", text_or(r, MTASTS_RF_MX_HOST, i, j, ""));
+        for (j = 0; j < mtasts_tlsrpt_report_count(r, MTASTS_RC_DETAILS, i);
+             j++) {
+            const char *ip = text_or(r, MTASTS_RF_SENDING_IP, i, j, NULL);
+            const char *mx = text_or(r, MTASTS_RF_RECEIVING_MX, i, j, NULL);
+            const char *code = text_or(r, MTASTS_RF_REASON_CODE, i, j, NULL);
+            printf("  %s: %lld session(s)",
+                   text_or(r, MTASTS_RF_RESULT_TYPE, i, j, "?"),
+                   (long long)mtasts_tlsrpt_report_number(
+                       r, MTASTS_RN_FAILED_SESSIONS, i, j));
+            if (ip != NULL)
+                printf(" from %s", ip);
+            if (mx != NULL)
+                printf(" to %s", mx);
+            if (code != NULL)
+                printf(" (%s)", code);
+            putchar('\n');
+        }
+    }
+}
+
+static int
+cmd_report_parse(mtasts_ctx *ctx, int argc, char **argv)
+{
+    struct mtasts_diag d = MTASTS_DIAG_INIT;
+    mtasts_tlsrpt_report *r = NULL;
+    mtasts_buf *js = NULL;
+    struct opts o;
+    const char *path = NULL;
+    const uint8_t *data;
+    size_t len, n;
+    char *buf;
+    int rc, i, canonical = 0;
+
+    memset(&o, 0, sizeof(o));
+    for (i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--strict") == 0)
+            o.flags |= MTASTS_PARSE_STRICT;
+        else if (strcmp(argv[i], "--json") == 0)
+            o.json = 1;
+        else if (strcmp(argv[i], "--canonical") == 0)
+            canonical = 1;
+        else if (path == NULL && (argv[i][0] != '-' || argv[i][1] == '\0'))
+            path = argv[i];
+        else {
+            usage();
+            return EXIT_USAGE;
+        }
+    }
+    if (path == NULL || (o.json && canonical)) {
+        usage();
+        return EXIT_USAGE;
+    }
+    /* gzip or JSON, detected by the library from the magic bytes */
+    buf = read_file(path, mtasts_ctx_get_limit(ctx, MTASTS_LIMIT_JSON_SIZE),
+                    &len);
+    if (buf == NULL)
+        return EXIT_USAGE;
+    rc = mtasts_tlsrpt_report_parse(ctx, (const uint8_t *)buf, len, o.flags, &r,
+                                    &d);
+    free(buf);
+    if (rc == MTASTS_OK && mtasts_tlsrpt_report_to_json(r, 0, &js) != MTASTS_OK)
+        rc = MTASTS_ENOMEM;
+    if (rc == MTASTS_ENOMEM) {
+        fputs("mtasts: out of memory\n", stderr);
+        mtasts_tlsrpt_report_free(r);
+        return EXIT_USAGE;
+    }
+    data = mtasts_buf_data(js, &n);
+    if (canonical) {
+        if (rc == MTASTS_OK) {
+            fwrite(data, 1, n, stdout);
+            putchar('\n');
+        } else {
+            fprintf(stderr, "mtasts: report: %s (%s) at offset %zu, line %zu\n",
+                    mtasts_status_name(rc), mtasts_reason_name(d.reason),
+                    d.offset, d.line);
+        }
+    } else if (o.json) {
+        print_status(&o, "report", rc, &d);
+        fputs(",\"report\":", stdout);
+        if (rc == MTASTS_OK)
+            fwrite(data, 1, n, stdout);
+        else
+            fputs("null", stdout);
+        fputs("}\n", stdout);
+    } else {
+        print_status(&o, "report", rc, &d);
+        if (rc == MTASTS_OK)
+            print_report_summary(r);
+    }
+    mtasts_buf_free(js);
+    mtasts_tlsrpt_report_free(r);
+    return rc == MTASTS_OK ? 0 : EXIT_INVALID;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -622,6 +880,9 @@ main(int argc, char **argv)
     }
     if (strcmp(argv[1], "record") == 0 && strcmp(argv[2], "parse") == 0) {
         rc = cmd_record_parse(ctx, argc - 3, argv + 3);
+    } else if (strcmp(argv[1], "tlsrpt-record") == 0 &&
+               strcmp(argv[2], "parse") == 0) {
+        rc = cmd_tlsrpt_record_parse(ctx, argc - 3, argv + 3);
     } else if (strcmp(argv[1], "policy") == 0 &&
                strcmp(argv[2], "parse") == 0) {
         rc = cmd_policy(ctx, 0, argc - 3, argv + 3);
@@ -630,6 +891,9 @@ main(int argc, char **argv)
         rc = cmd_policy(ctx, 1, argc - 3, argv + 3);
     } else if (strcmp(argv[1], "decide") == 0) {
         rc = cmd_decide(ctx, argc - 2, argv + 2);
+    } else if (strcmp(argv[1], "report") == 0 &&
+               strcmp(argv[2], "parse") == 0) {
+        rc = cmd_report_parse(ctx, argc - 3, argv + 3);
     } else if (strcmp(argv[1], "cache") == 0 && strcmp(argv[2], "dump") == 0) {
         rc = cmd_cache_dump(ctx, argc - 3, argv + 3);
     } else {

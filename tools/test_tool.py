@@ -109,14 +109,107 @@ rec = tmpfile(b"v=STSv1; id=fromfile;\n")
 rc, o = js("record", "parse", "--json", "-f", rec)
 check("record -f", rc == 0 and o["id"] == "fromfile", o)
 
+# tlsrpt-record parse
+rc, o = js("tlsrpt-record", "parse", "--json",
+           "v=TLSRPTv1; rua=mailto:a%2Bb@example.com?subject=hi, "
+           "https://r.example/t; ext=1")
+check("tlsrpt valid", rc == 0 and o["verdict"] == "valid"
+      and o["warnings"] == [] and o["error"] is None
+      and o["rua"] == [
+          {"uri": "mailto:a%2Bb@example.com?subject=hi", "kind": "mailto",
+           "target": "a+b@example.com"},
+          {"uri": "https://r.example/t", "kind": "https",
+           "target": "https://r.example/t"}]
+      and o["extensions"] == [{"name": "ext", "value": "1"}], o)
+rc, o = js("tlsrpt-record", "parse", "--json",
+           "v=TLSRPTv1; rua=http://r.example/,mailto:")
+check("tlsrpt lenient", rc == 0 and o["verdict"] == "lenient"
+      and sorted(o["warnings"]) == ["no_usable_rua", "rua_mailto",
+                                     "rua_scheme"]
+      and o["rua"] == [
+          {"uri": "http://r.example/", "kind": "other", "target": None},
+          {"uri": "mailto:", "kind": "other", "target": None}], o)
+rc, o = js("tlsrpt-record", "parse", "--strict", "--json",
+           "v=TLSRPTv1; rua=mailto:a@example.com  ")
+check("tlsrpt strict", rc == 1 and o["verdict"] == "invalid"
+      and o["error"]["code"] == "MTASTS_ESTRICT"
+      and o["error"]["reason"] == "strict" and o["error"]["offset"] == 36
+      and o["rua"] is None and o["extensions"] is None, o)
+rc, o = js("tlsrpt-record", "parse", "--json",
+           "v=TLSRPTv1; rua=reports@example.com")
+check("tlsrpt invalid", rc == 1 and o["rua"] is None
+      and o["error"]["code"] == "MTASTS_ESYNTAX"
+      and o["error"]["reason"] == "ext_value" and o["error"]["offset"] == 23,
+      o)
+rpt = tmpfile(b"v=TLSRPTv1;rua=mailto:tlsrpt@example.com;\n")
+rc, o = js("tlsrpt-record", "parse", "--json", "-f", rpt)
+check("tlsrpt -f", rc == 0 and o["rua"][0]["target"] == "tlsrpt@example.com",
+      o)
+rc, out, _ = run("tlsrpt-record", "parse",
+                 "v=TLSRPTv1; rua=mailto:a@example.com,ftp://x/")
+check("tlsrpt human", rc == 0 and "tlsrpt-record: lenient" in out
+      and "rua: mailto:a@example.com (mailto: a@example.com)" in out
+      and "rua: ftp://x/ (unusable)" in out, out)
+
 # match
 rc, out, _ = run("match", "*.example.com", "MX.example.com.")
 check("match yes", rc == 0 and out.strip() == "match", out)
 rc, out, _ = run("match", "*.example.com", "a.b.example.com")
 check("match no", rc == 1 and out.strip() == "no match", out)
 
+# report parse (RFC 8460 JSON, plain or gzip)
+REPORTS = os.path.join(ROOT, "..", "shared", "corpus", "reports")
+appb_gz = os.path.join(REPORTS, "rfc8460-example__tlsrpt-be__test.json.gz")
+appb = os.path.join(REPORTS, "rfc8460-example__tlsrpt-be__test.json")
+rc, o = js("report", "parse", "--json", appb_gz)
+check("report gz rc", rc == 0, rc)
+check("report gz verdict", o["verdict"] == "lenient"
+      and o["warnings"] == ["mx_host_string"] and o["error"] is None, o)
+check("report gz model", o["report"]["organization-name"] == "Company-X"
+      and o["report"]["policies"][0]["policy"]["mx-host"]
+      == ["*.mail.company-y.example"]
+      and len(o["report"]["policies"][0]["failure-details"]) == 3, o)
+rc2, o2 = js("report", "parse", "--json", appb)
+check("report json = gz", rc2 == 0 and o2 == o, o2)
+rc, o = js("report", "parse", "--json", "--strict", appb)
+check("report strict", rc == 1 and o["verdict"] == "invalid"
+      and o["error"]["code"] == "MTASTS_ESTRICT" and o["report"] is None, o)
+valid_rpt = os.path.join(REPORTS, "google__mox__test-xmox-nl-2022.json")
+rc, o = js("report", "parse", "--strict", "--json", valid_rpt)
+check("report valid", rc == 0 and o["verdict"] == "valid"
+      and o["warnings"] == [], o)
+rc, out, _ = run("report", "parse", "--canonical", valid_rpt)
+check("report canonical", rc == 0 and len(out.strip().splitlines()) == 1
+      and json.loads(out)["report-id"] == "2022-09-15T00:00:00Z_test.xmox.nl",
+      out)
+with open(valid_rpt, "rb") as f:
+    rc3, out3, _ = run("report", "parse", "--canonical", "-", stdin=f.read())
+check("report canonical stdin", rc3 == 0 and out3 == out, out3)
+rc, out, _ = run("report", "parse", appb_gz)
+check("report human", rc == 0 and "report: lenient" in out
+      and "organization: Company-X" in out
+      and "date-range: 2016-04-01T00:00:00Z .. 2016-04-01T23:59:59Z" in out
+      and "policy 0: sts company-y.example: 5326 successful, 303 failed" in out
+      and "warning at policies[0].policy.mx-host: mx_host_string" in out
+      and "validation-failure: 3 session(s)" in out, out)
+badrpt = tmpfile(b'{"organization-name":"x","report-id":"a","report-id":"b"}')
+rc, o = js("report", "parse", "--json", badrpt)
+check("report invalid", rc == 1 and o["verdict"] == "invalid"
+      and o["error"]["code"] == "MTASTS_ESYNTAX" and o["error"]["offset"] == 41
+      and o["report"] is None, o)
+rc, out, err = run("report", "parse", "--canonical", badrpt)
+check("report canonical invalid", rc == 1 and out == ""
+      and b"MTASTS_ESYNTAX" in err, (out, err))
+os.unlink(badrpt)
+
 # usage errors
-for args in (["policy"], ["policy", "parse"], ["record", "parse"],
+for args in (["report", "parse"], ["report", "parse", "--json", "--canonical",
+                                   appb],
+             ["report", "parse", "--bogus", appb], ["report", "parse", appb,
+                                                    appb],
+             ["policy"], ["policy", "parse"], ["record", "parse"],
+             ["tlsrpt-record", "parse"], ["tlsrpt-record", "parse", "a", "b"],
+             ["tlsrpt-record", "frob", "a"],
              ["policy", "parse", "--bogus", good], ["frob", "x"],
              ["match", "a"], ["policy", "check", good]):
     rc, _, _ = run(*args)
@@ -124,7 +217,7 @@ for args in (["policy"], ["policy", "parse"], ["record", "parse"],
 rc, _, _ = run("policy", "parse", "/nonexistent/file")
 check("missing file", rc == 2, rc)
 
-for f in (good, lenient, bad, rec):
+for f in (good, lenient, bad, rec, rpt):
     os.unlink(f)
 if failures:
     print("\n".join(failures))

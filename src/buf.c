@@ -1,0 +1,137 @@
+/*
+ * Byte buffers returned by the library (mtasts_buf): one allocation holding
+ * the header, the data and a trailing NUL that is not counted.
+ */
+#include "internal.h"
+
+/* Internal interface, used by gzip.c (and later the report writers).
+ * These prototypes belong in internal.h; they are repeated in each user
+ * until the lead moves them there. */
+mtasts_buf *mt_buf_new(mtasts_ctx *ctx, size_t cap);
+int mt_buf_reserve(mtasts_buf **pb, size_t cap);
+uint8_t *mt_buf_bytes(mtasts_buf *b);
+size_t mt_buf_cap(const mtasts_buf *b);
+void mt_buf_set_len(mtasts_buf *b, size_t len);
+void mt_buf_trim(mtasts_buf **pb);
+int mt_buf_finish(mtasts_buf **pb, size_t len);
+
+struct mtasts_buf {
+    mtasts_ctx *ctx;
+    size_t len; /* bytes of data */
+    size_t cap; /* bytes of data the allocation holds, NUL excluded */
+    uint8_t data[];
+};
+
+static int
+buf_size(size_t cap, size_t *ret)
+{
+    return mt_size_muladd(cap, 1, sizeof(struct mtasts_buf) + 1, ret);
+}
+
+/* A buffer with room for cap bytes, length 0. NULL when out of memory or
+ * when the size overflows. */
+mtasts_buf *
+mt_buf_new(mtasts_ctx *ctx, size_t cap)
+{
+    mtasts_buf *b;
+    size_t size;
+
+    if (!buf_size(cap, &size))
+        return NULL;
+    b = mt_alloc(ctx, size);
+    if (b == NULL)
+        return NULL;
+    b->ctx = ctx;
+    b->len = 0;
+    b->cap = cap;
+    b->data[0] = 0;
+    return b;
+}
+
+/* Change the room to exactly cap bytes (cap >= length), keeping the data.
+ * On failure *pb is unchanged and MTASTS_ENOMEM is returned. */
+int
+mt_buf_reserve(mtasts_buf **pb, size_t cap)
+{
+    mtasts_buf *b = *pb, *nb;
+    size_t old_size, size;
+
+    if (cap == b->cap)
+        return MTASTS_OK;
+    if (!buf_size(cap, &size))
+        return MTASTS_ENOMEM;
+    (void)buf_size(b->cap, &old_size);
+    nb = mt_realloc(b->ctx, b, old_size, size);
+    if (nb == NULL)
+        return MTASTS_ENOMEM;
+    nb->cap = cap;
+    *pb = nb;
+    return MTASTS_OK;
+}
+
+uint8_t *
+mt_buf_bytes(mtasts_buf *b)
+{
+    return b->data;
+}
+
+size_t
+mt_buf_cap(const mtasts_buf *b)
+{
+    return b->cap;
+}
+
+/* Set the length (<= cap) and write the terminating NUL. */
+void
+mt_buf_set_len(mtasts_buf *b, size_t len)
+{
+    b->len = len;
+    b->data[len] = 0;
+}
+
+/* Give back unused room. A failed shrink keeps the larger allocation,
+ * which is harmless (the room is recorded for mt_free) but hides the
+ * failure; mt_buf_finish() reports it. */
+void
+mt_buf_trim(mtasts_buf **pb)
+{
+    if ((*pb)->cap > (*pb)->len)
+        (void)mt_buf_reserve(pb, (*pb)->len);
+}
+
+/* Set the length (<= cap), write the NUL and give back unused room:
+ * 0, or MTASTS_ENOMEM when the shrink failed (*pb unchanged and still
+ * owned by the caller), so that every failed allocation is reported as
+ * MTASTS_ENOMEM as the OOM sweeps expect. */
+int
+mt_buf_finish(mtasts_buf **pb, size_t len)
+{
+    mt_buf_set_len(*pb, len);
+    if ((*pb)->cap > len)
+        return mt_buf_reserve(pb, len);
+    return MTASTS_OK;
+}
+
+const uint8_t *
+mtasts_buf_data(const mtasts_buf *buf, size_t *ret_len)
+{
+    if (buf == NULL) {
+        if (ret_len != NULL)
+            *ret_len = 0;
+        return NULL;
+    }
+    if (ret_len != NULL)
+        *ret_len = buf->len;
+    return buf->data;
+}
+
+void
+mtasts_buf_free(mtasts_buf *buf)
+{
+    size_t size;
+
+    if (buf == NULL)
+        return;
+    (void)buf_size(buf->cap, &size);
+    mt_free(buf->ctx, buf, size);
+}

@@ -1,0 +1,1059 @@
+/*
+ * TLSRPT reports (RFC 8460 section 4.4) from and to JSON: the model is
+ * built straight from the tokens of json_read.c (no DOM), with the
+ * tolerances of REQUIREMENTS section 10 and E-4/5/6/17/18/19; the
+ * canonical serializer writes the members in the order of section 1.6.
+ */
+#include "json.h"
+#include "tlsrpt_int.h"
+
+struct bld {
+    struct mt_json j;
+    struct mt_rbuild b;
+    unsigned flags;
+    int strict;
+    uint64_t warnings;
+    size_t woff;
+    size_t pi; /* index of the policy being read */
+    size_t di; /* index of the failure detail being read */
+};
+
+#define NO_INDEX ((size_t)-1)
+
+/* ------------------------------------------------------------------ */
+/* Member names                                                        */
+/* ------------------------------------------------------------------ */
+
+enum {
+    K_UNKNOWN = 0,
+    /* report */
+    K_ORG,
+    K_DATE_RANGE,
+    K_CONTACT,
+    K_REPORT_ID,
+    K_POLICIES,
+    /* date-range */
+    K_START,
+    K_END,
+    /* policies[] */
+    K_POLICY,
+    K_SUMMARY,
+    K_DETAILS,
+    /* policy */
+    K_POLICY_TYPE,
+    K_POLICY_STRING,
+    K_POLICY_DOMAIN,
+    K_MX_HOST,
+    /* summary */
+    K_TOTAL_OK,
+    K_TOTAL_FAIL,
+    /* failure-details[] */
+    K_RESULT_TYPE,
+    K_SENDING_IP,
+    K_RECEIVING_MX,
+    K_RECEIVING_HELO,
+    K_RECEIVING_IP,
+    K_FAILED,
+    K_ADDITIONAL,
+    K_ADDITIONAL_ALIAS,
+    K_REASON_CODE,
+    K_COUNT
+};
+
+#define KEY_(s)          \
+    {                    \
+        s, sizeof(s) - 1 \
+    }
+
+static const struct {
+    const char *s;
+    size_t n;
+} keys[K_COUNT] = {
+    {NULL, 0},
+    KEY_("organization-name"),
+    KEY_("date-range"),
+    KEY_("contact-info"),
+    KEY_("report-id"),
+    KEY_("policies"),
+    KEY_("start-datetime"),
+    KEY_("end-datetime"),
+    KEY_("policy"),
+    KEY_("summary"),
+    KEY_("failure-details"),
+    KEY_("policy-type"),
+    KEY_("policy-string"),
+    KEY_("policy-domain"),
+    KEY_("mx-host"),
+    KEY_("total-successful-session-count"),
+    KEY_("total-failure-session-count"),
+    KEY_("result-type"),
+    KEY_("sending-mta-ip"),
+    KEY_("receiving-mx-hostname"),
+    KEY_("receiving-mx-helo"),
+    KEY_("receiving-ip"),
+    KEY_("failed-session-count"),
+    KEY_("additional-information"),
+    KEY_("additional-info-uri"),
+    KEY_("failure-reason-code"),
+};
+
+#define key_names(k) (keys[k].s)
+
+/* Known member id of the current key among [lo, hi], K_UNKNOWN if none.
+ * Candidates are told apart by length and first differing byte before
+ * any full comparison. */
+static int
+key_id(const struct mt_json *j, int lo, int hi)
+{
+    int k;
+    size_t n = j->slen;
+
+    for (k = lo; k <= hi; k++) {
+        const char *nm = keys[k].s;
+        if (keys[k].n == n && nm[n - 1] == j->str[n - 1] &&
+            memcmp(nm, j->str, n) == 0)
+            return k;
+    }
+    return K_UNKNOWN;
+}
+
+static const char *const policy_type_names[] = {NULL, "sts", "tlsa",
+                                                "no-policy-found"};
+
+/* ------------------------------------------------------------------ */
+/* Errors and warnings                                                 */
+/* ------------------------------------------------------------------ */
+
+static int
+fail(struct bld *c, int err, int reason, size_t off)
+{
+    mt_json_fail(&c->j, err, reason, off);
+    return -1;
+}
+
+/* The JSON path of a member: "policies[i].<section>[d].<member>". */
+static size_t
+make_path(const struct bld *c, const char *section, const char *member,
+          char *out, size_t cap)
+{
+    struct mt_out o;
+
+    mt_out_init(&o, out, cap);
+    if (c->pi != NO_INDEX) {
+        mt_out_str(&o, "policies[");
+        mt_out_u64(&o, c->pi);
+        mt_out_str(&o, "]");
+    }
+    if (section != NULL) {
+        if (o.len > 0)
+            mt_out_str(&o, ".");
+        mt_out_str(&o, section);
+        if (c->di != NO_INDEX) {
+            mt_out_str(&o, "[");
+            mt_out_u64(&o, c->di);
+            mt_out_str(&o, "]");
+        }
+    }
+    if (member != NULL) {
+        if (o.len > 0)
+            mt_out_str(&o, ".");
+        mt_out_str(&o, member);
+    }
+    return o.len < cap ? o.len : cap - 1;
+}
+
+/* A tolerated deviation at offset off. 0, or -1 in strict mode / OOM. */
+static int
+warn(struct bld *c, int w, size_t off, const char *section, const char *member)
+{
+    char path[128];
+    size_t n;
+
+    if (c->strict)
+        return fail(c, MTASTS_ESTRICT, MTASTS_R_STRICT, off);
+    if (c->warnings == 0)
+        c->woff = off;
+    c->warnings |= MTASTS_WARN_BIT(w);
+    n = make_path(c, section, member, path, sizeof(path));
+    if (mt_rbuild_diag(&c->b, w, path, n) != 0)
+        return fail(c, MTASTS_ENOMEM, MTASTS_R_NONE, 0);
+    return 0;
+}
+
+static int
+oom(struct bld *c)
+{
+    return fail(c, c->b.oom == 2 ? MTASTS_ETOOBIG : MTASTS_ENOMEM,
+                c->b.oom == 2 ? MTASTS_R_TOO_BIG : MTASTS_R_NONE, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Values                                                              */
+/* ------------------------------------------------------------------ */
+
+static int
+next(struct bld *c)
+{
+    int t = mt_json_next(&c->j);
+
+    return t;
+}
+
+/* The value token just read must be a string: copy it. */
+static int
+take_string(struct bld *c, int tok, struct mt_rstr *out)
+{
+    if (tok == MT_JT_ERROR)
+        return -1;
+    if (tok != MT_JT_STR)
+        return fail(c, MTASTS_ESYNTAX, MT_R_JSON_TYPE, c->j.tok_off);
+    *out = mt_rbuild_str(&c->b, c->j.str, c->j.slen);
+    if (out->off == MT_RSTR_NONE)
+        return oom(c);
+    return 0;
+}
+
+/* A count: a JSON number that is a non-negative integer within 2^53-1,
+ * with no fraction or exponent (RPT-JSON-13). */
+static int
+take_count(struct bld *c, int tok, int64_t *out)
+{
+    if (tok == MT_JT_ERROR)
+        return -1;
+    if (tok != MT_JT_NUM)
+        return fail(c, MTASTS_ESYNTAX, MT_R_JSON_TYPE, c->j.tok_off);
+    if (!c->j.num_int || c->j.num_big)
+        return fail(c, MTASTS_ESYNTAX, MT_R_JSON_VALUE, c->j.tok_off);
+    *out = (int64_t)c->j.num;
+    return 0;
+}
+
+static int
+take_datetime(struct bld *c, int tok, const char *member, int64_t *out)
+{
+    int no_offset;
+
+    if (tok == MT_JT_ERROR)
+        return -1;
+    if (tok != MT_JT_STR)
+        return fail(c, MTASTS_ESYNTAX, MT_R_JSON_TYPE, c->j.tok_off);
+    if (mt_datetime_parse(c->j.str, c->j.slen, out, &no_offset) != 0)
+        return fail(c, MTASTS_ESYNTAX, MT_R_JSON_VALUE, c->j.tok_off);
+    if (no_offset)
+        return warn(c, MTASTS_W_DATE_NO_OFFSET, c->j.tok_off, "date-range",
+                    member);
+    return 0;
+}
+
+/* An unknown member: check its name, skip its value. */
+static int
+skip_member(struct bld *c)
+{
+    if (mt_json_check_name(&c->j) != 0)
+        return -1;
+    return mt_json_skip(&c->j, next(c));
+}
+
+/* Mark known member k seen; a second one is a duplicate (RPT-JSON-1). */
+static int
+seen(struct bld *c, uint32_t *mask, int k)
+{
+    uint32_t bit = (uint32_t)1 << k;
+
+    if (*mask & bit)
+        return fail(c, MTASTS_ESYNTAX, MT_R_JSON_DUP, c->j.tok_off);
+    *mask |= bit;
+    return 0;
+}
+
+/* Read the members of an object whose '{' was just read. */
+#define FOR_MEMBERS(c, tok) \
+    for ((tok) = next(c); (tok) == MT_JT_KEY; (tok) = next(c))
+
+static int
+expect_obj(struct bld *c, int tok)
+{
+    if (tok == MT_JT_ERROR)
+        return -1;
+    if (tok != MT_JT_OBJ)
+        return fail(c, MTASTS_ESYNTAX, MT_R_JSON_TYPE, c->j.tok_off);
+    return 0;
+}
+
+/* The end of a member loop: tok must be '}' (else an error is set). */
+static int
+end_obj(struct bld *c, int tok)
+{
+    if (tok == MT_JT_END_OBJ)
+        return 0;
+    if (tok != MT_JT_ERROR)
+        fail(c, MTASTS_ESYNTAX, MT_R_JSON_SYNTAX, c->j.tok_off);
+    return -1;
+}
+
+/* A list of strings (policy-string, mx-host): an array of strings, or a
+ * bare string (one element, warning wstr), or null (absent, warning).
+ * Sets *start and *count; returns 1 when present, 0 when null, -1. */
+static int
+take_list(struct bld *c, int tok, int wstr, const char *member, uint32_t *start,
+          uint32_t *count)
+{
+    size_t koff = c->j.tok_off;
+    struct mt_rstr s;
+    int idx;
+
+    *start = (uint32_t)c->b.r.nfld;
+    *count = 0;
+    if (tok == MT_JT_NULL) {
+        if (warn(c, MTASTS_W_NULL_MEMBER, koff, "policy", member) != 0)
+            return -1;
+        return 0;
+    }
+    if (tok == MT_JT_STR) {
+        if (warn(c, wstr, koff, "policy", member) != 0 ||
+            take_string(c, tok, &s) != 0)
+            return -1;
+        if (mt_rbuild_field(&c->b, s) < 0)
+            return oom(c);
+        *count = 1;
+        return 1;
+    }
+    if (tok == MT_JT_ERROR)
+        return -1;
+    if (tok != MT_JT_ARR)
+        return fail(c, MTASTS_ESYNTAX, MT_R_JSON_TYPE, c->j.tok_off);
+    for (tok = next(c); tok != MT_JT_END_ARR; tok = next(c)) {
+        if (take_string(c, tok, &s) != 0)
+            return -1;
+        idx = mt_rbuild_field(&c->b, s);
+        if (idx < 0)
+            return oom(c);
+        (*count)++;
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Objects of the model                                                */
+/* ------------------------------------------------------------------ */
+
+static int
+read_date_range(struct bld *c, int tok)
+{
+    uint32_t mask = 0;
+    int k;
+
+    if (expect_obj(c, tok) != 0)
+        return -1;
+    FOR_MEMBERS(c, tok)
+    {
+        k = key_id(&c->j, K_START, K_END);
+        if (k == K_UNKNOWN) {
+            if (skip_member(c) != 0)
+                return -1;
+            continue;
+        }
+        if (seen(c, &mask, k) != 0 ||
+            take_datetime(c, next(c), key_names(k),
+                          k == K_START ? &c->b.r.start : &c->b.r.end) != 0)
+            return -1;
+    }
+    if (end_obj(c, tok) != 0)
+        return -1;
+    if (mask != ((1u << K_START) | (1u << K_END)))
+        return fail(c, MTASTS_ESYNTAX, MT_R_JSON_MISSING, c->j.tok_off);
+    return 0;
+}
+
+/* An IP member: kept as written; a malformed one gives a warning. */
+static int
+check_ip(struct bld *c, size_t koff, struct mt_rstr s, int k)
+{
+    if (mt_ip_kind(c->b.pool + s.off, s.len) != 0)
+        return 0;
+    return warn(c, MTASTS_W_BAD_IP, koff, "failure-details", key_names(k));
+}
+
+/* MTASTS_RESULT_* of a result-type text (NONE when unregistered). */
+static int
+result_type_of(const char *t, size_t n)
+{
+    static const unsigned char lens[MT_RESULT_MAX + 1] = {
+        0, 22, 25, 19, 23, 18, 12, 14, 13, 22, 18, 18};
+    int i;
+
+    for (i = 1; i <= MT_RESULT_MAX; i++)
+        if (lens[i] == n && memcmp(mtasts_result_type_name(i), t, n) == 0)
+            return i;
+    return MTASTS_RESULT_NONE;
+}
+
+static int
+read_detail(struct bld *c, int tok, struct mt_rpolicy *pol)
+{
+    struct mt_rstr texts[MT_DET_TEXTS];
+    struct mt_rdetail *d;
+    uint32_t mask = 0;
+    int k, i;
+    int64_t failed = 0;
+
+    if (expect_obj(c, tok) != 0)
+        return -1;
+    for (i = 0; i < MT_DET_TEXTS; i++)
+        texts[i].off = MT_RSTR_NONE;
+    FOR_MEMBERS(c, tok)
+    {
+        size_t koff = c->j.tok_off;
+        int field;
+        k = key_id(&c->j, K_RESULT_TYPE, K_REASON_CODE);
+        if (k == K_UNKNOWN) {
+            if (skip_member(c) != 0)
+                return -1;
+            continue;
+        }
+        if (seen(c, &mask, k) != 0)
+            return -1;
+        tok = next(c);
+        if (k == K_FAILED) {
+            if (take_count(c, tok, &failed) != 0)
+                return -1;
+            continue;
+        }
+        if (k == K_ADDITIONAL_ALIAS &&
+            warn(c, MTASTS_W_INFO_URI_ALIAS, koff, "failure-details",
+                 key_names(k)) != 0)
+            return -1;
+        if (tok == MT_JT_NULL && k != K_RESULT_TYPE) {
+            if (warn(c, MTASTS_W_NULL_MEMBER, koff, "failure-details",
+                     key_names(k)) != 0)
+                return -1;
+            continue;
+        }
+        switch (k) {
+        case K_RESULT_TYPE:
+            field = MTASTS_RF_RESULT_TYPE;
+            break;
+        case K_SENDING_IP:
+            field = MTASTS_RF_SENDING_IP;
+            break;
+        case K_RECEIVING_MX:
+            field = MTASTS_RF_RECEIVING_MX;
+            break;
+        case K_RECEIVING_HELO:
+            field = MTASTS_RF_RECEIVING_HELO;
+            break;
+        case K_RECEIVING_IP:
+            field = MTASTS_RF_RECEIVING_IP;
+            break;
+        case K_REASON_CODE:
+            field = MTASTS_RF_REASON_CODE;
+            break;
+        default: /* additional-information or its alias */
+            field = MTASTS_RF_ADDITIONAL;
+            break;
+        }
+        if (k == K_ADDITIONAL_ALIAS &&
+            texts[field - MT_DET_FIRST].off != MT_RSTR_NONE) {
+            /* additional-information was given and wins (E-5) */
+            if (tok != MT_JT_STR)
+                return fail(c, MTASTS_ESYNTAX, MT_R_JSON_TYPE, c->j.tok_off);
+            continue;
+        }
+        if (take_string(c, tok, &texts[field - MT_DET_FIRST]) != 0)
+            return -1;
+        if ((k == K_SENDING_IP || k == K_RECEIVING_IP) &&
+            check_ip(c, koff, texts[field - MT_DET_FIRST], k) != 0)
+            return -1;
+    }
+    if (end_obj(c, tok) != 0)
+        return -1;
+    if (!(mask & (1u << K_RESULT_TYPE)) || !(mask & (1u << K_FAILED)))
+        return fail(c, MTASTS_ESYNTAX, MT_R_JSON_MISSING, c->j.tok_off);
+    d = mt_rbuild_detail(&c->b);
+    if (d == NULL)
+        return oom(c);
+    d->failed = failed;
+    d->fstart = (uint32_t)c->b.r.nfld;
+    for (i = 0; i < MT_DET_TEXTS; i++) {
+        if (texts[i].off == MT_RSTR_NONE)
+            continue;
+        if (mt_rbuild_field(&c->b, texts[i]) < 0)
+            return oom(c);
+        d->mask = (uint8_t)(d->mask | (1u << i));
+    }
+    d->result = (uint8_t)result_type_of(c->b.pool + texts[0].off, texts[0].len);
+    pol->det_count++;
+    return 0;
+}
+
+static int
+read_details(struct bld *c, int tok, size_t koff, struct mt_rpolicy *pol)
+{
+    pol->det_start = (uint32_t)c->b.r.ndet;
+    if (tok == MT_JT_NULL)
+        return warn(c, MTASTS_W_NULL_MEMBER, koff, key_names(K_DETAILS), NULL);
+    if (tok == MT_JT_ERROR)
+        return -1;
+    if (tok != MT_JT_ARR)
+        return fail(c, MTASTS_ESYNTAX, MT_R_JSON_TYPE, c->j.tok_off);
+    for (tok = next(c), c->di = 0; tok != MT_JT_END_ARR; tok = next(c), c->di++)
+        if (read_detail(c, tok, pol) != 0)
+            return -1;
+    c->di = NO_INDEX;
+    return 0;
+}
+
+static int
+read_summary(struct bld *c, int tok, struct mt_rpolicy *pol)
+{
+    uint32_t mask = 0;
+    int k;
+
+    if (expect_obj(c, tok) != 0)
+        return -1;
+    FOR_MEMBERS(c, tok)
+    {
+        k = key_id(&c->j, K_TOTAL_OK, K_TOTAL_FAIL);
+        if (k == K_UNKNOWN) {
+            if (skip_member(c) != 0)
+                return -1;
+            continue;
+        }
+        if (seen(c, &mask, k) != 0 ||
+            take_count(c, next(c),
+                       k == K_TOTAL_OK ? &pol->success : &pol->failure) != 0)
+            return -1;
+    }
+    if (end_obj(c, tok) != 0)
+        return -1;
+    if (mask != ((1u << K_TOTAL_OK) | (1u << K_TOTAL_FAIL)))
+        return fail(c, MTASTS_ESYNTAX, MT_R_JSON_MISSING, c->j.tok_off);
+    return 0;
+}
+
+/* Microsoft packs all TLSA records into one policy-string element that
+ * holds a JSON array of strings: unpack it (warning tlsa_packed). The
+ * decoded records are shorter than their packed form, so they are written
+ * over it in the pool. */
+static int
+unpack_tlsa(struct bld *c, struct mt_rpolicy *pol, size_t koff)
+{
+    struct mt_rstr s = c->b.fld[pol->ps_start];
+    struct mt_json sub;
+    uint32_t start = (uint32_t)c->b.r.nfld, count = 0, cur = s.off;
+    char *copy;
+    int tok, ok = 1;
+
+    if (s.len < 2 || c->b.pool[s.off] != '[')
+        return 0;
+    copy = mt_alloc(c->b.ctx, s.len);
+    if (copy == NULL)
+        return fail(c, MTASTS_ENOMEM, MTASTS_R_NONE, 0);
+    memcpy(copy, c->b.pool + s.off, s.len);
+    mt_json_init(&sub, c->b.ctx, (const uint8_t *)copy, s.len);
+    if (mt_json_next(&sub) != MT_JT_ARR)
+        ok = 0;
+    while (ok == 1 && (tok = mt_json_next(&sub)) != MT_JT_END_ARR) {
+        struct mt_rstr e;
+        if (tok != MT_JT_STR) {
+            ok = 0;
+            break;
+        }
+        /* "x" takes 3 bytes packed and 2 here: always fits */
+        memcpy(c->b.pool + cur, sub.str, sub.slen);
+        c->b.pool[cur + sub.slen] = 0;
+        e.off = cur;
+        e.len = (uint32_t)sub.slen;
+        cur += (uint32_t)sub.slen + 1;
+        if (mt_rbuild_field(&c->b, e) < 0) {
+            ok = -1;
+            break;
+        }
+        count++;
+    }
+    if (ok == 1 && (mt_json_next(&sub) != MT_JT_EOF || count == 0))
+        ok = 0;
+    if (sub.err == MTASTS_ENOMEM)
+        ok = -1;
+    mt_json_fini(&sub);
+    if (ok != 1) {
+        /* not a packed list: put the string back as it was */
+        memcpy(c->b.pool + s.off, copy, s.len);
+        c->b.pool[s.off + s.len] = 0;
+        c->b.r.nfld = start;
+    }
+    mt_free(c->b.ctx, copy, s.len);
+    if (ok < 0)
+        return oom(c);
+    if (ok == 0)
+        return 0;
+    pol->ps_start = start;
+    pol->ps_count = count;
+    return warn(c, MTASTS_W_TLSA_PACKED, koff, "policy",
+                key_names(K_POLICY_STRING));
+}
+
+static int
+read_policy(struct bld *c, int tok, struct mt_rpolicy *pol, size_t *ps_off)
+{
+    uint32_t mask = 0;
+    int k, r;
+
+    if (expect_obj(c, tok) != 0)
+        return -1;
+    FOR_MEMBERS(c, tok)
+    {
+        size_t koff = c->j.tok_off;
+        k = key_id(&c->j, K_POLICY_TYPE, K_MX_HOST);
+        if (k == K_UNKNOWN) {
+            if (skip_member(c) != 0)
+                return -1;
+            continue;
+        }
+        if (seen(c, &mask, k) != 0)
+            return -1;
+        tok = next(c);
+        switch (k) {
+        case K_POLICY_TYPE:
+            if (take_string(c, tok, &pol->type_text) != 0)
+                return -1;
+            break;
+        case K_POLICY_DOMAIN:
+            if (tok == MT_JT_NULL) {
+                if (warn(c, MTASTS_W_NULL_MEMBER, koff, "policy",
+                         key_names(k)) != 0)
+                    return -1;
+                break;
+            }
+            if (take_string(c, tok, &pol->domain) != 0)
+                return -1;
+            break;
+        case K_POLICY_STRING:
+            *ps_off = koff;
+            r = take_list(c, tok, MTASTS_W_POLICY_STRING_STRING, key_names(k),
+                          &pol->ps_start, &pol->ps_count);
+            if (r < 0)
+                return -1;
+            if (r > 0)
+                pol->flags |= MT_POL_HAS_PS;
+            break;
+        default:
+            r = take_list(c, tok, MTASTS_W_MX_HOST_STRING, key_names(k),
+                          &pol->mx_start, &pol->mx_count);
+            if (r < 0)
+                return -1;
+            if (r > 0)
+                pol->flags |= MT_POL_HAS_MX;
+            break;
+        }
+    }
+    if (end_obj(c, tok) != 0)
+        return -1;
+    if (!(mask & (1u << K_POLICY_TYPE)))
+        return fail(c, MTASTS_ESYNTAX, MT_R_JSON_MISSING, c->j.tok_off);
+    {
+        const char *t = c->b.pool + pol->type_text.off;
+        int ty;
+        pol->type = MTASTS_POLICY_TYPE_UNKNOWN;
+        for (ty = 1; ty <= 3; ty++)
+            if (strlen(policy_type_names[ty]) == pol->type_text.len &&
+                memcmp(policy_type_names[ty], t, pol->type_text.len) == 0)
+                pol->type = (uint8_t)ty;
+    }
+    return 0;
+}
+
+static int
+read_policies(struct bld *c, int tok)
+{
+    if (tok == MT_JT_ERROR)
+        return -1;
+    if (tok != MT_JT_ARR)
+        return fail(c, MTASTS_ESYNTAX, MT_R_JSON_TYPE, c->j.tok_off);
+    for (tok = next(c), c->pi = 0; tok != MT_JT_END_ARR;
+         tok = next(c), c->pi++) {
+        struct mt_rpolicy *pol;
+        uint32_t mask = 0;
+        size_t ps_off = 0, elem_off = c->j.tok_off;
+        int k;
+        size_t pidx;
+
+        if (expect_obj(c, tok) != 0)
+            return -1;
+        pol = mt_rbuild_policy(&c->b);
+        if (pol == NULL)
+            return oom(c);
+        pidx = c->b.r.npol - 1;
+        pol->det_start = (uint32_t)c->b.r.ndet;
+        FOR_MEMBERS(c, tok)
+        {
+            size_t koff = c->j.tok_off;
+            k = key_id(&c->j, K_POLICY, K_DETAILS);
+            if (k == K_UNKNOWN) {
+                if (skip_member(c) != 0)
+                    return -1;
+                continue;
+            }
+            if (seen(c, &mask, k) != 0)
+                return -1;
+            /* the arrays may move while reading: index, not pointer */
+            pol = &c->b.pol[pidx];
+            if (k == K_POLICY) {
+                struct mt_rpolicy tmp = *pol;
+                if (read_policy(c, next(c), &tmp, &ps_off) != 0)
+                    return -1;
+                c->b.pol[pidx] = tmp;
+            } else if (k == K_SUMMARY) {
+                struct mt_rpolicy tmp = *pol;
+                if (read_summary(c, next(c), &tmp) != 0)
+                    return -1;
+                c->b.pol[pidx] = tmp;
+            } else {
+                struct mt_rpolicy tmp = *pol;
+                if (read_details(c, next(c), koff, &tmp) != 0)
+                    return -1;
+                c->b.pol[pidx] = tmp;
+            }
+        }
+        if (end_obj(c, tok) != 0)
+            return -1;
+        if (!(mask & (1u << K_POLICY)) || !(mask & (1u << K_SUMMARY)))
+            return fail(c, MTASTS_ESYNTAX, MT_R_JSON_MISSING, c->j.tok_off);
+        pol = &c->b.pol[pidx];
+        {
+            struct mt_rpolicy tmp = *pol;
+            if (tmp.domain.off == MT_RSTR_NONE &&
+                warn(c, MTASTS_W_POLICY_DOMAIN_ABSENT, elem_off, "policy",
+                     key_names(K_POLICY_DOMAIN)) != 0)
+                return -1;
+            if (tmp.type == MTASTS_POLICY_TYPE_STS &&
+                !(tmp.flags & MT_POL_HAS_MX) &&
+                warn(c, MTASTS_W_MX_HOST_ABSENT, elem_off, "policy",
+                     key_names(K_MX_HOST)) != 0)
+                return -1;
+            if (tmp.type == MTASTS_POLICY_TYPE_TLSA && tmp.ps_count == 1 &&
+                unpack_tlsa(c, &tmp, ps_off) != 0)
+                return -1;
+            c->b.pol[pidx] = tmp;
+        }
+    }
+    c->pi = NO_INDEX;
+    return 0;
+}
+
+static int
+read_report(struct bld *c)
+{
+    uint32_t mask = 0;
+    int tok, k;
+    const uint32_t need = (1u << K_ORG) | (1u << K_DATE_RANGE) |
+                          (1u << K_CONTACT) | (1u << K_REPORT_ID) |
+                          (1u << K_POLICIES);
+
+    if (expect_obj(c, next(c)) != 0)
+        return -1;
+    FOR_MEMBERS(c, tok)
+    {
+        size_t koff = c->j.tok_off;
+        k = key_id(&c->j, K_ORG, K_POLICIES);
+        if (k == K_UNKNOWN) {
+            if (skip_member(c) != 0)
+                return -1;
+            continue;
+        }
+        if (seen(c, &mask, k) != 0)
+            return -1;
+        tok = next(c);
+        switch (k) {
+        case K_ORG:
+            if (take_string(c, tok, &c->b.r.org) != 0)
+                return -1;
+            break;
+        case K_DATE_RANGE:
+            if (read_date_range(c, tok) != 0)
+                return -1;
+            break;
+        case K_CONTACT:
+            if (tok == MT_JT_NULL) {
+                if (warn(c, MTASTS_W_CONTACT_NULL, koff, NULL, key_names(k)) !=
+                    0)
+                    return -1;
+                break;
+            }
+            if (take_string(c, tok, &c->b.r.contact) != 0)
+                return -1;
+            break;
+        case K_REPORT_ID:
+            if (take_string(c, tok, &c->b.r.report_id) != 0)
+                return -1;
+            break;
+        default:
+            if (read_policies(c, tok) != 0)
+                return -1;
+            break;
+        }
+    }
+    if (end_obj(c, tok) != 0)
+        return -1;
+    if ((mask & need) != need)
+        return fail(c, MTASTS_ESYNTAX, MT_R_JSON_MISSING, c->j.tok_off);
+    tok = next(c);
+    if (tok != MT_JT_EOF)
+        return -1;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Parse                                                               */
+/* ------------------------------------------------------------------ */
+
+static int
+parse_json(mtasts_ctx *ctx, const uint8_t *buf, size_t len, unsigned flags,
+           mtasts_tlsrpt_report **ret_report, struct mtasts_diag *reterr)
+{
+    struct bld c;
+    int rc;
+    size_t skip = 0;
+
+    if (len > ctx->limits[MTASTS_LIMIT_JSON_SIZE]) {
+        mt_diag_fail(reterr, MTASTS_ETOOBIG, MTASTS_R_TOO_BIG,
+                     ctx->limits[MTASTS_LIMIT_JSON_SIZE], NULL, 0);
+        return MTASTS_ETOOBIG;
+    }
+    memset(&c, 0, sizeof(c));
+    c.flags = flags;
+    c.strict = (flags & MTASTS_PARSE_STRICT) != 0;
+    c.pi = c.di = NO_INDEX;
+    mt_rbuild_init(&c.b, ctx, len);
+    if (c.b.oom) {
+        mt_rbuild_fini(&c.b);
+        return mt_nomem(reterr);
+    }
+    /* RFC 8259 8.1: a parser may ignore a byte order mark */
+    if (len >= 3 && buf[0] == 0xEF && buf[1] == 0xBB && buf[2] == 0xBF)
+        skip = 3;
+    mt_json_init(&c.j, ctx, buf + skip, len - skip);
+    rc = 0;
+    if (skip != 0 && warn(&c, MTASTS_W_BOM, 0, NULL, NULL) != 0)
+        rc = -1;
+    if (rc == 0)
+        rc = read_report(&c);
+    if (rc == 0)
+        rc = mt_rbuild_finish(&c.b, ret_report);
+    else
+        rc = c.j.err != 0 ? c.j.err : MTASTS_ESYNTAX;
+    if (rc == MTASTS_OK) {
+        (*ret_report)->warnings = c.warnings;
+        mt_diag_ok(reterr, c.warnings, c.woff + skip);
+    } else if (rc == MTASTS_ENOMEM) {
+        mt_nomem(reterr);
+    } else {
+        size_t off = c.j.err != 0 ? c.j.err_off + skip : 0;
+        if (c.j.err == MTASTS_ESTRICT && skip != 0 && c.j.err_off == 0 &&
+            c.warnings == 0)
+            off = 0; /* the BOM itself */
+        mt_diag_fail(reterr, rc, c.j.err != 0 ? c.j.reason : MTASTS_R_TOO_BIG,
+                     off, (const char *)buf, len);
+    }
+    mt_json_fini(&c.j);
+    mt_rbuild_fini(&c.b);
+    return rc;
+}
+
+int
+mtasts_tlsrpt_report_parse(mtasts_ctx *ctx, const uint8_t *buf, size_t len,
+                           unsigned flags, mtasts_tlsrpt_report **ret_report,
+                           struct mtasts_diag *reterr)
+{
+    int rc;
+
+    if (ret_report != NULL)
+        *ret_report = NULL;
+    rc = mt_diag_check(reterr);
+    if (rc != MTASTS_OK)
+        return rc;
+    if (ctx == NULL || ret_report == NULL || (buf == NULL && len > 0) ||
+        (flags & ~(MTASTS_PARSE_STRICT | MTASTS_REPORT_NO_GZIP)) != 0) {
+        mt_diag_fail(reterr, MTASTS_EINVAL, MTASTS_R_NONE, 0, NULL, 0);
+        return MTASTS_EINVAL;
+    }
+    if (len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b &&
+        !(flags & MTASTS_REPORT_NO_GZIP)) {
+        mtasts_buf *plain = NULL;
+        const uint8_t *d;
+        size_t n;
+        rc = mtasts_gunzip(ctx, buf, len, ctx->limits[MTASTS_LIMIT_GUNZIP_SIZE],
+                           &plain, reterr);
+        if (rc != MTASTS_OK)
+            return rc;
+        d = mtasts_buf_data(plain, &n);
+        rc = parse_json(ctx, d, n, flags, ret_report, reterr);
+        mtasts_buf_free(plain);
+        return rc;
+    }
+    return parse_json(ctx, buf, len, flags, ret_report, reterr);
+}
+
+/* ------------------------------------------------------------------ */
+/* Serialize                                                           */
+/* ------------------------------------------------------------------ */
+
+#define KEY(w, s) mt_jw_key((w), (s), sizeof(s) - 1)
+
+static void
+put_rstr(struct mt_jw *w, const mtasts_tlsrpt_report *r, struct mt_rstr s)
+{
+    mt_jw_str(w, r->pool + s.off, s.len);
+}
+
+static void
+put_count(struct mt_jw *w, int64_t v)
+{
+    if (v < 0)
+        v = 0;
+    mt_jw_uint(w,
+               (uint64_t)v > MT_JSON_MAX_SAFE ? MT_JSON_MAX_SAFE : (uint64_t)v);
+}
+
+static void
+put_time(struct mt_jw *w, int64_t t)
+{
+    char d[20];
+
+    if (mt_datetime_format(t, d) != 0)
+        (void)mt_datetime_format(0, d);
+    mt_jw_str(w, d, sizeof(d));
+}
+
+static void
+put_list(struct mt_jw *w, const mtasts_tlsrpt_report *r, uint32_t start,
+         uint32_t count)
+{
+    uint32_t i;
+
+    mt_jw_begin(w, '[');
+    for (i = 0; i < count; i++)
+        put_rstr(w, r, r->fld[start + i]);
+    mt_jw_end(w, ']');
+}
+
+static const char *const detail_keys[MT_DET_TEXTS] = {
+    "result-type",         "sending-mta-ip", "receiving-mx-hostname",
+    "receiving-mx-helo",   "receiving-ip",   "additional-information",
+    "failure-reason-code",
+};
+
+static void
+put_detail(struct mt_jw *w, const mtasts_tlsrpt_report *r,
+           const struct mt_rdetail *d)
+{
+    const struct mt_rstr *t = &r->fld[d->fstart];
+    unsigned i;
+
+    mt_jw_begin(w, '{');
+    for (i = 0; i < MT_DET_TEXTS; i++) {
+        const struct mt_rstr *s;
+        if (i == MTASTS_RF_ADDITIONAL - MT_DET_FIRST) {
+            KEY(w, "failed-session-count");
+            put_count(w, d->failed);
+        }
+        if (!(d->mask & (1u << i)))
+            continue;
+        s = t++;
+        mt_jw_key(w, detail_keys[i], strlen(detail_keys[i]));
+        if (i == MTASTS_RF_RESULT_TYPE - MT_DET_FIRST &&
+            d->result != MTASTS_RESULT_NONE) {
+            const char *n = mtasts_result_type_name(d->result);
+            mt_jw_str(w, n, strlen(n));
+        } else if ((i == MTASTS_RF_SENDING_IP - MT_DET_FIRST ||
+                    i == MTASTS_RF_RECEIVING_IP - MT_DET_FIRST) &&
+                   mt_ip_kind(r->pool + s->off, s->len) == 6) {
+            char c6[46];
+            size_t n = mt_ipv6_canon(r->pool + s->off, s->len, c6);
+            mt_jw_str(w, c6, n);
+        } else
+            put_rstr(w, r, *s);
+    }
+    mt_jw_end(w, '}');
+}
+
+int
+mtasts_tlsrpt_report_to_json(const mtasts_tlsrpt_report *report, unsigned flags,
+                             mtasts_buf **ret_json)
+{
+    struct mt_jw w;
+    size_t i, k;
+
+    if (ret_json != NULL)
+        *ret_json = NULL;
+    if (report == NULL || ret_json == NULL ||
+        (flags & ~(unsigned)MTASTS_JSON_PRETTY) != 0)
+        return MTASTS_EINVAL;
+    if (mt_jw_init(&w, report->ctx,
+                   report->pool_len + 64 * report->nfld + 256 * report->npol +
+                       128 * report->ndet,
+                   (flags & MTASTS_JSON_PRETTY) != 0) != MTASTS_OK)
+        return MTASTS_ENOMEM;
+    mt_jw_begin(&w, '{');
+    KEY(&w, "organization-name");
+    put_rstr(&w, report, report->org);
+    KEY(&w, "date-range");
+    mt_jw_begin(&w, '{');
+    KEY(&w, "start-datetime");
+    put_time(&w, report->start);
+    KEY(&w, "end-datetime");
+    put_time(&w, report->end);
+    mt_jw_end(&w, '}');
+    KEY(&w, "contact-info");
+    if (report->contact.off != MT_RSTR_NONE)
+        put_rstr(&w, report, report->contact);
+    else
+        mt_jw_raw_value(&w, "null", 4); /* as read (E-18) */
+    KEY(&w, "report-id");
+    put_rstr(&w, report, report->report_id);
+    KEY(&w, "policies");
+    mt_jw_begin(&w, '[');
+    for (i = 0; i < report->npol; i++) {
+        const struct mt_rpolicy *p = &report->pol[i];
+        mt_jw_begin(&w, '{');
+        KEY(&w, "policy");
+        mt_jw_begin(&w, '{');
+        KEY(&w, "policy-type");
+        if (p->type != MTASTS_POLICY_TYPE_UNKNOWN)
+            mt_jw_str(&w, policy_type_names[p->type],
+                      strlen(policy_type_names[p->type]));
+        else
+            put_rstr(&w, report, p->type_text);
+        if (p->flags & MT_POL_HAS_PS) {
+            KEY(&w, "policy-string");
+            put_list(&w, report, p->ps_start, p->ps_count);
+        }
+        if (p->domain.off != MT_RSTR_NONE) {
+            KEY(&w, "policy-domain");
+            put_rstr(&w, report, p->domain);
+        }
+        if (p->flags & MT_POL_HAS_MX) {
+            KEY(&w, "mx-host");
+            put_list(&w, report, p->mx_start, p->mx_count);
+        }
+        mt_jw_end(&w, '}');
+        KEY(&w, "summary");
+        mt_jw_begin(&w, '{');
+        KEY(&w, "total-successful-session-count");
+        put_count(&w, p->success);
+        KEY(&w, "total-failure-session-count");
+        put_count(&w, p->failure);
+        mt_jw_end(&w, '}');
+        KEY(&w, "failure-details");
+        mt_jw_begin(&w, '[');
+        for (k = 0; k < p->det_count; k++)
+            put_detail(&w, report, &report->det[p->det_start + k]);
+        mt_jw_end(&w, ']');
+        mt_jw_end(&w, '}');
+    }
+    mt_jw_end(&w, ']');
+    mt_jw_end(&w, '}');
+    if (w.pretty)
+        mt_jw_raw(&w, "\n", 1);
+    return mt_jw_finish(&w, ret_json);
+}

@@ -1,0 +1,931 @@
+/* The _smtp._tls TXT record (RFC 8460 3): parse, select, build, format. */
+#include "internal.h"
+
+struct kv_span {
+    const char *name;
+    size_t name_len;
+    const char *value;
+    size_t value_len;
+};
+
+/* One rua URI. While scanning, target of a mailto URI points at its
+ * encoded path in the input (target_len is the decoded length); in a
+ * record it is the decoded address. */
+struct rua {
+    const char *uri;
+    size_t uri_len;
+    const char *target; /* NULL when unusable */
+    size_t target_len;
+    int kind;
+};
+
+struct mtasts_tlsrpt_record {
+    mtasts_ctx *ctx;
+    size_t alloc_size;
+    uint64_t warnings;
+    size_t rua_count;
+    struct rua *rua;
+    size_t ext_count;
+    struct kv_span *ext;
+};
+
+struct rpt_scan {
+    /* out */
+    int have_rua;
+    size_t rua_count;
+    size_t usable;
+    size_t ext_count;
+    size_t str_bytes; /* every string of the record with its NUL */
+    uint64_t warnings;
+    size_t woff;
+    int reason;
+    size_t off;
+    /* sinks */
+    struct rua *rua;
+    size_t rua_cap;
+    struct kv_span *ext;
+    size_t ext_cap;
+};
+
+/* What uri_check() learnt about a URI. */
+struct uri_view {
+    size_t scheme_len;
+    size_t path_off; /* the path of hier-part */
+    size_t path_len;
+    int has_authority;
+    size_t host_len;
+};
+
+#define RPT_VERSION     "v=TLSRPTv1"
+#define RPT_VERSION_LEN 10
+#define LOCAL_RUA       8
+#define LOCAL_EXT       8
+/* Longest usable mailto address: a 64-octet local-part, "@" and a domain
+ * (RFC 5321 4.5.3.1.1, 4.5.3.1.2). */
+#define MAILTO_MAX (64 + 1 + MTASTS_DOMAIN_MAX_LEN)
+
+/* Classes of RFC 3986 characters for skip_uric(). pct-encoded triplets
+ * are always accepted. */
+#define U_UNRES 0x01u /* ALPHA DIGIT - . _ ~ */
+#define U_SUB   0x02u /* ! $ & ' ( ) * + , ; = */
+#define U_COLON 0x04u
+#define U_AT    0x08u
+#define U_SLASH 0x10u
+#define U_QMARK 0x20u
+#define U_PCHAR (U_UNRES | U_SUB | U_COLON | U_AT)
+
+static unsigned
+uri_class(unsigned char c)
+{
+    if (MT_IS(c, MT_ALNUM))
+        return U_UNRES;
+    switch (c) {
+    case '-':
+    case '.':
+    case '_':
+    case '~':
+        return U_UNRES;
+    case '!':
+    case '$':
+    case '&':
+    case '\'':
+    case '(':
+    case ')':
+    case '*':
+    case '+':
+    case ',':
+    case ';':
+    case '=':
+        return U_SUB;
+    case ':':
+        return U_COLON;
+    case '@':
+        return U_AT;
+    case '/':
+        return U_SLASH;
+    case '?':
+        return U_QMARK;
+    default:
+        return 0;
+    }
+}
+
+/* Bytes that may appear in a URI of a rua list: every URI character but
+ * ',' and ';', which separate URIs and fields. */
+static int
+uri_byte(unsigned char c)
+{
+    if (c == ',' || c == ';')
+        return 0;
+    return uri_class(c) != 0 || c == '%' || c == '#' || c == '[' || c == ']';
+}
+
+static int
+hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* Skip bytes of the classes cls and pct-encoded triplets in s[p..lim).
+ * Returns where it stopped; *bad is set when that is a '%' not followed
+ * by two hex digits. */
+static size_t
+skip_uric(const char *s, size_t lim, size_t p, unsigned cls, int *bad)
+{
+    while (p < lim) {
+        unsigned char c = (unsigned char)s[p];
+        if (c == '%') {
+            if (lim - p < 3 || hexval((unsigned char)s[p + 1]) < 0 ||
+                hexval((unsigned char)s[p + 2]) < 0) {
+                *bad = 1;
+                return p;
+            }
+            p += 3;
+        } else if ((uri_class(c) & cls) != 0) {
+            p++;
+        } else {
+            break;
+        }
+    }
+    return p;
+}
+
+/* Whether s[0..n) is an RFC 3986 URI: scheme ":" hier-part [ "?" query ]
+ * [ "#" fragment ]. On failure *ret_off is the offset of the first byte
+ * that does not fit (n when the URI ends too early). */
+static int
+uri_check(const char *s, size_t n, struct uri_view *v, size_t *ret_off)
+{
+    size_t p, ae, h, at, q;
+    int bad = 0;
+
+    memset(v, 0, sizeof(*v));
+    if (n == 0 || !MT_IS(s[0], MT_C_ALPHA)) {
+        *ret_off = 0;
+        return 0;
+    }
+    for (p = 1; p < n; p++)
+        if (!MT_IS(s[p], MT_ALNUM) && s[p] != '+' && s[p] != '-' && s[p] != '.')
+            break;
+    if (p == n || s[p] != ':') {
+        *ret_off = p;
+        return 0;
+    }
+    v->scheme_len = p++;
+    if (n - p >= 2 && s[p] == '/' && s[p + 1] == '/') {
+        /* "//" authority path-abempty */
+        p += 2;
+        for (ae = p; ae < n; ae++)
+            if (s[ae] == '/' || s[ae] == '?' || s[ae] == '#')
+                break;
+        h = p;
+        for (at = p; at < ae; at++)
+            if (s[at] == '@')
+                break;
+        if (at < ae) {
+            /* userinfo: unreserved / pct-encoded / sub-delims / ":" */
+            q = skip_uric(s, at, p, U_UNRES | U_SUB | U_COLON, &bad);
+            if (q != at) {
+                *ret_off = q;
+                return 0;
+            }
+            h = at + 1;
+        }
+        if (h < ae && s[h] == '[') {
+            /* IP-literal, checked loosely: the characters of IPv6address
+             * and IPvFuture, not empty */
+            for (q = h + 1; q < ae; q++)
+                if ((uri_class((unsigned char)s[q]) &
+                     (U_UNRES | U_SUB | U_COLON)) == 0)
+                    break;
+            if (q == ae || s[q] != ']' || q == h + 1) {
+                *ret_off = q;
+                return 0;
+            }
+            q++;
+        } else {
+            q = skip_uric(s, ae, h, U_UNRES | U_SUB, &bad);
+            if (bad) {
+                *ret_off = q;
+                return 0;
+            }
+        }
+        v->has_authority = 1;
+        v->host_len = q - h;
+        if (q < ae && s[q] == ':')
+            for (q++; q < ae && MT_IS(s[q], MT_C_DIGIT); q++)
+                ;
+        if (q != ae) {
+            *ret_off = q;
+            return 0;
+        }
+        p = ae;
+    }
+    /* path-abempty after an authority; otherwise path-absolute,
+     * path-rootless or path-empty ("//" was taken above) */
+    v->path_off = p;
+    p = skip_uric(s, n, p, U_PCHAR | U_SLASH, &bad);
+    v->path_len = p - v->path_off;
+    if (!bad && p < n && s[p] == '?')
+        p = skip_uric(s, n, p + 1, U_PCHAR | U_SLASH | U_QMARK, &bad);
+    if (!bad && p < n && s[p] == '#')
+        p = skip_uric(s, n, p + 1, U_PCHAR | U_SLASH | U_QMARK, &bad);
+    if (p != n) {
+        *ret_off = p;
+        return 0;
+    }
+    return 1;
+}
+
+/* Decode the pct-encoded triplets of s[0..n) (already checked) into dst,
+ * which has room for n bytes. Returns the decoded length. */
+static size_t
+pct_decode(const char *s, size_t n, char *dst)
+{
+    size_t i, k = 0;
+
+    for (i = 0; i < n; i++) {
+        if (s[i] == '%') {
+            dst[k++] = (char)(hexval((unsigned char)s[i + 1]) * 16 +
+                              hexval((unsigned char)s[i + 2]));
+            i += 2;
+        } else {
+            dst[k++] = s[i];
+        }
+    }
+    return k;
+}
+
+/* RFC 5322 atext */
+static int
+is_atext(unsigned char c)
+{
+    if (MT_IS(c, MT_ALNUM))
+        return 1;
+    return c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
+}
+
+/* Whether a[0..n) is an addr-spec (RFC 5322 3.4.1, non-obsolete forms)
+ * whose local-part has at most 64 octets and whose domain is an RFC 5321
+ * Domain. */
+static int
+addr_spec_ok(const char *a, size_t n)
+{
+    size_t i = 0;
+
+    if (n > 0 && a[0] == '"') {
+        /* quoted-string: qtext, quoted-pair, WSP */
+        for (i = 1;; i++) {
+            unsigned char c;
+            if (i >= n)
+                return 0;
+            c = (unsigned char)a[i];
+            if (c == '"')
+                break;
+            if (c == '\\') {
+                if (i + 1 >= n ||
+                    !(MT_IS(a[i + 1], MT_C_VCHAR) || MT_IS(a[i + 1], MT_C_WSP)))
+                    return 0;
+                i++;
+            } else if (!MT_IS(c, MT_C_VCHAR) && !MT_IS(c, MT_C_WSP)) {
+                return 0;
+            }
+        }
+        i++;
+    } else {
+        /* dot-atom-text */
+        for (;;) {
+            size_t s = i;
+            while (i < n && is_atext((unsigned char)a[i]))
+                i++;
+            if (i == s)
+                return 0;
+            if (i == n || a[i] != '.')
+                break;
+            i++;
+        }
+    }
+    if (i > 64 || i == n || a[i] != '@')
+        return 0;
+    i++;
+    return mt_name_valid(a + i, n - i);
+}
+
+/* Kind of a checked URI, with the decoded length of a mailto address in
+ * *ret_tlen and, for an unusable one, the warning in *ret_w. */
+static int
+uri_kind(const char *s, const struct uri_view *v, size_t *ret_tlen, int *ret_w)
+{
+    char addr[MAILTO_MAX];
+    size_t i, pct = 0, dl;
+
+    *ret_tlen = 0;
+    if (mt_ascii_caseeq(s, v->scheme_len, "https", 5)) {
+        if (v->has_authority && v->host_len > 0)
+            return MTASTS_RUA_HTTPS;
+        *ret_w = MTASTS_W_RUA_SCHEME;
+        return MTASTS_RUA_OTHER;
+    }
+    if (!mt_ascii_caseeq(s, v->scheme_len, "mailto", 6)) {
+        *ret_w = MTASTS_W_RUA_SCHEME;
+        return MTASTS_RUA_OTHER;
+    }
+    *ret_w = MTASTS_W_RUA_MAILTO;
+    for (i = 0; i < v->path_len; i++)
+        if (s[v->path_off + i] == '%')
+            pct++;
+    dl = v->path_len - 2 * pct;
+    if (dl == 0 || dl > MAILTO_MAX)
+        return MTASTS_RUA_OTHER;
+    (void)pct_decode(s + v->path_off, v->path_len, addr);
+    if (!addr_spec_ok(addr, dl))
+        return MTASTS_RUA_OTHER;
+    *ret_tlen = dl;
+    return MTASTS_RUA_MAILTO;
+}
+
+/* The reason to report for an unexpected byte c, when fallback describes
+ * what was expected there. */
+static int
+char_reason(unsigned char c, int fallback)
+{
+    if (c >= 0x80)
+        return MTASTS_R_NON_ASCII;
+    if ((c < 0x20 && c != '\t') || c == 0x7F)
+        return MTASTS_R_CTL;
+    return fallback;
+}
+
+static void
+add_warning(struct rpt_scan *r, int w, size_t off)
+{
+    if (r->warnings == 0)
+        r->woff = off;
+    r->warnings |= MTASTS_WARN_BIT(w);
+}
+
+static int
+scan_fail(struct rpt_scan *r, int reason, size_t off)
+{
+    r->reason = reason;
+    r->off = off;
+    return MTASTS_ESYNTAX;
+}
+
+/* Scan the URI list of a rua field from *pp: tlsrpt-uri *(*WSP ","
+ * *WSP tlsrpt-uri). On success *pp is just after the last URI. Only the
+ * first rua field (store 1) is recorded. */
+static int
+scan_rua(const char *b, size_t n, size_t *pp, struct rpt_scan *r, int store)
+{
+    struct uri_view v;
+    size_t p = *pp, q, ws, eo, tlen;
+    int kind, w;
+
+    for (;;) {
+        q = p;
+        /* A URI ends at ',' or ';' (which it must encode) or WSP. */
+        while (p < n && uri_byte((unsigned char)b[p]))
+            p++;
+        if (p < n && b[p] != ',' && b[p] != ';' && !MT_IS(b[p], MT_C_WSP))
+            return scan_fail(
+                r, char_reason((unsigned char)b[p], MTASTS_R_EXT_VALUE), p);
+        if (!uri_check(b + q, p - q, &v, &eo))
+            return scan_fail(r, MTASTS_R_EXT_VALUE, q + eo);
+        if (store) {
+            w = 0;
+            kind = uri_kind(b + q, &v, &tlen, &w);
+            if (r->rua_count < r->rua_cap) {
+                struct rua *e = &r->rua[r->rua_count];
+                e->uri = b + q;
+                e->uri_len = p - q;
+                e->kind = kind;
+                e->target = kind == MTASTS_RUA_MAILTO  ? b + q + v.path_off
+                            : kind == MTASTS_RUA_HTTPS ? b + q
+                                                       : NULL;
+                e->target_len = kind == MTASTS_RUA_HTTPS ? p - q : tlen;
+            }
+            r->rua_count++;
+            r->str_bytes += p - q + 1;
+            if (kind == MTASTS_RUA_MAILTO)
+                r->str_bytes += tlen + 1;
+            if (kind != MTASTS_RUA_OTHER)
+                r->usable++;
+            else
+                add_warning(r, w, q);
+        }
+        ws = p;
+        while (p < n && MT_IS(b[p], MT_C_WSP))
+            p++;
+        if (p == n || b[p] != ',') {
+            *pp = ws;
+            return MTASTS_OK;
+        }
+        p++;
+        while (p < n && MT_IS(b[p], MT_C_WSP))
+            p++;
+    }
+}
+
+/* Skip a tlsrpt-ext-value from p; returns where it ended, or fails. */
+static int
+scan_ext_value(const char *b, size_t n, size_t *pp, struct rpt_scan *r)
+{
+    size_t p = *pp, q = p;
+
+    while (p < n && MT_IS(b[p], MT_C_TXTV))
+        p++;
+    if (p < n && b[p] != ';' && !MT_IS(b[p], MT_C_WSP))
+        return scan_fail(
+            r, char_reason((unsigned char)b[p], MTASTS_R_EXT_VALUE), p);
+    if (p == q)
+        return scan_fail(r, MTASTS_R_EXT_VALUE, p);
+    *pp = p;
+    return MTASTS_OK;
+}
+
+/* Scan one record. Returns 0 or MTASTS_ESYNTAX (r->reason, r->off). */
+static int
+scan_record(const char *b, size_t n, struct rpt_scan *r)
+{
+    size_t p, q, ws, fields = 0, name_len, rua_off = 0;
+    const char *name;
+
+    if (n == 0)
+        return scan_fail(r, MTASTS_R_EMPTY, 0);
+    if (n < RPT_VERSION_LEN || memcmp(b, RPT_VERSION, RPT_VERSION_LEN) != 0) {
+        for (p = 0; p < n && p < RPT_VERSION_LEN; p++)
+            if (b[p] != RPT_VERSION[p])
+                break;
+        return scan_fail(
+            r,
+            char_reason((unsigned char)b[p < n ? p : n - 1], MTASTS_R_VERSION),
+            p);
+    }
+    p = RPT_VERSION_LEN;
+    if (p < n && b[p] != ';' && !MT_IS(b[p], MT_C_WSP))
+        return scan_fail(r, char_reason((unsigned char)b[p], MTASTS_R_VERSION),
+                         p);
+    for (;;) {
+        ws = p;
+        while (p < n && MT_IS(b[p], MT_C_WSP))
+            p++;
+        if (p == n) {
+            if (fields == 0)
+                return scan_fail(r, MTASTS_R_FIELD, p);
+            if (p > ws)
+                add_warning(r, MTASTS_W_TRAILING_WSP, ws);
+            break;
+        }
+        if (b[p] != ';')
+            return scan_fail(
+                r, char_reason((unsigned char)b[p], MTASTS_R_DELIM), p);
+        p++;
+        while (p < n && MT_IS(b[p], MT_C_WSP))
+            p++;
+        if (p == n) {
+            if (fields == 0)
+                return scan_fail(r, MTASTS_R_FIELD, p);
+            break;
+        }
+        /* field name */
+        q = p;
+        if (!MT_IS(b[p], MT_ALNUM))
+            return scan_fail(
+                r, char_reason((unsigned char)b[p], MTASTS_R_FIELD), p);
+        while (p < n && MT_IS(b[p], MT_C_EXTN))
+            p++;
+        name = b + q;
+        name_len = p - q;
+        if (name_len > MTASTS_EXT_NAME_MAX)
+            return scan_fail(r, MTASTS_R_EXT_NAME, q + MTASTS_EXT_NAME_MAX);
+        if (p == n || b[p] != '=')
+            return scan_fail(
+                r,
+                p == n ? MTASTS_R_FIELD
+                       : char_reason((unsigned char)b[p], MTASTS_R_EXT_NAME),
+                p);
+        p++;
+        q = p;
+        fields++;
+        if (name_len == 3 && memcmp(name, "rua", 3) == 0) {
+            if (!r->have_rua) {
+                /* E-7: the first rua must be a URI list */
+                if (scan_rua(b, n, &p, r, 1) != MTASTS_OK)
+                    return MTASTS_ESYNTAX;
+                r->have_rua = 1;
+                rua_off = q;
+                continue;
+            }
+            /* A later rua is ignored, but must be a valid field: a URI
+             * list or an extension value. */
+            if (scan_rua(b, n, &p, r, 0) != MTASTS_OK) {
+                int reason = r->reason;
+                size_t off = r->off;
+                p = q;
+                if (scan_ext_value(b, n, &p, r) != MTASTS_OK)
+                    return scan_fail(r, reason, off);
+            }
+            add_warning(r, MTASTS_W_DUPLICATE_FIELD, (size_t)(name - b));
+            continue;
+        }
+        if (scan_ext_value(b, n, &p, r) != MTASTS_OK)
+            return MTASTS_ESYNTAX;
+        if (name_len == 1 && name[0] == 'v') {
+            add_warning(r, MTASTS_W_DUPLICATE_FIELD, (size_t)(name - b));
+        } else {
+            if (r->ext_count < r->ext_cap) {
+                struct kv_span *e = &r->ext[r->ext_count];
+                e->name = name;
+                e->name_len = name_len;
+                e->value = b + q;
+                e->value_len = p - q;
+            }
+            r->ext_count++;
+            r->str_bytes += name_len + (p - q) + 2;
+        }
+    }
+    if (!r->have_rua)
+        return scan_fail(r, MTASTS_R_FIELD, n);
+    if (r->usable == 0)
+        add_warning(r, MTASTS_W_NO_USABLE_RUA, rua_off);
+    return MTASTS_OK;
+}
+
+static char *
+copy_str(char *dst, const char *src, size_t n)
+{
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+    return dst + n + 1;
+}
+
+/* Parse b[0..n) into a new record. The caller checked arguments. */
+static int
+record_parse(mtasts_ctx *ctx, const char *b, size_t n, unsigned flags,
+             mtasts_tlsrpt_record **ret_rec, struct mtasts_diag *reterr)
+{
+    struct rua local_rua[LOCAL_RUA];
+    struct kv_span local_ext[LOCAL_EXT];
+    struct rpt_scan r;
+    mtasts_tlsrpt_record *rec;
+    size_t size, i;
+    char *s;
+    int rc;
+
+    if (n > ctx->limits[MTASTS_LIMIT_TXT_SIZE]) {
+        mt_diag_fail(reterr, MTASTS_ETOOBIG, MTASTS_R_TOO_BIG,
+                     ctx->limits[MTASTS_LIMIT_TXT_SIZE], NULL, 0);
+        return MTASTS_ETOOBIG;
+    }
+    memset(&r, 0, sizeof(r));
+    r.rua = local_rua;
+    r.rua_cap = LOCAL_RUA;
+    r.ext = local_ext;
+    r.ext_cap = LOCAL_EXT;
+    rc = scan_record(b, n, &r);
+    if (rc != MTASTS_OK) {
+        mt_diag_fail(reterr, rc, r.reason, r.off, NULL, 0);
+        return rc;
+    }
+    if ((flags & MTASTS_PARSE_STRICT) && r.warnings != 0) {
+        mt_diag_fail(reterr, MTASTS_ESTRICT, MTASTS_R_STRICT, r.woff, NULL, 0);
+        if (reterr != NULL)
+            reterr->warnings = r.warnings;
+        return MTASTS_ESTRICT;
+    }
+    /* One allocation: header, URIs, extension spans, then the strings.
+     * Every count is below n, so only an absurd limit could overflow. */
+    if (!mt_size_muladd(r.rua_count, sizeof(struct rua), sizeof(*rec), &size) ||
+        !mt_size_muladd(r.ext_count, sizeof(struct kv_span), size, &size) ||
+        !mt_size_muladd(1, r.str_bytes, size, &size))
+        return mt_nomem(reterr);
+    rec = mt_alloc(ctx, size);
+    if (rec == NULL)
+        return mt_nomem(reterr);
+    rec->ctx = ctx;
+    rec->alloc_size = size;
+    rec->warnings = r.warnings;
+    rec->rua_count = r.rua_count;
+    rec->rua = (struct rua *)(void *)(rec + 1);
+    rec->ext_count = r.ext_count;
+    rec->ext = (struct kv_span *)(void *)(rec->rua + r.rua_count);
+    if (r.rua_count > LOCAL_RUA || r.ext_count > LOCAL_EXT) {
+        /* Rare: more URIs or extensions than the local buffers; scan
+         * again into the final arrays. The scan is deterministic. */
+        memset(&r, 0, sizeof(r));
+        r.rua = rec->rua;
+        r.rua_cap = rec->rua_count;
+        r.ext = rec->ext;
+        r.ext_cap = rec->ext_count;
+        (void)scan_record(b, n, &r);
+    } else {
+        memcpy(rec->rua, local_rua, r.rua_count * sizeof(struct rua));
+        memcpy(rec->ext, local_ext, r.ext_count * sizeof(struct kv_span));
+    }
+    s = (char *)(rec->ext + rec->ext_count);
+    for (i = 0; i < rec->rua_count; i++) {
+        struct rua *e = &rec->rua[i];
+        const char *u = e->uri, *path = e->target;
+        e->uri = s;
+        s = copy_str(s, u, e->uri_len);
+        if (e->kind == MTASTS_RUA_HTTPS) {
+            e->target = e->uri;
+        } else if (e->kind == MTASTS_RUA_MAILTO) {
+            /* the path ends at '?', '#' or the end of the URI */
+            size_t plen = 0;
+            while (path + plen < u + e->uri_len && path[plen] != '?' &&
+                   path[plen] != '#')
+                plen++;
+            e->target = s;
+            s += pct_decode(path, plen, s);
+            *s++ = '\0';
+        }
+    }
+    for (i = 0; i < rec->ext_count; i++) {
+        struct kv_span *e = &rec->ext[i];
+        const char *nm = e->name, *v = e->value;
+        e->name = s;
+        s = copy_str(s, nm, e->name_len);
+        e->value = s;
+        s = copy_str(s, v, e->value_len);
+    }
+    mt_diag_ok(reterr, r.warnings, r.woff);
+    *ret_rec = rec;
+    return MTASTS_OK;
+}
+
+int
+mtasts_tlsrpt_record_parse(mtasts_ctx *ctx, const char *buf, size_t len,
+                           unsigned flags, mtasts_tlsrpt_record **ret_rec,
+                           struct mtasts_diag *reterr)
+{
+    int rc;
+
+    if (ret_rec != NULL)
+        *ret_rec = NULL;
+    if (ctx == NULL || ret_rec == NULL || (buf == NULL && len > 0) ||
+        (flags & ~MTASTS_PARSE_STRICT) != 0)
+        return MTASTS_EINVAL;
+    rc = mt_diag_check(reterr);
+    if (rc != MTASTS_OK)
+        return rc;
+    return record_parse(ctx, buf, len, flags, ret_rec, reterr);
+}
+
+int
+mtasts_tlsrpt_txt_name(const char *domain, size_t len, char *dst,
+                       size_t dst_len, size_t *ret_needed)
+{
+    static const char pre[] = "_smtp._tls.";
+    char norm[MTASTS_DOMAIN_MAX_LEN + 1];
+    struct mt_out o;
+    size_t nl = 0;
+    int rc;
+
+    if (dst == NULL && dst_len > 0)
+        return MTASTS_EINVAL;
+    rc = mtasts_domain_normalize(domain, len, norm, sizeof(norm), &nl);
+    if (rc != MTASTS_OK)
+        return rc;
+    if (nl + sizeof(pre) - 1 > MTASTS_DOMAIN_MAX_LEN)
+        return MTASTS_ETOOBIG;
+    mt_out_init(&o, dst, dst_len);
+    mt_out_put(&o, pre, sizeof(pre) - 1);
+    mt_out_put(&o, norm, nl);
+    return mt_out_finish(&o, ret_needed);
+}
+
+static int
+rpt_sel_parse(mtasts_ctx *ctx, const char *b, size_t n, unsigned flags,
+              void *arg, struct mtasts_diag *reterr)
+{
+    return record_parse(ctx, b, n, flags, arg, reterr);
+}
+
+int
+mtasts_tlsrpt_record_select(mtasts_ctx *ctx, const char *const *strs,
+                            const size_t *str_lens, const size_t *rr_nstr,
+                            size_t rr_count, unsigned flags, int *ret_outcome,
+                            mtasts_tlsrpt_record **ret_rec,
+                            struct mtasts_diag *reterr)
+{
+    int rc;
+
+    if (ret_rec != NULL)
+        *ret_rec = NULL;
+    if (ctx == NULL || ret_outcome == NULL || ret_rec == NULL ||
+        (flags & ~MTASTS_PARSE_STRICT) != 0)
+        return MTASTS_EINVAL;
+    rc = mt_diag_check(reterr);
+    if (rc != MTASTS_OK)
+        return rc;
+    return mt_txt_select(ctx, RPT_VERSION, RPT_VERSION_LEN, strs, str_lens,
+                         rr_nstr, rr_count, flags, ret_outcome, rpt_sel_parse,
+                         ret_rec, reterr);
+}
+
+/* Write a URI with ',', '!' and ';' percent-encoded (RPT-TXT-6). */
+static void
+put_encoded(struct mt_out *o, const char *u, size_t n)
+{
+    size_t i, run = 0;
+
+    if (n == 0)
+        return;
+    for (i = 0; i < n; i++) {
+        const char *enc = u[i] == ','   ? "%2C"
+                          : u[i] == '!' ? "%21"
+                          : u[i] == ';' ? "%3B"
+                                        : NULL;
+        if (enc == NULL)
+            continue;
+        mt_out_put(o, u + run, i - run);
+        mt_out_put(o, enc, 3);
+        run = i + 1;
+    }
+    mt_out_put(o, u + run, n - run);
+}
+
+#define RUA_PREFIX     RPT_VERSION "; rua="
+#define RUA_PREFIX_LEN (RPT_VERSION_LEN + 6)
+
+int
+mtasts_tlsrpt_record_build(mtasts_ctx *ctx, const char *const *uris,
+                           const size_t *uri_lens, size_t count,
+                           mtasts_tlsrpt_record **ret_rec,
+                           struct mtasts_diag *reterr)
+{
+    struct uri_view v;
+    struct mt_out o;
+    size_t i, need, start, eo, limit;
+    char *text;
+    int rc;
+
+    if (ret_rec != NULL)
+        *ret_rec = NULL;
+    if (ctx == NULL || ret_rec == NULL ||
+        (count > 0 && (uris == NULL || uri_lens == NULL)))
+        return MTASTS_EINVAL;
+    for (i = 0; i < count; i++)
+        if (uris[i] == NULL && uri_lens[i] > 0)
+            return MTASTS_EINVAL;
+    rc = mt_diag_check(reterr);
+    if (rc != MTASTS_OK)
+        return rc;
+    if (count == 0) {
+        mt_diag_fail(reterr, MTASTS_ESYNTAX, MTASTS_R_EMPTY, 0, NULL, 0);
+        return MTASTS_ESYNTAX;
+    }
+    /* The text, measured without overflow: refuse more than the limit
+     * before allocating. */
+    limit = ctx->limits[MTASTS_LIMIT_TXT_SIZE];
+    need = RUA_PREFIX_LEN + count - 1;
+    for (i = 0; i < count && need <= limit; i++) {
+        if (uri_lens[i] > limit) {
+            need = limit + 1;
+            break;
+        }
+        mt_out_init(&o, NULL, 0);
+        put_encoded(&o, uris[i], uri_lens[i]);
+        if (o.len > limit - need) {
+            need = limit + 1;
+            break;
+        }
+        need += o.len;
+    }
+    if (need > limit) {
+        mt_diag_fail(reterr, MTASTS_ETOOBIG, MTASTS_R_TOO_BIG, limit, NULL, 0);
+        return MTASTS_ETOOBIG;
+    }
+    text = mt_alloc(ctx, need + 1);
+    if (text == NULL)
+        return mt_nomem(reterr);
+    mt_out_init(&o, text, need + 1);
+    mt_out_put(&o, RUA_PREFIX, RUA_PREFIX_LEN);
+    for (i = 0; i < count; i++) {
+        if (i > 0)
+            mt_out_put(&o, ",", 1);
+        start = o.len;
+        put_encoded(&o, uris[i], uri_lens[i]);
+        if (!uri_check(text + start, o.len - start, &v, &eo)) {
+            mt_free(ctx, text, need + 1);
+            mt_diag_fail(reterr, MTASTS_ESYNTAX, MTASTS_R_EXT_VALUE, i, NULL,
+                         0);
+            return MTASTS_ESYNTAX;
+        }
+    }
+    rc = record_parse(ctx, text, o.len, 0, ret_rec, reterr);
+    mt_free(ctx, text, need + 1);
+    return rc;
+}
+
+void
+mtasts_tlsrpt_record_free(mtasts_tlsrpt_record *rec)
+{
+    if (rec != NULL)
+        mt_free(rec->ctx, rec, rec->alloc_size);
+}
+
+size_t
+mtasts_tlsrpt_record_rua_count(const mtasts_tlsrpt_record *rec)
+{
+    return rec != NULL ? rec->rua_count : 0;
+}
+
+const char *
+mtasts_tlsrpt_record_rua(const mtasts_tlsrpt_record *rec, size_t i,
+                         size_t *ret_len)
+{
+    if (rec == NULL || i >= rec->rua_count) {
+        if (ret_len != NULL)
+            *ret_len = 0;
+        return NULL;
+    }
+    if (ret_len != NULL)
+        *ret_len = rec->rua[i].uri_len;
+    return rec->rua[i].uri;
+}
+
+int
+mtasts_tlsrpt_record_rua_kind(const mtasts_tlsrpt_record *rec, size_t i)
+{
+    if (rec == NULL || i >= rec->rua_count)
+        return MTASTS_RUA_OTHER;
+    return rec->rua[i].kind;
+}
+
+const char *
+mtasts_tlsrpt_record_rua_target(const mtasts_tlsrpt_record *rec, size_t i,
+                                size_t *ret_len)
+{
+    if (rec == NULL || i >= rec->rua_count || rec->rua[i].target == NULL) {
+        if (ret_len != NULL)
+            *ret_len = 0;
+        return NULL;
+    }
+    if (ret_len != NULL)
+        *ret_len = rec->rua[i].target_len;
+    return rec->rua[i].target;
+}
+
+size_t
+mtasts_tlsrpt_record_ext_count(const mtasts_tlsrpt_record *rec)
+{
+    return rec != NULL ? rec->ext_count : 0;
+}
+
+int
+mtasts_tlsrpt_record_ext(const mtasts_tlsrpt_record *rec, size_t i,
+                         const char **ret_name, size_t *ret_name_len,
+                         const char **ret_value, size_t *ret_value_len)
+{
+    if (rec == NULL || i >= rec->ext_count)
+        return MTASTS_EINVAL;
+    if (ret_name != NULL)
+        *ret_name = rec->ext[i].name;
+    if (ret_name_len != NULL)
+        *ret_name_len = rec->ext[i].name_len;
+    if (ret_value != NULL)
+        *ret_value = rec->ext[i].value;
+    if (ret_value_len != NULL)
+        *ret_value_len = rec->ext[i].value_len;
+    return MTASTS_OK;
+}
+
+uint64_t
+mtasts_tlsrpt_record_warnings(const mtasts_tlsrpt_record *rec)
+{
+    return rec != NULL ? rec->warnings : 0;
+}
+
+int
+mtasts_tlsrpt_record_format(const mtasts_tlsrpt_record *rec, char *dst,
+                            size_t dst_len, size_t *ret_needed)
+{
+    struct mt_out o;
+    size_t i;
+
+    if (rec == NULL || (dst == NULL && dst_len > 0))
+        return MTASTS_EINVAL;
+    mt_out_init(&o, dst, dst_len);
+    mt_out_put(&o, RUA_PREFIX, RUA_PREFIX_LEN);
+    for (i = 0; i < rec->rua_count; i++) {
+        if (i > 0)
+            mt_out_put(&o, ",", 1);
+        mt_out_put(&o, rec->rua[i].uri, rec->rua[i].uri_len);
+    }
+    for (i = 0; i < rec->ext_count; i++) {
+        mt_out_put(&o, "; ", 2);
+        mt_out_put(&o, rec->ext[i].name, rec->ext[i].name_len);
+        mt_out_put(&o, "=", 1);
+        mt_out_put(&o, rec->ext[i].value, rec->ext[i].value_len);
+    }
+    return mt_out_finish(&o, ret_needed);
+}

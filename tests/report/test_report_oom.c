@@ -1,0 +1,162 @@
+/*
+ * Allocation failure sweep over mtasts_tlsrpt_report_parse() (plain JSON,
+ * gzip, warnings, TLSA unpacking, duplicate-name tables) and
+ * mtasts_tlsrpt_report_to_json(): failing the n-th allocation for every n
+ * must give MTASTS_ENOMEM with nothing leaked, until the call succeeds.
+ */
+#include "rtest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static struct ralloc ra;
+static mtasts_ctx *ctx;
+
+static int
+setup(void **state)
+{
+    (void)state;
+    ctx = ralloc_ctx(&ra);
+    return ctx == NULL;
+}
+
+static int
+teardown(void **state)
+{
+    (void)state;
+    mtasts_ctx_free(ctx);
+    assert_int_equal(ra.live_blocks, 0);
+    assert_int_equal(ra.mismatches, 0);
+    return 0;
+}
+
+static void
+sweep(const void *in, size_t n, unsigned pflags)
+{
+    size_t base = ra.live_blocks;
+    long k;
+    mtasts_tlsrpt_report *r = NULL;
+    int rc;
+    unsigned flags;
+
+    for (k = 0;; k++) {
+        struct mtasts_diag d = MTASTS_DIAG_INIT;
+        ralloc_reset(&ra, k);
+        rc = mtasts_tlsrpt_report_parse(ctx, in, n, pflags, &r, &d);
+        if (!ra.failed) {
+            assert_int_equal(rc, MTASTS_OK);
+            break;
+        }
+        if (rc != MTASTS_ENOMEM)
+            print_error("attempt %ld: %s\n", k, mtasts_status_name(rc));
+        assert_int_equal(rc, MTASTS_ENOMEM);
+        assert_int_equal(d.code, MTASTS_ENOMEM);
+        assert_null(r);
+        assert_int_equal(ra.live_blocks, base);
+    }
+    assert_true(k > 0);
+    for (flags = 0; flags <= MTASTS_JSON_PRETTY; flags++) {
+        for (k = 0;; k++) {
+            mtasts_buf *b = NULL;
+            ralloc_reset(&ra, k);
+            rc = mtasts_tlsrpt_report_to_json(r, flags, &b);
+            if (!ra.failed) {
+                assert_int_equal(rc, MTASTS_OK);
+                mtasts_buf_free(b);
+                break;
+            }
+            /* a failed shrink at the end is harmless */
+            if (rc == MTASTS_OK) {
+                mtasts_buf_free(b);
+                continue;
+            }
+            assert_int_equal(rc, MTASTS_ENOMEM);
+            assert_null(b);
+            assert_int_equal(ra.live_blocks, base + 1);
+        }
+    }
+    ralloc_reset(&ra, -1);
+    mtasts_tlsrpt_report_free(r);
+    assert_int_equal(ra.live_blocks, base);
+}
+
+static void
+oom_app_b(void **state)
+{
+    (void)state;
+    sweep(APP_B, strlen(APP_B), 0);
+}
+
+static void
+oom_gzip(void **state)
+{
+    mtasts_buf *gz = NULL;
+    const uint8_t *g;
+    size_t n;
+
+    (void)state;
+    ralloc_reset(&ra, -1);
+    assert_int_equal(
+        mtasts_gzip(ctx, (const uint8_t *)APP_B, strlen(APP_B), 6, &gz), 0);
+    g = mtasts_buf_data(gz, &n);
+    sweep(g, n, 0);
+    mtasts_buf_free(gz);
+}
+
+static void
+oom_warnings(void **state)
+{
+    static const char in[] =
+        "\xEF\xBB\xBF{\"organization-name\":\"O\",\"date-range\":{"
+        "\"start-datetime\":\"2016-04-01T00:00:00\",\"end-datetime\":"
+        "\"2016-04-01T23:59:59\"},\"contact-info\":null,\"report-id\":\"i\","
+        "\"x\":{\"a\":1,\"b\":[{\"c\":2}]},"
+        "\"policies\":[{\"policy\":{\"policy-type\":\"tlsa\",\"policy-string\":"
+        "[\"[\\\"3 1 1 AB\\\",\\\"3 1 1 CD\\\"]\"]},\"summary\":{"
+        "\"total-successful-session-count\":1,\"total-failure-session-count\""
+        ":2},\"failure-details\":[{\"result-type\":\"x\",\"sending-mta-ip\":"
+        "\"bad\",\"additional-info-uri\":\"u\",\"failure-reason-code\":null,"
+        "\"failed-session-count\":1}]},{\"policy\":{\"policy-type\":\"sts\","
+        "\"policy-string\":\"a\",\"mx-host\":\"m\",\"policy-domain\":\"d\"},"
+        "\"summary\":{\"total-successful-session-count\":1,"
+        "\"total-failure-session-count\":0},\"failure-details\":null}]}";
+
+    (void)state;
+    sweep(in, sizeof(in) - 1, 0);
+}
+
+static void
+oom_escapes_and_depth(void **state)
+{
+    char buf[4096];
+    size_t n, i;
+
+    (void)state;
+    assert_int_equal(mtasts_ctx_set_limit(ctx, MTASTS_LIMIT_JSON_DEPTH, 64), 0);
+    n = (size_t)snprintf(buf, sizeof(buf),
+                         "{\"organization-name\":\"\\u00e9\\n\"," DR
+                         ",\"contact-info\":\"a\",\"report-id\":\"i\","
+                         "\"policies\":[],\"x\":");
+    for (i = 0; i < 40; i++)
+        buf[n++] = '[';
+    for (i = 0; i < 40; i++)
+        buf[n++] = ']';
+    buf[n++] = '}';
+    sweep(buf, n, 0);
+    assert_int_equal(mtasts_ctx_set_limit(ctx, MTASTS_LIMIT_JSON_DEPTH,
+                                          MTASTS_JSON_MAX_DEPTH),
+                     0);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(oom_app_b),
+        cmocka_unit_test(oom_gzip),
+        cmocka_unit_test(oom_warnings),
+        cmocka_unit_test(oom_escapes_and_depth),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
