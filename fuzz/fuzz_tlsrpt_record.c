@@ -173,7 +173,7 @@ parse_checked(mtasts_ctx *ctx, const char *buf, size_t len, unsigned flags,
              rc == MTASTS_ENOMEM ||
              (rc == MTASTS_ESTRICT && (flags & MTASTS_PARSE_STRICT)));
     if (rc != MTASTS_ENOMEM) {
-        FZ_CHECK(d->reason > MTASTS_R_NONE && d->reason <= MTASTS_R_BAD_MODEL);
+        FZ_CHECK(d->reason > MTASTS_R_NONE && d->reason <= MTASTS_R_DATE_TIME);
         FZ_CHECK(strcmp(mtasts_reason_name(d->reason), "unknown") != 0);
         FZ_CHECK(d->line == 1);
         FZ_CHECK(d->offset <= len || rc == MTASTS_ETOOBIG);

@@ -262,6 +262,18 @@ MTASTS_API const char *mtasts_warning_name(int w);
 #define MTASTS_R_MULTIPLE        29 /**< more than one candidate record */
 #define MTASTS_R_NOT_FOUND       30 /**< no candidate record */
 #define MTASTS_R_BAD_MODEL       31 /**< object cannot be serialized */
+#define MTASTS_R_TRUNCATED       32 /**< input ends too early */
+#define MTASTS_R_CHECKSUM        33 /**< CRC-32 or length check failed */
+#define MTASTS_R_DEFLATE         34 /**< invalid DEFLATE data */
+#define MTASTS_R_TRAILING        35 /**< bytes after the end of the data */
+#define MTASTS_R_URI             36 /**< malformed URI */
+#define MTASTS_R_NO_RUA          37 /**< required field rua missing */
+#define MTASTS_R_JSON            38 /**< malformed JSON */
+#define MTASTS_R_DUPLICATE       39 /**< duplicate JSON member name */
+#define MTASTS_R_MISSING_MEMBER  40 /**< required member missing */
+#define MTASTS_R_MEMBER_TYPE     41 /**< member of the wrong JSON type */
+#define MTASTS_R_MEMBER_VALUE    42 /**< bad member value (count...) */
+#define MTASTS_R_DATE_TIME       43 /**< malformed RFC 3339 date-time */
 
 /** Static message for a reason ("expected ':' after the field name"). */
 MTASTS_API const char *mtasts_reason_message(int reason);

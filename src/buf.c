@@ -4,17 +4,6 @@
  */
 #include "internal.h"
 
-/* Internal interface, used by gzip.c (and later the report writers).
- * These prototypes belong in internal.h; they are repeated in each user
- * until the lead moves them there. */
-mtasts_buf *mt_buf_new(mtasts_ctx *ctx, size_t cap);
-int mt_buf_reserve(mtasts_buf **pb, size_t cap);
-uint8_t *mt_buf_bytes(mtasts_buf *b);
-size_t mt_buf_cap(const mtasts_buf *b);
-void mt_buf_set_len(mtasts_buf *b, size_t len);
-void mt_buf_trim(mtasts_buf **pb);
-int mt_buf_finish(mtasts_buf **pb, size_t len);
-
 struct mtasts_buf {
     mtasts_ctx *ctx;
     size_t len; /* bytes of data */
@@ -87,16 +76,6 @@ mt_buf_set_len(mtasts_buf *b, size_t len)
 {
     b->len = len;
     b->data[len] = 0;
-}
-
-/* Give back unused room. A failed shrink keeps the larger allocation,
- * which is harmless (the room is recorded for mt_free) but hides the
- * failure; mt_buf_finish() reports it. */
-void
-mt_buf_trim(mtasts_buf **pb)
-{
-    if ((*pb)->cap > (*pb)->len)
-        (void)mt_buf_reserve(pb, (*pb)->len);
 }
 
 /* Set the length (<= cap), write the NUL and give back unused room:

@@ -10,24 +10,18 @@
 #include "internal.h"
 
 /* Internal buffer interface (buf.c); see the note there. */
-mtasts_buf *mt_buf_new(mtasts_ctx *ctx, size_t cap);
-int mt_buf_reserve(mtasts_buf **pb, size_t cap);
-uint8_t *mt_buf_bytes(mtasts_buf *b);
-size_t mt_buf_cap(const mtasts_buf *b);
-void mt_buf_set_len(mtasts_buf *b, size_t len);
-int mt_buf_finish(mtasts_buf **pb, size_t len);
 
 /* Diagnostic reasons. The reason list has no gzip-specific entries yet;
  * these name what each failure means so that dedicated reasons can be
  * swapped in here. */
-#define GZ_R_EMPTY    MTASTS_R_EMPTY   /* no input at all */
-#define GZ_R_MAGIC    MTASTS_R_VERSION /* not 1f 8b, or CM is not 8 */
-#define GZ_R_HEADER   MTASTS_R_FIELD   /* reserved flags, bad header CRC */
-#define GZ_R_DATA     MTASTS_R_FIELD   /* invalid DEFLATE data */
-#define GZ_R_TRUNC    MTASTS_R_FIELD   /* input ends early */
-#define GZ_R_CHECK    MTASTS_R_FIELD   /* CRC-32 or ISIZE mismatch */
-#define GZ_R_TRAILING MTASTS_R_FIELD   /* bytes after the member */
-#define GZ_R_TOO_BIG  MTASTS_R_TOO_BIG /* output over max_out */
+#define GZ_R_EMPTY    MTASTS_R_EMPTY     /* no input at all */
+#define GZ_R_MAGIC    MTASTS_R_VERSION   /* not 1f 8b, or CM is not 8 */
+#define GZ_R_HEADER   MTASTS_R_FIELD     /* reserved flags, bad header CRC */
+#define GZ_R_DATA     MTASTS_R_DEFLATE   /* invalid DEFLATE data */
+#define GZ_R_TRUNC    MTASTS_R_TRUNCATED /* input ends early */
+#define GZ_R_CHECK    MTASTS_R_CHECKSUM  /* CRC-32 or ISIZE mismatch */
+#define GZ_R_TRAILING MTASTS_R_TRAILING  /* bytes after the member */
+#define GZ_R_TOO_BIG  MTASTS_R_TOO_BIG   /* output over max_out */
 
 /* gzip header flags (RFC 1952 2.3.1) */
 #define GZ_FTEXT     0x01u

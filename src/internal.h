@@ -169,6 +169,17 @@ int mt_sts_select_id(mtasts_ctx *ctx, const char *const *strs,
                      size_t rr_count, int *ret_outcome, char *id_out,
                      size_t *id_len);
 
+/* Byte buffers (buf.c): made with room for cap bytes, grown with
+ * mt_buf_reserve (0 or MTASTS_ENOMEM, *pb unchanged on failure), closed
+ * with mt_buf_finish (sets the length, writes the NUL and gives back the
+ * unused room: 0 or MTASTS_ENOMEM). */
+mtasts_buf *mt_buf_new(mtasts_ctx *ctx, size_t cap);
+int mt_buf_reserve(mtasts_buf **pb, size_t cap);
+uint8_t *mt_buf_bytes(mtasts_buf *b);
+size_t mt_buf_cap(const mtasts_buf *b);
+void mt_buf_set_len(mtasts_buf *b, size_t len);
+int mt_buf_finish(mtasts_buf **pb, size_t len);
+
 /* Record/field validators shared by build and parse. */
 int mt_sts_ext_name_ok(const char *s, size_t n);
 /* sts-id: 1 to 32 letters or digits */

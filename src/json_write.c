@@ -8,12 +8,6 @@
 
 /* The buffer interface of buf.c. These prototypes belong in internal.h;
  * they are repeated here until the lead moves them there. */
-mtasts_buf *mt_buf_new(mtasts_ctx *ctx, size_t cap);
-int mt_buf_reserve(mtasts_buf **pb, size_t cap);
-uint8_t *mt_buf_bytes(mtasts_buf *b);
-size_t mt_buf_cap(const mtasts_buf *b);
-void mt_buf_set_len(mtasts_buf *b, size_t len);
-void mt_buf_trim(mtasts_buf **pb);
 
 int
 mt_jw_init(struct mt_jw *w, mtasts_ctx *ctx, size_t hint, int pretty)
@@ -46,8 +40,10 @@ mt_jw_finish(struct mt_jw *w, mtasts_buf **ret)
         mt_jw_abort(w);
         return MTASTS_ENOMEM;
     }
-    mt_buf_set_len(w->buf, w->len);
-    mt_buf_trim(&w->buf);
+    if (mt_buf_finish(&w->buf, w->len) != MTASTS_OK) {
+        mt_jw_abort(w);
+        return MTASTS_ENOMEM;
+    }
     *ret = w->buf;
     w->buf = NULL;
     return MTASTS_OK;

@@ -121,6 +121,19 @@ static const struct reason_row reason_rows[] = {
     {"multiple", "more than one candidate record"},
     {"not_found", "no candidate record"},
     {"bad_model", "object cannot be serialized"},
+    {"truncated", "input ends too early"},
+    {"checksum", "CRC-32 or length check failed"},
+    {"deflate", "invalid DEFLATE compressed data"},
+    {"trailing", "unexpected bytes after the end of the data"},
+    {"uri", "malformed URI (RFC 3986; ',', '!' and ';' must be %-encoded)"},
+    {"no_rua", "required field rua is missing"},
+    {"json", "malformed JSON"},
+    {"duplicate", "duplicate JSON member name"},
+    {"missing_member", "a required member is missing"},
+    {"member_type", "member of the wrong JSON type"},
+    {"member_value",
+     "bad member value (a count must be an integer from 0 to 2^53-1)"},
+    {"date_time", "malformed RFC 3339 date-time"},
 };
 
 const char *

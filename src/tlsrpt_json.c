@@ -238,7 +238,7 @@ take_datetime(struct bld *c, int tok, const char *member, int64_t *out)
     if (tok != MT_JT_STR)
         return fail(c, MTASTS_ESYNTAX, MT_R_JSON_TYPE, c->j.tok_off);
     if (mt_datetime_parse(c->j.str, c->j.slen, out, &no_offset) != 0)
-        return fail(c, MTASTS_ESYNTAX, MT_R_JSON_VALUE, c->j.tok_off);
+        return fail(c, MTASTS_ESYNTAX, MT_R_JSON_DATE, c->j.tok_off);
     if (no_offset)
         return warn(c, MTASTS_W_DATE_NO_OFFSET, c->j.tok_off, "date-range",
                     member);

@@ -394,10 +394,10 @@ scan_rua(const char *b, size_t n, size_t *pp, struct rpt_scan *r, int store)
         while (p < n && uri_byte((unsigned char)b[p]))
             p++;
         if (p < n && b[p] != ',' && b[p] != ';' && !MT_IS(b[p], MT_C_WSP))
-            return scan_fail(
-                r, char_reason((unsigned char)b[p], MTASTS_R_EXT_VALUE), p);
+            return scan_fail(r, char_reason((unsigned char)b[p], MTASTS_R_URI),
+                             p);
         if (!uri_check(b + q, p - q, &v, &eo))
-            return scan_fail(r, MTASTS_R_EXT_VALUE, q + eo);
+            return scan_fail(r, MTASTS_R_URI, q + eo);
         if (store) {
             w = 0;
             kind = uri_kind(b + q, &v, &tlen, &w);
@@ -552,7 +552,7 @@ scan_record(const char *b, size_t n, struct rpt_scan *r)
         }
     }
     if (!r->have_rua)
-        return scan_fail(r, MTASTS_R_FIELD, n);
+        return scan_fail(r, MTASTS_R_NO_RUA, n);
     if (r->usable == 0)
         add_warning(r, MTASTS_W_NO_USABLE_RUA, rua_off);
     return MTASTS_OK;
@@ -816,8 +816,7 @@ mtasts_tlsrpt_record_build(mtasts_ctx *ctx, const char *const *uris,
         put_encoded(&o, uris[i], uri_lens[i]);
         if (!uri_check(text + start, o.len - start, &v, &eo)) {
             mt_free(ctx, text, need + 1);
-            mt_diag_fail(reterr, MTASTS_ESYNTAX, MTASTS_R_EXT_VALUE, i, NULL,
-                         0);
+            mt_diag_fail(reterr, MTASTS_ESYNTAX, MTASTS_R_URI, i, NULL, 0);
             return MTASTS_ESYNTAX;
         }
     }

@@ -139,7 +139,7 @@ rc, o = js("tlsrpt-record", "parse", "--json",
            "v=TLSRPTv1; rua=reports@example.com")
 check("tlsrpt invalid", rc == 1 and o["rua"] is None
       and o["error"]["code"] == "MTASTS_ESYNTAX"
-      and o["error"]["reason"] == "ext_value" and o["error"]["offset"] == 23,
+      and o["error"]["reason"] == "uri" and o["error"]["offset"] == 23,
       o)
 rpt = tmpfile(b"v=TLSRPTv1;rua=mailto:tlsrpt@example.com;\n")
 rc, o = js("tlsrpt-record", "parse", "--json", "-f", rpt)

@@ -537,10 +537,12 @@ test_trailer_and_truncation(void **state)
     z.p[n - 8] ^= 0x40; /* CRC */
     assert_int_equal(gunzip_rc(z.p, n, in.n, NULL, &d), MTASTS_ESYNTAX);
     assert_int_equal(d.offset, n - 8);
+    assert_int_equal(d.reason, MTASTS_R_CHECKSUM);
     z.p[n - 8] ^= 0x40;
     z.p[n - 2] ^= 0x01; /* ISIZE */
     assert_int_equal(gunzip_rc(z.p, n, 1 << 20, NULL, &d), MTASTS_ESYNTAX);
     assert_int_equal(d.offset, n - 4);
+    assert_int_equal(d.reason, MTASTS_R_CHECKSUM);
     z.p[n - 2] ^= 0x01;
     /* one byte after the member, and a second member */
     t.p = malloc(2 * n);
@@ -549,6 +551,7 @@ test_trailer_and_truncation(void **state)
     memcpy(t.p + n, z.p, n);
     assert_int_equal(gunzip_rc(t.p, n + 1, in.n, NULL, &d), MTASTS_ESYNTAX);
     assert_int_equal(d.offset, n);
+    assert_int_equal(d.reason, MTASTS_R_TRAILING);
     assert_int_equal(gunzip_rc(t.p, 2 * n, 2 * in.n, NULL, &d), MTASTS_ESYNTAX);
     bytes_free(&t);
     assert_int_equal(gunzip_rc(z.p, n, in.n, NULL, &d), MTASTS_OK);
@@ -561,6 +564,10 @@ test_trailer_and_truncation(void **state)
         memcpy(cut, z.p, i);
         assert_int_equal(gunzip_rc(i > 0 ? cut : NULL, i, in.n, NULL, &d),
                          MTASTS_ESYNTAX);
+        /* a cut header, or a cut stream or trailer */
+        assert_true(d.reason == MTASTS_R_TRUNCATED ||
+                    (i == 0 && d.reason == MTASTS_R_EMPTY) ||
+                    (i < 3 && d.reason == MTASTS_R_VERSION));
         free(cut);
     }
     bytes_free(&z);
@@ -686,7 +693,7 @@ test_crafted_fixed_and_stored(void **state)
     bw_code(&w, 1, 5);
     fixed_sym(&w, 256);
     assert_int_equal(inflate_crafted(&w, NULL, 100, &d), MTASTS_ESYNTAX);
-    assert_int_equal(d.reason, MTASTS_R_FIELD);
+    assert_int_equal(d.reason, MTASTS_R_DEFLATE);
     /* length symbols 286 and 287 */
     for (unsigned s = 286; s <= 287; s++) {
         bw_bits(&w, 1, 1);

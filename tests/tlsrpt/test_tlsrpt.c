@@ -398,19 +398,19 @@ test_rua_required(void **state) /* RPT-TXT-3 */
 
     parse_bad_s(f->ctx, "v=TLSRPTv1;", MTASTS_R_FIELD, 11);
     parse_bad_s(f->ctx, "v=TLSRPTv1", MTASTS_R_FIELD, 10);
-    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=", MTASTS_R_EXT_VALUE, 16);
-    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=;", MTASTS_R_EXT_VALUE, 16);
-    parse_bad_s(f->ctx, "v=TLSRPTv1; x=1", MTASTS_R_FIELD, 15);
+    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=", MTASTS_R_URI, 16);
+    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=;", MTASTS_R_URI, 16);
+    parse_bad_s(f->ctx, "v=TLSRPTv1; x=1", MTASTS_R_NO_RUA, 15);
     /* "rua=" is case-sensitive: RUA is an extension, rua is missing */
-    parse_bad_s(f->ctx, "v=TLSRPTv1; RUA=mailto:a@example.com", MTASTS_R_FIELD,
+    parse_bad_s(f->ctx, "v=TLSRPTv1; RUA=mailto:a@example.com", MTASTS_R_NO_RUA,
                 36);
     /* list separators: empty entries are not URIs */
-    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=mailto:a@example.com,",
-                MTASTS_R_EXT_VALUE, 37);
+    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=mailto:a@example.com,", MTASTS_R_URI,
+                37);
     parse_bad_s(f->ctx, "v=TLSRPTv1; rua=mailto:a@example.com, ;x=1",
-                MTASTS_R_EXT_VALUE, 38);
-    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=,mailto:a@example.com",
-                MTASTS_R_EXT_VALUE, 16);
+                MTASTS_R_URI, 38);
+    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=,mailto:a@example.com", MTASTS_R_URI,
+                16);
     rec = parse_ok(f->ctx,
                    "v=TLSRPTv1; rua=mailto:a@example.com \t,\t "
                    "mailto:b@example.com",
@@ -480,41 +480,38 @@ test_not_a_uri(void **state) /* RPT-TXT-5 */
 {
     struct fixture *f = *state;
 
-    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=reports@example.com",
-                MTASTS_R_EXT_VALUE, 23);
-    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=noscheme", MTASTS_R_EXT_VALUE, 24);
-    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=!!", MTASTS_R_EXT_VALUE, 16);
-    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=1x:a", MTASTS_R_EXT_VALUE, 16);
-    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=:a", MTASTS_R_EXT_VALUE, 16);
+    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=reports@example.com", MTASTS_R_URI,
+                23);
+    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=noscheme", MTASTS_R_URI, 24);
+    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=!!", MTASTS_R_URI, 16);
+    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=1x:a", MTASTS_R_URI, 16);
+    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=:a", MTASTS_R_URI, 16);
     /* pct-encoded must be "%" HEXDIG HEXDIG */
-    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=http://bad/%", MTASTS_R_EXT_VALUE, 27);
-    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=mailto:a%4@example.com",
-                MTASTS_R_EXT_VALUE, 24);
-    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=mailto:a%g0@example.com",
-                MTASTS_R_EXT_VALUE, 24);
+    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=http://bad/%", MTASTS_R_URI, 27);
+    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=mailto:a%4@example.com", MTASTS_R_URI,
+                24);
+    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=mailto:a%g0@example.com", MTASTS_R_URI,
+                24);
     /* characters no URI holds */
     parse_bad_s(f->ctx, "v=TLSRPTv1; rua=mailto:\"a\"@example.com",
-                MTASTS_R_EXT_VALUE, 23);
-    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=https://r.example/a<b",
-                MTASTS_R_EXT_VALUE, 35);
+                MTASTS_R_URI, 23);
+    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=https://r.example/a<b", MTASTS_R_URI,
+                35);
     parse_bad_s(f->ctx, "v=TLSRPTv1; rua=https://r.example/a\x01", MTASTS_R_CTL,
                 35);
     parse_bad_s(f->ctx, "v=TLSRPTv1; rua=https://r.example/\xc3\xa9",
                 MTASTS_R_NON_ASCII, 34);
     /* component rules */
-    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=https://r.example/a[1]",
-                MTASTS_R_EXT_VALUE, 35);
-    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=https://r.example/#a#b",
-                MTASTS_R_EXT_VALUE, 36);
-    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=https://r.example:44a/",
-                MTASTS_R_EXT_VALUE, 36);
-    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=https://[::1/x", MTASTS_R_EXT_VALUE,
-                28);
-    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=https://[]/x", MTASTS_R_EXT_VALUE, 25);
-    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=https://a@b@c/x", MTASTS_R_EXT_VALUE,
-                27);
-    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=https://a[b]/x", MTASTS_R_EXT_VALUE,
-                25);
+    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=https://r.example/a[1]", MTASTS_R_URI,
+                35);
+    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=https://r.example/#a#b", MTASTS_R_URI,
+                36);
+    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=https://r.example:44a/", MTASTS_R_URI,
+                36);
+    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=https://[::1/x", MTASTS_R_URI, 28);
+    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=https://[]/x", MTASTS_R_URI, 25);
+    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=https://a@b@c/x", MTASTS_R_URI, 27);
+    parse_bad_s(f->ctx, "v=TLSRPTv1; rua=https://a[b]/x", MTASTS_R_URI, 25);
 }
 
 static void
@@ -749,7 +746,7 @@ test_select(void **state) /* RPT-TXT-8 */
     /* one invalid candidate: INVALID with the parse diagnostic */
     select_ok(f->ctx, bad, one, 1, 0, MTASTS_SELECT_INVALID, &rec, &d);
     assert_int_equal(d.code, MTASTS_ESYNTAX);
-    assert_int_equal(d.reason, MTASTS_R_EXT_VALUE);
+    assert_int_equal(d.reason, MTASTS_R_URI);
     assert_int_equal(d.offset, 20);
     /* strict flag reaches the parse */
     select_ok(f->ctx, lenient, one, 1, 0, MTASTS_SELECT_FOUND, &rec, &d);
@@ -862,8 +859,7 @@ test_extensions_duplicates(void **state) /* RPT-TXT-10 */
     assert_int_equal(mtasts_tlsrpt_record_ext_count(rec), 0);
     mtasts_tlsrpt_record_free(rec);
     parse_bad_s(f->ctx,
-                "v=TLSRPTv1; rua=mailto:a@x.example; rua=", MTASTS_R_EXT_VALUE,
-                40);
+                "v=TLSRPTv1; rua=mailto:a@x.example; rua=", MTASTS_R_URI, 40);
     parse_bad_s(f->ctx, "v=TLSRPTv1; rua=mailto:a@x.example; rua=a b",
                 MTASTS_R_DELIM, 42);
     parse_bad_s(f->ctx,
@@ -960,7 +956,7 @@ test_build(void **state) /* RPT-TXT-12 */
         mtasts_tlsrpt_record_build(f->ctx, uris, lens, 3, &rec, &d),
         MTASTS_ESYNTAX);
     assert_null(rec);
-    assert_int_equal(d.reason, MTASTS_R_EXT_VALUE);
+    assert_int_equal(d.reason, MTASTS_R_URI);
     assert_int_equal(d.offset, 2);
     assert_int_equal(
         mtasts_tlsrpt_record_build(f->ctx, uris + 1, lens + 1, 3, &rec, &d),

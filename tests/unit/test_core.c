@@ -305,27 +305,64 @@ reason_names_and_messages(void **state)
 {
     /* Index = reason value; names are the macro names in lower case. */
     static const char *const names[] = {
-        "none",         "empty",           "version",    "delim",
-        "field",        "ext_name",        "ext_value",  "id",
-        "no_id",        "non_ascii",       "ctl",        "utf8",
-        "bare_cr",      "leading_wsp",     "colon",      "policy_version",
-        "mode",         "max_age",         "mx",         "missing_version",
-        "missing_mode", "missing_max_age", "missing_mx", "too_big",
-        "too_many_mx",  "hostname",        "label_len",  "name_len",
-        "strict",       "multiple",        "not_found",  "bad_model",
+        "none",
+        "empty",
+        "version",
+        "delim",
+        "field",
+        "ext_name",
+        "ext_value",
+        "id",
+        "no_id",
+        "non_ascii",
+        "ctl",
+        "utf8",
+        "bare_cr",
+        "leading_wsp",
+        "colon",
+        "policy_version",
+        "mode",
+        "max_age",
+        "mx",
+        "missing_version",
+        "missing_mode",
+        "missing_max_age",
+        "missing_mx",
+        "too_big",
+        "too_many_mx",
+        "hostname",
+        "label_len",
+        "name_len",
+        "strict",
+        "multiple",
+        "not_found",
+        "bad_model",
+        "truncated",
+        "checksum",
+        "deflate",
+        "trailing",
+        "uri",
+        "no_rua",
+        "json",
+        "duplicate",
+        "missing_member",
+        "member_type",
+        "member_value",
+        "date_time",
     };
     int r, q;
-    static const int unknown[] = {-1, 32, 1000};
+    static const int unknown[] = {-1, 44, 1000};
     size_t i;
 
     (void)state;
     assert_int_equal(MTASTS_R_BAD_MODEL, 31);
-    assert_int_equal(sizeof(names) / sizeof(names[0]), 32);
+    assert_int_equal(sizeof(names) / sizeof(names[0]), 44);
+    assert_int_equal(MTASTS_R_DATE_TIME, 43);
     assert_int_equal(MTASTS_R_COLON, 14);
     assert_string_equal(mtasts_reason_name(MTASTS_R_COLON), "colon");
     assert_string_equal(mtasts_reason_message(MTASTS_R_COLON),
                         "expected ':' after the field name");
-    for (r = 0; r <= MTASTS_R_BAD_MODEL; r++) {
+    for (r = 0; r <= MTASTS_R_DATE_TIME; r++) {
         const char *m = mtasts_reason_message(r);
         assert_string_equal(mtasts_reason_name(r), names[r]);
         assert_non_null(m);
