@@ -221,8 +221,14 @@ MTASTS_API size_t mtasts_ctx_get_limit(const mtasts_ctx *ctx, int limit);
 #define MTASTS_W_NULL_MEMBER 17
 /** tlsa_packed: several TLSA records packed into one policy-string */
 #define MTASTS_W_TLSA_PACKED 18
+/** bad_uri: an additional-information member that is not an RFC 3986
+ * URI, kept as text */
+#define MTASTS_W_BAD_URI 19
+/** counter_saturated: a count above 2^53-1 was written as 2^53-1 in a
+ * generated report (RPT-AGG-14) */
+#define MTASTS_W_COUNTER_SATURATED 20
 /** number of warnings defined so far */
-#define MTASTS_W_COUNT 19
+#define MTASTS_W_COUNT 21
 
 #define MTASTS_WARN_BIT(w) ((uint64_t)1 << (w))
 
@@ -274,6 +280,9 @@ MTASTS_API const char *mtasts_warning_name(int w);
 #define MTASTS_R_MEMBER_TYPE     41 /**< member of the wrong JSON type */
 #define MTASTS_R_MEMBER_VALUE    42 /**< bad member value (count...) */
 #define MTASTS_R_DATE_TIME       43 /**< malformed RFC 3339 date-time */
+#define MTASTS_R_DKIM            44 /**< DKIM verdict is not a pass */
+#define MTASTS_R_MIME            45 /**< malformed MIME message */
+#define MTASTS_R_ENCODING        46 /**< bad transfer encoding (base64...) */
 
 /** Static message for a reason ("expected ':' after the field name"). */
 MTASTS_API const char *mtasts_reason_message(int reason);
@@ -1401,7 +1410,8 @@ typedef struct mtasts_tlsrpt_report mtasts_tlsrpt_report;
  * and array length (MTASTS_LIMIT_JSON_*), and it builds the report model
  * directly, without a DOM. Tolerated quirks (E-4, E-5, E-6, E-17, E-18,
  * E-19, null optional members, a policy without policy-domain, malformed
- * IPs kept as text, TLSA records packed into one string) each give a
+ * IPs or URIs kept as text, TLSA records packed into one string) each give
+ * a
  * warning with the JSON path of the member (mtasts_tlsrpt_report_diag());
  * MTASTS_PARSE_STRICT rejects them with MTASTS_ESTRICT. Unknown members
  * are ignored; unknown policy and result types are kept.
@@ -1471,6 +1481,316 @@ MTASTS_API int mtasts_tlsrpt_report_diag(const mtasts_tlsrpt_report *report,
 MTASTS_API int mtasts_tlsrpt_report_to_json(const mtasts_tlsrpt_report *report,
                                             unsigned flags,
                                             mtasts_buf **ret_json);
+
+/* ------------------------------------------------------------------ */
+/* TLSRPT aggregation: the sending side (RFC 8460 section 4)           */
+/* ------------------------------------------------------------------ */
+
+/** An applied policy: the key of one policies[] element of a report
+ * (policy-type, policy-string, policy-domain, mx-host; RPT-AGG-3). Equal
+ * policies always aggregate together. Immutable. */
+typedef struct mtasts_tlsrpt_policy mtasts_tlsrpt_policy;
+
+/**
+ * The applied MTA-STS policy of a domain (RPT-AGG-11): policy-string is
+ * the policy's non-blank raw lines in order, mx-host its mx patterns. A
+ * policy whose mode is none is reported as no-policy-found (RPT-AGG-13):
+ * this function then makes that key instead.
+ * @return 0, MTASTS_EINVAL, MTASTS_ESYNTAX / MTASTS_ENONASCII /
+ *         MTASTS_ETOOBIG (bad domain), MTASTS_ENOMEM.
+ */
+MTASTS_API int mtasts_tlsrpt_policy_sts(mtasts_ctx *ctx, const char *domain,
+                                        size_t domain_len,
+                                        const mtasts_policy *policy,
+                                        mtasts_tlsrpt_policy **ret_policy);
+
+/**
+ * An applied DANE policy of count TLSA records (RPT-AGG-12): each record
+ * i is (usage[i], selector[i], mtype[i], data[i] of data_lens[i] bytes),
+ * written "U S M HEX" with upper-case hex. domain is the policy-domain the
+ * caller reports it under (E-14).
+ * @return as mtasts_tlsrpt_policy_sts(); MTASTS_EINVAL when count is 0.
+ */
+MTASTS_API int
+mtasts_tlsrpt_policy_tlsa(mtasts_ctx *ctx, const char *domain,
+                          size_t domain_len, const uint8_t *usage,
+                          const uint8_t *selector, const uint8_t *mtype,
+                          const uint8_t *const *data, const size_t *data_lens,
+                          size_t count, mtasts_tlsrpt_policy **ret_policy);
+
+/** No policy for the domain (no-policy-found, RPT-AGG-13).
+ * @return as mtasts_tlsrpt_policy_sts(). */
+MTASTS_API int mtasts_tlsrpt_policy_none(mtasts_ctx *ctx, const char *domain,
+                                         size_t domain_len,
+                                         mtasts_tlsrpt_policy **ret_policy);
+
+/** Free a policy key. NULL is allowed. */
+MTASTS_API void mtasts_tlsrpt_policy_free(mtasts_tlsrpt_policy *policy);
+
+/** Version of struct mtasts_tlsrpt_failure. */
+#define MTASTS_FAILURE_VERSION 1
+
+/**
+ * One failure of a session, filled by the caller (copied by the library).
+ * Strings are NUL-terminated UTF-8, NULL when unknown.
+ */
+struct mtasts_tlsrpt_failure {
+    unsigned version;           /**< MTASTS_FAILURE_VERSION */
+    int result_type;            /**< MTASTS_RESULT_*; MTASTS_RESULT_NONE: use
+                                     result_text (RPT-JSON-19) */
+    const char *result_text;    /**< an unregistered result type, or NULL */
+    const char *sending_ip;     /**< sending-mta-ip */
+    const char *receiving_mx;   /**< receiving-mx-hostname */
+    const char *receiving_helo; /**< receiving-mx-helo */
+    const char *receiving_ip;   /**< receiving-ip */
+    const char *reason_code;    /**< failure-reason-code */
+    const char *additional;     /**< additional-information (a URI) */
+};
+
+/* Session outcomes (mtasts_tlsrpt_agg_add()). */
+#define MTASTS_SESSION_SUCCESS 1 /**< policy-compliant TLS (RPT-AGG-4) */
+#define MTASTS_SESSION_FAILURE 2 /**< a failed session (RPT-AGG-5) */
+#define MTASTS_SESSION_TRANSIENT                \
+    3 /**< connect failure, timeout before TLS: \
+           never counted (RPT-AGG-9) */
+
+/* Flags of mtasts_tlsrpt_agg_add(). */
+#define MTASTS_SESSION_TLSRPT_REPORT         \
+    0x1u /**< the session delivered a TLS    \
+              report: not counted (no report \
+              loops) */
+
+/** Aggregated TLS session results, keyed by (policy domain, UTC day),
+ * then by applied policy (RPT-AGG-1..3). Not thread-safe: one per thread,
+ * merged later. */
+typedef struct mtasts_tlsrpt_agg mtasts_tlsrpt_agg;
+
+/* Options (mtasts_tlsrpt_agg_set()). */
+#define MTASTS_AGG_MAX_BYTES                    \
+    1 /**< memory bound, default 64 MiB:        \
+           mtasts_tlsrpt_agg_add() then returns \
+           MTASTS_ETOOBIG for a new key */
+#define MTASTS_AGG_MAX_DETAILS                 \
+    2 /**< failure-details entries kept per    \
+           policy, default 1000; more sessions \
+           are still counted in the summary    \
+           (truncation never changes counts) */
+#define MTASTS_AGG_FAILURES_ONLY             \
+    3 /**< 1: (domain, day) keys without any \
+           failure are not reported */
+
+/** Create an aggregate. @return 0, MTASTS_EINVAL, MTASTS_ENOMEM. */
+MTASTS_API int mtasts_tlsrpt_agg_new(mtasts_ctx *ctx,
+                                     mtasts_tlsrpt_agg **ret_agg);
+
+/** Free an aggregate. NULL is allowed. */
+MTASTS_API void mtasts_tlsrpt_agg_free(mtasts_tlsrpt_agg *agg);
+
+/** Set an option (MTASTS_AGG_*). @return 0 or MTASTS_EINVAL. */
+MTASTS_API int mtasts_tlsrpt_agg_set(mtasts_tlsrpt_agg *agg, int option,
+                                     int64_t value);
+
+/**
+ * Count one session under policy at time when (its UTC day, RPT-AGG-1).
+ * A success adds to total-successful-session-count, a failure to
+ * total-failure-session-count once however many details it has; each
+ * detail adds one to its failure-details entry, entries being grouped by
+ * all their members (RPT-AGG-5/6). A success may carry details too: a
+ * discovery failure (sts-policy-fetch-error...) that lasted while the
+ * session succeeded (RPT-AGG-8). Transient outcomes and sessions with
+ * MTASTS_SESSION_TLSRPT_REPORT change nothing.
+ * @return 0, MTASTS_EINVAL, MTASTS_EVERSION (failure version),
+ *         MTASTS_ESYNTAX (a detail member is malformed: an IP, a host),
+ *         MTASTS_ETOOBIG (memory bound), MTASTS_ENOMEM (nothing counted).
+ */
+MTASTS_API int
+mtasts_tlsrpt_agg_add(mtasts_tlsrpt_agg *agg,
+                      const mtasts_tlsrpt_policy *policy, int64_t when,
+                      int outcome, const struct mtasts_tlsrpt_failure *failures,
+                      size_t failure_count, unsigned flags);
+
+/** Add every count of src to dst (exact; RPT-AGG merge).
+ * @return 0, MTASTS_EINVAL, MTASTS_ETOOBIG, MTASTS_ENOMEM (dst unchanged). */
+MTASTS_API int mtasts_tlsrpt_agg_merge(mtasts_tlsrpt_agg *dst,
+                                       const mtasts_tlsrpt_agg *src);
+
+/** Serialize an aggregate (versioned bytes) to merge it elsewhere.
+ * @return 0, MTASTS_EINVAL, MTASTS_ENOMEM. */
+MTASTS_API int mtasts_tlsrpt_agg_export(const mtasts_tlsrpt_agg *agg,
+                                        mtasts_buf **ret_bytes);
+
+/** Merge exported bytes into agg (decoded defensively).
+ * @return 0, MTASTS_ESYNTAX, MTASTS_EVERSION, MTASTS_ETOOBIG,
+ *         MTASTS_EINVAL, MTASTS_ENOMEM (agg unchanged on any error). */
+MTASTS_API int mtasts_tlsrpt_agg_import(mtasts_tlsrpt_agg *agg,
+                                        const uint8_t *buf, size_t len);
+
+/** Number of (policy domain, day) keys held. */
+MTASTS_API size_t mtasts_tlsrpt_agg_count(const mtasts_tlsrpt_agg *agg);
+
+/** Key i, in a stable order (day, then domain): the domain (borrowed,
+ * NUL-terminated) and the day (Unix seconds of 00:00:00Z).
+ * @return 0 or MTASTS_EINVAL. */
+MTASTS_API int mtasts_tlsrpt_agg_key(const mtasts_tlsrpt_agg *agg, size_t i,
+                                     const char **ret_domain,
+                                     size_t *ret_domain_len, int64_t *ret_day);
+
+/**
+ * The report of one (domain, day) key: organization-name org, contact-info
+ * contact (an RFC 5322 addr-spec, RPT-JSON-6), report-id report_id (must be
+ * dot-atom-text, RPT-JSON-7; see mtasts_tlsrpt_report_id()), date-range the
+ * whole UTC day (RPT-JSON-5; day may be any time of it), policies in a
+ * stable order. Counts above 2^53-1 are written saturated, with the
+ * warning MTASTS_W_COUNTER_SATURATED in the report (RPT-AGG-14).
+ * @return 0, MTASTS_ESTATE (no such key, or only successes with
+ *         MTASTS_AGG_FAILURES_ONLY), MTASTS_ESYNTAX (bad contact or id),
+ *         MTASTS_EINVAL, MTASTS_ENOMEM.
+ * Ownership: free *ret_report with mtasts_tlsrpt_report_free().
+ */
+MTASTS_API int mtasts_tlsrpt_agg_report(
+    const mtasts_tlsrpt_agg *agg, const char *domain, size_t domain_len,
+    int64_t day, const char *org, size_t org_len, const char *contact,
+    size_t contact_len, const char *report_id, size_t report_id_len,
+    mtasts_tlsrpt_report **ret_report);
+
+/** Forget a key once its report is made (day may be any time of that
+ * UTC day). @return 0 or MTASTS_EINVAL. */
+MTASTS_API int mtasts_tlsrpt_agg_remove(mtasts_tlsrpt_agg *agg,
+                                        const char *domain, size_t domain_len,
+                                        int64_t day);
+
+/**
+ * A report-id for (day, policy domain) from a caller's random value:
+ * dot-atom-text, unique per random value (RPT-JSON-7), e.g.
+ * "20160401.example.com.1a2b3c4d5e6f7081". snprintf semantics.
+ * @return 0, MTASTS_ERANGE, MTASTS_EINVAL, or a domain error.
+ */
+MTASTS_API int mtasts_tlsrpt_report_id(int64_t day, const char *domain,
+                                       size_t domain_len, uint64_t random,
+                                       char *dst, size_t dst_len,
+                                       size_t *ret_needed);
+
+/** When to generate the report of a day: after its end, plus a delay of
+ * 1 + random % 14400 seconds (RPT-DELIV-14). */
+MTASTS_API int64_t mtasts_tlsrpt_generation_time(int64_t day, uint32_t random);
+
+/* ------------------------------------------------------------------ */
+/* TLSRPT delivery form (RFC 8460 section 5)                           */
+/* ------------------------------------------------------------------ */
+
+/**
+ * The report file name "sender!policy-domain!begin!end[!unique-id].json"
+ * or ".json.gz" (RPT-DELIV-1..3). unique_id may be NULL; it must be
+ * 1*(ALPHA / DIGIT). snprintf semantics.
+ * @return 0, MTASTS_ERANGE, MTASTS_ESYNTAX, MTASTS_ENONASCII,
+ *         MTASTS_EINVAL.
+ */
+MTASTS_API int mtasts_tlsrpt_filename(const char *sender, size_t sender_len,
+                                      const char *policy_domain,
+                                      size_t policy_domain_len, int64_t begin,
+                                      int64_t end, const char *unique_id,
+                                      size_t unique_id_len, int gzip, char *dst,
+                                      size_t dst_len, size_t *ret_needed);
+
+/**
+ * Parse a report file name. Spans point into name (not NUL-terminated);
+ * *ret_unique_id is NULL when there is none.
+ * @return 0, MTASTS_ESYNTAX, MTASTS_EINVAL.
+ */
+MTASTS_API int mtasts_tlsrpt_filename_parse(
+    const char *name, size_t len, const char **ret_sender,
+    size_t *ret_sender_len, const char **ret_policy_domain,
+    size_t *ret_policy_domain_len, int64_t *ret_begin, int64_t *ret_end,
+    const char **ret_unique_id, size_t *ret_unique_id_len, int *ret_gzip);
+
+/**
+ * The Subject "Report Domain: <d> Submitter: <s> Report-ID: <id@s>"
+ * (RPT-DELIV-7): report_id is escaped to dot-atom-text. Unfolded (the
+ * message builder folds it). snprintf semantics.
+ * @return 0, MTASTS_ERANGE, MTASTS_ESYNTAX, MTASTS_EINVAL.
+ */
+MTASTS_API int
+mtasts_tlsrpt_subject(const char *policy_domain, size_t policy_domain_len,
+                      const char *submitter, size_t submitter_len,
+                      const char *report_id, size_t report_id_len, char *dst,
+                      size_t dst_len, size_t *ret_needed);
+
+/* Flags of mtasts_tlsrpt_mail() and mtasts_tlsrpt_https_body(). */
+#define MTASTS_DELIVER_GZIP 0x1u /**< gzip the report (RPT-DELIV-4) */
+
+/**
+ * The e-mail carrying a report (RPT-DELIV-5/6/8): headers From, To, Date,
+ * Subject, Message-ID, MIME-Version, Content-Type multipart/report;
+ * report-type="tlsrpt", TLS-Report-Domain, TLS-Report-Submitter, then a
+ * text/plain part and the report as an application/tlsrpt+gzip (or +json)
+ * base64 attachment named per mtasts_tlsrpt_filename(). CRLF line ends,
+ * base64 lines of 76 characters. The submitter must be the domain of the
+ * report's contact-info. DKIM signing is the caller's
+ * (mtasts_tlsrpt_dkim_headers()).
+ * @param[in] date an RFC 5322 date-time text; message_id without <>.
+ * @return 0, MTASTS_ESYNTAX (a header value is unusable, or the submitter
+ *         is not the contact-info domain), MTASTS_EINVAL, MTASTS_ENOMEM.
+ * Ownership: free *ret_message with mtasts_buf_free().
+ */
+MTASTS_API int mtasts_tlsrpt_mail(const mtasts_tlsrpt_report *report,
+                                  const char *from, const char *to,
+                                  const char *submitter, const char *date,
+                                  const char *message_id, unsigned flags,
+                                  mtasts_buf **ret_message);
+
+/** The header fields a DKIM signature of a report mail should cover
+ * (RPT-DELIV-8), colon-separated, for the h= tag. Static. */
+MTASTS_API const char *mtasts_tlsrpt_dkim_headers(void);
+
+/**
+ * The body and Content-Type of an HTTPS POST of a report (RPT-DELIV-9):
+ * application/tlsrpt+gzip with MTASTS_DELIVER_GZIP, else +json.
+ * @return 0, MTASTS_EINVAL, MTASTS_ENOMEM.
+ */
+MTASTS_API int mtasts_tlsrpt_https_body(const mtasts_tlsrpt_report *report,
+                                        unsigned flags, mtasts_buf **ret_body,
+                                        const char **ret_content_type);
+
+/** Payload size above which many receivers refuse a report: 10 MB. */
+#define MTASTS_REPORT_WARN_SIZE 10000000
+
+/** 1 when a payload to send (message or HTTPS body) is larger than
+ * MTASTS_REPORT_WARN_SIZE, so the sender should warn (RPT-DELIV-15);
+ * else 0. */
+MTASTS_API int mtasts_tlsrpt_too_large(size_t payload_len);
+
+/** 1 when an HTTPS delivery with this status succeeded (2xx; redirects
+ * are not followed, RPT-DELIV-11), else 0. */
+MTASTS_API int mtasts_tlsrpt_https_delivered(int http_status);
+
+/** The time of the next delivery attempt after a failed one (RPT-DELIV-13):
+ * 5 minutes after the first attempt, then doubling; 0 once the next one
+ * would fall more than 24 h after the first. attempt is the number of
+ * attempts made so far (1 after the first). */
+MTASTS_API int64_t mtasts_tlsrpt_retry_time(int64_t first_attempt,
+                                            unsigned attempt);
+
+/* DKIM verdicts for mtasts_tlsrpt_mail_ingest(). */
+#define MTASTS_DKIM_FAIL 0
+#define MTASTS_DKIM_PASS 1
+
+/**
+ * Read a report e-mail (receiving side): the caller's DKIM verdict for the
+ * reporting domain must be MTASTS_DKIM_PASS (RPT-DELIV-17); the MIME tree
+ * is walked (multipart, base64 or 7bit/8bit/quoted-printable) to the
+ * application/tlsrpt+gzip or +json part (or a .json / .json.gz
+ * attachment), which is decoded and parsed as mtasts_tlsrpt_report_parse()
+ * does (flags as there). The JSON is authoritative: *ret_mismatch is 1 when
+ * the attachment file name or the Subject disagrees with it (RPT-DELIV-16).
+ * @return 0, MTASTS_ESTATE (DKIM not passed), MTASTS_ESYNTAX (not a report
+ *         mail, or the report is invalid: reterr says why), MTASTS_ETOOBIG,
+ *         MTASTS_ESTRICT, MTASTS_EINVAL, MTASTS_ENOMEM.
+ */
+MTASTS_API int mtasts_tlsrpt_mail_ingest(mtasts_ctx *ctx, const uint8_t *msg,
+                                         size_t len, int dkim, unsigned flags,
+                                         mtasts_tlsrpt_report **ret_report,
+                                         int *ret_mismatch,
+                                         struct mtasts_diag *reterr);
 
 #ifdef __cplusplus
 }

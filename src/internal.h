@@ -74,6 +74,14 @@ extern const unsigned char mt_lower[256];
 #define MT_ALNUM      (MT_C_ALPHA | MT_C_DIGIT)
 #define MT_LOWER(c)   (mt_lower[(unsigned char)(c)])
 
+/* RFC 5322 atext: letters, digits and !#$%&'*+-/=?^_`{|}~ */
+static inline int
+mt_is_atext(unsigned char c)
+{
+    return MT_IS(c, MT_ALNUM) ||
+           (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
 /* Case-insensitive ASCII equality of two spans. */
 int mt_ascii_caseeq(const char *a, size_t alen, const char *b, size_t blen);
 
@@ -179,6 +187,9 @@ uint8_t *mt_buf_bytes(mtasts_buf *b);
 size_t mt_buf_cap(const mtasts_buf *b);
 void mt_buf_set_len(mtasts_buf *b, size_t len);
 int mt_buf_finish(mtasts_buf **pb, size_t len);
+
+/* Whether s[0..n) is an absolute RFC 3986 URI (tlsrpt_record.c). */
+int mt_uri_ok(const char *s, size_t n);
 
 /* Record/field validators shared by build and parse. */
 int mt_sts_ext_name_ok(const char *s, size_t n);

@@ -26,13 +26,14 @@ enum mt_json_tok {
 /* Reasons of JSON and model errors. The public header has no JSON-specific
  * reasons yet; these map them onto the closest existing ones in one place
  * (see the report of this change). */
-#define MT_R_JSON_SYNTAX  MTASTS_R_JSON           /* malformed JSON */
-#define MT_R_JSON_DUP     MTASTS_R_DUPLICATE      /* duplicate member name */
-#define MT_R_JSON_MISSING MTASTS_R_MISSING_MEMBER /* required member missing \
-                                                   */
-#define MT_R_JSON_TYPE  MTASTS_R_MEMBER_TYPE      /* wrong JSON type */
-#define MT_R_JSON_VALUE MTASTS_R_MEMBER_VALUE     /* bad number... */
-#define MT_R_JSON_DATE  MTASTS_R_DATE_TIME        /* bad date-time */
+#define MT_R_JSON_SYNTAX MTASTS_R_JSON      /* malformed JSON */
+#define MT_R_JSON_DUP    MTASTS_R_DUPLICATE /* duplicate member name */
+#define MT_R_JSON_MISSING                                                \
+    MTASTS_R_MISSING_MEMBER                   /* required member missing \
+                                               */
+#define MT_R_JSON_TYPE  MTASTS_R_MEMBER_TYPE  /* wrong JSON type */
+#define MT_R_JSON_VALUE MTASTS_R_MEMBER_VALUE /* bad number... */
+#define MT_R_JSON_DATE  MTASTS_R_DATE_TIME    /* bad date-time */
 
 /* Levels kept in the struct; deeper nesting (when the depth limit allows
  * it) uses a heap stack. */

@@ -71,6 +71,8 @@ static const char *const warning_names[MTASTS_W_COUNT] = {
     "bad_ip",
     "null_member",
     "tlsa_packed",
+    "bad_uri",
+    "counter_saturated",
 };
 
 const char *
@@ -134,6 +136,9 @@ static const struct reason_row reason_rows[] = {
     {"member_value",
      "bad member value (a count must be an integer from 0 to 2^53-1)"},
     {"date_time", "malformed RFC 3339 date-time"},
+    {"dkim", "the DKIM verdict for the reporting domain is not a pass"},
+    {"mime", "malformed MIME message (header block or multipart structure)"},
+    {"encoding", "bad content transfer encoding (base64 or other)"},
 };
 
 const char *

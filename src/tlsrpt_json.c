@@ -464,6 +464,14 @@ read_detail(struct bld *c, int tok, struct mt_rpolicy *pol)
         if ((k == K_SENDING_IP || k == K_RECEIVING_IP) &&
             check_ip(c, koff, texts[field - MT_DET_FIRST], k) != 0)
             return -1;
+        /* RPT-JSON-17: a URI; anything else (the RFC's own example wraps
+         * one) is kept as text with a warning, like a malformed IP */
+        if (field == MTASTS_RF_ADDITIONAL &&
+            !mt_uri_ok(c->b.pool + texts[field - MT_DET_FIRST].off,
+                       texts[field - MT_DET_FIRST].len) &&
+            warn(c, MTASTS_W_BAD_URI, koff, "failure-details", key_names(k)) !=
+                0)
+            return -1;
     }
     if (end_obj(c, tok) != 0)
         return -1;
@@ -832,7 +840,9 @@ parse_json(mtasts_ctx *ctx, const uint8_t *buf, size_t len, unsigned flags,
     /* RFC 8259 8.1: a parser may ignore a byte order mark */
     if (len >= 3 && buf[0] == 0xEF && buf[1] == 0xBB && buf[2] == 0xBF)
         skip = 3;
-    mt_json_init(&c.j, ctx, buf + skip, len - skip);
+    /* an empty input may come as NULL: no arithmetic on it */
+    mt_json_init(&c.j, ctx, buf != NULL ? buf + skip : (const uint8_t *)"",
+                 len - skip);
     rc = 0;
     if (skip != 0 && warn(&c, MTASTS_W_BOM, 0, NULL, NULL) != 0)
         rc = -1;

@@ -262,15 +262,6 @@ pct_decode(const char *s, size_t n, char *dst)
     return k;
 }
 
-/* RFC 5322 atext */
-static int
-is_atext(unsigned char c)
-{
-    if (MT_IS(c, MT_ALNUM))
-        return 1;
-    return c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
-}
-
 /* Whether a[0..n) is an addr-spec (RFC 5322 3.4.1, non-obsolete forms)
  * whose local-part has at most 64 octets and whose domain is an RFC 5321
  * Domain. */
@@ -302,7 +293,7 @@ addr_spec_ok(const char *a, size_t n)
         /* dot-atom-text */
         for (;;) {
             size_t s = i;
-            while (i < n && is_atext((unsigned char)a[i]))
+            while (i < n && mt_is_atext((unsigned char)a[i]))
                 i++;
             if (i == s)
                 return 0;
@@ -381,6 +372,15 @@ scan_fail(struct rpt_scan *r, int reason, size_t off)
 /* Scan the URI list of a rua field from *pp: tlsrpt-uri *(*WSP ","
  * *WSP tlsrpt-uri). On success *pp is just after the last URI. Only the
  * first rua field (store 1) is recorded. */
+int
+mt_uri_ok(const char *s, size_t n)
+{
+    struct uri_view v;
+    size_t off;
+
+    return uri_check(s, n, &v, &off);
+}
+
 static int
 scan_rua(const char *b, size_t n, size_t *pp, struct rpt_scan *r, int store)
 {

@@ -51,7 +51,9 @@ mt_txt_select(mtasts_ctx *ctx, const char *tag, size_t tag_len,
         for (j = 0; j < ns; j++)
             if (strs[pos + j] == NULL && str_lens[pos + j] > 0)
                 return MTASTS_EINVAL;
-        if (is_candidate(tag, tag_len, strs + pos, str_lens + pos, ns)) {
+        /* a record with no string is no candidate (and strs may be NULL) */
+        if (ns > 0 &&
+            is_candidate(tag, tag_len, strs + pos, str_lens + pos, ns)) {
             found++;
             first = i;
             cand_pos = pos;

@@ -46,7 +46,7 @@ usage(void)
           "FILE|- MX...\n"
           "       mtasts cache dump [--json] FILE|-\n"
           "       mtasts report parse [--strict] [--json | --canonical] "
-          "FILE|-\n"
+          "[--dkim-pass] FILE|-\n"
           "       mtasts version\n",
           stderr);
 }
@@ -779,6 +779,24 @@ print_report_summary(const mtasts_tlsrpt_report *r)
     }
 }
 
+/* Whether the input is an e-mail rather than JSON or gzip: it starts with
+ * a header field ("Name:") or an mbox "From " line. */
+static int
+looks_like_mail(const char *b, size_t n)
+{
+    size_t i = 0;
+
+    if (n >= 5 && memcmp(b, "From ", 5) == 0)
+        return 1;
+    /* real field names are letters, digits and hyphens; JSON starts
+     * with '{' and gzip with 0x1f */
+    while (i < n &&
+           ((b[i] >= 'a' && b[i] <= 'z') || (b[i] >= 'A' && b[i] <= 'Z') ||
+            (b[i] >= '0' && b[i] <= '9') || b[i] == '-'))
+        i++;
+    return i > 0 && i < n && b[i] == ':';
+}
+
 static int
 cmd_report_parse(mtasts_ctx *ctx, int argc, char **argv)
 {
@@ -788,9 +806,9 @@ cmd_report_parse(mtasts_ctx *ctx, int argc, char **argv)
     struct opts o;
     const char *path = NULL;
     const uint8_t *data;
-    size_t len, n;
+    size_t len, n, max;
     char *buf;
-    int rc, i, canonical = 0;
+    int rc, i, canonical = 0, dkim_pass = 0, mail, mismatch = 0;
 
     memset(&o, 0, sizeof(o));
     for (i = 0; i < argc; i++) {
@@ -800,6 +818,8 @@ cmd_report_parse(mtasts_ctx *ctx, int argc, char **argv)
             o.json = 1;
         else if (strcmp(argv[i], "--canonical") == 0)
             canonical = 1;
+        else if (strcmp(argv[i], "--dkim-pass") == 0)
+            dkim_pass = 1;
         else if (path == NULL && (argv[i][0] != '-' || argv[i][1] == '\0'))
             path = argv[i];
         else {
@@ -811,13 +831,31 @@ cmd_report_parse(mtasts_ctx *ctx, int argc, char **argv)
         usage();
         return EXIT_USAGE;
     }
-    /* gzip or JSON, detected by the library from the magic bytes */
-    buf = read_file(path, mtasts_ctx_get_limit(ctx, MTASTS_LIMIT_JSON_SIZE),
-                    &len);
+    /* gzip or JSON, detected by the library from the magic bytes, or a
+     * report e-mail (base64 makes it a third larger than its report) */
+    max = mtasts_ctx_get_limit(ctx, MTASTS_LIMIT_JSON_SIZE);
+    max = max > SIZE_MAX / 2 ? SIZE_MAX - 1 : max * 2;
+    buf = read_file(path, max, &len);
     if (buf == NULL)
         return EXIT_USAGE;
-    rc = mtasts_tlsrpt_report_parse(ctx, (const uint8_t *)buf, len, o.flags, &r,
-                                    &d);
+    mail = looks_like_mail(buf, len);
+    if (mail) {
+        /* RFC 8460 section 3: a report e-mail counts only with a valid
+         * DKIM signature of the reporting domain, which this tool does
+         * not check: the caller vouches for it with --dkim-pass */
+        rc = mtasts_tlsrpt_mail_ingest(ctx, (const uint8_t *)buf, len,
+                                       dkim_pass ? MTASTS_DKIM_PASS
+                                                 : MTASTS_DKIM_FAIL,
+                                       o.flags, &r, &mismatch, &d);
+        if (rc == MTASTS_ESTATE)
+            fputs("mtasts: report: the input is an e-mail; a report e-mail "
+                  "is read only once its DKIM signature has been verified "
+                  "(RFC 8460 section 3): verify it, then give --dkim-pass\n",
+                  stderr);
+    } else {
+        rc = mtasts_tlsrpt_report_parse(ctx, (const uint8_t *)buf, len, o.flags,
+                                        &r, &d);
+    }
     free(buf);
     if (rc == MTASTS_OK && mtasts_tlsrpt_report_to_json(r, 0, &js) != MTASTS_OK)
         rc = MTASTS_ENOMEM;
@@ -838,6 +876,8 @@ cmd_report_parse(mtasts_ctx *ctx, int argc, char **argv)
         }
     } else if (o.json) {
         print_status(&o, "report", rc, &d);
+        if (mail)
+            printf(",\"mismatch\":%s", mismatch ? "true" : "false");
         fputs(",\"report\":", stdout);
         if (rc == MTASTS_OK)
             fwrite(data, 1, n, stdout);
@@ -846,6 +886,9 @@ cmd_report_parse(mtasts_ctx *ctx, int argc, char **argv)
         fputs("}\n", stdout);
     } else {
         print_status(&o, "report", rc, &d);
+        if (rc == MTASTS_OK && mismatch)
+            puts("warning: the attachment name or the Subject disagrees "
+                 "with the report; the report wins (RFC 8460 section 5.6)");
         if (rc == MTASTS_OK)
             print_report_summary(r);
     }

@@ -164,7 +164,8 @@ appb = os.path.join(REPORTS, "rfc8460-example__tlsrpt-be__test.json")
 rc, o = js("report", "parse", "--json", appb_gz)
 check("report gz rc", rc == 0, rc)
 check("report gz verdict", o["verdict"] == "lenient"
-      and o["warnings"] == ["mx_host_string"] and o["error"] is None, o)
+      and o["warnings"] == ["mx_host_string", "bad_uri"] and o["error"] is None,
+      o)
 check("report gz model", o["report"]["organization-name"] == "Company-X"
       and o["report"]["policies"][0]["policy"]["mx-host"]
       == ["*.mail.company-y.example"]
@@ -201,6 +202,41 @@ rc, out, err = run("report", "parse", "--canonical", badrpt)
 check("report canonical invalid", rc == 1 and out == ""
       and b"MTASTS_ESYNTAX" in err, (out, err))
 os.unlink(badrpt)
+
+# report parse of a report e-mail (RFC 8460 section 5.3): refused unless the
+# caller vouches for its DKIM signature with --dkim-pass (RPT-DELIV-17)
+eml = os.path.join(REPORTS, "google__mox__test-xmox-nl-2022.eml")
+rc, out, err = run("report", "parse", eml)
+check("report eml without --dkim-pass", rc == 1 and b"--dkim-pass" in err
+      and b"DKIM" in err, (out, err))
+rc, o = js("report", "parse", "--json", eml)
+check("report eml json without --dkim-pass", rc == 1
+      and o["error"]["code"] == "MTASTS_ESTATE" and o["report"] is None, o)
+rc, o = js("report", "parse", "--json", "--dkim-pass", eml)
+check("report eml", rc == 0 and o["verdict"] == "valid"
+      and o["mismatch"] is False and o["report"] == js("report", "parse",
+                                                       "--json",
+                                                       valid_rpt)[1]["report"],
+      o)
+rc, out, _ = run("report", "parse", "--canonical", "--dkim-pass", eml)
+rc2, out2, _ = run("report", "parse", "--canonical", valid_rpt)
+check("report eml canonical", rc == 0 and out == out2, out)
+with open(eml, "rb") as f:
+    rc, out3, _ = run("report", "parse", "--canonical", "--dkim-pass", "-",
+                      stdin=f.read())
+check("report eml stdin", rc == 0 and out3 == out2, out3)
+eml_rfc = os.path.join(REPORTS, "rfc8460-example__tlsrpt-be__test.eml")
+rc, out, _ = run("report", "parse", "--dkim-pass", eml_rfc)
+check("report eml mismatch", rc == 0 and "disagrees" in out
+      and "organization: Company-X" in out, out)
+rc, o = js("report", "parse", "--json", "--dkim-pass", "--strict", eml_rfc)
+check("report eml strict", rc == 1 and o["error"]["code"] == "MTASTS_ESTRICT",
+      o)
+cron = os.path.join(REPORTS, "not-a-report__tlsrpt-rs__cron-mail.eml")
+rc, o = js("report", "parse", "--json", "--dkim-pass", cron)
+check("report eml not a report", rc == 1
+      and o["error"]["code"] == "MTASTS_ESYNTAX"
+      and o["error"]["reason"] == "not_found", o)
 
 # usage errors
 for args in (["report", "parse"], ["report", "parse", "--json", "--canonical",

@@ -590,7 +590,7 @@ flip_all(const uint8_t *in, size_t n, int level, int bits)
     for (i = 0; i < z.n; i++) {
         for (b = 0; b < nflips; b++) {
             memcpy(copy, z.p, z.n);
-            copy[i] ^= bits ? (uint8_t)(1u << b) : 0xff;
+            copy[i] = (uint8_t)(copy[i] ^ (bits ? (1u << b) : 0xffu));
             rc = gunzip_rc(copy, z.n, 2 * n + 64, &u, &d);
             if (rc == MTASTS_OK) {
                 /* only header fields that carry no check (MTIME, XFL,

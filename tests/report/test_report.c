@@ -984,15 +984,24 @@ rpt_json_17_additional(void **state)
     free(js);
     mtasts_tlsrpt_report_free(r);
     /* E-5: both present, additional-information wins (either order) */
-    r = ok(DETAILS(DET_MIN ",\"additional-info-uri\":\"a\","
-                           "\"additional-information\":\"b\""),
+    r = ok(DETAILS(DET_MIN ",\"additional-info-uri\":\"https://a.example/\","
+                           "\"additional-information\":\"https://b.example/\""),
            W(INFO_URI_ALIAS));
-    text_eq(r, MTASTS_RF_ADDITIONAL, 0, 0, "b");
+    text_eq(r, MTASTS_RF_ADDITIONAL, 0, 0, "https://b.example/");
     mtasts_tlsrpt_report_free(r);
-    r = ok(DETAILS(DET_MIN ",\"additional-information\":\"b\","
-                           "\"additional-info-uri\":\"a\""),
+    r = ok(DETAILS(DET_MIN ",\"additional-information\":\"https://b.example/\","
+                           "\"additional-info-uri\":\"https://a.example/\""),
            W(INFO_URI_ALIAS));
-    text_eq(r, MTASTS_RF_ADDITIONAL, 0, 0, "b");
+    text_eq(r, MTASTS_RF_ADDITIONAL, 0, 0, "https://b.example/");
+    mtasts_tlsrpt_report_free(r);
+    /* RPT-JSON-17: a value that is not a URI (the RFC's own example wraps
+     * one) is kept as text with a warning */
+    r = ok(DETAILS(DET_MIN ",\"additional-information\":"
+                           "\"https://x.example/i ? id = 5 c\""),
+           W(BAD_URI));
+    text_eq(r, MTASTS_RF_ADDITIONAL, 0, 0, "https://x.example/i ? id = 5 c");
+    diag_is(r, 0, MTASTS_W_BAD_URI,
+            "policies[0].failure-details[0].additional-information");
     mtasts_tlsrpt_report_free(r);
     /* null optional members: absent with a warning */
     r = ok(DETAILS(DET_MIN ",\"failure-reason-code\":null"), W(NULL_MEMBER));

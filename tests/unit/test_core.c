@@ -279,11 +279,14 @@ warning_names(void **state)
         "bad_ip",
         "null_member",
         "tlsa_packed",
+        "bad_uri",
+        "counter_saturated",
     };
     int w;
 
     (void)state;
-    assert_int_equal(MTASTS_W_COUNT, 19);
+    assert_int_equal(MTASTS_W_COUNT, 21);
+    assert_int_equal(MTASTS_W_BAD_URI, 19);
     assert_int_equal(MTASTS_W_TLSA_PACKED, 18);
     assert_int_equal(MTASTS_W_TRAILING_WSP, 0);
     assert_int_equal(MTASTS_W_DUPLICATE_FIELD, 1);
@@ -349,20 +352,23 @@ reason_names_and_messages(void **state)
         "member_type",
         "member_value",
         "date_time",
+        "dkim",
+        "mime",
+        "encoding",
     };
     int r, q;
-    static const int unknown[] = {-1, 44, 1000};
+    static const int unknown[] = {-1, 47, 1000};
     size_t i;
 
     (void)state;
     assert_int_equal(MTASTS_R_BAD_MODEL, 31);
-    assert_int_equal(sizeof(names) / sizeof(names[0]), 44);
+    assert_int_equal(sizeof(names) / sizeof(names[0]), 47);
     assert_int_equal(MTASTS_R_DATE_TIME, 43);
     assert_int_equal(MTASTS_R_COLON, 14);
     assert_string_equal(mtasts_reason_name(MTASTS_R_COLON), "colon");
     assert_string_equal(mtasts_reason_message(MTASTS_R_COLON),
                         "expected ':' after the field name");
-    for (r = 0; r <= MTASTS_R_DATE_TIME; r++) {
+    for (r = 0; r <= MTASTS_R_ENCODING; r++) {
         const char *m = mtasts_reason_message(r);
         assert_string_equal(mtasts_reason_name(r), names[r]);
         assert_non_null(m);

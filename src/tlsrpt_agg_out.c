@@ -1,0 +1,654 @@
+/*
+ * TLSRPT aggregation, output side: the report of a (domain, day) key,
+ * export and import of an aggregate, report ids, the generation time, and
+ * the text checks these need (UTF-8, dot-atom-text, addr-spec).
+ *
+ * Export format, version 1 (all integers big-endian, no padding):
+ *
+ *   "MTSTSAGG" (8 bytes), version (1 byte, 1), key count (4)
+ *   per key, in mtasts_tlsrpt_agg_key() order:
+ *     domain length (1), domain (normalised), day (8, Unix seconds of
+ *     00:00:00Z, non-negative), policy count (4, at least 1)
+ *     per policy entry, in insertion order:
+ *       blob length (4), policy blob (tlsrpt_agg_int.h; its domain is the
+ *       key's), total-successful-session-count (8),
+ *       total-failure-session-count (8), detail count (4)
+ *       per failure-details entry, in insertion order:
+ *         blob length (4), detail blob, failed-session-count (8)
+ *   and nothing after the last key.
+ *
+ * Import decodes into a staging aggregate (every field checked: the blobs
+ * as add() would have made them, no duplicate key, policy or detail, no
+ * trailing bytes), then merges it, so any error leaves the target as it
+ * was. A future version with another layout gets a new version byte;
+ * this one refuses them with MTASTS_EVERSION.
+ */
+#include "json.h"
+#include "tlsrpt_agg_int.h"
+
+static const char agg_magic[8] = {'M', 'T', 'S', 'T', 'S', 'A', 'G', 'G'};
+#define AGG_VERSION 1
+
+/* ------------------------------------------------------------------ */
+/* Text checks                                                         */
+/* ------------------------------------------------------------------ */
+
+/* Well-formed UTF-8 without NUL (no overlong forms, surrogates or code
+ * points above U+10FFFF). */
+int
+mt_utf8_ok(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s, *e = p + n;
+
+    while (p < e) {
+        unsigned c = *p, need, min, cp;
+        if (c < 0x80) {
+            if (c == 0)
+                return 0;
+            p++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF) {
+            need = 1;
+            min = 0x80;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            need = 2;
+            min = 0x800;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            need = 3;
+            min = 0x10000;
+            cp = c & 0x07;
+        } else
+            return 0;
+        if ((size_t)(e - p) <= need)
+            return 0;
+        for (p++; need > 0; need--, p++) {
+            if ((*p & 0xC0) != 0x80)
+                return 0;
+            cp = cp << 6 | (*p & 0x3Fu);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+    }
+    return 1;
+}
+
+/* dot-atom-text = 1*atext *("." 1*atext) */
+int
+mt_dot_atom_ok(const char *s, size_t n)
+{
+    size_t i;
+
+    if (n == 0 || s[0] == '.' || s[n - 1] == '.')
+        return 0;
+    for (i = 0; i < n; i++) {
+        if (s[i] == '.') {
+            if (s[i + 1] == '.')
+                return 0;
+        } else if (!mt_is_atext((unsigned char)s[i]))
+            return 0;
+    }
+    return 1;
+}
+
+/* RFC 5322 addr-spec without CFWS or obsolete forms: (dot-atom /
+ * quoted-string) "@" (dot-atom / domain-literal). */
+int
+mt_addr_spec_ok(const char *s, size_t n)
+{
+    size_t at, i;
+
+    if (n == 0)
+        return 0;
+    if (s[0] == '"') {
+        for (at = 1;; at++) {
+            unsigned char c;
+            if (at >= n)
+                return 0;
+            c = (unsigned char)s[at];
+            if (c == '"')
+                break;
+            if (c == '\\') {
+                if (++at >= n ||
+                    !(MT_IS(s[at], MT_C_VCHAR) || MT_IS(s[at], MT_C_WSP)))
+                    return 0;
+            } else if (!(MT_IS(c, MT_C_VCHAR) || MT_IS(c, MT_C_WSP)))
+                return 0;
+        }
+        at++;
+    } else {
+        for (at = 0; at < n && s[at] != '@'; at++)
+            ;
+        if (!mt_dot_atom_ok(s, at))
+            return 0;
+    }
+    if (at >= n || s[at] != '@' || at + 1 >= n)
+        return 0;
+    s += at + 1;
+    n -= at + 1;
+    if (s[0] != '[')
+        return mt_dot_atom_ok(s, n);
+    if (s[n - 1] != ']' || n < 2)
+        return 0;
+    for (i = 1; i + 1 < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!((c >= 33 && c <= 90) || (c >= 94 && c <= 126) ||
+              MT_IS(c, MT_C_WSP)))
+            return 0;
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Blob checks (import)                                                */
+/* ------------------------------------------------------------------ */
+
+static int
+lower_name_ok(const char *s, size_t n, unsigned flags)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (s[i] >= 'A' && s[i] <= 'Z')
+            return 0;
+    return mtasts_hostname_check(s, n, flags, NULL) == MTASTS_OK;
+}
+
+int
+mt_agg_policy_blob_ok(const unsigned char *b, size_t n)
+{
+    size_t dl, off, len;
+    uint64_t nps, nmx, i;
+    int type;
+
+    if (n < 11)
+        return -1;
+    type = b[0];
+    dl = (size_t)mt_be_get(b + 1, 2);
+    if (type < MTASTS_POLICY_TYPE_STS ||
+        type > MTASTS_POLICY_TYPE_NO_POLICY_FOUND || dl == 0 ||
+        dl > MTASTS_DOMAIN_MAX_LEN || 11 + dl > n ||
+        !lower_name_ok((const char *)b + 3, dl, 0))
+        return -1;
+    nps = mt_be_get(b + 3 + dl, 4);
+    nmx = mt_be_get(b + 7 + dl, 4);
+    if ((type == MTASTS_POLICY_TYPE_NO_POLICY_FOUND && (nps | nmx) != 0) ||
+        (type == MTASTS_POLICY_TYPE_TLSA && (nps == 0 || nmx != 0)))
+        return -1;
+    off = 11 + dl;
+    for (i = 0; i < nps + nmx; i++) {
+        const char *s = (const char *)b + off + 4;
+        if (n - off < 4)
+            return -1;
+        len = (size_t)mt_be_get(b + off, 4);
+        if (len > n - off - 4 || !mt_utf8_ok(s, len) ||
+            (i >= nps && !lower_name_ok(s, len, MTASTS_HOST_WILDCARD)))
+            return -1;
+        off += 4 + len;
+    }
+    return off == n ? 0 : -1;
+}
+
+int
+mt_agg_detail_blob_ok(const unsigned char *b, size_t n)
+{
+    size_t off = 1, f, len;
+    unsigned r;
+    char c6[46];
+
+    if (n < 1 + 4 * MT_DET_FIELDS || (r = b[0]) > MT_RESULT_MAX)
+        return -1;
+    for (f = 0; f < MT_DET_FIELDS; f++) {
+        const char *s = (const char *)b + off + 4;
+        uint64_t v;
+        if (n - off < 4)
+            return -1;
+        v = mt_be_get(b + off, 4);
+        off += 4;
+        if (f == 0 && (v == 0) != (r != MTASTS_RESULT_NONE))
+            return -1;
+        if (v == 0)
+            continue;
+        len = (size_t)v - 1;
+        if (len == 0 || len > n - off)
+            return -1;
+        switch (f) {
+        case 0: {
+            int t;
+            for (t = 1; t <= MT_RESULT_MAX; t++)
+                if (strlen(mtasts_result_type_name(t)) == len &&
+                    memcmp(mtasts_result_type_name(t), s, len) == 0)
+                    return -1;
+            if (!mt_utf8_ok(s, len))
+                return -1;
+            break;
+        }
+        case 1:
+        case 4:
+            if (mt_ip_kind(s, len) == 4)
+                break;
+            if (mt_ip_kind(s, len) != 6 || mt_ipv6_canon(s, len, c6) != len ||
+                memcmp(c6, s, len) != 0)
+                return -1;
+            break;
+        case 2:
+            if (!lower_name_ok(s, len, 0))
+                return -1;
+            break;
+        case 5:
+            if (!mt_uri_ok(s, len))
+                return -1;
+            break;
+        default:
+            if (!mt_utf8_ok(s, len))
+                return -1;
+            break;
+        }
+        off += len;
+    }
+    return off == n ? 0 : -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reports                                                             */
+/* ------------------------------------------------------------------ */
+
+static int64_t
+clamp_count(uint64_t v)
+{
+    /* written saturated at 2^53-1 (RPT-AGG-14) */
+    return (int64_t)(v > MT_JSON_MAX_SAFE ? MT_JSON_MAX_SAFE : v);
+}
+
+/* RPT-AGG-14: note a saturated count in the report's warnings, with the
+ * path of the member (detail SIZE_MAX: the policy's summary). */
+static void
+saturated(struct mt_rbuild *b, uint64_t v, size_t detail, const char *member)
+{
+    char path[128];
+    struct mt_out o;
+    size_t n;
+
+    if (v <= MT_JSON_MAX_SAFE)
+        return;
+    mt_out_init(&o, path, sizeof(path));
+    mt_out_str(&o, "policies[");
+    mt_out_u64(&o, b->r.npol - 1);
+    if (detail == SIZE_MAX) {
+        mt_out_str(&o, "].summary.");
+    } else {
+        mt_out_str(&o, "].failure-details[");
+        mt_out_u64(&o, detail);
+        mt_out_str(&o, "].");
+    }
+    mt_out_str(&o, member);
+    (void)mt_out_finish(&o, &n);
+    b->r.warnings |= MTASTS_WARN_BIT(MTASTS_W_COUNTER_SATURATED);
+    if (mt_rbuild_diag(b, MTASTS_W_COUNTER_SATURATED, path, n) != 0)
+        b->oom = 1;
+}
+
+static const char *const type_names[] = {NULL, "sts", "tlsa",
+                                         "no-policy-found"};
+
+static void
+build_policy(struct mt_rbuild *b, const struct agg_pol *pe)
+{
+    const unsigned char *blob = pe->blob;
+    size_t dl = (size_t)mt_be_get(blob + 1, 2), off, i, j, len;
+    uint32_t nps = (uint32_t)mt_be_get(blob + 3 + dl, 4);
+    uint32_t nmx = (uint32_t)mt_be_get(blob + 7 + dl, 4);
+    struct mt_rpolicy *p = mt_rbuild_policy(b);
+    int type = blob[0];
+
+    if (p == NULL)
+        return;
+    p->type = (uint8_t)type;
+    p->type_text = mt_rbuild_str(b, type_names[type], strlen(type_names[type]));
+    p->domain = mt_rbuild_str(b, (const char *)blob + 3, dl);
+    if (type != MTASTS_POLICY_TYPE_NO_POLICY_FOUND)
+        p->flags |= MT_POL_HAS_PS;
+    if (type == MTASTS_POLICY_TYPE_STS)
+        p->flags |= MT_POL_HAS_MX;
+    p->ps_start = (uint32_t)b->r.nfld;
+    p->ps_count = nps;
+    p->mx_start = (uint32_t)b->r.nfld + nps;
+    p->mx_count = nmx;
+    off = 11 + dl;
+    for (i = 0; i < (size_t)nps + nmx; i++) {
+        len = (size_t)mt_be_get(blob + off, 4);
+        (void)mt_rbuild_field(
+            b, mt_rbuild_str(b, (const char *)blob + off + 4, len));
+        off += 4 + len;
+    }
+    p->success = clamp_count(pe->success);
+    p->failure = clamp_count(pe->failure);
+    saturated(b, pe->success, SIZE_MAX, "total-successful-session-count");
+    saturated(b, pe->failure, SIZE_MAX, "total-failure-session-count");
+    p->det_start = (uint32_t)b->r.ndet;
+    for (i = 0; i < pe->ndets; i++) {
+        const struct agg_det *ad = pe->dets[i];
+        struct mt_rdetail *d = mt_rbuild_detail(b);
+        if (d == NULL)
+            return;
+        d->failed = clamp_count(ad->count);
+        saturated(b, ad->count, i, "failed-session-count");
+        d->fstart = (uint32_t)b->r.nfld;
+        d->result = ad->blob[0];
+        for (j = 0, off = 1; j < MT_DET_FIELDS; j++) {
+            uint64_t v = mt_be_get(ad->blob + off, 4);
+            off += 4;
+            if (j == 0 && d->result != MTASTS_RESULT_NONE) {
+                const char *nm = mtasts_result_type_name(d->result);
+                (void)mt_rbuild_field(b, mt_rbuild_str(b, nm, strlen(nm)));
+            } else if (v == 0)
+                continue;
+            else {
+                (void)mt_rbuild_field(
+                    b, mt_rbuild_str(b, (const char *)ad->blob + off,
+                                     (size_t)v - 1));
+                off += (size_t)v - 1;
+            }
+            d->mask = (uint8_t)(d->mask | (1u << j));
+        }
+        p->det_count++;
+    }
+}
+
+int
+mtasts_tlsrpt_agg_report(const mtasts_tlsrpt_agg *agg, const char *domain,
+                         size_t domain_len, int64_t day, const char *org,
+                         size_t org_len, const char *contact,
+                         size_t contact_len, const char *report_id,
+                         size_t report_id_len,
+                         mtasts_tlsrpt_report **ret_report)
+{
+    char d[MTASTS_DOMAIN_MAX_LEN + 1];
+    const struct agg_key *k;
+    struct mt_rbuild b;
+    size_t dlen, i, hint = 256;
+    int rc, failed = 0;
+
+    if (ret_report != NULL)
+        *ret_report = NULL;
+    if (agg == NULL || ret_report == NULL || (domain == NULL && domain_len) ||
+        org == NULL || contact == NULL || report_id == NULL || day < 0 ||
+        day > MT_AGG_TIME_MAX)
+        return MTASTS_EINVAL;
+    if (mtasts_domain_normalize(domain, domain_len, d, sizeof(d), &dlen) != 0)
+        return MTASTS_ESTATE; /* cannot be a key */
+    k = mt_agg_key_find(agg, d, dlen, day - day % MT_AGG_DAY);
+    if (k == NULL)
+        return MTASTS_ESTATE;
+    for (i = 0; i < k->npols; i++) {
+        if (k->pols[i]->failure > 0 || k->pols[i]->ndets > 0)
+            failed = 1;
+        hint += k->pols[i]->blob_len + 64;
+        if (k->pols[i]->ndets > 0)
+            hint += k->pols[i]->ndets * (k->pols[i]->dets[0]->blob_len + 32);
+    }
+    if (agg->failures_only && !failed)
+        return MTASTS_ESTATE;
+    if (!mt_utf8_ok(org, org_len) || !mt_addr_spec_ok(contact, contact_len) ||
+        !mt_dot_atom_ok(report_id, report_id_len))
+        return MTASTS_ESYNTAX;
+    mt_rbuild_init(&b, agg->ctx, hint * 2);
+    b.r.org = mt_rbuild_str(&b, org, org_len);
+    b.r.contact = mt_rbuild_str(&b, contact, contact_len);
+    b.r.report_id = mt_rbuild_str(&b, report_id, report_id_len);
+    b.r.start = k->day;
+    b.r.end = k->day + MT_AGG_DAY - 1; /* E-12 */
+    for (i = 0; i < k->npols && !b.oom; i++)
+        build_policy(&b, k->pols[i]);
+    rc = mt_rbuild_finish(&b, ret_report);
+    mt_rbuild_fini(&b);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Export and import                                                   */
+/* ------------------------------------------------------------------ */
+
+int
+mtasts_tlsrpt_agg_export(const mtasts_tlsrpt_agg *agg, mtasts_buf **ret_bytes)
+{
+    size_t len = sizeof(agg_magic) + 5, i, j, m, off;
+    unsigned char *o;
+    mtasts_buf *buf;
+
+    if (ret_bytes != NULL)
+        *ret_bytes = NULL;
+    if (agg == NULL || ret_bytes == NULL || agg->nkeys > UINT32_MAX)
+        return MTASTS_EINVAL;
+    mt_agg_sort(agg);
+    /* every size below is bounded by memory the aggregate holds */
+    for (i = 0; i < agg->nkeys; i++) {
+        const struct agg_key *k = agg->keys[i];
+        len += 1 + k->dlen + 8 + 4;
+        for (j = 0; j < k->npols; j++) {
+            len += 4 + k->pols[j]->blob_len + 20;
+            for (m = 0; m < k->pols[j]->ndets; m++)
+                len += 12 + k->pols[j]->dets[m]->blob_len;
+        }
+    }
+    buf = mt_buf_new(agg->ctx, len);
+    if (buf == NULL)
+        return MTASTS_ENOMEM;
+    o = mt_buf_bytes(buf);
+    memcpy(o, agg_magic, sizeof(agg_magic));
+    o[8] = AGG_VERSION;
+    mt_be_put(o + 9, agg->nkeys, 4);
+    off = 13;
+    for (i = 0; i < agg->nkeys; i++) {
+        const struct agg_key *k = agg->keys[i];
+        o[off] = (unsigned char)k->dlen;
+        memcpy(o + off + 1, k->domain, k->dlen);
+        off += 1 + k->dlen;
+        mt_be_put(o + off, (uint64_t)k->day, 8);
+        mt_be_put(o + off + 8, k->npols, 4);
+        off += 12;
+        for (j = 0; j < k->npols; j++) {
+            const struct agg_pol *p = k->pols[j];
+            mt_be_put(o + off, p->blob_len, 4);
+            memcpy(o + off + 4, p->blob, p->blob_len);
+            off += 4 + p->blob_len;
+            mt_be_put(o + off, p->success, 8);
+            mt_be_put(o + off + 8, p->failure, 8);
+            mt_be_put(o + off + 16, p->ndets, 4);
+            off += 20;
+            for (m = 0; m < p->ndets; m++) {
+                const struct agg_det *d = p->dets[m];
+                mt_be_put(o + off, d->blob_len, 4);
+                memcpy(o + off + 4, d->blob, d->blob_len);
+                off += 4 + d->blob_len;
+                mt_be_put(o + off, d->count, 8);
+                off += 8;
+            }
+        }
+    }
+    mt_buf_set_len(buf, off);
+    if (mt_buf_finish(&buf, off) != MTASTS_OK) {
+        mtasts_buf_free(buf);
+        return MTASTS_ENOMEM;
+    }
+    *ret_bytes = buf;
+    return MTASTS_OK;
+}
+
+struct rd {
+    const unsigned char *p;
+    size_t n, off;
+};
+
+/* Take n bytes; NULL when the input is too short. */
+static const unsigned char *
+take(struct rd *r, size_t n)
+{
+    const unsigned char *q;
+
+    if (n > r->n - r->off)
+        return NULL;
+    q = r->p + r->off;
+    r->off += n;
+    return q;
+}
+
+static int
+take_int(struct rd *r, unsigned n, uint64_t *v)
+{
+    const unsigned char *q = take(r, n);
+
+    if (q == NULL)
+        return -1;
+    *v = mt_be_get(q, n);
+    return 0;
+}
+
+static int
+import_policy(mtasts_tlsrpt_agg *st, struct rd *r, const char *dom, size_t dl,
+              int64_t day)
+{
+    uint64_t len, succ, fail, nd, i, cnt;
+    const unsigned char *blob;
+    struct agg_pol *p;
+    struct agg_det *d;
+    int rc, isnew;
+
+    if (take_int(r, 4, &len) != 0 || (blob = take(r, (size_t)len)) == NULL ||
+        mt_agg_policy_blob_ok(blob, (size_t)len) != 0 ||
+        mt_be_get(blob + 1, 2) != dl || memcmp(blob + 3, dom, dl) != 0 ||
+        take_int(r, 8, &succ) != 0 || take_int(r, 8, &fail) != 0 ||
+        take_int(r, 4, &nd) != 0)
+        return MTASTS_ESYNTAX;
+    rc = mt_agg_pol_get(st, blob, (uint32_t)len, mt_agg_hash(blob, (size_t)len),
+                        day, 1, &p, &isnew);
+    if (rc != MTASTS_OK)
+        return rc;
+    if (!isnew)
+        return MTASTS_ESYNTAX; /* duplicate policy */
+    p->success = succ;
+    p->failure = fail;
+    for (i = 0; i < nd; i++) {
+        if (take_int(r, 4, &len) != 0 ||
+            (blob = take(r, (size_t)len)) == NULL ||
+            mt_agg_detail_blob_ok(blob, (size_t)len) != 0 ||
+            take_int(r, 8, &cnt) != 0)
+            return MTASTS_ESYNTAX;
+        rc = mt_agg_det_get(st, p, blob, (uint32_t)len,
+                            mt_agg_hash(blob, (size_t)len), &d, &isnew);
+        if (rc != MTASTS_OK)
+            return rc;
+        if (!isnew)
+            return MTASTS_ESYNTAX; /* duplicate detail */
+        d->count = cnt;
+    }
+    return MTASTS_OK;
+}
+
+static int
+import_into(mtasts_tlsrpt_agg *st, struct rd *r)
+{
+    const unsigned char *q;
+    uint64_t nkeys, i, day, npol, j;
+    size_t dl;
+    int rc;
+
+    q = take(r, sizeof(agg_magic) + 1);
+    if (q == NULL || memcmp(q, agg_magic, sizeof(agg_magic)) != 0)
+        return MTASTS_ESYNTAX;
+    if (q[8] != AGG_VERSION)
+        return MTASTS_EVERSION;
+    if (take_int(r, 4, &nkeys) != 0)
+        return MTASTS_ESYNTAX;
+    for (i = 0; i < nkeys; i++) {
+        const char *dom;
+        if ((q = take(r, 1)) == NULL)
+            return MTASTS_ESYNTAX;
+        dl = q[0];
+        if ((dom = (const char *)take(r, dl)) == NULL ||
+            take_int(r, 8, &day) != 0 || take_int(r, 4, &npol) != 0 ||
+            npol == 0 || day > (uint64_t)MT_AGG_TIME_MAX || day % MT_AGG_DAY ||
+            dl == 0 || !lower_name_ok(dom, dl, 0) ||
+            mt_agg_key_find(st, dom, dl, (int64_t)day) != NULL)
+            return MTASTS_ESYNTAX;
+        for (j = 0; j < npol; j++)
+            if ((rc = import_policy(st, r, dom, dl, (int64_t)day)) != 0)
+                return rc;
+    }
+    return r->off == r->n ? MTASTS_OK : MTASTS_ESYNTAX;
+}
+
+int
+mtasts_tlsrpt_agg_import(mtasts_tlsrpt_agg *agg, const uint8_t *buf, size_t len)
+{
+    mtasts_tlsrpt_agg *st;
+    struct rd r;
+    int rc;
+
+    if (agg == NULL || (buf == NULL && len > 0))
+        return MTASTS_EINVAL;
+    r.p = buf;
+    r.n = len;
+    r.off = 0;
+    rc = mt_agg_new_staging(agg->ctx, agg->max_bytes, &st);
+    if (rc != MTASTS_OK)
+        return rc;
+    rc = import_into(st, &r);
+    if (rc == MTASTS_OK)
+        rc = mtasts_tlsrpt_agg_merge(agg, st);
+    mtasts_tlsrpt_agg_free(st);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Report ids and generation time                                      */
+/* ------------------------------------------------------------------ */
+
+int
+mtasts_tlsrpt_report_id(int64_t day, const char *domain, size_t domain_len,
+                        uint64_t random, char *dst, size_t dst_len,
+                        size_t *ret_needed)
+{
+    static const char hex[] = "0123456789abcdef";
+    char d[MTASTS_DOMAIN_MAX_LEN + 1], date[20], ymd[8], rnd[16];
+    struct mt_out o;
+    size_t dlen;
+    int rc, i;
+
+    if ((dst == NULL && dst_len > 0) || (domain == NULL && domain_len > 0) ||
+        day < 0 || day > MT_AGG_TIME_MAX)
+        return MTASTS_EINVAL;
+    rc = mtasts_domain_normalize(domain, domain_len, d, sizeof(d), &dlen);
+    if (rc != MTASTS_OK)
+        return rc;
+    if (mt_datetime_format(day, date) != 0)
+        return MTASTS_EINVAL;
+    memcpy(ymd, date, 4);
+    memcpy(ymd + 4, date + 5, 2);
+    memcpy(ymd + 6, date + 8, 2);
+    for (i = 15; i >= 0; i--) {
+        rnd[i] = hex[random & 15];
+        random >>= 4;
+    }
+    mt_out_init(&o, dst, dst_len);
+    mt_out_put(&o, ymd, sizeof(ymd));
+    mt_out_put(&o, ".", 1);
+    mt_out_put(&o, d, dlen);
+    mt_out_put(&o, ".", 1);
+    mt_out_put(&o, rnd, sizeof(rnd));
+    return mt_out_finish(&o, ret_needed);
+}
+
+int64_t
+mtasts_tlsrpt_generation_time(int64_t day, uint32_t random)
+{
+    /* days outside 1970..9999 are clamped into it */
+    if (day < 0)
+        day = 0;
+    if (day > MT_AGG_TIME_MAX)
+        day = MT_AGG_TIME_MAX;
+    day -= day % MT_AGG_DAY;
+    return day + MT_AGG_DAY + 1 + (int64_t)(random % 14400);
+}
