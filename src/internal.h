@@ -191,6 +191,18 @@ int mt_buf_finish(mtasts_buf **pb, size_t len);
 /* Whether s[0..n) is an absolute RFC 3986 URI (tlsrpt_record.c). */
 int mt_uri_ok(const char *s, size_t n);
 
+/* A name=value field of a TXT record (extensions), and its getter: 0, or
+ * MTASTS_EINVAL when i is out of range. */
+struct kv_span {
+    const char *name;
+    size_t name_len;
+    const char *value;
+    size_t value_len;
+};
+int mt_kv_get(const struct kv_span *kv, size_t count, size_t i,
+              const char **ret_name, size_t *ret_name_len,
+              const char **ret_value, size_t *ret_value_len);
+
 /* Record/field validators shared by build and parse. */
 int mt_sts_ext_name_ok(const char *s, size_t n);
 /* sts-id: 1 to 32 letters or digits */

@@ -1,13 +1,6 @@
 /* The _mta-sts TXT record (RFC 8461 3.1): parse, select, build, format. */
 #include "internal.h"
 
-struct kv_span {
-    const char *name;
-    size_t name_len;
-    const char *value;
-    size_t value_len;
-};
-
 struct mtasts_sts_record {
     mtasts_ctx *ctx;
     size_t alloc_size;
@@ -540,17 +533,10 @@ mtasts_sts_record_ext(const mtasts_sts_record *rec, size_t i,
                       const char **ret_name, size_t *ret_name_len,
                       const char **ret_value, size_t *ret_value_len)
 {
-    if (rec == NULL || i >= rec->ext_count)
+    if (rec == NULL)
         return MTASTS_EINVAL;
-    if (ret_name != NULL)
-        *ret_name = rec->ext[i].name;
-    if (ret_name_len != NULL)
-        *ret_name_len = rec->ext[i].name_len;
-    if (ret_value != NULL)
-        *ret_value = rec->ext[i].value;
-    if (ret_value_len != NULL)
-        *ret_value_len = rec->ext[i].value_len;
-    return MTASTS_OK;
+    return mt_kv_get(rec->ext, rec->ext_count, i, ret_name, ret_name_len,
+                     ret_value, ret_value_len);
 }
 
 uint64_t

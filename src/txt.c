@@ -102,3 +102,21 @@ mt_txt_select(mtasts_ctx *ctx, const char *tag, size_t tag_len,
         rc == MTASTS_OK ? MTASTS_SELECT_FOUND : MTASTS_SELECT_INVALID;
     return MTASTS_OK;
 }
+
+int
+mt_kv_get(const struct kv_span *kv, size_t count, size_t i,
+          const char **ret_name, size_t *ret_name_len, const char **ret_value,
+          size_t *ret_value_len)
+{
+    if (i >= count)
+        return MTASTS_EINVAL;
+    if (ret_name != NULL)
+        *ret_name = kv[i].name;
+    if (ret_name_len != NULL)
+        *ret_name_len = kv[i].name_len;
+    if (ret_value != NULL)
+        *ret_value = kv[i].value;
+    if (ret_value_len != NULL)
+        *ret_value_len = kv[i].value_len;
+    return MTASTS_OK;
+}
