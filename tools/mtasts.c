@@ -8,6 +8,9 @@
  *   mtasts match PATTERN HOST
  *   mtasts decide [--json] [--tls OUTCOME] [--dane pass|fail] FILE|- MX...
  *   mtasts cache dump [--json] FILE|-
+ *   mtasts report parse [--strict] [--json | --canonical] [--dkim-pass] FILE|-
+ *   mtasts report build --org ORG --contact ADDR --day YYYY-MM-DD ... FILE|-
+ *       (report_build.c)
  *   mtasts version
  *
  * Exit status: 0 valid or lenient (or match), 1 invalid (or no match),
@@ -19,6 +22,7 @@
 #include <string.h>
 
 #include "mtasts.h"
+#include "report_build.h"
 
 #define EXIT_INVALID 1
 #define EXIT_USAGE   2
@@ -47,6 +51,12 @@ usage(void)
           "       mtasts cache dump [--json] FILE|-\n"
           "       mtasts report parse [--strict] [--json | --canonical] "
           "[--dkim-pass] FILE|-\n"
+          "       mtasts report build --org ORG --contact ADDR "
+          "--day YYYY-MM-DD\n"
+          "           [--report-id ID | --random N] [--domain D]\n"
+          "           [--json [--pretty] | --mail --from A --to B "
+          "--date DATE --message-id ID [--gzip]\n"
+          "            | --https [--gzip] -o FILE] SESSIONS|-\n"
           "       mtasts version\n",
           stderr);
 }
@@ -937,6 +947,9 @@ main(int argc, char **argv)
     } else if (strcmp(argv[1], "report") == 0 &&
                strcmp(argv[2], "parse") == 0) {
         rc = cmd_report_parse(ctx, argc - 3, argv + 3);
+    } else if (strcmp(argv[1], "report") == 0 &&
+               strcmp(argv[2], "build") == 0) {
+        rc = mtasts_report_build(ctx, argc - 3, argv + 3);
     } else if (strcmp(argv[1], "cache") == 0 && strcmp(argv[2], "dump") == 0) {
         rc = cmd_cache_dump(ctx, argc - 3, argv + 3);
     } else {

@@ -253,6 +253,245 @@ for args in (["report", "parse"], ["report", "parse", "--json", "--canonical",
 rc, _, _ = run("policy", "parse", "/nonexistent/file")
 check("missing file", rc == 2, rc)
 
+# report build: a report from session results (JSON lines)
+SESS = os.path.join(ROOT, "examples", "sessions", "rfc8460-appb.jsonl")
+BUILD = ["report", "build", "--org", "Company-X",
+         "--contact", "sts-reporting@company-x.example", "--day", "2016-04-01"]
+rc, out, err = run(*BUILD, "--random", "0x1a2b", SESS)
+check("build rc", rc == 0, (rc, err))
+check("build note", b"1 session line(s) not of 2016-04-01 ignored" in err, err)
+check("build one line", len(out.splitlines()) == 1, out)
+built = out
+rc, o = js("report", "parse", "--json", "-", stdin=out.encode())
+check("build parse back", rc == 0 and o["verdict"] == "valid"
+      and o["warnings"] == [], o)
+r = o["report"]
+p0 = r["policies"][0] if r and r["policies"] else {}
+check("build report", r["organization-name"] == "Company-X"
+      and r["contact-info"] == "sts-reporting@company-x.example"
+      and r["report-id"] == "20160401.company-y.example.0000000000001a2b"
+      and r["date-range"] == {"start-datetime": "2016-04-01T00:00:00Z",
+                              "end-datetime": "2016-04-01T23:59:59Z"}
+      and len(r["policies"]) == 1, r)
+check("build policy", p0.get("policy") == {
+    "policy-type": "sts",
+    "policy-string": ["version: STSv1", "mode: testing",
+                      "mx: *.mail.company-y.example", "max_age: 86400"],
+    "policy-domain": "company-y.example",
+    "mx-host": ["*.mail.company-y.example"]}, p0)
+check("build summary", p0.get("summary") == {
+    "total-successful-session-count": 5326,
+    "total-failure-session-count": 303}, p0)
+check("build details", p0.get("failure-details") == [
+    {"result-type": "certificate-expired",
+     "sending-mta-ip": "2001:db8:abcd:12::1",
+     "receiving-mx-hostname": "mx1.mail.company-y.example",
+     "failed-session-count": 100},
+    {"result-type": "starttls-not-supported",
+     "sending-mta-ip": "2001:db8:abcd:13::1",
+     "receiving-mx-hostname": "mx2.mail.company-y.example",
+     "receiving-ip": "203.0.113.56", "failed-session-count": 200,
+     "additional-information": "https://reports.company-x.example/"
+                               "report_info?id=5065427c-23d3"
+                               "#StarttlsNotSupported"},
+    {"result-type": "validation-failure", "sending-mta-ip": "198.51.100.62",
+     "receiving-mx-hostname": "mx-backup.mail.company-y.example",
+     "receiving-ip": "203.0.113.58", "failed-session-count": 3,
+     "failure-reason-code": "X509_V_ERR_PROXY_PATH_LENGTH_EXCEEDED"}], p0)
+rc, out2, _ = run(*BUILD, "--random", "0x1a2b", SESS)
+check("build deterministic", rc == 0 and out2 == built, out2)
+rc, out2, _ = run(*BUILD, "--random", "6699", "--json", "-",
+                  stdin=open(SESS, "rb").read())
+check("build stdin, decimal random", rc == 0 and out2 == built, out2)
+rc, out2, _ = run("report", "parse", "--canonical", "-", stdin=built.encode())
+check("build is canonical", rc == 0 and out2 == built, out2)
+rc, out2, _ = run(*BUILD, "--report-id", "5065427c-23d3-47ca-b6e0-946ea0e8c4be",
+                  "--pretty", SESS)
+check("build pretty", rc == 0 and len(out2.splitlines()) > 10
+      and json.loads(out2)["report-id"]
+      == "5065427c-23d3-47ca-b6e0-946ea0e8c4be", out2)
+
+# the same sessions one a line, without "count": the same report
+expanded = []
+with open(SESS) as f:
+    for line in f:
+        s = json.loads(line)
+        n = s.pop("count", 1)
+        expanded += [json.dumps(s)] * n
+check("expanded size", len(expanded) == 5326 + 303 + 7 + 2, len(expanded))
+exp = tmpfile(("\n".join(expanded) + "\n").encode())
+rc, out2, _ = run(*BUILD, "--random", "0x1a2b", exp)
+check("build expanded", rc == 0 and out2 == built, out2)
+os.unlink(exp)
+
+# --mail: the whole message, CRLF, two MIME parts, readable by report parse
+MAIL = ["--mail", "--from", "tlsrpt@company-x.example",
+        "--to", "tlsrpt@company-y.example",
+        "--date", "Fri, 01 Apr 2016 12:00:00 +0000",
+        "--message-id", "1@company-x.example"]
+for gz in ([], ["--gzip"]):
+    p = subprocess.run([TOOL, *BUILD, "--random", "0x1a2b", *MAIL, *gz, SESS],
+                       capture_output=True)
+    msg = p.stdout
+    name = "build mail" + (" gzip" if gz else "")
+    check(name + " rc", p.returncode == 0, p.stderr)
+    check(name + " CRLF", msg.endswith(b"\r\n")
+          and b"\n" not in msg.replace(b"\r\n", b""), msg[:200])
+    head = msg.split(b"\r\n\r\n", 1)[0].decode()
+    for h in ("From: tlsrpt@company-x.example", "To: tlsrpt@company-y.example",
+              "Date: Fri, 01 Apr 2016 12:00:00 +0000",
+              "Message-ID: <1@company-x.example>", "MIME-Version: 1.0",
+              "Content-Type: multipart/report; report-type=\"tlsrpt\"",
+              "TLS-Report-Domain: company-y.example",
+              "TLS-Report-Submitter: company-x.example", "Subject: "):
+        check(name + " header " + h, ("\r\n" + head).count("\r\n" + h) == 1,
+              head)
+    bnd = head.split("boundary=\"", 1)[-1].split("\"", 1)[0]
+    check(name + " parts", bnd != head
+          and msg.count(("\r\n--" + bnd + "\r\n").encode()) == 2
+          and msg.count(("\r\n--" + bnd + "--").encode()) == 1, head)
+    check(name + " attachment", (b"application/tlsrpt+gzip" if gz
+                                 else b"application/tlsrpt+json") in msg, head)
+    rc, out2, _ = run("report", "parse", "--canonical", "--dkim-pass", "-",
+                      stdin=msg)
+    check(name + " parse back", rc == 0 and out2 == built, out2)
+
+# --https: the body to -o FILE, the Content-Type on stdout
+body = tmpfile(b"")
+rc, out2, err = run(*BUILD, "--random", "0x1a2b", "--https", "--gzip",
+                    "-o", body, SESS)
+with open(body, "rb") as f:
+    data = f.read()
+check("build https gzip", rc == 0 and out2 == "application/tlsrpt+gzip\n"
+      and data[:2] == b"\x1f\x8b", (out2, err, data[:4]))
+rc, out2, _ = run("report", "parse", "--canonical", body)
+check("build https gzip parse back", rc == 0 and out2 == built, out2)
+rc, out2, _ = run(*BUILD, "--random", "0x1a2b", "--https", "-o", body, SESS)
+with open(body, "rb") as f:
+    data = f.read()
+check("build https json", rc == 0 and out2 == "application/tlsrpt+json\n"
+      and data.decode() + "\n" == built, (out2, data[:40]))
+os.unlink(body)
+
+# other policy types, unknown result types, escapes, several domains
+OTHER = b"\n".join(json.dumps(s).encode() for s in (
+    {"time": 1459468800, "outcome": "failure",
+     "policy": {"type": "tlsa", "domain": "b.example",
+                "records": [{"usage": 3, "selector": 1, "mtype": 1,
+                             "data": "ab12"}]},
+     "failures": [{"result_type": "tlsa-invalid",
+                   "receiving_mx": "mx.b.example"}]},
+    {"time": 1459468900, "outcome": "failure", "count": 2,
+     "policy": {"type": "none", "domain": "a.example"},
+     "failures": [{"result_type": "x-new-type", "sending_ip": "192.0.2.1",
+                   "reason_code": "caf\u00e9 \U0001F600", "helo": None}]},
+    {"time": 1459468901, "outcome": "success",
+     "policy": {"type": "none", "domain": "a.example"}})) + b"\n"
+oth = tmpfile(OTHER)
+rc, out2, err = run(*BUILD, oth)
+check("build several domains", rc == 2 and b"a.example" in err
+      and b"b.example" in err and b"--domain" in err, (rc, err))
+rc, o = js(*BUILD, "--domain", "B.example", oth)
+check("build tlsa", rc == 0 and o["policies"][0]["policy"] == {
+    "policy-type": "tlsa", "policy-string": ["3 1 1 AB12"],
+    "policy-domain": "b.example"}
+    and o["policies"][0]["failure-details"][0]["result-type"]
+    == "tlsa-invalid"
+    and o["report-id"] == "20160401.b.example.0000000000000000", o)
+rc, o = js(*BUILD, "--domain", "a.example", oth)
+d = o["policies"][0]["failure-details"][0] if rc == 0 else {}
+check("build none", rc == 0
+      and o["policies"][0]["policy"]["policy-type"] == "no-policy-found"
+      and o["policies"][0]["summary"] == {
+          "total-successful-session-count": 1,
+          "total-failure-session-count": 2}
+      and d.get("result-type") == "x-new-type"
+      and d.get("failure-reason-code") == "caf\u00e9 \U0001F600"
+      and d.get("failed-session-count") == 2, o)
+rc, out2, err = run(*BUILD, "--domain", "c.example", oth)
+check("build no such domain", rc == 1 and b"c.example" in err, (rc, err))
+rc, out2, err = run(*BUILD[:-1], "2016-04-02", oth)
+check("build no session of the day", rc == 1 and out2 == ""
+      and b"3 session line(s) not of 2016-04-02" in err, (rc, err))
+os.unlink(oth)
+
+# bad input: exit 1, the line and byte of the error
+OK = (b'{"time": 1459468800, "outcome": "success", '
+      b'"policy": {"type": "none", "domain": "a.example"}}')
+for bad_line, what in (
+        (b'{"time": 1459468800,}', b"byte 21: expected a member name"),
+        (b'{"time": 1459468800} x', b"byte 22: expected the end of the line"),
+        (b'{"time": 1459468800.5}', b"expected an integer"),
+        (b'{"time": 01}', b"no leading zero"),
+        (b'{"time": 99999999999999999999}', b"within 64 bits"),
+        (b'{"time": 1, "time": 2}', b"duplicate member"),
+        (b'{"a": "\\ud800"}', b"low surrogate"),
+        (b'{"a": "\\udc00"}', b"high surrogate"),
+        (b'{"a": "\\u0000"}', b"NUL"),
+        (b'{"a": "\\x"}', b"valid escape"),
+        (b'{"a": "\xc3\x28"}', b"UTF-8"),
+        (b'{"a": "\x01"}', b"control character"),
+        (b'{"a": "abc', b"unterminated string"),
+        (b'{"a": tru}', b"expected a JSON value"),
+        (b"[" * 20 + b"]" * 20, b"nesting"),
+        (b'[1, 2]', b"expected an object (a session)"),
+        (OK[:-1] + b', "extra": 1}', b'unexpected member "extra"'),
+        (OK.replace(b'"success"', b'"ok"'), b'"outcome"'),
+        (OK.replace(b'"none"', b'"dmarc"'), b'"type"'),
+        (OK.replace(b'1459468800', b'"now"'), b'integer as "time"'),
+        (OK[:-1] + b', "count": 0}', b'"count"'),
+        (OK.replace(b'"a.example"', b'"bad domain"'), b"policy domain"),
+        (OK.replace(b'"none"', b'"sts", "text": "version: STSv1\\n"'),
+         b"valid MTA-STS policy"),
+        (OK.replace(b'"none"', b'"tlsa", "records": []'), b"TLSA records"),
+        (OK.replace(b'"none"', b'"tlsa", "records": [{"usage": 3, '
+                    b'"selector": 1, "mtype": 1, "data": "xy"}]'),
+         b"hex digits"),
+        (OK.replace(b'"success"', b'"failure", "failures": '
+                    b'[{"result_type": "validation-failure", '
+                    b'"sending_ip": "not-an-ip"}]'), b"well-formed failures"),
+        (OK.replace(b'"success"', b'"failure", "failures": [{}]'),
+         b'member "result_type"'),
+        (b"{" + b" " * (1 << 20), b"at most 1048576 bytes")):
+    f = tmpfile(OK + b"\n\n" + bad_line + b"\n" + OK + b"\n")
+    rc, out2, err = run(*BUILD, f)
+    check("build bad line " + repr(bad_line[:40]), rc == 1 and out2 == ""
+          and err.startswith(b"mtasts: report build: ")
+          and b": line 3, byte " in err and what in err, (rc, err))
+    os.unlink(f)
+
+# usage errors: exit 2
+for args in ([], ["--org", "X", "--day", "2016-04-01", SESS],
+             ["--org", "X", "--contact", "a@b.example", SESS],
+             ["--org", "X", "--contact", "a@b.example", "--day", "2016-04-01"],
+             [*BUILD[2:], "--day", "2016-04-02", SESS],
+             [*BUILD[2:], "--report-id", "a", "--random", "1", SESS],
+             [*BUILD[2:], "--random", "-1", SESS],
+             [*BUILD[2:], "--random", "0x", SESS],
+             [*BUILD[2:], "--json", "--mail", SESS],
+             [*BUILD[2:], "--mail", "--from", "a@b.example", SESS],
+             [*BUILD[2:], "--https", SESS],
+             [*BUILD[2:], "--gzip", SESS],
+             [*BUILD[2:], "--pretty", "--https", "-o", "/dev/null", SESS],
+             [*BUILD[2:], "--from", "a@b.example", SESS],
+             [*BUILD[2:], "--bogus", SESS],
+             [*BUILD[2:], SESS, SESS],
+             [*BUILD[2:], "--org"],
+             [*BUILD[2:], "/nonexistent/file"],
+             [*BUILD[2:], "--report-id", "not an id", SESS],
+             ["--org", "X", "--contact", "not an address", "--day",
+              "2016-04-01", SESS]):
+    rc, out2, err = run("report", "build", *args)
+    check("build usage " + " ".join(args), rc == 2 and out2 == "", (rc, err))
+for day in ("2016-02-30", "2016-13-01", "2016-4-01", "1969-12-31",
+            "2016-04-01x"):
+    rc, _, _ = run("report", "build", "--org", "X", "--contact", "a@b.example",
+                   "--day", day, SESS)
+    check("build bad day " + day, rc == 2, rc)
+rc, _, _ = run("report", "build", "--org", "X", "--contact", "a@b.example",
+               "--day", "2016-02-29", SESS)
+check("build leap day", rc == 1, rc)
+
 for f in (good, lenient, bad, rec, rpt):
     os.unlink(f)
 if failures:
