@@ -227,8 +227,11 @@ MTASTS_API size_t mtasts_ctx_get_limit(const mtasts_ctx *ctx, int limit);
 /** counter_saturated: a count above 2^53-1 was written as 2^53-1 in a
  * generated report (RPT-AGG-14) */
 #define MTASTS_W_COUNTER_SATURATED 20
+/** no_reason_code: a generated report has a certificate-not-trusted or
+ * validation-failure entry without failure-reason-code (RPT-JSON-18) */
+#define MTASTS_W_NO_REASON_CODE 21
 /** number of warnings defined so far */
-#define MTASTS_W_COUNT 21
+#define MTASTS_W_COUNT 22
 
 #define MTASTS_WARN_BIT(w) ((uint64_t)1 << (w))
 
@@ -1641,7 +1644,9 @@ MTASTS_API int mtasts_tlsrpt_agg_key(const mtasts_tlsrpt_agg *agg, size_t i,
  * dot-atom-text, RPT-JSON-7; see mtasts_tlsrpt_report_id()), date-range the
  * whole UTC day (RPT-JSON-5; day may be any time of it), policies in a
  * stable order. Counts above 2^53-1 are written saturated, with the
- * warning MTASTS_W_COUNTER_SATURATED in the report (RPT-AGG-14).
+ * warning MTASTS_W_COUNTER_SATURATED in the report (RPT-AGG-14); a
+ * certificate-not-trusted or validation-failure entry without a reason
+ * code gives MTASTS_W_NO_REASON_CODE (RPT-JSON-18, a SHOULD).
  * @return 0, MTASTS_ESTATE (no such key, or only successes with
  *         MTASTS_AGG_FAILURES_ONLY), MTASTS_ESYNTAX (bad contact or id),
  *         MTASTS_EINVAL, MTASTS_ENOMEM.

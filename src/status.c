@@ -73,6 +73,7 @@ static const char *const warning_names[MTASTS_W_COUNT] = {
     "tlsa_packed",
     "bad_uri",
     "counter_saturated",
+    "no_reason_code",
 };
 
 const char *

@@ -262,17 +262,15 @@ clamp_count(uint64_t v)
     return (int64_t)(v > MT_JSON_MAX_SAFE ? MT_JSON_MAX_SAFE : v);
 }
 
-/* RPT-AGG-14: note a saturated count in the report's warnings, with the
- * path of the member (detail SIZE_MAX: the policy's summary). */
+/* Note a warning of a generated report, with the path of the member
+ * (detail SIZE_MAX: the policy's summary). */
 static void
-saturated(struct mt_rbuild *b, uint64_t v, size_t detail, const char *member)
+report_warn(struct mt_rbuild *b, int w, size_t detail, const char *member)
 {
     char path[128];
     struct mt_out o;
     size_t n;
 
-    if (v <= MT_JSON_MAX_SAFE)
-        return;
     mt_out_init(&o, path, sizeof(path));
     mt_out_str(&o, "policies[");
     mt_out_u64(&o, b->r.npol - 1);
@@ -285,9 +283,17 @@ saturated(struct mt_rbuild *b, uint64_t v, size_t detail, const char *member)
     }
     mt_out_str(&o, member);
     (void)mt_out_finish(&o, &n);
-    b->r.warnings |= MTASTS_WARN_BIT(MTASTS_W_COUNTER_SATURATED);
-    if (mt_rbuild_diag(b, MTASTS_W_COUNTER_SATURATED, path, n) != 0)
+    b->r.warnings |= MTASTS_WARN_BIT(w);
+    if (mt_rbuild_diag(b, w, path, n) != 0)
         b->oom = 1;
+}
+
+/* RPT-AGG-14: a count above 2^53-1 is written saturated, with a warning */
+static void
+saturated(struct mt_rbuild *b, uint64_t v, size_t detail, const char *member)
+{
+    if (v > MT_JSON_MAX_SAFE)
+        report_warn(b, MTASTS_W_COUNTER_SATURATED, detail, member);
 }
 
 static const char *const type_names[] = {NULL, "sts", "tlsa",
@@ -353,6 +359,11 @@ build_policy(struct mt_rbuild *b, const struct agg_pol *pe)
             }
             d->mask = (uint8_t)(d->mask | (1u << j));
         }
+        /* RPT-JSON-18: these SHOULD carry a reason code */
+        if ((d->result == MTASTS_RESULT_CERTIFICATE_NOT_TRUSTED ||
+             d->result == MTASTS_RESULT_VALIDATION_FAILURE) &&
+            !(d->mask & (1u << (MTASTS_RF_REASON_CODE - MT_DET_FIRST))))
+            report_warn(b, MTASTS_W_NO_REASON_CODE, i, "failure-reason-code");
         p->det_count++;
     }
 }

@@ -1096,11 +1096,54 @@ test_bound_and_failures_only(void **state)
     mtasts_tlsrpt_agg_free(a);
 }
 
+/* RPT-JSON-18: a validation-failure (or certificate-not-trusted) entry
+ * without failure-reason-code is written, with the warning no_reason_code
+ * on the generated report; with a reason code there is no warning. */
+static void
+test_rpt_json_18_reason_code(void **state)
+{
+    mtasts_tlsrpt_policy *p = sts("company-y.example", body_a);
+    mtasts_tlsrpt_agg *a = agg_new();
+    struct mtasts_tlsrpt_failure f =
+        fail_of(MTASTS_RESULT_VALIDATION_FAILURE, "198.51.100.62");
+    mtasts_tlsrpt_report *r;
+    const char *path;
+    size_t plen;
+    int w;
+
+    (void)state;
+    assert_int_equal(
+        mtasts_tlsrpt_agg_add(a, p, DAY1 + 5, MTASTS_SESSION_FAILURE, &f, 1, 0),
+        0);
+    r = report(a, "company-y.example", DAY1);
+    assert_true(mtasts_tlsrpt_report_warnings(r) ==
+                MTASTS_WARN_BIT(MTASTS_W_NO_REASON_CODE));
+    assert_int_equal(mtasts_tlsrpt_report_diag(r, 0, &w, &path, &plen), 0);
+    assert_int_equal(w, MTASTS_W_NO_REASON_CODE);
+    assert_string_equal(path, "policies[0].failure-details[0]."
+                              "failure-reason-code");
+    assert_true(json_has(r, "\"result-type\":\"validation-failure\""));
+    mtasts_tlsrpt_report_free(r);
+    mtasts_tlsrpt_agg_free(a);
+
+    a = agg_new();
+    f.reason_code = "X509_V_ERR_PROXY_PATH_LENGTH_EXCEEDED";
+    assert_int_equal(
+        mtasts_tlsrpt_agg_add(a, p, DAY1 + 5, MTASTS_SESSION_FAILURE, &f, 1, 0),
+        0);
+    r = report(a, "company-y.example", DAY1);
+    assert_true(mtasts_tlsrpt_report_warnings(r) == 0);
+    mtasts_tlsrpt_report_free(r);
+    mtasts_tlsrpt_agg_free(a);
+    mtasts_tlsrpt_policy_free(p);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rpt_agg_1_utc_day),
+        cmocka_unit_test(test_rpt_json_18_reason_code),
         cmocka_unit_test(test_rpt_agg_2_one_report_per_domain),
         cmocka_unit_test(test_rpt_agg_3_policies_apart),
         cmocka_unit_test(test_rpt_agg_4_successes),

@@ -281,11 +281,12 @@ warning_names(void **state)
         "tlsa_packed",
         "bad_uri",
         "counter_saturated",
+        "no_reason_code",
     };
     int w;
 
     (void)state;
-    assert_int_equal(MTASTS_W_COUNT, 21);
+    assert_int_equal(MTASTS_W_COUNT, 22);
     assert_int_equal(MTASTS_W_BAD_URI, 19);
     assert_int_equal(MTASTS_W_TLSA_PACKED, 18);
     assert_int_equal(MTASTS_W_TRAILING_WSP, 0);
