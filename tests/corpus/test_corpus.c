@@ -1082,7 +1082,7 @@ main(int argc, char **argv)
         c.errors++;
     }
 
-    printf("\ncorpus summary (policies, _mta-sts and _smtp._tls records):\n");
+    printf("\ncorpus summary (policies, TXT records and reports):\n");
     for (k = 0; k < 3; k++) {
         printf("  %-10s checked %3zu  passed %3zu  failed %3zu\n",
                klass_names[k], c.checked[k], c.passed[k], c.failed[k]);
