@@ -202,6 +202,9 @@ struct kv_span {
 int mt_kv_get(const struct kv_span *kv, size_t count, size_t i,
               const char **ret_name, size_t *ret_name_len,
               const char **ret_value, size_t *ret_value_len);
+/* Copy the names and values of kv to dst, each NUL-terminated, pointing
+ * kv at the copies; returns the byte after the last copy. */
+char *mt_kv_copy(struct kv_span *kv, size_t count, char *dst);
 
 /* Record/field validators shared by build and parse. */
 int mt_sts_ext_name_ok(const char *s, size_t n);

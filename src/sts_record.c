@@ -251,7 +251,7 @@ record_parse(mtasts_ctx *ctx, const char *b, size_t n, unsigned flags,
     struct kv_span local[LOCAL_EXT];
     struct rec_scan r;
     mtasts_sts_record *rec;
-    size_t size, i;
+    size_t size;
     char *s;
     int rc;
 
@@ -300,14 +300,7 @@ record_parse(mtasts_ctx *ctx, const char *b, size_t n, unsigned flags,
     rec->id = s;
     rec->id_len = r.id_len;
     s = copy_str(s, r.id, r.id_len);
-    for (i = 0; i < rec->ext_count; i++) {
-        struct kv_span *e = &rec->ext[i];
-        const char *nm = e->name, *v = e->value;
-        e->name = s;
-        s = copy_str(s, nm, e->name_len);
-        e->value = s;
-        s = copy_str(s, v, e->value_len);
-    }
+    s = mt_kv_copy(rec->ext, rec->ext_count, s);
     mt_diag_ok(reterr, r.warnings, r.woff);
     *ret_rec = rec;
     return MTASTS_OK;

@@ -641,14 +641,7 @@ record_parse(mtasts_ctx *ctx, const char *b, size_t n, unsigned flags,
             *s++ = '\0';
         }
     }
-    for (i = 0; i < rec->ext_count; i++) {
-        struct kv_span *e = &rec->ext[i];
-        const char *nm = e->name, *v = e->value;
-        e->name = s;
-        s = copy_str(s, nm, e->name_len);
-        e->value = s;
-        s = copy_str(s, v, e->value_len);
-    }
+    s = mt_kv_copy(rec->ext, rec->ext_count, s);
     mt_diag_ok(reterr, r.warnings, r.woff);
     *ret_rec = rec;
     return MTASTS_OK;

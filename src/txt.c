@@ -120,3 +120,26 @@ mt_kv_get(const struct kv_span *kv, size_t count, size_t i,
         *ret_value_len = kv[i].value_len;
     return MTASTS_OK;
 }
+
+static char *
+put_str(char *dst, const char *src, size_t n)
+{
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+    return dst + n + 1;
+}
+
+char *
+mt_kv_copy(struct kv_span *kv, size_t count, char *dst)
+{
+    size_t i;
+
+    for (i = 0; i < count; i++) {
+        const char *nm = kv[i].name, *v = kv[i].value;
+        kv[i].name = dst;
+        dst = put_str(dst, nm, kv[i].name_len);
+        kv[i].value = dst;
+        dst = put_str(dst, v, kv[i].value_len);
+    }
+    return dst;
+}
