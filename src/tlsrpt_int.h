@@ -52,14 +52,15 @@ struct mtasts_tlsrpt_report {
     int64_t start, end;
     struct mt_rstr org, contact, report_id;
     size_t npol, ndet, nfld, ndiag, pool_len;
-    const struct mt_rpolicy *pol;
-    const struct mt_rdetail *det;
-    const struct mt_rstr *fld;
-    const struct mt_rdiag *diag;
-    const char *pool;
+    /* owned, each of exactly its count (pool: pool_len bytes) */
+    struct mt_rpolicy *pol;
+    struct mt_rdetail *det;
+    struct mt_rstr *fld;
+    struct mt_rdiag *diag;
+    char *pool;
 };
 
-/* Builder: growing arrays, packed into one allocation at the end. */
+/* Builder: growing arrays, adopted by the report at the end. */
 struct mt_rbuild {
     mtasts_ctx *ctx;
     struct mtasts_tlsrpt_report r; /* scalars; arrays below */
@@ -83,8 +84,9 @@ struct mt_rdetail *mt_rbuild_detail(struct mt_rbuild *b);
 int mt_rbuild_field(struct mt_rbuild *b, struct mt_rstr s);
 int mt_rbuild_diag(struct mt_rbuild *b, int warning, const char *path,
                    size_t n);
-/* Pack into one allocation. 0 or MTASTS_ENOMEM (ETOOBIG when the pool
- * outgrew 32-bit offsets). */
+/* Shrink the arrays and hand them to a new report. 0 or MTASTS_ENOMEM
+ * (ETOOBIG when the pool outgrew 32-bit offsets); on failure the builder
+ * still owns everything. */
 int mt_rbuild_finish(struct mt_rbuild *b, mtasts_tlsrpt_report **ret);
 
 /* tlsrpt_fields.c */

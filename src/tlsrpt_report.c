@@ -1,8 +1,8 @@
 /*
- * The TLSRPT report model: building it (growing arrays, then one packed
- * allocation holding the header, the policy, detail, string and diagnostic
- * arrays and a pool of NUL-terminated strings addressed by 32-bit offsets)
- * and reading it.
+ * The TLSRPT report model: building it (growing arrays, shrunk to size and
+ * adopted by the report at the end: the policy, detail, string and
+ * diagnostic arrays and a pool of NUL-terminated strings addressed by
+ * 32-bit offsets) and reading it.
  */
 #include "tlsrpt_int.h"
 
@@ -155,50 +155,68 @@ mt_rbuild_diag(struct mt_rbuild *b, int warning, const char *path, size_t n)
     return 0;
 }
 
-static size_t
-align8(size_t n)
+/* Shrink *arr (cap elements of es bytes) to exactly count elements,
+ * freeing it when count is 0. 0, or -1 when the allocator refused (*arr
+ * unchanged). */
+static int
+fit(mtasts_ctx *ctx, void **arr, size_t *cap, size_t count, size_t es)
 {
-    return (n + 7) & ~(size_t)7;
+    void *n;
+
+    if (*cap == count)
+        return 0;
+    if (count == 0) {
+        mt_free(ctx, *arr, *cap * es);
+        *arr = NULL;
+        *cap = 0;
+        return 0;
+    }
+    n = mt_realloc(ctx, *arr, *cap * es, count * es);
+    if (n == NULL)
+        return -1;
+    *arr = n;
+    *cap = count;
+    return 0;
 }
 
+/* The report adopts the builder's arrays, shrunk to size, rather than a
+ * packed copy of them: no second allocation of the whole model and no copy
+ * (large reports would otherwise fault in a fresh mapping per parse). */
 int
 mt_rbuild_finish(struct mt_rbuild *b, mtasts_tlsrpt_report **ret)
 {
-    size_t o_pol, o_det, o_fld, o_diag, o_pool, total;
     mtasts_tlsrpt_report *r;
-    unsigned char *base;
 
     if (b->oom)
         return b->oom == 2 ? MTASTS_ETOOBIG : MTASTS_ENOMEM;
-    /* sizes are bounded by what the arrays already hold in memory */
-    o_pol = align8(sizeof(*r));
-    o_det = align8(o_pol + b->r.npol * sizeof(*b->pol));
-    o_fld = align8(o_det + b->r.ndet * sizeof(*b->det));
-    o_diag = align8(o_fld + b->r.nfld * sizeof(*b->fld));
-    o_pool = o_diag + b->r.ndiag * sizeof(*b->diag);
-    total = o_pool + b->r.pool_len;
-    base = mt_alloc(b->ctx, total);
-    if (base == NULL)
+    /* on failure the builder still owns everything: mt_rbuild_fini() */
+    if (fit(b->ctx, (void **)&b->pol, &b->pol_cap, b->r.npol,
+            sizeof(*b->pol)) != 0 ||
+        fit(b->ctx, (void **)&b->det, &b->det_cap, b->r.ndet,
+            sizeof(*b->det)) != 0 ||
+        fit(b->ctx, (void **)&b->fld, &b->fld_cap, b->r.nfld,
+            sizeof(*b->fld)) != 0 ||
+        fit(b->ctx, (void **)&b->diag, &b->diag_cap, b->r.ndiag,
+            sizeof(*b->diag)) != 0 ||
+        fit(b->ctx, (void **)&b->pool, &b->pool_cap, b->r.pool_len, 1) != 0)
         return MTASTS_ENOMEM;
-    r = (mtasts_tlsrpt_report *)(void *)base;
+    r = mt_alloc(b->ctx, sizeof(*r));
+    if (r == NULL)
+        return MTASTS_ENOMEM;
     *r = b->r;
     r->ctx = b->ctx;
-    r->alloc_size = total;
-    if (b->r.npol > 0)
-        memcpy(base + o_pol, b->pol, b->r.npol * sizeof(*b->pol));
-    if (b->r.ndet > 0)
-        memcpy(base + o_det, b->det, b->r.ndet * sizeof(*b->det));
-    if (b->r.nfld > 0)
-        memcpy(base + o_fld, b->fld, b->r.nfld * sizeof(*b->fld));
-    if (b->r.ndiag > 0)
-        memcpy(base + o_diag, b->diag, b->r.ndiag * sizeof(*b->diag));
-    if (b->r.pool_len > 0)
-        memcpy(base + o_pool, b->pool, b->r.pool_len);
-    r->pol = (const struct mt_rpolicy *)(void *)(base + o_pol);
-    r->det = (const struct mt_rdetail *)(void *)(base + o_det);
-    r->fld = (const struct mt_rstr *)(void *)(base + o_fld);
-    r->diag = (const struct mt_rdiag *)(void *)(base + o_diag);
-    r->pool = (const char *)(base + o_pool);
+    r->alloc_size = sizeof(*r);
+    r->pol = b->pol;
+    r->det = b->det;
+    r->fld = b->fld;
+    r->diag = b->diag;
+    r->pool = b->pool;
+    b->pol = NULL;
+    b->det = NULL;
+    b->fld = NULL;
+    b->diag = NULL;
+    b->pool = NULL;
+    b->pol_cap = b->det_cap = b->fld_cap = b->diag_cap = b->pool_cap = 0;
     *ret = r;
     return MTASTS_OK;
 }
@@ -206,8 +224,14 @@ mt_rbuild_finish(struct mt_rbuild *b, mtasts_tlsrpt_report **ret)
 void
 mtasts_tlsrpt_report_free(mtasts_tlsrpt_report *report)
 {
-    if (report != NULL)
-        mt_free(report->ctx, report, report->alloc_size);
+    if (report == NULL)
+        return;
+    mt_free(report->ctx, report->pol, report->npol * sizeof(*report->pol));
+    mt_free(report->ctx, report->det, report->ndet * sizeof(*report->det));
+    mt_free(report->ctx, report->fld, report->nfld * sizeof(*report->fld));
+    mt_free(report->ctx, report->diag, report->ndiag * sizeof(*report->diag));
+    mt_free(report->ctx, report->pool, report->pool_len);
+    mt_free(report->ctx, report, report->alloc_size);
 }
 
 static const char *
