@@ -701,6 +701,26 @@ load_le64(const uint8_t *p)
  * left a whole word is ORed in: the bytes past the counted ones land on
  * the bits they will occupy anyway, so ORing them again later is
  * harmless. */
+/* One Huffman symbol of table t into sym, consuming its bits from bb/bc
+ * (n: scratch). Jumps to the caller's bad or truncated labels. */
+#define DECODE(t, bb, bc, n, sym)                      \
+    do {                                               \
+        unsigned e_ = (t)->fast[(bb)&FAST_MASK];       \
+        if (e_ != 0) {                                 \
+            (n) = e_ >> 9;                             \
+            (sym) = e_ & 0x1ff;                        \
+        } else {                                       \
+            int r_ = huff_slow((t), (bb), (bc), &(n)); \
+            if (r_ < 0)                                \
+                goto bad;                              \
+            (sym) = (unsigned)r_;                      \
+        }                                              \
+        if ((n) > (bc))                                \
+            goto truncated;                            \
+        (bb) >>= (n);                                  \
+        (bc) -= (n);                                   \
+    } while (0)
+
 #define REFILL(p, end, bb, bc)                      \
     do {                                            \
         if ((end) - (p) >= 8) {                     \
@@ -792,28 +812,15 @@ inflate_codes(struct inflate *s, const struct huff *lt, const struct huff *dt)
 {
     const uint8_t *p = s->p, *end = s->end;
     uint64_t bb = s->bb;
-    unsigned bc = s->bc, e, n, sym, len, dist;
+    unsigned bc = s->bc, n, sym, len, dist;
     uint8_t *o = s->o, *d;
     size_t olen = s->olen, ocap = s->ocap, i;
-    int rc, r;
+    int rc;
 
     for (;;) {
         if (bc < 48)
             REFILL(p, end, bb, bc);
-        e = lt->fast[bb & FAST_MASK];
-        if (e != 0) {
-            n = e >> 9;
-            sym = e & 0x1ff;
-        } else {
-            r = huff_slow(lt, bb, bc, &n);
-            if (r < 0)
-                goto bad;
-            sym = (unsigned)r;
-        }
-        if (n > bc)
-            goto truncated;
-        bb >>= n;
-        bc -= n;
+        DECODE(lt, bb, bc, n, sym);
         if (sym < 256) {
             if (olen == ocap) {
                 s->olen = olen;
@@ -837,20 +844,7 @@ inflate_codes(struct inflate *s, const struct huff *lt, const struct huff *dt)
         len = len_base[sym] + (unsigned)(bb & ((1u << n) - 1));
         bb >>= n;
         bc -= n;
-        e = dt->fast[bb & FAST_MASK];
-        if (e != 0) {
-            n = e >> 9;
-            sym = e & 0x1ff;
-        } else {
-            r = huff_slow(dt, bb, bc, &n);
-            if (r < 0)
-                goto bad;
-            sym = (unsigned)r;
-        }
-        if (n > bc)
-            goto truncated;
-        bb >>= n;
-        bc -= n;
+        DECODE(dt, bb, bc, n, sym);
         if (sym >= 30)
             goto bad; /* 30 and 31 (fixed code only) */
         n = dist_extra[sym];
