@@ -13,27 +13,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "mtasts.h"
 
 #define RUNS     7
 #define SESSIONS 4000000
-
-static double
-now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int
-cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return x < y ? -1 : x > y;
-}
 
 static mtasts_tlsrpt_policy *
 sts(mtasts_ctx *ctx, const char *domain, const char *mx)
@@ -80,7 +64,7 @@ run(mtasts_ctx *ctx, mtasts_tlsrpt_policy *const *pol, unsigned fail_every)
     }
     if (mtasts_tlsrpt_agg_new(ctx, &agg) != 0)
         exit(1);
-    start = now();
+    start = (bench_now_ns() * 1e-9);
     for (i = 0; i < SESSIONS; i++) {
         int failed = fail_every != 0 && i % fail_every == 0;
         if (mtasts_tlsrpt_agg_add(
@@ -91,7 +75,7 @@ run(mtasts_ctx *ctx, mtasts_tlsrpt_policy *const *pol, unsigned fail_every)
             exit(1);
         }
     }
-    secs = now() - start;
+    secs = (bench_now_ns() * 1e-9) - start;
     mtasts_tlsrpt_agg_free(agg);
     return SESSIONS / secs;
 }
@@ -121,7 +105,7 @@ main(void)
     for (m = 0; m < sizeof(mixes) / sizeof(mixes[0]); m++) {
         for (i = 0; i < RUNS; i++)
             r[i] = run(ctx, pol, mixes[m].fail_every);
-        qsort(r, RUNS, sizeof(r[0]), cmp_d);
+        (void)bench_sort_median(r, RUNS);
         printf("  add %-10s %8.2f M sessions/s (min %.2f, max %.2f)\n",
                mixes[m].name, r[RUNS / 2] / 1e6, r[0] / 1e6, r[RUNS - 1] / 1e6);
     }

@@ -41,6 +41,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "mtasts.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
@@ -642,63 +643,6 @@ static struct bcase cases[] = {
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 
 static double
-now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static double
-time_batch(const struct bcase *c, size_t iters)
-{
-    double t0 = now_ns();
-
-    c->run(iters);
-    return now_ns() - t0;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
-static void
-summarize(struct bcase *c, size_t batches)
-{
-    double tmp[MAX_BATCHES];
-
-    memcpy(tmp, c->samples, batches * sizeof(double));
-    qsort(tmp, batches, sizeof(double), cmp_double);
-    c->min = tmp[0];
-    c->median = batches % 2 ? tmp[batches / 2]
-                            : (tmp[batches / 2 - 1] + tmp[batches / 2]) / 2;
-}
-
-static size_t
-calibrate(const struct bcase *c, double batch_ns)
-{
-    size_t iters = 64;
-    double t;
-
-    c->run(iters); /* warm-up */
-    for (;;) {
-        t = time_batch(c, iters);
-        if (t >= batch_ns / 4 || iters > ((size_t)1 << 40))
-            break;
-        iters *= 2;
-    }
-    if (t <= 0)
-        t = 1;
-    iters = (size_t)((double)iters * batch_ns / t);
-    return iters > 0 ? iters : 1;
-}
-
-static double
 ratio_of(const struct bcase *c)
 {
     const struct bcase *b;
@@ -779,21 +723,6 @@ usage(FILE *f)
                "[--print-policy]\n");
 }
 
-static int
-parse_size(const char *s, size_t *ret)
-{
-    char *end;
-    unsigned long long v;
-
-    if (s == NULL || *s < '0' || *s > '9')
-        return -1;
-    v = strtoull(s, &end, 10);
-    if (*end != '\0' || v == 0)
-        return -1;
-    *ret = (size_t)v;
-    return 0;
-}
-
 static void
 cleanup(void)
 {
@@ -823,13 +752,14 @@ main(int argc, char **argv)
             fwrite(policy_text, 1, sizeof(policy_text) - 1, stdout);
             return 0;
         } else if (strcmp(o, "--batches") == 0 &&
-                   parse_size(v, &batches) == 0 && batches <= MAX_BATCHES) {
+                   bench_parse_size(v, &batches) == 0 &&
+                   batches <= MAX_BATCHES) {
             a++;
         } else if (strcmp(o, "--batch-ms") == 0 &&
-                   parse_size(v, &batch_ms) == 0) {
+                   bench_parse_size(v, &batch_ms) == 0) {
             a++;
         } else if (strcmp(o, "--iterations") == 0 &&
-                   parse_size(v, &fixed_iters) == 0) {
+                   bench_parse_size(v, &fixed_iters) == 0) {
             a++;
         } else if (strcmp(o, "--only") == 0 && v != NULL) {
             only = v;
@@ -887,22 +817,26 @@ main(int argc, char **argv)
                 continue;
             cases[i].iters = fixed_iters;
             cases[i].samples[0] =
-                time_batch(&cases[i], fixed_iters) / (double)fixed_iters;
+                bench_time(cases[i].run, fixed_iters) / (double)fixed_iters;
         }
     } else {
         for (i = 0; i < NCASES; i++)
             if (cases[i].selected)
-                cases[i].iters = calibrate(&cases[i], (double)batch_ms * 1e6);
+                cases[i].iters =
+                    bench_calibrate(cases[i].run, (double)batch_ms * 1e6);
         for (k = 0; k < batches; k++)
             for (i = 0; i < NCASES; i++)
                 if (cases[i].selected)
                     cases[i].samples[k] =
-                        time_batch(&cases[i], cases[i].iters) /
+                        bench_time(cases[i].run, cases[i].iters) /
                         (double)cases[i].iters;
     }
-    for (i = 0; i < NCASES; i++)
-        if (cases[i].selected)
-            summarize(&cases[i], batches);
+    for (i = 0; i < NCASES; i++) {
+        if (cases[i].selected) {
+            cases[i].median = bench_sort_median(cases[i].samples, batches);
+            cases[i].min = cases[i].samples[0];
+        }
+    }
 
     if (json)
         print_json(batches, fixed_iters);

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <zlib.h>
 
+#include "bench_util.h"
 #include "mtasts.h"
 
 #ifndef BENCH_SHARED_DIR
@@ -49,15 +50,6 @@ struct input {
     uint8_t *gz; /* zlib level 6 gzip, or the corpus file */
     size_t gz_len;
 };
-
-static double
-now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
 
 static void
 die(const char *what)
@@ -209,14 +201,6 @@ run_op(enum op op, const struct input *in)
     }
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return x < y ? -1 : x > y;
-}
-
 /* Median ns per call of ops a and b, interleaved batch by batch. */
 static void
 measure(enum op a, enum op b, const struct input *in, double *ma, double *mb)
@@ -227,26 +211,24 @@ measure(enum op a, enum op b, const struct input *in, double *ma, double *mb)
     int i;
 
     /* calibrate on op a */
-    t0 = now_ns();
+    t0 = bench_now_ns();
     run_op(a, in);
-    one = now_ns() - t0;
+    one = bench_now_ns() - t0;
     iters = (long)(batch_ms * 1e6 / (one > 1 ? one : 1));
     if (iters < 1)
         iters = 1;
     for (i = 0; i < batches; i++) {
-        t0 = now_ns();
+        t0 = bench_now_ns();
         for (k = 0; k < iters; k++)
             run_op(a, in);
-        ta[i] = (now_ns() - t0) / (double)iters;
-        t0 = now_ns();
+        ta[i] = (bench_now_ns() - t0) / (double)iters;
+        t0 = bench_now_ns();
         for (k = 0; k < iters; k++)
             run_op(b, in);
-        tb[i] = (now_ns() - t0) / (double)iters;
+        tb[i] = (bench_now_ns() - t0) / (double)iters;
     }
-    qsort(ta, (size_t)batches, sizeof(double), cmp_double);
-    qsort(tb, (size_t)batches, sizeof(double), cmp_double);
-    *ma = ta[batches / 2];
-    *mb = tb[batches / 2];
+    *ma = bench_sort_median(ta, (size_t)batches);
+    *mb = bench_sort_median(tb, (size_t)batches);
 }
 
 /* Synthetic TLS-RPT JSON of at least n bytes. */

@@ -29,6 +29,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "bench_util.h"
 #include "mtasts.h"
 
 #define MAX_BATCHES 101
@@ -185,23 +186,6 @@ c_free(void *user, void *p, size_t n)
 /* Timing                                                              */
 /* ------------------------------------------------------------------ */
 
-static double
-now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return x < y ? -1 : x > y;
-}
-
 static volatile uintptr_t sink;
 
 static int
@@ -272,32 +256,32 @@ measure(const char *name, size_t target, int batches, double batch_s,
     mtasts_tlsrpt_report_free(r);
     /* calibrate on ours */
     for (;;) {
-        t0 = now();
+        t0 = (bench_now_ns() * 1e-9);
         if (run_ours(ctx, (const uint8_t *)js, len, iters) != 0)
             return -1;
-        t = now() - t0;
+        t = (bench_now_ns() * 1e-9) - t0;
         if (t >= batch_s / 4 || iters > (1L << 30))
             break;
         iters *= 2;
     }
     iters = (long)((double)iters * batch_s / (t > 1e-9 ? t : 1e-9)) + 1;
     for (b = 0; b < batches; b++) {
-        t0 = now();
+        t0 = (bench_now_ns() * 1e-9);
         run_ours(ctx, (const uint8_t *)js, len, iters);
-        ours[b] = (double)len * (double)iters / (now() - t0) / 1e9;
-        t0 = now();
+        ours[b] =
+            (double)len * (double)iters / ((bench_now_ns() * 1e-9) - t0) / 1e9;
+        t0 = (bench_now_ns() * 1e-9);
         if (run_cjson(js, len, iters) != 0) {
             fprintf(stderr, "bench_json: cJSON rejects %s\n", name);
             return -1;
         }
-        theirs[b] = (double)len * (double)iters / (now() - t0) / 1e9;
+        theirs[b] =
+            (double)len * (double)iters / ((bench_now_ns() * 1e-9) - t0) / 1e9;
     }
-    qsort(ours, (size_t)batches, sizeof(double), cmp_double);
-    qsort(theirs, (size_t)batches, sizeof(double), cmp_double);
     res->name = name;
     res->len = len;
-    res->ours_gbs = ours[batches / 2];
-    res->cjson_gbs = theirs[batches / 2];
+    res->ours_gbs = bench_sort_median(ours, (size_t)batches);
+    res->cjson_gbs = bench_sort_median(theirs, (size_t)batches);
     mtasts_ctx_free(ctx);
     mtasts_ctx_free(cctx);
     free(js);
