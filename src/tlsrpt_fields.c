@@ -181,17 +181,13 @@ ipv4(const char *s, size_t n, uint32_t *ret)
     return 1;
 }
 
-static int
-hexv(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+/* Hex digit value plus one; 0 for any other byte. */
+static const unsigned char hex1[256] = {
+    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,
+    ['6'] = 7,  ['7'] = 8,  ['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12,
+    ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16, ['A'] = 11, ['B'] = 12,
+    ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
 
 /* RFC 3986 IPv6address into 8 groups. 1 or 0. */
 static int
@@ -217,8 +213,12 @@ ipv6(const char *s, size_t n, uint16_t g[8])
 
         if (nh + nt >= 8)
             return 0;
-        while (i < n && i - st < 4 && hexv(s[i]) >= 0)
-            v = v << 4 | (unsigned)hexv(s[i++]);
+        for (; i < n && i - st < 4; i++) {
+            unsigned h = hex1[(unsigned char)s[i]];
+            if (h == 0)
+                break;
+            v = v << 4 | (h - 1);
+        }
         if (i < n && s[i] == '.') {
             /* ls32 as IPv4: the rest of the text, taking two groups */
             uint32_t a;
