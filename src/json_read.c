@@ -2,11 +2,12 @@
  * A JSON reader (RFC 8259 with the I-JSON rules of RFC 7493) written for
  * TLSRPT reports: a pull tokenizer with an explicit stack bounded by the
  * depth limit (no recursion), UTF-8 validation (RFC 3629: no overlongs, no
- * surrogates), \uXXXX escapes with surrogate pairs (lone surrogates are
- * errors), and limits on string bytes, array elements and object members
- * checked before work proportional to them. String contents are scanned 8
- * bytes at a time; strings without escapes are returned in place, with no
- * copy. Nothing like a DOM is built: the caller pulls one token at a time.
+ * surrogates), four-hex-digit \u escapes with surrogate pairs (lone
+ * surrogates are errors), and limits on string bytes, array elements and
+ * object members checked before work proportional to them. String contents are
+ * scanned 8 bytes at a time; strings without escapes are returned in place,
+ * with no copy. Nothing like a DOM is built: the caller pulls one token at a
+ * time.
  */
 #include "json.h"
 
