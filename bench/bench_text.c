@@ -46,8 +46,6 @@
 #define BENCH_NOINLINE
 #endif
 
-#define MAX_BATCHES 1001
-
 /* ------------------------------------------------------------------ */
 /* Inputs. Read through volatile pointers on every iteration so the     */
 /* compiler cannot treat them as constants or hoist work out of loops.  */
@@ -725,19 +723,7 @@ self_check(void)
 /* Driver                                                               */
 /* ------------------------------------------------------------------ */
 
-struct bcase {
-    const char *name;
-    const char *what;
-    int baseline;  /* index of the baseline case, or -1 */
-    double target; /* max ratio vs baseline; 0 = none */
-    void (*run)(size_t iters);
-    int selected;
-    size_t iters;
-    double samples[MAX_BATCHES];
-    double median, min;
-};
-
-static struct bcase cases[] = {
+static struct bench_case cases[] = {
     {"policy_parse",
      "mtasts_policy_parse+free (6 lines)",
      1,
@@ -832,73 +818,23 @@ static struct bcase cases[] = {
 
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 
-static double
-ratio_of(const struct bcase *c)
-{
-    const struct bcase *b;
-
-    if (c->baseline < 0 || !cases[c->baseline].selected)
-        return 0;
-    b = &cases[c->baseline];
-    return b->median > 0 ? c->median / b->median : 0;
-}
-
 static void
 print_table(size_t batches, size_t fixed_iters)
 {
-    size_t i;
     uint32_t num;
 
     printf("libmtasts %s bench_text: %s, %zu batch(es)\n", mtasts_version(&num),
            fixed_iters ? "fixed iterations" : "median of batches", batches);
-    printf("%-22s %-38s %10s %9s %9s %8s\n", "case", "what", "median ns",
-           "ratio", "target", "result");
-    for (i = 0; i < NCASES; i++) {
-        const struct bcase *c = &cases[i];
-        double r = ratio_of(c);
-        char rbuf[32] = "-", tbuf[32] = "-";
-        const char *res = "";
-
-        if (!c->selected)
-            continue;
-        if (r > 0)
-            snprintf(rbuf, sizeof(rbuf), "%.2fx", r);
-        if (c->target > 0 && r > 0) {
-            snprintf(tbuf, sizeof(tbuf), "<=%.1fx", c->target);
-            res = r <= c->target ? "PASS" : "MISS";
-        }
-        printf("%-22s %-38s %10.2f %9s %9s %8s\n", c->name, c->what, c->median,
-               rbuf, tbuf, res);
-    }
+    bench_print_table(cases, NCASES, 38);
 }
 
 static void
 print_json(size_t batches, size_t fixed_iters)
 {
-    size_t i;
-    int first = 1;
-
     printf("{\"bench\":\"bench_text\",\"library_version\":\"%s\","
            "\"mode\":\"%s\",\"batches\":%zu,\"cases\":[",
            mtasts_version(NULL), fixed_iters ? "fixed" : "median", batches);
-    for (i = 0; i < NCASES; i++) {
-        const struct bcase *c = &cases[i];
-        double r = ratio_of(c);
-
-        if (!c->selected)
-            continue;
-        printf("%s\n {\"name\":\"%s\",\"what\":\"%s\",\"median_ns\":%.3f,"
-               "\"min_ns\":%.3f,\"iterations_per_batch\":%zu",
-               first ? "" : ",", c->name, c->what, c->median, c->min, c->iters);
-        if (c->baseline >= 0 && r > 0)
-            printf(",\"baseline\":\"%s\",\"ratio\":%.3f,"
-                   "\"target_max_ratio\":%.1f,\"pass\":%s",
-                   cases[c->baseline].name, r, c->target,
-                   r <= c->target ? "true" : "false");
-        printf("}");
-        first = 0;
-    }
-    printf("\n]}\n");
+    bench_print_json_cases(cases, NCASES);
 }
 
 static void
@@ -911,50 +847,22 @@ usage(FILE *f)
 int
 main(int argc, char **argv)
 {
-    size_t batches = 31, batch_ms = 20, fixed_iters = 0, i, k;
-    const char *only = NULL;
-    int json = 0, a;
+    struct bench_opts o = BENCH_OPTS_INIT;
+    int a, r;
 
     for (a = 1; a < argc; a++) {
-        const char *o = argv[a];
-        const char *v = a + 1 < argc ? argv[a + 1] : NULL;
-        if (strcmp(o, "--json") == 0) {
-            json = 1;
-        } else if (strcmp(o, "--print-policy") == 0) {
+        if (strcmp(argv[a], "--print-policy") == 0) {
             fwrite(policy_text, 1, sizeof(policy_text) - 1, stdout);
             return 0;
-        } else if (strcmp(o, "--batches") == 0 &&
-                   bench_parse_size(v, &batches) == 0 &&
-                   batches <= MAX_BATCHES) {
-            a++;
-        } else if (strcmp(o, "--batch-ms") == 0 &&
-                   bench_parse_size(v, &batch_ms) == 0) {
-            a++;
-        } else if (strcmp(o, "--iterations") == 0 &&
-                   bench_parse_size(v, &fixed_iters) == 0) {
-            a++;
-        } else if (strcmp(o, "--only") == 0 && v != NULL) {
-            only = v;
-            a++;
-        } else if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0) {
-            usage(stdout);
-            return 0;
-        } else {
-            usage(stderr);
-            return 2;
+        }
+        r = bench_opt(&o, argc, argv, &a);
+        if (r <= 0) {
+            usage(r < 0 ? stdout : stderr);
+            return r < 0 ? 0 : 2;
         }
     }
-    if (only != NULL) {
-        int found = 0;
-        for (i = 0; i < NCASES; i++) {
-            cases[i].selected = strcmp(cases[i].name, only) == 0;
-            found |= cases[i].selected;
-        }
-        if (!found) {
-            fprintf(stderr, "bench_text: unknown case '%s'\n", only);
-            return 2;
-        }
-    }
+    if (bench_select("bench_text", cases, NCASES, o.only) != 0)
+        return 2;
 
     baseline_init();
     if (mtasts_ctx_new(NULL, &g_ctx) != 0) {
@@ -966,39 +874,12 @@ main(int argc, char **argv)
         return 1;
     }
 
-    if (fixed_iters) {
-        batches = 1;
-        for (i = 0; i < NCASES; i++) {
-            if (!cases[i].selected)
-                continue;
-            cases[i].iters = fixed_iters;
-            cases[i].samples[0] =
-                bench_time(cases[i].run, fixed_iters) / (double)fixed_iters;
-        }
-    } else {
-        for (i = 0; i < NCASES; i++)
-            if (cases[i].selected)
-                cases[i].iters =
-                    bench_calibrate(cases[i].run, (double)batch_ms * 1e6);
-        /* interleaved: batch k of every case, then batch k+1 */
-        for (k = 0; k < batches; k++)
-            for (i = 0; i < NCASES; i++)
-                if (cases[i].selected)
-                    cases[i].samples[k] =
-                        bench_time(cases[i].run, cases[i].iters) /
-                        (double)cases[i].iters;
-    }
-    for (i = 0; i < NCASES; i++) {
-        if (cases[i].selected) {
-            cases[i].median = bench_sort_median(cases[i].samples, batches);
-            cases[i].min = cases[i].samples[0];
-        }
-    }
+    bench_measure(cases, NCASES, &o);
 
-    if (json)
-        print_json(batches, fixed_iters);
+    if (o.json)
+        print_json(o.batches, o.fixed_iters);
     else
-        print_table(batches, fixed_iters);
+        print_table(o.batches, o.fixed_iters);
     mtasts_ctx_free(g_ctx);
     return 0;
 }
