@@ -2,7 +2,8 @@
  * The RRset view of a fuzz input, shared by the two TXT record fuzzers:
  * byte 0x1E ends a resource record, byte 0x1F ends a character-string
  * inside one; both are removed from the strings. Plus the independent
- * oracle for which joined record is a candidate (E-2).
+ * oracle for which joined record is a candidate (E-2); the select check
+ * against that oracle and the allocation-failure pass, for either kind.
  */
 #ifndef FUZZ_RRSET_H
 #define FUZZ_RRSET_H
@@ -96,6 +97,142 @@ rrset_candidate(const char *s, size_t n, const char *tag)
     for (i = t; i < n && (s[i] == ' ' || s[i] == '\t'); i++)
         ;
     return i < n && s[i] == ';';
+}
+
+/* One TXT record kind, for the checks both record fuzzers make. parse is
+ * the fuzzer's checked parse (it verifies the error contract). */
+struct rec_kind {
+    const char *tag; /* the version tag, e.g. "v=STSv1" */
+    int (*parse)(mtasts_ctx *ctx, const char *buf, size_t len, unsigned flags,
+                 void **ret, struct mtasts_diag *d);
+    int (*select)(mtasts_ctx *ctx, const char *const *strs, const size_t *lens,
+                  const size_t *nstr, size_t nrr, unsigned flags, int *outcome,
+                  void **ret, struct mtasts_diag *d);
+    void (*free)(void *rec);
+    uint64_t (*warnings)(const void *rec);
+    int (*same)(const void *a, const void *b);
+    int (*format)(const void *rec, char *dst, size_t dst_len,
+                  size_t *ret_needed);
+};
+
+/* What the default-flag runs produced, for the OOM pass to compare. */
+struct rec_summary {
+    int rc;     /* default parse */
+    char *text; /* canonical form of the default parse, or NULL */
+    size_t text_len;
+    int sel_outcome; /* select, default flags */
+    char *sel_text;  /* canonical form of the selected record, or NULL */
+    size_t sel_text_len;
+};
+
+/* Select over the RRset and compare with an independent oracle. */
+static void
+rrset_check_select(const struct rec_kind *k, mtasts_ctx *ctx,
+                   const struct rrset *rs, unsigned flags,
+                   struct rec_summary *sum)
+{
+    struct mtasts_diag d = MTASTS_DIAG_INIT, pd;
+    void *rec = NULL, *ref = NULL;
+    size_t r, ncand = 0, which = 0, jlen = 0;
+    char *joined;
+    int rc, outcome = -1, prc;
+
+    for (r = 0; r < rs->nrr; r++) {
+        joined = rrset_join(rs, r, &jlen);
+        if (rrset_candidate(joined, jlen, k->tag)) {
+            ncand++;
+            which = r;
+        }
+        free(joined);
+    }
+    rc = k->select(ctx, rs->strs, rs->lens, rs->nstr, rs->nrr, flags, &outcome,
+                   &rec, &d);
+    FZ_CHECK(rc == MTASTS_OK);
+    if (ncand != 1) {
+        FZ_CHECK(outcome ==
+                 (ncand == 0 ? MTASTS_SELECT_NONE : MTASTS_SELECT_MULTIPLE));
+        FZ_CHECK(rec == NULL);
+        FZ_CHECK(d.reason ==
+                 (ncand == 0 ? MTASTS_R_NOT_FOUND : MTASTS_R_MULTIPLE));
+    } else {
+        joined = rrset_join(rs, which, &jlen);
+        prc = k->parse(ctx, joined, jlen, flags, &ref, &pd);
+        if (prc == MTASTS_OK) {
+            FZ_CHECK(outcome == MTASTS_SELECT_FOUND);
+            FZ_CHECK(rec != NULL && k->same(rec, ref));
+            FZ_CHECK(k->warnings(rec) == k->warnings(ref));
+            FZ_CHECK(d.code == 0 && d.warnings == pd.warnings);
+        } else {
+            FZ_CHECK(outcome == MTASTS_SELECT_INVALID);
+            FZ_CHECK(rec == NULL);
+            FZ_CHECK(d.code == prc && d.reason == pd.reason &&
+                     d.offset == pd.offset);
+        }
+        k->free(ref);
+        free(joined);
+    }
+    if (sum != NULL) {
+        sum->sel_outcome = outcome;
+        sum->sel_text = NULL;
+        if (rec != NULL)
+            sum->sel_text = fz_format(k->format, rec, &sum->sel_text_len);
+    }
+    k->free(rec);
+}
+
+/* Everything again with allocations failing: results are the normal ones
+ * or MTASTS_ENOMEM, and nothing leaks. */
+static void
+rec_oom_pass(const struct rec_kind *k, const char *buf, size_t len,
+             const struct rrset *rs, const struct rec_summary *sum, int mode,
+             size_t fail_at)
+{
+    struct fz_alloc fa;
+    struct mtasts_diag d = MTASTS_DIAG_INIT;
+    void *rec = NULL;
+    mtasts_ctx *ctx;
+    size_t tlen;
+    char *text;
+    int rc, outcome = -1;
+
+    fz_alloc_init(&fa, mode, fail_at);
+    ctx = fz_ctx_new(&fa);
+    if (ctx == NULL) {
+        fz_alloc_fini(&fa);
+        return;
+    }
+    rc = k->parse(ctx, buf, len, 0, &rec, &d);
+    FZ_CHECK_OOM_RC(rc, sum->rc, &fa);
+    if (rc == MTASTS_OK) {
+        text = fz_format(k->format, rec, &tlen);
+        FZ_CHECK(tlen == sum->text_len && memcmp(text, sum->text, tlen) == 0);
+        free(text);
+    } else {
+        FZ_CHECK(rec == NULL);
+    }
+    k->free(rec);
+    rec = NULL;
+    FZ_CHECK(fa.nblk == 1); /* the context */
+
+    rc = k->select(ctx, rs->strs, rs->lens, rs->nstr, rs->nrr, 0, &outcome,
+                   &rec, NULL);
+    if (rc == MTASTS_OK) {
+        FZ_CHECK(outcome == sum->sel_outcome);
+        if (rec != NULL) {
+            FZ_CHECK(sum->sel_text != NULL);
+            text = fz_format(k->format, rec, &tlen);
+            FZ_CHECK(tlen == sum->sel_text_len &&
+                     memcmp(text, sum->sel_text, tlen) == 0);
+            free(text);
+        }
+    } else {
+        FZ_CHECK(rc == MTASTS_ENOMEM && fa.failed);
+        FZ_CHECK(rec == NULL);
+    }
+    k->free(rec);
+    FZ_CHECK(fa.nblk == 1);
+    fz_ctx_free(&fa, ctx);
+    fz_alloc_fini(&fa);
 }
 
 #endif

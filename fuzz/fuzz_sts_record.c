@@ -9,16 +9,6 @@
 #include "fuzz_common.h"
 #include "fuzz_rrset.h"
 
-struct summary {
-    int rc;     /* default parse */
-    char *text; /* canonical form of the default parse, or NULL */
-    size_t text_len;
-    int sel_rc; /* select, default flags */
-    int sel_outcome;
-    char *sel_text; /* canonical form of the selected record, or NULL */
-    size_t sel_text_len;
-};
-
 static int
 fmt_rec(const void *obj, char *dst, size_t dst_len, size_t *ret_needed)
 {
@@ -194,115 +184,52 @@ round_trip(mtasts_ctx *ctx, const mtasts_sts_record *rec, size_t *ret_len)
     return text;
 }
 
-/* Select over the RRset and compare with an independent oracle. */
-static void
-check_select(mtasts_ctx *ctx, const struct rrset *rs, unsigned flags,
-             struct summary *sum)
+/* mtasts_sts_record as a struct rec_kind for the shared checks in fuzz_rrset.h.
+ */
+static int
+k_parse(mtasts_ctx *ctx, const char *buf, size_t len, unsigned flags,
+        void **ret, struct mtasts_diag *d)
 {
-    struct mtasts_diag d = MTASTS_DIAG_INIT, pd;
-    mtasts_sts_record *rec = NULL, *ref = NULL;
-    size_t r, ncand = 0, which = 0, jlen = 0;
-    char *joined;
-    int rc, outcome = -1, prc;
-
-    for (r = 0; r < rs->nrr; r++) {
-        joined = rrset_join(rs, r, &jlen);
-        if (rrset_candidate(joined, jlen, "v=STSv1")) {
-            ncand++;
-            which = r;
-        }
-        free(joined);
-    }
-    rc = mtasts_sts_record_select(ctx, rs->strs, rs->lens, rs->nstr, rs->nrr,
-                                  flags, &outcome, &rec, &d);
-    FZ_CHECK(rc == MTASTS_OK);
-    if (ncand != 1) {
-        FZ_CHECK(outcome ==
-                 (ncand == 0 ? MTASTS_SELECT_NONE : MTASTS_SELECT_MULTIPLE));
-        FZ_CHECK(rec == NULL);
-        FZ_CHECK(d.reason ==
-                 (ncand == 0 ? MTASTS_R_NOT_FOUND : MTASTS_R_MULTIPLE));
-    } else {
-        joined = rrset_join(rs, which, &jlen);
-        prc = parse_checked(ctx, joined, jlen, flags, &ref, &pd);
-        if (prc == MTASTS_OK) {
-            FZ_CHECK(outcome == MTASTS_SELECT_FOUND);
-            FZ_CHECK(rec != NULL && same_rec(rec, ref));
-            FZ_CHECK(mtasts_sts_record_warnings(rec) ==
-                     mtasts_sts_record_warnings(ref));
-            FZ_CHECK(d.code == 0 && d.warnings == pd.warnings);
-        } else {
-            FZ_CHECK(outcome == MTASTS_SELECT_INVALID);
-            FZ_CHECK(rec == NULL);
-            FZ_CHECK(d.code == prc && d.reason == pd.reason &&
-                     d.offset == pd.offset);
-        }
-        mtasts_sts_record_free(ref);
-        free(joined);
-    }
-    if (sum != NULL) {
-        sum->sel_rc = rc;
-        sum->sel_outcome = outcome;
-        sum->sel_text = NULL;
-        if (rec != NULL)
-            sum->sel_text = fz_format(fmt_rec, rec, &sum->sel_text_len);
-    }
-    mtasts_sts_record_free(rec);
-}
-
-/* Everything again with allocations failing: results are the normal ones
- * or MTASTS_ENOMEM, and nothing leaks. */
-static void
-oom_pass(const char *buf, size_t len, const struct rrset *rs,
-         const struct summary *sum, int mode, size_t fail_at)
-{
-    struct fz_alloc fa;
-    struct mtasts_diag d = MTASTS_DIAG_INIT;
     mtasts_sts_record *rec = NULL;
-    mtasts_ctx *ctx;
-    size_t tlen;
-    char *text;
-    int rc, outcome = -1;
+    int rc = parse_checked(ctx, buf, len, flags, &rec, d);
 
-    fz_alloc_init(&fa, mode, fail_at);
-    ctx = fz_ctx_new(&fa);
-    if (ctx == NULL) {
-        fz_alloc_fini(&fa);
-        return;
-    }
-    rc = mtasts_sts_record_parse(ctx, buf, len, 0, &rec, &d);
-    FZ_CHECK_OOM_RC(rc, sum->rc, &fa);
-    if (rc == MTASTS_OK) {
-        text = fz_format(fmt_rec, rec, &tlen);
-        FZ_CHECK(tlen == sum->text_len && memcmp(text, sum->text, tlen) == 0);
-        free(text);
-    } else {
-        FZ_CHECK(rec == NULL);
-    }
-    mtasts_sts_record_free(rec);
-    rec = NULL;
-    FZ_CHECK(fa.nblk == 1); /* the context */
-
-    rc = mtasts_sts_record_select(ctx, rs->strs, rs->lens, rs->nstr, rs->nrr, 0,
-                                  &outcome, &rec, NULL);
-    if (rc == MTASTS_OK) {
-        FZ_CHECK(outcome == sum->sel_outcome);
-        if (rec != NULL) {
-            FZ_CHECK(sum->sel_text != NULL);
-            text = fz_format(fmt_rec, rec, &tlen);
-            FZ_CHECK(tlen == sum->sel_text_len &&
-                     memcmp(text, sum->sel_text, tlen) == 0);
-            free(text);
-        }
-    } else {
-        FZ_CHECK(rc == MTASTS_ENOMEM && fa.failed);
-        FZ_CHECK(rec == NULL);
-    }
-    mtasts_sts_record_free(rec);
-    FZ_CHECK(fa.nblk == 1);
-    fz_ctx_free(&fa, ctx);
-    fz_alloc_fini(&fa);
+    *ret = rec;
+    return rc;
 }
+
+static int
+k_select(mtasts_ctx *ctx, const char *const *strs, const size_t *lens,
+         const size_t *nstr, size_t nrr, unsigned flags, int *outcome,
+         void **ret, struct mtasts_diag *d)
+{
+    mtasts_sts_record *rec = NULL;
+    int rc = mtasts_sts_record_select(ctx, strs, lens, nstr, nrr, flags,
+                                      outcome, &rec, d);
+
+    *ret = rec;
+    return rc;
+}
+
+static void
+k_free(void *rec)
+{
+    mtasts_sts_record_free(rec);
+}
+
+static uint64_t
+k_warnings(const void *rec)
+{
+    return mtasts_sts_record_warnings(rec);
+}
+
+static int
+k_same(const void *a, const void *b)
+{
+    return same_rec(a, b);
+}
+
+static const struct rec_kind kind = {"v=STSv1",  k_parse, k_select, k_free,
+                                     k_warnings, k_same,  fmt_rec};
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -310,7 +237,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *buf = (const char *)data;
     struct fz_alloc fa;
     struct mtasts_diag dd, ds;
-    struct summary sum;
+    struct rec_summary sum;
     struct rrset rs;
     mtasts_sts_record *def = NULL, *str = NULL;
     mtasts_ctx *ctx;
@@ -344,15 +271,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mtasts_sts_record_free(str);
 
     rrset_split(buf, size, &rs);
-    check_select(ctx, &rs, 0, &sum);
-    check_select(ctx, &rs, MTASTS_PARSE_STRICT, NULL);
+    rrset_check_select(&kind, ctx, &rs, 0, &sum);
+    rrset_check_select(&kind, ctx, &rs, MTASTS_PARSE_STRICT, NULL);
     FZ_CHECK(fa.nblk == 1);
     fz_ctx_free(&fa, ctx);
     fz_alloc_fini(&fa);
 
     mode = fz_plan(data, size, &fail_at);
     if (mode != FZ_FAIL_NONE)
-        oom_pass(buf, size, &rs, &sum, mode, fail_at);
+        rec_oom_pass(&kind, buf, size, &rs, &sum, mode, fail_at);
 
     rrset_free(&rs);
     free(sum.text);
