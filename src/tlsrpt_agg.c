@@ -597,15 +597,12 @@ struct det_in {
 static int
 canon_ip(const char *s, size_t n, char out[46], const char **rs, size_t *rn)
 {
-    int k = mt_ip_kind(s, n);
-
-    if (k == 4) {
+    if (mt_is_ipv4(s, n)) {
         *rs = s;
         *rn = n;
-    } else if (k == 6) {
-        *rn = mt_ipv6_canon(s, n, out);
+    } else if ((*rn = mt_ipv6_canon(s, n, out)) > 0)
         *rs = out;
-    } else
+    else
         return MTASTS_ESYNTAX;
     return MTASTS_OK;
 }

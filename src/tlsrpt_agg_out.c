@@ -227,10 +227,9 @@ mt_agg_detail_blob_ok(const unsigned char *b, size_t n)
         }
         case 1:
         case 4:
-            if (mt_ip_kind(s, len) == 4)
+            if (mt_is_ipv4(s, len))
                 break;
-            if (mt_ip_kind(s, len) != 6 || mt_ipv6_canon(s, len, c6) != len ||
-                memcmp(c6, s, len) != 0)
+            if (mt_ipv6_canon(s, len, c6) != len || memcmp(c6, s, len) != 0)
                 return -1;
             break;
         case 2:

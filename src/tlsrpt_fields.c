@@ -256,6 +256,12 @@ ipv6(const char *s, size_t n, uint16_t g[8])
 }
 
 int
+mt_is_ipv4(const char *s, size_t n)
+{
+    return ipv4(s, n, NULL);
+}
+
+int
 mt_ip_kind(const char *s, size_t n)
 {
     uint16_t g[8];

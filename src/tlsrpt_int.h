@@ -101,8 +101,11 @@ int mt_datetime_format(int64_t t, char out[20]);
 /* 4 for a dotted-decimal IPv4 address (no leading zeros), 6 for an RFC
  * 3986 IPv6address, 0 otherwise. */
 int mt_ip_kind(const char *s, size_t n);
-/* RFC 5952 text of a valid IPv6 address (mt_ip_kind() == 6); returns the
- * length (at most 45; out needs 46 bytes, NUL-terminated). */
+/* 1 when mt_ip_kind() would say 4 (and no IPv6 parse is attempted). */
+int mt_is_ipv4(const char *s, size_t n);
+/* RFC 5952 text of an IPv6 address; returns the length (at most 45; out
+ * needs 46 bytes, NUL-terminated), or 0 when s is not an RFC 3986
+ * IPv6address: one parse both validates and canonicalises. */
 size_t mt_ipv6_canon(const char *s, size_t n, char out[46]);
 
 #endif

@@ -959,6 +959,8 @@ put_detail(struct mt_jw *w, const mtasts_tlsrpt_report *r,
 {
     const struct mt_rstr *t = &r->fld[d->fstart];
     unsigned i;
+    char c6[46];
+    size_t n6;
 
     mt_jw_begin(w, '{');
     for (i = 0; i < MT_DET_TEXTS; i++) {
@@ -977,10 +979,9 @@ put_detail(struct mt_jw *w, const mtasts_tlsrpt_report *r,
             mt_jw_str(w, n, strlen(n));
         } else if ((i == MTASTS_RF_SENDING_IP - MT_DET_FIRST ||
                     i == MTASTS_RF_RECEIVING_IP - MT_DET_FIRST) &&
-                   mt_ip_kind(r->pool + s->off, s->len) == 6) {
-            char c6[46];
-            size_t n = mt_ipv6_canon(r->pool + s->off, s->len, c6);
-            mt_jw_str(w, c6, n);
+                   !mt_is_ipv4(r->pool + s->off, s->len) &&
+                   (n6 = mt_ipv6_canon(r->pool + s->off, s->len, c6)) > 0) {
+            mt_jw_str(w, c6, n6);
         } else
             put_rstr(w, r, *s);
     }
