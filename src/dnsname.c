@@ -1,5 +1,43 @@
 /* Hostname rules (RFC 5321 Domain, RFC 1035 lengths) and normalisation. */
 #include "internal.h"
+#include "namescan.h"
+
+/* Names too long for one set of masks (64 octets and more): label by
+ * label, one table lookup per byte. */
+static int
+name_valid_long(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s, *e = p + n, *ls;
+
+    for (;;) {
+        ls = p;
+        while (p < e && MT_IS(*p, MT_C_LDH))
+            p++;
+        if (p == ls || *ls == '-' || p[-1] == '-' ||
+            p - ls > MTASTS_LABEL_MAX_LEN)
+            return 0;
+        if (p == e)
+            return 1;
+        if (*p != '.')
+            return 0;
+        p++;
+        if (p == e)
+            return 0;
+    }
+}
+
+int
+mt_name_valid(const char *s, size_t n)
+{
+    struct mt_nmask m;
+
+    if (n == 0 || n > MTASTS_DOMAIN_MAX_LEN)
+        return 0;
+    if (n >= MT_NMASK_MAX)
+        return name_valid_long(s, n);
+    mt_nmask_get((const unsigned char *)s, NULL, n, MT_NM_CLASS, &m);
+    return mt_nmask_name_ok(&m, n);
+}
 
 /* Why label by label: the inner loop is one table lookup per byte, and
  * the hyphen and length rules are checked once per label. */
@@ -20,6 +58,9 @@ mt_hostname_check(const char *name, size_t len, unsigned flags, int *ret_reason,
     if ((flags & MTASTS_HOST_WILDCARD) && len >= 2 && name[0] == '*' &&
         name[1] == '.')
         i = 2;
+    if (mt_name_valid(name + i, len - i))
+        return MTASTS_OK;
+    /* Invalid: find the first rule broken, for the diagnostic. */
     for (;;) {
         ls = i;
         while (i < len && MT_IS(name[i], MT_C_LDH))

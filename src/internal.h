@@ -85,41 +85,10 @@ mt_is_atext(unsigned char c)
 /* Case-insensitive ASCII equality of two spans. */
 int mt_ascii_caseeq(const char *a, size_t alen, const char *b, size_t blen);
 
-/* Skip LDH bytes from p (not past e): the innermost loop of every name
- * check. */
-static inline const unsigned char *
-mt_skip_ldh(const unsigned char *p, const unsigned char *e)
-{
-    while (p < e && (mt_ctype[*p] & MT_C_LDH) != 0)
-        p++;
-    return p;
-}
-
 /* Whether s[0..n) is a valid RFC 5321 Domain (LDH labels of 1..63 octets,
  * no leading or trailing hyphen, at most 253 octets). The fast check used
  * on matching paths; mt_hostname_check() says why a name is invalid. */
-static inline int
-mt_name_valid(const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s, *e = p + n, *ls;
-
-    if (n == 0 || n > MTASTS_DOMAIN_MAX_LEN)
-        return 0;
-    for (;;) {
-        ls = p;
-        p = mt_skip_ldh(p, e);
-        if (p == ls || *ls == '-' || p[-1] == '-' ||
-            p - ls > MTASTS_LABEL_MAX_LEN)
-            return 0;
-        if (p == e)
-            return 1;
-        if (*p != '.')
-            return 0;
-        p++;
-        if (p == e)
-            return 0;
-    }
-}
+int mt_name_valid(const char *s, size_t n);
 
 /* MX match for a pattern already validated by the policy parser: only the
  * host's wildcard label still needs checking. */

@@ -8,48 +8,30 @@
  * and no separate validation pass is needed on the hot path.
  */
 #include "internal.h"
+#include "namescan.h"
 
-#define ONES  UINT64_C(0x0101010101010101)
-#define HIGHS UINT64_C(0x8080808080808080)
-
-/* ASCII lower-case of 8 bytes at once; every byte must be below 0x80 so
- * that the additions cannot carry into the next byte. */
 static uint64_t
-swar_lower(uint64_t x)
+low_bits(size_t n)
 {
-    uint64_t ge_a = x + ONES * (0x80 - 'A');
-    uint64_t gt_z = x + ONES * (0x80 - 'Z' - 1);
-
-    return x | (((ge_a & ~gt_z) & HIGHS) >> 2);
+    return ((uint64_t)1 << n) - 1;
 }
 
-/* a[0..n) equals b[0..n) ignoring ASCII case. */
+/* a[0..n) equals b[0..n) ignoring ASCII case (long names only). */
 static int
-ci_equal(const char *a, const char *b, size_t n)
+ci_equal(const unsigned char *a, const unsigned char *b, size_t n)
 {
-    uint64_t x, y;
+    struct mt_nmask m;
+    size_t k;
 
-    for (; n >= 8; a += 8, b += 8, n -= 8) {
-        memcpy(&x, a, 8);
-        memcpy(&y, b, 8);
-        if (x != y &&
-            (((x | y) & HIGHS) != 0 || swar_lower(x) != swar_lower(y)))
+    for (; n > 0; a += k, b += k, n -= k) {
+        k = n < MT_NMASK_MAX - 1 ? n : MT_NMASK_MAX - 1;
+        mt_nmask_get(a, b, k, MT_NM_EQ, &m);
+        if (m.eq != low_bits(k))
             return 0;
     }
-    for (; n > 0; a++, b++, n--)
-        if (MT_LOWER(*a) != MT_LOWER(*b))
-            return 0;
     return 1;
 }
 
-/*
- * Compare first, validate second. With trusted (already validated)
- * patterns, a host that equals the pattern ignoring case is valid too, so
- * only a wildcard's left-most host label needs checking. With untrusted
- * patterns the whole host is validated after the comparison, which also
- * validates the matched part of the pattern: an invalid pattern or host
- * never matches.
- */
 static int
 label_valid(const char *h, size_t n)
 {
@@ -63,28 +45,69 @@ label_valid(const char *h, size_t n)
     return 1;
 }
 
+/*
+ * Names shorter than 64 octets (all but freak ones) are compared and
+ * validated with bit masks (src/namescan.h): an exact pattern is scanned
+ * against the host in one pass; for a wildcard pattern "*.suffix", ".suffix"
+ * is compared with the host's bytes after its left-most label, and then
+ * the host is scanned on its own. The host is always validated in full,
+ * which also validates the matched part of the pattern: an invalid pattern
+ * or host never matches.
+ *
+ * Longer names compare first and then validate; with trusted (already
+ * validated) patterns only a wildcard's left-most host label needs
+ * checking there.
+ */
+/* Names of 64 octets and more: compare, then validate. */
+static int
+name_match_long(const unsigned char *p, size_t plen, const unsigned char *h,
+                size_t hlen, int trusted)
+{
+    size_t slen, llen;
+
+    if (plen > 2 && p[0] == '*' && p[1] == '.') {
+        slen = plen - 2;
+        llen = hlen - slen - 1;
+        if (h[llen] != '.' || !ci_equal(p + 2, h + llen + 1, slen) ||
+            !label_valid((const char *)h, llen))
+            return 0;
+        return trusted || mt_name_valid((const char *)h + llen + 1, slen);
+    }
+    return ci_equal(p, h, hlen) &&
+           (trusted || mt_name_valid((const char *)h, hlen));
+}
+
 static int
 name_match(const char *pattern, size_t plen, const char *host, size_t hlen,
            int trusted)
 {
-    size_t slen, llen;
+    const unsigned char *p = (const unsigned char *)pattern;
+    const unsigned char *h = (const unsigned char *)host;
+    struct mt_nmask m;
+    size_t llen;
 
     if (hlen > 0 && host[hlen - 1] == '.')
         hlen--;
     if (plen > 2 && pattern[0] == '*' && pattern[1] == '.') {
-        slen = plen - 2;
-        if (hlen < slen + 2)
+        if (hlen < plen)
             return 0;
-        llen = hlen - slen - 1;
-        /* exactly one valid left-most label, then the suffix */
-        if (host[llen] != '.' || !label_valid(host, llen) ||
-            !ci_equal(pattern + 2, host + llen + 1, slen))
+        if (hlen >= MT_NMASK_MAX)
+            return name_match_long(p, plen, h, hlen, trusted);
+        /* ".suffix" against the host after its left-most label */
+        llen = hlen - plen + 1;
+        mt_nmask_get(p + 1, h + llen, plen - 1, MT_NM_EQ, &m);
+        if (m.eq != low_bits(plen - 1))
             return 0;
-        return trusted || mt_name_valid(host + llen + 1, slen);
+        mt_nmask_get(h, NULL, hlen, MT_NM_CLASS, &m);
+        return (m.dot & low_bits(llen)) == 0 && mt_nmask_name_ok(&m, hlen);
     }
-    if (plen != hlen || !ci_equal(pattern, host, hlen))
+    if (plen != hlen || hlen == 0)
         return 0;
-    return trusted || mt_name_valid(host, hlen);
+    if (hlen >= MT_NMASK_MAX)
+        return name_match_long(p, plen, h, hlen, trusted);
+    /* in: in the class and equal to the pattern */
+    mt_nmask_get(h, p, hlen, MT_NM_CLASS_EQ, &m);
+    return mt_nmask_name_ok(&m, hlen);
 }
 
 int

@@ -1,6 +1,7 @@
 /* Names: hostname rules, normalisation, derived names (TXT name, Policy
  * Host, policy URL), MX pattern and certificate name matching. */
 #include "harness.h"
+#include "internal.h"
 
 typedef int (*name_fn)(const char *, size_t, char *, size_t, size_t *);
 
@@ -518,6 +519,170 @@ sts_mx_8_san_no_partial_or_multi_label(void **state)
     assert_int_equal(cert("b*z.example.com", "baz.example.com"), 0);
 }
 
+/* Reference for the word-at-a-time name scanner: the rules written byte
+ * by byte, as RFC 5321 / RFC 1035 state them. */
+static int
+ref_in_class(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '-' || c == '.';
+}
+
+static size_t
+ref_span(const unsigned char *s, size_t n, int *bad)
+{
+    unsigned char prev = '.';
+    size_t i;
+
+    *bad = 0;
+    for (i = 0; i < n && ref_in_class(s[i]); prev = s[i], i++)
+        if ((s[i] == '.' && (prev == '.' || prev == '-')) ||
+            (s[i] == '-' && prev == '.'))
+            *bad = 1;
+    return i;
+}
+
+static int
+ref_name_valid(const unsigned char *s, size_t n)
+{
+    size_t i, label = 0;
+    int bad;
+
+    if (n == 0 || n > 253 || ref_span(s, n, &bad) != n || bad ||
+        s[n - 1] == '.' || s[n - 1] == '-')
+        return 0;
+    for (i = 0; i < n; i++) {
+        label = s[i] == '.' ? 0 : label + 1;
+        if (label > 63)
+            return 0;
+    }
+    return 1;
+}
+
+static int
+ref_name_match(const unsigned char *pat, size_t plen, const unsigned char *h,
+               size_t hlen)
+{
+    size_t i;
+
+    if (plen > 2 && pat[0] == '*' && pat[1] == '.') {
+        for (i = 0; i < hlen && h[i] != '.'; i++)
+            ;
+        if (i == 0 || i == hlen)
+            return 0;
+        return ref_name_valid(h, hlen) &&
+               mt_ascii_caseeq((const char *)pat + 1, plen - 1,
+                               (const char *)h + i, hlen - i);
+    }
+    return ref_name_valid(h, hlen) &&
+           mt_ascii_caseeq((const char *)pat, plen, (const char *)h, hlen);
+}
+
+/* A name the same but for the case of its letters (and one changed byte
+ * when flip is set). */
+static void
+recase(const unsigned char *s, size_t n, unsigned char *out, unsigned k,
+       int flip)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        out[i] = s[i];
+        if (((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z') &&
+            (k >> (i % 7)) & 1)
+            out[i] = (unsigned char)(s[i] ^ 0x20);
+    }
+    if (flip && n > 0)
+        out[(k * 7u) % n] ^= (unsigned char)(1u << (k % 8));
+}
+
+/* One input through mt_name_valid, the public check and the matchers (the
+ * name as an exact pattern against a re-cased copy, and "*." + all but its
+ * first label), each from a guarded copy (a read past the end faults),
+ * against the references. */
+static void
+check_scan(const unsigned char *s, size_t n, unsigned k)
+{
+    unsigned char other[320], pat[322];
+    char *g = harness_guard(s, n), *go, *gp;
+    int want = ref_name_valid(s, n), flip;
+    size_t i, plen;
+
+    if (mt_name_valid(g, n) != want ||
+        (mtasts_hostname_check(g, n, 0, NULL) == MTASTS_OK) != want)
+        fail_msg("name check differs on %zu bytes \"%.*s\"", n, (int)n,
+                 (const char *)s);
+    for (flip = 0; flip < 2; flip++) {
+        recase(s, n, other, k, flip);
+        go = harness_guard(other, n);
+        /* the trusted matcher is only defined for valid patterns */
+        if (mtasts_mx_match(go, n, g, n) != ref_name_match(other, n, s, n) ||
+            (ref_name_valid(other, n) && mt_mx_match_trusted(go, n, g, n) !=
+                                             ref_name_match(other, n, s, n)))
+            fail_msg("exact match differs on \"%.*s\"", (int)n,
+                     (const char *)s);
+        for (i = 0; i < n && s[i] != '.'; i++)
+            ;
+        if (i < n) {
+            pat[0] = '*';
+            memcpy(pat + 1, other + i, n - i);
+            plen = n - i + 1;
+            gp = harness_guard(pat, plen);
+            if (mtasts_mx_match(gp, plen, g, n) !=
+                ref_name_match(pat, plen, s, n))
+                fail_msg("wildcard match differs on \"%.*s\"", (int)n,
+                         (const char *)s);
+            harness_unguard(gp, plen);
+        }
+        harness_unguard(go, n);
+    }
+    harness_unguard(g, n);
+}
+
+/* STS-MX-1, STS-MX-2 and the hostname rules under the block scanner: every
+ * string of up to 6 bytes over an alphabet that exercises each rule, then
+ * random strings of 7..300 bytes (every tail length and word position),
+ * agree with the byte-by-byte reference. */
+static void
+name_scan_matches_reference(void **state)
+{
+    static const unsigned char alpha[] = {'a', 'Z', '9', '-', '.', '_', 0xc3};
+    /* every class edge and its neighbours, NUL and high bytes */
+    static const unsigned char edge[] = {
+        'a', 'z', 'A', 'Z', '0', '9', '-',  '.',  '/',  ':',  '@',
+        '[', '`', '{', ',', ' ', 0,   0x7f, 0x80, 0xc1, 0xe1, 0xff};
+    unsigned char buf[320];
+    size_t n, i, j, k, total;
+    uint32_t r = 12345;
+
+    (void)state;
+    for (n = 0; n <= 6; n++) {
+        for (total = 1, i = 0; i < n; i++)
+            total *= sizeof(alpha);
+        for (k = 0; k < total; k++) {
+            for (i = 0, j = k; i < n; i++, j /= sizeof(alpha))
+                buf[i] = alpha[j % sizeof(alpha)];
+            check_scan(buf, n, (unsigned)k);
+        }
+    }
+    for (k = 0; k < 8000; k++) {
+        r = r * 1103515245u + 12345u;
+        n = 7 + (r >> 8) % 294;
+        for (i = 0; i < n; i++) {
+            r = r * 1103515245u + 12345u;
+            /* mostly letters, so that long valid names occur */
+            j = (r >> 16) % 64;
+            buf[i] = j < 40   ? (unsigned char)('a' + j % 26)
+                     : j < 44 ? (unsigned char)('0' + j % 10)
+                              : edge[(r >> 10) % sizeof(edge)];
+        }
+        /* a dot every so often keeps labels near the 63 limit */
+        for (i = 40 + (r >> 24) % 30; i < n; i += 40 + (r >> 24) % 30)
+            buf[i] = '.';
+        check_scan(buf, n, (unsigned)k);
+    }
+}
+
 int
 main(void)
 {
@@ -529,6 +694,7 @@ main(void)
         cmocka_unit_test(hostname_check_syntax),
         cmocka_unit_test(hostname_check_flags),
         cmocka_unit_test(hostname_check_lengths),
+        cmocka_unit_test(name_scan_matches_reference),
         cmocka_unit_test(sts_mx_1_exact_case_insensitive),
         cmocka_unit_test(sts_mx_2_wildcard_one_label),
         cmocka_unit_test(sts_mx_3_partial_and_inner_wildcards),

@@ -1,0 +1,333 @@
+/*
+ * Host name scanning a block of bytes at a time.
+ *
+ * mt_nmask_get() turns up to 64 bytes of a name into bit masks (bit i
+ * describes byte i): which bytes are letters, digits, '-' or '.', which
+ * are dots, which are dots or hyphens, and optionally which equal the
+ * bytes of a second string ignoring ASCII case. The RFC 1035 / RFC 5321
+ * rules then become a few shifts and ands (mt_nmask_name_ok()).
+ *
+ * Blocks are 16 bytes with SSE2 (every x86-64 CPU has it) and 8 bytes in a
+ * uint64_t otherwise (SWAR, "SIMD within a register"). Either way no byte
+ * outside s[0..n) is read: short tails are loaded as overlapping blocks
+ * that end exactly at s[n - 1], and the masks of overlapping bytes agree.
+ * Define MT_NO_SIMD to force the SWAR path (tests/unit builds both).
+ */
+#ifndef MTASTS_NAMESCAN_H
+#define MTASTS_NAMESCAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define MT_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define MT_ALWAYS_INLINE inline
+#endif
+
+#if defined(__SSE2__) && !defined(MT_NO_SIMD)
+#include <emmintrin.h>
+#define MT_NAMESCAN_SSE2 1
+#else
+#define MT_NAMESCAN_SSE2 0
+#endif
+
+/* Longest name mt_nmask_get() takes in one go. */
+#define MT_NMASK_MAX 64
+
+struct mt_nmask {
+    uint64_t in;  /* letter, digit, '-' or '.' */
+    uint64_t dot; /* '.' */
+    uint64_t sep; /* '.' or '-' */
+    uint64_t eq;  /* equals the other string, ignoring ASCII case */
+};
+
+#define MT_ONES     UINT64_C(0x0101010101010101)
+#define MT_HIGHS    UINT64_C(0x8080808080808080)
+#define MT_LOW7     UINT64_C(0x7f7f7f7f7f7f7f7f)
+#define MT_BYTES(c) (MT_ONES * (uint64_t)(c))
+
+/* Little-endian loads: s[0] is the low byte whatever the host order. */
+static inline uint64_t
+mt_load64_le(const unsigned char *s)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t x;
+
+    memcpy(&x, s, 8);
+    return x;
+#else
+    uint64_t x = 0;
+    int i;
+
+    for (i = 7; i >= 0; i--)
+        x = (x << 8) | s[i];
+    return x;
+#endif
+}
+
+static inline uint64_t
+mt_load32_le(const unsigned char *s)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint32_t x;
+
+    memcpy(&x, s, 4);
+    return x;
+#else
+    return (uint64_t)s[0] | (uint64_t)s[1] << 8 | (uint64_t)s[2] << 16 |
+           (uint64_t)s[3] << 24;
+#endif
+}
+
+/* s[0..n), 1 <= n <= 8, as a little-endian word padded with zero bytes:
+ * two overlapping loads, so no byte past s[n - 1] is read. */
+static inline uint64_t
+mt_load_small_le(const unsigned char *s, size_t n)
+{
+    if (n == 8)
+        return mt_load64_le(s);
+    if (n >= 4)
+        return mt_load32_le(s) | mt_load32_le(s + n - 4) << (8 * (n - 4));
+    return (uint64_t)s[0] | (uint64_t)s[n / 2] << (8 * (n / 2)) |
+           (uint64_t)s[n - 1] << (8 * (n - 1));
+}
+
+/* SWAR byte tests on words whose bytes are below 0x80: 0x80 in each byte
+ * where the test holds. Masking with MT_LOW7 first keeps every addition
+ * inside its byte. */
+static inline uint64_t
+mt_swar_range(uint64_t x7, unsigned lo, unsigned hi)
+{
+    return (x7 + MT_BYTES(0x80 - lo)) & ~(x7 + MT_BYTES(0x7f - hi)) & MT_HIGHS;
+}
+
+/* bytes of x (any value) equal to zero */
+static inline uint64_t
+mt_swar_zero(uint64_t x)
+{
+    return ~(((x & MT_LOW7) + MT_LOW7) | x) & MT_HIGHS;
+}
+
+/* The 0x80 flags of a word as 8 bits (byte i -> bit i). */
+static inline unsigned
+mt_swar_bits(uint64_t m)
+{
+    return (unsigned)(((m >> 7) * UINT64_C(0x0102040810204080)) >> 56);
+}
+
+/* What mt_nmask_get() computes (constants, so that inlining drops the
+ * rest): the class masks in/dot/sep, eq against a second string, or both
+ * with eq folded into in (in then means "in the class and equal"). */
+enum {
+    MT_NM_CLASS = 1,
+    MT_NM_EQ = 2,
+    MT_NM_CLASS_EQ = 4
+};
+
+/* Per-byte masks of one block: bits of in/dot/sep/eq, one per byte. */
+struct mt_nblock {
+    unsigned in, dot, sep, eq;
+};
+
+#if MT_NAMESCAN_SSE2
+#define MT_NBLOCK 16
+
+/* Signed bytes of v + (0x80 - lo) lie in [-128, -128 + width) exactly when
+ * the byte of v lies in [lo, lo + width): one add and one compare. */
+static inline __m128i
+mt_vec_range(__m128i v, int lo, int width)
+{
+    return _mm_cmpgt_epi8(_mm_set1_epi8((char)(-128 + width)),
+                          _mm_add_epi8(v, _mm_set1_epi8((char)(0x80 - lo))));
+}
+
+static MT_ALWAYS_INLINE void
+mt_nblock_vec(__m128i v, __m128i w, int what, struct mt_nblock *b)
+{
+    __m128i letter =
+        mt_vec_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), 'a', 26);
+    __m128i sep, dot, in, x, eq = _mm_setzero_si128();
+
+    if (what != MT_NM_CLASS) {
+        /* equal, or the same letter in the other case */
+        x = _mm_xor_si128(v, w);
+        eq = _mm_or_si128(
+            _mm_cmpeq_epi8(x, _mm_setzero_si128()),
+            _mm_and_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(0x20)), letter));
+        if (what == MT_NM_EQ) {
+            b->eq = (unsigned)_mm_movemask_epi8(eq);
+            return;
+        }
+    }
+    sep = mt_vec_range(v, '-', 2); /* '-' 0x2d, '.' 0x2e */
+    dot = _mm_cmpeq_epi8(v, _mm_set1_epi8('.'));
+    in = _mm_or_si128(_mm_or_si128(letter, mt_vec_range(v, '0', 10)), sep);
+    if (what == MT_NM_CLASS_EQ)
+        in = _mm_and_si128(in, eq);
+    b->in = (unsigned)_mm_movemask_epi8(in);
+    b->dot = (unsigned)_mm_movemask_epi8(dot);
+    b->sep = (unsigned)_mm_movemask_epi8(sep);
+}
+
+static MT_ALWAYS_INLINE __m128i
+mt_vec_load(const unsigned char *s)
+{
+    return _mm_loadu_si128((const __m128i *)(const void *)s);
+}
+
+/* s[0..8) and s[n-8..n), 8 <= n < 16, in one vector */
+static MT_ALWAYS_INLINE __m128i
+mt_vec_load_halves(const unsigned char *s, size_t n)
+{
+    return _mm_unpacklo_epi64(
+        _mm_loadl_epi64((const __m128i *)(const void *)s),
+        _mm_loadl_epi64((const __m128i *)(const void *)(s + n - 8)));
+}
+
+static MT_ALWAYS_INLINE void
+mt_nblock_at(const unsigned char *s, const unsigned char *o, int what,
+             struct mt_nblock *b)
+{
+    mt_nblock_vec(mt_vec_load(s),
+                  what != MT_NM_CLASS ? mt_vec_load(o) : _mm_setzero_si128(),
+                  what, b);
+}
+#else
+#define MT_NBLOCK 8
+
+static MT_ALWAYS_INLINE void
+mt_nblock_word(uint64_t x, uint64_t y, int what, struct mt_nblock *b)
+{
+    uint64_t x7 = x & MT_LOW7, d, eq = 0, dot, sep, in;
+    uint64_t letter = mt_swar_range(x7 | MT_BYTES(0x20), 'a', 'z');
+
+    if (what != MT_NM_CLASS) {
+        d = x ^ y;
+        eq = mt_swar_zero(d) | (mt_swar_zero(d ^ MT_BYTES(0x20)) & letter);
+        if (what == MT_NM_EQ) {
+            b->eq = mt_swar_bits(eq);
+            return;
+        }
+    }
+    dot = mt_swar_zero(x7 ^ MT_BYTES('.'));
+    sep = dot | mt_swar_zero(x7 ^ MT_BYTES('-'));
+    in = (letter | mt_swar_range(x7, '0', '9') | sep) & ~x;
+    if (what == MT_NM_CLASS_EQ)
+        in &= eq;
+    b->in = mt_swar_bits(in);
+    b->dot = mt_swar_bits(dot);
+    b->sep = mt_swar_bits(sep);
+}
+
+static MT_ALWAYS_INLINE void
+mt_nblock_at(const unsigned char *s, const unsigned char *o, int what,
+             struct mt_nblock *b)
+{
+    mt_nblock_word(mt_load64_le(s), what != MT_NM_CLASS ? mt_load64_le(o) : 0,
+                   what, b);
+}
+#endif
+
+/* Block masks placed at byte offset at; only what was computed. */
+static MT_ALWAYS_INLINE void
+mt_nmask_or(struct mt_nmask *m, const struct mt_nblock *b, size_t at, int what)
+{
+    if (what != MT_NM_EQ) {
+        m->in |= (uint64_t)b->in << at;
+        m->dot |= (uint64_t)b->dot << at;
+        m->sep |= (uint64_t)b->sep << at;
+    }
+    if (what != MT_NM_CLASS)
+        m->eq |= (uint64_t)b->eq << at;
+}
+
+/*
+ * Masks of s[0..n), 1 <= n <= MT_NMASK_MAX, with what (MT_NM_*) saying
+ * which: with MT_NM_EQ or MT_NM_CLASS_EQ, o[0..n) is the second string.
+ * Bits at and above n are zero; masks not asked for are zero.
+ */
+static MT_ALWAYS_INLINE void
+mt_nmask_get(const unsigned char *s, const unsigned char *o, size_t n, int what,
+             struct mt_nmask *m)
+{
+    struct mt_nblock b = {0, 0, 0, 0};
+#if MT_NAMESCAN_SSE2
+    struct mt_nblock h;
+#endif
+    size_t k;
+
+    m->in = m->dot = m->sep = m->eq = 0;
+    if (n >= MT_NBLOCK) {
+        for (k = 0; k + MT_NBLOCK <= n; k += MT_NBLOCK) {
+            mt_nblock_at(s + k, what != MT_NM_CLASS ? o + k : s, what, &b);
+            mt_nmask_or(m, &b, k, what);
+        }
+        if (k < n) {
+            mt_nblock_at(s + n - MT_NBLOCK,
+                         what != MT_NM_CLASS ? o + n - MT_NBLOCK : s, what, &b);
+            mt_nmask_or(m, &b, n - MT_NBLOCK, what);
+        }
+        return;
+    }
+#if MT_NAMESCAN_SSE2
+    if (n >= 8) {
+        /* two overlapping 8-byte halves: s[0..8) and s[n-8..n) */
+        mt_nblock_vec(mt_vec_load_halves(s, n),
+                      what != MT_NM_CLASS ? mt_vec_load_halves(o, n)
+                                          : _mm_setzero_si128(),
+                      what, &b);
+        h.in = b.in & 0xff;
+        h.dot = b.dot & 0xff;
+        h.sep = b.sep & 0xff;
+        h.eq = b.eq & 0xff;
+        mt_nmask_or(m, &h, 0, what);
+        h.in = b.in >> 8;
+        h.dot = b.dot >> 8;
+        h.sep = b.sep >> 8;
+        h.eq = b.eq >> 8;
+        mt_nmask_or(m, &h, n - 8, what);
+        return;
+    }
+    mt_nblock_vec(_mm_cvtsi64_si128((long long)mt_load_small_le(s, n)),
+                  what != MT_NM_CLASS
+                      ? _mm_cvtsi64_si128((long long)mt_load_small_le(o, n))
+                      : _mm_setzero_si128(),
+                  what, &b);
+#else
+    mt_nblock_word(mt_load_small_le(s, n),
+                   what != MT_NM_CLASS ? mt_load_small_le(o, n) : 0, what, &b);
+#endif
+    /* the zero padding is not in the class, but may be "equal" */
+    b.eq &= (1u << n) - 1;
+    mt_nmask_or(m, &b, 0, what);
+}
+
+/* Whether the bytes covered by m form a valid host name of n octets,
+ * 1 <= n < MT_NMASK_MAX (so no label can be longer than 63): all in the
+ * class, no '.' first, last, or after '.' or '-', no '-' first, last or
+ * after '.'. */
+static inline int
+mt_nmask_name_ok(const struct mt_nmask *m, size_t n)
+{
+    uint64_t all = ((uint64_t)1 << n) - 1;
+
+    return m->in == all && (m->dot & ((m->sep << 1) | 1)) == 0 &&
+           ((m->sep ^ m->dot) & ((m->dot << 1) | 1)) == 0 &&
+           ((m->sep >> (n - 1)) & 1) == 0;
+}
+
+/* The masks cut to their first k bytes. */
+static inline void
+mt_nmask_cut(struct mt_nmask *m, size_t k)
+{
+    uint64_t keep = k >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << k) - 1;
+
+    m->in &= keep;
+    m->dot &= keep;
+    m->sep &= keep;
+    m->eq &= keep;
+}
+
+#endif
