@@ -318,6 +318,23 @@ mt_nmask_name_ok(const struct mt_nmask *m, size_t n)
            ((m->sep >> (n - 1)) & 1) == 0;
 }
 
+/* Index of the lowest set bit of m != 0. */
+static inline size_t
+mt_bit_first(uint64_t m)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return (size_t)__builtin_ctzll(m);
+#else
+    size_t i = 0;
+
+    while ((m & 1) == 0) {
+        m >>= 1;
+        i++;
+    }
+    return i;
+#endif
+}
+
 /* The masks cut to their first k bytes. */
 static inline void
 mt_nmask_cut(struct mt_nmask *m, size_t k)

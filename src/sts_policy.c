@@ -1,5 +1,6 @@
 /* The MTA-STS policy file (RFC 8461 3.2): parse, build, format, match. */
 #include "internal.h"
+#include "namescan.h"
 
 struct str_span {
     const char *p;
@@ -257,7 +258,8 @@ field(const char *b, size_t ks, size_t ke, size_t vs, size_t ve,
 static size_t
 line_fast(const char *b, size_t n, size_t p, struct pol_scan *s)
 {
-    size_t q, vs, ve, ls, i, rest = n - p;
+    size_t q, vs, ve, ls, i, avail, rest = n - p;
+    struct mt_nmask m;
     uint64_t v = 0;
     int kind, mode = 0;
 
@@ -285,21 +287,19 @@ line_fast(const char *b, size_t n, size_t p, struct pol_scan *s)
             return 0;
         if (n - q >= 2 && b[q] == '*' && b[q + 1] == '.')
             q += 2;
-        for (;;) {
-            ls = q;
-            while (q < n && MT_IS(b[q], MT_C_LDH))
-                q++;
-            if (q == ls || b[ls] == '-' || b[q - 1] == '-' ||
-                q - ls > MTASTS_LABEL_MAX_LEN)
-                return 0;
-            if (q < n && b[q] == '.') {
-                q++;
-                continue;
-            }
-            break;
-        }
-        if (q - vs > MTASTS_DOMAIN_MAX_LEN)
+        /* the name: the class bytes from q, shorter than 64 octets here */
+        if (q == n)
             return 0;
+        avail = n - q < MT_NMASK_MAX - 1 ? n - q : MT_NMASK_MAX - 1;
+        mt_nmask_get((const unsigned char *)b + q, NULL, avail, MT_NM_CLASS,
+                     &m);
+        ls = mt_bit_first(~m.in); /* <= avail: bits from avail on are 0 */
+        if (ls == avail && avail < n - q)
+            return 0; /* 63 octets or more: the general path */
+        mt_nmask_cut(&m, ls);
+        if (ls == 0 || !mt_nmask_name_ok(&m, ls))
+            return 0;
+        q += ls;
         for (i = 0; i < s->mx_count; i++)
             if (s->mx[i].n == q - vs &&
                 mt_ascii_caseeq(s->mx[i].p, s->mx[i].n, b + vs, q - vs))

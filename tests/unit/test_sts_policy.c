@@ -1373,6 +1373,58 @@ sts_pol_no_read_past_len(void **state)
     assert_int_equal(harness_leaks(), 1);
 }
 
+/* STS-POL-8: the mx value scan of the canonical-line fast path agrees with
+ * the hostname rules (mtasts_hostname_check with MTASTS_HOST_WILDCARD,
+ * itself checked byte by byte in test_names) on random names of 1..300
+ * bytes around the 63- and 253-octet limits, with and without "*.", at
+ * the end of the body or followed by trailing WSP, CRLF or LF and more
+ * lines. Accepted names come back unchanged. */
+static void
+sts_pol_8_mx_fast_path_agrees_with_hostname_rules(void **state)
+{
+    static const char edge[] = "azAZ09-.-./:@[`{_*";
+    static const char *const tails[] = {"", " ", "\r\n", "\nx-y: 1\n"};
+    mtasts_ctx *ctx = *state;
+    char name[320], body[400];
+    size_t n, i, len, k;
+    uint32_t r = 777;
+    mtasts_policy *pol;
+    int rc, want;
+
+    for (k = 0; k < 6000; k++) {
+        r = r * 1103515245u + 12345u;
+        n = 1 + (r >> 8) % 300;
+        if (k % 3 == 0)
+            n = 60 + (r >> 8) % 8; /* around the label limit */
+        for (i = 0; i < n; i++) {
+            r = r * 1103515245u + 12345u;
+            name[i] = (r >> 16) % 8 == 0 ? edge[(r >> 20) % (sizeof(edge) - 1)]
+                                         : (char)('a' + (r >> 20) % 26);
+        }
+        for (i = 20 + k % 50; i < n; i += 20 + (r >> 27))
+            name[i] = '.'; /* labels near 63 octets */
+        if (k % 4 == 0 && n > 2) {
+            name[0] = '*';
+            name[1] = '.';
+        }
+        want = mtasts_hostname_check(name, n, MTASTS_HOST_WILDCARD, NULL) ==
+               MTASTS_OK;
+        len = (size_t)snprintf(body, sizeof(body),
+                               HDR_ENFORCE "max_age: 9\nmx: %.*s%s", (int)n,
+                               name, tails[k % 4]);
+        rc = pparse(ctx, body, len, 0, &pol, NULL);
+        if ((rc == MTASTS_OK) != want)
+            fail_msg("mx \"%.*s\": parse %d, hostname check %d", (int)n, name,
+                     rc, want);
+        if (rc == MTASTS_OK) {
+            assert_int_equal(mtasts_policy_mx_count(pol), 1);
+            assert_memory_equal(mtasts_policy_mx(pol, 0, &len), name, n);
+            assert_int_equal(len, n);
+            mtasts_policy_free(pol);
+        }
+    }
+}
+
 int
 main(void)
 {
@@ -1389,6 +1441,7 @@ main(void)
         T(sts_pol_7_mx_required_unless_none),
         T(sts_pol_8_mx_grammar),
         T(sts_pol_8_mx_value_at_end_no_overread),
+        T(sts_pol_8_mx_fast_path_agrees_with_hostname_rules),
         T(sts_pol_9_one_pattern_per_line),
         T(sts_pol_10_a_labels_only),
         T(sts_pol_11_extensions),
