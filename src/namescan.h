@@ -347,4 +347,39 @@ mt_nmask_cut(struct mt_nmask *m, size_t k)
     m->eq &= keep;
 }
 
+/*
+ * Masks of the longest prefix of s[0..n) made of letters, digits, '-' and
+ * '.', looking at no more than MT_NMASK_MAX - 1 bytes, block by block and
+ * stopping at the first block that holds a byte outside the class.
+ * Returns the prefix length; the masks are cut to it. A length equal to
+ * min(n, MT_NMASK_MAX - 1) means the prefix may go on past what was seen.
+ */
+static MT_ALWAYS_INLINE size_t
+mt_nmask_span(const unsigned char *s, size_t n, struct mt_nmask *m)
+{
+    size_t lim = n < MT_NMASK_MAX - 1 ? n : MT_NMASK_MAX - 1, k, len;
+    struct mt_nblock b = {0, 0, 0, 0};
+
+    if (lim < MT_NBLOCK) {
+        if (lim == 0) {
+            m->in = m->dot = m->sep = m->eq = 0;
+            return 0;
+        }
+        mt_nmask_get(s, NULL, lim, MT_NM_CLASS, m);
+    } else {
+        m->in = m->dot = m->sep = m->eq = 0;
+        for (k = 0;; k += MT_NBLOCK) {
+            if (k + MT_NBLOCK > lim)
+                k = lim - MT_NBLOCK; /* last block, overlapping */
+            mt_nblock_at(s + k, s, MT_NM_CLASS, &b);
+            mt_nmask_or(m, &b, k, MT_NM_CLASS);
+            if (b.in != (1u << MT_NBLOCK) - 1 || k + MT_NBLOCK == lim)
+                break;
+        }
+    }
+    len = mt_bit_first(~m->in);
+    mt_nmask_cut(m, len);
+    return len;
+}
+
 #endif

@@ -258,7 +258,7 @@ field(const char *b, size_t ks, size_t ke, size_t vs, size_t ve,
 static size_t
 line_fast(const char *b, size_t n, size_t p, struct pol_scan *s)
 {
-    size_t q, vs, ve, ls, i, avail, rest = n - p;
+    size_t q, vs, ve, ls, i, rest = n - p;
     struct mt_nmask m;
     uint64_t v = 0;
     int kind, mode = 0;
@@ -278,6 +278,8 @@ line_fast(const char *b, size_t n, size_t p, struct pol_scan *s)
     } else {
         return 0;
     }
+    if (q < n && b[q] == ' ') /* the usual single space first */
+        q++;
     while (q < n && MT_IS(b[q], MT_C_WSP))
         q++;
     vs = q;
@@ -288,17 +290,9 @@ line_fast(const char *b, size_t n, size_t p, struct pol_scan *s)
         if (n - q >= 2 && b[q] == '*' && b[q + 1] == '.')
             q += 2;
         /* the name: the class bytes from q, shorter than 64 octets here */
-        if (q == n)
-            return 0;
-        avail = n - q < MT_NMASK_MAX - 1 ? n - q : MT_NMASK_MAX - 1;
-        mt_nmask_get((const unsigned char *)b + q, NULL, avail, MT_NM_CLASS,
-                     &m);
-        ls = mt_bit_first(~m.in); /* <= avail: bits from avail on are 0 */
-        if (ls == avail && avail < n - q)
+        ls = mt_nmask_span((const unsigned char *)b + q, n - q, &m);
+        if (ls == 0 || ls == MT_NMASK_MAX - 1 || !mt_nmask_name_ok(&m, ls))
             return 0; /* 63 octets or more: the general path */
-        mt_nmask_cut(&m, ls);
-        if (ls == 0 || !mt_nmask_name_ok(&m, ls))
-            return 0;
         q += ls;
         for (i = 0; i < s->mx_count; i++)
             if (s->mx[i].n == q - vs &&
@@ -324,8 +318,9 @@ line_fast(const char *b, size_t n, size_t p, struct pol_scan *s)
     case 2:
         if (s->have_max_age)
             return 0;
-        while (q < n && q - vs < 10 && MT_IS(b[q], MT_C_DIGIT))
-            v = v * 10 + (uint64_t)(b[q++] - '0');
+        for (i = n - q < 10 ? n : q + 10;
+             q < i && (unsigned char)(b[q] - '0') < 10; q++)
+            v = v * 10 + (uint64_t)(b[q] - '0');
         if (q == vs || v > MTASTS_MAX_AGE_MAX)
             return 0;
         break;
@@ -336,6 +331,10 @@ line_fast(const char *b, size_t n, size_t p, struct pol_scan *s)
         break;
     }
     ve = q;
+    if (q < n && b[q] == '\n') {
+        i = q + 1; /* the usual end, no trailing WSP */
+        goto commit;
+    }
     while (q < n && MT_IS(b[q], MT_C_WSP))
         q++;
     if (q == n) {
@@ -347,7 +346,7 @@ line_fast(const char *b, size_t n, size_t p, struct pol_scan *s)
     } else {
         return 0;
     }
-    /* Commit. */
+commit:
     if (s->line_count < s->line_cap) {
         s->line[s->line_count].p = b + p;
         s->line[s->line_count].n = q - p;
