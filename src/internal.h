@@ -100,12 +100,35 @@ int mt_policy_mx_allowed(const mtasts_policy *policy, const char *host,
                          size_t host_len);
 
 /* Diagnostics. */
-int mt_diag_check(const struct mtasts_diag *d);
+static inline int
+mt_diag_check(const struct mtasts_diag *d)
+{
+    if (d == NULL)
+        return MTASTS_OK;
+    if (d->version == 0)
+        return MTASTS_EINVAL;
+    if (d->version > MTASTS_DIAG_VERSION)
+        return MTASTS_EVERSION;
+    return MTASTS_OK;
+}
+
 void mt_diag_fail(struct mtasts_diag *d, int code, int reason, size_t offset,
                   const char *buf, size_t len);
 /* Record MTASTS_ENOMEM in the diagnostic and return it. */
 int mt_nomem(struct mtasts_diag *d);
-void mt_diag_ok(struct mtasts_diag *d, uint64_t warnings, size_t woff);
+
+static inline void
+mt_diag_ok(struct mtasts_diag *d, uint64_t warnings, size_t woff)
+{
+    if (d == NULL)
+        return;
+    d->code = 0;
+    d->reason = MTASTS_R_NONE;
+    d->offset = 0;
+    d->line = 0;
+    d->warnings = warnings;
+    d->warning_offset = woff;
+}
 
 /* Hostname validation shared by the policy parser and the matchers.
  * Returns 0 or a status, with *ret_reason and *ret_off (offset within

@@ -160,18 +160,6 @@ mtasts_reason_name(int reason)
     return reason_rows[reason].name;
 }
 
-int
-mt_diag_check(const struct mtasts_diag *d)
-{
-    if (d == NULL)
-        return MTASTS_OK;
-    if (d->version == 0)
-        return MTASTS_EINVAL;
-    if (d->version > MTASTS_DIAG_VERSION)
-        return MTASTS_EVERSION;
-    return MTASTS_OK;
-}
-
 void
 mt_diag_fail(struct mtasts_diag *d, int code, int reason, size_t offset,
              const char *buf, size_t len)
@@ -198,19 +186,6 @@ mt_nomem(struct mtasts_diag *d)
 {
     mt_diag_fail(d, MTASTS_ENOMEM, MTASTS_R_NONE, 0, NULL, 0);
     return MTASTS_ENOMEM;
-}
-
-void
-mt_diag_ok(struct mtasts_diag *d, uint64_t warnings, size_t woff)
-{
-    if (d == NULL)
-        return;
-    d->code = 0;
-    d->reason = MTASTS_R_NONE;
-    d->offset = 0;
-    d->line = 0;
-    d->warnings = warnings;
-    d->warning_offset = woff;
 }
 
 void

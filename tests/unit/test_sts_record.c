@@ -987,6 +987,64 @@ sts_txt_corpus_fixture(void **state)
     assert_true(ok >= 10);
 }
 
+/* STS-TXT-3 / STS-TXT-4: the one-pass reader of the usual record
+ * ("v=STSv1;" *WSP "id=" id [";"]) agrees with the general scanner. Each
+ * random record is parsed as written and with " ;" after the version
+ * (same meaning, but the general scanner reads it): status, reason, id,
+ * warnings and extension count must match, and offsets differ by the one
+ * inserted byte. */
+static void
+sts_txt_3_fast_path_agrees_with_general_scan(void **state)
+{
+    static const char alpha[] = "aZ09az.-;= \t_\x80";
+    static const char *const tails[] = {"",     ";", "; ", " ",
+                                        ";x=y", "x", ";;", "\t;"};
+    mtasts_ctx *ctx = *state;
+    char idv[48], a[128], b[128];
+    size_t n, i, la, lb, ia, ib;
+    uint32_t r = 4242;
+    unsigned k;
+    struct mtasts_diag da = MTASTS_DIAG_INIT, db = MTASTS_DIAG_INIT;
+    mtasts_sts_record *ra, *rb;
+    const char *pa, *pb;
+    int ca, cb;
+
+    for (k = 0; k < 20000; k++) {
+        r = r * 1103515245u + 12345u;
+        n = (r >> 8) % 40;
+        for (i = 0; i < n; i++) {
+            r = r * 1103515245u + 12345u;
+            idv[i] = (r >> 16) % 4 != 0
+                         ? "0123456789ABCDEFGHIJabcdefghijklmnopqrstuvwxyz"
+                               [(r >> 18) % 46]
+                         : alpha[(r >> 20) % (sizeof(alpha) - 1)];
+        }
+        la = (size_t)snprintf(a, sizeof(a), "v=STSv1;%sid=%.*s%s",
+                              k % 5 == 0 ? "" : " ", (int)n, idv,
+                              tails[(k / 5) % 8]);
+        lb = (size_t)snprintf(b, sizeof(b), "v=STSv1 ;%sid=%.*s%s",
+                              k % 5 == 0 ? "" : " ", (int)n, idv,
+                              tails[(k / 5) % 8]);
+        ca = parse(ctx, a, la, 0, &ra, &da);
+        cb = parse(ctx, b, lb, 0, &rb, &db);
+        if (ca != cb || da.reason != db.reason || da.warnings != db.warnings ||
+            (ca != MTASTS_OK && da.offset + 1 != db.offset))
+            fail_msg("\"%s\": %d %s %zu, general %d %s %zu", a, ca,
+                     mtasts_reason_name(da.reason), da.offset, cb,
+                     mtasts_reason_name(db.reason), db.offset);
+        if (ca == MTASTS_OK) {
+            pa = mtasts_sts_record_id(ra, &ia);
+            pb = mtasts_sts_record_id(rb, &ib);
+            assert_int_equal(ia, ib);
+            assert_memory_equal(pa, pb, ia);
+            assert_int_equal(mtasts_sts_record_ext_count(ra),
+                             mtasts_sts_record_ext_count(rb));
+            mtasts_sts_record_free(ra);
+            mtasts_sts_record_free(rb);
+        }
+    }
+}
+
 int
 main(void)
 {
@@ -995,6 +1053,7 @@ main(void)
         T(sts_txt_2_version_at_offset_0),
         T(sts_txt_3_id_required),
         T(sts_txt_4_delimiters),
+        T(sts_txt_3_fast_path_agrees_with_general_scan),
         T(sts_txt_strict_mode),
         T(sts_txt_5_extensions),
         T(sts_txt_6_ascii_only),
