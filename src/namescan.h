@@ -48,37 +48,21 @@ struct mt_nmask {
 #define MT_LOW7     UINT64_C(0x7f7f7f7f7f7f7f7f)
 #define MT_BYTES(c) (MT_ONES * (uint64_t)(c))
 
-/* Little-endian loads: s[0] is the low byte whatever the host order. */
+/* A little-endian load of n = 4 or 8 bytes: s[0] is the low byte whatever
+ * the host order (one load instruction once n is a constant). */
 static inline uint64_t
-mt_load64_le(const unsigned char *s)
+mt_load_le(const unsigned char *s, size_t n)
 {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    uint64_t x;
-
-    memcpy(&x, s, 8);
-    return x;
-#else
     uint64_t x = 0;
-    int i;
-
-    for (i = 7; i >= 0; i--)
-        x = (x << 8) | s[i];
-    return x;
-#endif
-}
-
-static inline uint64_t
-mt_load32_le(const unsigned char *s)
-{
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    uint32_t x;
-
-    memcpy(&x, s, 4);
-    return x;
+    memcpy(&x, s, n);
 #else
-    return (uint64_t)s[0] | (uint64_t)s[1] << 8 | (uint64_t)s[2] << 16 |
-           (uint64_t)s[3] << 24;
+    size_t i;
+
+    for (i = n; i > 0; i--)
+        x = (x << 8) | s[i - 1];
 #endif
+    return x;
 }
 
 /* s[0..n), 1 <= n <= 8, as a little-endian word padded with zero bytes:
@@ -87,9 +71,9 @@ static inline uint64_t
 mt_load_small_le(const unsigned char *s, size_t n)
 {
     if (n == 8)
-        return mt_load64_le(s);
+        return mt_load_le(s, 8);
     if (n >= 4)
-        return mt_load32_le(s) | mt_load32_le(s + n - 4) << (8 * (n - 4));
+        return mt_load_le(s, 4) | mt_load_le(s + n - 4, 4) << (8 * (n - 4));
     return (uint64_t)s[0] | (uint64_t)s[n / 2] << (8 * (n / 2)) |
            (uint64_t)s[n - 1] << (8 * (n - 1));
 }
@@ -225,7 +209,7 @@ static MT_ALWAYS_INLINE void
 mt_nblock_at(const unsigned char *s, const unsigned char *o, int what,
              struct mt_nblock *b)
 {
-    mt_nblock_word(mt_load64_le(s), what != MT_NM_CLASS ? mt_load64_le(o) : 0,
+    mt_nblock_word(mt_load_le(s, 8), what != MT_NM_CLASS ? mt_load_le(o, 8) : 0,
                    what, b);
 }
 #endif
