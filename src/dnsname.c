@@ -58,7 +58,8 @@ mt_hostname_check(const char *name, size_t len, unsigned flags, int *ret_reason,
     if ((flags & MTASTS_HOST_WILDCARD) && len >= 2 && name[0] == '*' &&
         name[1] == '.')
         i = 2;
-    if (mt_name_valid(name + i, len - i))
+    /* the length limit counts a wildcard's "*." too */
+    if (len <= MTASTS_DOMAIN_MAX_LEN && mt_name_valid(name + i, len - i))
         return MTASTS_OK;
     /* Invalid: find the first rule broken, for the diagnostic. */
     for (;;) {

@@ -88,6 +88,8 @@ name_match(const char *pattern, size_t plen, const char *host, size_t hlen,
 
     if (hlen > 0 && host[hlen - 1] == '.')
         hlen--;
+    if (hlen > MTASTS_DOMAIN_MAX_LEN)
+        return 0; /* also when a wildcard's suffix alone would fit */
     if (plen > 2 && pattern[0] == '*' && pattern[1] == '.') {
         if (hlen < plen)
             return 0;

@@ -612,6 +612,16 @@ check_scan(const unsigned char *s, size_t n, unsigned k)
         (mtasts_hostname_check(g, n, 0, NULL) == MTASTS_OK) != want)
         fail_msg("name check differs on %zu bytes \"%.*s\"", n, (int)n,
                  (const char *)s);
+    /* as a wildcard pattern: the 253-octet limit counts the "*." */
+    pat[0] = '*';
+    pat[1] = '.';
+    memcpy(pat + 2, s, n);
+    gp = harness_guard(pat, n + 2);
+    if ((mtasts_hostname_check(gp, n + 2, MTASTS_HOST_WILDCARD, NULL) ==
+         MTASTS_OK) != (want && n + 2 <= 253))
+        fail_msg("wildcard check differs on \"*.%.*s\"", (int)n,
+                 (const char *)s);
+    harness_unguard(gp, n + 2);
     for (flip = 0; flip < 2; flip++) {
         recase(s, n, other, k, flip);
         go = harness_guard(other, n);
@@ -664,6 +674,12 @@ name_scan_matches_reference(void **state)
                 buf[i] = alpha[j % sizeof(alpha)];
             check_scan(buf, n, (unsigned)k);
         }
+    }
+    /* valid names at the length limits (labels of 49 octets) */
+    for (n = 60; n <= 256; n = n == 64 ? 249 : n + 1) {
+        for (i = 0; i < n; i++)
+            buf[i] = i % 50 == 49 ? '.' : (unsigned char)('a' + i % 26);
+        check_scan(buf, n, (unsigned)n);
     }
     for (k = 0; k < 8000; k++) {
         r = r * 1103515245u + 12345u;
