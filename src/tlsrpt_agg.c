@@ -232,8 +232,13 @@ mt_agg_sort(const mtasts_tlsrpt_agg *agg)
 {
     mtasts_tlsrpt_agg *a = (mtasts_tlsrpt_agg *)(uintptr_t)agg;
 
-    if (!a->sorted && a->nkeys > 1)
+    size_t i;
+
+    if (!a->sorted && a->nkeys > 1) {
         qsort(a->keys, a->nkeys, sizeof(*a->keys), key_qcmp);
+        for (i = 0; i < a->nkeys; i++)
+            a->keys[i]->slot = a->khead + i;
+    }
     a->sorted = 1;
 }
 
@@ -263,14 +268,28 @@ key_get(mtasts_tlsrpt_agg *a, const char *d, size_t dlen, int64_t day,
 {
     struct agg_key *k = mt_agg_key_find(a, d, dlen, day);
     int err = MTASTS_OK;
+    size_t need, i;
 
     if (k != NULL) {
         *ret = k;
         return MTASTS_OK;
     }
+    need = a->nkeys + 1;
+    if (a->khead > 0 && a->khead + a->nkeys == a->kcap) {
+        /* full at the back, free at the front: move the keys back to the
+         * start, and grow as well unless that freed a third or more (so
+         * that moves stay amortised O(1) per key) */
+        if (a->khead * 2 < a->nkeys)
+            need += a->nkeys / 2;
+        memmove(a->keys - a->khead, a->keys, a->nkeys * sizeof(*a->keys));
+        a->keys -= a->khead;
+        a->khead = 0;
+        for (i = 0; i < a->nkeys; i++)
+            a->keys[i]->slot = i;
+    }
     if ((err = tab_reserve(a, &a->ktab)) != MTASTS_OK ||
-        (err = agg_grow(a, &a->keys, &a->kcap, a->nkeys + 1,
-                        sizeof(*a->keys))) != MTASTS_OK)
+        (a->khead == 0 && (err = agg_grow(a, &a->keys, &a->kcap, need,
+                                          sizeof(*a->keys))) != MTASTS_OK))
         return err;
     k = agg_alloc(a, sizeof(*k), &err);
     if (k == NULL)
@@ -282,6 +301,7 @@ key_get(mtasts_tlsrpt_agg *a, const char *d, size_t dlen, int64_t day,
     k->dlen = dlen;
     memcpy(k->domain, d, dlen);
     tab_put(&a->ktab, k->hash, k);
+    k->slot = a->khead + a->nkeys;
     a->keys[a->nkeys++] = k;
     if (a->nkeys > 1 && key_cmp(a->keys[a->nkeys - 2], k) > 0)
         a->sorted = 0;
@@ -418,8 +438,19 @@ key_free_at(mtasts_tlsrpt_agg *a, size_t i)
     agg_free(a, k->pols, k->pcap * sizeof(*k->pols));
     tab_del(&a->ktab, k->hash, k);
     agg_free(a, k, sizeof(*k));
-    memmove(a->keys + i, a->keys + i + 1,
-            (a->nkeys - i - 1) * sizeof(*a->keys));
+    if (i < a->nkeys / 2) {
+        /* shift the front part up: removals from either end are O(1) */
+        memmove(a->keys + 1, a->keys, i * sizeof(*a->keys));
+        a->keys++;
+        a->khead++;
+        for (j = 0; j < i; j++)
+            a->keys[j]->slot++;
+    } else {
+        memmove(a->keys + i, a->keys + i + 1,
+                (a->nkeys - i - 1) * sizeof(*a->keys));
+        for (j = i; j + 1 < a->nkeys; j++)
+            a->keys[j]->slot--;
+    }
     a->nkeys--;
 }
 
@@ -464,9 +495,10 @@ release_empty(mtasts_tlsrpt_agg *a)
             t[i]->cap = 0;
         }
     if (a->nkeys == 0 && a->keys != NULL) {
-        agg_free(a, a->keys, a->kcap * sizeof(*a->keys));
+        agg_free(a, a->keys - a->khead, a->kcap * sizeof(*a->keys));
         a->keys = NULL;
         a->kcap = 0;
+        a->khead = 0;
     }
 }
 
@@ -549,7 +581,9 @@ mtasts_tlsrpt_agg_free(mtasts_tlsrpt_agg *agg)
         mt_free(agg->ctx, key->pols, key->pcap * sizeof(*key->pols));
         mt_free(agg->ctx, key, sizeof(*key));
     }
-    mt_free(agg->ctx, agg->keys, agg->kcap * sizeof(*agg->keys));
+    if (agg->keys != NULL)
+        mt_free(agg->ctx, agg->keys - agg->khead,
+                agg->kcap * sizeof(*agg->keys));
     mt_free(agg->ctx, agg->ktab.s, agg->ktab.cap * sizeof(*agg->ktab.s));
     mt_free(agg->ctx, agg->ptab.s, agg->ptab.cap * sizeof(*agg->ptab.s));
     mt_free(agg->ctx, agg->dtab.s, agg->dtab.cap * sizeof(*agg->dtab.s));
@@ -877,7 +911,7 @@ mtasts_tlsrpt_agg_remove(mtasts_tlsrpt_agg *agg, const char *domain,
 {
     char d[MTASTS_DOMAIN_MAX_LEN + 1];
     struct agg_key *k;
-    size_t dlen, i;
+    size_t dlen;
 
     if (agg == NULL || day < 0 || day > MT_AGG_TIME_MAX ||
         mt_agg_norm_domain(domain, domain_len, d, &dlen) != MTASTS_OK)
@@ -885,8 +919,7 @@ mtasts_tlsrpt_agg_remove(mtasts_tlsrpt_agg *agg, const char *domain,
     k = mt_agg_key_find(agg, d, dlen, day - day % MT_AGG_DAY);
     if (k == NULL)
         return MTASTS_EINVAL;
-    for (i = 0; agg->keys[i] != k; i++)
-        ;
-    key_free_at(agg, i);
+    key_free_at(agg, k->slot - agg->khead);
+    release_empty(agg);
     return MTASTS_OK;
 }

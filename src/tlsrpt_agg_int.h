@@ -56,6 +56,7 @@ struct agg_pol {
 
 struct agg_key {
     uint64_t hash, gen;
+    size_t slot; /* its place in the keys allocation (see khead) */
     int64_t day;
     struct agg_pol **pols; /* insertion order */
     size_t npols, pcap;
@@ -79,8 +80,11 @@ struct mtasts_tlsrpt_agg {
     int failures_only;
     int sorted; /* keys[] is in (day, domain) order */
     uint64_t gen;
+    /* keys[0..nkeys): the allocation starts khead slots before keys
+     * (removing a key shifts the shorter side of the array) and holds
+     * kcap slots. */
     struct agg_key **keys;
-    size_t nkeys, kcap;
+    size_t nkeys, kcap, khead;
     struct agg_tab ktab, ptab, dtab;
 };
 

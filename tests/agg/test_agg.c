@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -215,6 +216,72 @@ test_rpt_agg_2_one_report_per_domain(void **state)
     mtasts_tlsrpt_agg_free(a);
     mtasts_tlsrpt_policy_free(pa);
     mtasts_tlsrpt_policy_free(pb);
+}
+
+/* RPT-AGG-2: keys come and go in any order. A model of the key set (sorted
+ * by day, then domain) follows 4000 random adds and removals (front, back
+ * and middle, so that the key array shifts either side, moves back to its
+ * start and grows); after each step the count and every key agree. */
+static int
+model_cmp(const void *x, const void *y)
+{
+    return strcmp((const char *)x, (const char *)y);
+}
+
+static void
+test_rpt_agg_2_remove_any_order(void **state)
+{
+    static char model[700][24];
+    mtasts_tlsrpt_agg *a = agg_new();
+    mtasts_tlsrpt_policy *p;
+    size_t n = 0, i, j, dl;
+    uint32_t r = 99;
+    unsigned step;
+    char name[24];
+    const char *d;
+    int64_t day;
+
+    (void)state;
+    for (step = 0; step < 4000; step++) {
+        r = r * 1103515245u + 12345u;
+        if (n < 600 && ((r >> 16) % 3 != 0 || n == 0)) {
+            /* add a key (day 1 or 2): "1k42.example" in the model */
+            day = (r >> 8) % 2 == 0 ? DAY1 : DAY2;
+            snprintf(name, sizeof(name), "%ck%u.example",
+                     day == DAY1 ? '1' : '2', (unsigned)((r >> 10) % 997));
+            for (i = 0; i < n && strcmp(model[i], name) != 0; i++)
+                ;
+            p = none(name + 1);
+            assert_int_equal(mtasts_tlsrpt_agg_add(a, p, day + 7,
+                                                   MTASTS_SESSION_SUCCESS, NULL,
+                                                   0, 0),
+                             0);
+            mtasts_tlsrpt_policy_free(p);
+            if (i == n) {
+                memcpy(model[n++], name, sizeof(name));
+                qsort(model, n, sizeof(model[0]), model_cmp);
+            }
+        } else {
+            /* remove the first, the last or any key, found by index */
+            i = (r >> 8) % 4 == 0   ? 0
+                : (r >> 8) % 4 == 1 ? n - 1
+                                    : (r >> 12) % n;
+            assert_int_equal(mtasts_tlsrpt_agg_key(a, i, &d, &dl, &day), 0);
+            memcpy(name + 1, d, dl + 1);
+            name[0] = day == DAY1 ? '1' : '2';
+            assert_string_equal(name, model[i]);
+            assert_int_equal(mtasts_tlsrpt_agg_remove(a, name + 1, dl, day), 0);
+            memmove(model[i], model[i + 1], (n - i - 1) * sizeof(model[0]));
+            n--;
+        }
+        assert_int_equal(mtasts_tlsrpt_agg_count(a), n);
+        for (j = 0; j < n; j += step % 7 == 0 ? 1 : 37) {
+            assert_int_equal(mtasts_tlsrpt_agg_key(a, j, &d, &dl, &day), 0);
+            assert_int_equal(day == DAY1 ? '1' : '2', model[j][0]);
+            assert_string_equal(d, model[j] + 1);
+        }
+    }
+    mtasts_tlsrpt_agg_free(a);
 }
 
 /* RPT-AGG-3 */
@@ -1145,6 +1212,7 @@ main(void)
         cmocka_unit_test(test_rpt_agg_1_utc_day),
         cmocka_unit_test(test_rpt_json_18_reason_code),
         cmocka_unit_test(test_rpt_agg_2_one_report_per_domain),
+        cmocka_unit_test(test_rpt_agg_2_remove_any_order),
         cmocka_unit_test(test_rpt_agg_3_policies_apart),
         cmocka_unit_test(test_rpt_agg_4_successes),
         cmocka_unit_test(test_rpt_agg_5_one_failure_many_types),
