@@ -223,13 +223,14 @@ mt_nmask_or(struct mt_nmask *m, const struct mt_nblock *b, size_t at, int what)
         m->dot |= (uint64_t)b->dot << at;
         m->sep |= (uint64_t)b->sep << at;
     }
-    if (what != MT_NM_CLASS)
+    if (what == MT_NM_EQ)
         m->eq |= (uint64_t)b->eq << at;
 }
 
 /*
  * Masks of s[0..n), 1 <= n <= MT_NMASK_MAX, with what (MT_NM_*) saying
- * which: with MT_NM_EQ or MT_NM_CLASS_EQ, o[0..n) is the second string.
+ * which: with MT_NM_EQ or MT_NM_CLASS_EQ, o[0..n) is the second string
+ * (eq is set with MT_NM_EQ only; MT_NM_CLASS_EQ folds it into in).
  * Bits at and above n are zero; masks not asked for are zero.
  */
 static MT_ALWAYS_INLINE void
