@@ -15,20 +15,20 @@
 
 #include <cmocka.h>
 
-#include "aalloc.h"
+#include "ralloc.h"
 #include "mtasts.h"
 
 #define DAY1 INT64_C(1459468800) /* 2016-04-01T00:00:00Z */
 #define DAY2 (DAY1 + 86400)
 
-static struct aalloc aa;
+static struct ralloc aa;
 static mtasts_ctx *ctx;
 
 static int
 setup(void **state)
 {
     (void)state;
-    ctx = aalloc_ctx(&aa);
+    ctx = ralloc_ctx(&aa);
     return ctx == NULL;
 }
 

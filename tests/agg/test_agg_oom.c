@@ -12,12 +12,12 @@
 
 #include <cmocka.h>
 
-#include "aalloc.h"
+#include "ralloc.h"
 #include "mtasts.h"
 
 #define DAY1 INT64_C(1459468800)
 
-static struct aalloc aa;
+static struct ralloc aa;
 static mtasts_ctx *ctx;
 
 static const char body[] = "version: STSv1\nmode: testing\n"
@@ -27,7 +27,7 @@ static int
 setup(void **state)
 {
     (void)state;
-    ctx = aalloc_ctx(&aa);
+    ctx = ralloc_ctx(&aa);
     return ctx == NULL;
 }
 
@@ -104,7 +104,7 @@ snapshot(const mtasts_tlsrpt_agg *a)
 {
     mtasts_buf *b = NULL;
 
-    aalloc_fail_at(&aa, -1);
+    ralloc_reset(&aa, -1);
     assert_int_equal(mtasts_tlsrpt_agg_export(a, &b), 0);
     return b;
 }
@@ -158,7 +158,7 @@ sweep(enum op op)
         d = mtasts_buf_data(ex, &n);
         before = snapshot(a);
         live = aa.live_blocks;
-        aalloc_fail_at(&aa, k);
+        ralloc_reset(&aa, k);
         switch (op) {
         case OP_ADD_NEW:
             rc = mtasts_tlsrpt_agg_add(a, p, DAY1 + 5 * 86400,
@@ -199,7 +199,7 @@ sweep(enum op op)
         mtasts_tlsrpt_agg_free(b);
         mtasts_tlsrpt_policy_free(p);
         mtasts_tlsrpt_policy_free(old);
-        aalloc_fail_at(&aa, -1);
+        ralloc_reset(&aa, -1);
     }
     assert_true(done);
     assert_true(k > 1);

@@ -24,17 +24,17 @@
 
 #include <cmocka.h>
 
-#include "malloc_chk.h"
+#include "ralloc.h"
 #include "mtasts.h"
 
-static struct mchk mc;
+static struct ralloc mc;
 static mtasts_ctx *ctx;
 
 static int
 setup(void **state)
 {
     (void)state;
-    ctx = mchk_ctx(&mc);
+    ctx = ralloc_ctx(&mc);
     return ctx == NULL;
 }
 
@@ -1021,7 +1021,7 @@ test_round_trip_corpus(void **state)
 
         snprintf(path, sizeof(path), "%s/corpus/reports/%s", SHARED_DIR,
                  corpus_json[i]);
-        in = mchk_slurp(path, &len);
+        in = ralloc_slurp(path, &len);
         assert_non_null(in);
         r = parse_report((const char *)in, len);
         json = canonical(r, &jl);
@@ -1125,7 +1125,7 @@ test_corpus_emails(void **state)
 
         snprintf(path, sizeof(path), "%s/corpus/reports/%s", SHARED_DIR,
                  c->file);
-        in = mchk_slurp(path, &len);
+        in = ralloc_slurp(path, &len);
         assert_non_null(in);
         exact = malloc(len); /* exactly len bytes: ASan sees overreads */
         assert_non_null(exact);
@@ -1151,7 +1151,7 @@ test_corpus_emails(void **state)
 
                 snprintf(path, sizeof(path), "%s/corpus/reports/%s", SHARED_DIR,
                          c->json);
-                j = mchk_slurp(path, &jl);
+                j = ralloc_slurp(path, &jl);
                 assert_non_null(j);
                 want = parse_report((const char *)j, jl);
                 a = canonical(want, &al);

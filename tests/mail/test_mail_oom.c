@@ -14,17 +14,17 @@
 
 #include <cmocka.h>
 
-#include "malloc_chk.h"
+#include "ralloc.h"
 #include "mtasts.h"
 
-static struct mchk mc;
+static struct ralloc mc;
 static mtasts_ctx *ctx;
 
 static int
 setup(void **state)
 {
     (void)state;
-    ctx = mchk_ctx(&mc);
+    ctx = ralloc_ctx(&mc);
     return ctx == NULL;
 }
 
@@ -47,7 +47,7 @@ load_report(const char *name)
     mtasts_tlsrpt_report *r = NULL;
 
     snprintf(path, sizeof(path), "%s/corpus/reports/%s", SHARED_DIR, name);
-    in = mchk_slurp(path, &len);
+    in = ralloc_slurp(path, &len);
     assert_non_null(in);
     assert_int_equal(mtasts_tlsrpt_report_parse(ctx, in, len, 0, &r, NULL), 0);
     free(in);
@@ -65,7 +65,7 @@ sweep_mail(const mtasts_tlsrpt_report *r, const char *submitter, unsigned flags,
     for (k = 0;; k++) {
         mtasts_buf *m = (mtasts_buf *)&k;
 
-        mchk_reset(&mc, k);
+        ralloc_reset(&mc, k);
         rc = mtasts_tlsrpt_mail(r, "a@b.example", "c@d.example", submitter,
                                 "Fri, 02 Apr 2016 01:00:00 +0000",
                                 "1@b.example", flags, &m);
@@ -83,7 +83,7 @@ sweep_mail(const mtasts_tlsrpt_report *r, const char *submitter, unsigned flags,
         mtasts_buf *b = (mtasts_buf *)&k;
         const char *ct = NULL;
 
-        mchk_reset(&mc, k);
+        ralloc_reset(&mc, k);
         rc = mtasts_tlsrpt_https_body(r, flags, &b, &ct);
         if (!mc.failed) {
             assert_int_equal(rc, MTASTS_OK);
@@ -94,7 +94,7 @@ sweep_mail(const mtasts_tlsrpt_report *r, const char *submitter, unsigned flags,
         assert_null(b);
         assert_int_equal(mc.live_blocks, base + 1);
     }
-    mchk_reset(&mc, -1);
+    ralloc_reset(&mc, -1);
 }
 
 static void
@@ -108,7 +108,7 @@ sweep_ingest(const uint8_t *msg, size_t n, unsigned flags)
         struct mtasts_diag d = MTASTS_DIAG_INIT;
         mtasts_tlsrpt_report *got = (mtasts_tlsrpt_report *)&k;
 
-        mchk_reset(&mc, k);
+        ralloc_reset(&mc, k);
         rc = mtasts_tlsrpt_mail_ingest(ctx, msg, n, MTASTS_DKIM_PASS, flags,
                                        &got, NULL, &d);
         if (!mc.failed) {
@@ -122,7 +122,7 @@ sweep_ingest(const uint8_t *msg, size_t n, unsigned flags)
         assert_int_equal(mc.live_blocks, base);
     }
     assert_true(k > 0);
-    mchk_reset(&mc, -1);
+    ralloc_reset(&mc, -1);
 }
 
 static const char *const reports[][2] = {
@@ -174,7 +174,7 @@ test_oom_corpus_emails(void **state)
 
         snprintf(path, sizeof(path), "%s/corpus/reports/%s", SHARED_DIR,
                  files[i]);
-        in = mchk_slurp(path, &len);
+        in = ralloc_slurp(path, &len);
         assert_non_null(in);
         sweep_ingest(in, len, 0);
         free(in);

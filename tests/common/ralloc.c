@@ -1,25 +1,25 @@
-#include "malloc_chk.h"
+#include "ralloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-union mhdr {
+union hdr {
     size_t size;
-    long double ld;
+    long double a;
     void *p;
     long long ll;
 };
 
 static void *
-m_alloc(void *user, size_t size)
+r_alloc(void *user, size_t size)
 {
-    struct mchk *m = user;
-    union mhdr *h;
+    struct ralloc *r = user;
+    union hdr *h;
 
-    m->attempts++;
-    if (m->fail_at >= 0 && (long)(m->attempts - 1) == m->fail_at) {
-        m->failed = 1;
+    r->attempts++;
+    if (r->fail_at >= 0 && (long)(r->attempts - 1) == r->fail_at) {
+        r->failed = 1;
         return NULL;
     }
     if (size > (size_t)-1 - sizeof(*h))
@@ -28,79 +28,86 @@ m_alloc(void *user, size_t size)
     if (h == NULL)
         return NULL;
     h->size = size;
-    m->live_blocks++;
+    r->live_blocks++;
+    r->live_bytes += size;
+    if (r->live_bytes > r->peak_bytes)
+        r->peak_bytes = r->live_bytes;
     return h + 1;
 }
 
 static void
-m_free(void *user, void *p, size_t size)
+r_free(void *user, void *p, size_t size)
 {
-    struct mchk *m = user;
-    union mhdr *h;
+    struct ralloc *r = user;
+    union hdr *h;
 
     if (p == NULL)
         return;
-    h = (union mhdr *)p - 1;
+    h = (union hdr *)p - 1;
     if (h->size != size)
-        m->mismatches++;
-    m->live_blocks--;
+        r->mismatches++;
+    r->live_blocks--;
+    r->live_bytes -= h->size;
     free(h);
 }
 
 static void *
-m_realloc(void *user, void *p, size_t old_size, size_t new_size)
+r_realloc(void *user, void *p, size_t old_size, size_t new_size)
 {
+    struct ralloc *r = user;
     void *n;
 
     if (p == NULL)
-        return m_alloc(user, new_size);
-    if (((union mhdr *)p - 1)->size != old_size)
-        ((struct mchk *)user)->mismatches++;
-    n = m_alloc(user, new_size);
+        return r_alloc(user, new_size);
+    if (((union hdr *)p - 1)->size != old_size)
+        r->mismatches++;
+    n = r_alloc(user, new_size);
     if (n == NULL)
         return NULL;
     memcpy(n, p, old_size < new_size ? old_size : new_size);
-    m_free(user, p, old_size);
+    r_free(user, p, old_size);
     return n;
 }
 
 void
-mchk_reset(struct mchk *m, long fail_at)
+ralloc_reset(struct ralloc *r, long fail_at)
 {
-    m->attempts = 0;
-    m->fail_at = fail_at;
-    m->failed = 0;
+    r->attempts = 0;
+    r->fail_at = fail_at;
+    r->failed = 0;
+    r->peak_bytes = r->live_bytes;
 }
 
 mtasts_ctx *
-mchk_ctx(struct mchk *m)
+ralloc_ctx(struct ralloc *r)
 {
     struct mtasts_alloc a;
     mtasts_ctx *ctx = NULL;
 
-    memset(m, 0, sizeof(*m));
-    m->fail_at = -1;
+    memset(r, 0, sizeof(*r));
+    r->fail_at = -1;
     a.version = MTASTS_ALLOC_VERSION;
-    a.alloc = m_alloc;
-    a.realloc = m_realloc;
-    a.free = m_free;
-    a.user = m;
+    a.alloc = r_alloc;
+    a.realloc = r_realloc;
+    a.free = r_free;
+    a.user = r;
     if (mtasts_ctx_new(&a, &ctx) != MTASTS_OK)
         return NULL;
     return ctx;
 }
 
 unsigned char *
-mchk_slurp(const char *path, size_t *ret_len)
+ralloc_slurp(const char *path, size_t *ret_len)
 {
     FILE *f = fopen(path, "rb");
-    unsigned char *buf = NULL, *nb;
+    unsigned char *buf = NULL;
     size_t cap = 0, len = 0, n;
 
     if (f == NULL)
         return NULL;
     for (;;) {
         if (len == cap) {
+            unsigned char *nb;
             cap = cap ? cap * 2 : 4096;
             nb = realloc(buf, cap + 1);
             if (nb == NULL) {

@@ -1,8 +1,8 @@
 /*
- * Counting and failing allocator for the report suites: every block is
- * tracked with its size (the size given to free and realloc must match),
- * live and peak bytes are counted, and the n-th attempt can be made to
- * fail.
+ * Counting and failing allocator of the test suites (report, mail, agg):
+ * every block is tracked with its size (the size given to free and
+ * realloc must match), live and peak bytes are counted, and the n-th
+ * attempt can be made to fail.
  */
 #ifndef RALLOC_H
 #define RALLOC_H
