@@ -17,81 +17,10 @@
 #include <string.h>
 
 #include "mtasts.h"
-
-/* ---- counting, failing allocator ---- */
-
-#define HDR 16 /* keeps the returned block aligned for any type */
-
-struct talloc {
-    size_t calls;   /* alloc/realloc calls since arming */
-    size_t fail_at; /* fail this call (0-based); SIZE_MAX: never */
-    int failed;     /* a failure was injected */
-    size_t live;    /* blocks allocated and not freed */
-    size_t live_bytes;
-    size_t bad_free; /* frees whose size did not match */
-};
-
-static void *
-t_alloc(void *user, size_t size)
-{
-    struct talloc *t = user;
-    unsigned char *p;
-
-    if (t->calls++ == t->fail_at) {
-        t->failed = 1;
-        return NULL;
-    }
-    p = malloc(size + HDR);
-    if (p == NULL)
-        return NULL;
-    memcpy(p, &size, sizeof(size));
-    t->live++;
-    t->live_bytes += size;
-    return p + HDR;
-}
-
-static void
-t_free(void *user, void *ptr, size_t size)
-{
-    struct talloc *t = user;
-    unsigned char *p;
-    size_t got;
-
-    if (ptr == NULL)
-        return;
-    p = (unsigned char *)ptr - HDR;
-    memcpy(&got, p, sizeof(got));
-    if (got != size)
-        t->bad_free++;
-    t->live--;
-    t->live_bytes -= got;
-    free(p);
-}
-
-static void *
-t_realloc(void *user, void *ptr, size_t old_size, size_t new_size)
-{
-    void *q = t_alloc(user, new_size);
-
-    if (q == NULL)
-        return NULL;
-    if (ptr != NULL) {
-        memcpy(q, ptr, old_size < new_size ? old_size : new_size);
-        t_free(user, ptr, old_size);
-    }
-    return q;
-}
-
-static void
-arm(struct talloc *t, size_t fail_at)
-{
-    t->calls = 0;
-    t->fail_at = fail_at;
-    t->failed = 0;
-}
+#include "ralloc.h"
 
 struct fix {
-    struct talloc t;
+    struct ralloc t;
     mtasts_ctx *ctx;
 };
 
@@ -99,17 +28,11 @@ static int
 setup(void **state)
 {
     struct fix *f = calloc(1, sizeof(*f));
-    struct mtasts_alloc a;
 
     if (f == NULL)
         return -1;
-    arm(&f->t, SIZE_MAX);
-    a.version = MTASTS_ALLOC_VERSION;
-    a.alloc = t_alloc;
-    a.realloc = t_realloc;
-    a.free = t_free;
-    a.user = &f->t;
-    if (mtasts_ctx_new(&a, &f->ctx) != MTASTS_OK) {
+    f->ctx = ralloc_ctx(&f->t);
+    if (f->ctx == NULL) {
         free(f);
         return -1;
     }
@@ -124,9 +47,9 @@ teardown(void **state)
 
     mtasts_ctx_free(f->ctx);
     /* no leak, every free with the allocated size */
-    assert_int_equal(f->t.live, 0);
+    assert_int_equal(f->t.live_blocks, 0);
     assert_int_equal(f->t.live_bytes, 0);
-    assert_int_equal(f->t.bad_free, 0);
+    assert_int_equal(f->t.mismatches, 0);
     free(f);
     return 0;
 }
@@ -384,10 +307,10 @@ test_replace(void **state)
     size_t live;
 
     put_s(c, "a.example", "short", 0, 1);
-    live = f->t.live;
+    live = f->t.live_blocks;
     put_s(c, "a.example", "a much longer entry", 7, 2);
     /* the old bytes were freed: one node replaced by one node */
-    assert_int_equal(f->t.live, live);
+    assert_int_equal(f->t.live_blocks, live);
     assert_int_equal(mtasts_cache_count(c), 1);
     assert_int_equal(mtasts_cache_bytes(c), 19);
     expect_get(c, "a.example", "a much longer entry", 3);
@@ -465,7 +388,7 @@ test_too_big(void **state)
     size_t live;
 
     put_s(c, "a.example", "aaaa", 0, 1);
-    live = f->t.live;
+    live = f->t.live_blocks;
     assert_int_equal(mtasts_cache_put(c, "b.example", 9,
                                       (const uint8_t *)"01234567890", 11, 0, 2),
                      MTASTS_ETOOBIG);
@@ -473,7 +396,7 @@ test_too_big(void **state)
     assert_int_equal(mtasts_cache_put(c, "a.example", 9,
                                       (const uint8_t *)"01234567890", 11, 0, 2),
                      MTASTS_ETOOBIG);
-    assert_int_equal(f->t.live, live);
+    assert_int_equal(f->t.live_blocks, live);
     assert_int_equal(mtasts_cache_count(c), 1);
     assert_int_equal(mtasts_cache_bytes(c), 4);
     expect_get(c, "a.example", "aaaa", 3);
@@ -974,7 +897,7 @@ snap(const struct fix *f, const mtasts_cache *c)
 
     s.count = mtasts_cache_count(c);
     s.bytes = mtasts_cache_bytes(c);
-    s.live = f->t.live;
+    s.live = f->t.live_blocks;
     s.live_bytes = f->t.live_bytes;
     return s;
 }
@@ -1013,12 +936,12 @@ test_oom_new(void **state)
 {
     struct fix *f = *state;
     mtasts_cache *c;
-    size_t nfail, live = f->t.live;
+    size_t nfail, live = f->t.live_blocks;
     int rc;
 
     for (nfail = 0;; nfail++) {
         c = (mtasts_cache *)1;
-        arm(&f->t, nfail);
+        ralloc_reset(&f->t, (long)nfail);
         rc = mtasts_cache_new(f->ctx, 100, 1000, &c);
         if (!f->t.failed) {
             assert_int_equal(rc, MTASTS_OK);
@@ -1026,10 +949,10 @@ test_oom_new(void **state)
         }
         assert_int_equal(rc, MTASTS_ENOMEM);
         assert_null(c);
-        assert_int_equal(f->t.live, live);
+        assert_int_equal(f->t.live_blocks, live);
     }
     assert_true(nfail >= 1);
-    arm(&f->t, SIZE_MAX);
+    ralloc_reset(&f->t, -1);
     mtasts_cache_free(c);
 }
 
@@ -1056,22 +979,22 @@ test_oom_put(void **state)
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         max_fail = 0;
         for (nfail = 0;; nfail++) {
-            arm(&f->t, SIZE_MAX);
+            ralloc_reset(&f->t, -1);
             c = oom_cache(f, cases[i].max_entries, cases[i].max_bytes);
             before = snap(f, c);
-            arm(&f->t, nfail);
+            ralloc_reset(&f->t, (long)nfail);
             rc = mtasts_cache_put(c, cases[i].domain, strlen(cases[i].domain),
                                   (const uint8_t *)cases[i].value,
                                   strlen(cases[i].value), 5, 2);
             if (!f->t.failed) {
                 assert_int_equal(rc, MTASTS_OK);
-                arm(&f->t, SIZE_MAX);
+                ralloc_reset(&f->t, -1);
                 expect_get(c, cases[i].domain, cases[i].value, 3);
                 mtasts_cache_free(c);
                 break;
             }
             max_fail = nfail + 1;
-            arm(&f->t, SIZE_MAX);
+            ralloc_reset(&f->t, -1);
             assert_int_equal(rc, MTASTS_ENOMEM);
             check_unchanged(f, c, &before);
             if (strcmp(cases[i].domain, "k3.example") == 0)
@@ -1098,22 +1021,22 @@ test_oom_apply(void **state)
     size_t nfail;
     int rc;
 
-    arm(&f->t, SIZE_MAX);
+    ralloc_reset(&f->t, -1);
     lk = fetched_lookup(f, "new.example", txt_id1, body_enforce, 1000);
     for (nfail = 0;; nfail++) {
-        arm(&f->t, SIZE_MAX);
+        ralloc_reset(&f->t, -1);
         c = oom_cache(f, 100, 100000);
         before = snap(f, c);
-        arm(&f->t, nfail);
+        ralloc_reset(&f->t, (long)nfail);
         rc = mtasts_cache_apply(c, lk, 1000);
         if (!f->t.failed) {
             assert_int_equal(rc, MTASTS_OK);
-            arm(&f->t, SIZE_MAX);
+            ralloc_reset(&f->t, -1);
             assert_int_equal(mtasts_cache_count(c), before.count + 1);
             mtasts_cache_free(c);
             break;
         }
-        arm(&f->t, SIZE_MAX);
+        ralloc_reset(&f->t, -1);
         assert_int_equal(rc, MTASTS_ENOMEM);
         check_unchanged(f, c, &before);
         expect_get(c, "new.example", NULL, 3);

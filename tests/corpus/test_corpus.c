@@ -30,6 +30,8 @@
  */
 #include <mtasts.h>
 
+#include "ralloc.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,74 +74,10 @@ static int verbose;
 /* ------------------------------------------------------------------ */
 
 struct alloc_stats {
+    struct ralloc r;    /* tests/common/ralloc.c */
     size_t base_blocks; /* blocks of the context itself */
     size_t base_bytes;
-    size_t live_blocks;
-    size_t live_bytes;
-    size_t size_mismatches;
 };
-
-union alloc_hdr {
-    size_t size;
-    long double align_ld;
-    void *align_p;
-    long long align_ll;
-};
-
-static void *
-chk_alloc(void *user, size_t size)
-{
-    struct alloc_stats *st = user;
-    union alloc_hdr *h;
-
-    if (size > (size_t)-1 - sizeof(*h))
-        return NULL;
-    h = malloc(sizeof(*h) + size);
-    if (h == NULL)
-        return NULL;
-    h->size = size;
-    st->live_blocks++;
-    st->live_bytes += size;
-    return h + 1;
-}
-
-static void
-chk_free(void *user, void *p, size_t size)
-{
-    struct alloc_stats *st = user;
-    union alloc_hdr *h;
-
-    if (p == NULL)
-        return;
-    h = (union alloc_hdr *)p - 1;
-    if (h->size != size)
-        st->size_mismatches++;
-    st->live_blocks--;
-    st->live_bytes -= h->size;
-    free(h);
-}
-
-static void *
-chk_realloc(void *user, void *p, size_t old_size, size_t new_size)
-{
-    struct alloc_stats *st = user;
-    union alloc_hdr *h, *nh;
-
-    if (p == NULL)
-        return chk_alloc(user, new_size);
-    h = (union alloc_hdr *)p - 1;
-    if (h->size != old_size)
-        st->size_mismatches++;
-    if (new_size > (size_t)-1 - sizeof(*h))
-        return NULL;
-    nh = realloc(h, sizeof(*nh) + new_size);
-    if (nh == NULL)
-        return NULL;
-    st->live_bytes -= nh->size;
-    st->live_bytes += new_size;
-    nh->size = new_size;
-    return nh + 1;
-}
 
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
@@ -985,16 +923,16 @@ process_row(mtasts_ctx *ctx, struct alloc_stats *st, const char *dir, char **f,
 
     c->checked[expect]++;
     check_row(ctx, type, input, len, expect, &r, &rc0, &d0, &rcs, &ds);
-    if (st->live_blocks != st->base_blocks) {
+    if (st->r.live_blocks != st->base_blocks) {
         fail_note(&r, "%zu blocks still allocated after free",
-                  st->live_blocks - st->base_blocks);
-        st->base_blocks = st->live_blocks;
-        st->base_bytes = st->live_bytes;
+                  st->r.live_blocks - st->base_blocks);
+        st->base_blocks = st->r.live_blocks;
+        st->base_bytes = st->r.live_bytes;
     }
-    if (st->size_mismatches != 0) {
+    if (st->r.mismatches != 0) {
         fail_note(&r, "%zu free/realloc calls with a wrong size",
-                  st->size_mismatches);
-        st->size_mismatches = 0;
+                  st->r.mismatches);
+        st->r.mismatches = 0;
     }
     if (r.ok) {
         c->passed[expect]++;
@@ -1017,15 +955,13 @@ process_row(mtasts_ctx *ctx, struct alloc_stats *st, const char *dir, char **f,
 int
 main(int argc, char **argv)
 {
-    struct alloc_stats st = {0, 0, 0, 0, 0};
-    struct mtasts_alloc al = {MTASTS_ALLOC_VERSION, chk_alloc, chk_realloc,
-                              chk_free, NULL};
+    struct alloc_stats st;
     struct counts c;
     mtasts_ctx *ctx = NULL;
     char manifest[4096];
     char *data, *line, *next;
     size_t data_len = 0, lineno = 0, total_failed = 0;
-    int k, rc;
+    int k;
 
     if (argc == 3 && strcmp(argv[1], "-v") == 0) {
         verbose = 1;
@@ -1037,14 +973,13 @@ main(int argc, char **argv)
         return 2;
     }
     memset(&c, 0, sizeof(c));
-    al.user = &st;
-    rc = mtasts_ctx_new(&al, &ctx);
-    if (rc != 0) {
-        fprintf(stderr, "mtasts_ctx_new: %s\n", mtasts_status_name(rc));
+    ctx = ralloc_ctx(&st.r);
+    if (ctx == NULL) {
+        fprintf(stderr, "mtasts_ctx_new failed\n");
         return 1;
     }
-    st.base_blocks = st.live_blocks;
-    st.base_bytes = st.live_bytes;
+    st.base_blocks = st.r.live_blocks;
+    st.base_bytes = st.r.live_bytes;
     if (snprintf(manifest, sizeof(manifest), "%s/MANIFEST.tsv", argv[1]) >=
         (int)sizeof(manifest))
         return 2;
@@ -1076,9 +1011,9 @@ main(int argc, char **argv)
     }
     free(data);
     mtasts_ctx_free(ctx);
-    if (st.live_blocks != 0) {
+    if (st.r.live_blocks != 0) {
         printf("ERROR: %zu blocks still allocated after mtasts_ctx_free\n",
-               st.live_blocks);
+               st.r.live_blocks);
         c.errors++;
     }
 

@@ -19,70 +19,10 @@
 #include <string.h>
 
 #include "mtasts.h"
-
-/* ---- counting, failing allocator ---- */
-
-#define HDR 16 /* keeps the returned block aligned for any type */
-
-struct talloc {
-    size_t calls;    /* alloc/realloc calls since arming */
-    size_t fail_at;  /* fail this call (0-based); SIZE_MAX: never */
-    int failed;      /* a failure was injected */
-    size_t live;     /* blocks allocated and not freed */
-    size_t bad_free; /* frees whose size did not match */
-};
-
-static void *
-t_alloc(void *user, size_t size)
-{
-    struct talloc *t = user;
-    unsigned char *p;
-
-    if (t->calls++ == t->fail_at) {
-        t->failed = 1;
-        return NULL;
-    }
-    p = malloc(size + HDR);
-    if (p == NULL)
-        return NULL;
-    memcpy(p, &size, sizeof(size));
-    t->live++;
-    return p + HDR;
-}
-
-static void
-t_free(void *user, void *ptr, size_t size)
-{
-    struct talloc *t = user;
-    unsigned char *p;
-    size_t got;
-
-    if (ptr == NULL)
-        return;
-    p = (unsigned char *)ptr - HDR;
-    memcpy(&got, p, sizeof(got));
-    if (got != size)
-        t->bad_free++;
-    t->live--;
-    free(p);
-}
-
-static void *
-t_realloc(void *user, void *ptr, size_t old_size, size_t new_size)
-{
-    void *q = t_alloc(user, new_size);
-
-    if (q == NULL)
-        return NULL;
-    if (ptr != NULL) {
-        memcpy(q, ptr, old_size < new_size ? old_size : new_size);
-        t_free(user, ptr, old_size);
-    }
-    return q;
-}
+#include "ralloc.h"
 
 struct fixture {
-    struct talloc t;
+    struct ralloc t;
     mtasts_ctx *ctx;
 };
 
@@ -90,16 +30,10 @@ static int
 setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    struct mtasts_alloc a;
 
     assert_non_null(f);
-    f->t.fail_at = SIZE_MAX;
-    a.version = MTASTS_ALLOC_VERSION;
-    a.alloc = t_alloc;
-    a.realloc = t_realloc;
-    a.free = t_free;
-    a.user = &f->t;
-    assert_int_equal(mtasts_ctx_new(&a, &f->ctx), MTASTS_OK);
+    f->ctx = ralloc_ctx(&f->t);
+    assert_non_null(f->ctx);
     *state = f;
     return 0;
 }
@@ -110,8 +44,8 @@ teardown(void **state)
     struct fixture *f = *state;
 
     mtasts_ctx_free(f->ctx);
-    assert_int_equal(f->t.live, 0);
-    assert_int_equal(f->t.bad_free, 0);
+    assert_int_equal(f->t.live_blocks, 0);
+    assert_int_equal(f->t.mismatches, 0);
     free(f);
     return 0;
 }
@@ -1121,14 +1055,14 @@ test_limits(void **state)
         MTASTS_ETOOBIG);
     assert_null(rec);
     assert_int_equal(d.reason, MTASTS_R_TOO_BIG);
-    f->t.calls = 0;
+    f->t.attempts = 0;
     assert_int_equal(mtasts_tlsrpt_record_select(f->ctx, parts, lens, nstr, 1,
                                                  0, &out, &rec, &d),
                      MTASTS_OK);
     assert_int_equal(out, MTASTS_SELECT_INVALID);
     assert_int_equal(d.code, MTASTS_ETOOBIG);
     assert_int_equal(d.reason, MTASTS_R_TOO_BIG);
-    assert_int_equal(f->t.calls, 0); /* refused before joining */
+    assert_int_equal(f->t.attempts, 0); /* refused before joining */
     nstr[0] = 1;
     lens[0] = 34;
     parts[0] = s;
@@ -1147,26 +1081,24 @@ static void
 sweep(struct fixture *f, int (*op)(mtasts_ctx *, mtasts_tlsrpt_record **))
 {
     mtasts_tlsrpt_record *rec;
-    size_t k, base = f->t.live;
+    size_t k, base = f->t.live_blocks;
     int rc;
 
     for (k = 0; k < 100; k++) {
         rec = NULL;
-        f->t.calls = 0;
-        f->t.failed = 0;
-        f->t.fail_at = k;
+        ralloc_reset(&f->t, (long)k);
         rc = op(f->ctx, &rec);
-        f->t.fail_at = SIZE_MAX;
+        f->t.fail_at = -1;
         if (!f->t.failed) {
             assert_int_equal(rc, MTASTS_OK);
             assert_non_null(rec);
             mtasts_tlsrpt_record_free(rec);
-            assert_int_equal(f->t.live, base);
+            assert_int_equal(f->t.live_blocks, base);
             return;
         }
         assert_int_equal(rc, MTASTS_ENOMEM);
         assert_null(rec);
-        assert_int_equal(f->t.live, base);
+        assert_int_equal(f->t.live_blocks, base);
     }
     fail_msg("operation never succeeded");
 }
