@@ -1,5 +1,6 @@
 /* Context, allocator plumbing and limits. */
 #include <stdlib.h>
+#include <time.h>
 
 #include "internal.h"
 
@@ -124,6 +125,22 @@ mtasts_ctx_get_option(const mtasts_ctx *ctx, int option)
     return ctx->options[option];
 }
 
+/* Not a cryptographic secret: enough that an attacker cannot compute
+ * colliding names offline for a process they do not see. */
+static uint64_t
+ctx_seed(const mtasts_ctx *ctx)
+{
+    uint64_t h = (uint64_t)(uintptr_t)ctx ^ ((uint64_t)(uintptr_t)&ctx << 17) ^
+                 ((uint64_t)time(NULL) * UINT64_C(0x9E3779B97F4A7C15)) ^
+                 (uint64_t)(uintptr_t)&mtasts_ctx_new;
+
+    h ^= h >> 33;
+    h *= UINT64_C(0xff51afd7ed558ccd);
+    h ^= h >> 33;
+    h *= UINT64_C(0xc4ceb9fe1a85ec53);
+    return h ^ (h >> 33);
+}
+
 int
 mtasts_ctx_new(const struct mtasts_alloc *alloc, mtasts_ctx **ret_ctx)
 {
@@ -153,6 +170,7 @@ mtasts_ctx_new(const struct mtasts_alloc *alloc, mtasts_ctx **ret_ctx)
         return MTASTS_ENOMEM;
     ctx->alloc = a;
     memcpy(ctx->limits, default_limits, sizeof(ctx->limits));
+    ctx->seed = ctx_seed(ctx);
     memcpy(ctx->options, default_options, sizeof(ctx->options));
     *ret_ctx = ctx;
     return MTASTS_OK;

@@ -45,9 +45,9 @@ mix64(uint64_t h)
 }
 
 uint64_t
-mt_agg_hash(const unsigned char *p, size_t n)
+mt_agg_hash(uint64_t seed, const unsigned char *p, size_t n)
 {
-    uint64_t h = K_DAY ^ (uint64_t)n, v;
+    uint64_t h = seed ^ K_DAY ^ (uint64_t)n, v;
 
     while (n >= 8) {
         memcpy(&v, p, 8);
@@ -64,10 +64,20 @@ mt_agg_hash(const unsigned char *p, size_t n)
 }
 
 static uint64_t
-key_hash(const char *d, size_t n, int64_t day)
+key_hash(const mtasts_tlsrpt_agg *a, const char *d, size_t n, int64_t day)
 {
-    return mix64(mt_agg_hash((const unsigned char *)d, n) +
+    return mix64(mt_agg_hash(a->ctx->seed, (const unsigned char *)d, n) +
                  (uint64_t)day * K_DAY);
+}
+
+/* The hash of b[0..n) under the aggregate's seed: h when it was made
+ * under that seed already (a policy key or an aggregate of the same
+ * context), else computed again. */
+static uint64_t
+seeded(const mtasts_tlsrpt_agg *a, uint64_t seed, uint64_t h,
+       const unsigned char *b, size_t n)
+{
+    return seed == a->ctx->seed ? h : mt_agg_hash(a->ctx->seed, b, n);
 }
 
 static uint64_t
@@ -252,7 +262,7 @@ mt_agg_key_find(const mtasts_tlsrpt_agg *agg, const char *d, size_t dlen,
 
     if (agg->ktab.cap == 0)
         return NULL;
-    h = key_hash(d, dlen, day);
+    h = key_hash(agg, d, dlen, day);
     mask = agg->ktab.cap - 1;
     for (i = (size_t)h & mask; (k = agg->ktab.s[i].p) != NULL;
          i = (i + 1) & mask)
@@ -295,7 +305,7 @@ key_get(mtasts_tlsrpt_agg *a, const char *d, size_t dlen, int64_t day,
     if (k == NULL)
         return err;
     memset(k, 0, sizeof(*k));
-    k->hash = key_hash(d, dlen, day);
+    k->hash = key_hash(a, d, dlen, day);
     k->gen = a->gen;
     k->day = day;
     k->dlen = dlen;
@@ -763,8 +773,10 @@ mtasts_tlsrpt_agg_add(mtasts_tlsrpt_agg *agg,
         return MTASTS_OK; /* RPT-AGG-9; no report loops */
     day = when - when % MT_AGG_DAY;
     agg->gen++;
-    rc = mt_agg_pol_get(agg, policy->blob, policy->blob_len, policy->hash, day,
-                        1, &pe, &isnew);
+    rc = mt_agg_pol_get(agg, policy->blob, policy->blob_len,
+                        seeded(agg, policy->ctx->seed, policy->hash,
+                               policy->blob, policy->blob_len),
+                        day, 1, &pe, &isnew);
     if (rc != MTASTS_OK)
         goto fail;
     if (failure_count > ADD_STACK_DETS) {
@@ -787,7 +799,8 @@ mtasts_tlsrpt_agg_add(mtasts_tlsrpt_agg *agg,
         }
         det_write(&in, blob);
         rc = mt_agg_det_get(agg, pe, blob, (uint32_t)len,
-                            mt_agg_hash(blob, len), &dets[i], &isnew);
+                            mt_agg_hash(agg->ctx->seed, blob, len), &dets[i],
+                            &isnew);
         if (blob != sblob)
             mt_free(agg->ctx, blob, len);
         if (rc != MTASTS_OK)
@@ -852,13 +865,17 @@ mtasts_tlsrpt_agg_merge(mtasts_tlsrpt_agg *dst, const mtasts_tlsrpt_agg *src)
     for (i = 0, ip = 0, id = 0; i < src->nkeys; i++)
         for (j = 0; j < src->keys[i]->npols; j++) {
             const struct agg_pol *sp = src->keys[i]->pols[j];
-            rc = mt_agg_pol_get(dst, sp->blob, sp->blob_len, sp->hash, sp->day,
-                                1, &pm[ip], &isnew);
+            rc = mt_agg_pol_get(
+                dst, sp->blob, sp->blob_len,
+                seeded(dst, src->ctx->seed, sp->hash, sp->blob, sp->blob_len),
+                sp->day, 1, &pm[ip], &isnew);
             if (rc != MTASTS_OK)
                 goto out;
             for (k = 0; k < sp->ndets; k++) {
-                rc = mt_agg_det_get(dst, pm[ip], sp->dets[k]->blob,
-                                    sp->dets[k]->blob_len, sp->dets[k]->hash,
+                const struct agg_det *sd = sp->dets[k];
+                rc = mt_agg_det_get(dst, pm[ip], sd->blob, sd->blob_len,
+                                    seeded(dst, src->ctx->seed, sd->hash,
+                                           sd->blob, sd->blob_len),
                                     &dm[id++], &isnew);
                 if (rc != MTASTS_OK)
                     goto out;

@@ -113,7 +113,8 @@ mt_be_get(const unsigned char *p, unsigned n)
 /* mtasts_domain_normalize() into out; EINVAL for NULL with a length. */
 int mt_agg_norm_domain(const char *d, size_t n,
                        char out[MTASTS_DOMAIN_MAX_LEN + 1], size_t *ret_len);
-uint64_t mt_agg_hash(const unsigned char *p, size_t n);
+/* Hash of p[0..n) under a context's seed (mtasts_ctx.seed). */
+uint64_t mt_agg_hash(uint64_t seed, const unsigned char *p, size_t n);
 /* Find, or create when create is set, the entry of blob at day. 0 (with
  * *ret NULL when not found and not created), MTASTS_ETOOBIG or
  * MTASTS_ENOMEM. *ret_new is 1 when the entry was made now. */

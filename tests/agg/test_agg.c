@@ -331,6 +331,61 @@ test_rpt_agg_3_policies_apart(void **state)
     mtasts_tlsrpt_policy_free(pt);
 }
 
+/* RPT-AGG-3 and RPT-AGG-6 across contexts: each context seeds its hash
+ * tables with its own secret (against hash flooding), yet a policy key
+ * made in another context, and an aggregate of another context merged
+ * in, land on the same policy and failure-details entries as their equals
+ * made here. */
+static void
+test_rpt_agg_3_equal_across_contexts(void **state)
+{
+    struct mtasts_tlsrpt_failure f =
+        fail_of(MTASTS_RESULT_STARTTLS_NOT_SUPPORTED, "192.0.2.1");
+    mtasts_tlsrpt_policy *p1 = sts("a.example", body_a), *p2 = NULL;
+    mtasts_tlsrpt_agg *a1 = agg_new(), *a2 = NULL;
+    mtasts_tlsrpt_report *r;
+    mtasts_policy *pp = NULL;
+    mtasts_ctx *c2 = NULL;
+
+    (void)state;
+    assert_int_equal(mtasts_ctx_new(NULL, &c2), 0);
+    assert_int_equal(
+        mtasts_policy_parse(c2, body_a, strlen(body_a), 0, &pp, NULL), 0);
+    assert_int_equal(mtasts_tlsrpt_policy_sts(c2, "a.example", 9, pp, &p2), 0);
+    assert_int_equal(mtasts_tlsrpt_agg_new(c2, &a2), 0);
+    /* a1 (this context) gets both keys */
+    assert_int_equal(mtasts_tlsrpt_agg_add(a1, p1, DAY1 + 1,
+                                           MTASTS_SESSION_FAILURE, &f, 1, 0),
+                     0);
+    assert_int_equal(mtasts_tlsrpt_agg_add(a1, p2, DAY1 + 2,
+                                           MTASTS_SESSION_FAILURE, &f, 1, 0),
+                     0);
+    /* a2 (the other context) too, then merged into a1 */
+    assert_int_equal(mtasts_tlsrpt_agg_add(a2, p1, DAY1 + 3,
+                                           MTASTS_SESSION_SUCCESS, NULL, 0, 0),
+                     0);
+    assert_int_equal(mtasts_tlsrpt_agg_add(a2, p2, DAY1 + 4,
+                                           MTASTS_SESSION_FAILURE, &f, 1, 0),
+                     0);
+    assert_int_equal(mtasts_tlsrpt_agg_merge(a1, a2), 0);
+    r = report(a1, "a.example", DAY1);
+    assert_int_equal(mtasts_tlsrpt_report_count(r, MTASTS_RC_POLICIES, 0), 1);
+    assert_int_equal(
+        mtasts_tlsrpt_report_number(r, MTASTS_RN_SUCCESS_COUNT, 0, 0), 1);
+    assert_int_equal(
+        mtasts_tlsrpt_report_number(r, MTASTS_RN_FAILURE_COUNT, 0, 0), 3);
+    assert_int_equal(mtasts_tlsrpt_report_count(r, MTASTS_RC_DETAILS, 0), 1);
+    assert_int_equal(
+        mtasts_tlsrpt_report_number(r, MTASTS_RN_FAILED_SESSIONS, 0, 0), 3);
+    mtasts_tlsrpt_report_free(r);
+    mtasts_tlsrpt_agg_free(a1);
+    mtasts_tlsrpt_agg_free(a2);
+    mtasts_tlsrpt_policy_free(p1);
+    mtasts_tlsrpt_policy_free(p2);
+    mtasts_policy_free(pp);
+    mtasts_ctx_free(c2);
+}
+
 /* RPT-AGG-4 */
 static void
 test_rpt_agg_4_successes(void **state)
@@ -1214,6 +1269,7 @@ main(void)
         cmocka_unit_test(test_rpt_agg_2_one_report_per_domain),
         cmocka_unit_test(test_rpt_agg_2_remove_any_order),
         cmocka_unit_test(test_rpt_agg_3_policies_apart),
+        cmocka_unit_test(test_rpt_agg_3_equal_across_contexts),
         cmocka_unit_test(test_rpt_agg_4_successes),
         cmocka_unit_test(test_rpt_agg_5_one_failure_many_types),
         cmocka_unit_test(test_rpt_agg_6_grouping),

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "harness.h"
+#include "tlsrpt_agg_int.h"
 
 static void *
 null_alloc(void *user, size_t size)
@@ -512,6 +513,24 @@ diag_version_checked(void **state)
                      MTASTS_EVERSION);
 }
 
+/* Hash-flooding defence: contexts made one after the other get different
+ * hash seeds, and the aggregation hash of one input differs under them. */
+static void
+ctx_hash_seeds_differ(void **state)
+{
+    mtasts_ctx *a = NULL, *b = NULL;
+    static const unsigned char in[] = "mx1.example.com";
+
+    (void)state;
+    assert_int_equal(mtasts_ctx_new(NULL, &a), MTASTS_OK);
+    assert_int_equal(mtasts_ctx_new(NULL, &b), MTASTS_OK);
+    assert_true(a->seed != b->seed);
+    assert_true(mt_agg_hash(a->seed, in, sizeof(in) - 1) !=
+                mt_agg_hash(b->seed, in, sizeof(in) - 1));
+    mtasts_ctx_free(a);
+    mtasts_ctx_free(b);
+}
+
 int
 main(void)
 {
@@ -521,6 +540,7 @@ main(void)
         cmocka_unit_test(ctx_new_custom_allocator),
         cmocka_unit_test(ctx_new_allocator_copied),
         cmocka_unit_test(ctx_new_bad_allocator),
+        cmocka_unit_test(ctx_hash_seeds_differ),
         cmocka_unit_test_setup_teardown(limits_defaults_and_twins,
                                         harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(limits_set_get, harness_setup,
