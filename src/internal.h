@@ -86,6 +86,16 @@ mt_is_atext(unsigned char c)
            (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
 }
 
+/* The value of a hexadecimal digit, or -1. */
+static inline int
+mt_hex_val(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c |= 0x20;
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
 /* Case-insensitive ASCII equality of two spans. */
 int mt_ascii_caseeq(const char *a, size_t alen, const char *b, size_t blen);
 

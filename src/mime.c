@@ -29,10 +29,18 @@ struct ehdr {
     char boundary[BOUNDARY_MAX + 1];
     char fname[NAME_MAX_LEN + 1]; /* Content-Disposition filename */
     char name[NAME_MAX_LEN + 1];  /* Content-Type name */
-    char cte[32];                 /* transfer encoding, lower case */
-    char subject[HDR_MAX + 1];    /* top level only */
-    size_t body;                  /* offset of the body */
-    int has_header;               /* at least one header field */
+    /* RFC 2231 forms (filename*, filename*0, filename*1*, ...; name*...),
+     * used when the plain parameter is absent. next: the section expected
+     * next, -1 once a value is complete. */
+    struct ext_param {
+        char v[NAME_MAX_LEN + 1];
+        size_t len;
+        long next;
+    } xfname, xname;
+    char cte[32];              /* transfer encoding, lower case */
+    char subject[HDR_MAX + 1]; /* top level only */
+    size_t body;               /* offset of the body */
+    int has_header;            /* at least one header field */
 };
 
 /* End of the line starting at p (offset of the LF, or end), and the start
@@ -81,6 +89,65 @@ skip_wsp(const char *v, size_t i, size_t n)
     return i;
 }
 
+/* Whether attribute a[0..n) is base in an RFC 2231 form: base "*"
+ * (*sec -1, extended), base "*" digits (section), base "*" digits "*"
+ * (extended section). */
+static int
+ext_attr(const char *a, size_t n, const char *base, long *sec, int *ext)
+{
+    size_t bl = strlen(base), i;
+    long v = 0;
+
+    if (n <= bl || !mt_ascii_caseeq(a, bl, base, bl) || a[bl] != '*')
+        return 0;
+    i = bl + 1;
+    *ext = 1;
+    *sec = -1;
+    if (i == n)
+        return 1;
+    for (; i < n && MT_IS(a[i], MT_C_DIGIT) && v < 1000; i++)
+        v = v * 10 + (a[i] - '0');
+    if (i == bl + 1 || (i < n && (a[i] != '*' || i + 1 != n)))
+        return 0;
+    *sec = v;
+    *ext = i < n;
+    return 1;
+}
+
+/* Append one RFC 2231 section (percent-decoded when extended; the
+ * charset'language' prefix of an extended first value dropped). Sections
+ * out of order are ignored. */
+static void
+ext_add(struct ext_param *x, long sec, int ext, const char *val, size_t vl)
+{
+    size_t i = 0, q;
+    int hi, lo;
+
+    if (sec >= 0 ? sec != x->next : x->next != 0)
+        return;
+    if (ext && sec <= 0) {
+        for (q = 0; q < 2; q++) {
+            while (i < vl && val[i] != '\'')
+                i++;
+            if (i == vl)
+                return;
+            i++;
+        }
+    }
+    for (; i < vl && x->len < NAME_MAX_LEN; i++) {
+        if (ext && val[i] == '%' && i + 2 < vl &&
+            (hi = mt_hex_val((unsigned char)val[i + 1])) >= 0 &&
+            (lo = mt_hex_val((unsigned char)val[i + 2])) >= 0) {
+            x->v[x->len++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            x->v[x->len++] = val[i];
+        }
+    }
+    x->v[x->len] = '\0';
+    x->next = sec >= 0 ? sec + 1 : -1;
+}
+
 /* Parse "; attr=value" parameters of v[i..n), storing the ones wanted.
  * Tolerant: a malformed parameter ends the scan. */
 static void
@@ -89,6 +156,8 @@ params(const char *v, size_t i, size_t n, struct ehdr *h, int disposition)
     for (;;) {
         size_t a0, a1, vs = 0, vl = 0;
         char val[NAME_MAX_LEN + 1];
+        long sec;
+        int ext;
 
         i = skip_wsp(v, i, n);
         if (i >= n || v[i] != ';')
@@ -130,6 +199,12 @@ params(const char *v, size_t i, size_t n, struct ehdr *h, int disposition)
         } else if (disposition &&
                    mt_ascii_caseeq(v + a0, a1 - a0, "filename", 8)) {
             memcpy(h->fname, val, vl + 1);
+        } else if (disposition &&
+                   ext_attr(v + a0, a1 - a0, "filename", &sec, &ext)) {
+            ext_add(&h->xfname, sec, ext, val, vl);
+        } else if (!disposition &&
+                   ext_attr(v + a0, a1 - a0, "name", &sec, &ext)) {
+            ext_add(&h->xname, sec, ext, val, vl);
         }
     }
 }
@@ -212,6 +287,11 @@ read_headers(const uint8_t *m, size_t p, size_t end, struct ehdr *h, int top,
     }
     if (open)
         header_field(buf, blen, h, top);
+    /* RFC 2231 values stand in for absent plain ones */
+    if (h->fname[0] == '\0')
+        memcpy(h->fname, h->xfname.v, h->xfname.len + 1);
+    if (h->name[0] == '\0')
+        memcpy(h->name, h->xname.v, h->xname.len + 1);
     h->body = p;
     return 0;
 }
@@ -381,17 +461,6 @@ b64_decode(const uint8_t *m, size_t p, size_t end, uint8_t *out,
     return (long)n;
 }
 
-static int
-hex_value(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (uint8_t)MT_LOWER(c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 /* quoted-printable of [p, end) into out; tolerant: a malformed "=" is
  * kept as it is. Returns the decoded length. */
 static size_t
@@ -412,8 +481,8 @@ qp_decode(const uint8_t *m, size_t p, size_t end, uint8_t *out)
                 p = k + 1;
                 continue;
             }
-            if (p + 2 < end && (hi = hex_value(m[p + 1])) >= 0 &&
-                (lo = hex_value(m[p + 2])) >= 0) {
+            if (p + 2 < end && (hi = mt_hex_val(m[p + 1])) >= 0 &&
+                (lo = mt_hex_val(m[p + 2])) >= 0) {
                 out[n++] = (uint8_t)(hi << 4 | lo);
                 p += 3;
                 continue;

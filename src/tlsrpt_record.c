@@ -113,18 +113,6 @@ uri_byte(unsigned char c)
     return uri_class(c) != 0 || c == '%' || c == '#' || c == '[' || c == ']';
 }
 
-static int
-hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 /* Skip bytes of the classes cls and pct-encoded triplets in s[p..lim).
  * Returns where it stopped; *bad is set when that is a '%' not followed
  * by two hex digits. */
@@ -134,8 +122,8 @@ skip_uric(const char *s, size_t lim, size_t p, unsigned cls, int *bad)
     while (p < lim) {
         unsigned char c = (unsigned char)s[p];
         if (c == '%') {
-            if (lim - p < 3 || hexval((unsigned char)s[p + 1]) < 0 ||
-                hexval((unsigned char)s[p + 2]) < 0) {
+            if (lim - p < 3 || mt_hex_val((unsigned char)s[p + 1]) < 0 ||
+                mt_hex_val((unsigned char)s[p + 2]) < 0) {
                 *bad = 1;
                 return p;
             }
@@ -245,8 +233,8 @@ pct_decode(const char *s, size_t n, char *dst)
 
     for (i = 0; i < n; i++) {
         if (s[i] == '%') {
-            dst[k++] = (char)(hexval((unsigned char)s[i + 1]) * 16 +
-                              hexval((unsigned char)s[i + 2]));
+            dst[k++] = (char)(mt_hex_val((unsigned char)s[i + 1]) * 16 +
+                              mt_hex_val((unsigned char)s[i + 2]));
             i += 2;
         } else {
             dst[k++] = s[i];

@@ -987,6 +987,88 @@ test_deliv_16_mismatch(void **state)
     mtasts_tlsrpt_report_free(r);
 }
 
+/* m[0..n) with the first occurrence of from replaced by to (any length);
+ * free() the result. */
+static uint8_t *
+splice(const mtasts_buf *m, const char *from, const char *to, size_t *ret_n)
+{
+    size_t n, off, fl = strlen(from), tl = strlen(to);
+    const uint8_t *p = mtasts_buf_data(m, &n);
+    const char *at = find(p, n, from);
+    uint8_t *c;
+
+    assert_non_null(at);
+    off = (size_t)(at - (const char *)p);
+    c = malloc(n - fl + tl);
+    assert_non_null(c);
+    memcpy(c, p, off);
+    memcpy(c + off, to, tl);
+    memcpy(c + off + tl, p + off + fl, n - off - fl);
+    *ret_n = n - fl + tl;
+    return c;
+}
+
+/* RPT-DELIV-16 with the file name in RFC 2231 form (filename*=,
+ * filename*0 and filename*1 sections, percent-encoded extended sections): the
+ * name is read, so a domain that disagrees is a mismatch and the right name is
+ * not. */
+static void
+test_deliv_16_rfc2231_file_name(void **state)
+{
+    static const char plain[] =
+        "filename=\"x.example!b.example!1459468800!1459555199.json\"";
+    static const struct {
+        const char *param;
+        int mismatch;
+    } cases[] = {
+        {"filename*=us-ascii'en'x.example%21a.example%21"
+         "1459468800%211459555199.json",
+         1},
+        {"filename*=utf-8''x.example%21b.example%21"
+         "1459468800%211459555199.json",
+         0},
+        {"filename*0=\"x.example!a.exam\";\r\n\tfilename*1=\"ple!1459468800!"
+         "1459555199.json\"",
+         1},
+        {"filename*0*=utf-8''x.example%21b.exam;\r\n\tfilename*1=\"ple!"
+         "1459468800!1459555199.json\"",
+         0},
+        /* out of order: only section 0 is kept, the name is cut short */
+        {"filename*1=\"ple!1459468800!1459555199.json\";\r\n\t"
+         "filename*0=\"x.example!a.exam\"",
+         0},
+    };
+    static const char json[] =
+        "{\"organization-name\":\"X\",\"date-range\":{\"start-datetime\":"
+        "\"2016-04-01T00:00:00Z\",\"end-datetime\":\"2016-04-01T23:59:59Z\"},"
+        "\"contact-info\":\"r@x.example\",\"report-id\":\"1\",\"policies\":[{"
+        "\"policy\":{\"policy-type\":\"no-policy-found\",\"policy-domain\":"
+        "\"b.example\"},\"summary\":{\"total-successful-session-count\":1,"
+        "\"total-failure-session-count\":0}}]}";
+    mtasts_tlsrpt_report *r, *got = NULL;
+    mtasts_buf *m;
+    uint8_t *c;
+    size_t n, i;
+    int mis;
+
+    (void)state;
+    r = parse_report(json, strlen(json));
+    m = build_mail(r, "x.example", 0);
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        c = splice(m, plain, cases[i].param, &n);
+        mis = -1;
+        assert_int_equal(mtasts_tlsrpt_mail_ingest(ctx, c, n, MTASTS_DKIM_PASS,
+                                                   0, &got, &mis, NULL),
+                         MTASTS_OK);
+        if (mis != cases[i].mismatch)
+            fail_msg("case %zu: mismatch %d", i, mis);
+        mtasts_tlsrpt_report_free(got);
+        free(c);
+    }
+    mtasts_buf_free(m);
+    mtasts_tlsrpt_report_free(r);
+}
+
 /* ------------------------------------------------------------------ */
 /* Round trips over the corpus reports, and the corpus e-mails           */
 /* ------------------------------------------------------------------ */
@@ -1440,6 +1522,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_deliv_12_any_destination, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_deliv_13_retry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deliv_16_rfc2231_file_name, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_deliv_16_mismatch, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_deliv_17_dkim, setup, teardown),
