@@ -1,6 +1,5 @@
 /* Context, allocator plumbing and limits. */
 #include <stdlib.h>
-#include <time.h>
 
 #include "internal.h"
 
@@ -125,14 +124,16 @@ mtasts_ctx_get_option(const mtasts_ctx *ctx, int option)
     return ctx->options[option];
 }
 
-/* Not a cryptographic secret: enough that an attacker cannot compute
- * colliding names offline for a process they do not see. */
+/* From the addresses ASLR randomises (the context on the heap, a local on
+ * the stack, the library's code): no clock, no global state. Not a
+ * cryptographic secret, but colliding names cannot be computed offline
+ * for a process whose addresses the attacker does not see. */
 static uint64_t
 ctx_seed(const mtasts_ctx *ctx)
 {
-    uint64_t h = (uint64_t)(uintptr_t)ctx ^ ((uint64_t)(uintptr_t)&ctx << 17) ^
-                 ((uint64_t)time(NULL) * UINT64_C(0x9E3779B97F4A7C15)) ^
-                 (uint64_t)(uintptr_t)&mtasts_ctx_new;
+    uint64_t h =
+        (uint64_t)(uintptr_t)ctx ^ ((uint64_t)(uintptr_t)&ctx << 17) ^
+        ((uint64_t)(uintptr_t)&mtasts_ctx_new * UINT64_C(0x9E3779B97F4A7C15));
 
     h ^= h >> 33;
     h *= UINT64_C(0xff51afd7ed558ccd);

@@ -18,8 +18,8 @@
 struct mtasts_ctx {
     struct mtasts_alloc alloc;
     /* Secret of this context's hash tables (aggregates, policy keys):
-     * from the addresses ASLR gives and the time, so that colliding keys
-     * cannot be prepared in advance (hash flooding). */
+     * from the addresses ASLR gives, so that colliding keys cannot be
+     * prepared in advance (hash flooding). */
     uint64_t seed;
     size_t limits[MT_LIMIT_COUNT];
     int64_t options[MT_OPTION_COUNT];
