@@ -11,6 +11,10 @@
  */
 #include "json.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 enum {
     ST_VALUE,     /* a value is expected */
     ST_ARR_FIRST, /* after '[': a value or ']' */
@@ -184,6 +188,25 @@ first_flag(uint64_t m, const uint8_t *p)
 #endif
 }
 
+#if defined(__SSE2__)
+/* Index of the lowest set bit of a nonzero 16-bit mask. */
+static inline size_t
+first_bit16(unsigned m)
+{
+#if defined(__GNUC__)
+    return (size_t)__builtin_ctz(m);
+#else
+    size_t i = 0;
+
+    while (!(m & 1u)) {
+        m >>= 1;
+        i++;
+    }
+    return i;
+#endif
+}
+#endif
+
 static int
 scratch_reserve(struct mt_json *j, size_t need)
 {
@@ -302,6 +325,23 @@ read_string(struct mt_json *j)
      * tells "too long" from "ends here". */
     lim = room > j->max_string ? s + j->max_string + 1 : j->end;
     for (;;) {
+#if defined(__SSE2__)
+        /* 16 bytes at a time: as signed bytes, both the controls and the
+         * bytes above 0x7F are below 0x20 */
+        while (lim - q >= 16) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)q);
+            __m128i m = _mm_or_si128(
+                _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                             _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+                _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)));
+            unsigned bits = (unsigned)_mm_movemask_epi8(m);
+            if (bits != 0) {
+                q += first_bit16(bits);
+                goto special;
+            }
+            q += 16;
+        }
+#endif
         while (lim - q >= 8) {
             uint64_t m = special_bytes(load64(q));
             if (m != 0) {
