@@ -80,9 +80,11 @@ fail_at(struct mt_json *j, int err, int reason, const uint8_t *at)
     return mt_json_fail(j, err, reason, (size_t)(at - j->start));
 }
 
-static const uint8_t *
+static inline const uint8_t *
 skip_ws(const uint8_t *p, const uint8_t *end)
 {
+    if (p<end && * p> ' ')
+        return p; /* the common case: no white space at all */
     while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
         p++;
     return p;
@@ -313,35 +315,20 @@ decode_escaped(struct mt_json *j, const uint8_t *s, const uint8_t *e)
     return 0;
 }
 
-/* A string at j->p (on the opening quote). Sets j->str/slen and moves past
- * the closing quote. Returns 0 or MT_JT_ERROR (-1). */
-static int
-read_string(struct mt_json *j)
-{
-    const uint8_t *s = j->p + 1, *q = s, *lim;
-    size_t room = (size_t)(j->end - s);
-
-    /* Never look further than the string limit allows: one more byte
-     * tells "too long" from "ends here". */
-    lim = room > j->max_string ? s + j->max_string + 1 : j->end;
-    for (;;) {
-#if defined(__SSE2__)
-        /* 16 bytes at a time: as signed bytes, both the controls and the
-         * bytes above 0x7F are below 0x20 */
-        while (lim - q >= 16) {
-            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)q);
-            __m128i m = _mm_or_si128(
-                _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
-                             _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
-                _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)));
-            unsigned bits = (unsigned)_mm_movemask_epi8(m);
-            if (bits != 0) {
-                q += first_bit16(bits);
-                goto special;
-            }
-            q += 16;
-        }
+#if defined(__GNUC__)
+#define MT_NOINLINE __attribute__((noinline))
+#else
+#define MT_NOINLINE
 #endif
+
+/* The rest of a string from q on (s: its first byte, lim: how far it may
+ * reach), whatever q points at: escapes, non-ASCII bytes, controls, the
+ * end of the input or of the string limit. */
+static MT_NOINLINE int
+read_string_rest(struct mt_json *j, const uint8_t *s, const uint8_t *q,
+                 const uint8_t *lim)
+{
+    for (;;) {
         while (lim - q >= 8) {
             uint64_t m = special_bytes(load64(q));
             if (m != 0) {
@@ -397,6 +384,58 @@ read_string(struct mt_json *j)
     if (lim != j->end)
         return fail_at(j, MTASTS_ETOOBIG, MTASTS_R_TOO_BIG, j->p);
     return fail_at(j, MTASTS_ESYNTAX, MT_R_JSON_SYNTAX, j->end);
+}
+
+/* A string at j->p (on the opening quote). Sets j->str/slen and moves past
+ * the closing quote. Returns 0 or MT_JT_ERROR (-1). The common case, plain
+ * ASCII up to the closing quote, stays here; anything else goes on in
+ * read_string_rest(). */
+static inline int
+read_string(struct mt_json *j)
+{
+    const uint8_t *s = j->p + 1, *q = s, *lim;
+    size_t room = (size_t)(j->end - s);
+
+    /* Never look further than the string limit allows: one more byte
+     * tells "too long" from "ends here". */
+    lim = room > j->max_string ? s + j->max_string + 1 : j->end;
+#if defined(__SSE2__)
+    /* 16 bytes at a time: as signed bytes, both the controls and the
+     * bytes above 0x7F are below 0x20 */
+    while (lim - q >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)q);
+        __m128i m =
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                                      _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+                         _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)));
+        unsigned bits = (unsigned)_mm_movemask_epi8(m);
+        if (bits != 0) {
+            q += first_bit16(bits);
+            if (*q != '"')
+                break;
+            j->str = (const char *)s;
+            j->slen = (size_t)(q - s);
+            j->p = q + 1;
+            return 0;
+        }
+        q += 16;
+    }
+#else
+    while (lim - q >= 8) {
+        uint64_t m = special_bytes(load64(q));
+        if (m != 0) {
+            q += first_flag(m, q);
+            if (*q != '"')
+                break;
+            j->str = (const char *)s;
+            j->slen = (size_t)(q - s);
+            j->p = q + 1;
+            return 0;
+        }
+        q += 8;
+    }
+#endif
+    return read_string_rest(j, s, q, lim);
 }
 
 static int
