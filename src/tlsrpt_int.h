@@ -82,6 +82,9 @@ struct mt_rpolicy *mt_rbuild_policy(struct mt_rbuild *b);
 struct mt_rdetail *mt_rbuild_detail(struct mt_rbuild *b);
 /* Append a field; returns its index or -1 (oom). */
 int mt_rbuild_field(struct mt_rbuild *b, struct mt_rstr s);
+/* Append k >= 1 fields at once: the first of them, to be filled in, or
+ * NULL (oom). */
+struct mt_rstr *mt_rbuild_fields(struct mt_rbuild *b, size_t k);
 int mt_rbuild_diag(struct mt_rbuild *b, int warning, const char *path,
                    size_t n);
 /* Shrink the arrays and hand them to a new report. 0 or MTASTS_ENOMEM

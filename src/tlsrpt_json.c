@@ -199,6 +199,38 @@ next(struct bld *c)
     return t;
 }
 
+/* mt_rbuild_str() with the common case inline: room in the pool, and a
+ * short string copied with word moves rather than a call to memcpy. */
+static inline struct mt_rstr
+pool_str(struct mt_rbuild *b, const char *s, size_t n)
+{
+    size_t at = b->r.pool_len, need = at + n + 1;
+    struct mt_rstr r;
+    char *d;
+
+    if (b->oom || n > 32 || need > b->pool_cap || need >= MT_RSTR_NONE)
+        return mt_rbuild_str(b, s, n);
+    d = b->pool + at;
+    if (n >= 16) {
+        memcpy(d, s, 8);
+        memcpy(d + 8, s + 8, 8);
+        memcpy(d + n - 16, s + n - 16, 8);
+        memcpy(d + n - 8, s + n - 8, 8);
+    } else if (n >= 8) {
+        memcpy(d, s, 8);
+        memcpy(d + n - 8, s + n - 8, 8);
+    } else if (n >= 4) {
+        memcpy(d, s, 4);
+        memcpy(d + n - 4, s + n - 4, 4);
+    } else if (n > 0)
+        memcpy(d, s, n);
+    d[n] = 0;
+    r.off = (uint32_t)at;
+    r.len = (uint32_t)n;
+    b->r.pool_len = need;
+    return r;
+}
+
 /* The value token just read must be a string: copy it. */
 static int
 take_string(struct bld *c, int tok, struct mt_rstr *out)
@@ -207,7 +239,7 @@ take_string(struct bld *c, int tok, struct mt_rstr *out)
         return -1;
     if (tok != MT_JT_STR)
         return fail(c, MTASTS_ESYNTAX, MT_R_JSON_TYPE, c->j.tok_off);
-    *out = mt_rbuild_str(&c->b, c->j.str, c->j.slen);
+    *out = pool_str(&c->b, c->j.str, c->j.slen);
     if (out->off == MT_RSTR_NONE)
         return oom(c);
     return 0;
@@ -391,10 +423,11 @@ result_type_of(const char *t, size_t n)
 static int
 read_detail(struct bld *c, int tok, struct mt_rpolicy *pol)
 {
-    struct mt_rstr texts[MT_DET_TEXTS];
+    struct mt_rstr texts[MT_DET_TEXTS], *f;
     struct mt_rdetail *d;
     uint32_t mask = 0;
     int k, i;
+    size_t nt;
     int64_t failed = 0;
 
     if (expect_obj(c, tok) != 0)
@@ -482,13 +515,16 @@ read_detail(struct bld *c, int tok, struct mt_rpolicy *pol)
         return oom(c);
     d->failed = failed;
     d->fstart = (uint32_t)c->b.r.nfld;
-    for (i = 0; i < MT_DET_TEXTS; i++) {
-        if (texts[i].off == MT_RSTR_NONE)
-            continue;
-        if (mt_rbuild_field(&c->b, texts[i]) < 0)
-            return oom(c);
-        d->mask = (uint8_t)(d->mask | (1u << i));
-    }
+    for (i = 0, nt = 0; i < MT_DET_TEXTS; i++)
+        if (texts[i].off != MT_RSTR_NONE) {
+            texts[nt++] = texts[i];
+            d->mask = (uint8_t)(d->mask | (1u << i));
+        }
+    /* result-type is always there: nt >= 1 */
+    f = mt_rbuild_fields(&c->b, nt);
+    if (f == NULL)
+        return oom(c);
+    memcpy(f, texts, nt * sizeof(*f));
     d->result = (uint8_t)result_type_of(c->b.pool + texts[0].off, texts[0].len);
     pol->det_count++;
     return 0;

@@ -38,7 +38,8 @@ mt_rbuild_fini(struct mt_rbuild *b)
     b->pol_cap = b->det_cap = b->fld_cap = b->diag_cap = b->pool_cap = 0;
 }
 
-/* Grow *arr (cap elements of size es) to hold count + 1. */
+/* Grow *arr (cap elements of size es) to hold count + 1 (first: the
+ * capacity of a new array, then doubled). */
 static int
 grow(struct mt_rbuild *b, void **arr, size_t *cap, size_t count, size_t es,
      size_t first)
@@ -49,6 +50,8 @@ grow(struct mt_rbuild *b, void **arr, size_t *cap, size_t count, size_t es,
     if (count < *cap)
         return 0;
     ncap = *cap ? *cap * 2 : first;
+    while (ncap <= count && ncap <= SIZE_MAX / es)
+        ncap *= 2;
     if (ncap > SIZE_MAX / es) {
         b->oom = 1;
         return -1;
@@ -136,6 +139,23 @@ mt_rbuild_field(struct mt_rbuild *b, struct mt_rstr s)
     }
     b->fld[b->r.nfld] = s;
     return (int)(b->r.nfld++ & 0x7FFFFFFF);
+}
+
+struct mt_rstr *
+mt_rbuild_fields(struct mt_rbuild *b, size_t k)
+{
+    struct mt_rstr *f;
+
+    if (b->oom || grow(b, (void **)&b->fld, &b->fld_cap, b->r.nfld + k - 1,
+                       sizeof(*b->fld), 32) != 0)
+        return NULL;
+    if (b->r.nfld + k > MT_RSTR_NONE) {
+        b->oom = 2;
+        return NULL;
+    }
+    f = &b->fld[b->r.nfld];
+    b->r.nfld += k;
+    return f;
 }
 
 int
