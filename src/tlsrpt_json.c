@@ -858,6 +858,10 @@ parse_json(mtasts_ctx *ctx, const uint8_t *buf, size_t len, unsigned flags,
     struct bld c;
     int rc;
     size_t skip = 0;
+    union {
+        int64_t align;
+        char bytes[MT_RBUILD_LOCAL];
+    } local;
 
     if (len > ctx->limits[MTASTS_LIMIT_JSON_SIZE]) {
         mt_diag_fail(reterr, MTASTS_ETOOBIG, MTASTS_R_TOO_BIG,
@@ -868,7 +872,11 @@ parse_json(mtasts_ctx *ctx, const uint8_t *buf, size_t len, unsigned flags,
     c.flags = flags;
     c.strict = (flags & MTASTS_PARSE_STRICT) != 0;
     c.pi = c.di = NO_INDEX;
-    mt_rbuild_init(&c.b, ctx, len);
+    /* a small report is built on the stack and copied into one block */
+    if (len <= MT_RBUILD_LOCAL)
+        mt_rbuild_init_local(&c.b, ctx, local.bytes);
+    else
+        mt_rbuild_init(&c.b, ctx, len);
     if (c.b.oom) {
         mt_rbuild_fini(&c.b);
         return mt_nomem(reterr);
