@@ -194,7 +194,7 @@ oom(struct bld *c)
 static int
 next(struct bld *c)
 {
-    int t = mt_json_next(&c->j);
+    int t = mt_json_next_fast(&c->j);
 
     return t;
 }
