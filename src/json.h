@@ -241,10 +241,42 @@ mt_json_plain(const struct mt_json *j, const uint8_t *s)
     return q < lim && *q == '"' ? q : NULL;
 }
 
+/* A member value at p (no white space before it) that is not a string:
+ * a small non-negative integer (at most 15 digits, so below 2^53, with
+ * no leading zero, fraction or exponent) is read here, anything else by
+ * mt_json_next(). */
+static inline int
+mt_json_number(struct mt_json *j, const uint8_t *p)
+{
+    const uint8_t *q, *end = j->end;
+    uint64_t v = 0;
+
+    if ((unsigned)(*p - '0') > 9)
+        return mt_json_next(j);
+    for (q = p; q < end && q - p < 16 && (unsigned)(*q - '0') <= 9; q++)
+        v = v * 10 + (unsigned)(*q - '0');
+    if (q - p == 16 || (*p == '0' && q - p > 1) ||
+        (q < end && (*q == '.' || *q == 'e' || *q == 'E')))
+        return mt_json_next(j);
+    j->tok_off = (size_t)(p - j->start);
+    j->num_int = 1;
+    j->num_big = 0;
+    j->num = v;
+    j->p = q;
+    j->state = MT_JST_AFTER;
+    return MT_JT_NUM;
+}
+
 /* mt_json_next() with its most common tokens read inline: a plain member
  * name (after '{' or ',') and a plain string member value. Anything else,
  * errors included, is left to mt_json_next() with j untouched. */
-static inline int
+#if defined(__GNUC__)
+#define MT_JSON_INLINE inline __attribute__((always_inline))
+#else
+#define MT_JSON_INLINE inline
+#endif
+
+static MT_JSON_INLINE int
 mt_json_next_fast(struct mt_json *j)
 {
     const uint8_t *p, *q, *end = j->end;
@@ -256,18 +288,29 @@ mt_json_next_fast(struct mt_json *j)
     if (lv->objid == 0)
         return mt_json_next(j);
     p = mt_json_skip_ws(j->p, end);
+    if (p == end)
+        return mt_json_next(j);
     if (j->state == MT_JST_VALUE) {
-        if (p == end || *p != '"' || (q = mt_json_plain(j, p + 1)) == NULL)
-            return mt_json_next(j);
-        j->tok_off = (size_t)(p - j->start);
-        j->str = (const char *)p + 1;
-        j->slen = (size_t)(q - p - 1);
-        j->p = q + 1;
-        j->state = MT_JST_AFTER;
-        return MT_JT_STR;
+        if (*p == '"') {
+            if ((q = mt_json_plain(j, p + 1)) == NULL)
+                return mt_json_next(j);
+            j->tok_off = (size_t)(p - j->start);
+            j->str = (const char *)p + 1;
+            j->slen = (size_t)(q - p - 1);
+            j->p = q + 1;
+            j->state = MT_JST_AFTER;
+            return MT_JT_STR;
+        }
+        return mt_json_number(j, p);
     }
     if (j->state == MT_JST_AFTER) {
-        if (p == end || *p != ',')
+        if (*p == '}') {
+            j->tok_off = (size_t)(p - j->start);
+            j->p = p + 1;
+            j->depth--;
+            return MT_JT_END_OBJ; /* the state stays MT_JST_AFTER */
+        }
+        if (*p != ',')
             return mt_json_next(j);
         p = mt_json_skip_ws(p + 1, end);
     } else if (j->state != MT_JST_OBJ_FIRST)

@@ -191,7 +191,7 @@ oom(struct bld *c)
 /* Values                                                              */
 /* ------------------------------------------------------------------ */
 
-static int
+static MT_JSON_INLINE int
 next(struct bld *c)
 {
     int t = mt_json_next_fast(&c->j);
