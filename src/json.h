@@ -111,6 +111,12 @@ int mt_json_fail(struct mt_json *j, int err, int reason, size_t off);
 /* Inline scanning and the fast path of mt_json_next()                 */
 /* ------------------------------------------------------------------ */
 
+#if defined(__GNUC__)
+#define MT_JSON_INLINE inline __attribute__((always_inline))
+#else
+#define MT_JSON_INLINE inline
+#endif
+
 #define MT_JSON_ONES  ((uint64_t)0x0101010101010101)
 #define MT_JSON_HIGHS ((uint64_t)0x8080808080808080)
 
@@ -267,15 +273,64 @@ mt_json_number(struct mt_json *j, const uint8_t *p)
     return MT_JT_NUM;
 }
 
+/* If the next token is the member name name (n >= 4 bytes of printable
+ * ASCII without '"' or '\\') written without white space, read it as
+ * mt_json_next() would (MT_JT_KEY) and return 1; else 0, j untouched. */
+static MT_JSON_INLINE int
+mt_json_key_is(struct mt_json *j, const char *name, size_t n)
+{
+    const uint8_t *p = j->p;
+    struct mt_json_level *lv;
+    uint64_t a, b;
+    size_t i;
+
+    if (j->depth == 0)
+        return 0;
+    lv = &j->lv[j->depth - 1];
+    if (lv->objid == 0 || lv->count >= j->max_array || n > j->max_string)
+        return 0;
+    if (j->state == MT_JST_AFTER) {
+        if (p == j->end || *p != ',')
+            return 0;
+        p++;
+    } else if (j->state != MT_JST_OBJ_FIRST)
+        return 0;
+    if ((size_t)(j->end - p) < n + 3 || p[0] != '"' || p[n + 1] != '"' ||
+        p[n + 2] != ':')
+        return 0;
+    /* the name: words, the last one overlapping */
+    if (n < 8) {
+        uint32_t x, y, u, v;
+        memcpy(&x, p + 1, 4);
+        memcpy(&y, name, 4);
+        memcpy(&u, p + 1 + n - 4, 4);
+        memcpy(&v, name + n - 4, 4);
+        if (x != y || u != v)
+            return 0;
+    } else {
+        for (i = 0; i + 8 < n; i += 8) {
+            memcpy(&a, p + 1 + i, 8);
+            memcpy(&b, name + i, 8);
+            if (a != b)
+                return 0;
+        }
+        memcpy(&a, p + 1 + n - 8, 8);
+        memcpy(&b, name + n - 8, 8);
+        if (a != b)
+            return 0;
+    }
+    lv->count++;
+    j->tok_off = (size_t)(p - j->start);
+    j->str = (const char *)p + 1;
+    j->slen = n;
+    j->p = p + n + 3;
+    j->state = MT_JST_VALUE;
+    return 1;
+}
+
 /* mt_json_next() with its most common tokens read inline: a plain member
  * name (after '{' or ',') and a plain string member value. Anything else,
  * errors included, is left to mt_json_next() with j untouched. */
-#if defined(__GNUC__)
-#define MT_JSON_INLINE inline __attribute__((always_inline))
-#else
-#define MT_JSON_INLINE inline
-#endif
-
 static MT_JSON_INLINE int
 mt_json_next_fast(struct mt_json *j)
 {

@@ -7,6 +7,8 @@
 #include "json.h"
 #include "tlsrpt_int.h"
 
+#define MEMBER_IDS 32 /* above the K_* member ids below */
+
 struct bld {
     struct mt_json j;
     struct mt_rbuild b;
@@ -16,6 +18,9 @@ struct bld {
     size_t woff;
     size_t pi; /* index of the policy being read */
     size_t di; /* index of the failure detail being read */
+    /* failure-details member names: the one seen after each (K_UNKNOWN:
+     * after '{'), for read_detail() to try first */
+    unsigned char det_next[MEMBER_IDS];
 };
 
 #define NO_INDEX ((size_t)-1)
@@ -59,6 +64,8 @@ enum {
     K_REASON_CODE,
     K_COUNT
 };
+
+typedef char member_ids_fit[K_COUNT <= MEMBER_IDS ? 1 : -1];
 
 #define KEY_(s)          \
     {                    \
@@ -426,7 +433,7 @@ read_detail(struct bld *c, int tok, struct mt_rpolicy *pol)
     struct mt_rstr texts[MT_DET_TEXTS], *f;
     struct mt_rdetail *d;
     uint32_t mask = 0;
-    int k, i;
+    int k, i, prev;
     size_t nt;
     int64_t failed = 0;
 
@@ -434,11 +441,22 @@ read_detail(struct bld *c, int tok, struct mt_rpolicy *pol)
         return -1;
     for (i = 0; i < MT_DET_TEXTS; i++)
         texts[i].off = MT_RSTR_NONE;
-    FOR_MEMBERS(c, tok)
-    {
-        size_t koff = c->j.tok_off;
-        int field;
-        k = key_id(&c->j, K_RESULT_TYPE, K_REASON_CODE);
+    for (prev = K_UNKNOWN;; prev = k) {
+        size_t koff;
+        int field, guess = c->det_next[prev];
+        /* producers write the members of every entry in one order: try
+         * the name that followed the previous one last time */
+        if (guess != K_UNKNOWN &&
+            mt_json_key_is(&c->j, keys[guess].s, keys[guess].n))
+            k = guess;
+        else {
+            tok = next(c);
+            if (tok != MT_JT_KEY)
+                break;
+            k = key_id(&c->j, K_RESULT_TYPE, K_REASON_CODE);
+        }
+        c->det_next[prev] = (unsigned char)k;
+        koff = c->j.tok_off;
         if (k == K_UNKNOWN) {
             if (skip_member(c) != 0)
                 return -1;
