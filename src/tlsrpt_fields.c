@@ -274,6 +274,17 @@ mt_is_ipv4(const char *s, size_t n)
     return ipv4(s, n, NULL);
 }
 
+static int
+has_colon5(const char *s, size_t n)
+{
+    size_t i, m = n < 5 ? n : 5;
+
+    for (i = 0; i < m; i++)
+        if (s[i] == ':')
+            return 1;
+    return 0;
+}
+
 int
 mt_ip_kind(const char *s, size_t n)
 {
@@ -281,7 +292,9 @@ mt_ip_kind(const char *s, size_t n)
 
     if (ipv4(s, n, NULL))
         return 4;
-    if (memchr(s, ':', n) != NULL && ipv6(s, n, g))
+    /* an IPv6address has a ':' within its first 5 bytes (a group has at
+     * most 4 digits): a cheap way to turn away host names */
+    if (has_colon5(s, n) && ipv6(s, n, g))
         return 6;
     return 0;
 }
