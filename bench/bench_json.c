@@ -15,6 +15,11 @@
  *   --batch-ms MS   target batch duration (default 200)
  *   --only NAME     small, 1mib or 50mib
  *   --print NAME    write the generated report to stdout and exit
+ *   --settle        after each batch, outside the timed regions, make one
+ *                   64 KiB allocation: with glibc this merges the small
+ *                   blocks the batch freed (malloc_consolidate), work that
+ *                   otherwise falls on the next large allocation, i.e. on
+ *                   the other parser's batch (diagnostic; off by default)
  *
  * Timings are never asserted; the exit status is non-zero only when a
  * parse fails.
@@ -187,6 +192,19 @@ c_free(void *user, void *p, size_t n)
 /* ------------------------------------------------------------------ */
 
 static volatile uintptr_t sink;
+static int settle_heap;
+
+/* --settle: one large allocation, outside the timed regions */
+static void
+settle(void)
+{
+    void *volatile p;
+
+    if (!settle_heap)
+        return;
+    p = malloc((size_t)1 << 16);
+    free(p);
+}
 
 static int
 run_ours(mtasts_ctx *ctx, const uint8_t *buf, size_t len, long iters)
@@ -270,6 +288,7 @@ measure(const char *name, size_t target, int batches, double batch_s,
         run_ours(ctx, (const uint8_t *)js, len, iters);
         ours[b] =
             (double)len * (double)iters / ((bench_now_ns() * 1e-9) - t0) / 1e9;
+        settle();
         t0 = (bench_now_ns() * 1e-9);
         if (run_cjson(js, len, iters) != 0) {
             fprintf(stderr, "bench_json: cJSON rejects %s\n", name);
@@ -277,6 +296,7 @@ measure(const char *name, size_t target, int batches, double batch_s,
         }
         theirs[b] =
             (double)len * (double)iters / ((bench_now_ns() * 1e-9) - t0) / 1e9;
+        settle();
     }
     res->name = name;
     res->len = len;
@@ -307,6 +327,8 @@ main(int argc, char **argv)
             batches = atoi(argv[++i]);
         else if (strcmp(argv[i], "--batch-ms") == 0 && i + 1 < argc)
             batch_ms = atof(argv[++i]);
+        else if (strcmp(argv[i], "--settle") == 0)
+            settle_heap = 1;
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
             only = argv[++i];
         else if (strcmp(argv[i], "--print") == 0 && i + 1 < argc) {
@@ -323,7 +345,8 @@ main(int argc, char **argv)
             return 0;
         } else {
             fprintf(stderr, "usage: bench_json [--json] [--batches N] "
-                            "[--batch-ms MS] [--only NAME] [--print NAME]\n");
+                            "[--batch-ms MS] [--only NAME] [--print NAME] "
+                            "[--settle]\n");
             return 2;
         }
     }

@@ -7,6 +7,10 @@
 
 #include "internal.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 /* Tokens returned by mt_json_next(). */
 enum mt_json_tok {
     MT_JT_ERROR = -1, /* j->err, j->reason and j->err_off say why */
@@ -21,6 +25,16 @@ enum mt_json_tok {
     MT_JT_TRUE,
     MT_JT_FALSE,
     MT_JT_NULL,
+};
+
+/* Reader states (struct mt_json.state). */
+enum mt_json_state {
+    MT_JST_VALUE,     /* a value is expected */
+    MT_JST_ARR_FIRST, /* after '[': a value or ']' */
+    MT_JST_OBJ_FIRST, /* after '{': a name or '}' */
+    MT_JST_OBJ_KEY,   /* after ',' in an object: a name */
+    MT_JST_AFTER,     /* after a value: ',' or the closing bracket */
+    MT_JST_DONE,
 };
 
 /* Reasons of JSON and model errors. The public header has no JSON-specific
@@ -92,6 +106,286 @@ int mt_json_skip(struct mt_json *j, int tok);
 int mt_json_check_name(struct mt_json *j);
 /* Set an error at offset off; returns MT_JT_ERROR. */
 int mt_json_fail(struct mt_json *j, int err, int reason, size_t off);
+
+/* ------------------------------------------------------------------ */
+/* Inline scanning and the fast path of mt_json_next()                 */
+/* ------------------------------------------------------------------ */
+
+#if defined(__GNUC__)
+#define MT_JSON_INLINE inline __attribute__((always_inline))
+#else
+#define MT_JSON_INLINE inline
+#endif
+
+#define MT_JSON_ONES  ((uint64_t)0x0101010101010101)
+#define MT_JSON_HIGHS ((uint64_t)0x8080808080808080)
+
+/* Nonzero high bit in every byte of x that is '"', '\\', below 0x20 or
+ * above 0x7F (exact: no false positives). */
+static inline uint64_t
+mt_json_special(uint64_t x)
+{
+    uint64_t q = x ^ (MT_JSON_ONES * '"'), b = x ^ (MT_JSON_ONES * '\\');
+    uint64_t low7 = ~MT_JSON_HIGHS;
+    /* a byte y is zero iff ((y & 0x7F) + 0x7F | y) has no high bit */
+    uint64_t zq = ~(((q & low7) + low7) | q) & MT_JSON_HIGHS;
+    uint64_t zb = ~(((b & low7) + low7) | b) & MT_JSON_HIGHS;
+    /* below 0x20: (y & 0x7F) + 0x60 has no high bit, and y < 0x80 */
+    uint64_t lt = ~(((x & low7) + MT_JSON_ONES * 0x60) | x) & MT_JSON_HIGHS;
+
+    return zq | zb | lt | (x & MT_JSON_HIGHS);
+}
+
+static inline uint64_t
+mt_json_load64(const uint8_t *p)
+{
+    uint64_t x;
+
+    memcpy(&x, p, 8);
+    return x;
+}
+
+/* Offset of the first flagged byte of a nonzero mask. */
+static inline size_t
+mt_json_first_flag(uint64_t m, const uint8_t *p)
+{
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    (void)p;
+    return (size_t)__builtin_ctzll(m) >> 3;
+#else
+    size_t i;
+
+    (void)m;
+    for (i = 0; i < 8; i++)
+        if (p[i] == '"' || p[i] == '\\' || p[i] < 0x20 || p[i] >= 0x80)
+            return i;
+    return 8;
+#endif
+}
+
+#if defined(__SSE2__)
+/* Index of the lowest set bit of a nonzero 16-bit mask. */
+static inline size_t
+mt_json_first_bit16(unsigned m)
+{
+#if defined(__GNUC__)
+    return (size_t)__builtin_ctz(m);
+#else
+    size_t i = 0;
+
+    while (!(m & 1u)) {
+        m >>= 1;
+        i++;
+    }
+    return i;
+#endif
+}
+#endif
+
+/* The first byte from q on that is special in a string ('"', '\\', a
+ * control or non-ASCII), scanning whole blocks only: when none is found
+ * the result is where fewer than a block of bytes before lim remain (the
+ * caller looks at the rest). */
+static inline const uint8_t *
+mt_json_scan(const uint8_t *q, const uint8_t *lim)
+{
+#if defined(__SSE2__)
+    /* 16 bytes at a time: as signed bytes, both the controls and the
+     * bytes above 0x7F are below 0x20 */
+    while (lim - q >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)q);
+        __m128i m =
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                                      _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+                         _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)));
+        unsigned bits = (unsigned)_mm_movemask_epi8(m);
+        if (bits != 0)
+            return q + mt_json_first_bit16(bits);
+        q += 16;
+    }
+#else
+    while (lim - q >= 8) {
+        uint64_t m = mt_json_special(mt_json_load64(q));
+        if (m != 0)
+            return q + mt_json_first_flag(m, q);
+        q += 8;
+    }
+#endif
+    return q;
+}
+
+/* How far a string whose first byte is at s may be looked at: one byte
+ * past the string limit tells "too long" from "ends here". */
+static inline const uint8_t *
+mt_json_string_lim(const struct mt_json *j, const uint8_t *s)
+{
+    size_t room = (size_t)(j->end - s);
+
+    return room > j->max_string ? s + j->max_string + 1 : j->end;
+}
+
+static inline const uint8_t *
+mt_json_skip_ws(const uint8_t *p, const uint8_t *end)
+{
+    if (p<end && * p> ' ')
+        return p; /* the common case: no white space at all */
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+        p++;
+    return p;
+}
+
+/* The closing quote of the plain string (no escapes, controls or
+ * non-ASCII bytes, within the string limit) whose first byte is at s, or
+ * NULL for any other string: mt_json_next() then reads it. */
+static inline const uint8_t *
+mt_json_plain(const struct mt_json *j, const uint8_t *s)
+{
+    const uint8_t *lim = mt_json_string_lim(j, s);
+    const uint8_t *q = mt_json_scan(s, lim);
+
+    return q < lim && *q == '"' ? q : NULL;
+}
+
+/* A member value at p (no white space before it) that is not a string:
+ * a small non-negative integer (at most 15 digits, so below 2^53, with
+ * no leading zero, fraction or exponent) is read here, anything else by
+ * mt_json_next(). */
+static inline int
+mt_json_number(struct mt_json *j, const uint8_t *p)
+{
+    const uint8_t *q, *end = j->end;
+    uint64_t v = 0;
+
+    if ((unsigned)(*p - '0') > 9)
+        return mt_json_next(j);
+    for (q = p; q < end && q - p < 16 && (unsigned)(*q - '0') <= 9; q++)
+        v = v * 10 + (unsigned)(*q - '0');
+    if (q - p == 16 || (*p == '0' && q - p > 1) ||
+        (q < end && (*q == '.' || *q == 'e' || *q == 'E')))
+        return mt_json_next(j);
+    j->tok_off = (size_t)(p - j->start);
+    j->num_int = 1;
+    j->num_big = 0;
+    j->num = v;
+    j->p = q;
+    j->state = MT_JST_AFTER;
+    return MT_JT_NUM;
+}
+
+/* If the next token is the member name name (n >= 4 bytes of printable
+ * ASCII without '"' or '\\') written without white space, read it as
+ * mt_json_next() would (MT_JT_KEY) and return 1; else 0, j untouched. */
+static MT_JSON_INLINE int
+mt_json_key_is(struct mt_json *j, const char *name, size_t n)
+{
+    const uint8_t *p = j->p;
+    struct mt_json_level *lv;
+    uint64_t a, b;
+    size_t i;
+
+    if (j->depth == 0)
+        return 0;
+    lv = &j->lv[j->depth - 1];
+    if (lv->objid == 0 || lv->count >= j->max_array || n > j->max_string)
+        return 0;
+    if (j->state == MT_JST_AFTER) {
+        if (p == j->end || *p != ',')
+            return 0;
+        p++;
+    } else if (j->state != MT_JST_OBJ_FIRST)
+        return 0;
+    if ((size_t)(j->end - p) < n + 3 || p[0] != '"' || p[n + 1] != '"' ||
+        p[n + 2] != ':')
+        return 0;
+    /* the name: words, the last one overlapping */
+    if (n < 8) {
+        uint32_t x, y, u, v;
+        memcpy(&x, p + 1, 4);
+        memcpy(&y, name, 4);
+        memcpy(&u, p + 1 + n - 4, 4);
+        memcpy(&v, name + n - 4, 4);
+        if (x != y || u != v)
+            return 0;
+    } else {
+        for (i = 0; i + 8 < n; i += 8) {
+            memcpy(&a, p + 1 + i, 8);
+            memcpy(&b, name + i, 8);
+            if (a != b)
+                return 0;
+        }
+        memcpy(&a, p + 1 + n - 8, 8);
+        memcpy(&b, name + n - 8, 8);
+        if (a != b)
+            return 0;
+    }
+    lv->count++;
+    j->tok_off = (size_t)(p - j->start);
+    j->str = (const char *)p + 1;
+    j->slen = n;
+    j->p = p + n + 3;
+    j->state = MT_JST_VALUE;
+    return 1;
+}
+
+/* mt_json_next() with its most common tokens read inline: a plain member
+ * name (after '{' or ',') and a plain string member value. Anything else,
+ * errors included, is left to mt_json_next() with j untouched. */
+static MT_JSON_INLINE int
+mt_json_next_fast(struct mt_json *j)
+{
+    const uint8_t *p, *q, *end = j->end;
+    struct mt_json_level *lv;
+
+    if (j->depth == 0)
+        return mt_json_next(j);
+    lv = &j->lv[j->depth - 1];
+    if (lv->objid == 0)
+        return mt_json_next(j);
+    p = mt_json_skip_ws(j->p, end);
+    if (p == end)
+        return mt_json_next(j);
+    if (j->state == MT_JST_VALUE) {
+        if (*p == '"') {
+            if ((q = mt_json_plain(j, p + 1)) == NULL)
+                return mt_json_next(j);
+            j->tok_off = (size_t)(p - j->start);
+            j->str = (const char *)p + 1;
+            j->slen = (size_t)(q - p - 1);
+            j->p = q + 1;
+            j->state = MT_JST_AFTER;
+            return MT_JT_STR;
+        }
+        return mt_json_number(j, p);
+    }
+    if (j->state == MT_JST_AFTER) {
+        if (*p == '}') {
+            j->tok_off = (size_t)(p - j->start);
+            j->p = p + 1;
+            j->depth--;
+            return MT_JT_END_OBJ; /* the state stays MT_JST_AFTER */
+        }
+        if (*p != ',')
+            return mt_json_next(j);
+        p = mt_json_skip_ws(p + 1, end);
+    } else if (j->state != MT_JST_OBJ_FIRST)
+        return mt_json_next(j);
+    if (p == end || *p != '"' || lv->count >= j->max_array ||
+        (q = mt_json_plain(j, p + 1)) == NULL)
+        return mt_json_next(j);
+    {
+        const uint8_t *c = mt_json_skip_ws(q + 1, end);
+        if (c == end || *c != ':')
+            return mt_json_next(j);
+        lv->count++;
+        j->tok_off = (size_t)(p - j->start);
+        j->str = (const char *)p + 1;
+        j->slen = (size_t)(q - p - 1);
+        j->p = c + 1;
+        j->state = MT_JST_VALUE;
+        return MT_JT_KEY;
+    }
+}
 
 /* ------------------------------------------------------------------ */
 /* Writer                                                               */

@@ -11,15 +11,6 @@
  */
 #include "json.h"
 
-enum {
-    ST_VALUE,     /* a value is expected */
-    ST_ARR_FIRST, /* after '[': a value or ']' */
-    ST_OBJ_FIRST, /* after '{': a name or '}' */
-    ST_OBJ_KEY,   /* after ',' in an object: a name */
-    ST_AFTER,     /* after a value: ',' or the closing bracket */
-    ST_DONE,
-};
-
 struct mt_json_keyent {
     uint64_t hash;
     uint32_t objid;
@@ -38,7 +29,7 @@ mt_json_init(struct mt_json *j, const mtasts_ctx *ctx, const uint8_t *buf,
     j->max_depth = ctx->limits[MTASTS_LIMIT_JSON_DEPTH];
     j->max_string = ctx->limits[MTASTS_LIMIT_JSON_STRING];
     j->max_array = ctx->limits[MTASTS_LIMIT_JSON_ARRAY];
-    j->state = ST_VALUE;
+    j->state = MT_JST_VALUE;
     j->lv = j->local;
     j->lv_cap = MT_JSON_LOCAL_DEPTH;
     j->next_objid = 1;
@@ -66,7 +57,7 @@ mt_json_fail(struct mt_json *j, int err, int reason, size_t off)
         j->reason = reason;
         j->err_off = off;
     }
-    j->state = ST_DONE;
+    j->state = MT_JST_DONE;
     return MT_JT_ERROR;
 }
 
@@ -74,14 +65,6 @@ static int
 fail_at(struct mt_json *j, int err, int reason, const uint8_t *at)
 {
     return mt_json_fail(j, err, reason, (size_t)(at - j->start));
-}
-
-static const uint8_t *
-skip_ws(const uint8_t *p, const uint8_t *end)
-{
-    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
-        p++;
-    return p;
 }
 
 /* Length of the valid UTF-8 sequence (2 to 4 bytes) at p, 0 if invalid. */
@@ -135,53 +118,6 @@ hex4(const uint8_t *p)
     if ((a | b | c | d) < 0)
         return -1;
     return ((long)a << 12) | (b << 8) | (c << 4) | d;
-}
-
-#define ONES  ((uint64_t)0x0101010101010101)
-#define HIGHS ((uint64_t)0x8080808080808080)
-
-/* Nonzero high bit in every byte of x that is '"', '\\', below 0x20 or
- * above 0x7F (exact: no false positives). */
-static inline uint64_t
-special_bytes(uint64_t x)
-{
-    uint64_t q = x ^ (ONES * '"'), b = x ^ (ONES * '\\');
-    uint64_t low7 = ~HIGHS;
-    /* a byte y is zero iff ((y & 0x7F) + 0x7F | y) has no high bit */
-    uint64_t zq = ~(((q & low7) + low7) | q) & HIGHS;
-    uint64_t zb = ~(((b & low7) + low7) | b) & HIGHS;
-    /* below 0x20: (y & 0x7F) + 0x60 has no high bit, and y < 0x80 */
-    uint64_t lt = ~(((x & low7) + ONES * 0x60) | x) & HIGHS;
-
-    return zq | zb | lt | (x & HIGHS);
-}
-
-static inline uint64_t
-load64(const uint8_t *p)
-{
-    uint64_t x;
-
-    memcpy(&x, p, 8);
-    return x;
-}
-
-/* Offset of the first flagged byte of a nonzero mask. */
-static inline size_t
-first_flag(uint64_t m, const uint8_t *p)
-{
-#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
-    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    (void)p;
-    return (size_t)__builtin_ctzll(m) >> 3;
-#else
-    size_t i;
-
-    (void)m;
-    for (i = 0; i < 8; i++)
-        if (p[i] == '"' || p[i] == '\\' || p[i] < 0x20 || p[i] >= 0x80)
-            return i;
-    return 8;
-#endif
 }
 
 static int
@@ -290,22 +226,24 @@ decode_escaped(struct mt_json *j, const uint8_t *s, const uint8_t *e)
     return 0;
 }
 
-/* A string at j->p (on the opening quote). Sets j->str/slen and moves past
- * the closing quote. Returns 0 or MT_JT_ERROR (-1). */
-static int
-read_string(struct mt_json *j)
-{
-    const uint8_t *s = j->p + 1, *q = s, *lim;
-    size_t room = (size_t)(j->end - s);
+#if defined(__GNUC__)
+#define MT_NOINLINE __attribute__((noinline))
+#else
+#define MT_NOINLINE
+#endif
 
-    /* Never look further than the string limit allows: one more byte
-     * tells "too long" from "ends here". */
-    lim = room > j->max_string ? s + j->max_string + 1 : j->end;
+/* The rest of a string from q on (s: its first byte, lim: how far it may
+ * reach), whatever q points at: escapes, non-ASCII bytes, controls, the
+ * end of the input or of the string limit. */
+static MT_NOINLINE int
+read_string_rest(struct mt_json *j, const uint8_t *s, const uint8_t *q,
+                 const uint8_t *lim)
+{
     for (;;) {
         while (lim - q >= 8) {
-            uint64_t m = special_bytes(load64(q));
+            uint64_t m = mt_json_special(mt_json_load64(q));
             if (m != 0) {
-                q += first_flag(m, q);
+                q += mt_json_first_flag(m, q);
                 goto special;
             }
             q += 8;
@@ -357,6 +295,25 @@ read_string(struct mt_json *j)
     if (lim != j->end)
         return fail_at(j, MTASTS_ETOOBIG, MTASTS_R_TOO_BIG, j->p);
     return fail_at(j, MTASTS_ESYNTAX, MT_R_JSON_SYNTAX, j->end);
+}
+
+/* A string at j->p (on the opening quote). Sets j->str/slen and moves past
+ * the closing quote. Returns 0 or MT_JT_ERROR (-1). The common case, plain
+ * ASCII up to the closing quote, stays here; anything else goes on in
+ * read_string_rest(). */
+static inline int
+read_string(struct mt_json *j)
+{
+    const uint8_t *s = j->p + 1, *lim = mt_json_string_lim(j, s);
+    const uint8_t *q = mt_json_scan(s, lim);
+
+    if (q < lim && *q == '"') {
+        j->str = (const char *)s;
+        j->slen = (size_t)(q - s);
+        j->p = q + 1;
+        return 0;
+    }
+    return read_string_rest(j, s, q, lim);
 }
 
 static int
@@ -441,7 +398,7 @@ literal(struct mt_json *j, const char *word, size_t n, int tok)
     if ((size_t)(j->end - j->p) < n || memcmp(j->p, word, n) != 0)
         return fail_at(j, MTASTS_ESYNTAX, MT_R_JSON_SYNTAX, j->p);
     j->p += n;
-    j->state = ST_AFTER;
+    j->state = MT_JST_AFTER;
     return tok;
 }
 
@@ -464,11 +421,11 @@ read_key(struct mt_json *j)
     j->tok_off = (size_t)(j->p - j->start);
     if (read_string(j) != 0)
         return MT_JT_ERROR;
-    j->p = skip_ws(j->p, j->end);
+    j->p = mt_json_skip_ws(j->p, j->end);
     if (j->p == j->end || *j->p != ':')
         return fail_at(j, MTASTS_ESYNTAX, MT_R_JSON_SYNTAX, j->p);
     j->p++;
-    j->state = ST_VALUE;
+    j->state = MT_JST_VALUE;
     return MT_JT_KEY;
 }
 
@@ -489,7 +446,7 @@ read_value(struct mt_json *j)
     case '"':
         if (read_string(j) != 0)
             return MT_JT_ERROR;
-        j->state = ST_AFTER;
+        j->state = MT_JST_AFTER;
         return MT_JT_STR;
     case '{':
         if (push(j, j->next_objid) != 0)
@@ -498,13 +455,13 @@ read_value(struct mt_json *j)
         if (j->next_objid == 0)
             j->next_objid = 1;
         j->p++;
-        j->state = ST_OBJ_FIRST;
+        j->state = MT_JST_OBJ_FIRST;
         return MT_JT_OBJ;
     case '[':
         if (push(j, 0) != 0)
             return MT_JT_ERROR;
         j->p++;
-        j->state = ST_ARR_FIRST;
+        j->state = MT_JST_ARR_FIRST;
         return MT_JT_ARR;
     case 't':
         return literal(j, "true", 4, MT_JT_TRUE);
@@ -516,7 +473,7 @@ read_value(struct mt_json *j)
         if (*p == '-' || (*p >= '0' && *p <= '9')) {
             if (read_number(j) != 0)
                 return MT_JT_ERROR;
-            j->state = ST_AFTER;
+            j->state = MT_JST_AFTER;
             return MT_JT_NUM;
         }
         if (*p >= 0x80 && utf8_seq(p, j->end) == 0)
@@ -531,7 +488,7 @@ close_level(struct mt_json *j, int tok)
     j->tok_off = (size_t)(j->p - j->start);
     j->p++;
     j->depth--;
-    j->state = ST_AFTER;
+    j->state = MT_JST_AFTER;
     return tok;
 }
 
@@ -540,26 +497,26 @@ mt_json_next(struct mt_json *j)
 {
     uint8_t c;
 
-    j->p = skip_ws(j->p, j->end);
+    j->p = mt_json_skip_ws(j->p, j->end);
     switch (j->state) {
-    case ST_VALUE:
+    case MT_JST_VALUE:
         return read_value(j);
-    case ST_ARR_FIRST:
+    case MT_JST_ARR_FIRST:
         if (j->p < j->end && *j->p == ']')
             return close_level(j, MT_JT_END_ARR);
-        j->state = ST_VALUE;
+        j->state = MT_JST_VALUE;
         return read_value(j);
-    case ST_OBJ_FIRST:
+    case MT_JST_OBJ_FIRST:
         if (j->p < j->end && *j->p == '}')
             return close_level(j, MT_JT_END_OBJ);
         return read_key(j);
-    case ST_OBJ_KEY:
+    case MT_JST_OBJ_KEY:
         return read_key(j);
-    case ST_AFTER:
+    case MT_JST_AFTER:
         if (j->depth == 0) {
             if (j->p != j->end)
                 return fail_at(j, MTASTS_ESYNTAX, MT_R_JSON_SYNTAX, j->p);
-            j->state = ST_DONE;
+            j->state = MT_JST_DONE;
             j->tok_off = (size_t)(j->p - j->start);
             return MT_JT_EOF;
         }
@@ -571,14 +528,14 @@ mt_json_next(struct mt_json *j)
                 return close_level(j, MT_JT_END_OBJ);
             if (c != ',')
                 return fail_at(j, MTASTS_ESYNTAX, MT_R_JSON_SYNTAX, j->p);
-            j->p = skip_ws(j->p + 1, j->end);
+            j->p = mt_json_skip_ws(j->p + 1, j->end);
             return read_key(j);
         }
         if (c == ']')
             return close_level(j, MT_JT_END_ARR);
         if (c != ',')
             return fail_at(j, MTASTS_ESYNTAX, MT_R_JSON_SYNTAX, j->p);
-        j->p = skip_ws(j->p + 1, j->end);
+        j->p = mt_json_skip_ws(j->p + 1, j->end);
         return read_value(j);
     default:
         if (j->err == 0)

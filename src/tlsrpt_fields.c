@@ -152,29 +152,42 @@ mt_datetime_format(int64_t t, char out[20])
     return 0;
 }
 
-/* dec-octet "." x3 dec-octet; the value into *ret when not NULL. */
+/* dec-octet "." x3 dec-octet; the value into *ret when not NULL. Each
+ * octet is read digit by digit, unrolled (at most three). */
 static int
 ipv4(const char *s, size_t n, uint32_t *ret)
 {
+    const unsigned char *p = (const unsigned char *)s, *e = p + n;
     uint32_t v = 0;
-    size_t i = 0;
+    unsigned o, d;
     int part;
 
+    if (n < 7 || n > 15)
+        return 0;
     for (part = 0; part < 4; part++) {
-        size_t st = i;
-        unsigned o = 0;
         if (part > 0) {
-            if (i >= n || s[i] != '.')
+            if (p == e || *p != '.')
                 return 0;
-            st = ++i;
+            p++;
         }
-        while (i < n && s[i] >= '0' && s[i] <= '9' && i - st < 3)
-            o = o * 10 + (unsigned)(s[i++] - '0');
-        if (i == st || o > 255 || (i - st > 1 && s[st] == '0'))
+        if (p == e || (o = (unsigned)*p - '0') > 9)
             return 0;
+        p++;
+        if (p < e && (d = (unsigned)*p - '0') <= 9) {
+            if (o == 0)
+                return 0; /* no leading zero */
+            o = o * 10 + d;
+            p++;
+            if (p < e && (d = (unsigned)*p - '0') <= 9) {
+                o = o * 10 + d;
+                p++;
+                if (o > 255)
+                    return 0;
+            }
+        }
         v = v << 8 | o;
     }
-    if (i != n)
+    if (p != e)
         return 0;
     if (ret != NULL)
         *ret = v;
@@ -261,6 +274,17 @@ mt_is_ipv4(const char *s, size_t n)
     return ipv4(s, n, NULL);
 }
 
+static int
+has_colon5(const char *s, size_t n)
+{
+    size_t i, m = n < 5 ? n : 5;
+
+    for (i = 0; i < m; i++)
+        if (s[i] == ':')
+            return 1;
+    return 0;
+}
+
 int
 mt_ip_kind(const char *s, size_t n)
 {
@@ -268,7 +292,9 @@ mt_ip_kind(const char *s, size_t n)
 
     if (ipv4(s, n, NULL))
         return 4;
-    if (memchr(s, ':', n) != NULL && ipv6(s, n, g))
+    /* an IPv6address has a ':' within its first 5 bytes (a group has at
+     * most 4 digits): a cheap way to turn away host names */
+    if (has_colon5(s, n) && ipv6(s, n, g))
         return 6;
     return 0;
 }

@@ -70,10 +70,26 @@ struct mt_rbuild {
     struct mt_rdiag *diag;
     char *pool;
     size_t pol_cap, det_cap, fld_cap, diag_cap, pool_cap;
-    int oom; /* also set when the pool outgrows 32-bit offsets */
+    int oom;        /* also set when the pool outgrows 32-bit offsets */
+    unsigned local; /* MT_RB_* bits: arrays still in the caller's buffer */
 };
 
+#define MT_RB_POL  0x01u
+#define MT_RB_DET  0x02u
+#define MT_RB_FLD  0x04u
+#define MT_RB_DIAG 0x08u
+#define MT_RB_POOL 0x10u
+#define MT_RB_ALL  0x1Fu
+
+/* Bytes of the caller's buffer for mt_rbuild_init_local(). */
+#define MT_RBUILD_LOCAL 4096
+
 void mt_rbuild_init(struct mt_rbuild *b, mtasts_ctx *ctx, size_t hint);
+/* Start with every array in buf (MT_RBUILD_LOCAL bytes, aligned for
+ * int64_t, to outlive the builder): an array that outgrows its part moves
+ * to the heap; a report whose arrays all stayed there is made of one
+ * exact allocation by mt_rbuild_finish(). No allocation here. */
+void mt_rbuild_init_local(struct mt_rbuild *b, mtasts_ctx *ctx, void *buf);
 void mt_rbuild_fini(struct mt_rbuild *b);
 /* Copy s into the pool; a string with off MT_RSTR_NONE when out of
  * memory (b->oom set). */
@@ -82,6 +98,9 @@ struct mt_rpolicy *mt_rbuild_policy(struct mt_rbuild *b);
 struct mt_rdetail *mt_rbuild_detail(struct mt_rbuild *b);
 /* Append a field; returns its index or -1 (oom). */
 int mt_rbuild_field(struct mt_rbuild *b, struct mt_rstr s);
+/* Append k >= 1 fields at once: the first of them, to be filled in, or
+ * NULL (oom). */
+struct mt_rstr *mt_rbuild_fields(struct mt_rbuild *b, size_t k);
 int mt_rbuild_diag(struct mt_rbuild *b, int warning, const char *path,
                    size_t n);
 /* Shrink the arrays and hand them to a new report. 0 or MTASTS_ENOMEM

@@ -7,6 +7,8 @@
 #include "json.h"
 #include "tlsrpt_int.h"
 
+#define MEMBER_IDS 32 /* above the K_* member ids below */
+
 struct bld {
     struct mt_json j;
     struct mt_rbuild b;
@@ -16,6 +18,9 @@ struct bld {
     size_t woff;
     size_t pi; /* index of the policy being read */
     size_t di; /* index of the failure detail being read */
+    /* failure-details member names: the one seen after each (K_UNKNOWN:
+     * after '{'), for read_detail() to try first */
+    unsigned char det_next[MEMBER_IDS];
 };
 
 #define NO_INDEX ((size_t)-1)
@@ -59,6 +64,8 @@ enum {
     K_REASON_CODE,
     K_COUNT
 };
+
+typedef char member_ids_fit[K_COUNT <= MEMBER_IDS ? 1 : -1];
 
 #define KEY_(s)          \
     {                    \
@@ -191,23 +198,55 @@ oom(struct bld *c)
 /* Values                                                              */
 /* ------------------------------------------------------------------ */
 
-static int
+static MT_JSON_INLINE int
 next(struct bld *c)
 {
-    int t = mt_json_next(&c->j);
+    int t = mt_json_next_fast(&c->j);
 
     return t;
 }
 
+/* mt_rbuild_str() with the common case inline: room in the pool, and a
+ * short string copied with word moves rather than a call to memcpy. */
+static inline struct mt_rstr
+pool_str(struct mt_rbuild *b, const char *s, size_t n)
+{
+    size_t at = b->r.pool_len, need = at + n + 1;
+    struct mt_rstr r;
+    char *d;
+
+    if (b->oom || n > 32 || need > b->pool_cap || need >= MT_RSTR_NONE)
+        return mt_rbuild_str(b, s, n);
+    d = b->pool + at;
+    if (n >= 16) {
+        memcpy(d, s, 8);
+        memcpy(d + 8, s + 8, 8);
+        memcpy(d + n - 16, s + n - 16, 8);
+        memcpy(d + n - 8, s + n - 8, 8);
+    } else if (n >= 8) {
+        memcpy(d, s, 8);
+        memcpy(d + n - 8, s + n - 8, 8);
+    } else if (n >= 4) {
+        memcpy(d, s, 4);
+        memcpy(d + n - 4, s + n - 4, 4);
+    } else if (n > 0)
+        memcpy(d, s, n);
+    d[n] = 0;
+    r.off = (uint32_t)at;
+    r.len = (uint32_t)n;
+    b->r.pool_len = need;
+    return r;
+}
+
 /* The value token just read must be a string: copy it. */
-static int
+static MT_JSON_INLINE int
 take_string(struct bld *c, int tok, struct mt_rstr *out)
 {
     if (tok == MT_JT_ERROR)
         return -1;
     if (tok != MT_JT_STR)
         return fail(c, MTASTS_ESYNTAX, MT_R_JSON_TYPE, c->j.tok_off);
-    *out = mt_rbuild_str(&c->b, c->j.str, c->j.slen);
+    *out = pool_str(&c->b, c->j.str, c->j.slen);
     if (out->off == MT_RSTR_NONE)
         return oom(c);
     return 0;
@@ -391,21 +430,33 @@ result_type_of(const char *t, size_t n)
 static int
 read_detail(struct bld *c, int tok, struct mt_rpolicy *pol)
 {
-    struct mt_rstr texts[MT_DET_TEXTS];
+    struct mt_rstr texts[MT_DET_TEXTS], *f;
     struct mt_rdetail *d;
     uint32_t mask = 0;
-    int k, i;
+    int k, i, prev;
+    size_t nt;
     int64_t failed = 0;
 
     if (expect_obj(c, tok) != 0)
         return -1;
     for (i = 0; i < MT_DET_TEXTS; i++)
         texts[i].off = MT_RSTR_NONE;
-    FOR_MEMBERS(c, tok)
-    {
-        size_t koff = c->j.tok_off;
-        int field;
-        k = key_id(&c->j, K_RESULT_TYPE, K_REASON_CODE);
+    for (prev = K_UNKNOWN;; prev = k) {
+        size_t koff;
+        int field, guess = c->det_next[prev];
+        /* producers write the members of every entry in one order: try
+         * the name that followed the previous one last time */
+        if (guess != K_UNKNOWN &&
+            mt_json_key_is(&c->j, keys[guess].s, keys[guess].n))
+            k = guess;
+        else {
+            tok = next(c);
+            if (tok != MT_JT_KEY)
+                break;
+            k = key_id(&c->j, K_RESULT_TYPE, K_REASON_CODE);
+        }
+        c->det_next[prev] = (unsigned char)k;
+        koff = c->j.tok_off;
         if (k == K_UNKNOWN) {
             if (skip_member(c) != 0)
                 return -1;
@@ -482,13 +533,16 @@ read_detail(struct bld *c, int tok, struct mt_rpolicy *pol)
         return oom(c);
     d->failed = failed;
     d->fstart = (uint32_t)c->b.r.nfld;
-    for (i = 0; i < MT_DET_TEXTS; i++) {
-        if (texts[i].off == MT_RSTR_NONE)
-            continue;
-        if (mt_rbuild_field(&c->b, texts[i]) < 0)
-            return oom(c);
-        d->mask = (uint8_t)(d->mask | (1u << i));
-    }
+    for (i = 0, nt = 0; i < MT_DET_TEXTS; i++)
+        if (texts[i].off != MT_RSTR_NONE) {
+            texts[nt++] = texts[i];
+            d->mask = (uint8_t)(d->mask | (1u << i));
+        }
+    /* result-type is always there: nt >= 1 */
+    f = mt_rbuild_fields(&c->b, nt);
+    if (f == NULL)
+        return oom(c);
+    memcpy(f, texts, nt * sizeof(*f));
     d->result = (uint8_t)result_type_of(c->b.pool + texts[0].off, texts[0].len);
     pol->det_count++;
     return 0;
@@ -822,6 +876,10 @@ parse_json(mtasts_ctx *ctx, const uint8_t *buf, size_t len, unsigned flags,
     struct bld c;
     int rc;
     size_t skip = 0;
+    union {
+        int64_t align;
+        char bytes[MT_RBUILD_LOCAL];
+    } local;
 
     if (len > ctx->limits[MTASTS_LIMIT_JSON_SIZE]) {
         mt_diag_fail(reterr, MTASTS_ETOOBIG, MTASTS_R_TOO_BIG,
@@ -832,7 +890,11 @@ parse_json(mtasts_ctx *ctx, const uint8_t *buf, size_t len, unsigned flags,
     c.flags = flags;
     c.strict = (flags & MTASTS_PARSE_STRICT) != 0;
     c.pi = c.di = NO_INDEX;
-    mt_rbuild_init(&c.b, ctx, len);
+    /* a small report is built on the stack and copied into one block */
+    if (len <= MT_RBUILD_LOCAL)
+        mt_rbuild_init_local(&c.b, ctx, local.bytes);
+    else
+        mt_rbuild_init(&c.b, ctx, len);
     if (c.b.oom) {
         mt_rbuild_fini(&c.b);
         return mt_nomem(reterr);

@@ -22,14 +22,51 @@ mt_rbuild_init(struct mt_rbuild *b, mtasts_ctx *ctx, size_t hint)
     }
 }
 
+/* Parts of the local buffer (element counts; the pool takes the rest). */
+#define LOCAL_POL  4
+#define LOCAL_DET  32
+#define LOCAL_FLD  128
+#define LOCAL_DIAG 8
+
+void
+mt_rbuild_init_local(struct mt_rbuild *b, mtasts_ctx *ctx, void *buf)
+{
+    char *p = buf;
+
+    memset(b, 0, sizeof(*b));
+    b->ctx = ctx;
+    b->r.org.off = b->r.contact.off = b->r.report_id.off = MT_RSTR_NONE;
+    b->pol = (struct mt_rpolicy *)(void *)p;
+    b->pol_cap = LOCAL_POL;
+    p += LOCAL_POL * sizeof(*b->pol);
+    b->det = (struct mt_rdetail *)(void *)p;
+    b->det_cap = LOCAL_DET;
+    p += LOCAL_DET * sizeof(*b->det);
+    b->fld = (struct mt_rstr *)(void *)p;
+    b->fld_cap = LOCAL_FLD;
+    p += LOCAL_FLD * sizeof(*b->fld);
+    b->diag = (struct mt_rdiag *)(void *)p;
+    b->diag_cap = LOCAL_DIAG;
+    p += LOCAL_DIAG * sizeof(*b->diag);
+    b->pool = p;
+    b->pool_cap = MT_RBUILD_LOCAL - (size_t)(p - (char *)buf);
+    b->local = MT_RB_ALL;
+}
+
 void
 mt_rbuild_fini(struct mt_rbuild *b)
 {
-    mt_free(b->ctx, b->pol, b->pol_cap * sizeof(*b->pol));
-    mt_free(b->ctx, b->det, b->det_cap * sizeof(*b->det));
-    mt_free(b->ctx, b->fld, b->fld_cap * sizeof(*b->fld));
-    mt_free(b->ctx, b->diag, b->diag_cap * sizeof(*b->diag));
-    mt_free(b->ctx, b->pool, b->pool_cap);
+    if (!(b->local & MT_RB_POL))
+        mt_free(b->ctx, b->pol, b->pol_cap * sizeof(*b->pol));
+    if (!(b->local & MT_RB_DET))
+        mt_free(b->ctx, b->det, b->det_cap * sizeof(*b->det));
+    if (!(b->local & MT_RB_FLD))
+        mt_free(b->ctx, b->fld, b->fld_cap * sizeof(*b->fld));
+    if (!(b->local & MT_RB_DIAG))
+        mt_free(b->ctx, b->diag, b->diag_cap * sizeof(*b->diag));
+    if (!(b->local & MT_RB_POOL))
+        mt_free(b->ctx, b->pool, b->pool_cap);
+    b->local = 0;
     b->pol = NULL;
     b->det = NULL;
     b->fld = NULL;
@@ -38,10 +75,11 @@ mt_rbuild_fini(struct mt_rbuild *b)
     b->pol_cap = b->det_cap = b->fld_cap = b->diag_cap = b->pool_cap = 0;
 }
 
-/* Grow *arr (cap elements of size es) to hold count + 1. */
+/* Grow *arr (cap elements of size es) to hold count + 1 (first: the
+ * capacity of a new array, then doubled). */
 static int
 grow(struct mt_rbuild *b, void **arr, size_t *cap, size_t count, size_t es,
-     size_t first)
+     size_t first, unsigned bit)
 {
     size_t ncap;
     void *n;
@@ -49,11 +87,21 @@ grow(struct mt_rbuild *b, void **arr, size_t *cap, size_t count, size_t es,
     if (count < *cap)
         return 0;
     ncap = *cap ? *cap * 2 : first;
+    while (ncap <= count && ncap <= SIZE_MAX / es)
+        ncap *= 2;
     if (ncap > SIZE_MAX / es) {
         b->oom = 1;
         return -1;
     }
-    n = mt_realloc(b->ctx, *arr, *cap * es, ncap * es);
+    if (b->local & bit) {
+        /* leave the local buffer (count < cap elements in use) */
+        n = mt_alloc(b->ctx, ncap * es);
+        if (n != NULL) {
+            memcpy(n, *arr, *cap * es);
+            b->local &= ~bit;
+        }
+    } else
+        n = mt_realloc(b->ctx, *arr, *cap * es, ncap * es);
     if (n == NULL) {
         b->oom = 1;
         return -1;
@@ -80,7 +128,14 @@ mt_rbuild_str(struct mt_rbuild *b, const char *s, size_t n)
         char *np;
         while (ncap < need)
             ncap = ncap * 2;
-        np = mt_realloc(b->ctx, b->pool, b->pool_cap, ncap);
+        if (b->local & MT_RB_POOL) {
+            np = mt_alloc(b->ctx, ncap);
+            if (np != NULL) {
+                memcpy(np, b->pool, b->r.pool_len);
+                b->local &= ~MT_RB_POOL;
+            }
+        } else
+            np = mt_realloc(b->ctx, b->pool, b->pool_cap, ncap);
         if (np == NULL) {
             b->oom = 1;
             return r;
@@ -103,7 +158,7 @@ mt_rbuild_policy(struct mt_rbuild *b)
     struct mt_rpolicy *p;
 
     if (b->oom || grow(b, (void **)&b->pol, &b->pol_cap, b->r.npol,
-                       sizeof(*b->pol), 4) != 0)
+                       sizeof(*b->pol), 4, MT_RB_POL) != 0)
         return NULL;
     p = &b->pol[b->r.npol++];
     memset(p, 0, sizeof(*p));
@@ -117,7 +172,7 @@ mt_rbuild_detail(struct mt_rbuild *b)
     struct mt_rdetail *d;
 
     if (b->oom || grow(b, (void **)&b->det, &b->det_cap, b->r.ndet,
-                       sizeof(*b->det), 16) != 0)
+                       sizeof(*b->det), 16, MT_RB_DET) != 0)
         return NULL;
     d = &b->det[b->r.ndet++];
     memset(d, 0, sizeof(*d));
@@ -128,7 +183,7 @@ int
 mt_rbuild_field(struct mt_rbuild *b, struct mt_rstr s)
 {
     if (b->oom || grow(b, (void **)&b->fld, &b->fld_cap, b->r.nfld,
-                       sizeof(*b->fld), 32) != 0)
+                       sizeof(*b->fld), 32, MT_RB_FLD) != 0)
         return -1;
     if (b->r.nfld >= MT_RSTR_NONE) {
         b->oom = 2;
@@ -138,13 +193,30 @@ mt_rbuild_field(struct mt_rbuild *b, struct mt_rstr s)
     return (int)(b->r.nfld++ & 0x7FFFFFFF);
 }
 
+struct mt_rstr *
+mt_rbuild_fields(struct mt_rbuild *b, size_t k)
+{
+    struct mt_rstr *f;
+
+    if (b->oom || grow(b, (void **)&b->fld, &b->fld_cap, b->r.nfld + k - 1,
+                       sizeof(*b->fld), 32, MT_RB_FLD) != 0)
+        return NULL;
+    if (b->r.nfld + k > MT_RSTR_NONE) {
+        b->oom = 2;
+        return NULL;
+    }
+    f = &b->fld[b->r.nfld];
+    b->r.nfld += k;
+    return f;
+}
+
 int
 mt_rbuild_diag(struct mt_rbuild *b, int warning, const char *path, size_t n)
 {
     struct mt_rstr s;
 
     if (b->oom || grow(b, (void **)&b->diag, &b->diag_cap, b->r.ndiag,
-                       sizeof(*b->diag), 4) != 0)
+                       sizeof(*b->diag), 4, MT_RB_DIAG) != 0)
         return -1;
     s = mt_rbuild_str(b, path, n);
     if (s.off == MT_RSTR_NONE)
@@ -179,9 +251,74 @@ fit(mtasts_ctx *ctx, void **arr, size_t *cap, size_t count, size_t es)
     return 0;
 }
 
+/* A local array of count elements to the heap, exactly (NULL when
+ * count is 0). 0 or -1 (nothing changed). */
+static int
+unlocal(struct mt_rbuild *b, void **arr, size_t *cap, size_t count, size_t es,
+        unsigned bit)
+{
+    void *n = NULL;
+
+    if (!(b->local & bit))
+        return 0;
+    if (count > 0) {
+        n = mt_alloc(b->ctx, count * es);
+        if (n == NULL)
+            return -1;
+        memcpy(n, *arr, count * es);
+    }
+    *arr = n;
+    *cap = count;
+    b->local &= ~bit;
+    return 0;
+}
+
+#define ALIGN8(n) (((n) + 7) & ~(size_t)7)
+
+/* Everything still local: one allocation holds the report, its arrays and
+ * its pool (alloc_size tells mtasts_tlsrpt_report_free()). */
+static int
+finish_one_block(struct mt_rbuild *b, mtasts_tlsrpt_report **ret)
+{
+    size_t o_pol = ALIGN8(sizeof(**ret));
+    size_t o_det = o_pol + ALIGN8(b->r.npol * sizeof(*b->pol));
+    size_t o_fld = o_det + ALIGN8(b->r.ndet * sizeof(*b->det));
+    size_t o_diag = o_fld + ALIGN8(b->r.nfld * sizeof(*b->fld));
+    size_t o_pool = o_diag + ALIGN8(b->r.ndiag * sizeof(*b->diag));
+    size_t total = o_pool + b->r.pool_len;
+    mtasts_tlsrpt_report *r;
+    char *m;
+
+    m = mt_alloc(b->ctx, total);
+    if (m == NULL)
+        return MTASTS_ENOMEM;
+    r = (mtasts_tlsrpt_report *)(void *)m;
+    *r = b->r;
+    r->ctx = b->ctx;
+    r->alloc_size = total;
+    r->pol = b->r.npol ? (struct mt_rpolicy *)(void *)(m + o_pol) : NULL;
+    r->det = b->r.ndet ? (struct mt_rdetail *)(void *)(m + o_det) : NULL;
+    r->fld = b->r.nfld ? (struct mt_rstr *)(void *)(m + o_fld) : NULL;
+    r->diag = b->r.ndiag ? (struct mt_rdiag *)(void *)(m + o_diag) : NULL;
+    r->pool = b->r.pool_len ? m + o_pool : NULL;
+    if (r->pol != NULL)
+        memcpy(r->pol, b->pol, b->r.npol * sizeof(*b->pol));
+    if (r->det != NULL)
+        memcpy(r->det, b->det, b->r.ndet * sizeof(*b->det));
+    if (r->fld != NULL)
+        memcpy(r->fld, b->fld, b->r.nfld * sizeof(*b->fld));
+    if (r->diag != NULL)
+        memcpy(r->diag, b->diag, b->r.ndiag * sizeof(*b->diag));
+    if (r->pool != NULL)
+        memcpy(r->pool, b->pool, b->r.pool_len);
+    *ret = r;
+    return MTASTS_OK;
+}
+
 /* The report adopts the builder's arrays, shrunk to size, rather than a
  * packed copy of them: no second allocation of the whole model and no copy
- * (large reports would otherwise fault in a fresh mapping per parse). */
+ * (large reports would otherwise fault in a fresh mapping per parse). A
+ * report built wholly in the local buffer is copied into one block. */
 int
 mt_rbuild_finish(struct mt_rbuild *b, mtasts_tlsrpt_report **ret)
 {
@@ -189,7 +326,20 @@ mt_rbuild_finish(struct mt_rbuild *b, mtasts_tlsrpt_report **ret)
 
     if (b->oom)
         return b->oom == 2 ? MTASTS_ETOOBIG : MTASTS_ENOMEM;
+    if (b->local == MT_RB_ALL)
+        return finish_one_block(b, ret);
     /* on failure the builder still owns everything: mt_rbuild_fini() */
+    if (unlocal(b, (void **)&b->pol, &b->pol_cap, b->r.npol, sizeof(*b->pol),
+                MT_RB_POL) != 0 ||
+        unlocal(b, (void **)&b->det, &b->det_cap, b->r.ndet, sizeof(*b->det),
+                MT_RB_DET) != 0 ||
+        unlocal(b, (void **)&b->fld, &b->fld_cap, b->r.nfld, sizeof(*b->fld),
+                MT_RB_FLD) != 0 ||
+        unlocal(b, (void **)&b->diag, &b->diag_cap, b->r.ndiag,
+                sizeof(*b->diag), MT_RB_DIAG) != 0 ||
+        unlocal(b, (void **)&b->pool, &b->pool_cap, b->r.pool_len, 1,
+                MT_RB_POOL) != 0)
+        return MTASTS_ENOMEM;
     if (fit(b->ctx, (void **)&b->pol, &b->pol_cap, b->r.npol,
             sizeof(*b->pol)) != 0 ||
         fit(b->ctx, (void **)&b->det, &b->det_cap, b->r.ndet,
@@ -226,6 +376,11 @@ mtasts_tlsrpt_report_free(mtasts_tlsrpt_report *report)
 {
     if (report == NULL)
         return;
+    if (report->alloc_size != sizeof(*report)) {
+        /* one block: report, arrays and pool */
+        mt_free(report->ctx, report, report->alloc_size);
+        return;
+    }
     mt_free(report->ctx, report->pol, report->npol * sizeof(*report->pol));
     mt_free(report->ctx, report->det, report->ndet * sizeof(*report->det));
     mt_free(report->ctx, report->fld, report->nfld * sizeof(*report->fld));

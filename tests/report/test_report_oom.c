@@ -149,6 +149,75 @@ oom_escapes_and_depth(void **state)
                      0);
 }
 
+/* A report of npol policies with nmx mx-host names and ndet details each
+ * and an organization name of orglen bytes, written into buf. */
+static size_t
+gen_report(char *buf, size_t cap, int npol, int nmx, int ndet, size_t orglen)
+{
+    size_t n;
+    int p, d;
+
+    n = (size_t)snprintf(buf, cap, "{\"organization-name\":\"");
+    while (orglen-- > 0 && n < cap)
+        buf[n++] = 'o';
+    n += (size_t)snprintf(buf + n, cap - n,
+                          "\"," DR ",\"contact-info\":\"c\",\"report-id\":"
+                          "\"i\",\"policies\":[");
+    for (p = 0; p < npol && n < cap; p++) {
+        n += (size_t)snprintf(
+            buf + n, cap - n,
+            "%s{\"policy\":{\"policy-type\":\"sts\",\"policy-domain\":"
+            "\"d\",\"mx-host\":[\"m\"",
+            p ? "," : "");
+        for (d = 1; d < nmx && n < cap; d++)
+            n += (size_t)snprintf(buf + n, cap - n, ",\"m\"");
+        if (n < cap)
+            n += (size_t)snprintf(
+                buf + n, cap - n,
+                "]},\"summary\":{\"total-successful-session-count\":1,"
+                "\"total-failure-session-count\":2},\"failure-details\":[");
+        for (d = 0; d < ndet && n < cap; d++)
+            n += (size_t)snprintf(buf + n, cap - n,
+                                  "%s{\"result-type\":\"x\",\"sending-mta-"
+                                  "ip\":\"192.0.2.%d\",\"failed-session-"
+                                  "count\":1}",
+                                  d ? "," : "", d);
+        if (n < cap)
+            n += (size_t)snprintf(buf + n, cap - n, "]}");
+    }
+    if (n < cap)
+        n += (size_t)snprintf(buf + n, cap - n, "]}");
+    assert_true(n < cap);
+    return n;
+}
+
+/* Small reports start in a local buffer: arrays and the pool outgrowing
+ * it, and larger reports built on the heap from the start. */
+static void
+oom_local_and_heap(void **state)
+{
+    static char buf[16384];
+    size_t n;
+
+    (void)state;
+    /* more than 4 policies and 32 details */
+    n = gen_report(buf, sizeof(buf), 5, 1, 7, 1);
+    assert_true(n <= 4096);
+    sweep(buf, n, 0);
+    /* more than 128 strings */
+    n = gen_report(buf, sizeof(buf), 1, 140, 2, 1);
+    assert_true(n <= 4096);
+    sweep(buf, n, 0);
+    /* the pool outgrows it */
+    n = gen_report(buf, sizeof(buf), 1, 1, 2, 3000);
+    assert_true(n <= 4096);
+    sweep(buf, n, 0);
+    /* on the heap from the start */
+    n = gen_report(buf, sizeof(buf), 3, 2, 40, 10);
+    assert_true(n > 4096);
+    sweep(buf, n, 0);
+}
+
 int
 main(void)
 {
@@ -157,6 +226,7 @@ main(void)
         cmocka_unit_test(oom_gzip),
         cmocka_unit_test(oom_warnings),
         cmocka_unit_test(oom_escapes_and_depth),
+        cmocka_unit_test(oom_local_and_heap),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
