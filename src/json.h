@@ -6,10 +6,7 @@
 #define MTASTS_JSON_H
 
 #include "internal.h"
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
+#include "swar.h"
 
 /* Tokens returned by mt_json_next(). */
 enum mt_json_tok {
@@ -111,77 +108,25 @@ int mt_json_fail(struct mt_json *j, int err, int reason, size_t off);
 /* Inline scanning and the fast path of mt_json_next()                 */
 /* ------------------------------------------------------------------ */
 
-#if defined(__GNUC__)
-#define MT_JSON_INLINE inline __attribute__((always_inline))
-#else
-#define MT_JSON_INLINE inline
-#endif
-
-#define MT_JSON_ONES  ((uint64_t)0x0101010101010101)
-#define MT_JSON_HIGHS ((uint64_t)0x8080808080808080)
-
 /* Nonzero high bit in every byte of x that is '"', '\\', below 0x20 or
  * above 0x7F (exact: no false positives). */
 static inline uint64_t
 mt_json_special(uint64_t x)
 {
-    uint64_t q = x ^ (MT_JSON_ONES * '"'), b = x ^ (MT_JSON_ONES * '\\');
-    uint64_t low7 = ~MT_JSON_HIGHS;
-    /* a byte y is zero iff ((y & 0x7F) + 0x7F | y) has no high bit */
-    uint64_t zq = ~(((q & low7) + low7) | q) & MT_JSON_HIGHS;
-    uint64_t zb = ~(((b & low7) + low7) | b) & MT_JSON_HIGHS;
     /* below 0x20: (y & 0x7F) + 0x60 has no high bit, and y < 0x80 */
-    uint64_t lt = ~(((x & low7) + MT_JSON_ONES * 0x60) | x) & MT_JSON_HIGHS;
+    uint64_t lt = ~(((x & MT_LOW7) + MT_BYTES(0x60)) | x) & MT_HIGHS;
 
-    return zq | zb | lt | (x & MT_JSON_HIGHS);
+    return mt_swar_zero(x ^ MT_BYTES('"')) | mt_swar_zero(x ^ MT_BYTES('\\')) |
+           lt | (x & MT_HIGHS);
 }
 
-static inline uint64_t
-mt_json_load64(const uint8_t *p)
-{
-    uint64_t x;
-
-    memcpy(&x, p, 8);
-    return x;
-}
-
-/* Offset of the first flagged byte of a nonzero mask. */
+/* Offset of the first flagged byte of a nonzero mask (of a word loaded
+ * with mt_load_le). */
 static inline size_t
-mt_json_first_flag(uint64_t m, const uint8_t *p)
+mt_json_first_flag(uint64_t m)
 {
-#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
-    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    (void)p;
-    return (size_t)__builtin_ctzll(m) >> 3;
-#else
-    size_t i;
-
-    (void)m;
-    for (i = 0; i < 8; i++)
-        if (p[i] == '"' || p[i] == '\\' || p[i] < 0x20 || p[i] >= 0x80)
-            return i;
-    return 8;
-#endif
+    return mt_bit_first(m) >> 3;
 }
-
-#if defined(__SSE2__)
-/* Index of the lowest set bit of a nonzero 16-bit mask. */
-static inline size_t
-mt_json_first_bit16(unsigned m)
-{
-#if defined(__GNUC__)
-    return (size_t)__builtin_ctz(m);
-#else
-    size_t i = 0;
-
-    while (!(m & 1u)) {
-        m >>= 1;
-        i++;
-    }
-    return i;
-#endif
-}
-#endif
 
 /* The first byte from q on that is special in a string ('"', '\\', a
  * control or non-ASCII), scanning whole blocks only: when none is found
@@ -190,7 +135,7 @@ mt_json_first_bit16(unsigned m)
 static inline const uint8_t *
 mt_json_scan(const uint8_t *q, const uint8_t *lim)
 {
-#if defined(__SSE2__)
+#if MT_SSE2
     /* 16 bytes at a time: as signed bytes, both the controls and the
      * bytes above 0x7F are below 0x20 */
     while (lim - q >= 16) {
@@ -201,14 +146,14 @@ mt_json_scan(const uint8_t *q, const uint8_t *lim)
                          _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)));
         unsigned bits = (unsigned)_mm_movemask_epi8(m);
         if (bits != 0)
-            return q + mt_json_first_bit16(bits);
+            return q + mt_bit_first(bits);
         q += 16;
     }
 #else
     while (lim - q >= 8) {
-        uint64_t m = mt_json_special(mt_json_load64(q));
+        uint64_t m = mt_json_special(mt_load_le(q, 8));
         if (m != 0)
-            return q + mt_json_first_flag(m, q);
+            return q + mt_json_first_flag(m);
         q += 8;
     }
 #endif
@@ -276,7 +221,7 @@ mt_json_number(struct mt_json *j, const uint8_t *p)
 /* If the next token is the member name name (n >= 4 bytes of printable
  * ASCII without '"' or '\\') written without white space, read it as
  * mt_json_next() would (MT_JT_KEY) and return 1; else 0, j untouched. */
-static MT_JSON_INLINE int
+static MT_ALWAYS_INLINE int
 mt_json_key_is(struct mt_json *j, const char *name, size_t n)
 {
     const uint8_t *p = j->p;
@@ -331,7 +276,7 @@ mt_json_key_is(struct mt_json *j, const char *name, size_t n)
 /* mt_json_next() with its most common tokens read inline: a plain member
  * name (after '{' or ',') and a plain string member value. Anything else,
  * errors included, is left to mt_json_next() with j untouched. */
-static MT_JSON_INLINE int
+static MT_ALWAYS_INLINE int
 mt_json_next_fast(struct mt_json *j)
 {
     const uint8_t *p, *q, *end = j->end;

@@ -99,21 +99,11 @@ utf8_seq(const uint8_t *p, const uint8_t *end)
     return n;
 }
 
-static int
-hexval(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (uint8_t)(c | 0x20);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 static long
 hex4(const uint8_t *p)
 {
-    int a = hexval(p[0]), b = hexval(p[1]), c = hexval(p[2]), d = hexval(p[3]);
+    int a = mt_hex_val(p[0]), b = mt_hex_val(p[1]), c = mt_hex_val(p[2]),
+        d = mt_hex_val(p[3]);
 
     if ((a | b | c | d) < 0)
         return -1;
@@ -241,9 +231,9 @@ read_string_rest(struct mt_json *j, const uint8_t *s, const uint8_t *q,
 {
     for (;;) {
         while (lim - q >= 8) {
-            uint64_t m = mt_json_special(mt_json_load64(q));
+            uint64_t m = mt_json_special(mt_load_le(q, 8));
             if (m != 0) {
-                q += mt_json_first_flag(m, q);
+                q += mt_json_first_flag(m);
                 goto special;
             }
             q += 8;

@@ -20,18 +20,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__GNUC__) || defined(__clang__)
-#define MT_ALWAYS_INLINE inline __attribute__((always_inline))
-#else
-#define MT_ALWAYS_INLINE inline
-#endif
-
-#if defined(__SSE2__) && !defined(MT_NO_SIMD)
-#include <emmintrin.h>
-#define MT_NAMESCAN_SSE2 1
-#else
-#define MT_NAMESCAN_SSE2 0
-#endif
+#include "swar.h"
 
 /* Longest name mt_nmask_get() takes in one go. */
 #define MT_NMASK_MAX 64
@@ -42,28 +31,6 @@ struct mt_nmask {
     uint64_t sep; /* '.' or '-' */
     uint64_t eq;  /* equals the other string, ignoring ASCII case */
 };
-
-#define MT_ONES     UINT64_C(0x0101010101010101)
-#define MT_HIGHS    UINT64_C(0x8080808080808080)
-#define MT_LOW7     UINT64_C(0x7f7f7f7f7f7f7f7f)
-#define MT_BYTES(c) (MT_ONES * (uint64_t)(c))
-
-/* A little-endian load of n = 4 or 8 bytes: s[0] is the low byte whatever
- * the host order (one load instruction once n is a constant). */
-static inline uint64_t
-mt_load_le(const unsigned char *s, size_t n)
-{
-    uint64_t x = 0;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    memcpy(&x, s, n);
-#else
-    size_t i;
-
-    for (i = n; i > 0; i--)
-        x = (x << 8) | s[i - 1];
-#endif
-    return x;
-}
 
 /* s[0..n), 1 <= n <= 8, as a little-endian word padded with zero bytes:
  * two overlapping loads, so no byte past s[n - 1] is read. */
@@ -87,13 +54,6 @@ mt_swar_range(uint64_t x7, unsigned lo, unsigned hi)
     return (x7 + MT_BYTES(0x80 - lo)) & ~(x7 + MT_BYTES(0x7f - hi)) & MT_HIGHS;
 }
 
-/* bytes of x (any value) equal to zero */
-static inline uint64_t
-mt_swar_zero(uint64_t x)
-{
-    return ~(((x & MT_LOW7) + MT_LOW7) | x) & MT_HIGHS;
-}
-
 /* The 0x80 flags of a word as 8 bits (byte i -> bit i). */
 static inline unsigned
 mt_swar_bits(uint64_t m)
@@ -115,7 +75,7 @@ struct mt_nblock {
     unsigned in, dot, sep, eq;
 };
 
-#if MT_NAMESCAN_SSE2
+#if MT_SSE2
 #define MT_NBLOCK 16
 
 /* Signed bytes of v + (0x80 - lo) lie in [-128, -128 + width) exactly when
@@ -238,7 +198,7 @@ mt_nmask_get(const unsigned char *s, const unsigned char *o, size_t n, int what,
              struct mt_nmask *m)
 {
     struct mt_nblock b = {0, 0, 0, 0};
-#if MT_NAMESCAN_SSE2
+#if MT_SSE2
     struct mt_nblock h;
 #endif
     size_t k;
@@ -256,7 +216,7 @@ mt_nmask_get(const unsigned char *s, const unsigned char *o, size_t n, int what,
         }
         return;
     }
-#if MT_NAMESCAN_SSE2
+#if MT_SSE2
     if (n >= 8) {
         /* two overlapping 8-byte halves: s[0..8) and s[n-8..n) */
         mt_nblock_vec(mt_vec_load_halves(s, n),
@@ -301,23 +261,6 @@ mt_nmask_name_ok(const struct mt_nmask *m, size_t n)
     return m->in == all && (m->dot & ((m->sep << 1) | 1)) == 0 &&
            ((m->sep ^ m->dot) & ((m->dot << 1) | 1)) == 0 &&
            ((m->sep >> (n - 1)) & 1) == 0;
-}
-
-/* Index of the lowest set bit of m != 0. */
-static inline size_t
-mt_bit_first(uint64_t m)
-{
-#if defined(__GNUC__) || defined(__clang__)
-    return (size_t)__builtin_ctzll(m);
-#else
-    size_t i = 0;
-
-    while ((m & 1) == 0) {
-        m >>= 1;
-        i++;
-    }
-    return i;
-#endif
 }
 
 /* The masks cut to their first k bytes. */

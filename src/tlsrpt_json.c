@@ -198,7 +198,7 @@ oom(struct bld *c)
 /* Values                                                              */
 /* ------------------------------------------------------------------ */
 
-static MT_JSON_INLINE int
+static MT_ALWAYS_INLINE int
 next(struct bld *c)
 {
     int t = mt_json_next_fast(&c->j);
@@ -239,7 +239,7 @@ pool_str(struct mt_rbuild *b, const char *s, size_t n)
 }
 
 /* The value token just read must be a string: copy it. */
-static MT_JSON_INLINE int
+static MT_ALWAYS_INLINE int
 take_string(struct bld *c, int tok, struct mt_rstr *out)
 {
     if (tok == MT_JT_ERROR)
