@@ -919,6 +919,15 @@ ingest_copy(const mtasts_buf *m, size_t *ret_n)
     return c;
 }
 
+/* A one-policy report for b.example on 2016-04-01, for the name checks. */
+static const char b_example_json[] =
+    "{\"organization-name\":\"X\",\"date-range\":{\"start-datetime\":"
+    "\"2016-04-01T00:00:00Z\",\"end-datetime\":\"2016-04-01T23:59:59Z\"},"
+    "\"contact-info\":\"r@x.example\",\"report-id\":\"1\",\"policies\":[{"
+    "\"policy\":{\"policy-type\":\"no-policy-found\",\"policy-domain\":"
+    "\"b.example\"},\"summary\":{\"total-successful-session-count\":1,"
+    "\"total-failure-session-count\":0}}]}";
+
 static void
 test_deliv_16_mismatch(void **state)
 {
@@ -931,14 +940,7 @@ test_deliv_16_mismatch(void **state)
 
     (void)state;
     /* JSON policy-domain b.example; the file name says a.example */
-    static const char json[] =
-        "{\"organization-name\":\"X\",\"date-range\":{\"start-datetime\":"
-        "\"2016-04-01T00:00:00Z\",\"end-datetime\":\"2016-04-01T23:59:59Z\"},"
-        "\"contact-info\":\"r@x.example\",\"report-id\":\"1\",\"policies\":[{"
-        "\"policy\":{\"policy-type\":\"no-policy-found\",\"policy-domain\":"
-        "\"b.example\"},\"summary\":{\"total-successful-session-count\":1,"
-        "\"total-failure-session-count\":0}}]}";
-    r = parse_report(json, strlen(json));
+    r = parse_report(b_example_json, strlen(b_example_json));
     m = build_mail(r, "x.example", 0);
     c = ingest_copy(m, &n);
     patch(c, n, "x.example!b.example!", "x.example!a.example!");
@@ -1038,13 +1040,6 @@ test_deliv_16_rfc2231_file_name(void **state)
          "filename*0=\"x.example!a.exam\"",
          0},
     };
-    static const char json[] =
-        "{\"organization-name\":\"X\",\"date-range\":{\"start-datetime\":"
-        "\"2016-04-01T00:00:00Z\",\"end-datetime\":\"2016-04-01T23:59:59Z\"},"
-        "\"contact-info\":\"r@x.example\",\"report-id\":\"1\",\"policies\":[{"
-        "\"policy\":{\"policy-type\":\"no-policy-found\",\"policy-domain\":"
-        "\"b.example\"},\"summary\":{\"total-successful-session-count\":1,"
-        "\"total-failure-session-count\":0}}]}";
     mtasts_tlsrpt_report *r, *got = NULL;
     mtasts_buf *m;
     uint8_t *c;
@@ -1052,7 +1047,7 @@ test_deliv_16_rfc2231_file_name(void **state)
     int mis;
 
     (void)state;
-    r = parse_report(json, strlen(json));
+    r = parse_report(b_example_json, strlen(b_example_json));
     m = build_mail(r, "x.example", 0);
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         c = splice(m, plain, cases[i].param, &n);
