@@ -67,40 +67,35 @@ struct uri_view {
 #define U_QMARK 0x20u
 #define U_PCHAR (U_UNRES | U_SUB | U_COLON | U_AT)
 
+/* The class of every byte (0: none), one lookup per byte. */
+static const unsigned char uri_cls[256] = {
+    ['!'] = U_SUB,   ['$'] = U_SUB,   ['&'] = U_SUB,   ['\''] = U_SUB,
+    ['('] = U_SUB,   [')'] = U_SUB,   ['*'] = U_SUB,   ['+'] = U_SUB,
+    [','] = U_SUB,   ['-'] = U_UNRES, ['.'] = U_UNRES, ['/'] = U_SLASH,
+    ['0'] = U_UNRES, ['1'] = U_UNRES, ['2'] = U_UNRES, ['3'] = U_UNRES,
+    ['4'] = U_UNRES, ['5'] = U_UNRES, ['6'] = U_UNRES, ['7'] = U_UNRES,
+    ['8'] = U_UNRES, ['9'] = U_UNRES, [':'] = U_COLON, [';'] = U_SUB,
+    ['='] = U_SUB,   ['?'] = U_QMARK, ['@'] = U_AT,    ['A'] = U_UNRES,
+    ['B'] = U_UNRES, ['C'] = U_UNRES, ['D'] = U_UNRES, ['E'] = U_UNRES,
+    ['F'] = U_UNRES, ['G'] = U_UNRES, ['H'] = U_UNRES, ['I'] = U_UNRES,
+    ['J'] = U_UNRES, ['K'] = U_UNRES, ['L'] = U_UNRES, ['M'] = U_UNRES,
+    ['N'] = U_UNRES, ['O'] = U_UNRES, ['P'] = U_UNRES, ['Q'] = U_UNRES,
+    ['R'] = U_UNRES, ['S'] = U_UNRES, ['T'] = U_UNRES, ['U'] = U_UNRES,
+    ['V'] = U_UNRES, ['W'] = U_UNRES, ['X'] = U_UNRES, ['Y'] = U_UNRES,
+    ['Z'] = U_UNRES, ['_'] = U_UNRES, ['a'] = U_UNRES, ['b'] = U_UNRES,
+    ['c'] = U_UNRES, ['d'] = U_UNRES, ['e'] = U_UNRES, ['f'] = U_UNRES,
+    ['g'] = U_UNRES, ['h'] = U_UNRES, ['i'] = U_UNRES, ['j'] = U_UNRES,
+    ['k'] = U_UNRES, ['l'] = U_UNRES, ['m'] = U_UNRES, ['n'] = U_UNRES,
+    ['o'] = U_UNRES, ['p'] = U_UNRES, ['q'] = U_UNRES, ['r'] = U_UNRES,
+    ['s'] = U_UNRES, ['t'] = U_UNRES, ['u'] = U_UNRES, ['v'] = U_UNRES,
+    ['w'] = U_UNRES, ['x'] = U_UNRES, ['y'] = U_UNRES, ['z'] = U_UNRES,
+    ['~'] = U_UNRES,
+};
+
 static unsigned
 uri_class(unsigned char c)
 {
-    if (MT_IS(c, MT_ALNUM))
-        return U_UNRES;
-    switch (c) {
-    case '-':
-    case '.':
-    case '_':
-    case '~':
-        return U_UNRES;
-    case '!':
-    case '$':
-    case '&':
-    case '\'':
-    case '(':
-    case ')':
-    case '*':
-    case '+':
-    case ',':
-    case ';':
-    case '=':
-        return U_SUB;
-    case ':':
-        return U_COLON;
-    case '@':
-        return U_AT;
-    case '/':
-        return U_SLASH;
-    case '?':
-        return U_QMARK;
-    default:
-        return 0;
-    }
+    return uri_cls[c];
 }
 
 /* Bytes that may appear in a URI of a rua list: every URI character but
