@@ -305,6 +305,16 @@ seen(struct bld *c, uint32_t *mask, int k)
     return 0;
 }
 
+/* After a member name whose id is k: an unknown member is skipped (0),
+ * a known one is marked seen (1; -1 when it repeats or on error). */
+static MT_ALWAYS_INLINE int
+take_member(struct bld *c, uint32_t *mask, int k)
+{
+    if (k == K_UNKNOWN)
+        return skip_member(c) != 0 ? -1 : 0;
+    return seen(c, mask, k) != 0 ? -1 : 1;
+}
+
 /* Read the members of an object whose '{' was just read. */
 #define FOR_MEMBERS(c, tok) \
     for ((tok) = next(c); (tok) == MT_JT_KEY; (tok) = next(c))
@@ -380,20 +390,19 @@ static int
 read_date_range(struct bld *c, int tok)
 {
     uint32_t mask = 0;
-    int k;
+    int k, r;
 
     if (expect_obj(c, tok) != 0)
         return -1;
     FOR_MEMBERS(c, tok)
     {
         k = key_id(&c->j, K_START, K_END);
-        if (k == K_UNKNOWN) {
-            if (skip_member(c) != 0)
+        if ((r = take_member(c, &mask, k)) <= 0) {
+            if (r < 0)
                 return -1;
             continue;
         }
-        if (seen(c, &mask, k) != 0 ||
-            take_datetime(c, next(c), key_names(k),
+        if (take_datetime(c, next(c), key_names(k),
                           k == K_START ? &c->b.r.start : &c->b.r.end) != 0)
             return -1;
     }
@@ -433,7 +442,7 @@ read_detail(struct bld *c, int tok, struct mt_rpolicy *pol)
     struct mt_rstr texts[MT_DET_TEXTS], *f;
     struct mt_rdetail *d;
     uint32_t mask = 0;
-    int k, i, prev;
+    int k, i, prev, r;
     size_t nt;
     int64_t failed = 0;
 
@@ -457,13 +466,11 @@ read_detail(struct bld *c, int tok, struct mt_rpolicy *pol)
         }
         c->det_next[prev] = (unsigned char)k;
         koff = c->j.tok_off;
-        if (k == K_UNKNOWN) {
-            if (skip_member(c) != 0)
+        if ((r = take_member(c, &mask, k)) <= 0) {
+            if (r < 0)
                 return -1;
             continue;
         }
-        if (seen(c, &mask, k) != 0)
-            return -1;
         tok = next(c);
         if (k == K_FAILED) {
             if (take_count(c, tok, &failed) != 0)
@@ -569,20 +576,19 @@ static int
 read_summary(struct bld *c, int tok, struct mt_rpolicy *pol)
 {
     uint32_t mask = 0;
-    int k;
+    int k, r;
 
     if (expect_obj(c, tok) != 0)
         return -1;
     FOR_MEMBERS(c, tok)
     {
         k = key_id(&c->j, K_TOTAL_OK, K_TOTAL_FAIL);
-        if (k == K_UNKNOWN) {
-            if (skip_member(c) != 0)
+        if ((r = take_member(c, &mask, k)) <= 0) {
+            if (r < 0)
                 return -1;
             continue;
         }
-        if (seen(c, &mask, k) != 0 ||
-            take_count(c, next(c),
+        if (take_count(c, next(c),
                        k == K_TOTAL_OK ? &pol->success : &pol->failure) != 0)
             return -1;
     }
@@ -667,13 +673,11 @@ read_policy(struct bld *c, int tok, struct mt_rpolicy *pol, size_t *ps_off)
     {
         size_t koff = c->j.tok_off;
         k = key_id(&c->j, K_POLICY_TYPE, K_MX_HOST);
-        if (k == K_UNKNOWN) {
-            if (skip_member(c) != 0)
+        if ((r = take_member(c, &mask, k)) <= 0) {
+            if (r < 0)
                 return -1;
             continue;
         }
-        if (seen(c, &mask, k) != 0)
-            return -1;
         tok = next(c);
         switch (k) {
         case K_POLICY_TYPE:
@@ -737,7 +741,7 @@ read_policies(struct bld *c, int tok)
         struct mt_rpolicy *pol;
         uint32_t mask = 0;
         size_t ps_off = 0, elem_off = c->j.tok_off;
-        int k;
+        int k, r;
         size_t pidx;
 
         if (expect_obj(c, tok) != 0)
@@ -751,13 +755,11 @@ read_policies(struct bld *c, int tok)
         {
             size_t koff = c->j.tok_off;
             k = key_id(&c->j, K_POLICY, K_DETAILS);
-            if (k == K_UNKNOWN) {
-                if (skip_member(c) != 0)
+            if ((r = take_member(c, &mask, k)) <= 0) {
+                if (r < 0)
                     return -1;
                 continue;
             }
-            if (seen(c, &mask, k) != 0)
-                return -1;
             /* the arrays may move while reading: index, not pointer */
             pol = &c->b.pol[pidx];
             if (k == K_POLICY) {
@@ -807,7 +809,7 @@ static int
 read_report(struct bld *c)
 {
     uint32_t mask = 0;
-    int tok, k;
+    int tok, k, r;
     const uint32_t need = (1u << K_ORG) | (1u << K_DATE_RANGE) |
                           (1u << K_CONTACT) | (1u << K_REPORT_ID) |
                           (1u << K_POLICIES);
@@ -818,13 +820,11 @@ read_report(struct bld *c)
     {
         size_t koff = c->j.tok_off;
         k = key_id(&c->j, K_ORG, K_POLICIES);
-        if (k == K_UNKNOWN) {
-            if (skip_member(c) != 0)
+        if ((r = take_member(c, &mask, k)) <= 0) {
+            if (r < 0)
                 return -1;
             continue;
         }
-        if (seen(c, &mask, k) != 0)
-            return -1;
         tok = next(c);
         switch (k) {
         case K_ORG:
