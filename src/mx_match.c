@@ -32,17 +32,12 @@ ci_equal(const unsigned char *a, const unsigned char *b, size_t n)
     return 1;
 }
 
+/* One valid label: a name without a dot. */
 static int
 label_valid(const char *h, size_t n)
 {
-    size_t i;
-
-    if (n == 0 || n > MTASTS_LABEL_MAX_LEN || h[0] == '-' || h[n - 1] == '-')
-        return 0;
-    for (i = 0; i < n; i++)
-        if (!MT_IS(h[i], MT_C_LDH))
-            return 0;
-    return 1;
+    return n <= MTASTS_LABEL_MAX_LEN && memchr(h, '.', n) == NULL &&
+           mt_name_valid(h, n);
 }
 
 /*
