@@ -2,66 +2,17 @@
 #include "internal.h"
 #include "namescan.h"
 
-/* Names too long for one set of masks (64 octets and more): label by
- * label, one table lookup per byte. */
+/* The rules label by label over name[i..len) (len counting all of name):
+ * 0, or the first rule broken with *ret_reason and *ret_off. Why label by
+ * label: the inner loop is one table lookup per byte, and the hyphen and
+ * length rules are checked once per label. */
 static int
-name_valid_long(const char *s, size_t n)
+name_rules(const char *name, size_t len, size_t i, int *ret_reason,
+           size_t *ret_off)
 {
-    const unsigned char *p = (const unsigned char *)s, *e = p + n, *ls;
-
-    for (;;) {
-        ls = p;
-        while (p < e && MT_IS(*p, MT_C_LDH))
-            p++;
-        if (p == ls || *ls == '-' || p[-1] == '-' ||
-            p - ls > MTASTS_LABEL_MAX_LEN)
-            return 0;
-        if (p == e)
-            return 1;
-        if (*p != '.')
-            return 0;
-        p++;
-        if (p == e)
-            return 0;
-    }
-}
-
-int
-mt_name_valid(const char *s, size_t n)
-{
-    struct mt_nmask m;
-
-    if (n == 0 || n > MTASTS_DOMAIN_MAX_LEN)
-        return 0;
-    if (n >= MT_NMASK_MAX)
-        return name_valid_long(s, n);
-    mt_nmask_get((const unsigned char *)s, NULL, n, MT_NM_CLASS, &m);
-    return mt_nmask_name_ok(&m, n);
-}
-
-/* Why label by label: the inner loop is one table lookup per byte, and
- * the hyphen and length rules are checked once per label. */
-int
-mt_hostname_check(const char *name, size_t len, unsigned flags, int *ret_reason,
-                  size_t *ret_off)
-{
-    size_t i = 0, ls;
+    size_t ls;
     unsigned char c;
 
-    if (len > 0 && (flags & MTASTS_HOST_TRAILING_DOT) && name[len - 1] == '.')
-        len--;
-    if (len == 0) {
-        *ret_reason = MTASTS_R_EMPTY;
-        *ret_off = 0;
-        return MTASTS_ESYNTAX;
-    }
-    if ((flags & MTASTS_HOST_WILDCARD) && len >= 2 && name[0] == '*' &&
-        name[1] == '.')
-        i = 2;
-    /* the length limit counts a wildcard's "*." too */
-    if (len <= MTASTS_DOMAIN_MAX_LEN && mt_name_valid(name + i, len - i))
-        return MTASTS_OK;
-    /* Invalid: find the first rule broken, for the diagnostic. */
     for (;;) {
         ls = i;
         while (i < len && MT_IS(name[i], MT_C_LDH))
@@ -114,6 +65,44 @@ bad:
         }
     *ret_reason = MTASTS_R_HOSTNAME;
     return MTASTS_ESYNTAX;
+}
+
+int
+mt_name_valid(const char *s, size_t n)
+{
+    struct mt_nmask m;
+    size_t off;
+    int reason;
+
+    if (n == 0 || n > MTASTS_DOMAIN_MAX_LEN)
+        return 0;
+    if (n >= MT_NMASK_MAX) /* too long for one set of masks */
+        return name_rules(s, n, 0, &reason, &off) == MTASTS_OK;
+    mt_nmask_get((const unsigned char *)s, NULL, n, MT_NM_CLASS, &m);
+    return mt_nmask_name_ok(&m, n);
+}
+
+int
+mt_hostname_check(const char *name, size_t len, unsigned flags, int *ret_reason,
+                  size_t *ret_off)
+{
+    size_t i = 0;
+
+    if (len > 0 && (flags & MTASTS_HOST_TRAILING_DOT) && name[len - 1] == '.')
+        len--;
+    if (len == 0) {
+        *ret_reason = MTASTS_R_EMPTY;
+        *ret_off = 0;
+        return MTASTS_ESYNTAX;
+    }
+    if ((flags & MTASTS_HOST_WILDCARD) && len >= 2 && name[0] == '*' &&
+        name[1] == '.')
+        i = 2;
+    /* the length limit counts a wildcard's "*." too */
+    if (len <= MTASTS_DOMAIN_MAX_LEN && mt_name_valid(name + i, len - i))
+        return MTASTS_OK;
+    /* invalid: find the first rule broken, for the diagnostic */
+    return name_rules(name, len, i, ret_reason, ret_off);
 }
 
 int
