@@ -70,7 +70,7 @@ bad:
 int
 mt_name_valid(const char *s, size_t n)
 {
-    struct mt_nmask m;
+    uint64_t dot;
     size_t off;
     int reason;
 
@@ -78,8 +78,7 @@ mt_name_valid(const char *s, size_t n)
         return 0;
     if (n >= MT_NMASK_MAX) /* too long for one set of masks */
         return name_rules(s, n, 0, &reason, &off) == MTASTS_OK;
-    mt_nmask_get((const unsigned char *)s, NULL, n, MT_NM_CLASS, &m);
-    return mt_nmask_name_ok(&m, n);
+    return mt_name_dots_ok((const unsigned char *)s, n, &dot);
 }
 
 int

@@ -42,16 +42,17 @@ label_valid(const char *h, size_t n)
 
 /*
  * Names shorter than 64 octets (all but freak ones) are compared and
- * validated with bit masks (src/namescan.h): an exact pattern is scanned
- * against the host in one pass; for a wildcard pattern "*.suffix", ".suffix"
- * is compared with the host's bytes after its left-most label, and then
- * the host is scanned on its own. The host is always validated in full,
- * which also validates the matched part of the pattern: an invalid pattern
- * or host never matches.
+ * validated a block of bytes at a time (src/namescan.h): an exact pattern
+ * is scanned against the host in one pass; for a wildcard pattern
+ * "*.suffix", the host is scanned on its own, and then ".suffix" is
+ * compared with the host's bytes after its left-most label. The host is
+ * validated in full, which also validates the matched part of the
+ * pattern: an invalid pattern or host never matches.
  *
- * Longer names compare first and then validate; with trusted (already
- * validated) patterns only a wildcard's left-most host label needs
- * checking there.
+ * A trusted (already validated) pattern needs no validation of what it
+ * matches: the host bytes equal to it ignoring case are valid too, and
+ * only a wildcard's left-most host label is checked. Longer names compare
+ * first and then validate.
  */
 /* Names of 64 octets and more: compare, then validate. */
 static int
@@ -72,39 +73,61 @@ name_match_long(const unsigned char *p, size_t plen, const unsigned char *h,
            (trusted || mt_name_valid((const char *)h, hlen));
 }
 
+/* "*.suffix" against host[0..hlen), hlen without a trailing dot. */
+static MT_ALWAYS_INLINE int
+wild_body(const unsigned char *p, size_t plen, const unsigned char *h,
+          size_t hlen, int trusted)
+{
+    uint64_t dot;
+    size_t llen;
+
+    if (hlen < plen || hlen > MTASTS_DOMAIN_MAX_LEN)
+        return 0; /* also when the suffix alone would fit */
+    if (hlen >= MT_NMASK_MAX)
+        return name_match_long(p, plen, h, hlen, trusted);
+    /* ".suffix" against the host after its left-most label; the host is
+     * valid, without a dot in that label */
+    llen = hlen - plen + 1;
+    if (trusted)
+        return mt_name_ci_eq(h + llen, p + 1, plen - 1) &&
+               mt_name_dots_ok(h, llen, &dot) && dot == 0;
+    return mt_name_dots_ok(h, hlen, &dot) && (dot & low_bits(llen)) == 0 &&
+           mt_name_ci_eq(p + 1, h + llen, plen - 1);
+}
+
+/* wild_body() compiled for each kind of pattern */
 static int
+wild_match(const unsigned char *p, size_t plen, const unsigned char *h,
+           size_t hlen)
+{
+    return wild_body(p, plen, h, hlen, 0);
+}
+
+static int
+wild_match_trusted(const unsigned char *p, size_t plen, const unsigned char *h,
+                   size_t hlen)
+{
+    return wild_body(p, plen, h, hlen, 1);
+}
+
+static MT_ALWAYS_INLINE int
 name_match(const char *pattern, size_t plen, const char *host, size_t hlen,
            int trusted)
 {
     const unsigned char *p = (const unsigned char *)pattern;
     const unsigned char *h = (const unsigned char *)host;
-    struct mt_nmask m;
-    size_t llen;
 
     if (hlen > 0 && host[hlen - 1] == '.')
         hlen--;
-    if (hlen > MTASTS_DOMAIN_MAX_LEN)
-        return 0; /* also when a wildcard's suffix alone would fit */
-    if (plen > 2 && pattern[0] == '*' && pattern[1] == '.') {
-        if (hlen < plen)
-            return 0;
-        if (hlen >= MT_NMASK_MAX)
-            return name_match_long(p, plen, h, hlen, trusted);
-        /* ".suffix" against the host after its left-most label */
-        llen = hlen - plen + 1;
-        mt_nmask_get(p + 1, h + llen, plen - 1, MT_NM_EQ, &m);
-        if (m.eq != low_bits(plen - 1))
-            return 0;
-        mt_nmask_get(h, NULL, hlen, MT_NM_CLASS, &m);
-        return (m.dot & low_bits(llen)) == 0 && mt_nmask_name_ok(&m, hlen);
-    }
+    if (plen > 2 && pattern[0] == '*' && pattern[1] == '.')
+        return trusted ? wild_match_trusted(p, plen, h, hlen)
+                       : wild_match(p, plen, h, hlen);
     if (plen != hlen || hlen == 0)
         return 0;
-    if (hlen >= MT_NMASK_MAX)
-        return name_match_long(p, plen, h, hlen, trusted);
-    /* in: in the class and equal to the pattern */
-    mt_nmask_get(h, p, hlen, MT_NM_CLASS_EQ, &m);
-    return mt_nmask_name_ok(&m, hlen);
+    if (hlen < MT_NMASK_MAX) /* compared and validated in one pass */
+        return trusted ? mt_name_ci_eq(h, p, hlen) : mt_name_eq_ok(h, p, hlen);
+    return hlen <= MTASTS_DOMAIN_MAX_LEN &&
+           name_match_long(p, plen, h, hlen, trusted);
 }
 
 int

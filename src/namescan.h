@@ -63,7 +63,8 @@ mt_swar_bits(uint64_t m)
 
 /* What mt_nmask_get() computes (constants, so that inlining drops the
  * rest): the class masks in/dot/sep, eq against a second string, or both
- * with eq folded into in (in then means "in the class and equal"). */
+ * with eq folded into in (in then means "in the class and equal"; dot and
+ * sep are then exact only where in is set, which is all a caller needs). */
 enum {
     MT_NM_CLASS = 1,
     MT_NM_EQ = 2,
@@ -87,29 +88,47 @@ mt_vec_range(__m128i v, int lo, int width)
                           _mm_add_epi8(v, _mm_set1_epi8((char)(0x80 - lo))));
 }
 
-static MT_ALWAYS_INLINE void
-mt_nblock_vec(__m128i v, __m128i w, int what, struct mt_nblock *b)
+/* Bytes of v that are letters, digits, '-' or '.'; *sep gets '-' or '.',
+ * *dot gets '.'. */
+static MT_ALWAYS_INLINE __m128i
+mt_vec_class(__m128i v, __m128i *sep, __m128i *dot)
 {
     __m128i letter =
         mt_vec_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), 'a', 26);
-    __m128i sep, dot, in, x, eq = _mm_setzero_si128();
 
-    if (what != MT_NM_CLASS) {
+    *sep = mt_vec_range(v, '-', 2); /* '-' 0x2d, '.' 0x2e */
+    *dot = _mm_cmpeq_epi8(v, _mm_set1_epi8('.'));
+    return _mm_or_si128(_mm_or_si128(letter, mt_vec_range(v, '0', 10)), *sep);
+}
+
+static MT_ALWAYS_INLINE void
+mt_nblock_vec(__m128i v, __m128i w, int what, struct mt_nblock *b)
+{
+    __m128i sep, dot, in, x, eq;
+
+    if (what == MT_NM_EQ) {
         /* equal, or the same letter in the other case */
         x = _mm_xor_si128(v, w);
         eq = _mm_or_si128(
             _mm_cmpeq_epi8(x, _mm_setzero_si128()),
-            _mm_and_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(0x20)), letter));
-        if (what == MT_NM_EQ) {
-            b->eq = (unsigned)_mm_movemask_epi8(eq);
-            return;
-        }
+            _mm_and_si128(
+                _mm_cmpeq_epi8(x, _mm_set1_epi8(0x20)),
+                mt_vec_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), 'a', 26)));
+        b->eq = (unsigned)_mm_movemask_epi8(eq);
+        return;
     }
-    sep = mt_vec_range(v, '-', 2); /* '-' 0x2d, '.' 0x2e */
-    dot = _mm_cmpeq_epi8(v, _mm_set1_epi8('.'));
-    in = _mm_or_si128(_mm_or_si128(letter, mt_vec_range(v, '0', 10)), sep);
-    if (what == MT_NM_CLASS_EQ)
-        in = _mm_and_si128(in, eq);
+    if (what == MT_NM_CLASS_EQ) {
+        /* Equal but for bit 0x20, and v & w in the class: bytes that
+         * differ in bit 0x20 are then one letter in two cases (v & w
+         * clears 0x20, which no digit, '-' or '.' can lose). The masks
+         * describe v & w, which is v wherever "in" is set. */
+        eq = _mm_cmpeq_epi8(
+            _mm_and_si128(_mm_xor_si128(v, w), _mm_set1_epi8(~0x20)),
+            _mm_setzero_si128());
+        in = _mm_and_si128(mt_vec_class(_mm_and_si128(v, w), &sep, &dot), eq);
+    } else {
+        in = mt_vec_class(v, &sep, &dot);
+    }
     b->in = (unsigned)_mm_movemask_epi8(in);
     b->dot = (unsigned)_mm_movemask_epi8(dot);
     b->sep = (unsigned)_mm_movemask_epi8(sep);
@@ -205,15 +224,14 @@ mt_nmask_get(const unsigned char *s, const unsigned char *o, size_t n, int what,
 
     m->in = m->dot = m->sep = m->eq = 0;
     if (n >= MT_NBLOCK) {
-        for (k = 0; k + MT_NBLOCK <= n; k += MT_NBLOCK) {
+        /* whole blocks, then the last MT_NBLOCK bytes (maybe overlapping) */
+        for (k = 0; k + MT_NBLOCK < n; k += MT_NBLOCK) {
             mt_nblock_at(s + k, what != MT_NM_CLASS ? o + k : s, what, &b);
             mt_nmask_or(m, &b, k, what);
         }
-        if (k < n) {
-            mt_nblock_at(s + n - MT_NBLOCK,
-                         what != MT_NM_CLASS ? o + n - MT_NBLOCK : s, what, &b);
-            mt_nmask_or(m, &b, n - MT_NBLOCK, what);
-        }
+        mt_nblock_at(s + n - MT_NBLOCK,
+                     what != MT_NM_CLASS ? o + n - MT_NBLOCK : s, what, &b);
+        mt_nmask_or(m, &b, n - MT_NBLOCK, what);
         return;
     }
 #if MT_SSE2
@@ -249,6 +267,14 @@ mt_nmask_get(const unsigned char *s, const unsigned char *o, size_t n, int what,
     mt_nmask_or(m, &b, 0, what);
 }
 
+/* The label rules of mt_nmask_name_ok() on the dot and sep masks alone. */
+static inline int
+mt_nmask_labels_ok(uint64_t dot, uint64_t sep, size_t n)
+{
+    return (dot & ((sep << 1) | 1)) == 0 &&
+           ((sep ^ dot) & ((dot << 1) | 1)) == 0 && ((sep >> (n - 1)) & 1) == 0;
+}
+
 /* Whether the bytes covered by m form a valid host name of n octets,
  * 1 <= n < MT_NMASK_MAX (so no label can be longer than 63): all in the
  * class, no '.' first, last, or after '.' or '-', no '-' first, last or
@@ -258,9 +284,120 @@ mt_nmask_name_ok(const struct mt_nmask *m, size_t n)
 {
     uint64_t all = ((uint64_t)1 << n) - 1;
 
-    return m->in == all && (m->dot & ((m->sep << 1) | 1)) == 0 &&
-           ((m->sep ^ m->dot) & ((m->dot << 1) | 1)) == 0 &&
-           ((m->sep >> (n - 1)) & 1) == 0;
+    return m->in == all && mt_nmask_labels_ok(m->dot, m->sep, n);
+}
+
+#if MT_SSE2
+/*
+ * One block, at s + k, of the name checks below: "in" (of s, or of s & o
+ * with MT_NM_CLASS_EQ) is and-ed into *in and s ^ o or-ed into *x, to be
+ * tested once at the end (see MT_NM_CLASS_EQ in mt_nblock_vec()); the dot
+ * and sep bits go to their masks.
+ */
+static MT_ALWAYS_INLINE void
+mt_name_step(const unsigned char *s, const unsigned char *o, size_t k, int what,
+             __m128i *in, __m128i *x, uint64_t *dot, uint64_t *sep)
+{
+    __m128i v = mt_vec_load(s + k), w, vsep, vdot;
+
+    if (what == MT_NM_CLASS_EQ) {
+        w = mt_vec_load(o + k);
+        *x = _mm_or_si128(*x, _mm_xor_si128(v, w));
+        v = _mm_and_si128(v, w);
+    }
+    *in = _mm_and_si128(*in, mt_vec_class(v, &vsep, &vdot));
+    *dot |= (uint64_t)(unsigned)_mm_movemask_epi8(vdot) << k;
+    *sep |= (uint64_t)(unsigned)_mm_movemask_epi8(vsep) << k;
+}
+
+/* mt_name_eq_ok() and mt_name_dots_ok() for n >= MT_NBLOCK */
+static MT_ALWAYS_INLINE int
+mt_name_blocks_ok(const unsigned char *s, const unsigned char *o, size_t n,
+                  int what, uint64_t *dotp)
+{
+    __m128i in = _mm_set1_epi8(-1), x = _mm_setzero_si128();
+    uint64_t dot = 0, sep = 0;
+    size_t k;
+
+    for (k = 0; k + MT_NBLOCK < n; k += MT_NBLOCK)
+        mt_name_step(s, o, k, what, &in, &x, &dot, &sep);
+    mt_name_step(s, o, n - MT_NBLOCK, what, &in, &x, &dot, &sep);
+    if (what == MT_NM_CLASS_EQ)
+        in = _mm_and_si128(
+            in, _mm_cmpeq_epi8(_mm_and_si128(x, _mm_set1_epi8(~0x20)),
+                               _mm_setzero_si128()));
+    *dotp = dot;
+    return _mm_movemask_epi8(in) == 0xffff && mt_nmask_labels_ok(dot, sep, n);
+}
+#endif
+
+/* Whether s[0..n) is a valid host name equal to o[0..n) ignoring ASCII
+ * case, 1 <= n < MT_NMASK_MAX: mt_nmask_get(s, o, n, MT_NM_CLASS_EQ) and
+ * mt_nmask_name_ok() in one pass. */
+static MT_ALWAYS_INLINE int
+mt_name_eq_ok(const unsigned char *s, const unsigned char *o, size_t n)
+{
+    struct mt_nmask m;
+#if MT_SSE2
+    uint64_t dot;
+
+    if (n >= MT_NBLOCK)
+        return mt_name_blocks_ok(s, o, n, MT_NM_CLASS_EQ, &dot);
+#endif
+    mt_nmask_get(s, o, n, MT_NM_CLASS_EQ, &m);
+    return mt_nmask_name_ok(&m, n);
+}
+
+/* Whether s[0..n) is a valid host name, 1 <= n < MT_NMASK_MAX; *dot gets
+ * the mask of its dots. */
+static MT_ALWAYS_INLINE int
+mt_name_dots_ok(const unsigned char *s, size_t n, uint64_t *dot)
+{
+    struct mt_nmask m;
+
+#if MT_SSE2
+    if (n >= MT_NBLOCK)
+        return mt_name_blocks_ok(s, s, n, MT_NM_CLASS, dot);
+#endif
+    mt_nmask_get(s, NULL, n, MT_NM_CLASS, &m);
+    *dot = m.dot;
+    return mt_nmask_name_ok(&m, n);
+}
+
+/*
+ * Whether s[0..n) equals o[0..n) ignoring ASCII case, 1 <= n <
+ * MT_NMASK_MAX, where o is known to hold only letters, digits, '-' and
+ * '.' (the answer is meaningless otherwise). Bytes that differ only in
+ * bit 0x20 are then one letter in two cases, unless the byte of s is
+ * below 0x20 (a digit, '-' or '.' of o with 0x20 cleared).
+ */
+static MT_ALWAYS_INLINE int
+mt_name_ci_eq(const unsigned char *s, const unsigned char *o, size_t n)
+{
+    struct mt_nmask m;
+#if MT_SSE2
+    __m128i x = _mm_setzero_si128(), lo = _mm_set1_epi8(-1), v;
+    size_t k;
+
+    if (n >= MT_NBLOCK) {
+        for (k = 0;; k += MT_NBLOCK) {
+            if (k + MT_NBLOCK > n)
+                k = n - MT_NBLOCK; /* last block, overlapping */
+            v = mt_vec_load(s + k);
+            x = _mm_or_si128(x, _mm_xor_si128(v, mt_vec_load(o + k)));
+            lo = _mm_min_epu8(lo, v);
+            if (k + MT_NBLOCK == n)
+                break;
+        }
+        /* (a byte of lo at 0x80 or above fails here, and is no letter) */
+        x = _mm_and_si128(_mm_cmpeq_epi8(_mm_and_si128(x, _mm_set1_epi8(~0x20)),
+                                         _mm_setzero_si128()),
+                          _mm_cmpgt_epi8(lo, _mm_set1_epi8(0x1f)));
+        return _mm_movemask_epi8(x) == 0xffff;
+    }
+#endif
+    mt_nmask_get(s, o, n, MT_NM_EQ, &m);
+    return m.eq == ((uint64_t)1 << n) - 1;
 }
 
 /* The masks cut to their first k bytes. */

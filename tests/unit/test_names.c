@@ -578,6 +578,16 @@ ref_name_match(const unsigned char *pat, size_t plen, const unsigned char *h,
            mt_ascii_caseeq((const char *)pat, plen, (const char *)h, hlen);
 }
 
+/* A pattern the trusted matcher may be given: a valid name, or "*." and
+ * one, 253 octets at most in all. */
+static int
+ref_pattern_valid(const unsigned char *pat, size_t plen)
+{
+    if (plen > 2 && pat[0] == '*' && pat[1] == '.')
+        return plen <= 253 && ref_name_valid(pat + 2, plen - 2);
+    return ref_name_valid(pat, plen);
+}
+
 /* A name the same but for the case of its letters (and one changed byte
  * when flip is set). */
 static void
@@ -639,7 +649,10 @@ check_scan(const unsigned char *s, size_t n, unsigned k)
             plen = n - i + 1;
             gp = harness_guard(pat, plen);
             if (mtasts_mx_match(gp, plen, g, n) !=
-                ref_name_match(pat, plen, s, n))
+                    ref_name_match(pat, plen, s, n) ||
+                (ref_pattern_valid(pat, plen) &&
+                 mt_mx_match_trusted(gp, plen, g, n) !=
+                     ref_name_match(pat, plen, s, n)))
                 fail_msg("wildcard match differs on \"%.*s\"", (int)n,
                          (const char *)s);
             harness_unguard(gp, plen);
@@ -699,6 +712,69 @@ name_scan_matches_reference(void **state)
     }
 }
 
+/* One matcher call from guarded copies, against the reference. */
+static void
+check_match(const unsigned char *pat, size_t plen, const unsigned char *h,
+            size_t hlen)
+{
+    char *gp = harness_guard(pat, plen), *gh = harness_guard(h, hlen);
+
+    int want = ref_name_match(pat, plen, h, hlen);
+
+    if (mtasts_mx_match(gp, plen, gh, hlen) != want ||
+        (ref_pattern_valid(pat, plen) &&
+         mt_mx_match_trusted(gp, plen, gh, hlen) != want))
+        fail_msg("match differs: \"%.*s\" against \"%.*s\"", (int)plen,
+                 (const char *)pat, (int)hlen, (const char *)h);
+    harness_unguard(gp, plen);
+    harness_unguard(gh, hlen);
+}
+
+/* STS-MX-1, STS-MX-2: valid names of 1..70 octets (letters of both cases,
+ * digits, '-' and '.') against copies with one bit of one byte flipped,
+ * as exact patterns and as "*." patterns, in both directions. This reaches
+ * every block position of the scanner with each near miss of a byte:
+ * the other case of a letter, and a digit, '-' or '.' with bit 0x20
+ * cleared, which equals it ignoring that bit only. */
+static void
+name_scan_bit_flips_match_reference(void **state)
+{
+    static const char cycle[] = "a7-Bq-9Z";
+    unsigned char s[80], o[80], pat[82];
+    size_t n, i, j, b, dot;
+
+    (void)state;
+    for (n = 1; n <= 70; n++) {
+        for (i = 0, j = 0; i < n; i++, j++) {
+            if (i % 9 == 8 && i + 1 < n) {
+                s[i] = '.';
+                j = (size_t)-1;
+            } else {
+                s[i] = (unsigned char)cycle[j % 8];
+                if (j == 0 || i + 1 == n || i % 9 == 7)
+                    s[i] = (unsigned char)('k' - (i % 2) * 0x20);
+            }
+        }
+        assert_true(ref_name_valid(s, n));
+        for (dot = 0; dot < n && s[dot] != '.'; dot++)
+            ;
+        for (i = 0; i < n; i++)
+            for (b = 0; b < 8; b++) {
+                memcpy(o, s, n);
+                o[i] ^= (unsigned char)(1u << b);
+                check_match(o, n, s, n);
+                check_match(s, n, o, n);
+                if (dot == n)
+                    continue;
+                pat[0] = '*';
+                memcpy(pat + 1, o + dot, n - dot);
+                check_match(pat, n - dot + 1, s, n);
+                memcpy(pat + 1, s + dot, n - dot);
+                check_match(pat, n - dot + 1, o, n);
+            }
+    }
+}
+
 int
 main(void)
 {
@@ -711,6 +787,7 @@ main(void)
         cmocka_unit_test(hostname_check_flags),
         cmocka_unit_test(hostname_check_lengths),
         cmocka_unit_test(name_scan_matches_reference),
+        cmocka_unit_test(name_scan_bit_flips_match_reference),
         cmocka_unit_test(sts_mx_1_exact_case_insensitive),
         cmocka_unit_test(sts_mx_2_wildcard_one_label),
         cmocka_unit_test(sts_mx_3_partial_and_inner_wildcards),
