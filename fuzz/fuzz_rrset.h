@@ -126,6 +126,30 @@ struct rec_summary {
 };
 
 /* Select over the RRset and compare with an independent oracle. */
+/* The size limit at its edge (E-21, STS-TXT-14): what must fit is the
+ * larger of the input and its canonical text (text_len bytes), so the
+ * record parses with that limit and not with one byte less. */
+static void
+rec_check_limit_edge(const struct rec_kind *k, mtasts_ctx *ctx, const char *buf,
+                     size_t len, size_t text_len)
+{
+    struct mtasts_diag d = MTASTS_DIAG_INIT;
+    size_t edge = len > text_len ? len : text_len;
+    void *rec = NULL;
+
+    FZ_CHECK(mtasts_ctx_set_limit(ctx, MTASTS_LIMIT_TXT_SIZE, edge) ==
+             MTASTS_OK);
+    FZ_CHECK(k->parse(ctx, buf, len, 0, &rec, &d) == MTASTS_OK);
+    k->free(rec);
+    rec = NULL;
+    FZ_CHECK(mtasts_ctx_set_limit(ctx, MTASTS_LIMIT_TXT_SIZE, edge - 1) ==
+             MTASTS_OK);
+    FZ_CHECK(k->parse(ctx, buf, len, 0, &rec, &d) == MTASTS_ETOOBIG);
+    FZ_CHECK(rec == NULL && d.reason == MTASTS_R_TOO_BIG);
+    FZ_CHECK(mtasts_ctx_set_limit(ctx, MTASTS_LIMIT_TXT_SIZE,
+                                  MTASTS_TXT_MAX_SIZE) == MTASTS_OK);
+}
+
 static void
 rrset_check_select(const struct rec_kind *k, mtasts_ctx *ctx,
                    const struct rrset *rs, unsigned flags,

@@ -431,9 +431,10 @@ typedef struct mtasts_sts_record mtasts_sts_record;
  * @param[out] ret_rec the record, NULL on failure
  * @param[out] reterr optional diagnostic
  * @return 0, MTASTS_ESYNTAX (also for non-ASCII bytes: reason
- *         MTASTS_R_NON_ASCII), MTASTS_ETOOBIG, MTASTS_ESTRICT,
- *         MTASTS_EVERSION (reterr->version unknown), MTASTS_EINVAL,
- *         MTASTS_ENOMEM.
+ *         MTASTS_R_NON_ASCII), MTASTS_ETOOBIG (len, or the canonical
+ *         text of mtasts_sts_record_format(), over MTASTS_LIMIT_TXT_SIZE),
+ *         MTASTS_ESTRICT, MTASTS_EVERSION (reterr->version unknown),
+ *         MTASTS_EINVAL, MTASTS_ENOMEM.
  * Ownership: free *ret_rec with mtasts_sts_record_free().
  */
 MTASTS_API int mtasts_sts_record_parse(mtasts_ctx *ctx, const char *buf,

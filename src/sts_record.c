@@ -306,6 +306,16 @@ record_parse(mtasts_ctx *ctx, const char *b, size_t n, unsigned flags,
             reterr->warnings = r.warnings;
         return MTASTS_ESTRICT;
     }
+    /* The canonical text ("v=STSv1; id=ID;" and " name=value;" each) must
+     * fit the limit too, or the record would not parse again (STS-TXT-14):
+     * it can be longer than the input when that has no spaces. */
+    if (sizeof(STS_VERSION "; id=;") - 1 + r.id_len + r.ext_bytes +
+            r.ext_count >
+        ctx->limits[MTASTS_LIMIT_TXT_SIZE]) {
+        mt_diag_fail(reterr, MTASTS_ETOOBIG, MTASTS_R_TOO_BIG,
+                     ctx->limits[MTASTS_LIMIT_TXT_SIZE], NULL, 0);
+        return MTASTS_ETOOBIG;
+    }
     /* One allocation: header, extension spans, then the strings. */
     size = sizeof(*rec) + r.ext_count * sizeof(struct kv_span) + r.id_len + 1 +
            r.ext_bytes;

@@ -542,6 +542,20 @@ copy_str(char *dst, const char *src, size_t n)
     return dst + n + 1;
 }
 
+/* Bytes of mtasts_tlsrpt_record_format()'s text for rec. */
+static size_t
+canonical_len(const mtasts_tlsrpt_record *rec)
+{
+    /* "v=TLSRPTv1; rua=" and a ',' between URIs */
+    size_t i, n = RPT_VERSION_LEN + 6 + (rec->rua_count - (rec->rua_count > 0));
+
+    for (i = 0; i < rec->rua_count; i++)
+        n += rec->rua[i].uri_len;
+    for (i = 0; i < rec->ext_count; i++)
+        n += 3 + rec->ext[i].name_len + rec->ext[i].value_len;
+    return n;
+}
+
 /* Parse b[0..n) into a new record. The caller checked arguments. */
 static int
 record_parse(mtasts_ctx *ctx, const char *b, size_t n, unsigned flags,
@@ -625,6 +639,14 @@ record_parse(mtasts_ctx *ctx, const char *b, size_t n, unsigned flags,
         }
     }
     s = mt_kv_copy(rec->ext, rec->ext_count, s);
+    /* The canonical text must fit the limit too, or the record would not
+     * parse again: it can be longer than the input ("; " between fields). */
+    if (canonical_len(rec) > ctx->limits[MTASTS_LIMIT_TXT_SIZE]) {
+        mt_free(ctx, rec, rec->alloc_size);
+        mt_diag_fail(reterr, MTASTS_ETOOBIG, MTASTS_R_TOO_BIG,
+                     ctx->limits[MTASTS_LIMIT_TXT_SIZE], NULL, 0);
+        return MTASTS_ETOOBIG;
+    }
     mt_diag_ok(reterr, r.warnings, r.woff);
     *ret_rec = rec;
     return MTASTS_OK;

@@ -1071,6 +1071,29 @@ test_limits(void **state)
                      MTASTS_OK);
     assert_int_equal(out, MTASTS_SELECT_INVALID);
     assert_int_equal(d.code, MTASTS_ETOOBIG);
+
+    /* The canonical text must fit too, or it would not parse again:
+     * 33 and 37 input bytes, 34 and 39 in canonical form. */
+    s = "v=TLSRPTv1;rua=mailto:a@x.example";
+    parse_bad(f->ctx, s, strlen(s), MTASTS_ETOOBIG, MTASTS_R_TOO_BIG, 33);
+    assert_int_equal(mtasts_ctx_set_limit(f->ctx, MTASTS_LIMIT_TXT_SIZE, 34),
+                     MTASTS_OK);
+    rec = parse_ok(f->ctx, s, 0);
+    assert_int_equal(mtasts_tlsrpt_record_format(rec, NULL, 0, &lens[0]),
+                     MTASTS_ERANGE);
+    assert_int_equal(lens[0], 34);
+    mtasts_tlsrpt_record_free(rec);
+    s = "v=TLSRPTv1;rua=mailto:a@x.example;e=1";
+    assert_int_equal(mtasts_ctx_set_limit(f->ctx, MTASTS_LIMIT_TXT_SIZE, 38),
+                     MTASTS_OK);
+    parse_bad(f->ctx, s, strlen(s), MTASTS_ETOOBIG, MTASTS_R_TOO_BIG, 38);
+    assert_int_equal(mtasts_ctx_set_limit(f->ctx, MTASTS_LIMIT_TXT_SIZE, 39),
+                     MTASTS_OK);
+    rec = parse_ok(f->ctx, s, 0);
+    assert_int_equal(mtasts_tlsrpt_record_format(rec, NULL, 0, &lens[0]),
+                     MTASTS_ERANGE);
+    assert_int_equal(lens[0], 39);
+    mtasts_tlsrpt_record_free(rec);
 }
 
 /* ---- OOM sweep ---- */

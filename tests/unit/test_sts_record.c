@@ -391,15 +391,27 @@ sts_txt_size_limit(void **state)
     assert_int_equal(d.code, MTASTS_ETOOBIG);
     assert_int_equal(d.reason, MTASTS_R_TOO_BIG);
     assert_int_equal(d.offset, MTASTS_TXT_MAX_SIZE);
-    /* 4096 bytes is still fine. */
+    /* 4096 bytes in canonical form are still fine, and round-trip. */
+    big[n - 2] = ';';
     assert_int_equal(parse(ctx, big, n - 1, 0, &rec, &d), MTASTS_OK);
     assert_int_equal(mtasts_sts_record_ext_count(rec), 1);
+    assert_int_equal(mtasts_sts_record_format(rec, NULL, 0, &n), MTASTS_ERANGE);
+    assert_int_equal(n, MTASTS_TXT_MAX_SIZE);
     mtasts_sts_record_free(rec);
+    /* STS-TXT-14: 4096 bytes without the final ';' would format to 4097,
+     * which could not be parsed again: refused like a longer input. */
+    big[n - 1] = 'y';
+    assert_int_equal(parse(ctx, big, n, 0, &rec, &d), MTASTS_ETOOBIG);
+    assert_null(rec);
+    assert_int_equal(d.reason, MTASTS_R_TOO_BIG);
+    assert_int_equal(d.offset, MTASTS_TXT_MAX_SIZE);
     free(big);
 
     assert_int_equal(mtasts_ctx_set_limit(ctx, MTASTS_LIMIT_TXT_SIZE, 20),
                      MTASTS_OK);
-    OKF(ctx, "v=STSv1; id=abcdefgh", 0, "abcdefgh", 0);
+    OKF(ctx, "v=STSv1; id=abcdefg;", 0, "abcdefg", 0);
+    OKF(ctx, "v=STSv1;id=abcdefg", 0, "abcdefg", 0);
+    FAIL(ctx, "v=STSv1; id=abcdefgh", 0, MTASTS_ETOOBIG, MTASTS_R_TOO_BIG, 20);
     FAIL(ctx, "v=STSv1; id=abcdefghi", 0, MTASTS_ETOOBIG, MTASTS_R_TOO_BIG, 20);
     /* The limit is checked before the syntax. */
     FAIL(ctx, "garbage garbage garbage", 0, MTASTS_ETOOBIG, MTASTS_R_TOO_BIG,
@@ -674,7 +686,8 @@ sts_txt_select_strict_and_limits(void **state)
 {
     mtasts_ctx *ctx = *state;
     struct rrset trailing = {{"v=STSv1; id=a "}, {1}, 1};
-    struct rrset big = {{"v=STSv1; ", "id=abcdefghijklmnop"}, {2}, 1};
+    struct rrset big = {{"v=STSv1; ", "id=abcdefghijklmnop;"}, {2}, 1};
+    struct rrset bare = {{"v=STSv1; ", "id=abcdefghijklmno"}, {2}, 1};
     struct mtasts_diag d = MTASTS_DIAG_INIT;
     mtasts_sts_record *rec;
     int outcome;
@@ -693,16 +706,25 @@ sts_txt_select_strict_and_limits(void **state)
     assert_int_equal(d.reason, MTASTS_R_STRICT);
 
     SEL(ctx, &big, 0, MTASTS_SELECT_FOUND, "abcdefghijklmnop");
-    assert_int_equal(mtasts_ctx_set_limit(ctx, MTASTS_LIMIT_TXT_SIZE, 28),
+    assert_int_equal(mtasts_ctx_set_limit(ctx, MTASTS_LIMIT_TXT_SIZE, 29),
                      MTASTS_OK);
     SEL(ctx, &big, 0, MTASTS_SELECT_FOUND, "abcdefghijklmnop");
-    assert_int_equal(mtasts_ctx_set_limit(ctx, MTASTS_LIMIT_TXT_SIZE, 27),
+    assert_int_equal(mtasts_ctx_set_limit(ctx, MTASTS_LIMIT_TXT_SIZE, 28),
                      MTASTS_OK);
     assert_int_equal(select_(ctx, &big, 0, &outcome, &rec, &d), MTASTS_OK);
     assert_int_equal(outcome, MTASTS_SELECT_INVALID);
     assert_null(rec);
     assert_int_equal(d.code, MTASTS_ETOOBIG);
     assert_int_equal(d.reason, MTASTS_R_TOO_BIG);
+    /* 27 joined bytes, but 28 in canonical form (STS-TXT-14) */
+    assert_int_equal(mtasts_ctx_set_limit(ctx, MTASTS_LIMIT_TXT_SIZE, 27),
+                     MTASTS_OK);
+    assert_int_equal(select_(ctx, &bare, 0, &outcome, &rec, &d), MTASTS_OK);
+    assert_int_equal(outcome, MTASTS_SELECT_INVALID);
+    assert_int_equal(d.reason, MTASTS_R_TOO_BIG);
+    assert_int_equal(mtasts_ctx_set_limit(ctx, MTASTS_LIMIT_TXT_SIZE, 28),
+                     MTASTS_OK);
+    SEL(ctx, &bare, 0, MTASTS_SELECT_FOUND, "abcdefghijklmno");
     assert_int_equal(harness_leaks(), 1);
 }
 
