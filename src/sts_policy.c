@@ -12,6 +12,12 @@ struct ext_span {
     struct str_span value;
 };
 
+/* A line as its offset in the body, so that the scan's array is the
+ * object's as it is. */
+struct line_span {
+    size_t off, n;
+};
+
 struct mtasts_policy {
     mtasts_ctx *ctx;
     size_t alloc_size;
@@ -23,7 +29,7 @@ struct mtasts_policy {
     size_t mx_count, ext_count, line_count;
     struct str_span *mx;
     struct ext_span *ext;
-    struct str_span *line; /* into raw, not NUL-terminated */
+    struct line_span *line; /* in raw, not NUL-terminated */
 };
 
 #define LOCAL_MX   16
@@ -46,7 +52,7 @@ struct pol_scan {
     size_t mx_cap;
     struct ext_span *ext;
     size_t ext_cap;
-    struct str_span *line;
+    struct line_span *line;
     size_t line_cap;
     size_t mx_limit;
 };
@@ -248,6 +254,51 @@ field(const char *b, size_t ks, size_t ke, size_t vs, size_t ve,
     return MTASTS_OK;
 }
 
+/* After "key:" at q: the usual single space, then any more WSP. */
+static MT_ALWAYS_INLINE size_t
+value_start(const char *b, size_t n, size_t q)
+{
+    if (q < n && b[q] == ' ')
+        q++;
+    while (q < n && MT_IS(b[q], MT_C_WSP))
+        q++;
+    return q;
+}
+
+/* The end of a fast-path line at *qp: LF at once, or trailing WSP and LF,
+ * CRLF or the end of the body. Returns where the next line starts, or 0
+ * for anything else; *qp is moved past the WSP. */
+static MT_ALWAYS_INLINE size_t
+line_end(const char *b, size_t n, size_t *qp)
+{
+    size_t q = *qp;
+
+    if (q < n && b[q] == '\n')
+        return q + 1; /* the usual end, no trailing WSP */
+    while (q < n && MT_IS(b[q], MT_C_WSP))
+        q++;
+    *qp = q;
+    if (q == n)
+        return n;
+    if (b[q] == '\n')
+        return q + 1;
+    if (b[q] == '\r' && q + 1 < n && b[q + 1] == '\n')
+        return q + 2;
+    return 0;
+}
+
+/* The line b[p..q) is taken; next is where the next one starts. */
+static MT_ALWAYS_INLINE size_t
+line_take(struct pol_scan *s, size_t p, size_t q, size_t next)
+{
+    if (s->line_count < s->line_cap) {
+        s->line[s->line_count].off = p;
+        s->line[s->line_count].n = q - p;
+    }
+    s->line_count++;
+    return next;
+}
+
 /*
  * Fast path for the common, canonical line: a first occurrence of mx, mode,
  * max_age or version, a valid value, optional trailing WSP, then LF, CRLF or
@@ -258,33 +309,13 @@ field(const char *b, size_t ks, size_t ke, size_t vs, size_t ve,
 static size_t
 line_fast(const char *b, size_t n, size_t p, struct pol_scan *s)
 {
-    size_t q, vs, ve, ls, i, rest = n - p;
+    size_t q, vs, ve, ls, i, next, rest = n - p;
     struct mt_nmask m;
     uint64_t v = 0;
-    int kind, mode = 0;
+    int mode;
 
     if (rest >= 3 && b[p] == 'm' && b[p + 1] == 'x' && b[p + 2] == ':') {
-        kind = 0;
-        q = p + 3;
-    } else if (rest >= 5 && memcmp(b + p, "mode:", 5) == 0) {
-        kind = 1;
-        q = p + 5;
-    } else if (rest >= 8 && memcmp(b + p, "max_age:", 8) == 0) {
-        kind = 2;
-        q = p + 8;
-    } else if (rest >= 8 && memcmp(b + p, "version:", 8) == 0) {
-        kind = 3;
-        q = p + 8;
-    } else {
-        return 0;
-    }
-    if (q < n && b[q] == ' ') /* the usual single space first */
-        q++;
-    while (q < n && MT_IS(b[q], MT_C_WSP))
-        q++;
-    vs = q;
-    switch (kind) {
-    case 0:
+        q = vs = value_start(b, n, p + 3);
         if (s->mx_count >= s->mx_cap || s->mx_lines >= s->mx_limit)
             return 0;
         if (n - q >= 2 && b[q] == '*' && b[q + 1] == '.')
@@ -298,8 +329,18 @@ line_fast(const char *b, size_t n, size_t p, struct pol_scan *s)
             if (s->mx[i].n == q - vs &&
                 mt_ascii_caseeq(s->mx[i].p, s->mx[i].n, b + vs, q - vs))
                 return 0;
-        break;
-    case 1:
+        ve = q;
+        next = line_end(b, n, &q);
+        if (next == 0)
+            return 0;
+        s->mx[s->mx_count].p = b + vs;
+        s->mx[s->mx_count].n = ve - vs;
+        s->mx_count++;
+        s->mx_lines++;
+        return line_take(s, p, q, next);
+    }
+    if (rest >= 5 && memcmp(b + p, "mode:", 5) == 0) {
+        q = vs = value_start(b, n, p + 5);
         if (s->have_mode)
             return 0;
         if (n - q >= 7 && memcmp(b + q, "enforce", 7) == 0) {
@@ -314,8 +355,15 @@ line_fast(const char *b, size_t n, size_t p, struct pol_scan *s)
         } else {
             return 0;
         }
-        break;
-    case 2:
+        next = line_end(b, n, &q);
+        if (next == 0)
+            return 0;
+        s->mode = mode;
+        s->have_mode = 1;
+        return line_take(s, p, q, next);
+    }
+    if (rest >= 8 && memcmp(b + p, "max_age:", 8) == 0) {
+        q = vs = value_start(b, n, p + 8);
         if (s->have_max_age)
             return 0;
         for (i = n - q < 10 ? n : q + 10;
@@ -323,55 +371,25 @@ line_fast(const char *b, size_t n, size_t p, struct pol_scan *s)
             v = v * 10 + (uint64_t)(b[q] - '0');
         if (q == vs || v > MTASTS_MAX_AGE_MAX)
             return 0;
-        break;
-    default:
+        next = line_end(b, n, &q);
+        if (next == 0)
+            return 0;
+        s->max_age = (uint32_t)v;
+        s->have_max_age = 1;
+        return line_take(s, p, q, next);
+    }
+    if (rest >= 8 && memcmp(b + p, "version:", 8) == 0) {
+        q = vs = value_start(b, n, p + 8);
         if (s->have_version || n - q < 5 || memcmp(b + q, "STSv1", 5) != 0)
             return 0;
         q += 5;
-        break;
-    }
-    ve = q;
-    if (q < n && b[q] == '\n') {
-        i = q + 1; /* the usual end, no trailing WSP */
-        goto commit;
-    }
-    while (q < n && MT_IS(b[q], MT_C_WSP))
-        q++;
-    if (q == n) {
-        i = n;
-    } else if (b[q] == '\n') {
-        i = q + 1;
-    } else if (b[q] == '\r' && q + 1 < n && b[q + 1] == '\n') {
-        i = q + 2;
-    } else {
-        return 0;
-    }
-commit:
-    if (s->line_count < s->line_cap) {
-        s->line[s->line_count].p = b + p;
-        s->line[s->line_count].n = q - p;
-    }
-    s->line_count++;
-    switch (kind) {
-    case 0:
-        s->mx[s->mx_count].p = b + vs;
-        s->mx[s->mx_count].n = ve - vs;
-        s->mx_count++;
-        s->mx_lines++;
-        break;
-    case 1:
-        s->mode = mode;
-        s->have_mode = 1;
-        break;
-    case 2:
-        s->max_age = (uint32_t)v;
-        s->have_max_age = 1;
-        break;
-    default:
+        next = line_end(b, n, &q);
+        if (next == 0)
+            return 0;
         s->have_version = 1;
-        break;
+        return line_take(s, p, q, next);
     }
-    return i;
+    return 0;
 }
 
 /* Scan a whole body. Returns 0 or a status with s->reason / s->off. */
@@ -417,7 +435,7 @@ scan_policy(const char *b, size_t n, struct pol_scan *s)
         if (ve != p)
             return fail(s, MTASTS_ESYNTAX, MTASTS_R_LEADING_WSP, p);
         if (s->line_count < s->line_cap) {
-            s->line[s->line_count].p = b + p;
+            s->line[s->line_count].off = p;
             s->line[s->line_count].n = eol - p;
         }
         s->line_count++;
@@ -482,7 +500,7 @@ cook(struct str_span *sp, const char *from, char *cooked)
 
 static void
 scan_init(struct pol_scan *s, struct str_span *mx, size_t mx_cap,
-          struct ext_span *ext, size_t ext_cap, struct str_span *line,
+          struct ext_span *ext, size_t ext_cap, struct line_span *line,
           size_t line_cap, size_t mx_limit)
 {
     memset(s, 0, sizeof(*s));
@@ -495,8 +513,6 @@ scan_init(struct pol_scan *s, struct str_span *mx, size_t mx_cap,
     s->mx_limit = mx_limit;
 }
 
-/* Make the policy object from a complete scan (every count within its
- * sink's capacity). */
 /*
  * Make the policy object from a complete scan (every count within its
  * sink's capacity). One allocation holds the object, its arrays, the exact
@@ -513,8 +529,8 @@ policy_make(mtasts_ctx *ctx, const char *b, size_t n, const struct pol_scan *s)
     char *raw, *cooked;
 
     size = sizeof(*pol) + s->ext_count * sizeof(struct ext_span) +
-           (s->mx_count + s->line_count) * sizeof(struct str_span) +
-           2 * (n + 1);
+           s->mx_count * sizeof(struct str_span) +
+           s->line_count * sizeof(struct line_span) + 2 * (n + 1);
     pol = mt_alloc(ctx, size);
     if (pol == NULL)
         return NULL;
@@ -528,7 +544,7 @@ policy_make(mtasts_ctx *ctx, const char *b, size_t n, const struct pol_scan *s)
     pol->line_count = s->line_count;
     pol->ext = (struct ext_span *)(void *)(pol + 1);
     pol->mx = (struct str_span *)(void *)(pol->ext + s->ext_count);
-    pol->line = pol->mx + s->mx_count;
+    pol->line = (struct line_span *)(void *)(pol->mx + s->mx_count);
     raw = (char *)(pol->line + s->line_count);
     cooked = raw + n + 1;
     memcpy(raw, b, n);
@@ -538,10 +554,7 @@ policy_make(mtasts_ctx *ctx, const char *b, size_t n, const struct pol_scan *s)
     pol->raw.n = n;
     pol->version.p = "STSv1";
     pol->version.n = 5;
-    for (i = 0; i < s->line_count; i++) {
-        pol->line[i].p = raw + (s->line[i].p - b);
-        pol->line[i].n = s->line[i].n;
-    }
+    memcpy(pol->line, s->line, s->line_count * sizeof(struct line_span));
     for (i = 0; i < s->mx_count; i++) {
         pol->mx[i] = s->mx[i];
         cook(&pol->mx[i], b, cooked);
@@ -558,10 +571,12 @@ static int
 policy_parse(mtasts_ctx *ctx, const char *b, size_t n, unsigned flags,
              mtasts_policy **ret_policy, struct mtasts_diag *reterr)
 {
-    struct str_span lmx[LOCAL_MX], lline[LOCAL_LINE];
+    struct str_span lmx[LOCAL_MX];
+    struct line_span lline[LOCAL_LINE];
     struct ext_span lext[LOCAL_EXT];
     struct pol_scan s, s2;
-    struct str_span *hmx = NULL, *hline = NULL;
+    struct str_span *hmx = NULL;
+    struct line_span *hline = NULL;
     struct ext_span *hext = NULL;
     size_t mxsz = 0, extsz = 0, linesz = 0;
     const struct pol_scan *res = &s;
@@ -583,7 +598,7 @@ policy_parse(mtasts_ctx *ctx, const char *b, size_t n, unsigned flags,
          * sinks of that size to get exact results. */
         mxsz = (s.mx_count + 1) * sizeof(struct str_span);
         extsz = (s.ext_count + 1) * sizeof(struct ext_span);
-        linesz = (s.line_count + 1) * sizeof(struct str_span);
+        linesz = (s.line_count + 1) * sizeof(struct line_span);
         hmx = mt_alloc(ctx, mxsz);
         hext = mt_alloc(ctx, extsz);
         hline = mt_alloc(ctx, linesz);
@@ -617,9 +632,11 @@ policy_parse(mtasts_ctx *ctx, const char *b, size_t n, unsigned flags,
     mt_diag_ok(reterr, res->warnings, res->woff);
     *ret_policy = pol;
 out:
-    mt_free(ctx, hmx, mxsz);
-    mt_free(ctx, hext, extsz);
-    mt_free(ctx, hline, linesz);
+    if (mxsz != 0) { /* the rare second scan */
+        mt_free(ctx, hmx, mxsz);
+        mt_free(ctx, hext, extsz);
+        mt_free(ctx, hline, linesz);
+    }
     return rc;
 }
 
@@ -880,9 +897,14 @@ mtasts_policy_line_count(const mtasts_policy *policy)
 const char *
 mtasts_policy_line(const mtasts_policy *policy, size_t i, size_t *ret_len)
 {
-    return span_out(policy != NULL && i < policy->line_count ? &policy->line[i]
-                                                             : NULL,
-                    ret_len);
+    if (policy == NULL || i >= policy->line_count) {
+        if (ret_len != NULL)
+            *ret_len = 0;
+        return NULL;
+    }
+    if (ret_len != NULL)
+        *ret_len = policy->line[i].n;
+    return policy->raw.p + policy->line[i].off;
 }
 
 uint64_t
