@@ -319,7 +319,10 @@ mt_name_blocks_ok(const unsigned char *s, const unsigned char *o, size_t n,
     uint64_t dot = 0, sep = 0;
     size_t k;
 
-    for (k = 0; k + MT_NBLOCK < n; k += MT_NBLOCK)
+    /* the first block, whole blocks, then the last MT_NBLOCK bytes (the
+     * first block twice when n == MT_NBLOCK) */
+    mt_name_step(s, o, 0, what, &in, &x, &dot, &sep);
+    for (k = MT_NBLOCK; k + MT_NBLOCK < n; k += MT_NBLOCK)
         mt_name_step(s, o, k, what, &in, &x, &dot, &sep);
     mt_name_step(s, o, n - MT_NBLOCK, what, &in, &x, &dot, &sep);
     if (what == MT_NM_CLASS_EQ)
