@@ -7,6 +7,11 @@
  * bytes of a second string ignoring ASCII case. The RFC 1035 / RFC 5321
  * rules then become a few shifts and ands (mt_nmask_name_ok()).
  *
+ * The whole-name checks the matchers use (mt_name_eq_ok(),
+ * mt_name_dots_ok(), mt_name_ci_eq()) keep what must hold for every byte
+ * (in the class, equal) in vectors across the blocks and test it once;
+ * only the dot and separator bits, whose positions matter, become masks.
+ *
  * Blocks are 16 bytes with SSE2 (every x86-64 CPU has it) and 8 bytes in a
  * uint64_t otherwise (SWAR, "SIMD within a register"). Either way no byte
  * outside s[0..n) is read: short tails are loaded as overlapping blocks
