@@ -126,6 +126,30 @@ struct rec_summary {
 };
 
 /* Select over the RRset and compare with an independent oracle. */
+/* The canonical text of rec (len bytes) is within the TXT size limit and
+ * parses again (with flags) into the same record, with the given
+ * warnings, which formats to the same text (STS-TXT-14: the parser refuses
+ * a record whose canonical form would be over the limit). */
+static void
+rec_check_reparse(const struct rec_kind *k, mtasts_ctx *ctx, const void *rec,
+                  const char *text, size_t len, unsigned flags,
+                  uint64_t warnings)
+{
+    struct mtasts_diag d = MTASTS_DIAG_INIT;
+    void *again = NULL;
+    char *text2;
+    size_t len2;
+
+    FZ_CHECK(len <= mtasts_ctx_get_limit(ctx, MTASTS_LIMIT_TXT_SIZE));
+    FZ_CHECK(k->parse(ctx, text, len, flags, &again, &d) == MTASTS_OK);
+    FZ_CHECK(k->warnings(again) == warnings);
+    FZ_CHECK(k->same(rec, again));
+    text2 = fz_format(k->format, again, &len2);
+    FZ_CHECK(len2 == len && memcmp(text, text2, len) == 0);
+    free(text2);
+    k->free(again);
+}
+
 /* The size limit at its edge (E-21, STS-TXT-14): what must fit is the
  * larger of the input and its canonical text (text_len bytes), so the
  * record parses with that limit and not with one byte less. */
