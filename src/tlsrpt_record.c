@@ -51,6 +51,8 @@ struct uri_view {
 
 #define RPT_VERSION     "v=TLSRPTv1"
 #define RPT_VERSION_LEN 10
+#define RUA_PREFIX      RPT_VERSION "; rua="
+#define RUA_PREFIX_LEN  (RPT_VERSION_LEN + 6)
 #define LOCAL_RUA       8
 #define LOCAL_EXT       8
 /* Longest usable mailto address: a 64-octet local-part, "@" and a domain
@@ -542,18 +544,24 @@ copy_str(char *dst, const char *src, size_t n)
     return dst + n + 1;
 }
 
-/* Bytes of mtasts_tlsrpt_record_format()'s text for rec. */
-static size_t
-canonical_len(const mtasts_tlsrpt_record *rec)
+/* The canonical text of rec (mtasts_tlsrpt_record_format()). */
+static void
+put_record(struct mt_out *o, const mtasts_tlsrpt_record *rec)
 {
-    /* "v=TLSRPTv1; rua=" and a ',' between URIs */
-    size_t i, n = RPT_VERSION_LEN + 6 + (rec->rua_count - (rec->rua_count > 0));
+    size_t i;
 
-    for (i = 0; i < rec->rua_count; i++)
-        n += rec->rua[i].uri_len;
-    for (i = 0; i < rec->ext_count; i++)
-        n += 3 + rec->ext[i].name_len + rec->ext[i].value_len;
-    return n;
+    mt_out_put(o, RUA_PREFIX, RUA_PREFIX_LEN);
+    for (i = 0; i < rec->rua_count; i++) {
+        if (i > 0)
+            mt_out_put(o, ",", 1);
+        mt_out_put(o, rec->rua[i].uri, rec->rua[i].uri_len);
+    }
+    for (i = 0; i < rec->ext_count; i++) {
+        mt_out_put(o, "; ", 2);
+        mt_out_put(o, rec->ext[i].name, rec->ext[i].name_len);
+        mt_out_put(o, "=", 1);
+        mt_out_put(o, rec->ext[i].value, rec->ext[i].value_len);
+    }
 }
 
 /* Parse b[0..n) into a new record. The caller checked arguments. */
@@ -564,6 +572,7 @@ record_parse(mtasts_ctx *ctx, const char *b, size_t n, unsigned flags,
     struct rua local_rua[LOCAL_RUA];
     struct kv_span local_ext[LOCAL_EXT];
     struct rpt_scan r;
+    struct mt_out o;
     mtasts_tlsrpt_record *rec;
     size_t size, i;
     char *s;
@@ -641,7 +650,9 @@ record_parse(mtasts_ctx *ctx, const char *b, size_t n, unsigned flags,
     s = mt_kv_copy(rec->ext, rec->ext_count, s);
     /* The canonical text must fit the limit too, or the record would not
      * parse again: it can be longer than the input ("; " between fields). */
-    if (canonical_len(rec) > ctx->limits[MTASTS_LIMIT_TXT_SIZE]) {
+    mt_out_init(&o, NULL, 0);
+    put_record(&o, rec);
+    if (o.len > ctx->limits[MTASTS_LIMIT_TXT_SIZE]) {
         mt_free(ctx, rec, rec->alloc_size);
         mt_diag_fail(reterr, MTASTS_ETOOBIG, MTASTS_R_TOO_BIG,
                      ctx->limits[MTASTS_LIMIT_TXT_SIZE], NULL, 0);
@@ -743,9 +754,6 @@ put_encoded(struct mt_out *o, const char *u, size_t n)
     }
     mt_out_put(o, u + run, n - run);
 }
-
-#define RUA_PREFIX     RPT_VERSION "; rua="
-#define RUA_PREFIX_LEN (RPT_VERSION_LEN + 6)
 
 int
 mtasts_tlsrpt_record_build(mtasts_ctx *ctx, const char *const *uris,
@@ -893,22 +901,10 @@ mtasts_tlsrpt_record_format(const mtasts_tlsrpt_record *rec, char *dst,
                             size_t dst_len, size_t *ret_needed)
 {
     struct mt_out o;
-    size_t i;
 
     if (rec == NULL || (dst == NULL && dst_len > 0))
         return MTASTS_EINVAL;
     mt_out_init(&o, dst, dst_len);
-    mt_out_put(&o, RUA_PREFIX, RUA_PREFIX_LEN);
-    for (i = 0; i < rec->rua_count; i++) {
-        if (i > 0)
-            mt_out_put(&o, ",", 1);
-        mt_out_put(&o, rec->rua[i].uri, rec->rua[i].uri_len);
-    }
-    for (i = 0; i < rec->ext_count; i++) {
-        mt_out_put(&o, "; ", 2);
-        mt_out_put(&o, rec->ext[i].name, rec->ext[i].name_len);
-        mt_out_put(&o, "=", 1);
-        mt_out_put(&o, rec->ext[i].value, rec->ext[i].value_len);
-    }
+    put_record(&o, rec);
     return mt_out_finish(&o, ret_needed);
 }
