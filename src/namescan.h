@@ -294,10 +294,12 @@ mt_nmask_name_ok(const struct mt_nmask *m, size_t n)
 
 #if MT_SSE2
 /*
- * One block, at s + k, of the name checks below: "in" (of s, or of s & o
- * with MT_NM_CLASS_EQ) is and-ed into *in and s ^ o or-ed into *x, to be
- * tested once at the end (see MT_NM_CLASS_EQ in mt_nblock_vec()); the dot
- * and sep bits go to their masks.
+ * One block, at s + k, of the name checks below; what must hold for every
+ * byte is gathered in vectors and tested once at the end. MT_NM_CLASS and
+ * MT_NM_CLASS_EQ and "in" (of s, or of s & o: see MT_NM_CLASS_EQ in
+ * mt_nblock_vec()) into *in and put the dot and sep bits in their masks;
+ * MT_NM_EQ keeps the smallest byte of s in *in instead (mt_name_ci_eq()).
+ * The two EQ kinds or s ^ o into *x.
  */
 static MT_ALWAYS_INLINE void
 mt_name_step(const unsigned char *s, const unsigned char *o, size_t k, int what,
@@ -305,9 +307,13 @@ mt_name_step(const unsigned char *s, const unsigned char *o, size_t k, int what,
 {
     __m128i v = mt_vec_load(s + k), w, vsep, vdot;
 
-    if (what == MT_NM_CLASS_EQ) {
+    if (what != MT_NM_CLASS) {
         w = mt_vec_load(o + k);
         *x = _mm_or_si128(*x, _mm_xor_si128(v, w));
+        if (what == MT_NM_EQ) {
+            *in = _mm_min_epu8(*in, v);
+            return;
+        }
         v = _mm_and_si128(v, w);
     }
     *in = _mm_and_si128(*in, mt_vec_class(v, &vsep, &vdot));
@@ -315,12 +321,13 @@ mt_name_step(const unsigned char *s, const unsigned char *o, size_t k, int what,
     *sep |= (uint64_t)(unsigned)_mm_movemask_epi8(vsep) << k;
 }
 
-/* mt_name_eq_ok() and mt_name_dots_ok() for n >= MT_NBLOCK */
+/* mt_name_eq_ok(), mt_name_dots_ok() and mt_name_ci_eq() for
+ * n >= MT_NBLOCK */
 static MT_ALWAYS_INLINE int
 mt_name_blocks_ok(const unsigned char *s, const unsigned char *o, size_t n,
                   int what, uint64_t *dotp)
 {
-    __m128i in = _mm_set1_epi8(-1), x = _mm_setzero_si128();
+    __m128i in = _mm_set1_epi8(-1), x = _mm_setzero_si128(), eq;
     uint64_t dot = 0, sep = 0;
     size_t k;
 
@@ -330,12 +337,17 @@ mt_name_blocks_ok(const unsigned char *s, const unsigned char *o, size_t n,
     for (k = MT_NBLOCK; k + MT_NBLOCK < n; k += MT_NBLOCK)
         mt_name_step(s, o, k, what, &in, &x, &dot, &sep);
     mt_name_step(s, o, n - MT_NBLOCK, what, &in, &x, &dot, &sep);
-    if (what == MT_NM_CLASS_EQ)
-        in = _mm_and_si128(
-            in, _mm_cmpeq_epi8(_mm_and_si128(x, _mm_set1_epi8(~0x20)),
-                               _mm_setzero_si128()));
     *dotp = dot;
-    return _mm_movemask_epi8(in) == 0xffff && mt_nmask_labels_ok(dot, sep, n);
+    if (what == MT_NM_CLASS)
+        return _mm_movemask_epi8(in) == 0xffff &&
+               mt_nmask_labels_ok(dot, sep, n);
+    eq = _mm_cmpeq_epi8(_mm_and_si128(x, _mm_set1_epi8(~0x20)),
+                        _mm_setzero_si128());
+    if (what == MT_NM_EQ) /* (a smallest byte at 0x80 or above fails) */
+        return _mm_movemask_epi8(_mm_and_si128(
+                   eq, _mm_cmpgt_epi8(in, _mm_set1_epi8(0x1f)))) == 0xffff;
+    return _mm_movemask_epi8(_mm_and_si128(in, eq)) == 0xffff &&
+           mt_nmask_labels_ok(dot, sep, n);
 }
 #endif
 
@@ -384,25 +396,10 @@ mt_name_ci_eq(const unsigned char *s, const unsigned char *o, size_t n)
 {
     struct mt_nmask m;
 #if MT_SSE2
-    __m128i x = _mm_setzero_si128(), lo = _mm_set1_epi8(-1), v;
-    size_t k;
+    uint64_t dot;
 
-    if (n >= MT_NBLOCK) {
-        for (k = 0;; k += MT_NBLOCK) {
-            if (k + MT_NBLOCK > n)
-                k = n - MT_NBLOCK; /* last block, overlapping */
-            v = mt_vec_load(s + k);
-            x = _mm_or_si128(x, _mm_xor_si128(v, mt_vec_load(o + k)));
-            lo = _mm_min_epu8(lo, v);
-            if (k + MT_NBLOCK == n)
-                break;
-        }
-        /* (a byte of lo at 0x80 or above fails here, and is no letter) */
-        x = _mm_and_si128(_mm_cmpeq_epi8(_mm_and_si128(x, _mm_set1_epi8(~0x20)),
-                                         _mm_setzero_si128()),
-                          _mm_cmpgt_epi8(lo, _mm_set1_epi8(0x1f)));
-        return _mm_movemask_epi8(x) == 0xffff;
-    }
+    if (n >= MT_NBLOCK)
+        return mt_name_blocks_ok(s, o, n, MT_NM_EQ, &dot);
 #endif
     mt_nmask_get(s, o, n, MT_NM_EQ, &m);
     return m.eq == ((uint64_t)1 << n) - 1;
