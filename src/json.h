@@ -218,6 +218,19 @@ mt_json_number(struct mt_json *j, const uint8_t *p)
     return MT_JT_NUM;
 }
 
+/* A plain (escape-free) string token of n bytes whose opening quote is
+ * at p; reading goes on at next in the given state. */
+static MT_ALWAYS_INLINE void
+mt_json_put_str(struct mt_json *j, const uint8_t *p, size_t n,
+                const uint8_t *next, int state)
+{
+    j->tok_off = (size_t)(p - j->start);
+    j->str = (const char *)p + 1;
+    j->slen = n;
+    j->p = next;
+    j->state = state;
+}
+
 /* If the next token is the member name name (n >= 4 bytes of printable
  * ASCII without '"' or '\\') written without white space, read it as
  * mt_json_next() would (MT_JT_KEY) and return 1; else 0, j untouched. */
@@ -265,11 +278,7 @@ mt_json_key_is(struct mt_json *j, const char *name, size_t n)
             return 0;
     }
     lv->count++;
-    j->tok_off = (size_t)(p - j->start);
-    j->str = (const char *)p + 1;
-    j->slen = n;
-    j->p = p + n + 3;
-    j->state = MT_JST_VALUE;
+    mt_json_put_str(j, p, n, p + n + 3, MT_JST_VALUE);
     return 1;
 }
 
@@ -294,11 +303,7 @@ mt_json_next_fast(struct mt_json *j)
         if (*p == '"') {
             if ((q = mt_json_plain(j, p + 1)) == NULL)
                 return mt_json_next(j);
-            j->tok_off = (size_t)(p - j->start);
-            j->str = (const char *)p + 1;
-            j->slen = (size_t)(q - p - 1);
-            j->p = q + 1;
-            j->state = MT_JST_AFTER;
+            mt_json_put_str(j, p, (size_t)(q - p - 1), q + 1, MT_JST_AFTER);
             return MT_JT_STR;
         }
         return mt_json_number(j, p);
@@ -323,11 +328,7 @@ mt_json_next_fast(struct mt_json *j)
         if (c == end || *c != ':')
             return mt_json_next(j);
         lv->count++;
-        j->tok_off = (size_t)(p - j->start);
-        j->str = (const char *)p + 1;
-        j->slen = (size_t)(q - p - 1);
-        j->p = c + 1;
-        j->state = MT_JST_VALUE;
+        mt_json_put_str(j, p, (size_t)(q - p - 1), c + 1, MT_JST_VALUE);
         return MT_JT_KEY;
     }
 }
