@@ -351,21 +351,36 @@ mt_name_blocks_ok(const unsigned char *s, const unsigned char *o, size_t n,
 }
 #endif
 
+/* The check of kind what (MT_NM_*, as in mt_name_step()) on s[0..n),
+ * 1 <= n < MT_NMASK_MAX: block by block with SSE2 from one block on,
+ * from the masks of mt_nmask_get() otherwise. *dot gets the dot mask
+ * (MT_NM_CLASS only). */
+static MT_ALWAYS_INLINE int
+mt_name_check(const unsigned char *s, const unsigned char *o, size_t n,
+              int what, uint64_t *dot)
+{
+    struct mt_nmask m;
+
+#if MT_SSE2
+    if (n >= MT_NBLOCK)
+        return mt_name_blocks_ok(s, o, n, what, dot);
+#endif
+    mt_nmask_get(s, o, n, what, &m);
+    *dot = m.dot;
+    if (what == MT_NM_EQ)
+        return m.eq == ((uint64_t)1 << n) - 1;
+    return mt_nmask_name_ok(&m, n);
+}
+
 /* Whether s[0..n) is a valid host name equal to o[0..n) ignoring ASCII
  * case, 1 <= n < MT_NMASK_MAX: mt_nmask_get(s, o, n, MT_NM_CLASS_EQ) and
  * mt_nmask_name_ok() in one pass. */
 static MT_ALWAYS_INLINE int
 mt_name_eq_ok(const unsigned char *s, const unsigned char *o, size_t n)
 {
-    struct mt_nmask m;
-#if MT_SSE2
     uint64_t dot;
 
-    if (n >= MT_NBLOCK)
-        return mt_name_blocks_ok(s, o, n, MT_NM_CLASS_EQ, &dot);
-#endif
-    mt_nmask_get(s, o, n, MT_NM_CLASS_EQ, &m);
-    return mt_nmask_name_ok(&m, n);
+    return mt_name_check(s, o, n, MT_NM_CLASS_EQ, &dot);
 }
 
 /* Whether s[0..n) is a valid host name, 1 <= n < MT_NMASK_MAX; *dot gets
@@ -373,15 +388,7 @@ mt_name_eq_ok(const unsigned char *s, const unsigned char *o, size_t n)
 static MT_ALWAYS_INLINE int
 mt_name_dots_ok(const unsigned char *s, size_t n, uint64_t *dot)
 {
-    struct mt_nmask m;
-
-#if MT_SSE2
-    if (n >= MT_NBLOCK)
-        return mt_name_blocks_ok(s, s, n, MT_NM_CLASS, dot);
-#endif
-    mt_nmask_get(s, NULL, n, MT_NM_CLASS, &m);
-    *dot = m.dot;
-    return mt_nmask_name_ok(&m, n);
+    return mt_name_check(s, s, n, MT_NM_CLASS, dot);
 }
 
 /*
@@ -394,15 +401,9 @@ mt_name_dots_ok(const unsigned char *s, size_t n, uint64_t *dot)
 static MT_ALWAYS_INLINE int
 mt_name_ci_eq(const unsigned char *s, const unsigned char *o, size_t n)
 {
-    struct mt_nmask m;
-#if MT_SSE2
     uint64_t dot;
 
-    if (n >= MT_NBLOCK)
-        return mt_name_blocks_ok(s, o, n, MT_NM_EQ, &dot);
-#endif
-    mt_nmask_get(s, o, n, MT_NM_EQ, &m);
-    return m.eq == ((uint64_t)1 << n) - 1;
+    return mt_name_check(s, o, n, MT_NM_EQ, &dot);
 }
 
 /* The masks cut to their first k bytes. */
