@@ -753,7 +753,7 @@ session(struct rb *rb, const struct jv *s)
     mtasts_tlsrpt_policy *key = NULL;
     const struct jv *t, *pol, *out, *fl, *rep, *cnt;
     size_t nf = 0;
-    int64_t k, count = 1;
+    int64_t count = 1;
     int outcome, rc;
     unsigned flags = 0;
 
@@ -797,12 +797,10 @@ session(struct rb *rb, const struct jv *s)
         mtasts_tlsrpt_policy_free(key);
         return 0;
     }
-    for (k = 0; k < count; k++) {
-        rc = mtasts_tlsrpt_agg_add(rb->agg, key, t->num, outcome, nf ? f : NULL,
-                                   nf, flags);
-        if (rc != MTASTS_OK)
-            break;
-    }
+    /* the whole run in one step (one add per session made 100 lines of
+     * count 1000000 take seconds) */
+    rc = mtasts_tlsrpt_agg_add_n(rb->agg, key, t->num, outcome, nf ? f : NULL,
+                                 nf, flags, (uint64_t)count);
     mtasts_tlsrpt_policy_free(key);
     if (rc == MTASTS_ENOMEM)
         return rb_oom();
