@@ -1613,6 +1613,26 @@ mtasts_tlsrpt_agg_add(mtasts_tlsrpt_agg *agg,
                       int outcome, const struct mtasts_tlsrpt_failure *failures,
                       size_t failure_count, unsigned flags);
 
+/** The largest count a report can carry, 2^53-1 (RPT-AGG-14), and so the
+ * most sessions one mtasts_tlsrpt_agg_add_n() call may count. */
+#define MTASTS_TLSRPT_COUNT_MAX UINT64_C(9007199254740991)
+
+/**
+ * Count a run of equal sessions (sessions of them) in one step, in a time
+ * that does not depend on sessions. The result is the same as that of
+ * sessions calls of mtasts_tlsrpt_agg_add() with the other arguments: the
+ * summary and each failure-details entry (unless truncated) get sessions
+ * more. Counters saturate at 2^64-1 and are written saturated at 2^53-1,
+ * as with single adds (RPT-AGG-14).
+ * @return as mtasts_tlsrpt_agg_add(); MTASTS_EINVAL when sessions is 0,
+ *         MTASTS_ETOOBIG when it is above MTASTS_TLSRPT_COUNT_MAX
+ *         (nothing counted).
+ */
+MTASTS_API int mtasts_tlsrpt_agg_add_n(
+    mtasts_tlsrpt_agg *agg, const mtasts_tlsrpt_policy *policy, int64_t when,
+    int outcome, const struct mtasts_tlsrpt_failure *failures,
+    size_t failure_count, unsigned flags, uint64_t sessions);
+
 /** Add every count of src to dst (exact; RPT-AGG merge).
  * @return 0, MTASTS_EINVAL, MTASTS_ETOOBIG, MTASTS_ENOMEM (dst unchanged). */
 MTASTS_API int mtasts_tlsrpt_agg_merge(mtasts_tlsrpt_agg *dst,

@@ -747,11 +747,13 @@ det_write(const struct det_in *o, unsigned char *b)
 #define ADD_STACK_DETS 16
 #define ADD_STACK_BLOB 1024
 
-int
-mtasts_tlsrpt_agg_add(mtasts_tlsrpt_agg *agg,
-                      const mtasts_tlsrpt_policy *policy, int64_t when,
-                      int outcome, const struct mtasts_tlsrpt_failure *failures,
-                      size_t failure_count, unsigned flags)
+/* Count a run of equal sessions (sessions >= 1 of them) in one step: the
+ * same as that many adds of one, since each entry is found or made once
+ * whatever the count, and counters saturate (RPT-AGG-14). */
+static int
+agg_add(mtasts_tlsrpt_agg *agg, const mtasts_tlsrpt_policy *policy,
+        int64_t when, int outcome, const struct mtasts_tlsrpt_failure *failures,
+        size_t failure_count, unsigned flags, uint64_t sessions)
 {
     struct agg_det *sdets[ADD_STACK_DETS], **dets = sdets;
     unsigned char sblob[ADD_STACK_BLOB], *blob;
@@ -808,12 +810,12 @@ mtasts_tlsrpt_agg_add(mtasts_tlsrpt_agg *agg,
     }
     /* nothing below can fail */
     if (outcome == MTASTS_SESSION_SUCCESS)
-        pe->success = mt_sat_add(pe->success, 1);
+        pe->success = mt_sat_add(pe->success, sessions);
     else
-        pe->failure = mt_sat_add(pe->failure, 1);
+        pe->failure = mt_sat_add(pe->failure, sessions);
     for (i = 0; i < failure_count; i++)
         if (dets[i] != NULL)
-            dets[i]->count = mt_sat_add(dets[i]->count, 1);
+            dets[i]->count = mt_sat_add(dets[i]->count, sessions);
     if (dets != sdets)
         mt_free(agg->ctx, dets, failure_count * sizeof(*dets));
     return MTASTS_OK;
@@ -830,6 +832,31 @@ fail:
         }
     release_empty(agg);
     return rc;
+}
+
+int
+mtasts_tlsrpt_agg_add(mtasts_tlsrpt_agg *agg,
+                      const mtasts_tlsrpt_policy *policy, int64_t when,
+                      int outcome, const struct mtasts_tlsrpt_failure *failures,
+                      size_t failure_count, unsigned flags)
+{
+    return agg_add(agg, policy, when, outcome, failures, failure_count, flags,
+                   1);
+}
+
+int
+mtasts_tlsrpt_agg_add_n(mtasts_tlsrpt_agg *agg,
+                        const mtasts_tlsrpt_policy *policy, int64_t when,
+                        int outcome,
+                        const struct mtasts_tlsrpt_failure *failures,
+                        size_t failure_count, unsigned flags, uint64_t sessions)
+{
+    if (sessions == 0)
+        return MTASTS_EINVAL;
+    if (sessions > MTASTS_TLSRPT_COUNT_MAX)
+        return MTASTS_ETOOBIG;
+    return agg_add(agg, policy, when, outcome, failures, failure_count, flags,
+                   sessions);
 }
 
 /* ------------------------------------------------------------------ */

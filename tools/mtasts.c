@@ -15,6 +15,11 @@
  *
  * Exit status: 0 valid or lenient (or match), 1 invalid (or no match),
  * 2 usage or I/O error.
+ *
+ * Every string from input (a file, a record, a host name, an argument)
+ * reaches human-readable output through text_put() (text.c), which
+ * escapes control characters, with its length: an embedded NUL shows as
+ * \u0000. The --json output escapes as JSON does (json_str()).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -23,6 +28,7 @@
 
 #include "mtasts.h"
 #include "report_build.h"
+#include "text.h"
 
 #define EXIT_INVALID 1
 #define EXIT_USAGE   2
@@ -63,30 +69,52 @@ usage(void)
 
 /* Read a whole file (or stdin for "-") into memory, up to max bytes. One
  * byte more than max is read so that an oversized input reaches the
- * library and gets its proper MTASTS_ETOOBIG diagnostic. */
+ * library and gets its proper MTASTS_ETOOBIG diagnostic. The buffer grows
+ * with the input (the limits are up to 128 MiB; most inputs are small). */
 static char *
 read_file(const char *path, size_t max, size_t *ret_len)
 {
     FILE *f;
-    char *buf;
-    size_t n = 0, cap = max + 1;
+    char *buf = NULL, *nb;
+    size_t n = 0, cap = 0, got, lim;
 
+    lim = max < SIZE_MAX - 1 ? max + 1 : SIZE_MAX - 1;
     f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     if (f == NULL) {
-        fprintf(stderr, "mtasts: %s: %s\n", path, strerror(errno));
+        const char *why = strerror(errno);
+        fputs("mtasts: ", stderr);
+        text_puts(stderr, path);
+        fprintf(stderr, ": %s\n", why);
         return NULL;
     }
-    buf = malloc(cap + 1);
-    if (buf == NULL) {
-        fputs("mtasts: out of memory\n", stderr);
-        goto out;
-    }
-    n = fread(buf, 1, cap, f);
-    if (ferror(f)) {
-        fprintf(stderr, "mtasts: %s: read error\n", path);
-        free(buf);
-        buf = NULL;
-        goto out;
+    for (;;) {
+        if (n == cap) {
+            if (cap == lim)
+                break;
+            cap = cap == 0 ? 65536 : cap > lim / 2 ? lim : cap * 2;
+            if (cap > lim)
+                cap = lim;
+            nb = realloc(buf, cap + 1);
+            if (nb == NULL) {
+                fputs("mtasts: out of memory\n", stderr);
+                free(buf);
+                buf = NULL;
+                goto out;
+            }
+            buf = nb;
+        }
+        got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (ferror(f)) {
+            fputs("mtasts: ", stderr);
+            text_puts(stderr, path);
+            fputs(": read error\n", stderr);
+            free(buf);
+            buf = NULL;
+            goto out;
+        }
+        if (got == 0 || feof(f))
+            break;
     }
     buf[n] = '\0';
     *ret_len = n;
@@ -226,7 +254,9 @@ parse_opts(int argc, char **argv, int allow_f, struct opts *o)
                    i + 1 < argc) {
             o->tls = tls_outcome(argv[++i]);
             if (o->tls < 0) {
-                fprintf(stderr, "mtasts: unknown TLS outcome %s\n", argv[i]);
+                fputs("mtasts: unknown TLS outcome ", stderr);
+                text_puts(stderr, argv[i]);
+                fputc('\n', stderr);
                 return -1;
             }
         } else if (allow_f == 2 && strcmp(argv[i], "--dane") == 0 &&
@@ -244,7 +274,9 @@ parse_opts(int argc, char **argv, int allow_f, struct opts *o)
             for (i++; i < argc; i++)
                 o->argv[o->argc++] = argv[i];
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            fprintf(stderr, "mtasts: unknown option %s\n", argv[i]);
+            fputs("mtasts: unknown option ", stderr);
+            text_puts(stderr, argv[i]);
+            fputc('\n', stderr);
             return -1;
         } else {
             o->argv[o->argc++] = argv[i];
@@ -266,7 +298,11 @@ print_ext(const char *name, size_t nl, const char *value, size_t vl, int json,
         json_str(value, vl);
         putchar('}');
     } else {
-        printf("extension: %.*s=%.*s\n", (int)nl, name, (int)vl, value);
+        fputs("extension: ", stdout);
+        text_put(stdout, name, nl);
+        putchar('=');
+        text_put(stdout, value, vl);
+        putchar('\n');
     }
 }
 
@@ -335,7 +371,7 @@ cmd_record_parse(mtasts_ctx *ctx, int argc, char **argv)
             json_str(id, idl);
             fputs(",\"extensions\":[", stdout);
         } else {
-            printf("id: %.*s\n", (int)idl, id);
+            text_field(stdout, "id", id, idl);
         }
         for (i = 0; i < mtasts_sts_record_ext_count(rec); i++) {
             (void)mtasts_sts_record_ext(rec, i, &n, &nl, &v, &vl);
@@ -409,11 +445,16 @@ cmd_tlsrpt_record_parse(mtasts_ctx *ctx, int argc, char **argv)
             else
                 fputs("null", stdout);
             putchar('}');
-        } else if (t != NULL) {
-            printf("rua: %.*s (%s: %.*s)\n", (int)ul, u, rua_kind_name(kind),
-                   (int)tl, t);
         } else {
-            printf("rua: %.*s (unusable)\n", (int)ul, u);
+            fputs("rua: ", stdout);
+            text_put(stdout, u, ul);
+            if (t != NULL) {
+                printf(" (%s: ", rua_kind_name(kind));
+                text_put(stdout, t, tl);
+                puts(")");
+            } else {
+                puts(" (unusable)");
+            }
         }
     }
     if (o.json)
@@ -450,7 +491,8 @@ print_policy_fields(const mtasts_policy *p, int json)
                mtasts_mode_name(mtasts_policy_mode(p)),
                (unsigned long)mtasts_policy_max_age(p));
     } else {
-        printf("version: %.*s\nmode: %s\nmax_age: %lu\n", (int)l, s,
+        text_field(stdout, "version", s, l);
+        printf("mode: %s\nmax_age: %lu\n",
                mtasts_mode_name(mtasts_policy_mode(p)),
                (unsigned long)mtasts_policy_max_age(p));
     }
@@ -461,7 +503,7 @@ print_policy_fields(const mtasts_policy *p, int json)
                 putchar(',');
             json_str(s, l);
         } else {
-            printf("mx: %.*s\n", (int)l, s);
+            text_field(stdout, "mx", s, l);
         }
     }
     if (json)
@@ -532,8 +574,8 @@ cmd_policy(mtasts_ctx *ctx, int check, int argc, char **argv)
                 json_cstr(o.argv[i]);
                 printf(",\"allowed\":%s}", allowed ? "true" : "false");
             } else {
-                printf("%s: %s\n", o.argv[i],
-                       allowed ? "allowed" : "not allowed");
+                text_puts(stdout, o.argv[i]);
+                printf(": %s\n", allowed ? "allowed" : "not allowed");
             }
         }
         if (o.json)
@@ -612,7 +654,8 @@ cmd_decide(mtasts_ctx *ctx, int argc, char **argv)
                 fputs("null", stdout);
             printf(",\"reason\":\"%s\"}", mtasts_decide_reason_name(reason));
         } else {
-            printf("%s: %s (%s%s%s)\n", o.argv[i],
+            text_puts(stdout, o.argv[i]);
+            printf(": %s (%s%s%s)\n",
                    action == MTASTS_DELIVER ? "deliver" : "skip",
                    mtasts_decide_reason_name(reason), rtn ? ", report " : "",
                    rtn ? rtn : "");
@@ -674,11 +717,11 @@ cmd_cache_dump(mtasts_ctx *ctx, int argc, char **argv)
         fputs(",\"backoff_id\":", stdout);
         json_str(s, l);
     } else {
-        printf("domain: %.*s\n", (int)l, s);
+        text_field(stdout, "domain", s, l);
         s = mtasts_entry_id(e, &l);
-        printf("id: %.*s\n", (int)l, s);
+        text_field(stdout, "id", s, l);
         s = mtasts_entry_backoff_id(e, &l);
-        printf("backoff_id: %.*s\n", (int)l, s);
+        text_field(stdout, "backoff_id", s, l);
     }
     for (i = 1; i <= 4; i++) {
         long long t = (long long)mtasts_entry_time(e, i);
@@ -728,13 +771,33 @@ print_time(int64_t t)
            (long long)(sod / 60 % 60), (long long)(sod % 60));
 }
 
-static const char *
-text_or(const mtasts_tlsrpt_report *r, int f, size_t i, size_t j,
-        const char *dflt)
+/* Text member f (i, j) of r, escaped, or dflt when it is absent. */
+static void
+put_member(const mtasts_tlsrpt_report *r, int f, size_t i, size_t j,
+           const char *dflt)
 {
-    const char *t = mtasts_tlsrpt_report_text(r, f, i, j, NULL);
+    size_t n;
+    const char *t = mtasts_tlsrpt_report_text(r, f, i, j, &n);
 
-    return t != NULL ? t : dflt;
+    if (t != NULL)
+        text_put(stdout, t, n);
+    else
+        fputs(dflt, stdout);
+}
+
+/* Print prefix, then member f (i, j) when it is present. */
+static void
+put_opt_member(const mtasts_tlsrpt_report *r, int f, size_t i, size_t j,
+               const char *prefix, const char *suffix)
+{
+    size_t n;
+    const char *t = mtasts_tlsrpt_report_text(r, f, i, j, &n);
+
+    if (t == NULL)
+        return;
+    fputs(prefix, stdout);
+    text_put(stdout, t, n);
+    fputs(suffix, stdout);
 }
 
 /* The human summary of a parsed report. */
@@ -743,10 +806,13 @@ print_report_summary(const mtasts_tlsrpt_report *r)
 {
     size_t i, j, k, n = mtasts_tlsrpt_report_count(r, MTASTS_RC_POLICIES, 0);
 
-    printf("organization: %s\n", text_or(r, MTASTS_RF_ORGANIZATION, 0, 0, ""));
-    printf("contact: %s\n", text_or(r, MTASTS_RF_CONTACT, 0, 0, "(none)"));
-    printf("report-id: %s\n", text_or(r, MTASTS_RF_REPORT_ID, 0, 0, ""));
-    fputs("date-range: ", stdout);
+    fputs("organization: ", stdout);
+    put_member(r, MTASTS_RF_ORGANIZATION, 0, 0, "");
+    fputs("\ncontact: ", stdout);
+    put_member(r, MTASTS_RF_CONTACT, 0, 0, "(none)");
+    fputs("\nreport-id: ", stdout);
+    put_member(r, MTASTS_RF_REPORT_ID, 0, 0, "");
+    fputs("\ndate-range: ", stdout);
     print_time(mtasts_tlsrpt_report_number(r, MTASTS_RN_START_TIME, 0, 0));
     fputs(" .. ", stdout);
     print_time(mtasts_tlsrpt_report_number(r, MTASTS_RN_END_TIME, 0, 0));
@@ -754,36 +820,42 @@ print_report_summary(const mtasts_tlsrpt_report *r)
     for (k = 0; k < mtasts_tlsrpt_report_diag_count(r); k++) {
         int w;
         const char *path;
-        if (mtasts_tlsrpt_report_diag(r, k, &w, &path, NULL) == MTASTS_OK)
-            printf("warning at %s: %s\n", path[0] ? path : "(top)",
-                   mtasts_warning_name(w));
+        size_t pl;
+        if (mtasts_tlsrpt_report_diag(r, k, &w, &path, &pl) != MTASTS_OK)
+            continue;
+        fputs("warning at ", stdout);
+        if (pl > 0)
+            text_put(stdout, path, pl);
+        else
+            fputs("(top)", stdout);
+        printf(": %s\n", mtasts_warning_name(w));
     }
     for (i = 0; i < n; i++) {
-        printf("policy %zu: %s %s: %lld successful, %lld failed sessions\n", i,
-               text_or(r, MTASTS_RF_POLICY_TYPE, i, 0, "?"),
-               text_or(r, MTASTS_RF_POLICY_DOMAIN, i, 0, "(no domain)"),
+        printf("policy %zu: ", i);
+        put_member(r, MTASTS_RF_POLICY_TYPE, i, 0, "?");
+        putchar(' ');
+        put_member(r, MTASTS_RF_POLICY_DOMAIN, i, 0, "(no domain)");
+        printf(": %lld successful, %lld failed sessions\n",
                (long long)mtasts_tlsrpt_report_number(
                    r, MTASTS_RN_SUCCESS_COUNT, i, 0),
                (long long)mtasts_tlsrpt_report_number(
                    r, MTASTS_RN_FAILURE_COUNT, i, 0));
         for (j = 0; j < mtasts_tlsrpt_report_count(r, MTASTS_RC_MX_HOSTS, i);
-             j++)
-            printf("  mx-host: %s\n", text_or(r, MTASTS_RF_MX_HOST, i, j, ""));
+             j++) {
+            fputs("  mx-host: ", stdout);
+            put_member(r, MTASTS_RF_MX_HOST, i, j, "");
+            putchar('\n');
+        }
         for (j = 0; j < mtasts_tlsrpt_report_count(r, MTASTS_RC_DETAILS, i);
              j++) {
-            const char *ip = text_or(r, MTASTS_RF_SENDING_IP, i, j, NULL);
-            const char *mx = text_or(r, MTASTS_RF_RECEIVING_MX, i, j, NULL);
-            const char *code = text_or(r, MTASTS_RF_REASON_CODE, i, j, NULL);
-            printf("  %s: %lld session(s)",
-                   text_or(r, MTASTS_RF_RESULT_TYPE, i, j, "?"),
+            fputs("  ", stdout);
+            put_member(r, MTASTS_RF_RESULT_TYPE, i, j, "?");
+            printf(": %lld session(s)",
                    (long long)mtasts_tlsrpt_report_number(
                        r, MTASTS_RN_FAILED_SESSIONS, i, j));
-            if (ip != NULL)
-                printf(" from %s", ip);
-            if (mx != NULL)
-                printf(" to %s", mx);
-            if (code != NULL)
-                printf(" (%s)", code);
+            put_opt_member(r, MTASTS_RF_SENDING_IP, i, j, " from ", "");
+            put_opt_member(r, MTASTS_RF_RECEIVING_MX, i, j, " to ", "");
+            put_opt_member(r, MTASTS_RF_REASON_CODE, i, j, " (", ")");
             putchar('\n');
         }
     }

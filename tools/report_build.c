@@ -26,7 +26,11 @@
  * reader is strict RFC 8259 JSON: UTF-8, no duplicate member names, no
  * lone surrogates, no NUL in strings, integers only (no fraction or
  * exponent) within int64, depth at most 16, lines of at most 1 MiB.
+ *
+ * Diagnostics quote strings from input (member names, file names,
+ * domains) through text_put() (text.c), escaped.
  */
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,6 +39,7 @@
 
 #include "mtasts.h"
 #include "report_build.h"
+#include "text.h"
 
 #define EXIT_INVALID 1
 #define EXIT_USAGE   2
@@ -138,39 +143,6 @@ hex4(const char *s, size_t len, size_t i)
     return v;
 }
 
-/* Length of the UTF-8 sequence at s[i] (RFC 3629), 0 when malformed. */
-static size_t
-utf8_len(const unsigned char *s, size_t len, size_t i)
-{
-    unsigned char c = s[i], lo = 0x80, hi = 0xBF;
-    size_t n, k;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        n = 2;
-    else if (c >= 0xE0 && c <= 0xEF)
-        n = 3;
-    else if (c >= 0xF0 && c <= 0xF4)
-        n = 4;
-    else
-        return 0;
-    if (c == 0xE0)
-        lo = 0xA0;
-    else if (c == 0xED)
-        hi = 0x9F;
-    else if (c == 0xF0)
-        lo = 0x90;
-    else if (c == 0xF4)
-        hi = 0x8F;
-    if (len - i < n || s[i + 1] < lo || s[i + 1] > hi)
-        return 0;
-    for (k = 2; k < n; k++)
-        if (s[i + k] < 0x80 || s[i + k] > 0xBF)
-            return 0;
-    return n;
-}
-
 static size_t
 put_utf8(char *d, unsigned long cp)
 {
@@ -226,7 +198,7 @@ jp_string(struct jp *p, char **ret, size_t *ret_len)
                            "character");
         }
         if (u[p->i] != '\\') {
-            k = utf8_len(u, end, p->i);
+            k = text_utf8_len(u, end, p->i);
             if (k == 0) {
                 free(d);
                 return jp_fail(p, p->i, "expected UTF-8");
@@ -479,14 +451,26 @@ struct rb {
     size_t other_days, counted;
 };
 
+/* "mtasts: report build: FILE: " (the start of a diagnostic) */
+static void
+rb_where(const char *path)
+{
+    fputs("mtasts: report build: ", stderr);
+    text_puts(stderr, path);
+    fputs(": ", stderr);
+}
+
 /* "mtasts: report build: FILE: line N, byte M: WHAT[ "DETAIL"]" */
 static int
 rb_err(const struct rb *rb, size_t pos, const char *what, const char *detail)
 {
-    fprintf(stderr, "mtasts: report build: %s: line %zu, byte %zu: %s",
-            rb->path, rb->line, pos + 1, what);
-    if (detail != NULL)
-        fprintf(stderr, " \"%s\"", detail);
+    rb_where(rb->path);
+    fprintf(stderr, "line %zu, byte %zu: %s", rb->line, pos + 1, what);
+    if (detail != NULL) {
+        fputs(" \"", stderr);
+        text_puts(stderr, detail);
+        fputc('"', stderr);
+    }
     fputc('\n', stderr);
     return EXIT_INVALID;
 }
@@ -659,11 +643,11 @@ policy_key(const struct rb *rb, const struct jv *pol,
         if (rc == MTASTS_ENOMEM)
             return rb_oom();
         if (rc != MTASTS_OK) {
+            rb_where(rb->path);
             fprintf(stderr,
-                    "mtasts: report build: %s: line %zu, byte %zu: expected "
-                    "a valid MTA-STS policy as \"text\": %s (%s) at line %zu "
-                    "of the policy\n",
-                    rb->path, rb->line, text->pos + 1, mtasts_status_name(rc),
+                    "line %zu, byte %zu: expected a valid MTA-STS policy as "
+                    "\"text\": %s (%s) at line %zu of the policy\n",
+                    rb->line, text->pos + 1, mtasts_status_name(rc),
                     mtasts_reason_name(d.reason), d.line);
             return EXIT_INVALID;
         }
@@ -769,7 +753,7 @@ session(struct rb *rb, const struct jv *s)
     mtasts_tlsrpt_policy *key = NULL;
     const struct jv *t, *pol, *out, *fl, *rep, *cnt;
     size_t nf = 0;
-    int64_t k, count = 1;
+    int64_t count = 1;
     int outcome, rc;
     unsigned flags = 0;
 
@@ -813,12 +797,10 @@ session(struct rb *rb, const struct jv *s)
         mtasts_tlsrpt_policy_free(key);
         return 0;
     }
-    for (k = 0; k < count; k++) {
-        rc = mtasts_tlsrpt_agg_add(rb->agg, key, t->num, outcome, nf ? f : NULL,
-                                   nf, flags);
-        if (rc != MTASTS_OK)
-            break;
-    }
+    /* the whole run in one step (one add per session made 100 lines of
+     * count 1000000 take seconds) */
+    rc = mtasts_tlsrpt_agg_add_n(rb->agg, key, t->num, outcome, nf ? f : NULL,
+                                 nf, flags, (uint64_t)count);
     mtasts_tlsrpt_policy_free(key);
     if (rc == MTASTS_ENOMEM)
         return rb_oom();
@@ -855,7 +837,8 @@ read_sessions(struct rb *rb, FILE *f)
             buf[n++] = (char)c;
         }
         if (c == EOF && ferror(f)) {
-            fprintf(stderr, "mtasts: report build: %s: read error\n", rb->path);
+            rb_where(rb->path);
+            fputs("read error\n", stderr);
             rc = EXIT_USAGE;
             break;
         }
@@ -898,9 +881,14 @@ read_sessions(struct rb *rb, FILE *f)
 static int
 build_usage(const char *why, const char *arg)
 {
-    if (why != NULL)
-        fprintf(stderr, "mtasts: report build: %s%s%s\n", why, arg ? " " : "",
-                arg ? arg : "");
+    if (why != NULL) {
+        fprintf(stderr, "mtasts: report build: %s", why);
+        if (arg != NULL) {
+            fputc(' ', stderr);
+            text_puts(stderr, arg);
+        }
+        fputc('\n', stderr);
+    }
     fputs("usage: mtasts report build --org ORG --contact ADDR "
           "--day YYYY-MM-DD\n"
           "           [--report-id ID | --random N] [--domain D]\n"
@@ -992,8 +980,10 @@ list_domains(const mtasts_tlsrpt_agg *agg)
     int64_t day;
 
     for (k = 0; k < mtasts_tlsrpt_agg_count(agg); k++)
-        if (mtasts_tlsrpt_agg_key(agg, k, &d, &dl, &day) == MTASTS_OK)
-            fprintf(stderr, "%s%.*s", k ? ", " : " ", (int)dl, d);
+        if (mtasts_tlsrpt_agg_key(agg, k, &d, &dl, &day) == MTASTS_OK) {
+            fputs(k ? ", " : " ", stderr);
+            text_put(stderr, d, dl);
+        }
     fputc('\n', stderr);
 }
 
@@ -1004,14 +994,16 @@ write_out(const char *path, const uint8_t *data, size_t n, int nl)
     int bad;
 
     if (f == NULL) {
-        perror(path);
+        const char *why = strerror(errno);
+        rb_where(path);
+        fprintf(stderr, "%s\n", why);
         return EXIT_USAGE;
     }
     bad = fwrite(data, 1, n, f) != n || (nl && fputc('\n', f) == EOF);
     bad |= f != stdout ? fclose(f) != 0 : fflush(f) != 0;
     if (bad) {
-        fprintf(stderr, "mtasts: report build: %s: write error\n",
-                path != NULL ? path : "standard output");
+        rb_where(path != NULL ? path : "standard output");
+        fputs("write error\n", stderr);
         return EXIT_USAGE;
     }
     return 0;
@@ -1135,14 +1127,15 @@ make_report(const struct rb *rb, const struct bopts *o,
     } else if (n == 1) {
         (void)mtasts_tlsrpt_agg_key(rb->agg, 0, &dom, &dl, &kday);
     } else if (n == 0) {
-        fprintf(stderr, "mtasts: report build: %s: no counted session on %s\n",
-                rb->path, o->day);
+        rb_where(rb->path);
+        fprintf(stderr, "no counted session on %s\n", o->day);
         return EXIT_INVALID;
     } else {
+        rb_where(rb->path);
         fprintf(stderr,
-                "mtasts: report build: %s: sessions of %zu policy domains on "
-                "%s; choose one with --domain:",
-                rb->path, n, o->day);
+                "sessions of %zu policy domains on %s; choose one with "
+                "--domain:",
+                n, o->day);
         list_domains(rb->agg);
         return EXIT_USAGE;
     }
@@ -1151,8 +1144,9 @@ make_report(const struct rb *rb, const struct bopts *o,
         rc = mtasts_tlsrpt_report_id(rb->day, dom, dl, rnd, idbuf,
                                      sizeof(idbuf), &need);
         if (rc != MTASTS_OK) {
-            fprintf(stderr, "mtasts: report build: no report-id for %s: %s\n",
-                    dom, mtasts_status_name(rc));
+            fputs("mtasts: report build: no report-id for ", stderr);
+            text_put(stderr, dom, dl);
+            fprintf(stderr, ": %s\n", mtasts_status_name(rc));
             return EXIT_USAGE;
         }
         id = idbuf;
@@ -1163,10 +1157,10 @@ make_report(const struct rb *rb, const struct bopts *o,
     if (rc == MTASTS_ENOMEM)
         return rb_oom();
     if (rc == MTASTS_ESTATE) {
-        fprintf(stderr,
-                "mtasts: report build: %s: no counted session for %s on %s; "
-                "domains present:",
-                rb->path, dom, o->day);
+        rb_where(rb->path);
+        fputs("no counted session for ", stderr);
+        text_put(stderr, dom, dl);
+        fprintf(stderr, " on %s; domains present:", o->day);
         list_domains(rb->agg);
         return EXIT_INVALID;
     }
@@ -1240,7 +1234,9 @@ mtasts_report_build(mtasts_ctx *ctx, int argc, char **argv)
         return rb_oom();
     f = strcmp(o.sessions, "-") == 0 ? stdin : fopen(o.sessions, "rb");
     if (f == NULL) {
-        perror(o.sessions);
+        const char *why = strerror(errno);
+        rb_where(o.sessions);
+        fprintf(stderr, "%s\n", why);
         mtasts_tlsrpt_agg_free(rb.agg);
         return EXIT_USAGE;
     }

@@ -415,6 +415,53 @@ check("build no session of the day", rc == 1 and out2 == ""
       and b"3 session line(s) not of 2016-04-02" in err, (rc, err))
 os.unlink(oth)
 
+# "count" is added in one step (issue 9, item 6: 100 lines of 10^6 took
+# 5.5 s as 10^8 single adds): 100 lines of count 1000000 give the exact
+# totals; the timeout only guards against a hang
+BIG = []
+for i in range(100):
+    s = {"time": 1459468800 + i, "count": 1000000,
+         "policy": {"type": "none", "domain": "big.example"}}
+    if i % 2:
+        s["outcome"] = "failure"
+        s["failures"] = [{"result_type": "starttls-not-supported",
+                          "receiving_mx": "mx%d.big.example" % (i % 3)}]
+    else:
+        s["outcome"] = "success"
+    BIG.append(json.dumps(s))
+BIG.append(json.dumps({"time": 1459468800, "count": 1000000,
+                       "outcome": "transient",
+                       "policy": {"type": "none", "domain": "big.example"}}))
+big = tmpfile(("\n".join(BIG) + "\n").encode())
+p = subprocess.run([TOOL, *BUILD, big], capture_output=True, timeout=120)
+check("build big counts rc", p.returncode == 0, p.stderr)
+o = json.loads(p.stdout) if p.returncode == 0 else {"policies": [{}]}
+p0 = o["policies"][0]
+check("build big counts summary", p0.get("summary") == {
+    "total-successful-session-count": 50000000,
+    "total-failure-session-count": 50000000}, p0)
+check("build big counts details", sorted(
+    (d["receiving-mx-hostname"], d["failed-session-count"])
+    for d in p0.get("failure-details", [])) == [
+    ("mx0.big.example", 17000000), ("mx1.big.example", 17000000),
+    ("mx2.big.example", 16000000)], p0)
+os.unlink(big)
+# 10,000 such lines (1.6 MB): one add per session made this about 10
+# minutes; in one step it is well under a second. The timeout is a hang
+# guard with a wide margin, not a measurement.
+big = tmpfile(("\n".join(BIG[i % 100] for i in range(10000)) + "\n")
+              .encode())
+try:
+    p = subprocess.run([TOOL, *BUILD, big], capture_output=True, timeout=120)
+    o = json.loads(p.stdout) if p.returncode == 0 else {"policies": [{}]}
+    check("build 10^10 sessions", p.returncode == 0
+          and o["policies"][0].get("summary") == {
+              "total-successful-session-count": 5000000000,
+              "total-failure-session-count": 5000000000}, (p.stderr, o))
+except subprocess.TimeoutExpired:
+    check("build 10^10 sessions", False, "no result within 120 s")
+os.unlink(big)
+
 # bad input: exit 1, the line and byte of the error
 OK = (b'{"time": 1459468800, "outcome": "success", '
       b'"policy": {"type": "none", "domain": "a.example"}}')
@@ -491,6 +538,181 @@ for day in ("2016-02-30", "2016-13-01", "2016-4-01", "1969-12-31",
 rc, _, _ = run("report", "build", "--org", "X", "--contact", "a@b.example",
                "--day", "2016-02-29", SESS)
 check("build leap day", rc == 1, rc)
+
+# Text output injection (issue 9, item 6): strings from input are escaped
+# in every human-readable output (mtasts(1), TEXT OUTPUT), so that they can
+# neither forge a line, nor reach the terminal as a control sequence, nor be
+# cut short at an embedded NUL.
+def runb(*args, stdin=None):
+    p = subprocess.run([TOOL, *args], input=stdin, capture_output=True,
+                       timeout=60)
+    return p.returncode, p.stdout, p.stderr
+
+
+# C0 controls but LF, DEL; C1 and the bidirectional and line-breaking
+# characters as UTF-8; a byte that is not UTF-8 (raw C1 bytes included)
+def raw_controls(b):
+    bad = sorted({c for c in b if (c < 0x20 and c != 0x0A) or c == 0x7F})
+    try:
+        t = b.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return bad + ["invalid UTF-8 at %d" % e.start]
+    return bad + ["U+%04X" % ord(c) for c in t
+                  if 0x80 <= ord(c) <= 0x9F or ord(c) in (
+                      0x061C, 0x200E, 0x200F, 0x2028, 0x2029, 0x202A,
+                      0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067,
+                      0x2068, 0x2069)]
+
+
+def report_json(org="Company-X", domain="company-y.example",
+                contact="sts-reporting@company-x.example",
+                report_id="5065427c-23d3", reason="X509_V_ERR",
+                mx="mx1.mail.company-y.example", result="validation-failure",
+                ip="198.51.100.62", mxhost="*.mail.company-y.example"):
+    return json.dumps({
+        "organization-name": org,
+        "date-range": {"start-datetime": "2016-04-01T00:00:00Z",
+                       "end-datetime": "2016-04-01T23:59:59Z"},
+        "contact-info": contact, "report-id": report_id,
+        "policies": [{
+            "policy": {"policy-type": "sts",
+                       "policy-string": ["version: STSv1", "mode: testing",
+                                         "mx: *.mail.company-y.example",
+                                         "max_age: 86400"],
+                       "policy-domain": domain, "mx-host": [mxhost]},
+            "summary": {"total-successful-session-count": 5,
+                        "total-failure-session-count": 1},
+            "failure-details": [{
+                "result-type": result, "sending-mta-ip": ip,
+                "receiving-mx-hostname": mx, "failed-session-count": 1,
+                "failure-reason-code": reason}]}]}).encode()
+
+
+# the three examples of the review: a forged line, an ESC sequence, a NUL
+rc, out, err = runb("report", "parse", "-",
+                    stdin=report_json(org="Google\r\nreport: strict"))
+check("inject CRLF rc", rc == 0, (rc, err))
+check("inject CRLF forges no line", b"\r" not in out and not any(
+    ln.startswith(b"report: strict") for ln in out.split(b"\n")), out)
+check("inject CRLF escaped",
+      b"\norganization: Google\\r\\nreport: strict\n" in out, out)
+rc, out, err = runb("report", "parse", "-",
+                    stdin=report_json(org="\x1b]0;owned\x07\x1b[2J",
+                                      reason="\x1b[31mred\x1b[0m"))
+check("inject ESC rc", rc == 0, (rc, err))
+check("inject ESC no raw ESC", b"\x1b" not in out and b"\x07" not in out,
+      out)
+check("inject ESC escaped",
+      b"\norganization: \\u001b]0;owned\\u0007\\u001b[2J\n" in out
+      and b" (\\u001b[31mred\\u001b[0m)\n" in out, out)
+rc, out, err = runb("report", "parse", "-",
+                    stdin=report_json(domain="example.com\x00.evil",
+                                      report_id="id\x00.evil",
+                                      reason="code\x00.evil"))
+check("inject NUL no raw NUL", b"\x00" not in out, out)
+# the name is shown whole or the report refused; never cut at the NUL
+check("inject NUL name not cut", b"sts example.com:" not in out
+      and b"example.com\n" not in out, out)
+if rc == 0:
+    check("inject NUL name shown whole",
+          b"sts example.com\\u0000.evil: " in out
+          or b"sts (no domain): " in out, out)
+    check("inject NUL escaped", b"\nreport-id: id\\u0000.evil\n" in out
+          and b"(code\\u0000.evil)\n" in out, out)
+rc, out, err = runb("report", "parse", "-", stdin=report_json(
+    org="Example\x00 Evil", reason="a\\u0000b \u202e\u2028\u009b \u00e9"))
+check("inject NUL text", rc == 0
+      and b"\norganization: Example\\u0000 Evil\n" in out, (rc, out, err))
+check("inject backslash, bidi, C1 escaped; UTF-8 kept",
+      "(a\\\\u0000b \\u202e\\u2028\\u009b \u00e9)\n".encode() in out, out)
+
+# the audit: every text-mode subcommand on hostile input
+HOSTILE = "h\x1b[2J\r\nx: forged\x00\x07\x7f\u009b\u202e\u2028\\"
+HOST_ARG = (b"mx\x1b[2J\r\nx\x07\x7f\xc2\x9b\xe2\x80\xae.example\xff")
+pol_hostile = tmpfile(b"version: STSv1\nmode: enforce\nmx: mail.example.com\n"
+                      b"max_age: 86400\n"
+                      b"ext: v\xc2\x9b31m\xe2\x80\xae\xe2\x80\xa8 z\\\n")
+POL_EXT_SHOWN = b"extension: ext=v\\u009b31m\\u202e\\u2028 z\\\\\n"
+entry_body = open(pol_hostile, "rb").read()
+entry = tmpfile(b"MTASTS-ENTRY/1\ndomain=example.com\nid=abc\nfetched=1000\n"
+                b"expires=87400\nbackoff-until=0\nbackoff-id=\n"
+                b"backoff-result=0\nlast-used=1000\npolicy=%d\n"
+                % len(entry_body) + entry_body)
+rpt_hostile = report_json(org=HOSTILE, contact=HOSTILE, report_id=HOSTILE,
+                          domain=HOSTILE, mx=HOSTILE, result=HOSTILE,
+                          ip=HOSTILE, reason=HOSTILE, mxhost=HOSTILE)
+rpt_file = tmpfile(rpt_hostile)
+mail_hostile = (
+    b"From: tlsrpt@x.example\r\nTo: tlsrpt@company-y.example\r\n"
+    b"Subject: Report Domain: company-y.example Submitter: x.example "
+    b"Report-ID: <1@x.example>\r\nTLS-Report-Domain: company-y.example\r\n"
+    b"TLS-Report-Submitter: x.example\r\nMIME-Version: 1.0\r\n"
+    b"Message-ID: <1@x.example>\r\n"
+    b"Date: Fri, 01 Apr 2016 12:00:00 +0000\r\n"
+    b"Content-Type: multipart/report; report-type=\"tlsrpt\"; "
+    b"boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
+    b"--B\r\nContent-Type: application/tlsrpt+json\r\n"
+    b"Content-Transfer-Encoding: base64\r\n\r\n"
+    + __import__("base64").encodebytes(rpt_hostile).replace(b"\n", b"\r\n")
+    + b"--B--\r\n")
+esc_dir = tempfile.mkdtemp()
+esc_name = os.path.join(esc_dir, "f\x1b[2J\rx")
+with open(esc_name, "wb") as f:
+    f.write(b'{"\\u001b[2J\\r\\n": 1}\n')
+gone = os.path.join(esc_dir, "gone\x1b[2J\r\n")
+SESSION = json.dumps({"time": 1459468800, "outcome": "success", "policy": {
+    "type": "none", "domain": "a.example"}}).encode() + b"\n"
+AUDIT = [
+    # (name, args, stdin, escaped text that must be in stdout or stderr)
+    ("record parse", ["record", "parse", "v=STSv1; id=a; e=" + HOSTILE.replace("\x00", "")],
+     None, None),
+    ("record parse -f", ["record", "parse", "-f", rpt_file], None, None),
+    ("tlsrpt-record parse", ["tlsrpt-record", "parse",
+                             "v=TLSRPTv1; rua=mailto:a%0D%0Ax:%20y%1B@b.example,"
+                             "https://r.example/%0A%1B%00"], None, None),
+    ("policy parse", ["policy", "parse", pol_hostile], None, POL_EXT_SHOWN),
+    ("policy parse stdin", ["policy", "parse", "-"], entry_body,
+     POL_EXT_SHOWN),
+    ("policy check", ["policy", "check", pol_hostile, HOST_ARG], None,
+     b"mx\\u001b[2J\\r\\nx\\u0007\\u007f\\u009b\\u202e.example\\xff: not"),
+    ("decide", ["decide", pol_hostile, HOST_ARG], None,
+     b"mx\\u001b[2J\\r\\nx\\u0007\\u007f\\u009b\\u202e.example\\xff: skip"),
+    ("match", ["match", HOST_ARG, HOST_ARG], None, None),
+    ("cache dump", ["cache", "dump", entry], None, POL_EXT_SHOWN),
+    ("report parse", ["report", "parse", rpt_file], None,
+     b"\norganization: h\\u001b[2J\\r\\nx: forged\\u0000\\u0007\\u007f"
+     b"\\u009b\\u202e\\u2028\\\\\n"),
+    ("report parse mail", ["report", "parse", "--dkim-pass", "-"],
+     mail_hostile, b"\ncontact: h\\u001b[2J\\r\\nx: forged"),
+    ("report build member", ["report", "build", "--org", "X", "--contact",
+                             "a@b.example", "--day", "2016-04-01", esc_name],
+     None, b"unexpected member \"\\u001b[2J\\r\\n\""),
+    ("report build domain", ["report", "build", "--org", "X", "--contact",
+                             "a@b.example", "--day", "2016-04-01",
+                             "--domain", HOST_ARG, "-"], SESSION,
+     b" for mx\\u001b[2J\\r\\nx"),
+    ("report build file", ["report", "build", "--org", "X", "--contact",
+                           "a@b.example", "--day", "2016-04-01", gone],
+     None, b"gone\\u001b[2J\\r\\n"),
+    ("policy parse file", ["policy", "parse", gone], None,
+     b"gone\\u001b[2J\\r\\n"),
+    ("unknown option", ["policy", "parse", b"-" + HOST_ARG, good], None,
+     b"unknown option -mx\\u001b[2J"),
+    ("unknown outcome", ["decide", "--tls", HOST_ARG, good, "a"], None,
+     b"unknown TLS outcome mx\\u001b[2J"),
+]
+for name, args, data, shown in AUDIT:
+    rc, out, err = runb(*args, stdin=data)
+    check("audit " + name + " stdout", raw_controls(out) == [],
+          (raw_controls(out), out))
+    check("audit " + name + " stderr", raw_controls(err) == [],
+          (raw_controls(err), err))
+    if shown is not None:
+        check("audit " + name + " shows the input", shown in out + err,
+              (out, err))
+for f in (pol_hostile, entry, rpt_file, esc_name):
+    os.unlink(f)
+os.rmdir(esc_dir)
 
 for f in (good, lenient, bad, rec, rpt):
     os.unlink(f)

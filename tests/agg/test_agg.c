@@ -1,6 +1,7 @@
 /*
  * TLSRPT aggregation (sending side). Each test of a requirement names its
  * id (RPT-AGG-n, RPT-JSON-n, RPT-DELIV-n; REQUIREMENTS sections 10-12).
+ * mtasts_tlsrpt_agg_add_n() is checked against repeated single adds.
  * Not covered here: the TLSRPT record lookup at generation time
  * (RPT-AGG-2's DNS part) is the caller's; the API side of it (one report
  * per key, a key dropped with mtasts_tlsrpt_agg_remove()) is tested.
@@ -1260,6 +1261,150 @@ test_rpt_json_18_reason_code(void **state)
     mtasts_tlsrpt_policy_free(p);
 }
 
+/* mtasts_tlsrpt_agg_add_n(): n equal sessions in one call are exactly n
+ * calls of mtasts_tlsrpt_agg_add(), truncated entries and no-op outcomes
+ * included */
+static void
+test_add_n_is_n_adds(void **state)
+{
+    mtasts_tlsrpt_policy *p[3];
+    mtasts_tlsrpt_agg *one = agg_new(), *many = agg_new();
+    struct mtasts_tlsrpt_failure f[3];
+    static const char *const ips[] = {"192.0.2.1", "192.0.2.2", "2001:db8::5",
+                                      "192.0.2.3"};
+    unsigned seed = 7;
+    uint64_t n, k, total = 0;
+    int i;
+
+    (void)state;
+    p[0] = sts("a.example", body_a);
+    p[1] = none("b.example");
+    p[2] = sts("a.example", body_b);
+    /* two entries kept per policy: later kinds are truncated */
+    assert_int_equal(mtasts_tlsrpt_agg_set(one, MTASTS_AGG_MAX_DETAILS, 2), 0);
+    assert_int_equal(mtasts_tlsrpt_agg_set(many, MTASTS_AGG_MAX_DETAILS, 2), 0);
+    for (i = 0; i < 200; i++) {
+        unsigned r = seed = seed * 1103515245u + 12345u;
+        int out = 1 + (int)((r >> 8) % 3); /* success, failure, transient */
+        unsigned flags = (r >> 10) % 7 == 0 ? MTASTS_SESSION_TLSRPT_REPORT : 0;
+        size_t nf = (r >> 12) % 4;
+        int64_t when = DAY1 + (int64_t)((r >> 14) % 2) * 86400 + 17;
+        const mtasts_tlsrpt_policy *key = p[(r >> 16) % 3];
+
+        f[0] = fail_of(1 + (int)((r >> 18) % 5), ips[(r >> 21) % 4]);
+        f[1] = fail_of(MTASTS_RESULT_CERTIFICATE_EXPIRED, ips[(r >> 23) % 4]);
+        f[2] = fail_of(MTASTS_RESULT_VALIDATION_FAILURE, ips[(r >> 25) % 4]);
+        n = 1 + (r >> 27) % 20;
+        assert_int_equal(
+            mtasts_tlsrpt_agg_add_n(one, key, when, out, f, nf, flags, n), 0);
+        for (k = 0; k < n; k++)
+            assert_int_equal(
+                mtasts_tlsrpt_agg_add(many, key, when, out, f, nf, flags), 0);
+        if (out != MTASTS_SESSION_TRANSIENT && flags == 0)
+            total += n;
+    }
+    assert_true(total > 200);
+    assert_true(same_export(one, many));
+    mtasts_tlsrpt_agg_free(one);
+    mtasts_tlsrpt_agg_free(many);
+    for (i = 0; i < 3; i++)
+        mtasts_tlsrpt_policy_free(p[i]);
+}
+
+/* mtasts_tlsrpt_agg_add_n(): 1..2^53-1 sessions; 10^8 sessions in 100
+ * calls; a sum past 2^64 saturates instead of wrapping (RPT-AGG-14) */
+static void
+test_add_n_counts_and_limits(void **state)
+{
+    mtasts_tlsrpt_policy *p = sts("company-y.example", body_a);
+    mtasts_tlsrpt_agg *a = agg_new();
+    struct mtasts_tlsrpt_failure f =
+        fail_of(MTASTS_RESULT_VALIDATION_FAILURE, "198.51.100.62");
+    mtasts_tlsrpt_report *r;
+    mtasts_buf *before;
+    size_t l1, l2;
+    int i;
+
+    (void)state;
+    f.reason_code = "X509_V_ERR_CERT_HAS_EXPIRED";
+    assert_int_equal(MTASTS_TLSRPT_COUNT_MAX, (UINT64_C(1) << 53) - 1);
+    for (i = 0; i < 100; i++) {
+        assert_int_equal(mtasts_tlsrpt_agg_add_n(a, p, DAY1 + i,
+                                                 MTASTS_SESSION_SUCCESS, NULL,
+                                                 0, 0, 1000000),
+                         0);
+        assert_int_equal(mtasts_tlsrpt_agg_add_n(a, p, DAY1 + i,
+                                                 MTASTS_SESSION_FAILURE, &f, 1,
+                                                 0, 1000 + (uint64_t)i),
+                         0);
+    }
+    r = report(a, "company-y.example", DAY1);
+    assert_int_equal(
+        mtasts_tlsrpt_report_number(r, MTASTS_RN_SUCCESS_COUNT, 0, 0),
+        INT64_C(100000000));
+    assert_int_equal(
+        mtasts_tlsrpt_report_number(r, MTASTS_RN_FAILURE_COUNT, 0, 0),
+        100 * 1000 + 99 * 100 / 2);
+    assert_int_equal(
+        mtasts_tlsrpt_report_number(r, MTASTS_RN_FAILED_SESSIONS, 0, 0),
+        100 * 1000 + 99 * 100 / 2);
+    assert_true(mtasts_tlsrpt_report_warnings(r) == 0);
+    mtasts_tlsrpt_report_free(r);
+
+    /* refused sessions counts change nothing */
+    before = export(a);
+    assert_int_equal(mtasts_tlsrpt_agg_add_n(a, p, DAY1, MTASTS_SESSION_SUCCESS,
+                                             NULL, 0, 0, 0),
+                     MTASTS_EINVAL);
+    assert_int_equal(mtasts_tlsrpt_agg_add_n(a, p, DAY1, MTASTS_SESSION_SUCCESS,
+                                             NULL, 0, 0,
+                                             MTASTS_TLSRPT_COUNT_MAX + 1),
+                     MTASTS_ETOOBIG);
+    assert_int_equal(mtasts_tlsrpt_agg_add_n(a, p, DAY2, MTASTS_SESSION_FAILURE,
+                                             &f, 1, 0, UINT64_MAX),
+                     MTASTS_ETOOBIG);
+    assert_int_equal(mtasts_tlsrpt_agg_add_n(
+                         NULL, p, DAY1, MTASTS_SESSION_SUCCESS, NULL, 0, 0, 1),
+                     MTASTS_EINVAL);
+    assert_int_equal(mtasts_tlsrpt_agg_add_n(a, p, DAY1, 4, NULL, 0, 0, 1),
+                     MTASTS_EINVAL);
+    assert_int_equal(mtasts_tlsrpt_agg_add_n(a, p, DAY1, MTASTS_SESSION_FAILURE,
+                                             NULL, 1, 0, 1),
+                     MTASTS_EINVAL);
+    {
+        mtasts_buf *now = export(a);
+        assert_non_null(mtasts_buf_data(before, &l1));
+        assert_non_null(mtasts_buf_data(now, &l2));
+        assert_int_equal(l1, l2);
+        assert_memory_equal(mtasts_buf_data(before, NULL),
+                            mtasts_buf_data(now, NULL), l1);
+        mtasts_buf_free(now);
+    }
+    mtasts_buf_free(before);
+    assert_int_equal(mtasts_tlsrpt_agg_count(a), 1);
+
+    /* 2049 * (2^53-1) is past 2^64: wrapping would give 2^53-2049; the
+     * counters saturate and the report says so */
+    for (i = 0; i < 2049; i++) {
+        assert_int_equal(mtasts_tlsrpt_agg_add_n(a, p, DAY2,
+                                                 MTASTS_SESSION_FAILURE, &f, 1,
+                                                 0, MTASTS_TLSRPT_COUNT_MAX),
+                         0);
+    }
+    r = report(a, "company-y.example", DAY2);
+    assert_int_equal(
+        mtasts_tlsrpt_report_number(r, MTASTS_RN_FAILURE_COUNT, 0, 0),
+        INT64_C(9007199254740991));
+    assert_int_equal(
+        mtasts_tlsrpt_report_number(r, MTASTS_RN_FAILED_SESSIONS, 0, 0),
+        INT64_C(9007199254740991));
+    assert_true(mtasts_tlsrpt_report_warnings(r) ==
+                MTASTS_WARN_BIT(MTASTS_W_COUNTER_SATURATED));
+    mtasts_tlsrpt_report_free(r);
+    mtasts_tlsrpt_agg_free(a);
+    mtasts_tlsrpt_policy_free(p);
+}
+
 int
 main(void)
 {
@@ -1290,6 +1435,8 @@ main(void)
         cmocka_unit_test(test_merge_and_export),
         cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_bound_and_failures_only),
+        cmocka_unit_test(test_add_n_is_n_adds),
+        cmocka_unit_test(test_add_n_counts_and_limits),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,6 +1,6 @@
 /*
- * Out-of-memory sweep over mtasts_tlsrpt_agg_add, _merge, _import and
- * _report: allocation request k fails, for every k until the call
+ * Out-of-memory sweep over mtasts_tlsrpt_agg_add, _add_n, _merge, _import
+ * and _report: allocation request k fails, for every k until the call
  * succeeds. Each failure must return MTASTS_ENOMEM, leak nothing and leave
  * the aggregate exactly as it was (same export bytes, same live memory).
  */
@@ -125,6 +125,8 @@ assert_same(const mtasts_tlsrpt_agg *a, const mtasts_buf *before)
 enum op {
     OP_ADD_NEW,
     OP_ADD_OLD,
+    OP_ADD_N_NEW,
+    OP_ADD_N_OLD,
     OP_MERGE,
     OP_IMPORT,
     OP_REPORT
@@ -167,6 +169,15 @@ sweep(enum op op)
         case OP_ADD_OLD:
             rc = mtasts_tlsrpt_agg_add(a, old, DAY1, MTASTS_SESSION_FAILURE, f,
                                        20, 0);
+            break;
+        case OP_ADD_N_NEW:
+            rc = mtasts_tlsrpt_agg_add_n(a, p, DAY1 + 5 * 86400,
+                                         MTASTS_SESSION_FAILURE, f, 20, 0,
+                                         1000000);
+            break;
+        case OP_ADD_N_OLD:
+            rc = mtasts_tlsrpt_agg_add_n(a, old, DAY1, MTASTS_SESSION_FAILURE,
+                                         f, 20, 0, 1000000);
             break;
         case OP_MERGE:
             rc = mtasts_tlsrpt_agg_merge(a, b);
@@ -221,6 +232,20 @@ test_oom_add_existing_key(void **state)
 }
 
 static void
+test_oom_add_n_new_key(void **state)
+{
+    (void)state;
+    sweep(OP_ADD_N_NEW);
+}
+
+static void
+test_oom_add_n_existing_key(void **state)
+{
+    (void)state;
+    sweep(OP_ADD_N_OLD);
+}
+
+static void
 test_oom_merge(void **state)
 {
     (void)state;
@@ -247,6 +272,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_oom_add_new_key),
         cmocka_unit_test(test_oom_add_existing_key),
+        cmocka_unit_test(test_oom_add_n_new_key),
+        cmocka_unit_test(test_oom_add_n_existing_key),
         cmocka_unit_test(test_oom_merge),
         cmocka_unit_test(test_oom_import),
         cmocka_unit_test(test_oom_report),
