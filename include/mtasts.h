@@ -230,8 +230,15 @@ MTASTS_API size_t mtasts_ctx_get_limit(const mtasts_ctx *ctx, int limit);
 /** no_reason_code: a generated report has a certificate-not-trusted or
  * validation-failure entry without failure-reason-code (RPT-JSON-18) */
 #define MTASTS_W_NO_REASON_CODE 21
+/** date_range_reversed: a report date-range whose end-datetime is before
+ * its start-datetime, kept as written */
+#define MTASTS_W_DATE_RANGE_REVERSED 22
+/** bad_name: a report member that names a host (policy-domain, an mx-host
+ * pattern, receiving-mx-hostname) that is not an RFC 5321 Domain in
+ * A-label form (an mx-host may start with "*."), kept as text */
+#define MTASTS_W_BAD_NAME 23
 /** number of warnings defined so far */
-#define MTASTS_W_COUNT 22
+#define MTASTS_W_COUNT 24
 
 #define MTASTS_WARN_BIT(w) ((uint64_t)1 << (w))
 
@@ -1414,11 +1421,16 @@ typedef struct mtasts_tlsrpt_report mtasts_tlsrpt_report;
  * and array length (MTASTS_LIMIT_JSON_*), and it builds the report model
  * directly, without a DOM. Tolerated quirks (E-4, E-5, E-6, E-17, E-18,
  * E-19, null optional members, a policy without policy-domain, malformed
- * IPs or URIs kept as text, TLSA records packed into one string) each give
- * a
- * warning with the JSON path of the member (mtasts_tlsrpt_report_diag());
- * MTASTS_PARSE_STRICT rejects them with MTASTS_ESTRICT. Unknown members
- * are ignored; unknown policy and result types are kept.
+ * IPs, host names or URIs kept as text, TLSA records packed into one
+ * string, a date-range that ends before it starts) each give a warning
+ * with the JSON path of the member (mtasts_tlsrpt_report_diag());
+ * MTASTS_PARSE_STRICT rejects the first with MTASTS_ESTRICT, reason
+ * MTASTS_R_STRICT, its offset, and its bit in reterr->warnings. A name or
+ * an address (policy-domain, mx-host, receiving-mx-hostname,
+ * receiving-mx-helo, sending-mta-ip, receiving-ip) holding U+0000 is
+ * refused in every mode (MTASTS_ESYNTAX, MTASTS_R_CTL): a NUL-terminated
+ * getter would show a shorter, other name. Unknown members are ignored;
+ * unknown policy and result types are kept.
  * @return 0, MTASTS_ESYNTAX (JSON or model error: reterr gives the
  *         offset and line in the JSON text, after decompression),
  *         MTASTS_ETOOBIG, MTASTS_ESTRICT, MTASTS_EVERSION, MTASTS_EINVAL,
@@ -1434,7 +1446,9 @@ MTASTS_API int mtasts_tlsrpt_report_parse(mtasts_ctx *ctx, const uint8_t *buf,
 MTASTS_API void mtasts_tlsrpt_report_free(mtasts_tlsrpt_report *report);
 
 /** A text member (MTASTS_RF_*; borrowed, NUL-terminated, UTF-8), or NULL
- * when it is absent or an index is out of range. */
+ * when it is absent or an index is out of range. Free text (organization,
+ * report-id, additional-information...) may hold U+0000: use *ret_len.
+ * Names and addresses never hold it (the parser refuses them). */
 MTASTS_API const char *
 mtasts_tlsrpt_report_text(const mtasts_tlsrpt_report *report, int field,
                           size_t i, size_t j, size_t *ret_len);

@@ -74,6 +74,8 @@ static const char *const warning_names[MTASTS_W_COUNT] = {
     "bad_uri",
     "counter_saturated",
     "no_reason_code",
+    "date_range_reversed",
+    "bad_name",
 };
 
 const char *

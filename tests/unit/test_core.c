@@ -283,11 +283,15 @@ warning_names(void **state)
         "bad_uri",
         "counter_saturated",
         "no_reason_code",
+        "date_range_reversed",
+        "bad_name",
     };
     int w;
 
     (void)state;
-    assert_int_equal(MTASTS_W_COUNT, 22);
+    assert_int_equal(MTASTS_W_COUNT, 24);
+    assert_int_equal(MTASTS_W_DATE_RANGE_REVERSED, 22);
+    assert_int_equal(MTASTS_W_BAD_NAME, 23);
     assert_int_equal(MTASTS_W_BAD_URI, 19);
     assert_int_equal(MTASTS_W_TLSA_PACKED, 18);
     assert_int_equal(MTASTS_W_TRAILING_WSP, 0);
