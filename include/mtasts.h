@@ -126,6 +126,21 @@ MTASTS_API int mtasts_ctx_new(const struct mtasts_alloc *alloc,
 /** Free a context. NULL is allowed. */
 MTASTS_API void mtasts_ctx_free(mtasts_ctx *ctx);
 
+/**
+ * Set the secret seed of the hash tables of the objects made from ctx
+ * afterwards (caches, aggregates, policy keys, the report reader's
+ * duplicate-name check). mtasts_ctx_new() seeds a context from the
+ * kernel's random source (getrandom, getentropy or arc4random, whichever
+ * the platform has) mixed with ASLR'd addresses, or from those addresses
+ * alone on a platform without one. A caller-chosen seed makes runs
+ * reproducible (tests, benchmarks); a seed an attacker knows gives up the
+ * protection against hash flooding. Objects copy the seed when they are
+ * made: call this before making any.
+ * @return 0 or MTASTS_EINVAL (ctx NULL).
+ * Thread-safety: do not call while other threads use the context.
+ */
+MTASTS_API int mtasts_ctx_set_seed(mtasts_ctx *ctx, uint64_t seed);
+
 /* Limits (decision E-21). Each has a default constant, a function twin of
  * that constant, and a per-context setter. */
 #define MTASTS_LIMIT_POLICY_SIZE 1 /**< policy body bytes */

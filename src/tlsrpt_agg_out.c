@@ -533,8 +533,8 @@ import_policy(mtasts_tlsrpt_agg *st, struct rd *r, const char *dom, size_t dl,
         take_int(r, 4, &nd) != 0)
         return MTASTS_ESYNTAX;
     rc = mt_agg_pol_get(st, blob, (uint32_t)len,
-                        mt_agg_hash(st->ctx->seed, blob, (size_t)len), day, 1,
-                        &p, &isnew);
+                        mt_agg_hash(st->seed, blob, (size_t)len), day, 1, &p,
+                        &isnew);
     if (rc != MTASTS_OK)
         return rc;
     if (!isnew)
@@ -548,7 +548,7 @@ import_policy(mtasts_tlsrpt_agg *st, struct rd *r, const char *dom, size_t dl,
             take_int(r, 8, &cnt) != 0)
             return MTASTS_ESYNTAX;
         rc = mt_agg_det_get(st, p, blob, (uint32_t)len,
-                            mt_agg_hash(st->ctx->seed, blob, (size_t)len), &d,
+                            mt_agg_hash(st->seed, blob, (size_t)len), &d,
                             &isnew);
         if (rc != MTASTS_OK)
             return rc;

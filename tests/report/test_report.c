@@ -214,6 +214,37 @@ rpt_json_1_duplicates(void **state)
     mtasts_tlsrpt_report_free(r);
 }
 
+/* The duplicate-name table hashes untrusted names under the context's
+ * seed: whatever the seed, duplicates are found and distinct names are
+ * not confused, across table growth (300 unknown members, then one
+ * repeated). */
+static void
+rpt_json_1_duplicates_any_seed(void **state)
+{
+    static const uint64_t seeds[] = {0, 1, UINT64_C(0x9e3779b97f4a7c15),
+                                     UINT64_MAX};
+    char *buf;
+    size_t cap = 16384, n, i, k;
+    mtasts_tlsrpt_report *r;
+
+    (void)state;
+    buf = malloc(cap);
+    assert_non_null(buf);
+    for (k = 0; k < sizeof(seeds) / sizeof(seeds[0]); k++) {
+        assert_int_equal(mtasts_ctx_set_seed(ctx, seeds[k]), MTASTS_OK);
+        n = (size_t)snprintf(buf, cap, "{" TOP ",\"policies\":[]");
+        for (i = 0; i < 300; i++)
+            n += (size_t)snprintf(buf + n, cap - n, ",\"m%zu\":%zu", i, i);
+        snprintf(buf + n, cap - n, "}");
+        r = ok(buf, 0);
+        mtasts_tlsrpt_report_free(r);
+        snprintf(buf + n, cap - n, ",\"m150\":0}");
+        err(buf, MTASTS_ESYNTAX, at(buf, "\"m150\":0}"));
+        rpt_json_1_duplicates(state);
+    }
+    free(buf);
+}
+
 static void
 rpt_json_1_unicode(void **state)
 {
@@ -1937,6 +1968,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rpt_json_1_duplicates),
+        cmocka_unit_test(rpt_json_1_duplicates_any_seed),
         cmocka_unit_test(rpt_json_1_unicode),
         cmocka_unit_test(rpt_json_1_integers),
         cmocka_unit_test(rpt_json_2_required),
