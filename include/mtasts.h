@@ -62,6 +62,9 @@ extern "C" {
     -10                   /**< accepted only through a tolerance, and \
                                MTASTS_PARSE_STRICT was given */
 #define MTASTS_ERANGE -11 /**< output buffer too small (see ret_needed) */
+#define MTASTS_ECORRUPT                                             \
+    -12 /**< stored bytes fail their integrity check (a cache entry \
+             or aggregate export altered in storage) */
 
 /**
  * Static English description of a status code. Never returns NULL;
@@ -715,15 +718,18 @@ MTASTS_API int64_t mtasts_ctx_get_option(const mtasts_ctx *ctx, int option);
  */
 typedef struct mtasts_entry mtasts_entry;
 
-/** Current encoding version written by mtasts_entry_encode(). */
-#define MTASTS_ENTRY_VERSION 1
+/** Current encoding version written by mtasts_entry_encode(): 2, with a
+ * CRC-32 of the entry; version 1 (no check) is still read. */
+#define MTASTS_ENTRY_VERSION 2
 
 /**
- * Decode an entry. Corrupt, truncated or oversized input is rejected
- * (MTASTS_ESYNTAX / MTASTS_ETOOBIG), a newer encoding version with
- * MTASTS_EVERSION; the stored policy is parsed again and must be valid.
- * @return 0, MTASTS_ESYNTAX, MTASTS_ETOOBIG, MTASTS_EVERSION,
- *         MTASTS_EINVAL, MTASTS_ENOMEM.
+ * Decode an entry. Bytes that fail the entry's CRC-32 (version 2) are
+ * refused with MTASTS_ECORRUPT (reason MTASTS_R_CHECKSUM); malformed,
+ * truncated or oversized input with MTASTS_ESYNTAX / MTASTS_ETOOBIG, a
+ * newer encoding version with MTASTS_EVERSION; the stored policy is
+ * parsed again and must be valid. Version 1 entries carry no check.
+ * @return 0, MTASTS_ECORRUPT, MTASTS_ESYNTAX, MTASTS_ETOOBIG,
+ *         MTASTS_EVERSION, MTASTS_EINVAL, MTASTS_ENOMEM.
  * Ownership: free *ret_entry with mtasts_entry_free().
  */
 MTASTS_API int mtasts_entry_decode(mtasts_ctx *ctx, const uint8_t *buf,
@@ -942,7 +948,8 @@ MTASTS_API int mtasts_lookup_result_type(const mtasts_lookup *lookup);
 MTASTS_API int mtasts_lookup_alert(const mtasts_lookup *lookup);
 
 /** The decode status of the entry passed to mtasts_lookup_new() (0 when
- * none was passed or it decoded), so a corrupt store can be reported. */
+ * none was passed or it decoded), so a corrupt store can be reported:
+ * MTASTS_ECORRUPT when its bytes fail the entry's CRC-32. */
 MTASTS_API int mtasts_lookup_entry_error(const mtasts_lookup *lookup);
 
 #define MTASTS_ENTRY_UNCHANGED 0 /**< keep what is stored */
@@ -1652,9 +1659,13 @@ MTASTS_API int mtasts_tlsrpt_agg_merge(mtasts_tlsrpt_agg *dst,
 MTASTS_API int mtasts_tlsrpt_agg_export(const mtasts_tlsrpt_agg *agg,
                                         mtasts_buf **ret_bytes);
 
-/** Merge exported bytes into agg (decoded defensively).
- * @return 0, MTASTS_ESYNTAX, MTASTS_EVERSION, MTASTS_ETOOBIG,
- *         MTASTS_EINVAL, MTASTS_ENOMEM (agg unchanged on any error). */
+/** Merge exported bytes into agg (decoded defensively). Exports carry a
+ * CRC-32 (format version 2): altered bytes are refused with
+ * MTASTS_ECORRUPT before anything is decoded; version 1 exports (no
+ * check) are still read.
+ * @return 0, MTASTS_ECORRUPT, MTASTS_ESYNTAX, MTASTS_EVERSION,
+ *         MTASTS_ETOOBIG, MTASTS_EINVAL, MTASTS_ENOMEM (agg unchanged on
+ *         any error). */
 MTASTS_API int mtasts_tlsrpt_agg_import(mtasts_tlsrpt_agg *agg,
                                         const uint8_t *buf, size_t len);
 

@@ -22,6 +22,8 @@ static const struct status_row status_rows[] = {
     {MTASTS_ESTRICT, "MTASTS_ESTRICT",
      "input needs a tolerance that strict parsing refuses"},
     {MTASTS_ERANGE, "MTASTS_ERANGE", "output buffer too small"},
+    {MTASTS_ECORRUPT, "MTASTS_ECORRUPT",
+     "stored data fails its integrity check (corrupted)"},
 };
 
 static const struct status_row *

@@ -313,6 +313,7 @@ static const struct code_row codes[] = {
     {MTASTS_ENONASCII, "MTASTS_ENONASCII"},
     {MTASTS_ESTRICT, "MTASTS_ESTRICT"},
     {MTASTS_ERANGE, "MTASTS_ERANGE"},
+    {MTASTS_ECORRUPT, "MTASTS_ECORRUPT"},
 };
 
 #define NCODES (sizeof(codes) / sizeof(codes[0]))
@@ -334,13 +335,14 @@ status_values_are_fixed(void **state)
     assert_int_equal(MTASTS_ENONASCII, -9);
     assert_int_equal(MTASTS_ESTRICT, -10);
     assert_int_equal(MTASTS_ERANGE, -11);
+    assert_int_equal(MTASTS_ECORRUPT, -12);
 }
 
 static void
 strerror_and_status_name(void **state)
 {
     size_t i, j;
-    static const int unknown[] = {1, 2, -12, -100, 12345, -2147483647 - 1};
+    static const int unknown[] = {1, 2, -13, -100, 12345, -2147483647 - 1};
 
     (void)state;
     for (i = 0; i < NCODES; i++) {
