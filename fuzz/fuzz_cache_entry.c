@@ -37,12 +37,19 @@ split_fields(const char *b, size_t n, struct fields *f)
 {
     size_t p = 0, e, k, kl;
 
+    /* the encoder writes version 2: the header, then the check line */
+    FZ_CHECK(n >= 30 && memcmp(b, "MTASTS-ENTRY/2\ncrc32=", 21) == 0 &&
+             b[29] == '\n');
+    for (k = 0; k < 29; k++)
+        FZ_CHECK(k < 21 || (b[k] >= '0' && b[k] <= '9') ||
+                 (b[k] >= 'a' && b[k] <= 'f'));
     for (k = 0; k < 10; k++) {
         for (e = p; e < n && b[e] != '\n'; e++)
             ;
         FZ_CHECK(e < n); /* a decoded entry has all ten lines */
         if (k == 0) {
-            FZ_CHECK(e - p == 14 && memcmp(b, "MTASTS-ENTRY/1", 14) == 0);
+            FZ_CHECK(e - p == 14 && memcmp(b, "MTASTS-ENTRY/2", 14) == 0);
+            e += 15; /* and the check line */
         } else {
             kl = strlen(keys[k]);
             FZ_CHECK(e - p > kl && memcmp(b + p, keys[k], kl) == 0 &&
@@ -100,9 +107,14 @@ check_entry(mtasts_ctx *ctx, struct fz_alloc *fa, const mtasts_entry *e,
     int rc;
 
     memset(&f, 0, sizeof(f));
-    /* the decoder is strict: the encoding of a decoded entry is its input */
+    /* the decoder is strict: the encoding of a decoded entry is its input
+     * (for a version-1 input: the same fields and body after the version-2
+     * header and check line) */
     enc = fz_format(fmt_entry, e, &n);
-    FZ_CHECK(n == size && memcmp(enc, data, n) == 0);
+    if (size >= 15 && memcmp(data, "MTASTS-ENTRY/1\n", 15) == 0)
+        FZ_CHECK(n == size + 15 && memcmp(enc + 30, data + 15, size - 15) == 0);
+    else
+        FZ_CHECK(n == size && memcmp(enc, data, n) == 0);
     rc = mtasts_entry_decode(ctx, (const uint8_t *)enc, n, &e2, NULL);
     FZ_CHECK_OOM_RC(rc, MTASTS_OK, fa);
     if (rc == MTASTS_OK) {
@@ -278,10 +290,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         FZ_CHECK(e == NULL);
         FZ_CHECK(rc == MTASTS_ESYNTAX || rc == MTASTS_ETOOBIG ||
-                 rc == MTASTS_EVERSION);
+                 rc == MTASTS_EVERSION || rc == MTASTS_ECORRUPT);
         FZ_CHECK(d.reason == MTASTS_R_VERSION || d.reason == MTASTS_R_FIELD ||
-                 d.reason == MTASTS_R_TOO_BIG);
+                 d.reason == MTASTS_R_TOO_BIG || d.reason == MTASTS_R_CHECKSUM);
         FZ_CHECK((rc == MTASTS_ETOOBIG) == (d.reason == MTASTS_R_TOO_BIG));
+        FZ_CHECK((rc == MTASTS_ECORRUPT) == (d.reason == MTASTS_R_CHECKSUM));
         if (rc == MTASTS_EVERSION)
             FZ_CHECK(d.reason == MTASTS_R_VERSION);
         FZ_CHECK(d.offset <= size);

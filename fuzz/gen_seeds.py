@@ -12,6 +12,7 @@ field of one of them mangled:
 """
 import os
 import sys
+import zlib
 
 # domains (step byte bits 0-2)
 EX, EXUP, OTHER, LITERAL, BAD = 0, 2, 3, 6, 7
@@ -253,6 +254,16 @@ def entry(domain=b"example.com", id=b"1", fetched=b"1700000000",
             b"\nlast-used=" + last + b"\npolicy=" + plen + b"\n" + body)
 
 
+def v2(e, crc=None):
+    """The version-2 form of a version-1 entry: the header of version 2
+    and the check line (CRC-32 of the entry without that line)."""
+    assert e.startswith(b"MTASTS-ENTRY/1\n")
+    rest = e[15:]
+    if crc is None:
+        crc = b"%08x" % zlib.crc32(b"MTASTS-ENTRY/2\n" + rest)
+    return b"MTASTS-ENTRY/2\ncrc32=" + crc + b"\n" + rest
+
+
 def mangles():
     base = entry()
     nopol = dict(id=b"", fetched=b"0", expires=b"0", bu=b"1700000300",
@@ -262,7 +273,7 @@ def mangles():
         "valid-backoff-only": entry(**nopol),
         "head-v0": entry(head=b"MTASTS-ENTRY/0"),
         "head-v01": entry(head=b"MTASTS-ENTRY/01"),
-        "head-v2": entry(head=b"MTASTS-ENTRY/2"),
+        "head-v3": entry(head=b"MTASTS-ENTRY/3"),
         "head-v-long": entry(head=b"MTASTS-ENTRY/99999999"),
         "head-empty-version": entry(head=b"MTASTS-ENTRY/"),
         "head-crlf": entry(head=b"MTASTS-ENTRY/1\r"),
@@ -321,6 +332,23 @@ def mangles():
         "truncated-in-fields": base[:60],
         "too-big": entry(plen=b"66000", body=b"x" * 66000),
     }
+    # version 2 (a CRC-32 line after the header); the seeds above are
+    # version 1, which is still read (without a check)
+    b2 = v2(base)
+    m.update({
+        "v2-valid-hand": b2,
+        "v2-valid-backoff-only": v2(entry(**nopol)),
+        "v2-no-check-line": entry(head=b"MTASTS-ENTRY/2"),
+        "v2-check-zero": v2(base, b"00000000"),
+        "v2-check-upper": v2(base, b"%08X" % zlib.crc32(
+            b"MTASTS-ENTRY/2\n" + base[15:])),
+        "v2-check-short": v2(base, b"1234567"),
+        "v2-body-flipped": b2[:-3] + bytes([b2[-3] ^ 1]) + b2[-2:],
+        "v2-expires-flipped": b2.replace(b"expires=1700086400",
+                                         b"expires=1700086401"),
+        "v2-truncated": b2[:-1],
+        "v2-fields-bad": v2(entry(domain=b"Example.com")),
+    })
     return m
 
 

@@ -62,6 +62,9 @@ extern "C" {
     -10                   /**< accepted only through a tolerance, and \
                                MTASTS_PARSE_STRICT was given */
 #define MTASTS_ERANGE -11 /**< output buffer too small (see ret_needed) */
+#define MTASTS_ECORRUPT                                             \
+    -12 /**< stored bytes fail their integrity check (a cache entry \
+             or aggregate export altered in storage) */
 
 /**
  * Static English description of a status code. Never returns NULL;
@@ -125,6 +128,21 @@ MTASTS_API int mtasts_ctx_new(const struct mtasts_alloc *alloc,
 
 /** Free a context. NULL is allowed. */
 MTASTS_API void mtasts_ctx_free(mtasts_ctx *ctx);
+
+/**
+ * Set the secret seed of the hash tables of the objects made from ctx
+ * afterwards (caches, aggregates, policy keys, the report reader's
+ * duplicate-name check). mtasts_ctx_new() seeds a context from the
+ * kernel's random source (getrandom, getentropy or arc4random, whichever
+ * the platform has) mixed with ASLR'd addresses, or from those addresses
+ * alone on a platform without one. A caller-chosen seed makes runs
+ * reproducible (tests, benchmarks); a seed an attacker knows gives up the
+ * protection against hash flooding. Objects copy the seed when they are
+ * made: call this before making any.
+ * @return 0 or MTASTS_EINVAL (ctx NULL).
+ * Thread-safety: do not call while other threads use the context.
+ */
+MTASTS_API int mtasts_ctx_set_seed(mtasts_ctx *ctx, uint64_t seed);
 
 /* Limits (decision E-21). Each has a default constant, a function twin of
  * that constant, and a per-context setter. */
@@ -230,8 +248,15 @@ MTASTS_API size_t mtasts_ctx_get_limit(const mtasts_ctx *ctx, int limit);
 /** no_reason_code: a generated report has a certificate-not-trusted or
  * validation-failure entry without failure-reason-code (RPT-JSON-18) */
 #define MTASTS_W_NO_REASON_CODE 21
+/** date_range_reversed: a report date-range whose end-datetime is before
+ * its start-datetime, kept as written */
+#define MTASTS_W_DATE_RANGE_REVERSED 22
+/** bad_name: a report member that names a host (policy-domain, an mx-host
+ * pattern, receiving-mx-hostname) that is not an RFC 5321 Domain in
+ * A-label form (an mx-host may start with "*."), kept as text */
+#define MTASTS_W_BAD_NAME 23
 /** number of warnings defined so far */
-#define MTASTS_W_COUNT 22
+#define MTASTS_W_COUNT 24
 
 #define MTASTS_WARN_BIT(w) ((uint64_t)1 << (w))
 
@@ -693,15 +718,18 @@ MTASTS_API int64_t mtasts_ctx_get_option(const mtasts_ctx *ctx, int option);
  */
 typedef struct mtasts_entry mtasts_entry;
 
-/** Current encoding version written by mtasts_entry_encode(). */
-#define MTASTS_ENTRY_VERSION 1
+/** Current encoding version written by mtasts_entry_encode(): 2, with a
+ * CRC-32 of the entry; version 1 (no check) is still read. */
+#define MTASTS_ENTRY_VERSION 2
 
 /**
- * Decode an entry. Corrupt, truncated or oversized input is rejected
- * (MTASTS_ESYNTAX / MTASTS_ETOOBIG), a newer encoding version with
- * MTASTS_EVERSION; the stored policy is parsed again and must be valid.
- * @return 0, MTASTS_ESYNTAX, MTASTS_ETOOBIG, MTASTS_EVERSION,
- *         MTASTS_EINVAL, MTASTS_ENOMEM.
+ * Decode an entry. Bytes that fail the entry's CRC-32 (version 2) are
+ * refused with MTASTS_ECORRUPT (reason MTASTS_R_CHECKSUM); malformed,
+ * truncated or oversized input with MTASTS_ESYNTAX / MTASTS_ETOOBIG, a
+ * newer encoding version with MTASTS_EVERSION; the stored policy is
+ * parsed again and must be valid. Version 1 entries carry no check.
+ * @return 0, MTASTS_ECORRUPT, MTASTS_ESYNTAX, MTASTS_ETOOBIG,
+ *         MTASTS_EVERSION, MTASTS_EINVAL, MTASTS_ENOMEM.
  * Ownership: free *ret_entry with mtasts_entry_free().
  */
 MTASTS_API int mtasts_entry_decode(mtasts_ctx *ctx, const uint8_t *buf,
@@ -920,7 +948,8 @@ MTASTS_API int mtasts_lookup_result_type(const mtasts_lookup *lookup);
 MTASTS_API int mtasts_lookup_alert(const mtasts_lookup *lookup);
 
 /** The decode status of the entry passed to mtasts_lookup_new() (0 when
- * none was passed or it decoded), so a corrupt store can be reported. */
+ * none was passed or it decoded), so a corrupt store can be reported:
+ * MTASTS_ECORRUPT when its bytes fail the entry's CRC-32. */
 MTASTS_API int mtasts_lookup_entry_error(const mtasts_lookup *lookup);
 
 #define MTASTS_ENTRY_UNCHANGED 0 /**< keep what is stored */
@@ -1414,11 +1443,16 @@ typedef struct mtasts_tlsrpt_report mtasts_tlsrpt_report;
  * and array length (MTASTS_LIMIT_JSON_*), and it builds the report model
  * directly, without a DOM. Tolerated quirks (E-4, E-5, E-6, E-17, E-18,
  * E-19, null optional members, a policy without policy-domain, malformed
- * IPs or URIs kept as text, TLSA records packed into one string) each give
- * a
- * warning with the JSON path of the member (mtasts_tlsrpt_report_diag());
- * MTASTS_PARSE_STRICT rejects them with MTASTS_ESTRICT. Unknown members
- * are ignored; unknown policy and result types are kept.
+ * IPs, host names or URIs kept as text, TLSA records packed into one
+ * string, a date-range that ends before it starts) each give a warning
+ * with the JSON path of the member (mtasts_tlsrpt_report_diag());
+ * MTASTS_PARSE_STRICT rejects the first with MTASTS_ESTRICT, reason
+ * MTASTS_R_STRICT, its offset, and its bit in reterr->warnings. A name or
+ * an address (policy-domain, mx-host, receiving-mx-hostname,
+ * receiving-mx-helo, sending-mta-ip, receiving-ip) holding U+0000 is
+ * refused in every mode (MTASTS_ESYNTAX, MTASTS_R_CTL): a NUL-terminated
+ * getter would show a shorter, other name. Unknown members are ignored;
+ * unknown policy and result types are kept.
  * @return 0, MTASTS_ESYNTAX (JSON or model error: reterr gives the
  *         offset and line in the JSON text, after decompression),
  *         MTASTS_ETOOBIG, MTASTS_ESTRICT, MTASTS_EVERSION, MTASTS_EINVAL,
@@ -1434,7 +1468,9 @@ MTASTS_API int mtasts_tlsrpt_report_parse(mtasts_ctx *ctx, const uint8_t *buf,
 MTASTS_API void mtasts_tlsrpt_report_free(mtasts_tlsrpt_report *report);
 
 /** A text member (MTASTS_RF_*; borrowed, NUL-terminated, UTF-8), or NULL
- * when it is absent or an index is out of range. */
+ * when it is absent or an index is out of range. Free text (organization,
+ * report-id, additional-information...) may hold U+0000: use *ret_len.
+ * Names and addresses never hold it (the parser refuses them). */
 MTASTS_API const char *
 mtasts_tlsrpt_report_text(const mtasts_tlsrpt_report *report, int field,
                           size_t i, size_t j, size_t *ret_len);
@@ -1643,9 +1679,13 @@ MTASTS_API int mtasts_tlsrpt_agg_merge(mtasts_tlsrpt_agg *dst,
 MTASTS_API int mtasts_tlsrpt_agg_export(const mtasts_tlsrpt_agg *agg,
                                         mtasts_buf **ret_bytes);
 
-/** Merge exported bytes into agg (decoded defensively).
- * @return 0, MTASTS_ESYNTAX, MTASTS_EVERSION, MTASTS_ETOOBIG,
- *         MTASTS_EINVAL, MTASTS_ENOMEM (agg unchanged on any error). */
+/** Merge exported bytes into agg (decoded defensively). Exports carry a
+ * CRC-32 (format version 2): altered bytes are refused with
+ * MTASTS_ECORRUPT before anything is decoded; version 1 exports (no
+ * check) are still read.
+ * @return 0, MTASTS_ECORRUPT, MTASTS_ESYNTAX, MTASTS_EVERSION,
+ *         MTASTS_ETOOBIG, MTASTS_EINVAL, MTASTS_ENOMEM (agg unchanged on
+ *         any error). */
 MTASTS_API int mtasts_tlsrpt_agg_import(mtasts_tlsrpt_agg *agg,
                                         const uint8_t *buf, size_t len);
 

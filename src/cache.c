@@ -283,9 +283,9 @@ mtasts_cache_new(mtasts_ctx *ctx, size_t max_entries, size_t max_bytes,
     c->max_entries = max_entries;
     c->max_bytes = max_bytes;
     c->mask = cap - 1;
-    /* per-cache seed from the object's address: collisions found for one
-     * process do not carry over to another (with ASLR) */
-    c->seed = fmix((uint64_t)(uintptr_t)c ^ K3);
+    /* the context's seed (random, or the caller's), copied: a seed set
+     * later does not move this table's keys */
+    c->seed = fmix(ctx->seed ^ K3);
     *ret_cache = c;
     return MTASTS_OK;
 }

@@ -21,11 +21,27 @@
  * The decoder is strict: every field, in that order, decimal numbers
  * without sign or leading zeros, no trailing bytes, and the body must
  * parse as a policy again. Nothing from a bad entry is ever trusted.
+ *
+ * Version 2 (written since) adds one line after the header,
+ *
+ *   crc32=1a2b3c4d\n               (8 lower-case hex digits)
+ *
+ * the CRC-32 of the entry without that line (the header line, then the
+ * fields and the body), so that bytes altered in storage are refused
+ * (MTASTS_ECORRUPT) rather than decoded as another valid entry. The rest
+ * is version 1 unchanged; version 1 entries, which have no check, are
+ * still read.
  */
 #include "internal.h"
 
 #define ENTRY_MAGIC     "MTASTS-ENTRY/"
 #define ENTRY_MAGIC_LEN 13
+/* Version 2: "MTASTS-ENTRY/2\n" then "crc32=" and 8 hex digits, "\n". */
+#define V2_HEAD_LEN  15
+#define V2_CHECK_KEY "crc32="
+#define V2_CHECK_LEN 15
+/* Room for the header, check and field lines around the body. */
+#define ENTRY_OVERHEAD 544
 /* Times are accepted up to 2^62 so that sums of two never overflow. */
 #define TIME_MAX ((int64_t)1 << 62)
 
@@ -257,6 +273,33 @@ out:
     return rc;
 }
 
+/* The check line of a version 2 entry (the cursor is after the header
+ * line): "crc32=" and 8 lower-case hex digits, matching the CRC-32 of the
+ * header line and of everything after the check line. */
+static int
+check_v2(struct rd *r, size_t *ret_off)
+{
+    const char *v;
+    size_t vl, i, rest;
+    uint32_t want = 0, crc;
+    int d;
+
+    *ret_off = r->p;
+    if (rd_field(r, "crc32", &v, &vl) != MTASTS_OK || vl != 8)
+        return MTASTS_ESYNTAX;
+    for (i = 0; i < 8; i++) {
+        /* lower case only: one spelling per value */
+        d = mt_hex_val((unsigned char)v[i]);
+        if (d < 0 || (v[i] >= 'A' && v[i] <= 'F'))
+            return MTASTS_ESYNTAX;
+        want = want << 4 | (uint32_t)d;
+    }
+    rest = r->p;
+    crc = mt_crc32(0, r->b, V2_HEAD_LEN);
+    crc = mt_crc32(crc, r->b + rest, r->n - rest);
+    return crc == want ? MTASTS_OK : MTASTS_ECORRUPT;
+}
+
 int
 mtasts_entry_decode(mtasts_ctx *ctx, const uint8_t *buf, size_t len,
                     mtasts_entry **ret_entry, struct mtasts_diag *reterr)
@@ -298,8 +341,8 @@ mt_entry_decode_into(mtasts_ctx *ctx, const uint8_t *buf, size_t len,
     rc = mt_diag_check(reterr);
     if (rc != MTASTS_OK)
         return rc;
-    /* Header, domain, ids, eight numbers and the policy. */
-    if (len > ctx->limits[MTASTS_LIMIT_POLICY_SIZE] + 512) {
+    /* Header, check, domain, ids, eight numbers and the policy. */
+    if (len > ctx->limits[MTASTS_LIMIT_POLICY_SIZE] + ENTRY_OVERHEAD) {
         mt_diag_fail(reterr, MTASTS_ETOOBIG, MTASTS_R_TOO_BIG, 0, NULL, 0);
         return MTASTS_ETOOBIG;
     }
@@ -327,7 +370,17 @@ mt_entry_decode_into(mtasts_ctx *ctx, const uint8_t *buf, size_t len,
         return MTASTS_EVERSION;
     }
     r.p = i + 1;
-    /* Only version 1 exists; older versions would be dispatched here. */
+    if (ver >= 2) {
+        rc = check_v2(&r, &off);
+        if (rc != MTASTS_OK) {
+            mt_diag_fail(reterr, rc,
+                         rc == MTASTS_ECORRUPT ? MTASTS_R_CHECKSUM
+                                               : MTASTS_R_FIELD,
+                         off, (const char *)buf, len);
+            return rc;
+        }
+    }
+    /* Versions 1 and 2 have the same fields (2 adds the check). */
     rc = decode_v1(ctx, &r, expect, expect_len, e, &off);
     if (rc != MTASTS_OK) {
         mt_diag_fail(reterr, rc,
@@ -346,44 +399,89 @@ mt_entry_clear(mtasts_entry *e)
     e->policy = NULL;
 }
 
+/* Where the fields go: to the output, or (o NULL) into a CRC-32. */
+struct esink {
+    struct mt_out *o;
+    uint32_t crc;
+};
+
 static void
-put_kv_num(struct mt_out *o, const char *key, int64_t v)
+put(struct esink *s, const char *p, size_t n)
 {
-    mt_out_str(o, key);
-    mt_out_put(o, "=", 1);
-    mt_out_u64(o, (uint64_t)v);
-    mt_out_put(o, "\n", 1);
+    if (s->o != NULL)
+        mt_out_put(s->o, p, n);
+    else
+        s->crc = mt_crc32(s->crc, p, n);
+}
+
+static void
+put_kv_num(struct esink *s, const char *key, int64_t v)
+{
+    char num[24];
+    struct mt_out t;
+
+    mt_out_init(&t, num, sizeof(num));
+    mt_out_u64(&t, (uint64_t)v);
+    put(s, key, strlen(key));
+    put(s, "=", 1);
+    put(s, num, t.len);
+    put(s, "\n", 1);
+}
+
+/* The lines after the check line, and the body. */
+static void
+put_fields(struct esink *s, const mtasts_entry *e, const char *raw,
+           size_t raw_len)
+{
+    put(s, "domain=", 7);
+    put(s, e->domain, e->domain_len);
+    put(s, "\nid=", 4);
+    put(s, e->id, e->id_len);
+    put(s, "\n", 1);
+    put_kv_num(s, "fetched", e->policy != NULL ? e->fetched : 0);
+    put_kv_num(s, "expires", e->policy != NULL ? e->expires : 0);
+    put_kv_num(s, "backoff-until", e->backoff_until);
+    put(s, "backoff-id=", 11);
+    put(s, e->backoff_id, e->backoff_id_len);
+    put(s, "\n", 1);
+    put_kv_num(s, "backoff-result", e->backoff_result);
+    put_kv_num(s, "last-used", e->last_used);
+    put_kv_num(s, "policy", (int64_t)raw_len);
+    if (raw_len > 0)
+        put(s, raw, raw_len);
 }
 
 int
 mtasts_entry_encode(const mtasts_entry *e, uint8_t *dst, size_t dst_len,
                     size_t *ret_needed)
 {
+    static const char hex[] = "0123456789abcdef";
+    static const char head[] = ENTRY_MAGIC "2\n";
+    char check[V2_CHECK_LEN];
     struct mt_out o;
+    struct esink s;
     const char *raw = NULL;
     size_t raw_len = 0;
+    int i;
 
     if (e == NULL || (dst == NULL && dst_len > 0))
         return MTASTS_EINVAL;
     if (e->policy != NULL)
         raw = mtasts_policy_raw(e->policy, &raw_len);
+    /* first the check, so that a truncated output is a prefix of the
+     * whole one (snprintf semantics) */
+    s.o = NULL;
+    s.crc = mt_crc32(0, head, V2_HEAD_LEN);
+    put_fields(&s, e, raw, raw_len);
+    memcpy(check, V2_CHECK_KEY, 6);
+    for (i = 0; i < 8; i++)
+        check[6 + i] = hex[(s.crc >> (28 - 4 * i)) & 0xf];
+    check[14] = '\n';
     mt_out_init(&o, (char *)dst, dst_len);
-    mt_out_str(&o, ENTRY_MAGIC "1\ndomain=");
-    mt_out_put(&o, e->domain, e->domain_len);
-    mt_out_str(&o, "\nid=");
-    mt_out_put(&o, e->id, e->id_len);
-    mt_out_put(&o, "\n", 1);
-    put_kv_num(&o, "fetched", e->policy != NULL ? e->fetched : 0);
-    put_kv_num(&o, "expires", e->policy != NULL ? e->expires : 0);
-    put_kv_num(&o, "backoff-until", e->backoff_until);
-    mt_out_str(&o, "backoff-id=");
-    mt_out_put(&o, e->backoff_id, e->backoff_id_len);
-    mt_out_put(&o, "\n", 1);
-    put_kv_num(&o, "backoff-result", e->backoff_result);
-    put_kv_num(&o, "last-used", e->last_used);
-    put_kv_num(&o, "policy", (int64_t)raw_len);
-    if (raw_len > 0)
-        mt_out_put(&o, raw, raw_len);
+    mt_out_put(&o, head, V2_HEAD_LEN);
+    mt_out_put(&o, check, V2_CHECK_LEN);
+    s.o = &o;
+    put_fields(&s, e, raw, raw_len);
     return mt_out_finish(&o, ret_needed);
 }
 

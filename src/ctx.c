@@ -1,5 +1,14 @@
-/* Context, allocator plumbing and limits. */
+/* Context, allocator plumbing, limits and hash seeds. */
+/* getrandom(2) and getentropy(3) are declared outside strict C99 */
+#define _DEFAULT_SOURCE 1
+
 #include <stdlib.h>
+#if defined(MT_HAVE_GETRANDOM)
+#include <errno.h>
+#include <sys/random.h>
+#elif defined(MT_HAVE_GETENTROPY)
+#include <unistd.h>
+#endif
 
 #include "internal.h"
 
@@ -124,22 +133,96 @@ mtasts_ctx_get_option(const mtasts_ctx *ctx, int option)
     return ctx->options[option];
 }
 
-/* From the addresses ASLR randomises (the context on the heap, a local on
- * the stack, the library's code): no clock, no global state. Not a
- * cryptographic secret, but colliding names cannot be computed offline
- * for a process whose addresses the attacker does not see. */
 static uint64_t
-ctx_seed(const mtasts_ctx *ctx)
+fmix64(uint64_t h)
 {
-    uint64_t h =
-        (uint64_t)(uintptr_t)ctx ^ ((uint64_t)(uintptr_t)&ctx << 17) ^
-        ((uint64_t)(uintptr_t)&mtasts_ctx_new * UINT64_C(0x9E3779B97F4A7C15));
-
     h ^= h >> 33;
     h *= UINT64_C(0xff51afd7ed558ccd);
     h ^= h >> 33;
     h *= UINT64_C(0xc4ceb9fe1a85ec53);
     return h ^ (h >> 33);
+}
+
+uint64_t
+mt_hash(uint64_t seed, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    uint64_t h = seed ^ (uint64_t)n, v;
+
+    while (n >= 8) {
+        memcpy(&v, p, 8);
+        h = (h ^ v) * UINT64_C(0xbf58476d1ce4e5b9);
+        h ^= h >> 31;
+        p += 8;
+        n -= 8;
+    }
+    v = 0;
+    if (n > 0)
+        memcpy(&v, p, n);
+    h = (h ^ v) * UINT64_C(0x94d049bb133111eb);
+    return fmix64(h);
+}
+
+int
+mt_os_random(void *buf, size_t n)
+{
+#if defined(MT_HAVE_GETRANDOM)
+    unsigned char *p = buf;
+    ssize_t got;
+    int tries = 0;
+
+    /* GRND_NONBLOCK: never wait for the pool at early boot (the address
+     * mix is used then); at most a few retries on a signal */
+    while (n > 0 && tries < 8) {
+        got = getrandom(p, n, GRND_NONBLOCK);
+        if (got < 0) {
+            if (errno != EINTR)
+                return -1;
+            tries++;
+            continue;
+        }
+        p += got;
+        n -= (size_t)got;
+    }
+    return n == 0 ? 0 : -1;
+#elif defined(MT_HAVE_GETENTROPY)
+    return n <= 256 && getentropy(buf, n) == 0 ? 0 : -1;
+#elif defined(MT_HAVE_ARC4RANDOM)
+    arc4random_buf(buf, n);
+    return 0;
+#else
+    (void)buf;
+    (void)n;
+    return -1;
+#endif
+}
+
+/* A new context's seed: from the kernel's random source where there is
+ * one (getrandom, getentropy or arc4random, chosen at build time), mixed
+ * with the addresses ASLR randomises (the context on the heap, a local on
+ * the stack, the library's code); from the addresses alone when the
+ * platform has no such source or it fails. The caller may set its own
+ * (mtasts_ctx_set_seed) for reproducible runs. */
+static uint64_t
+ctx_seed(const mtasts_ctx *ctx)
+{
+    uint64_t r = 0;
+    uint64_t h =
+        (uint64_t)(uintptr_t)ctx ^ ((uint64_t)(uintptr_t)&ctx << 17) ^
+        ((uint64_t)(uintptr_t)&mtasts_ctx_new * UINT64_C(0x9E3779B97F4A7C15));
+
+    if (mt_os_random(&r, sizeof(r)) != 0)
+        r = 0;
+    return fmix64(h) ^ r;
+}
+
+int
+mtasts_ctx_set_seed(mtasts_ctx *ctx, uint64_t seed)
+{
+    if (ctx == NULL)
+        return MTASTS_EINVAL;
+    ctx->seed = seed;
+    return MTASTS_OK;
 }
 
 int

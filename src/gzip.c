@@ -1970,3 +1970,11 @@ mtasts_gzip(mtasts_ctx *ctx, const uint8_t *in, size_t in_len, int level,
     *ret_out = s.out;
     return MTASTS_OK;
 }
+
+/* The one CRC-32 of the library, for the integrity checks of stored
+ * formats (cache entries, aggregate exports). */
+uint32_t
+mt_crc32(uint32_t crc, const void *p, size_t n)
+{
+    return crc32_update(crc, p, n);
+}

@@ -17,9 +17,11 @@
 
 struct mtasts_ctx {
     struct mtasts_alloc alloc;
-    /* Secret of this context's hash tables (aggregates, policy keys):
-     * from the addresses ASLR gives, so that colliding keys cannot be
-     * prepared in advance (hash flooding). */
+    /* Secret of the hash tables of the objects made from this context
+     * (aggregates, policy keys, caches, the JSON duplicate-name table),
+     * so that colliding keys cannot be prepared in advance (hash
+     * flooding): from the kernel's random source, or the caller's
+     * (mtasts_ctx_set_seed). Objects copy it when they are made. */
     uint64_t seed;
     size_t limits[MT_LIMIT_COUNT];
     int64_t options[MT_OPTION_COUNT];
@@ -60,6 +62,16 @@ void *mt_realloc(const mtasts_ctx *ctx, void *p, size_t old_size,
                  size_t new_size);
 /* a*b+c with overflow check; returns 0 on overflow. */
 int mt_size_muladd(size_t a, size_t b, size_t c, size_t *ret);
+
+/* The seeded 64-bit hash of data[0..n) for hash tables (not for
+ * anything stored: values differ between seeds). */
+uint64_t mt_hash(uint64_t seed, const void *data, size_t n);
+/* CRC-32 (ISO-HDLC, as gzip's; gzip.c) of p[0..n) continuing crc (0 to
+ * start): mt_crc32(mt_crc32(0, a), b) is the CRC of a then b. */
+uint32_t mt_crc32(uint32_t crc, const void *p, size_t n);
+/* n bytes from the kernel's random source: 0, or -1 when the platform has
+ * none (build-time choice) or it failed. */
+int mt_os_random(void *buf, size_t n);
 
 /* ASCII character classes (no locale). */
 enum {

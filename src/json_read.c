@@ -563,17 +563,14 @@ mt_json_skip(struct mt_json *j, int tok)
     }
 }
 
+/* Member names are untrusted input: hashed under the context's seed, so
+ * that names colliding in this table cannot be prepared in advance. */
 static uint64_t
-name_hash(const char *s, size_t n, uint32_t objid)
+name_hash(const struct mt_json *j, uint32_t objid)
 {
-    uint64_t h = 0xcbf29ce484222325u ^ objid;
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 0x100000001b3u;
-    }
-    return h ^ (h >> 29);
+    return mt_hash(j->ctx->seed ^
+                       ((uint64_t)objid * UINT64_C(0x9e3779b97f4a7c15)),
+                   j->str, j->slen);
 }
 
 static int
@@ -605,7 +602,7 @@ int
 mt_json_check_name(struct mt_json *j)
 {
     uint32_t objid = j->lv[j->depth - 1].objid;
-    uint64_t h = name_hash(j->str, j->slen, objid);
+    uint64_t h = name_hash(j, objid);
     size_t k;
 
     if ((j->keys_count + 1) * 2 > j->keys_cap && keys_grow(j) != 0)

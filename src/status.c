@@ -22,6 +22,8 @@ static const struct status_row status_rows[] = {
     {MTASTS_ESTRICT, "MTASTS_ESTRICT",
      "input needs a tolerance that strict parsing refuses"},
     {MTASTS_ERANGE, "MTASTS_ERANGE", "output buffer too small"},
+    {MTASTS_ECORRUPT, "MTASTS_ECORRUPT",
+     "stored data fails its integrity check (corrupted)"},
 };
 
 static const struct status_row *
@@ -74,6 +76,8 @@ static const char *const warning_names[MTASTS_W_COUNT] = {
     "bad_uri",
     "counter_saturated",
     "no_reason_code",
+    "date_range_reversed",
+    "bad_name",
 };
 
 const char *

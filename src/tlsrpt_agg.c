@@ -47,26 +47,13 @@ mix64(uint64_t h)
 uint64_t
 mt_agg_hash(uint64_t seed, const unsigned char *p, size_t n)
 {
-    uint64_t h = seed ^ K_DAY ^ (uint64_t)n, v;
-
-    while (n >= 8) {
-        memcpy(&v, p, 8);
-        h = (h ^ v) * UINT64_C(0xbf58476d1ce4e5b9);
-        h ^= h >> 31;
-        p += 8;
-        n -= 8;
-    }
-    v = 0;
-    if (n > 0)
-        memcpy(&v, p, n);
-    h = (h ^ v) * UINT64_C(0x94d049bb133111eb);
-    return mix64(h);
+    return mt_hash(seed ^ K_DAY, p, n);
 }
 
 static uint64_t
 key_hash(const mtasts_tlsrpt_agg *a, const char *d, size_t n, int64_t day)
 {
-    return mix64(mt_agg_hash(a->ctx->seed, (const unsigned char *)d, n) +
+    return mix64(mt_agg_hash(a->seed, (const unsigned char *)d, n) +
                  (uint64_t)day * K_DAY);
 }
 
@@ -77,7 +64,7 @@ static uint64_t
 seeded(const mtasts_tlsrpt_agg *a, uint64_t seed, uint64_t h,
        const unsigned char *b, size_t n)
 {
-    return seed == a->ctx->seed ? h : mt_agg_hash(a->ctx->seed, b, n);
+    return seed == a->seed ? h : mt_agg_hash(a->seed, b, n);
 }
 
 static uint64_t
@@ -547,6 +534,7 @@ agg_make(mtasts_ctx *ctx, size_t max_bytes, size_t max_details,
         return MTASTS_ENOMEM;
     memset(a, 0, sizeof(*a));
     a->ctx = ctx;
+    a->seed = ctx->seed;
     a->bytes = sizeof(*a);
     a->max_bytes = max_bytes;
     a->max_details = max_details;
@@ -775,10 +763,10 @@ agg_add(mtasts_tlsrpt_agg *agg, const mtasts_tlsrpt_policy *policy,
         return MTASTS_OK; /* RPT-AGG-9; no report loops */
     day = when - when % MT_AGG_DAY;
     agg->gen++;
-    rc = mt_agg_pol_get(agg, policy->blob, policy->blob_len,
-                        seeded(agg, policy->ctx->seed, policy->hash,
-                               policy->blob, policy->blob_len),
-                        day, 1, &pe, &isnew);
+    rc = mt_agg_pol_get(
+        agg, policy->blob, policy->blob_len,
+        seeded(agg, policy->seed, policy->hash, policy->blob, policy->blob_len),
+        day, 1, &pe, &isnew);
     if (rc != MTASTS_OK)
         goto fail;
     if (failure_count > ADD_STACK_DETS) {
@@ -800,9 +788,9 @@ agg_add(mtasts_tlsrpt_agg *agg, const mtasts_tlsrpt_policy *policy,
             goto fail;
         }
         det_write(&in, blob);
-        rc = mt_agg_det_get(agg, pe, blob, (uint32_t)len,
-                            mt_agg_hash(agg->ctx->seed, blob, len), &dets[i],
-                            &isnew);
+        rc =
+            mt_agg_det_get(agg, pe, blob, (uint32_t)len,
+                           mt_agg_hash(agg->seed, blob, len), &dets[i], &isnew);
         if (blob != sblob)
             mt_free(agg->ctx, blob, len);
         if (rc != MTASTS_OK)
@@ -894,16 +882,16 @@ mtasts_tlsrpt_agg_merge(mtasts_tlsrpt_agg *dst, const mtasts_tlsrpt_agg *src)
             const struct agg_pol *sp = src->keys[i]->pols[j];
             rc = mt_agg_pol_get(
                 dst, sp->blob, sp->blob_len,
-                seeded(dst, src->ctx->seed, sp->hash, sp->blob, sp->blob_len),
+                seeded(dst, src->seed, sp->hash, sp->blob, sp->blob_len),
                 sp->day, 1, &pm[ip], &isnew);
             if (rc != MTASTS_OK)
                 goto out;
             for (k = 0; k < sp->ndets; k++) {
                 const struct agg_det *sd = sp->dets[k];
-                rc = mt_agg_det_get(dst, pm[ip], sd->blob, sd->blob_len,
-                                    seeded(dst, src->ctx->seed, sd->hash,
-                                           sd->blob, sd->blob_len),
-                                    &dm[id++], &isnew);
+                rc = mt_agg_det_get(
+                    dst, pm[ip], sd->blob, sd->blob_len,
+                    seeded(dst, src->seed, sd->hash, sd->blob, sd->blob_len),
+                    &dm[id++], &isnew);
                 if (rc != MTASTS_OK)
                     goto out;
             }

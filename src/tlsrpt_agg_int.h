@@ -30,7 +30,8 @@
 
 struct mtasts_tlsrpt_policy {
     mtasts_ctx *ctx;
-    size_t size; /* allocation size */
+    size_t size;   /* allocation size */
+    uint64_t seed; /* the context's when it was made: hash is under it */
     uint64_t hash;
     uint32_t blob_len;
     unsigned char blob[];
@@ -76,6 +77,7 @@ struct agg_tab {
 
 struct mtasts_tlsrpt_agg {
     mtasts_ctx *ctx;
+    uint64_t seed; /* the context's when it was made (its tables' hash) */
     size_t bytes, max_bytes, max_details;
     int failures_only;
     int sorted; /* keys[] is in (day, domain) order */

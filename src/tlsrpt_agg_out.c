@@ -3,7 +3,13 @@
  * export and import of an aggregate, report ids, the generation time, and
  * the text checks these need (UTF-8, dot-atom-text, addr-spec).
  *
- * Export format, version 1 (all integers big-endian, no padding):
+ * Export format, version 2 (all integers big-endian, no padding):
+ *
+ *   "MTSTSAGG" (8 bytes), version (1 byte, 2), check (4): the CRC-32
+ *   (gzip's) of the 9 bytes before it and of every byte after it, then
+ *   the body of version 1.
+ *
+ * Version 1 (still read; it has no check):
  *
  *   "MTSTSAGG" (8 bytes), version (1 byte, 1), key count (4)
  *   per key, in mtasts_tlsrpt_agg_key() order:
@@ -20,14 +26,18 @@
  * Import decodes into a staging aggregate (every field checked: the blobs
  * as add() would have made them, no duplicate key, policy or detail, no
  * trailing bytes), then merges it, so any error leaves the target as it
- * was. A future version with another layout gets a new version byte;
- * this one refuses them with MTASTS_EVERSION.
+ * was. Bytes of version 2 that fail the check are refused with
+ * MTASTS_ECORRUPT before anything is decoded. A future version with
+ * another layout gets a new version byte; this one refuses them with
+ * MTASTS_EVERSION.
  */
 #include "json.h"
 #include "tlsrpt_agg_int.h"
 
 static const char agg_magic[8] = {'M', 'T', 'S', 'T', 'S', 'A', 'G', 'G'};
-#define AGG_VERSION 1
+#define AGG_VERSION 2 /* written; 1 (no check) is still read */
+#define AGG_HEAD    9 /* magic and version */
+#define AGG_CHECK   4
 
 /* ------------------------------------------------------------------ */
 /* Text checks                                                         */
@@ -424,7 +434,7 @@ mtasts_tlsrpt_agg_report(const mtasts_tlsrpt_agg *agg, const char *domain,
 int
 mtasts_tlsrpt_agg_export(const mtasts_tlsrpt_agg *agg, mtasts_buf **ret_bytes)
 {
-    size_t len = sizeof(agg_magic) + 5, i, j, m, off;
+    size_t len = AGG_HEAD + AGG_CHECK + 4, i, j, m, off;
     unsigned char *o;
     mtasts_buf *buf;
 
@@ -449,8 +459,8 @@ mtasts_tlsrpt_agg_export(const mtasts_tlsrpt_agg *agg, mtasts_buf **ret_bytes)
     o = mt_buf_bytes(buf);
     memcpy(o, agg_magic, sizeof(agg_magic));
     o[8] = AGG_VERSION;
-    mt_be_put(o + 9, agg->nkeys, 4);
-    off = 13;
+    mt_be_put(o + AGG_HEAD + AGG_CHECK, agg->nkeys, 4);
+    off = AGG_HEAD + AGG_CHECK + 4;
     for (i = 0; i < agg->nkeys; i++) {
         const struct agg_key *k = agg->keys[i];
         o[off] = (unsigned char)k->dlen;
@@ -478,6 +488,10 @@ mtasts_tlsrpt_agg_export(const mtasts_tlsrpt_agg *agg, mtasts_buf **ret_bytes)
             }
         }
     }
+    mt_be_put(o + AGG_HEAD,
+              mt_crc32(mt_crc32(0, o, AGG_HEAD), o + AGG_HEAD + AGG_CHECK,
+                       off - AGG_HEAD - AGG_CHECK),
+              AGG_CHECK);
     mt_buf_set_len(buf, off);
     if (mt_buf_finish(&buf, off) != MTASTS_OK) {
         mtasts_buf_free(buf);
@@ -533,8 +547,8 @@ import_policy(mtasts_tlsrpt_agg *st, struct rd *r, const char *dom, size_t dl,
         take_int(r, 4, &nd) != 0)
         return MTASTS_ESYNTAX;
     rc = mt_agg_pol_get(st, blob, (uint32_t)len,
-                        mt_agg_hash(st->ctx->seed, blob, (size_t)len), day, 1,
-                        &p, &isnew);
+                        mt_agg_hash(st->seed, blob, (size_t)len), day, 1, &p,
+                        &isnew);
     if (rc != MTASTS_OK)
         return rc;
     if (!isnew)
@@ -548,7 +562,7 @@ import_policy(mtasts_tlsrpt_agg *st, struct rd *r, const char *dom, size_t dl,
             take_int(r, 8, &cnt) != 0)
             return MTASTS_ESYNTAX;
         rc = mt_agg_det_get(st, p, blob, (uint32_t)len,
-                            mt_agg_hash(st->ctx->seed, blob, (size_t)len), &d,
+                            mt_agg_hash(st->seed, blob, (size_t)len), &d,
                             &isnew);
         if (rc != MTASTS_OK)
             return rc;
@@ -567,11 +581,19 @@ import_into(mtasts_tlsrpt_agg *st, struct rd *r)
     size_t dl;
     int rc;
 
-    q = take(r, sizeof(agg_magic) + 1);
+    q = take(r, AGG_HEAD);
     if (q == NULL || memcmp(q, agg_magic, sizeof(agg_magic)) != 0)
         return MTASTS_ESYNTAX;
-    if (q[8] != AGG_VERSION)
+    if (q[8] != 1 && q[8] != AGG_VERSION)
         return MTASTS_EVERSION;
+    if (q[8] == 2) {
+        uint64_t want;
+        if (take_int(r, AGG_CHECK, &want) != 0)
+            return MTASTS_ESYNTAX;
+        if (mt_crc32(mt_crc32(0, r->p, AGG_HEAD), r->p + r->off,
+                     r->n - r->off) != (uint32_t)want)
+            return MTASTS_ECORRUPT;
+    }
     if (take_int(r, 4, &nkeys) != 0)
         return MTASTS_ESYNTAX;
     for (i = 0; i < nkeys; i++) {

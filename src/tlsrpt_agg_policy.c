@@ -51,7 +51,8 @@ policy_alloc(mtasts_ctx *ctx, size_t len, mtasts_tlsrpt_policy **ret)
 static void
 policy_seal(mtasts_tlsrpt_policy *p, mtasts_tlsrpt_policy **ret)
 {
-    p->hash = mt_agg_hash(p->ctx->seed, p->blob, p->blob_len);
+    p->seed = p->ctx->seed;
+    p->hash = mt_agg_hash(p->seed, p->blob, p->blob_len);
     *ret = p;
 }
 

@@ -16,8 +16,9 @@ struct bld {
     int strict;
     uint64_t warnings;
     size_t woff;
-    size_t pi; /* index of the policy being read */
-    size_t di; /* index of the failure detail being read */
+    int refused; /* the warning strict parsing refused (MTASTS_ESTRICT) */
+    size_t pi;   /* index of the policy being read */
+    size_t di;   /* index of the failure detail being read */
     /* failure-details member names: the one seen after each (K_UNKNOWN:
      * after '{'), for read_detail() to try first */
     unsigned char det_next[MEMBER_IDS];
@@ -176,8 +177,10 @@ warn(struct bld *c, int w, size_t off, const char *section, const char *member)
     char path[128];
     size_t n;
 
-    if (c->strict)
+    if (c->strict) {
+        c->refused = w;
         return fail(c, MTASTS_ESTRICT, MTASTS_R_STRICT, off);
+    }
     if (c->warnings == 0)
         c->woff = off;
     c->warnings |= MTASTS_WARN_BIT(w);
@@ -340,12 +343,53 @@ end_obj(struct bld *c, int tok)
     return -1;
 }
 
+/* A member that names a host or an address must not hold U+0000: through
+ * a NUL-terminated getter it would read as another, shorter name. Refused
+ * in every mode (it can only be an attack); the error is at the string
+ * (voff). */
+static int
+no_nul(struct bld *c, size_t voff, struct mt_rstr s)
+{
+    if (s.len > 0 && memchr(c->b.pool + s.off, 0, s.len) != NULL)
+        return fail(c, MTASTS_ESYNTAX, MTASTS_R_CTL, voff);
+    return 0;
+}
+
+/* An IP member: kept as written; a malformed one gives a warning. */
+static int
+check_ip(struct bld *c, size_t koff, size_t voff, struct mt_rstr s, int k)
+{
+    if (no_nul(c, voff, s) != 0)
+        return -1;
+    if (mt_ip_kind(c->b.pool + s.off, s.len) != 0)
+        return 0;
+    return warn(c, MTASTS_W_BAD_IP, koff, "failure-details", key_names(k));
+}
+
+/* A host name member (hflags: MTASTS_HOST_WILDCARD for an mx-host
+ * pattern): checked with the library's one hostname validator, kept as
+ * written; a malformed one gives a warning, like a malformed IP. */
+static int
+check_name(struct bld *c, size_t koff, size_t voff, struct mt_rstr s,
+           unsigned hflags, const char *section, const char *member)
+{
+    int reason;
+    size_t off;
+
+    if (no_nul(c, voff, s) != 0)
+        return -1;
+    if (mt_hostname_check(c->b.pool + s.off, s.len, hflags, &reason, &off) ==
+        MTASTS_OK)
+        return 0;
+    return warn(c, MTASTS_W_BAD_NAME, koff, section, member);
+}
+
 /* A list of strings (policy-string, mx-host): an array of strings, or a
  * bare string (one element, warning wstr), or null (absent, warning).
  * Sets *start and *count; returns 1 when present, 0 when null, -1. */
 static int
-take_list(struct bld *c, int tok, int wstr, const char *member, uint32_t *start,
-          uint32_t *count)
+take_list(struct bld *c, int tok, int wstr, const char *member, int names,
+          uint32_t *start, uint32_t *count)
 {
     size_t koff = c->j.tok_off;
     struct mt_rstr s;
@@ -360,7 +404,9 @@ take_list(struct bld *c, int tok, int wstr, const char *member, uint32_t *start,
     }
     if (tok == MT_JT_STR) {
         if (warn(c, wstr, koff, "policy", member) != 0 ||
-            take_string(c, tok, &s) != 0)
+            take_string(c, tok, &s) != 0 ||
+            (names && check_name(c, c->j.tok_off, c->j.tok_off, s,
+                                 MTASTS_HOST_WILDCARD, "policy", member) != 0))
             return -1;
         if (mt_rbuild_field(&c->b, s) < 0)
             return oom(c);
@@ -372,7 +418,9 @@ take_list(struct bld *c, int tok, int wstr, const char *member, uint32_t *start,
     if (tok != MT_JT_ARR)
         return fail(c, MTASTS_ESYNTAX, MT_R_JSON_TYPE, c->j.tok_off);
     for (tok = next(c); tok != MT_JT_END_ARR; tok = next(c)) {
-        if (take_string(c, tok, &s) != 0)
+        if (take_string(c, tok, &s) != 0 ||
+            (names && check_name(c, c->j.tok_off, c->j.tok_off, s,
+                                 MTASTS_HOST_WILDCARD, "policy", member) != 0))
             return -1;
         idx = mt_rbuild_field(&c->b, s);
         if (idx < 0)
@@ -391,12 +439,15 @@ read_date_range(struct bld *c, int tok)
 {
     uint32_t mask = 0;
     int k, r;
+    size_t end_off = 0;
 
     if (expect_obj(c, tok) != 0)
         return -1;
     FOR_MEMBERS(c, tok)
     {
         k = key_id(&c->j, K_START, K_END);
+        if (k == K_END)
+            end_off = c->j.tok_off;
         if ((r = take_member(c, &mask, k)) <= 0) {
             if (r < 0)
                 return -1;
@@ -410,16 +461,12 @@ read_date_range(struct bld *c, int tok)
         return -1;
     if (mask != ((1u << K_START) | (1u << K_END)))
         return fail(c, MTASTS_ESYNTAX, MT_R_JSON_MISSING, c->j.tok_off);
+    /* kept as written: the sender's clock is its own business, but the
+     * range is not one (strict parsing refuses it) */
+    if (c->b.r.end < c->b.r.start)
+        return warn(c, MTASTS_W_DATE_RANGE_REVERSED, end_off, "date-range",
+                    key_names(K_END));
     return 0;
-}
-
-/* An IP member: kept as written; a malformed one gives a warning. */
-static int
-check_ip(struct bld *c, size_t koff, struct mt_rstr s, int k)
-{
-    if (mt_ip_kind(c->b.pool + s.off, s.len) != 0)
-        return 0;
-    return warn(c, MTASTS_W_BAD_IP, koff, "failure-details", key_names(k));
 }
 
 /* MTASTS_RESULT_* of a result-type text (NONE when unregistered). */
@@ -520,7 +567,17 @@ read_detail(struct bld *c, int tok, struct mt_rpolicy *pol)
         if (take_string(c, tok, &texts[field - MT_DET_FIRST]) != 0)
             return -1;
         if ((k == K_SENDING_IP || k == K_RECEIVING_IP) &&
-            check_ip(c, koff, texts[field - MT_DET_FIRST], k) != 0)
+            check_ip(c, koff, c->j.tok_off, texts[field - MT_DET_FIRST], k) !=
+                0)
+            return -1;
+        if (k == K_RECEIVING_MX &&
+            check_name(c, koff, c->j.tok_off, texts[field - MT_DET_FIRST], 0,
+                       "failure-details", key_names(k)) != 0)
+            return -1;
+        /* the HELO name is what the server said, not a name this library
+         * vouches for: kept as text, but never with U+0000 */
+        if (k == K_RECEIVING_HELO &&
+            no_nul(c, c->j.tok_off, texts[field - MT_DET_FIRST]) != 0)
             return -1;
         /* RPT-JSON-17: a URI; anything else (the RFC's own example wraps
          * one) is kept as text with a warning, like a malformed IP */
@@ -691,20 +748,22 @@ read_policy(struct bld *c, int tok, struct mt_rpolicy *pol, size_t *ps_off)
                     return -1;
                 break;
             }
-            if (take_string(c, tok, &pol->domain) != 0)
+            if (take_string(c, tok, &pol->domain) != 0 ||
+                check_name(c, koff, c->j.tok_off, pol->domain, 0, "policy",
+                           key_names(k)) != 0)
                 return -1;
             break;
         case K_POLICY_STRING:
             *ps_off = koff;
             r = take_list(c, tok, MTASTS_W_POLICY_STRING_STRING, key_names(k),
-                          &pol->ps_start, &pol->ps_count);
+                          0, &pol->ps_start, &pol->ps_count);
             if (r < 0)
                 return -1;
             if (r > 0)
                 pol->flags |= MT_POL_HAS_PS;
             break;
         default:
-            r = take_list(c, tok, MTASTS_W_MX_HOST_STRING, key_names(k),
+            r = take_list(c, tok, MTASTS_W_MX_HOST_STRING, key_names(k), 1,
                           &pol->mx_start, &pol->mx_count);
             if (r < 0)
                 return -1;
@@ -926,6 +985,9 @@ parse_json(mtasts_ctx *ctx, const uint8_t *buf, size_t len, unsigned flags,
             off = 0; /* the BOM itself */
         mt_diag_fail(reterr, rc, c.j.err != 0 ? c.j.reason : MTASTS_R_TOO_BIG,
                      off, (const char *)buf, len);
+        /* strict: which tolerance was refused */
+        if (rc == MTASTS_ESTRICT && reterr != NULL)
+            reterr->warnings = MTASTS_WARN_BIT(c.refused);
     }
     mt_json_fini(&c.j);
     mt_rbuild_fini(&c.b);

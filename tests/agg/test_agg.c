@@ -1120,7 +1120,7 @@ test_merge_and_export(void **state)
     {
         uint8_t v[13];
         memcpy(v, d, 13);
-        v[8] = 2;
+        v[8] = 3;
         assert_int_equal(mtasts_tlsrpt_agg_import(z, v, 13), MTASTS_EVERSION);
         v[0] = 'X';
         assert_int_equal(mtasts_tlsrpt_agg_import(z, v, 13), MTASTS_ESYNTAX);
@@ -1132,6 +1132,64 @@ test_merge_and_export(void **state)
     mtasts_tlsrpt_agg_free(all);
     mtasts_tlsrpt_agg_free(x);
     mtasts_tlsrpt_agg_free(y);
+    mtasts_tlsrpt_agg_free(z);
+}
+
+/* Issue 9: every single-bit flip of an export is refused on import
+ * (MTASTS_ECORRUPT from the CRC-32, or a syntax or version error in the
+ * header) and changes nothing; an export of version 1 (no check) is still
+ * imported. */
+static void
+test_export_bit_flips(void **state)
+{
+    mtasts_tlsrpt_agg *a = agg_new(), *z = agg_new();
+    mtasts_buf *b, *snap, *now;
+    const uint8_t *d;
+    uint8_t *m;
+    size_t n, i, bit, ls, ln, corrupt = 0;
+    int rc;
+
+    (void)state;
+    fill(a, 3, 40);
+    b = export(a);
+    d = mtasts_buf_data(b, &n);
+    assert_true(n > 100);
+    assert_int_equal(d[8], 2);
+    m = test_malloc(n);
+    snap = export(z);
+    for (i = 0; i < n; i++)
+        for (bit = 0; bit < 8; bit++) {
+            memcpy(m, d, n);
+            m[i] ^= (uint8_t)(1u << bit);
+            rc = mtasts_tlsrpt_agg_import(z, m, n);
+            if (rc != MTASTS_ECORRUPT && rc != MTASTS_ESYNTAX &&
+                rc != MTASTS_EVERSION)
+                fail_msg("flip of bit %zu of byte %zu: %s", bit, i,
+                         mtasts_status_name(rc));
+            if (i >= 9)
+                assert_int_equal(rc, MTASTS_ECORRUPT);
+            corrupt += rc == MTASTS_ECORRUPT;
+        }
+    /* nothing was imported */
+    now = export(z);
+    (void)mtasts_buf_data(snap, &ls);
+    (void)mtasts_buf_data(now, &ln);
+    assert_int_equal(ls, ln);
+    assert_memory_equal(mtasts_buf_data(snap, NULL), mtasts_buf_data(now, NULL),
+                        ls);
+    assert_int_equal(mtasts_tlsrpt_agg_count(z), 0);
+    assert_true(corrupt > 8 * (n - 9) - 1);
+    mtasts_buf_free(now);
+    /* version 1: the same layout without the check */
+    memcpy(m, d, 9);
+    m[8] = 1;
+    memcpy(m + 9, d + 13, n - 13);
+    assert_int_equal(mtasts_tlsrpt_agg_import(z, m, n - 4), 0);
+    assert_true(same_export(a, z));
+    mtasts_buf_free(snap);
+    test_free(m);
+    mtasts_buf_free(b);
+    mtasts_tlsrpt_agg_free(a);
     mtasts_tlsrpt_agg_free(z);
 }
 
@@ -1433,6 +1491,7 @@ main(void)
         cmocka_unit_test(test_rpt_deliv_14_generation_time),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_merge_and_export),
+        cmocka_unit_test(test_export_bit_flips),
         cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_bound_and_failures_only),
         cmocka_unit_test(test_add_n_is_n_adds),

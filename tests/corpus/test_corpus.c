@@ -585,6 +585,8 @@ kept_warnings(const struct parsed *p)
                 MTASTS_WARN_BIT(MTASTS_W_MX_HOST_ABSENT) |
                 MTASTS_WARN_BIT(MTASTS_W_POLICY_DOMAIN_ABSENT) |
                 MTASTS_WARN_BIT(MTASTS_W_BAD_IP) |
+                MTASTS_WARN_BIT(MTASTS_W_BAD_NAME) |
+                MTASTS_WARN_BIT(MTASTS_W_DATE_RANGE_REVERSED) |
                 MTASTS_WARN_BIT(MTASTS_W_BAD_URI));
     if (p->type != T_TLSRPT_RECORD)
         return 0;

@@ -69,6 +69,30 @@ build(struct enc *e, const char *const *lines, const char *body)
     e->n += bl;
 }
 
+/* The library's one CRC-32 (gzip.c), internal: the tests check it on the
+ * standard check value before trusting it to make version-2 entries. */
+uint32_t mt_crc32(uint32_t crc, const void *p, size_t n);
+
+/* A version-1 encoding (from build()) turned into the version-2 one of
+ * the same entry: header "MTASTS-ENTRY/2" and the check line. */
+static void
+to_v2(struct enc *e)
+{
+    static const char head[] = "MTASTS-ENTRY/2\n";
+    char line[32];
+    size_t rest = e->n - 15;
+    uint32_t crc;
+
+    assert_memory_equal(e->b, "MTASTS-ENTRY/1\n", 15);
+    crc = mt_crc32(mt_crc32(0, head, 15), e->b + 15, rest);
+    snprintf(line, sizeof(line), "crc32=%08lx\n", (unsigned long)crc);
+    assert_int_equal(strlen(line), 15);
+    memmove(e->b + 30, e->b + 15, rest);
+    memcpy(e->b, head, 15);
+    memcpy(e->b + 15, line, 15);
+    e->n += 15;
+}
+
 /* Decode from an exact-size heap copy (so ASan sees any over-read). */
 static int
 decode_copy(mtasts_ctx *ctx, const void *buf, size_t len, struct mtasts_diag *d)
@@ -144,7 +168,14 @@ round_trip_every_field(void **state)
     uint8_t out[1024];
     struct mtasts_diag d = MTASTS_DIAG_INIT;
 
+    /* the CRC is the standard CRC-32 (check value of "123456789") */
+    assert_true(mt_crc32(0, "123456789", 9) == UINT32_C(0xcbf43926));
+    assert_true(mt_crc32(mt_crc32(0, "1234", 4), "56789", 5) ==
+                UINT32_C(0xcbf43926));
     build(&e, good_lines, BODY);
+    /* version 1 (no check) still decodes */
+    assert_int_equal(decode_copy(*state, e.b, e.n, &d), MTASTS_OK);
+    to_v2(&e);
     assert_int_equal(
         mtasts_entry_decode(*state, (const uint8_t *)e.b, e.n, &ent, &d),
         MTASTS_OK);
@@ -234,6 +265,8 @@ round_trip_variants(void **state)
         uint8_t out[1024];
 
         build(&e, variants[i], bodies[i]);
+        assert_int_equal(decode_copy(*state, e.b, e.n, NULL), MTASTS_OK);
+        to_v2(&e);
         assert_int_equal(
             mtasts_entry_decode(*state, (const uint8_t *)e.b, e.n, &ent, NULL),
             MTASTS_OK);
@@ -286,9 +319,11 @@ round_trip_from_lookup(void **state)
     assert_int_equal(na, nb);
     assert_memory_equal(a, b, na);
     mtasts_entry_free(ent);
-    /* the documented format, exactly */
+    /* the documented format, exactly (the CRC-32 from Python's
+     * zlib.crc32 of the entry without its check line) */
     assert_memory_equal(a,
-                        "MTASTS-ENTRY/1\ndomain=example.com\nid=abc\n"
+                        "MTASTS-ENTRY/2\ncrc32=c4d1a6c5\n"
+                        "domain=example.com\nid=abc\n"
                         "fetched=1700000000\nexpires=1700604800\n"
                         "backoff-until=0\nbackoff-id=\nbackoff-result=0\n"
                         "last-used=1700000000\npolicy=65\n" BODY,
@@ -558,10 +593,112 @@ strict_byte_flips(void **state)
     assert_int_equal(dh_live(), 1); /* only the context */
 }
 
+/* Issue 9: every single-bit flip of a version-2 entry is refused, and
+ * never decodes as another valid entry. A flip after the check line is
+ * MTASTS_ECORRUPT (reason checksum, at the check line); one in the header
+ * or the check line is MTASTS_ESYNTAX, MTASTS_EVERSION or
+ * MTASTS_ECORRUPT. Entries with and without a policy, from the encoder. */
+static void
+corrupt_bit_flips(void **state)
+{
+    static const char *const backoff_only[L_COUNT] = {
+        "MTASTS-ENTRY/1", "domain=a.example",  "id=",
+        "fetched=0",      "expires=0",         "backoff-until=5",
+        "backoff-id=X1",  "backoff-result=11", "last-used=0",
+        "policy=0",
+    };
+    struct mtasts_diag d = MTASTS_DIAG_INIT;
+    size_t i, bit, flips = 0, corrupt = 0;
+    int v, rc;
+
+    for (v = 0; v < 2; v++) {
+        struct enc e;
+        mtasts_entry *ent = NULL;
+        uint8_t out[1024];
+        size_t n;
+
+        build(&e, v == 0 ? good_lines : backoff_only, v == 0 ? BODY : "");
+        assert_int_equal(
+            mtasts_entry_decode(*state, (const uint8_t *)e.b, e.n, &ent, NULL),
+            MTASTS_OK);
+        assert_int_equal(mtasts_entry_encode(ent, out, sizeof(out), &n),
+                         MTASTS_OK);
+        mtasts_entry_free(ent);
+        memcpy(e.b, out, n);
+        e.n = n;
+        assert_memory_equal(e.b, "MTASTS-ENTRY/2\ncrc32=", 21);
+        assert_int_equal(decode_copy(*state, e.b, e.n, &d), MTASTS_OK);
+        for (i = 0; i < e.n; i++)
+            for (bit = 0; bit < 8; bit++) {
+                e.b[i] = (char)(e.b[i] ^ (1 << bit));
+                rc = decode_copy(*state, e.b, e.n, &d);
+                e.b[i] = (char)(e.b[i] ^ (1 << bit));
+                flips++;
+                if (rc != MTASTS_ECORRUPT && rc != MTASTS_ESYNTAX &&
+                    rc != MTASTS_EVERSION)
+                    fail_msg("flip of bit %zu of byte %zu: %s", bit, i,
+                             mtasts_status_name(rc));
+                if (i >= 30) {
+                    assert_int_equal(rc, MTASTS_ECORRUPT);
+                    assert_int_equal(d.code, MTASTS_ECORRUPT);
+                    assert_int_equal(d.reason, MTASTS_R_CHECKSUM);
+                    assert_int_equal(d.offset, 15);
+                }
+                corrupt += rc == MTASTS_ECORRUPT;
+            }
+    }
+    assert_true(flips > 1000);
+    assert_true(corrupt > flips / 2);
+    assert_string_equal(mtasts_status_name(MTASTS_ECORRUPT), "MTASTS_ECORRUPT");
+    assert_int_equal(dh_live(), 1); /* only the context */
+}
+
+/* A version-2 entry whose check line is malformed is a syntax error at
+ * that line; a well-formed check that does not match is corruption. */
+static void
+corrupt_check_line(void **state)
+{
+    static const char *const bad[] = {
+        "crc32=",         "crc32=1234567", "crc32=123456789", "crc32=C4D1A6C5",
+        "crc32=c4d1a6cg", "crc=c4d1a6c5",  "crc32 =c4d1a6c5",
+    };
+    struct mtasts_diag d = MTASTS_DIAG_INIT;
+    struct enc e, x;
+    size_t i, k;
+
+    build(&e, good_lines, BODY);
+    to_v2(&e);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        k = strlen(bad[i]);
+        memcpy(x.b, e.b, 15);
+        memcpy(x.b + 15, bad[i], k);
+        x.b[15 + k] = '\n';
+        memcpy(x.b + 16 + k, e.b + 30, e.n - 30);
+        x.n = e.n - 15 + k + 1;
+        assert_int_equal(decode_copy(*state, x.b, x.n, &d), MTASTS_ESYNTAX);
+        assert_int_equal(d.reason, MTASTS_R_FIELD);
+        assert_int_equal(d.offset, 15);
+    }
+    /* the right check of other bytes */
+    x = e;
+    memcpy(x.b + 21, "00000000", 8);
+    assert_int_equal(decode_copy(*state, x.b, x.n, &d), MTASTS_ECORRUPT);
+    /* no check line at all */
+    memcpy(x.b, e.b, 15);
+    memcpy(x.b + 15, e.b + 30, e.n - 30);
+    x.n = e.n - 15;
+    assert_int_equal(decode_copy(*state, x.b, x.n, &d), MTASTS_ESYNTAX);
+    assert_int_equal(d.offset, 15);
+    /* a version-1 entry with a check line is not version 1 */
+    x = e;
+    x.b[13] = '1';
+    assert_int_equal(decode_copy(*state, x.b, x.n, &d), MTASTS_ESYNTAX);
+}
+
 static void
 future_version(void **state)
 {
-    static const char *const v[] = {"MTASTS-ENTRY/2", "MTASTS-ENTRY/10",
+    static const char *const v[] = {"MTASTS-ENTRY/3", "MTASTS-ENTRY/10",
                                     "MTASTS-ENTRY/9999999"};
     struct mtasts_diag d = MTASTS_DIAG_INIT;
     size_t i;
@@ -579,7 +716,7 @@ future_version(void **state)
         assert_int_equal(d.offset, 13);
     }
     /* whatever follows a newer header is not looked at */
-    assert_int_equal(decode_copy(*state, "MTASTS-ENTRY/2\nanything", 23, NULL),
+    assert_int_equal(decode_copy(*state, "MTASTS-ENTRY/3\nanything", 23, NULL),
                      MTASTS_EVERSION);
 }
 
@@ -621,10 +758,10 @@ oversize(void **state)
 
     assert_non_null(e);
     assert_non_null(big);
-    /* input above limit + 512: refused before any work */
+    /* input above limit + 544: refused before any work */
     memset(big, 'x', 65536 + 600);
     memcpy(big, "MTASTS-ENTRY/1\n", 15);
-    assert_int_equal(decode_copy(*state, big, 65536 + 513, &d), MTASTS_ETOOBIG);
+    assert_int_equal(decode_copy(*state, big, 65536 + 545, &d), MTASTS_ETOOBIG);
     assert_int_equal(d.reason, MTASTS_R_TOO_BIG);
     /* a policy length above the limit */
     memcpy(lines, good_lines, sizeof(lines));
@@ -685,6 +822,8 @@ main(void)
         T(strict_body),
         T(strict_truncated),
         T(strict_byte_flips),
+        T(corrupt_bit_flips),
+        T(corrupt_check_line),
         T(future_version),
         T(diag_offsets),
         T(oversize),

@@ -74,6 +74,9 @@ ok_n(const char *json, size_t n, uint64_t warnings)
     if (warnings != 0) {
         assert_int_equal(rc, MTASTS_ESTRICT);
         assert_int_equal(d.reason, MTASTS_R_STRICT);
+        /* the diagnostic names the one tolerance refused */
+        assert_true(d.warnings != 0 && (d.warnings & ~warnings) == 0 &&
+                    (d.warnings & (d.warnings - 1)) == 0);
         assert_null(r2);
     } else {
         assert_int_equal(rc, MTASTS_OK);
@@ -209,6 +212,37 @@ rpt_json_1_duplicates(void **state)
     err(dup_count, MTASTS_ESYNTAX, at(dup_count, "\"failed-session-count\":2"));
     r = ok(same_in_two, 0);
     mtasts_tlsrpt_report_free(r);
+}
+
+/* The duplicate-name table hashes untrusted names under the context's
+ * seed: whatever the seed, duplicates are found and distinct names are
+ * not confused, across table growth (300 unknown members, then one
+ * repeated). */
+static void
+rpt_json_1_duplicates_any_seed(void **state)
+{
+    static const uint64_t seeds[] = {0, 1, UINT64_C(0x9e3779b97f4a7c15),
+                                     UINT64_MAX};
+    char *buf;
+    size_t cap = 16384, n, i, k;
+    mtasts_tlsrpt_report *r;
+
+    (void)state;
+    buf = malloc(cap);
+    assert_non_null(buf);
+    for (k = 0; k < sizeof(seeds) / sizeof(seeds[0]); k++) {
+        assert_int_equal(mtasts_ctx_set_seed(ctx, seeds[k]), MTASTS_OK);
+        n = (size_t)snprintf(buf, cap, "{" TOP ",\"policies\":[]");
+        for (i = 0; i < 300; i++)
+            n += (size_t)snprintf(buf + n, cap - n, ",\"m%zu\":%zu", i, i);
+        snprintf(buf + n, cap - n, "}");
+        r = ok(buf, 0);
+        mtasts_tlsrpt_report_free(r);
+        snprintf(buf + n, cap - n, ",\"m150\":0}");
+        err(buf, MTASTS_ESYNTAX, at(buf, "\"m150\":0}"));
+        rpt_json_1_duplicates(state);
+    }
+    free(buf);
 }
 
 static void
@@ -415,7 +449,8 @@ rpt_json_3_4_dates(void **state)
     diag_is(r, 0, MTASTS_W_DATE_NO_OFFSET, "date-range.start-datetime");
     mtasts_tlsrpt_report_free(r);
     /* day of month by month and leap year */
-    r = with_dates("2016-02-29T00:00:00Z", "2000-02-29T00:00:00Z", 0);
+    r = with_dates("2016-02-29T00:00:00Z", "2000-02-29T00:00:00Z",
+                   W(DATE_RANGE_REVERSED));
     mtasts_tlsrpt_report_free(r);
     bad_date("2015-02-29T00:00:00Z");
     bad_date("2100-02-29T00:00:00Z");
@@ -619,6 +654,187 @@ rpt_json_10_policy_string(void **state)
     free(js);
     mtasts_tlsrpt_report_free(r);
     err(nonstr, MTASTS_ESYNTAX, at(nonstr, "1]"));
+}
+
+/* Strict parsing of json refuses the one tolerance w at offset off. */
+static void
+strict_refuses(const char *json, int w, size_t off)
+{
+    struct mtasts_diag d = MTASTS_DIAG_INIT;
+    mtasts_tlsrpt_report *r = NULL;
+
+    assert_int_equal(parse_n(json, strlen(json), MTASTS_PARSE_STRICT, &r, &d),
+                     MTASTS_ESTRICT);
+    assert_null(r);
+    assert_int_equal(d.code, MTASTS_ESTRICT);
+    assert_int_equal(d.reason, MTASTS_R_STRICT);
+    assert_int_equal(d.offset, off);
+    assert_true(d.warnings == MTASTS_WARN_BIT(w));
+}
+
+static void
+date_range_reversed(void **state)
+{
+    mtasts_tlsrpt_report *r;
+    char buf[512];
+
+    (void)state;
+    /* an end before the start: kept as written, with a named warning */
+    snprintf(buf, sizeof(buf),
+             "{\"organization-name\":\"O\",\"date-range\":{\"start-datetime\":"
+             "\"2016-04-02T00:00:00Z\",\"end-datetime\":"
+             "\"2016-04-01T23:59:59Z\"},\"contact-info\":\"a@b\","
+             "\"report-id\":\"i\",\"policies\":[]}");
+    r = ok(buf, W(DATE_RANGE_REVERSED));
+    assert_int_equal(mtasts_tlsrpt_report_number(r, MTASTS_RN_START_TIME, 0, 0),
+                     1459555200);
+    assert_int_equal(mtasts_tlsrpt_report_number(r, MTASTS_RN_END_TIME, 0, 0),
+                     1459555199);
+    assert_int_equal(mtasts_tlsrpt_report_diag_count(r), 1);
+    diag_is(r, 0, MTASTS_W_DATE_RANGE_REVERSED, "date-range.end-datetime");
+    mtasts_tlsrpt_report_free(r);
+    strict_refuses(buf, MTASTS_W_DATE_RANGE_REVERSED,
+                   at(buf, "\"end-datetime\""));
+    /* the same order of members reversed in the object: same verdict */
+    snprintf(buf, sizeof(buf),
+             "{\"organization-name\":\"O\",\"date-range\":{\"end-datetime\":"
+             "\"2016-04-01T00:00:00+02:00\",\"start-datetime\":"
+             "\"2016-04-01T00:00:00Z\"},\"contact-info\":\"a@b\","
+             "\"report-id\":\"i\",\"policies\":[]}");
+    r = ok(buf, W(DATE_RANGE_REVERSED));
+    mtasts_tlsrpt_report_free(r);
+    strict_refuses(buf, MTASTS_W_DATE_RANGE_REVERSED,
+                   at(buf, "\"end-datetime\""));
+    /* an empty range (start == end) is not reversed */
+    r = with_dates("2016-04-01T00:00:00Z", "2016-04-01T02:00:00+02:00", 0);
+    mtasts_tlsrpt_report_free(r);
+}
+
+/* A report whose policy-domain, mx-host and receiving-mx-hostname are
+ * name (a JSON string's contents). */
+static void
+name_report(char *buf, size_t cap, const char *pd, const char *mx,
+            const char *rmx)
+{
+    snprintf(buf, cap,
+             "{" TOP ",\"policies\":[{\"policy\":{\"policy-type\":\"sts\","
+             "\"policy-string\":[\"version: STSv1\"],\"policy-domain\":"
+             "\"%s\",\"mx-host\":[\"%s\"]}," SUMMARY ",\"failure-details\":"
+             "[{" DET_MIN ",\"receiving-mx-hostname\":\"%s\"}]}]}",
+             pd, mx, rmx);
+}
+
+static void
+names_checked(void **state)
+{
+    static const char *bad[] = {
+        "exa mple.com",
+        "-bad..com",
+        "",
+        ".example.com",
+        "example.com.",
+        "exa_mple.com",
+        "b\\u00e9b\\u00e9.example",
+        "ex\\tample.com",
+        NULL, /* a 300-octet label, made below */
+    };
+    static const char *const paths[3] = {
+        "policies[0].policy.policy-domain",
+        "policies[0].policy.mx-host",
+        "policies[0].failure-details[0].receiving-mx-hostname",
+    };
+    static const char *const keys3[3] = {"\"policy-domain\"", "\"mx-host\"",
+                                         "\"receiving-mx-hostname\""};
+    static const int fields[3] = {MTASTS_RF_POLICY_DOMAIN, MTASTS_RF_MX_HOST,
+                                  MTASTS_RF_RECEIVING_MX};
+    mtasts_tlsrpt_report *r;
+    char buf[2048], long_label[305];
+    const char *v[3];
+    size_t i, m, n;
+
+    (void)state;
+    memset(long_label, 'a', 300);
+    memcpy(long_label + 300, ".com", 5);
+    bad[8] = long_label;
+    /* good names (a wildcard only where a pattern is allowed) */
+    name_report(buf, sizeof(buf), "Example.COM", "*.mx.example.com",
+                "mx1.example.com");
+    r = ok(buf, 0);
+    text_eq(r, MTASTS_RF_POLICY_DOMAIN, 0, 0, "Example.COM");
+    text_eq(r, MTASTS_RF_MX_HOST, 0, 0, "*.mx.example.com");
+    mtasts_tlsrpt_report_free(r);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        for (m = 0; m < 3; m++) {
+            v[0] = "example.com";
+            v[1] = "mx.example.com";
+            v[2] = "mx.example.com";
+            v[m] = bad[i];
+            name_report(buf, sizeof(buf), v[0], v[1], v[2]);
+            r = ok(buf, W(BAD_NAME));
+            assert_int_equal(mtasts_tlsrpt_report_diag_count(r), 1);
+            diag_is(r, 0, MTASTS_W_BAD_NAME, paths[m]);
+            /* kept as written: the getter's length covers all of it */
+            assert_non_null(mtasts_tlsrpt_report_text(r, fields[m], 0, 0, &n));
+            if (strchr(bad[i], '\\') == NULL)
+                text_eq(r, fields[m], 0, 0, bad[i]);
+            mtasts_tlsrpt_report_free(r);
+            /* at the member, or at the element of the mx-host list */
+            strict_refuses(buf, MTASTS_W_BAD_NAME,
+                           at(buf, keys3[m]) + (m == 1 ? 11 : 0));
+        }
+    /* a wildcard is a pattern, not a domain */
+    name_report(buf, sizeof(buf), "*.example.com", "mx.example.com",
+                "mx.example.com");
+    r = ok(buf, W(BAD_NAME));
+    mtasts_tlsrpt_report_free(r);
+    /* a bare-string mx-host is checked too */
+    r = ok(REPORT_WITH("\"policy\":{\"policy-type\":\"sts\",\"policy-domain\":"
+                       "\"b.example\",\"mx-host\":\"mx .b.example\"}," SUMMARY),
+           W(MX_HOST_STRING) | W(BAD_NAME));
+    mtasts_tlsrpt_report_free(r);
+}
+
+/* A name or address holding U+0000 could only be read as a shorter, other
+ * name through a NUL-terminated getter: refused in every mode. */
+static void
+names_with_nul(void **state)
+{
+    static const char *const members[] = {
+        "policy-domain",     "mx-host",        "receiving-mx-hostname",
+        "receiving-mx-helo", "sending-mta-ip", "receiving-ip",
+    };
+    char buf[2048];
+    size_t m;
+
+    (void)state;
+    for (m = 0; m < sizeof(members) / sizeof(members[0]); m++) {
+        const char *nul =
+            m < 4 ? "example.com\\u0000.evil" : "192.0.2.1\\u0000.evil";
+        if (m == 0)
+            name_report(buf, sizeof(buf), nul, "mx.example.com",
+                        "mx.example.com");
+        else if (m == 1)
+            name_report(buf, sizeof(buf), "example.com", nul, "mx.example.com");
+        else if (m == 2)
+            name_report(buf, sizeof(buf), "example.com", "mx.example.com", nul);
+        else
+            snprintf(buf, sizeof(buf), "%s",
+                     m == 3   ? DETAILS(DET_MIN ",\"receiving-mx-helo\":"
+                                                  "\"example.com\\u0000.evil\"")
+                     : m == 4 ? DETAILS(DET_MIN ",\"sending-mta-ip\":"
+                                                "\"192.0.2.1\\u0000.evil\"")
+                              : DETAILS(DET_MIN ",\"receiving-ip\":"
+                                                "\"192.0.2.1\\u0000.evil\""));
+        /* the error is at the string holding it */
+        err(buf, MTASTS_ESYNTAX, at(buf, nul) - 1);
+        {
+            struct mtasts_diag d = MTASTS_DIAG_INIT;
+            mtasts_tlsrpt_report *r = NULL;
+            assert_int_equal(parse_n(buf, strlen(buf), 0, &r, &d),
+                             MTASTS_ESYNTAX);
+            assert_int_equal(d.reason, MTASTS_R_CTL);
+        }
+    }
 }
 
 static void
@@ -1752,6 +1968,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rpt_json_1_duplicates),
+        cmocka_unit_test(rpt_json_1_duplicates_any_seed),
         cmocka_unit_test(rpt_json_1_unicode),
         cmocka_unit_test(rpt_json_1_integers),
         cmocka_unit_test(rpt_json_2_required),
@@ -1761,6 +1978,9 @@ main(void)
         cmocka_unit_test(rpt_json_9_policy_type),
         cmocka_unit_test(rpt_json_10_policy_string),
         cmocka_unit_test(rpt_json_11_policy_domain),
+        cmocka_unit_test(date_range_reversed),
+        cmocka_unit_test(names_checked),
+        cmocka_unit_test(names_with_nul),
         cmocka_unit_test(rpt_json_12_app_b),
         cmocka_unit_test(rpt_json_13_counts),
         cmocka_unit_test(rpt_json_14_detail_required),

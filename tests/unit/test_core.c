@@ -35,6 +35,107 @@ ctx_new_default_allocator(void **state)
     mtasts_ctx_free(NULL);
 }
 
+/* An allocator that always hands out the same block: every context it
+ * makes is at the same address. */
+static union {
+    uint64_t align;
+    unsigned char bytes[4096];
+} one_block;
+
+static void *
+same_alloc(void *user, size_t size)
+{
+    (void)user;
+    return size <= sizeof(one_block.bytes) ? one_block.bytes : NULL;
+}
+
+static void
+same_free(void *user, void *p, size_t size)
+{
+    (void)user;
+    (void)p;
+    (void)size;
+}
+
+static uint64_t
+seed_at_same_address(void)
+{
+    struct mtasts_alloc a = {MTASTS_ALLOC_VERSION, same_alloc, NULL, same_free,
+                             NULL};
+    mtasts_ctx *ctx = NULL;
+    uint64_t seed;
+
+    assert_int_equal(mtasts_ctx_new(&a, &ctx), MTASTS_OK);
+    assert_ptr_equal(ctx, (void *)one_block.bytes);
+    seed = ctx->seed;
+    mtasts_ctx_free(ctx);
+    return seed;
+}
+
+/* Issue 9 (predictable hash seed): a seed made from addresses alone is
+ * the same for a context at the same address, as every run of a process
+ * with ASLR off. With the kernel's random source it differs. */
+static void
+ctx_seed_random(void **state)
+{
+    mtasts_ctx *c1 = NULL, *c2 = NULL;
+    uint64_t s1, s2, r = 0;
+    int i, same = 0;
+
+    (void)state;
+    if (mt_os_random(&r, sizeof(r)) != 0) {
+        print_message("no kernel random source in this build: the seed "
+                      "comes from addresses only (documented)\n");
+        skip();
+    }
+    /* two 64-bit random draws are equal with probability 2^-64 per try:
+     * ask for 4 distinct pairs out of 4 */
+    for (i = 0; i < 4; i++) {
+        s1 = seed_at_same_address();
+        s2 = seed_at_same_address();
+        same += s1 == s2;
+    }
+    assert_int_equal(same, 0);
+    /* two live contexts */
+    assert_int_equal(mtasts_ctx_new(NULL, &c1), MTASTS_OK);
+    assert_int_equal(mtasts_ctx_new(NULL, &c2), MTASTS_OK);
+    assert_true(c1->seed != c2->seed);
+    mtasts_ctx_free(c1);
+    mtasts_ctx_free(c2);
+}
+
+/* A caller's seed is honoured by the context and copied by the objects
+ * made afterwards; objects made before keep theirs. */
+static void
+ctx_seed_caller(void **state)
+{
+    mtasts_ctx *ctx = NULL;
+    mtasts_tlsrpt_agg *before = NULL, *after = NULL;
+    uint64_t old;
+
+    (void)state;
+    assert_int_equal(mtasts_ctx_set_seed(NULL, 1), MTASTS_EINVAL);
+    assert_int_equal(mtasts_ctx_new(NULL, &ctx), MTASTS_OK);
+    old = ctx->seed;
+    assert_int_equal(mtasts_tlsrpt_agg_new(ctx, &before), MTASTS_OK);
+    assert_true(before->seed == old);
+    assert_int_equal(mtasts_ctx_set_seed(ctx, UINT64_C(0x0123456789abcdef)),
+                     MTASTS_OK);
+    assert_true(ctx->seed == UINT64_C(0x0123456789abcdef));
+    assert_int_equal(mtasts_tlsrpt_agg_new(ctx, &after), MTASTS_OK);
+    assert_true(after->seed == UINT64_C(0x0123456789abcdef));
+    assert_true(before->seed == old);
+    assert_int_equal(mtasts_ctx_set_seed(ctx, 0), MTASTS_OK);
+    assert_true(ctx->seed == 0);
+    /* the seeded hash depends on the seed and on every byte */
+    assert_true(mt_hash(1, "example.com", 11) != mt_hash(2, "example.com", 11));
+    assert_true(mt_hash(1, "example.com", 11) != mt_hash(1, "example.con", 11));
+    assert_true(mt_hash(1, "example.com", 11) == mt_hash(1, "example.com", 11));
+    mtasts_tlsrpt_agg_free(before);
+    mtasts_tlsrpt_agg_free(after);
+    mtasts_ctx_free(ctx);
+}
+
 static void
 ctx_new_null_ret(void **state)
 {
@@ -212,6 +313,7 @@ static const struct code_row codes[] = {
     {MTASTS_ENONASCII, "MTASTS_ENONASCII"},
     {MTASTS_ESTRICT, "MTASTS_ESTRICT"},
     {MTASTS_ERANGE, "MTASTS_ERANGE"},
+    {MTASTS_ECORRUPT, "MTASTS_ECORRUPT"},
 };
 
 #define NCODES (sizeof(codes) / sizeof(codes[0]))
@@ -233,13 +335,14 @@ status_values_are_fixed(void **state)
     assert_int_equal(MTASTS_ENONASCII, -9);
     assert_int_equal(MTASTS_ESTRICT, -10);
     assert_int_equal(MTASTS_ERANGE, -11);
+    assert_int_equal(MTASTS_ECORRUPT, -12);
 }
 
 static void
 strerror_and_status_name(void **state)
 {
     size_t i, j;
-    static const int unknown[] = {1, 2, -12, -100, 12345, -2147483647 - 1};
+    static const int unknown[] = {1, 2, -13, -100, 12345, -2147483647 - 1};
 
     (void)state;
     for (i = 0; i < NCODES; i++) {
@@ -283,11 +386,15 @@ warning_names(void **state)
         "bad_uri",
         "counter_saturated",
         "no_reason_code",
+        "date_range_reversed",
+        "bad_name",
     };
     int w;
 
     (void)state;
-    assert_int_equal(MTASTS_W_COUNT, 22);
+    assert_int_equal(MTASTS_W_COUNT, 24);
+    assert_int_equal(MTASTS_W_DATE_RANGE_REVERSED, 22);
+    assert_int_equal(MTASTS_W_BAD_NAME, 23);
     assert_int_equal(MTASTS_W_BAD_URI, 19);
     assert_int_equal(MTASTS_W_TLSA_PACKED, 18);
     assert_int_equal(MTASTS_W_TRAILING_WSP, 0);
@@ -548,6 +655,8 @@ main(void)
         cmocka_unit_test(status_values_are_fixed),
         cmocka_unit_test(strerror_and_status_name),
         cmocka_unit_test(warning_names),
+        cmocka_unit_test(ctx_seed_random),
+        cmocka_unit_test(ctx_seed_caller),
         cmocka_unit_test(reason_names_and_messages),
         cmocka_unit_test(mode_names),
         cmocka_unit_test(version_functions_match_macros),
