@@ -1107,11 +1107,12 @@ MTASTS_API int mtasts_postfix_version_parse(const char *s, size_t len,
                                             uint32_t *ret_version,
                                             size_t *ret_offset);
 
-/* Flags for mtasts_postfix_answer(). (0x1u, the former
- * MTASTS_POSTFIX_TLSRPT, is refused: the version now decides.) */
-#define MTASTS_POSTFIX_TEMP                                             \
-    0x2u /**< a temporary failure: answer "TEMP reason" so that Postfix \
-              defers the mail; the policy is ignored */
+/**
+ * Flag for mtasts_postfix_answer(): a temporary failure; answer
+ * "TEMP reason" so that Postfix defers the mail (the policy is ignored).
+ * 0x1u, the former MTASTS_POSTFIX_TLSRPT, is refused: the version decides.
+ */
+#define MTASTS_POSTFIX_TEMP 0x2u
 
 /**
  * The reply of a Postfix smtp_tls_policy_maps socketmap lookup (without
