@@ -1134,8 +1134,9 @@ MTASTS_API int mtasts_postfix_version_parse(const char *s, size_t len,
  *   replace the match list with the MX host name and connect only to MX
  *   hosts matching an mx_host_pattern: RFC 8461 exactly.
  * - testing or none policy, no policy, or a domain starting with '.'
- *   (Postfix's parent-domain lookups; a policy covers its domain only):
- *   "NOTFOUND " (Postfix applies its own default TLS level).
+ *   (Postfix's parent-domain lookups; a policy covers its domain only,
+ *   so such a key gets this also with MTASTS_POSTFIX_TEMP): "NOTFOUND "
+ *   (Postfix applies its own default TLS level).
  * - MTASTS_POSTFIX_TEMP: "TEMP MTA-STS policy for DOMAIN temporarily
  *   unavailable" (Postfix defers the mail).
  *

@@ -172,9 +172,8 @@ mtasts_postfix_answer(const mtasts_policy *policy, const char *domain,
         return MTASTS_EINVAL;
     mt_out_init(&o, dst, dst_len);
     /* Postfix also looks up ".parent.domain" keys; a policy covers its own
-     * domain only (RFC 8461 4.1). */
-    if (domain != NULL && domain_len > 0 && domain[0] == '.' &&
-        !(flags & MTASTS_POSTFIX_TEMP)) {
+     * domain only (RFC 8461 4.1), so none applies, even in a failure. */
+    if (domain != NULL && domain_len > 0 && domain[0] == '.') {
         mt_out_str(&o, "NOTFOUND ");
         return mt_out_finish(&o, ret_needed);
     }

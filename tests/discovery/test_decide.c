@@ -678,6 +678,8 @@ postfix_temp_and_parent_keys(void **state)
     /* Postfix's parent-domain lookups: no policy applies. */
     check_answer(p->enforce, ".example.com", V(3, 7, 11), 0, "NOTFOUND ");
     check_answer(p->enforce, ".example.com", V(3, 10, 5), 0, "NOTFOUND ");
+    check_answer(NULL, ".example.com", V(3, 7, 11), MTASTS_POSTFIX_TEMP,
+                 "NOTFOUND ");
 }
 
 /* CRLF bodies, blank lines, and lines holding braces. */
