@@ -1109,33 +1109,82 @@ MTASTS_API int mtasts_decide(const mtasts_policy *policy, const char *mx,
                              int *ret_action, int *ret_result_type,
                              int *ret_reason);
 
-/* Flags for mtasts_postfix_answer(). */
-#define MTASTS_POSTFIX_TLSRPT                   \
-    0x1u /**< add policy_type, policy_domain,   \
-              mx_host_pattern and policy_string \
-              attributes (Postfix >= 3.10) */
+/**
+ * A Postfix version as one comparable number: major, minor and patch level,
+ * each 0-255, as in MTASTS_POSTFIX_VERSION(3, 10, 5). Larger numbers are
+ * later versions.
+ */
+#define MTASTS_POSTFIX_VERSION(maj, min, patch) \
+    (((uint32_t)(maj) << 16) | ((uint32_t)(min) << 8) | (uint32_t)(patch))
+
+/**
+ * Parse a Postfix version as printed by "postconf -h mail_version" (without
+ * the newline): a stable release "MAJOR.MINOR.PATCH" ("3.7.11", "3.10.5")
+ * or a development snapshot "MAJOR.MINOR-YYYYMMDD" ("3.11-20250601"), each
+ * number 0-255 without a leading zero (the date: 8 digits), nothing else.
+ * A snapshot comes before release MAJOR.MINOR.0 and can lack that
+ * release's features, so it is taken as the release before it,
+ * MAJOR.(MINOR-1).0 (MAJOR-1.255.0 when MINOR is 0).
+ * @param[out] ret_version MTASTS_POSTFIX_VERSION() of the version
+ * @param[out] ret_offset on MTASTS_ESYNTAX, the offset of the first octet
+ *             that is not what the grammar expects (len when the text ends
+ *             early); may be NULL
+ * @return 0, MTASTS_ESYNTAX, or MTASTS_EINVAL (NULL s with len > 0, NULL
+ *         ret_version).
+ */
+MTASTS_API int mtasts_postfix_version_parse(const char *s, size_t len,
+                                            uint32_t *ret_version,
+                                            size_t *ret_offset);
+
+/**
+ * Flag for mtasts_postfix_answer(): a temporary failure; answer
+ * "TEMP reason" so that Postfix defers the mail (the policy is ignored).
+ * 0x1u, the former MTASTS_POSTFIX_TLSRPT, is refused: the version decides.
+ */
+#define MTASTS_POSTFIX_TEMP 0x2u
 
 /**
  * The reply of a Postfix smtp_tls_policy_maps socketmap lookup (without
- * the netstring framing) for the outcome of a lookup: "OK secure
- * match=hostname servername=hostname ..." for an enforce policy,
- * "NOTFOUND " otherwise (testing, none, no policy: Postfix then applies its
- * default TLS level). The MX patterns are passed as mx_host_pattern
- * attributes, which Postfix >= 3.10.5 (smtp_tls_enforce_sts_mx_patterns)
- * matches with exact one-label wildcard semantics; match=hostname makes it
- * verify the certificate against the MX host name (RFC 8461 4.2). With
- * MTASTS_POSTFIX_TLSRPT each policy line is sent as
- * "{ policy_string = LINE }", except lines holding '{' or '}', which could
- * otherwise inject attributes. snprintf semantics.
+ * the netstring framing) for the outcome of a lookup, using only the
+ * attributes the stated Postfix version knows (older versions defer all
+ * mail on an unknown attribute):
+ *
+ * - enforce policy: "OK secure match=P1:P2..." with the policy's MX
+ *   patterns, a "*.example.net" pattern written ".example.net"; from
+ *   Postfix 3.4 " servername=hostname" (SNI); from 3.10 the TLSRPT
+ *   attributes " policy_type=sts policy_domain=DOMAIN", one
+ *   " mx_host_pattern=P" per MX pattern and one
+ *   " { policy_string = LINE }" per policy line (a line holding '{' or
+ *   '}' is left out: it could inject attributes). Postfix before 3.10.5
+ *   (or with smtp_tls_enforce_sts_mx_patterns = no) checks the
+ *   certificate against the pattern list and not the MX host name
+ *   against the policy, and ".example.net" matches at any depth: looser
+ *   than RFC 8461 4.1, see mtasts_decide(3). Postfix 3.10.5 and later
+ *   replace the match list with the MX host name and connect only to MX
+ *   hosts matching an mx_host_pattern: RFC 8461 exactly.
+ * - testing or none policy, no policy, or a domain starting with '.'
+ *   (Postfix's parent-domain lookups; a policy covers its domain only,
+ *   so such a key gets this also with MTASTS_POSTFIX_TEMP): "NOTFOUND "
+ *   (Postfix applies its own default TLS level).
+ * - MTASTS_POSTFIX_TEMP: "TEMP MTA-STS policy for DOMAIN temporarily
+ *   unavailable" (Postfix defers the mail).
+ *
+ * snprintf semantics.
  * @param[in] policy the policy in force, or NULL
- * @param[in] domain the policy domain
- * @return 0, MTASTS_ERANGE, MTASTS_EINVAL, or MTASTS_ESYNTAX /
- *         MTASTS_ENONASCII / MTASTS_ETOOBIG when domain is not a valid
- *         A-label domain.
+ * @param[in] domain the policy domain (the lookup key)
+ * @param[in] postfix_version MTASTS_POSTFIX_VERSION() of the Postfix that
+ *            asks, 2.10 (socketmap) or later
+ * @param[in] flags 0 or MTASTS_POSTFIX_TEMP
+ * @return 0, MTASTS_ERANGE, MTASTS_EINVAL (flag, version before 2.10 or
+ *         above 255.255.255, NULL dst with dst_len > 0), or
+ *         MTASTS_ESYNTAX / MTASTS_ENONASCII / MTASTS_ETOOBIG when domain is
+ *         not a valid A-label domain (a socketmap server answers
+ *         "NOTFOUND " for such keys, for example "[192.0.2.1]:25").
  */
 MTASTS_API int mtasts_postfix_answer(const mtasts_policy *policy,
                                      const char *domain, size_t domain_len,
-                                     unsigned flags, char *dst, size_t dst_len,
+                                     uint32_t postfix_version, unsigned flags,
+                                     char *dst, size_t dst_len,
                                      size_t *ret_needed);
 
 /* ------------------------------------------------------------------ */

@@ -84,10 +84,81 @@ mtasts_decide(const mtasts_policy *policy, const char *mx, size_t mx_len,
     return MTASTS_OK;
 }
 
+/* Read a decimal 0-255 without a leading zero at s[*i]; 0 or -1. */
+static int
+pf_num(const char *s, size_t len, size_t *i, unsigned *ret)
+{
+    size_t b = *i;
+    unsigned v = 0;
+
+    while (*i < len && s[*i] >= '0' && s[*i] <= '9' && *i - b < 3) {
+        v = v * 10 + (unsigned)(s[*i] - '0');
+        (*i)++;
+    }
+    if (*i == b || v > 255 || (s[b] == '0' && *i - b > 1)) {
+        if (*i > b)
+            *i = b; /* a bad number is reported at its start */
+        return -1;
+    }
+    if (*i < len && s[*i] >= '0' && s[*i] <= '9') {
+        *i = b; /* four or more digits */
+        return -1;
+    }
+    *ret = v;
+    return 0;
+}
+
+int
+mtasts_postfix_version_parse(const char *s, size_t len, uint32_t *ret_version,
+                             size_t *ret_offset)
+{
+    unsigned maj, min, patch;
+    size_t i = 0, d;
+
+    if ((s == NULL && len > 0) || ret_version == NULL)
+        return MTASTS_EINVAL;
+    if (pf_num(s, len, &i, &maj) < 0 || i >= len || s[i] != '.')
+        goto bad;
+    i++;
+    if (pf_num(s, len, &i, &min) < 0 || i >= len)
+        goto bad;
+    if (s[i] == '.') {
+        i++;
+        if (pf_num(s, len, &i, &patch) < 0)
+            goto bad;
+    } else if (s[i] == '-') {
+        /* A snapshot precedes MAJOR.MINOR.0: take the release before. */
+        for (i++, d = 0; d < 8; d++, i++)
+            if (i >= len || s[i] < '0' || s[i] > '9')
+                goto bad;
+        if (min > 0) {
+            min--;
+        } else if (maj > 0) {
+            maj--;
+            min = 255;
+        } else {
+            i = 0;
+            goto bad;
+        }
+        patch = 0;
+    } else {
+        goto bad;
+    }
+    if (i != len)
+        goto bad;
+    *ret_version = MTASTS_POSTFIX_VERSION(maj, min, patch);
+    return MTASTS_OK;
+bad:
+    if (ret_offset != NULL)
+        *ret_offset = i;
+    return MTASTS_ESYNTAX;
+}
+
 int
 mtasts_postfix_answer(const mtasts_policy *policy, const char *domain,
-                      size_t domain_len, unsigned flags, char *dst,
-                      size_t dst_len, size_t *ret_needed)
+                      size_t domain_len, uint32_t postfix_version,
+                      unsigned flags, char *dst, size_t dst_len,
+                      size_t *ret_needed)
 {
     char norm[MTASTS_DOMAIN_MAX_LEN + 1];
     struct mt_out o;
@@ -95,39 +166,69 @@ mtasts_postfix_answer(const mtasts_policy *policy, const char *domain,
     size_t i, n, nl;
     int rc;
 
-    if ((dst == NULL && dst_len > 0) || (flags & ~MTASTS_POSTFIX_TLSRPT))
+    if ((dst == NULL && dst_len > 0) || (flags & ~MTASTS_POSTFIX_TEMP) ||
+        postfix_version < MTASTS_POSTFIX_VERSION(2, 10, 0) ||
+        postfix_version > MTASTS_POSTFIX_VERSION(255, 255, 255))
         return MTASTS_EINVAL;
+    mt_out_init(&o, dst, dst_len);
+    /* Postfix also looks up ".parent.domain" keys; a policy covers its own
+     * domain only (RFC 8461 4.1), so none applies, even in a failure. */
+    if (domain != NULL && domain_len > 0 && domain[0] == '.') {
+        mt_out_str(&o, "NOTFOUND ");
+        return mt_out_finish(&o, ret_needed);
+    }
     rc = mtasts_domain_normalize(domain, domain_len, norm, sizeof(norm), &nl);
     if (rc != MTASTS_OK)
         return rc == MTASTS_ERANGE ? MTASTS_EINVAL : rc;
-    mt_out_init(&o, dst, dst_len);
+    if (flags & MTASTS_POSTFIX_TEMP) {
+        /* socketmap_table(5): "TEMP reason" makes the lookup fail with a
+         * temporary error, and smtp(8) defers. */
+        mt_out_str(&o, "TEMP MTA-STS policy for ");
+        mt_out_put(&o, norm, nl);
+        mt_out_str(&o, " temporarily unavailable");
+        return mt_out_finish(&o, ret_needed);
+    }
     if (policy == NULL || mtasts_policy_mode(policy) != MTASTS_MODE_ENFORCE) {
         mt_out_str(&o, "NOTFOUND ");
         return mt_out_finish(&o, ret_needed);
     }
-    mt_out_str(&o, "OK secure match=hostname servername=hostname");
-    if (flags & MTASTS_POSTFIX_TLSRPT) {
-        mt_out_str(&o, " policy_type=sts policy_domain=");
-        mt_out_put(&o, norm, nl);
+    /* The certificate must match one pattern. Postfix's ".domain" matches
+     * subdomains at any depth, the closest it has to "*.domain". From
+     * 3.10.5 Postfix swaps this list for the MX host name when it gets
+     * policy_type=sts and mx_host_pattern (and needs a match list). */
+    mt_out_str(&o, "OK secure match=");
+    for (i = 0; i < mtasts_policy_mx_count(policy); i++) {
+        s = mtasts_policy_mx(policy, i, &n);
+        if (i > 0)
+            mt_out_put(&o, ":", 1);
+        if (n > 2 && s[0] == '*' && s[1] == '.') {
+            s++;
+            n--;
+        }
+        mt_out_put(&o, s, n);
     }
+    if (postfix_version >= MTASTS_POSTFIX_VERSION(3, 4, 0))
+        mt_out_str(&o, " servername=hostname");
+    if (postfix_version < MTASTS_POSTFIX_VERSION(3, 10, 0))
+        return mt_out_finish(&o, ret_needed);
+    mt_out_str(&o, " policy_type=sts policy_domain=");
+    mt_out_put(&o, norm, nl);
     for (i = 0; i < mtasts_policy_mx_count(policy); i++) {
         s = mtasts_policy_mx(policy, i, &n);
         mt_out_str(&o, " mx_host_pattern=");
         mt_out_put(&o, s, n);
     }
-    if (flags & MTASTS_POSTFIX_TLSRPT) {
-        /* Policy lines contain spaces, so they use Postfix's
-         * "{ name = value }" attribute form. The lines come from a remote
-         * server: one holding a brace could close the attribute and inject
-         * others, so such lines are left out. */
-        for (i = 0; i < mtasts_policy_line_count(policy); i++) {
-            s = mtasts_policy_line(policy, i, &n);
-            if (memchr(s, '{', n) != NULL || memchr(s, '}', n) != NULL)
-                continue;
-            mt_out_str(&o, " { policy_string = ");
-            mt_out_put(&o, s, n);
-            mt_out_str(&o, " }");
-        }
+    /* Policy lines contain spaces, so they use Postfix's
+     * "{ name = value }" attribute form. The lines come from a remote
+     * server: one holding a brace could close the attribute and inject
+     * others, so such lines are left out. */
+    for (i = 0; i < mtasts_policy_line_count(policy); i++) {
+        s = mtasts_policy_line(policy, i, &n);
+        if (memchr(s, '{', n) != NULL || memchr(s, '}', n) != NULL)
+            continue;
+        mt_out_str(&o, " { policy_string = ");
+        mt_out_put(&o, s, n);
+        mt_out_str(&o, " }");
     }
     return mt_out_finish(&o, ret_needed);
 }

@@ -7,6 +7,8 @@
  *   mtasts policy check [--strict] [--json] FILE|- HOST...
  *   mtasts match PATTERN HOST
  *   mtasts decide [--json] [--tls OUTCOME] [--dane pass|fail] FILE|- MX...
+ *   mtasts decide --postfix VERSION --domain DOMAIN [--json]
+ *       FILE|- | --no-policy | --temp
  *   mtasts cache dump [--json] FILE|-
  *   mtasts report parse [--strict] [--json | --canonical] [--dkim-pass] FILE|-
  *   mtasts report build --org ORG --contact ADDR --day YYYY-MM-DD ... FILE|-
@@ -38,6 +40,8 @@ struct opts {
     unsigned flags;
     int tls, dane;
     const char *file;
+    const char *postfix, *domain; /* decide --postfix */
+    int no_policy, temp;
     int argc;
     char **argv; /* positional arguments */
 };
@@ -54,6 +58,8 @@ usage(void)
           "       mtasts match PATTERN HOST\n"
           "       mtasts decide [--json] [--tls OUTCOME] [--dane pass|fail] "
           "FILE|- MX...\n"
+          "       mtasts decide --postfix VERSION --domain DOMAIN [--json]\n"
+          "           FILE|- | --no-policy | --temp\n"
           "       mtasts cache dump [--json] FILE|-\n"
           "       mtasts report parse [--strict] [--json | --canonical] "
           "[--dkim-pass] FILE|-\n"
@@ -270,6 +276,16 @@ parse_opts(int argc, char **argv, int allow_f, struct opts *o)
                 fprintf(stderr, "mtasts: --dane takes pass or fail\n");
                 return -1;
             }
+        } else if (allow_f == 2 && strcmp(argv[i], "--postfix") == 0 &&
+                   i + 1 < argc) {
+            o->postfix = argv[++i];
+        } else if (allow_f == 2 && strcmp(argv[i], "--domain") == 0 &&
+                   i + 1 < argc) {
+            o->domain = argv[++i];
+        } else if (allow_f == 2 && strcmp(argv[i], "--no-policy") == 0) {
+            o->no_policy = 1;
+        } else if (allow_f == 2 && strcmp(argv[i], "--temp") == 0) {
+            o->temp = 1;
         } else if (strcmp(argv[i], "--") == 0) {
             for (i++; i < argc; i++)
                 o->argv[o->argc++] = argv[i];
@@ -604,6 +620,78 @@ cmd_match(int argc, char **argv)
     return m ? 0 : EXIT_INVALID;
 }
 
+/* mtasts decide --postfix: the smtp_tls_policy_maps socketmap answer for
+ * the stated Postfix version, one line. A policy that does not parse is
+ * an error (exit 1, nothing printed to stdout): the caller decides. */
+static int
+decide_postfix(mtasts_ctx *ctx, const struct opts *o)
+{
+    struct mtasts_diag d = MTASTS_DIAG_INIT;
+    mtasts_policy *pol = NULL;
+    char *buf = NULL, *ans;
+    uint32_t ver;
+    size_t off = 0, need = 0;
+    int rc, ret = EXIT_INVALID;
+
+    if (o->domain == NULL || o->no_policy + o->temp > 1 ||
+        o->argc != (o->no_policy || o->temp ? 0 : 1)) {
+        usage();
+        return EXIT_USAGE;
+    }
+    if (mtasts_postfix_version_parse(o->postfix, strlen(o->postfix), &ver,
+                                     &off) != MTASTS_OK) {
+        fprintf(stderr,
+                "mtasts: --postfix %s: bad version at offset %zu "
+                "(expected MAJOR.MINOR.PATCH or MAJOR.MINOR-YYYYMMDD)\n",
+                o->postfix, off);
+        return EXIT_USAGE;
+    }
+    if (o->argc == 1) {
+        if (load_policy(ctx, o->argv[0], o->flags, &pol, &d, &rc, &buf) != 0)
+            return EXIT_USAGE;
+        if (rc != MTASTS_OK) {
+            fprintf(stderr, "mtasts: %s: policy invalid: %s at offset %zu\n",
+                    o->argv[0], mtasts_reason_message(d.reason), d.offset);
+            free(buf);
+            return EXIT_INVALID;
+        }
+    }
+    rc = mtasts_postfix_answer(pol, o->domain, strlen(o->domain), ver,
+                               o->temp ? MTASTS_POSTFIX_TEMP : 0, NULL, 0,
+                               &need);
+    if (rc != MTASTS_ERANGE && rc != MTASTS_OK) {
+        fprintf(stderr, "mtasts: --domain %s: %s\n", o->domain,
+                mtasts_strerror(rc));
+        goto out;
+    }
+    ans = malloc(need + 1);
+    if (ans == NULL) {
+        fputs("mtasts: out of memory\n", stderr);
+        ret = EXIT_USAGE;
+        goto out;
+    }
+    rc = mtasts_postfix_answer(pol, o->domain, strlen(o->domain), ver,
+                               o->temp ? MTASTS_POSTFIX_TEMP : 0, ans, need + 1,
+                               NULL);
+    if (rc == MTASTS_OK) {
+        if (o->json) {
+            fputs("{\"postfix_version\":", stdout);
+            json_cstr(o->postfix);
+            fputs(",\"answer\":", stdout);
+            json_cstr(ans);
+            fputs("}\n", stdout);
+        } else {
+            printf("%s\n", ans);
+        }
+        ret = 0;
+    }
+    free(ans);
+out:
+    mtasts_policy_free(pol);
+    free(buf);
+    return ret;
+}
+
 static int
 cmd_decide(mtasts_ctx *ctx, int argc, char **argv)
 {
@@ -616,7 +704,9 @@ cmd_decide(mtasts_ctx *ctx, int argc, char **argv)
 
     if (parse_opts(argc, argv, 2, &o) < 0)
         return EXIT_USAGE;
-    if (o.argc < 2) {
+    if (o.postfix != NULL)
+        return decide_postfix(ctx, &o);
+    if (o.argc < 2 || o.domain != NULL || o.no_policy || o.temp) {
         usage();
         return EXIT_USAGE;
     }

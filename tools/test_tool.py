@@ -716,6 +716,75 @@ for name, args, data, shown in AUDIT:
 for f in (pol_hostile, entry, rpt_file, esc_name):
     os.unlink(f)
 os.rmdir(esc_dir)
+# decide --postfix: the socketmap answer by Postfix version.
+ENF = tmpfile(b"version: STSv1\nmode: enforce\nmx: mx1.example.com\n"
+              b"mx: *.mail.example.com\nmax_age: 604800\n")
+TST = tmpfile(b"version: STSv1\nmode: testing\nmx: mx1.example.com\n"
+              b"max_age: 604800\n")
+LEGACY = "OK secure match=mx1.example.com:.mail.example.com servername=hostname"
+TLSRPT = (LEGACY + " policy_type=sts policy_domain=example.com"
+          " mx_host_pattern=mx1.example.com"
+          " mx_host_pattern=*.mail.example.com"
+          " { policy_string = version: STSv1 }"
+          " { policy_string = mode: enforce }"
+          " { policy_string = mx: mx1.example.com }"
+          " { policy_string = mx: *.mail.example.com }"
+          " { policy_string = max_age: 604800 }")
+for ver, want in (("3.7.11", LEGACY), ("3.8.6", LEGACY), ("3.9.2", LEGACY),
+                  ("3.10-20241201", LEGACY), ("3.10.0", TLSRPT),
+                  ("3.10.4", TLSRPT), ("3.10.5", TLSRPT),
+                  ("3.11-20250601", TLSRPT)):
+    rc, out, err = run("decide", "--postfix", ver, "--domain", "Example.COM.",
+                       ENF)
+    check("postfix " + ver, rc == 0 and out == want + "\n", (rc, out, err))
+rc, out, err = run("decide", "--postfix", "3.7.11", "--domain", "example.com",
+                   "-", stdin=open(ENF, "rb").read())
+check("postfix stdin", rc == 0 and out == LEGACY + "\n", (rc, out, err))
+for args in (["--domain", "example.com", TST],
+             ["--domain", "example.com", "--no-policy"],
+             ["--domain", ".example.com", ENF]):
+    rc, out, err = run("decide", "--postfix", "3.10.5", *args)
+    check("postfix notfound " + " ".join(args),
+          rc == 0 and out == "NOTFOUND \n", (rc, out, err))
+rc, out, err = run("decide", "--postfix", "3.7.11", "--domain", "example.com",
+                   "--temp")
+check("postfix temp", rc == 0 and out ==
+      "TEMP MTA-STS policy for example.com temporarily unavailable\n",
+      (rc, out, err))
+rc, j = js("decide", "--json", "--postfix", "3.7.11", "--domain",
+           "example.com", ENF)
+check("postfix json", rc == 0 and j == {"postfix_version": "3.7.11",
+                                         "answer": LEGACY}, j)
+for ver in ("3.7", "3.7.11\n", "v3.7.11", "3.07.1", "3.256.0", "2.9.9x", ""):
+    rc, out, err = run("decide", "--postfix", ver, "--domain", "example.com",
+                       ENF)
+    check("postfix bad version " + repr(ver),
+          rc == 2 and out == "" and b"bad version at offset" in err,
+          (rc, out, err))
+rc, out, err = run("decide", "--postfix", "2.9.9", "--domain", "example.com",
+                   ENF)
+check("postfix too old", rc == 1 and out == "", (rc, out, err))
+rc, out, err = run("decide", "--postfix", "3.7.11", "--domain",
+                   "[192.0.2.1]:25", ENF)
+check("postfix bad domain", rc == 1 and out == "" and b"--domain" in err,
+      (rc, out, err))
+BADPOL = tmpfile(b"version: STSv1\nmode: enforce\nmax_age: 1\n")
+rc, out, err = run("decide", "--postfix", "3.7.11", "--domain", "example.com",
+                   BADPOL)
+check("postfix invalid policy", rc == 1 and out == "" and b"invalid" in err,
+      (rc, out, err))
+for args in (["--domain", "example.com"],                     # no source
+             [ENF],                                           # no domain
+             ["--domain", "example.com", "--temp", "--no-policy"],
+             ["--domain", "example.com", "--temp", ENF],
+             ["--domain", "example.com", ENF, "mx1.example.com"]):
+    rc, out, err = run("decide", "--postfix", "3.7.11", *args)
+    check("postfix usage " + " ".join(args), rc == 2 and out == "",
+          (rc, out, err))
+rc, out, err = run("decide", "--domain", "example.com", ENF, "mx1.example.com")
+check("domain without --postfix", rc == 2, (rc, out, err))
+for f in (ENF, TST, BADPOL):
+    os.unlink(f)
 
 for f in (good, lenient, bad, rec, rpt):
     os.unlink(f)
