@@ -100,16 +100,11 @@ mt_hex_val(unsigned char c)
 int mt_ascii_caseeq(const char *a, size_t alen, const char *b, size_t blen);
 
 /* Whether s[0..n) is a valid RFC 5321 Domain (LDH labels of 1..63 octets,
- * no leading or trailing hyphen, at most 253 octets). The fast check used
- * on matching paths; mt_hostname_check() says why a name is invalid. */
+ * no leading or trailing hyphen, at most 253 octets). The check used on
+ * matching paths; mt_hostname_check() also says why a name is invalid. */
 int mt_name_valid(const char *s, size_t n);
 
-/* MX match for a pattern already validated by the policy parser: only the
- * host's wildcard label still needs checking. */
-int mt_mx_match_trusted(const char *pattern, size_t plen, const char *host,
-                        size_t hlen);
-
-/* mtasts_policy_mx_allowed() with the trusted matcher. */
+/* mtasts_policy_mx_allowed() for callers inside the library. */
 int mt_policy_mx_allowed(const mtasts_policy *policy, const char *host,
                          size_t host_len);
 

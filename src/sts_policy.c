@@ -1,6 +1,5 @@
 /* The MTA-STS policy file (RFC 8461 3.2): parse, build, format, match. */
 #include "internal.h"
-#include "namescan.h"
 
 struct str_span {
     const char *p;
@@ -254,144 +253,6 @@ field(const char *b, size_t ks, size_t ke, size_t vs, size_t ve,
     return MTASTS_OK;
 }
 
-/* After "key:" at q: the usual single space, then any more WSP. */
-static MT_ALWAYS_INLINE size_t
-value_start(const char *b, size_t n, size_t q)
-{
-    if (q < n && b[q] == ' ')
-        q++;
-    while (q < n && MT_IS(b[q], MT_C_WSP))
-        q++;
-    return q;
-}
-
-/* The end of a fast-path line at *qp: LF at once, or trailing WSP and LF,
- * CRLF or the end of the body. Returns where the next line starts, or 0
- * for anything else; *qp is moved past the WSP. */
-static MT_ALWAYS_INLINE size_t
-line_end(const char *b, size_t n, size_t *qp)
-{
-    size_t q = *qp;
-
-    if (q < n && b[q] == '\n')
-        return q + 1; /* the usual end, no trailing WSP */
-    while (q < n && MT_IS(b[q], MT_C_WSP))
-        q++;
-    *qp = q;
-    if (q == n)
-        return n;
-    if (b[q] == '\n')
-        return q + 1;
-    if (b[q] == '\r' && q + 1 < n && b[q + 1] == '\n')
-        return q + 2;
-    return 0;
-}
-
-/* The line b[p..q) is taken; next is where the next one starts. */
-static MT_ALWAYS_INLINE size_t
-line_take(struct pol_scan *s, size_t p, size_t q, size_t next)
-{
-    if (s->line_count < s->line_cap) {
-        s->line[s->line_count].off = p;
-        s->line[s->line_count].n = q - p;
-    }
-    s->line_count++;
-    return next;
-}
-
-/*
- * Fast path for the common, canonical line: a first occurrence of mx, mode,
- * max_age or version, a valid value, optional trailing WSP, then LF, CRLF or
- * the end. It returns the offset of the next line, or 0 when the line is
- * anything else; the general path below then handles it (and produces the
- * diagnostics), so the fast path never decides a failure or a warning.
- */
-static size_t
-line_fast(const char *b, size_t n, size_t p, struct pol_scan *s)
-{
-    size_t q, vs, ve, ls, i, next, rest = n - p;
-    struct mt_nmask m;
-    uint64_t v = 0;
-    int mode;
-
-    if (rest >= 3 && b[p] == 'm' && b[p + 1] == 'x' && b[p + 2] == ':') {
-        q = vs = value_start(b, n, p + 3);
-        if (s->mx_count >= s->mx_cap || s->mx_lines >= s->mx_limit)
-            return 0;
-        if (n - q >= 2 && b[q] == '*' && b[q + 1] == '.')
-            q += 2;
-        /* the name: the class bytes from q, shorter than 64 octets here */
-        ls = mt_nmask_span((const unsigned char *)b + q, n - q, &m);
-        if (ls == 0 || ls == MT_NMASK_MAX - 1 || !mt_nmask_name_ok(&m, ls))
-            return 0; /* 63 octets or more: the general path */
-        q += ls;
-        for (i = 0; i < s->mx_count; i++)
-            if (s->mx[i].n == q - vs &&
-                mt_ascii_caseeq(s->mx[i].p, s->mx[i].n, b + vs, q - vs))
-                return 0;
-        ve = q;
-        next = line_end(b, n, &q);
-        if (next == 0)
-            return 0;
-        s->mx[s->mx_count].p = b + vs;
-        s->mx[s->mx_count].n = ve - vs;
-        s->mx_count++;
-        s->mx_lines++;
-        return line_take(s, p, q, next);
-    }
-    if (rest >= 5 && memcmp(b + p, "mode:", 5) == 0) {
-        q = vs = value_start(b, n, p + 5);
-        if (s->have_mode)
-            return 0;
-        if (n - q >= 7 && memcmp(b + q, "enforce", 7) == 0) {
-            mode = MTASTS_MODE_ENFORCE;
-            q += 7;
-        } else if (n - q >= 7 && memcmp(b + q, "testing", 7) == 0) {
-            mode = MTASTS_MODE_TESTING;
-            q += 7;
-        } else if (n - q >= 4 && memcmp(b + q, "none", 4) == 0) {
-            mode = MTASTS_MODE_NONE;
-            q += 4;
-        } else {
-            return 0;
-        }
-        next = line_end(b, n, &q);
-        if (next == 0)
-            return 0;
-        s->mode = mode;
-        s->have_mode = 1;
-        return line_take(s, p, q, next);
-    }
-    if (rest >= 8 && memcmp(b + p, "max_age:", 8) == 0) {
-        q = vs = value_start(b, n, p + 8);
-        if (s->have_max_age)
-            return 0;
-        for (i = n - q < 10 ? n : q + 10;
-             q < i && (unsigned char)(b[q] - '0') < 10; q++)
-            v = v * 10 + (uint64_t)(b[q] - '0');
-        if (q == vs || v > MTASTS_MAX_AGE_MAX)
-            return 0;
-        next = line_end(b, n, &q);
-        if (next == 0)
-            return 0;
-        s->max_age = (uint32_t)v;
-        s->have_max_age = 1;
-        return line_take(s, p, q, next);
-    }
-    if (rest >= 8 && memcmp(b + p, "version:", 8) == 0) {
-        q = vs = value_start(b, n, p + 8);
-        if (s->have_version || n - q < 5 || memcmp(b + q, "STSv1", 5) != 0)
-            return 0;
-        q += 5;
-        next = line_end(b, n, &q);
-        if (next == 0)
-            return 0;
-        s->have_version = 1;
-        return line_take(s, p, q, next);
-    }
-    return 0;
-}
-
 /* Scan a whole body. Returns 0 or a status with s->reason / s->off. */
 static int
 scan_policy(const char *b, size_t n, struct pol_scan *s)
@@ -408,11 +269,6 @@ scan_policy(const char *b, size_t n, struct pol_scan *s)
         p = 3;
     }
     while (p < n) {
-        next = line_fast(b, n, p, s);
-        if (next != 0) {
-            p = next;
-            continue;
-        }
         lf = memchr(b + p, '\n', n - p);
         if (lf != NULL) {
             eol = (size_t)(lf - b);
@@ -466,9 +322,7 @@ scan_policy(const char *b, size_t n, struct pol_scan *s)
         ve = eol;
         while (ve > vs && MT_IS(b[ve - 1], MT_C_WSP))
             ve--;
-        /* A CR inside the line is a bare CR, never a terminator (E-1).
-         * Only this general path can see one: the fast path declines
-         * such lines. */
+        /* A CR inside the line is a bare CR, never a terminator (E-1). */
         lf = memchr(b + vs, '\r', ve - vs);
         if (lf != NULL)
             return fail(s, MTASTS_ESYNTAX, MTASTS_R_BARE_CR, (size_t)(lf - b));
@@ -929,8 +783,7 @@ mt_policy_mx_allowed(const mtasts_policy *policy, const char *host,
     if (policy == NULL)
         return 0;
     for (i = 0; i < policy->mx_count; i++)
-        if (mt_mx_match_trusted(policy->mx[i].p, policy->mx[i].n, host,
-                                host_len))
+        if (mtasts_mx_match(policy->mx[i].p, policy->mx[i].n, host, host_len))
             return 1;
     return 0;
 }

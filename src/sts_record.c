@@ -1,6 +1,5 @@
 /* The _mta-sts TXT record (RFC 8461 3.1): parse, select, build, format. */
 #include "internal.h"
-#include "namescan.h"
 
 struct mtasts_sts_record {
     mtasts_ctx *ctx;
@@ -92,35 +91,6 @@ add_warning(struct rec_scan *r, int w, size_t off)
     r->warnings |= MTASTS_WARN_BIT(w);
 }
 
-/*
- * The usual record, "v=STSv1;" *WSP "id=" id [";"], in one pass: returns 1
- * with r->id set, or 0 for anything else, which scan_record() then reads
- * from the start and reports on. Nothing here decides a failure or a
- * warning.
- */
-static int
-scan_fast(const char *b, size_t n, struct rec_scan *r)
-{
-    struct mt_nmask m;
-    size_t p = STS_VERSION_LEN + 1, len;
-
-    if (n < STS_VERSION_LEN + 5 || memcmp(b, STS_VERSION ";", 8) != 0)
-        return 0;
-    while (p < n && (b[p] == ' ' || b[p] == '\t'))
-        p++;
-    if (n - p < 4 || b[p] != 'i' || b[p + 1] != 'd' || b[p + 2] != '=')
-        return 0;
-    p += 3;
-    mt_nmask_span((const unsigned char *)b + p, n - p, &m);
-    len = mt_bit_first(~(m.in & ~m.sep)); /* letters and digits */
-    if (len == 0 || len > MTASTS_ID_MAX_LEN ||
-        !(p + len == n || (p + len + 1 == n && b[n - 1] == ';')))
-        return 0;
-    r->id = b + p;
-    r->id_len = len;
-    return 1;
-}
-
 /* Scan one record. Returns 0 or MTASTS_ESYNTAX (r->reason, r->off). */
 static int
 scan_record(const char *b, size_t n, struct rec_scan *r)
@@ -128,8 +98,6 @@ scan_record(const char *b, size_t n, struct rec_scan *r)
     size_t p, q, ws, fields = 0, name_len;
     const char *name;
 
-    if (scan_fast(b, n, r))
-        return MTASTS_OK;
     if (n == 0) {
         r->reason = MTASTS_R_EMPTY;
         r->off = 0;
