@@ -145,6 +145,25 @@ mt_diag_ok(struct mtasts_diag *d, uint64_t warnings, size_t woff)
 int mt_hostname_check(const char *name, size_t len, unsigned flags,
                       int *ret_reason, size_t *ret_off);
 
+/*
+ * A growing array for the parsers: it starts in storage the caller gives
+ * (usually on the stack) and moves to the heap when that is full, so one
+ * pass sees every element. mt_vec_fini() frees what was allocated.
+ */
+struct mt_vec {
+    const mtasts_ctx *ctx;
+    void *v;       /* the elements */
+    size_t n, cap; /* elements in use, room for */
+    size_t size;   /* bytes per element */
+    int heap;      /* v was allocated here */
+};
+void mt_vec_init(struct mt_vec *a, const mtasts_ctx *ctx, void *local,
+                 size_t cap, size_t size);
+/* Room for one more element at the end (n counts it), or NULL when memory
+ * runs out (the array is then unchanged). */
+void *mt_vec_push(struct mt_vec *a);
+void mt_vec_fini(struct mt_vec *a);
+
 /* Output with snprintf semantics. */
 struct mt_out {
     char *dst;
