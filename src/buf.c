@@ -128,28 +128,27 @@ mt_vec_init(struct mt_vec *a, const mtasts_ctx *ctx, void *local, size_t cap,
     a->heap = 0;
 }
 
+/* mt_vec_push() when the array is full: double it, on the heap. */
 void *
-mt_vec_push(struct mt_vec *a)
+mt_vec_grow(struct mt_vec *a)
 {
     size_t ncap = a->cap > 0 ? 2 * a->cap : 8;
     void *nv;
 
-    if (a->n == a->cap) {
-        if (ncap > SIZE_MAX / a->size)
-            return NULL;
-        if (a->heap) {
-            nv = mt_realloc(a->ctx, a->v, a->cap * a->size, ncap * a->size);
-        } else {
-            nv = mt_alloc(a->ctx, ncap * a->size);
-            if (nv != NULL && a->n > 0)
-                memcpy(nv, a->v, a->n * a->size);
-        }
-        if (nv == NULL)
-            return NULL;
-        a->v = nv;
-        a->cap = ncap;
-        a->heap = 1;
+    if (ncap > SIZE_MAX / a->size)
+        return NULL;
+    if (a->heap) {
+        nv = mt_realloc(a->ctx, a->v, a->cap * a->size, ncap * a->size);
+    } else {
+        nv = mt_alloc(a->ctx, ncap * a->size);
+        if (nv != NULL && a->n > 0)
+            memcpy(nv, a->v, a->n * a->size);
     }
+    if (nv == NULL)
+        return NULL;
+    a->v = nv;
+    a->cap = ncap;
+    a->heap = 1;
     return (char *)a->v + a->n++ * a->size;
 }
 

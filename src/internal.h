@@ -104,6 +104,13 @@ int mt_ascii_caseeq(const char *a, size_t alen, const char *b, size_t blen);
  * matching paths; mt_hostname_check() also says why a name is invalid. */
 int mt_name_valid(const char *s, size_t n);
 
+/* The two steps of mtasts_mx_match(): mt_mx_host() drops a trailing dot
+ * from *host_len and says whether the host is a valid name;
+ * mt_mx_pattern_match() then matches one pattern against that host. */
+int mt_mx_host(const char *host, size_t *host_len);
+int mt_mx_pattern_match(const char *pattern, size_t pattern_len,
+                        const char *host, size_t host_len);
+
 /* mtasts_policy_mx_allowed() for callers inside the library. */
 int mt_policy_mx_allowed(const mtasts_policy *policy, const char *host,
                          size_t host_len);
@@ -159,10 +166,18 @@ struct mt_vec {
 };
 void mt_vec_init(struct mt_vec *a, const mtasts_ctx *ctx, void *local,
                  size_t cap, size_t size);
+void *mt_vec_grow(struct mt_vec *a);
+void mt_vec_fini(struct mt_vec *a);
+
 /* Room for one more element at the end (n counts it), or NULL when memory
  * runs out (the array is then unchanged). */
-void *mt_vec_push(struct mt_vec *a);
-void mt_vec_fini(struct mt_vec *a);
+static inline void *
+mt_vec_push(struct mt_vec *a)
+{
+    if (a->n == a->cap)
+        return mt_vec_grow(a);
+    return (char *)a->v + a->n++ * a->size;
+}
 
 /* Output with snprintf semantics. */
 struct mt_out {

@@ -2,26 +2,33 @@
  * MX pattern and certificate name matching (RFC 8461 4.1, RFC 6125 6.4.3
  * with decision E-11).
  *
- * One matcher for every caller: the host must be a valid name, and the
- * pattern must equal it ignoring ASCII case, or be "*." followed by what
- * follows the host's left-most label. A byte equal to a byte of a valid
- * host ignoring case is valid in the same place, so checking the host
- * also checks the matched part of the pattern: an invalid pattern or host
- * never matches.
+ * One matcher for every caller, in two steps: the host must be a valid
+ * name (mt_mx_host(), done once when a host meets several patterns), and
+ * the pattern must equal it ignoring ASCII case, or be "*." followed by
+ * what follows the host's left-most label (mt_mx_pattern_match()). A byte equal
+ * to a byte of a valid host ignoring case is valid in the same place, so
+ * checking the host also checks the matched part of the pattern: an invalid
+ * pattern or host never matches.
  */
 #include "internal.h"
 
 int
-mtasts_mx_match(const char *pattern, size_t pattern_len, const char *host,
-                size_t host_len)
+mt_mx_host(const char *host, size_t *host_len)
+{
+    if (host == NULL && *host_len > 0)
+        return 0;
+    if (*host_len > 0 && host[*host_len - 1] == '.')
+        (*host_len)--; /* an absolute host name */
+    return mt_name_valid(host, *host_len);
+}
+
+int
+mt_mx_pattern_match(const char *pattern, size_t pattern_len, const char *host,
+                    size_t host_len)
 {
     size_t label;
 
-    if ((pattern == NULL && pattern_len > 0) || (host == NULL && host_len > 0))
-        return 0;
-    if (host_len > 0 && host[host_len - 1] == '.')
-        host_len--; /* an absolute host name */
-    if (!mt_name_valid(host, host_len))
+    if (pattern == NULL && pattern_len > 0)
         return 0;
     if (pattern_len > 2 && pattern[0] == '*' && pattern[1] == '.') {
         /* "*.suffix": exactly one non-empty label, then ".suffix" */
@@ -33,6 +40,14 @@ mtasts_mx_match(const char *pattern, size_t pattern_len, const char *host,
                                host_len - label);
     }
     return mt_ascii_caseeq(pattern, pattern_len, host, host_len);
+}
+
+int
+mtasts_mx_match(const char *pattern, size_t pattern_len, const char *host,
+                size_t host_len)
+{
+    return mt_mx_host(host, &host_len) &&
+           mt_mx_pattern_match(pattern, pattern_len, host, host_len);
 }
 
 int
