@@ -1,6 +1,7 @@
 /*
  * Byte buffers returned by the library (mtasts_buf): one allocation holding
- * the header, the data and a trailing NUL that is not counted.
+ * the header, the data and a trailing NUL that is not counted. Also the
+ * parsers' growing arrays (struct mt_vec).
  */
 #include "internal.h"
 
@@ -113,4 +114,48 @@ mtasts_buf_free(mtasts_buf *buf)
         return;
     (void)buf_size(buf->cap, &size);
     mt_free(buf->ctx, buf, size);
+}
+
+void
+mt_vec_init(struct mt_vec *a, const mtasts_ctx *ctx, void *local, size_t cap,
+            size_t size)
+{
+    a->ctx = ctx;
+    a->v = local;
+    a->n = 0;
+    a->cap = cap;
+    a->size = size;
+    a->heap = 0;
+}
+
+/* mt_vec_push() when the array is full: double it, on the heap. */
+void *
+mt_vec_grow(struct mt_vec *a)
+{
+    size_t ncap = a->cap > 0 ? 2 * a->cap : 8;
+    void *nv;
+
+    if (ncap > SIZE_MAX / a->size)
+        return NULL;
+    if (a->heap) {
+        nv = mt_realloc(a->ctx, a->v, a->cap * a->size, ncap * a->size);
+    } else {
+        nv = mt_alloc(a->ctx, ncap * a->size);
+        if (nv != NULL && a->n > 0)
+            memcpy(nv, a->v, a->n * a->size);
+    }
+    if (nv == NULL)
+        return NULL;
+    a->v = nv;
+    a->cap = ncap;
+    a->heap = 1;
+    return (char *)a->v + a->n++ * a->size;
+}
+
+void
+mt_vec_fini(struct mt_vec *a)
+{
+    if (a->heap)
+        mt_free(a->ctx, a->v, a->cap * a->size);
+    a->heap = 0;
 }

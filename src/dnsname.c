@@ -1,6 +1,5 @@
 /* Hostname rules (RFC 5321 Domain, RFC 1035 lengths) and normalisation. */
 #include "internal.h"
-#include "namescan.h"
 
 /* The rules label by label over name[i..len) (len counting all of name):
  * 0, or the first rule broken with *ret_reason and *ret_off. Why label by
@@ -70,15 +69,10 @@ bad:
 int
 mt_name_valid(const char *s, size_t n)
 {
-    uint64_t dot;
     size_t off;
     int reason;
 
-    if (n == 0 || n > MTASTS_DOMAIN_MAX_LEN)
-        return 0;
-    if (n >= MT_NMASK_MAX) /* too long for one set of masks */
-        return name_rules(s, n, 0, &reason, &off) == MTASTS_OK;
-    return mt_name_dots_ok((const unsigned char *)s, n, &dot);
+    return n > 0 && name_rules(s, n, 0, &reason, &off) == MTASTS_OK;
 }
 
 int
@@ -98,9 +92,6 @@ mt_hostname_check(const char *name, size_t len, unsigned flags, int *ret_reason,
         name[1] == '.')
         i = 2;
     /* the length limit counts a wildcard's "*." too */
-    if (len <= MTASTS_DOMAIN_MAX_LEN && mt_name_valid(name + i, len - i))
-        return MTASTS_OK;
-    /* invalid: find the first rule broken, for the diagnostic */
     return name_rules(name, len, i, ret_reason, ret_off);
 }
 

@@ -112,16 +112,18 @@ mt_hex_val(unsigned char c)
 int mt_ascii_caseeq(const char *a, size_t alen, const char *b, size_t blen);
 
 /* Whether s[0..n) is a valid RFC 5321 Domain (LDH labels of 1..63 octets,
- * no leading or trailing hyphen, at most 253 octets). The fast check used
- * on matching paths; mt_hostname_check() says why a name is invalid. */
+ * no leading or trailing hyphen, at most 253 octets). The check used on
+ * matching paths; mt_hostname_check() also says why a name is invalid. */
 int mt_name_valid(const char *s, size_t n);
 
-/* MX match for a pattern already validated by the policy parser: only the
- * host's wildcard label still needs checking. */
-int mt_mx_match_trusted(const char *pattern, size_t plen, const char *host,
-                        size_t hlen);
+/* The two steps of mtasts_mx_match(): mt_mx_host() drops a trailing dot
+ * from *host_len and says whether the host is a valid name;
+ * mt_mx_pattern_match() then matches one pattern against that host. */
+int mt_mx_host(const char *host, size_t *host_len);
+int mt_mx_pattern_match(const char *pattern, size_t pattern_len,
+                        const char *host, size_t host_len);
 
-/* mtasts_policy_mx_allowed() with the trusted matcher. */
+/* mtasts_policy_mx_allowed() for callers inside the library. */
 int mt_policy_mx_allowed(const mtasts_policy *policy, const char *host,
                          size_t host_len);
 
@@ -161,6 +163,33 @@ mt_diag_ok(struct mtasts_diag *d, uint64_t warnings, size_t woff)
  * name) set on failure. */
 int mt_hostname_check(const char *name, size_t len, unsigned flags,
                       int *ret_reason, size_t *ret_off);
+
+/*
+ * A growing array for the parsers: it starts in storage the caller gives
+ * (usually on the stack) and moves to the heap when that is full, so one
+ * pass sees every element. mt_vec_fini() frees what was allocated.
+ */
+struct mt_vec {
+    const mtasts_ctx *ctx;
+    void *v;       /* the elements */
+    size_t n, cap; /* elements in use, room for */
+    size_t size;   /* bytes per element */
+    int heap;      /* v was allocated here */
+};
+void mt_vec_init(struct mt_vec *a, const mtasts_ctx *ctx, void *local,
+                 size_t cap, size_t size);
+void *mt_vec_grow(struct mt_vec *a);
+void mt_vec_fini(struct mt_vec *a);
+
+/* Room for one more element at the end (n counts it), or NULL when memory
+ * runs out (the array is then unchanged). */
+static inline void *
+mt_vec_push(struct mt_vec *a)
+{
+    if (a->n == a->cap)
+        return mt_vec_grow(a);
+    return (char *)a->v + a->n++ * a->size;
+}
 
 /* Output with snprintf semantics. */
 struct mt_out {

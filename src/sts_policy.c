@@ -1,6 +1,5 @@
 /* The MTA-STS policy file (RFC 8461 3.2): parse, build, format, match. */
 #include "internal.h"
-#include "namescan.h"
 
 struct str_span {
     const char *p;
@@ -42,18 +41,13 @@ struct pol_scan {
     uint32_t max_age;
     struct str_span version;
     int have_version, have_mode, have_max_age;
-    size_t mx_count, ext_count, line_count, mx_lines;
+    size_t mx_lines;
     uint64_t warnings;
     size_t woff;
     int reason;
     size_t off;
-    /* sinks (counts may exceed caps; then the scan is repeated) */
-    struct str_span *mx;
-    size_t mx_cap;
-    struct ext_span *ext;
-    size_t ext_cap;
-    struct line_span *line;
-    size_t line_cap;
+    /* what was found: struct str_span, struct ext_span, struct line_span */
+    struct mt_vec mx, ext, line;
     size_t mx_limit;
 };
 
@@ -148,7 +142,9 @@ static int
 field(const char *b, size_t ks, size_t ke, size_t vs, size_t ve,
       struct pol_scan *s)
 {
-    size_t kl = ke - ks, i, lim, off;
+    size_t kl = ke - ks, i, off;
+    struct str_span *mx;
+    struct ext_span *x;
     int rc, reason, dup;
 
     if (kl == 2 && memcmp(b + ks, "mx", 2) == 0) {
@@ -164,22 +160,17 @@ field(const char *b, size_t ks, size_t ke, size_t vs, size_t ve,
             return fail(s, rc == MTASTS_ENONASCII ? rc : MTASTS_ESYNTAX, reason,
                         vs + off);
         }
-        /* Only the stored patterns can be compared; past the sink's
-         * capacity the count is an upper bound and the caller scans again
-         * with room for every pattern. */
-        lim = s->mx_count < s->mx_cap ? s->mx_count : s->mx_cap;
-        for (i = 0; i < lim; i++)
-            if (mt_ascii_caseeq(s->mx[i].p, s->mx[i].n, b + vs, ve - vs))
-                break;
-        if (i < lim) {
-            add_warning(s, MTASTS_W_DUPLICATE_MX, ks);
-            return MTASTS_OK;
-        }
-        if (s->mx_count < s->mx_cap) {
-            s->mx[s->mx_count].p = b + vs;
-            s->mx[s->mx_count].n = ve - vs;
-        }
-        s->mx_count++;
+        mx = s->mx.v;
+        for (i = 0; i < s->mx.n; i++)
+            if (mt_ascii_caseeq(mx[i].p, mx[i].n, b + vs, ve - vs)) {
+                add_warning(s, MTASTS_W_DUPLICATE_MX, ks);
+                return MTASTS_OK;
+            }
+        mx = mt_vec_push(&s->mx);
+        if (mx == NULL)
+            return fail(s, MTASTS_ENOMEM, MTASTS_R_NONE, 0);
+        mx->p = b + vs;
+        mx->n = ve - vs;
         return MTASTS_OK;
     }
     dup = 0;
@@ -223,25 +214,23 @@ field(const char *b, size_t ks, size_t ke, size_t vs, size_t ve,
             s->have_max_age = 1;
         }
     } else {
-        lim = s->ext_count < s->ext_cap ? s->ext_count : s->ext_cap;
-        for (i = 0; i < lim; i++)
-            if (s->ext[i].name.n == kl &&
-                memcmp(s->ext[i].name.p, b + ks, kl) == 0)
+        x = s->ext.v;
+        for (i = 0; i < s->ext.n; i++)
+            if (x[i].name.n == kl && memcmp(x[i].name.p, b + ks, kl) == 0)
                 break;
-        if (i < lim) {
+        if (i < s->ext.n) {
             dup = 1;
         } else {
             rc = ext_value_check(b, vs, ve, &reason, &off);
             if (rc != MTASTS_OK)
                 return fail(s, rc, reason, off);
-            if (s->ext_count < s->ext_cap) {
-                struct ext_span *x = &s->ext[s->ext_count];
-                x->name.p = b + ks;
-                x->name.n = kl;
-                x->value.p = b + vs;
-                x->value.n = ve - vs;
-            }
-            s->ext_count++;
+            x = mt_vec_push(&s->ext);
+            if (x == NULL)
+                return fail(s, MTASTS_ENOMEM, MTASTS_R_NONE, 0);
+            x->name.p = b + ks;
+            x->name.n = kl;
+            x->value.p = b + vs;
+            x->value.n = ve - vs;
         }
     }
     if (dup) {
@@ -254,149 +243,12 @@ field(const char *b, size_t ks, size_t ke, size_t vs, size_t ve,
     return MTASTS_OK;
 }
 
-/* After "key:" at q: the usual single space, then any more WSP. */
-static MT_ALWAYS_INLINE size_t
-value_start(const char *b, size_t n, size_t q)
-{
-    if (q < n && b[q] == ' ')
-        q++;
-    while (q < n && MT_IS(b[q], MT_C_WSP))
-        q++;
-    return q;
-}
-
-/* The end of a fast-path line at *qp: LF at once, or trailing WSP and LF,
- * CRLF or the end of the body. Returns where the next line starts, or 0
- * for anything else; *qp is moved past the WSP. */
-static MT_ALWAYS_INLINE size_t
-line_end(const char *b, size_t n, size_t *qp)
-{
-    size_t q = *qp;
-
-    if (q < n && b[q] == '\n')
-        return q + 1; /* the usual end, no trailing WSP */
-    while (q < n && MT_IS(b[q], MT_C_WSP))
-        q++;
-    *qp = q;
-    if (q == n)
-        return n;
-    if (b[q] == '\n')
-        return q + 1;
-    if (b[q] == '\r' && q + 1 < n && b[q + 1] == '\n')
-        return q + 2;
-    return 0;
-}
-
-/* The line b[p..q) is taken; next is where the next one starts. */
-static MT_ALWAYS_INLINE size_t
-line_take(struct pol_scan *s, size_t p, size_t q, size_t next)
-{
-    if (s->line_count < s->line_cap) {
-        s->line[s->line_count].off = p;
-        s->line[s->line_count].n = q - p;
-    }
-    s->line_count++;
-    return next;
-}
-
-/*
- * Fast path for the common, canonical line: a first occurrence of mx, mode,
- * max_age or version, a valid value, optional trailing WSP, then LF, CRLF or
- * the end. It returns the offset of the next line, or 0 when the line is
- * anything else; the general path below then handles it (and produces the
- * diagnostics), so the fast path never decides a failure or a warning.
- */
-static size_t
-line_fast(const char *b, size_t n, size_t p, struct pol_scan *s)
-{
-    size_t q, vs, ve, ls, i, next, rest = n - p;
-    struct mt_nmask m;
-    uint64_t v = 0;
-    int mode;
-
-    if (rest >= 3 && b[p] == 'm' && b[p + 1] == 'x' && b[p + 2] == ':') {
-        q = vs = value_start(b, n, p + 3);
-        if (s->mx_count >= s->mx_cap || s->mx_lines >= s->mx_limit)
-            return 0;
-        if (n - q >= 2 && b[q] == '*' && b[q + 1] == '.')
-            q += 2;
-        /* the name: the class bytes from q, shorter than 64 octets here */
-        ls = mt_nmask_span((const unsigned char *)b + q, n - q, &m);
-        if (ls == 0 || ls == MT_NMASK_MAX - 1 || !mt_nmask_name_ok(&m, ls))
-            return 0; /* 63 octets or more: the general path */
-        q += ls;
-        for (i = 0; i < s->mx_count; i++)
-            if (s->mx[i].n == q - vs &&
-                mt_ascii_caseeq(s->mx[i].p, s->mx[i].n, b + vs, q - vs))
-                return 0;
-        ve = q;
-        next = line_end(b, n, &q);
-        if (next == 0)
-            return 0;
-        s->mx[s->mx_count].p = b + vs;
-        s->mx[s->mx_count].n = ve - vs;
-        s->mx_count++;
-        s->mx_lines++;
-        return line_take(s, p, q, next);
-    }
-    if (rest >= 5 && memcmp(b + p, "mode:", 5) == 0) {
-        q = vs = value_start(b, n, p + 5);
-        if (s->have_mode)
-            return 0;
-        if (n - q >= 7 && memcmp(b + q, "enforce", 7) == 0) {
-            mode = MTASTS_MODE_ENFORCE;
-            q += 7;
-        } else if (n - q >= 7 && memcmp(b + q, "testing", 7) == 0) {
-            mode = MTASTS_MODE_TESTING;
-            q += 7;
-        } else if (n - q >= 4 && memcmp(b + q, "none", 4) == 0) {
-            mode = MTASTS_MODE_NONE;
-            q += 4;
-        } else {
-            return 0;
-        }
-        next = line_end(b, n, &q);
-        if (next == 0)
-            return 0;
-        s->mode = mode;
-        s->have_mode = 1;
-        return line_take(s, p, q, next);
-    }
-    if (rest >= 8 && memcmp(b + p, "max_age:", 8) == 0) {
-        q = vs = value_start(b, n, p + 8);
-        if (s->have_max_age)
-            return 0;
-        for (i = n - q < 10 ? n : q + 10;
-             q < i && (unsigned char)(b[q] - '0') < 10; q++)
-            v = v * 10 + (uint64_t)(b[q] - '0');
-        if (q == vs || v > MTASTS_MAX_AGE_MAX)
-            return 0;
-        next = line_end(b, n, &q);
-        if (next == 0)
-            return 0;
-        s->max_age = (uint32_t)v;
-        s->have_max_age = 1;
-        return line_take(s, p, q, next);
-    }
-    if (rest >= 8 && memcmp(b + p, "version:", 8) == 0) {
-        q = vs = value_start(b, n, p + 8);
-        if (s->have_version || n - q < 5 || memcmp(b + q, "STSv1", 5) != 0)
-            return 0;
-        q += 5;
-        next = line_end(b, n, &q);
-        if (next == 0)
-            return 0;
-        s->have_version = 1;
-        return line_take(s, p, q, next);
-    }
-    return 0;
-}
-
 /* Scan a whole body. Returns 0 or a status with s->reason / s->off. */
 static int
 scan_policy(const char *b, size_t n, struct pol_scan *s)
 {
     size_t p = 0, eol, next, ks, ke, vs, ve;
+    struct line_span *line;
     const char *lf;
     int rc;
 
@@ -408,11 +260,6 @@ scan_policy(const char *b, size_t n, struct pol_scan *s)
         p = 3;
     }
     while (p < n) {
-        next = line_fast(b, n, p, s);
-        if (next != 0) {
-            p = next;
-            continue;
-        }
         lf = memchr(b + p, '\n', n - p);
         if (lf != NULL) {
             eol = (size_t)(lf - b);
@@ -434,11 +281,11 @@ scan_policy(const char *b, size_t n, struct pol_scan *s)
         }
         if (ve != p)
             return fail(s, MTASTS_ESYNTAX, MTASTS_R_LEADING_WSP, p);
-        if (s->line_count < s->line_cap) {
-            s->line[s->line_count].off = p;
-            s->line[s->line_count].n = eol - p;
-        }
-        s->line_count++;
+        line = mt_vec_push(&s->line);
+        if (line == NULL)
+            return fail(s, MTASTS_ENOMEM, MTASTS_R_NONE, 0);
+        line->off = p;
+        line->n = eol - p;
         /* key */
         ks = p;
         if (!MT_IS(b[p], MT_ALNUM)) {
@@ -466,9 +313,7 @@ scan_policy(const char *b, size_t n, struct pol_scan *s)
         ve = eol;
         while (ve > vs && MT_IS(b[ve - 1], MT_C_WSP))
             ve--;
-        /* A CR inside the line is a bare CR, never a terminator (E-1).
-         * Only this general path can see one: the fast path declines
-         * such lines. */
+        /* A CR inside the line is a bare CR, never a terminator (E-1). */
         lf = memchr(b + vs, '\r', ve - vs);
         if (lf != NULL)
             return fail(s, MTASTS_ESYNTAX, MTASTS_R_BARE_CR, (size_t)(lf - b));
@@ -483,7 +328,7 @@ scan_policy(const char *b, size_t n, struct pol_scan *s)
         return fail(s, MTASTS_ESYNTAX, MTASTS_R_MISSING_MODE, n);
     if (!s->have_max_age)
         return fail(s, MTASTS_ESYNTAX, MTASTS_R_MISSING_MAX_AGE, n);
-    if (s->mode != MTASTS_MODE_NONE && s->mx_count == 0)
+    if (s->mode != MTASTS_MODE_NONE && s->mx.n == 0)
         return fail(s, MTASTS_ESYNTAX, MTASTS_R_MISSING_MX, n);
     return MTASTS_OK;
 }
@@ -498,39 +343,25 @@ cook(struct str_span *sp, const char *from, char *cooked)
     sp->p = q;
 }
 
-static void
-scan_init(struct pol_scan *s, struct str_span *mx, size_t mx_cap,
-          struct ext_span *ext, size_t ext_cap, struct line_span *line,
-          size_t line_cap, size_t mx_limit)
-{
-    memset(s, 0, sizeof(*s));
-    s->mx = mx;
-    s->mx_cap = mx_cap;
-    s->ext = ext;
-    s->ext_cap = ext_cap;
-    s->line = line;
-    s->line_cap = line_cap;
-    s->mx_limit = mx_limit;
-}
-
 /*
- * Make the policy object from a complete scan (every count within its
- * sink's capacity). One allocation holds the object, its arrays, the exact
- * body (raw) and a second copy of it (cooked) in which every returned
- * string is ended by a NUL written over the byte that follows it (':', WSP,
- * CR, LF or the final NUL), so getters return NUL-terminated strings
- * without a copy per string.
+ * Make the policy object from a complete scan. One allocation holds the
+ * object, its arrays, the exact body (raw) and a second copy of it
+ * (cooked) in which every returned string is ended by a NUL written over
+ * the byte that follows it (':', WSP, CR, LF or the final NUL), so getters
+ * return NUL-terminated strings without a copy per string.
  */
 static mtasts_policy *
 policy_make(mtasts_ctx *ctx, const char *b, size_t n, const struct pol_scan *s)
 {
+    const struct str_span *mx = s->mx.v;
+    const struct ext_span *ext = s->ext.v;
     mtasts_policy *pol;
     size_t size, i;
     char *raw, *cooked;
 
-    size = sizeof(*pol) + s->ext_count * sizeof(struct ext_span) +
-           s->mx_count * sizeof(struct str_span) +
-           s->line_count * sizeof(struct line_span) + 2 * (n + 1);
+    size = sizeof(*pol) + s->ext.n * sizeof(struct ext_span) +
+           s->mx.n * sizeof(struct str_span) +
+           s->line.n * sizeof(struct line_span) + 2 * (n + 1);
     pol = mt_alloc(ctx, size);
     if (pol == NULL)
         return NULL;
@@ -539,13 +370,13 @@ policy_make(mtasts_ctx *ctx, const char *b, size_t n, const struct pol_scan *s)
     pol->warnings = s->warnings;
     pol->mode = s->mode;
     pol->max_age = s->max_age;
-    pol->mx_count = s->mx_count;
-    pol->ext_count = s->ext_count;
-    pol->line_count = s->line_count;
+    pol->mx_count = s->mx.n;
+    pol->ext_count = s->ext.n;
+    pol->line_count = s->line.n;
     pol->ext = (struct ext_span *)(void *)(pol + 1);
-    pol->mx = (struct str_span *)(void *)(pol->ext + s->ext_count);
-    pol->line = (struct line_span *)(void *)(pol->mx + s->mx_count);
-    raw = (char *)(pol->line + s->line_count);
+    pol->mx = (struct str_span *)(void *)(pol->ext + pol->ext_count);
+    pol->line = (struct line_span *)(void *)(pol->mx + pol->mx_count);
+    raw = (char *)(pol->line + pol->line_count);
     cooked = raw + n + 1;
     memcpy(raw, b, n);
     raw[n] = '\0';
@@ -554,13 +385,15 @@ policy_make(mtasts_ctx *ctx, const char *b, size_t n, const struct pol_scan *s)
     pol->raw.n = n;
     pol->version.p = "STSv1";
     pol->version.n = 5;
-    memcpy(pol->line, s->line, s->line_count * sizeof(struct line_span));
-    for (i = 0; i < s->mx_count; i++) {
-        pol->mx[i] = s->mx[i];
+    if (pol->line_count > 0)
+        memcpy(pol->line, s->line.v,
+               pol->line_count * sizeof(struct line_span));
+    for (i = 0; i < pol->mx_count; i++) {
+        pol->mx[i] = mx[i];
         cook(&pol->mx[i], b, cooked);
     }
-    for (i = 0; i < s->ext_count; i++) {
-        pol->ext[i] = s->ext[i];
+    for (i = 0; i < pol->ext_count; i++) {
+        pol->ext[i] = ext[i];
         cook(&pol->ext[i].name, b, cooked);
         cook(&pol->ext[i].value, b, cooked);
     }
@@ -572,14 +405,9 @@ policy_parse(mtasts_ctx *ctx, const char *b, size_t n, unsigned flags,
              mtasts_policy **ret_policy, struct mtasts_diag *reterr)
 {
     struct str_span lmx[LOCAL_MX];
-    struct line_span lline[LOCAL_LINE];
     struct ext_span lext[LOCAL_EXT];
-    struct pol_scan s, s2;
-    struct str_span *hmx = NULL;
-    struct line_span *hline = NULL;
-    struct ext_span *hext = NULL;
-    size_t mxsz = 0, extsz = 0, linesz = 0;
-    const struct pol_scan *res = &s;
+    struct line_span lline[LOCAL_LINE];
+    struct pol_scan s;
     mtasts_policy *pol;
     int rc;
 
@@ -588,55 +416,35 @@ policy_parse(mtasts_ctx *ctx, const char *b, size_t n, unsigned flags,
                      ctx->limits[MTASTS_LIMIT_POLICY_SIZE], NULL, 0);
         return MTASTS_ETOOBIG;
     }
-    scan_init(&s, lmx, LOCAL_MX, lext, LOCAL_EXT, lline, LOCAL_LINE,
-              ctx->limits[MTASTS_LIMIT_POLICY_MX]);
+    memset(&s, 0, sizeof(s));
+    s.mx_limit = ctx->limits[MTASTS_LIMIT_POLICY_MX];
+    mt_vec_init(&s.mx, ctx, lmx, LOCAL_MX, sizeof(lmx[0]));
+    mt_vec_init(&s.ext, ctx, lext, LOCAL_EXT, sizeof(lext[0]));
+    mt_vec_init(&s.line, ctx, lline, LOCAL_LINE, sizeof(lline[0]));
     rc = scan_policy(b, n, &s);
-    if (rc == MTASTS_OK && (s.mx_count > LOCAL_MX || s.ext_count > LOCAL_EXT ||
-                            s.line_count > LOCAL_LINE)) {
-        /* Rare: a sink overflowed, so duplicates past it were not seen.
-         * The first scan's counts are upper bounds; scan again into heap
-         * sinks of that size to get exact results. */
-        mxsz = (s.mx_count + 1) * sizeof(struct str_span);
-        extsz = (s.ext_count + 1) * sizeof(struct ext_span);
-        linesz = (s.line_count + 1) * sizeof(struct line_span);
-        hmx = mt_alloc(ctx, mxsz);
-        hext = mt_alloc(ctx, extsz);
-        hline = mt_alloc(ctx, linesz);
-        if (hmx == NULL || hext == NULL || hline == NULL) {
-            rc = mt_nomem(reterr);
-            goto out;
-        }
-        scan_init(&s2, hmx, s.mx_count + 1, hext, s.ext_count + 1, hline,
-                  s.line_count + 1, s.mx_limit);
-        rc = scan_policy(b, n, &s2);
-        res = &s2;
-    }
-    if (rc != MTASTS_OK) {
-        mt_diag_fail(reterr, rc, res->reason, res->off, b, n);
+    if (rc == MTASTS_ENOMEM) {
+        mt_nomem(reterr);
+    } else if (rc != MTASTS_OK) {
+        mt_diag_fail(reterr, rc, s.reason, s.off, b, n);
         if (reterr != NULL)
-            reterr->warnings = res->warnings;
-        goto out;
-    }
-    if ((flags & MTASTS_PARSE_STRICT) && res->warnings != 0) {
+            reterr->warnings = s.warnings;
+    } else if ((flags & MTASTS_PARSE_STRICT) && s.warnings != 0) {
         rc = MTASTS_ESTRICT;
-        mt_diag_fail(reterr, rc, MTASTS_R_STRICT, res->woff, b, n);
+        mt_diag_fail(reterr, rc, MTASTS_R_STRICT, s.woff, b, n);
         if (reterr != NULL)
-            reterr->warnings = res->warnings;
-        goto out;
+            reterr->warnings = s.warnings;
+    } else {
+        pol = policy_make(ctx, b, n, &s);
+        if (pol == NULL) {
+            rc = mt_nomem(reterr);
+        } else {
+            mt_diag_ok(reterr, s.warnings, s.woff);
+            *ret_policy = pol;
+        }
     }
-    pol = policy_make(ctx, b, n, res);
-    if (pol == NULL) {
-        rc = mt_nomem(reterr);
-        goto out;
-    }
-    mt_diag_ok(reterr, res->warnings, res->woff);
-    *ret_policy = pol;
-out:
-    if (mxsz != 0) { /* the rare second scan */
-        mt_free(ctx, hmx, mxsz);
-        mt_free(ctx, hext, extsz);
-        mt_free(ctx, hline, linesz);
-    }
+    mt_vec_fini(&s.mx);
+    mt_vec_fini(&s.ext);
+    mt_vec_fini(&s.line);
     return rc;
 }
 
@@ -926,10 +734,10 @@ mt_policy_mx_allowed(const mtasts_policy *policy, const char *host,
 {
     size_t i;
 
-    if (policy == NULL)
+    if (policy == NULL || !mt_mx_host(host, &host_len))
         return 0;
     for (i = 0; i < policy->mx_count; i++)
-        if (mt_mx_match_trusted(policy->mx[i].p, policy->mx[i].n, host,
+        if (mt_mx_pattern_match(policy->mx[i].p, policy->mx[i].n, host,
                                 host_len))
             return 1;
     return 0;

@@ -1,6 +1,5 @@
 /* The _mta-sts TXT record (RFC 8461 3.1): parse, select, build, format. */
 #include "internal.h"
-#include "namescan.h"
 
 struct mtasts_sts_record {
     mtasts_ctx *ctx;
@@ -22,9 +21,9 @@ struct rec_scan {
     size_t woff;
     int reason;
     size_t off;
-    /* ext sink */
-    struct kv_span *ext;
-    size_t ext_cap;
+    /* where the extensions go (struct kv_span), or NULL to only count
+     * them (select without a record object) */
+    struct mt_vec *ext;
 };
 
 #define STS_VERSION     "v=STSv1"
@@ -92,44 +91,15 @@ add_warning(struct rec_scan *r, int w, size_t off)
     r->warnings |= MTASTS_WARN_BIT(w);
 }
 
-/*
- * The usual record, "v=STSv1;" *WSP "id=" id [";"], in one pass: returns 1
- * with r->id set, or 0 for anything else, which scan_record() then reads
- * from the start and reports on. Nothing here decides a failure or a
- * warning.
- */
-static int
-scan_fast(const char *b, size_t n, struct rec_scan *r)
-{
-    struct mt_nmask m;
-    size_t p = STS_VERSION_LEN + 1, len;
-
-    if (n < STS_VERSION_LEN + 5 || memcmp(b, STS_VERSION ";", 8) != 0)
-        return 0;
-    while (p < n && (b[p] == ' ' || b[p] == '\t'))
-        p++;
-    if (n - p < 4 || b[p] != 'i' || b[p + 1] != 'd' || b[p + 2] != '=')
-        return 0;
-    p += 3;
-    mt_nmask_span((const unsigned char *)b + p, n - p, &m);
-    len = mt_bit_first(~(m.in & ~m.sep)); /* letters and digits */
-    if (len == 0 || len > MTASTS_ID_MAX_LEN ||
-        !(p + len == n || (p + len + 1 == n && b[n - 1] == ';')))
-        return 0;
-    r->id = b + p;
-    r->id_len = len;
-    return 1;
-}
-
-/* Scan one record. Returns 0 or MTASTS_ESYNTAX (r->reason, r->off). */
+/* Scan one record. Returns 0, MTASTS_ENOMEM or MTASTS_ESYNTAX (r->reason,
+ * r->off). */
 static int
 scan_record(const char *b, size_t n, struct rec_scan *r)
 {
     size_t p, q, ws, fields = 0, name_len;
+    struct kv_span *e;
     const char *name;
 
-    if (scan_fast(b, n, r))
-        return MTASTS_OK;
     if (n == 0) {
         r->reason = MTASTS_R_EMPTY;
         r->off = 0;
@@ -199,21 +169,6 @@ scan_record(const char *b, size_t n, struct rec_scan *r)
         }
         p++;
         q = p;
-        if (r->id == NULL && name_len == 2 && name[0] == 'i' &&
-            name[1] == 'd') {
-            /* Fast path for the first id; anything unusual falls through
-             * to the general code, which says what is wrong. */
-            while (p < n && MT_IS(b[p], MT_ALNUM))
-                p++;
-            if (p > q && p - q <= MTASTS_ID_MAX_LEN &&
-                (p == n || b[p] == ';' || MT_IS(b[p], MT_C_WSP))) {
-                r->id = b + q;
-                r->id_len = p - q;
-                fields++;
-                continue;
-            }
-            p = q;
-        }
         while (p < n && MT_IS(b[p], MT_C_TXTV))
             p++;
         if (p < n && b[p] != ';' && !MT_IS(b[p], MT_C_WSP)) {
@@ -244,8 +199,10 @@ scan_record(const char *b, size_t n, struct rec_scan *r)
         } else if (name_len == 1 && name[0] == 'v') {
             add_warning(r, MTASTS_W_DUPLICATE_FIELD, (size_t)(name - b));
         } else {
-            if (r->ext_count < r->ext_cap) {
-                struct kv_span *e = &r->ext[r->ext_count];
+            if (r->ext != NULL) {
+                e = mt_vec_push(r->ext);
+                if (e == NULL)
+                    return MTASTS_ENOMEM;
                 e->name = name;
                 e->name_len = name_len;
                 e->value = b + q;
@@ -275,16 +232,63 @@ copy_str(char *dst, const char *src, size_t n)
     return dst + n + 1;
 }
 
+/* The record object from a complete scan r of b. */
+static int
+record_make(mtasts_ctx *ctx, const struct rec_scan *r, unsigned flags,
+            mtasts_sts_record **ret_rec, struct mtasts_diag *reterr)
+{
+    mtasts_sts_record *rec;
+    size_t size;
+    char *s;
+
+    if ((flags & MTASTS_PARSE_STRICT) && r->warnings != 0) {
+        mt_diag_fail(reterr, MTASTS_ESTRICT, MTASTS_R_STRICT, r->woff, NULL, 0);
+        if (reterr != NULL)
+            reterr->warnings = r->warnings;
+        return MTASTS_ESTRICT;
+    }
+    /* The canonical text ("v=STSv1; id=ID;" and " name=value;" each) must
+     * fit the limit too, or the record would not parse again (STS-TXT-14):
+     * it can be longer than the input when that has no spaces. */
+    if (sizeof(STS_VERSION "; id=;") - 1 + r->id_len + r->ext_bytes +
+            r->ext_count >
+        ctx->limits[MTASTS_LIMIT_TXT_SIZE]) {
+        mt_diag_fail(reterr, MTASTS_ETOOBIG, MTASTS_R_TOO_BIG,
+                     ctx->limits[MTASTS_LIMIT_TXT_SIZE], NULL, 0);
+        return MTASTS_ETOOBIG;
+    }
+    /* One allocation: header, extension spans, then the strings. */
+    size = sizeof(*rec) + r->ext_count * sizeof(struct kv_span) + r->id_len +
+           1 + r->ext_bytes;
+    rec = mt_alloc(ctx, size);
+    if (rec == NULL)
+        return mt_nomem(reterr);
+    rec->ctx = ctx;
+    rec->alloc_size = size;
+    rec->warnings = r->warnings;
+    rec->ext_count = r->ext_count;
+    rec->ext = (struct kv_span *)(void *)(rec + 1);
+    if (rec->ext_count > 0)
+        memcpy(rec->ext, r->ext->v, rec->ext_count * sizeof(struct kv_span));
+    s = (char *)(rec->ext + rec->ext_count);
+    rec->id = s;
+    rec->id_len = r->id_len;
+    s = copy_str(s, r->id, r->id_len);
+    if (rec->ext_count > 0)
+        mt_kv_copy(rec->ext, rec->ext_count, s);
+    mt_diag_ok(reterr, r->warnings, r->woff);
+    *ret_rec = rec;
+    return MTASTS_OK;
+}
+
 /* Parse b[0..n) into a new record. The caller checked arguments. */
 static int
 record_parse(mtasts_ctx *ctx, const char *b, size_t n, unsigned flags,
              mtasts_sts_record **ret_rec, struct mtasts_diag *reterr)
 {
     struct kv_span local[LOCAL_EXT];
+    struct mt_vec ext;
     struct rec_scan r;
-    mtasts_sts_record *rec;
-    size_t size;
-    char *s;
     int rc;
 
     if (n > ctx->limits[MTASTS_LIMIT_TXT_SIZE]) {
@@ -293,60 +297,17 @@ record_parse(mtasts_ctx *ctx, const char *b, size_t n, unsigned flags,
         return MTASTS_ETOOBIG;
     }
     memset(&r, 0, sizeof(r));
-    r.ext = local;
-    r.ext_cap = LOCAL_EXT;
+    mt_vec_init(&ext, ctx, local, LOCAL_EXT, sizeof(local[0]));
+    r.ext = &ext;
     rc = scan_record(b, n, &r);
-    if (rc != MTASTS_OK) {
+    if (rc == MTASTS_ENOMEM)
+        mt_nomem(reterr);
+    else if (rc != MTASTS_OK)
         mt_diag_fail(reterr, rc, r.reason, r.off, NULL, 0);
-        return rc;
-    }
-    if ((flags & MTASTS_PARSE_STRICT) && r.warnings != 0) {
-        mt_diag_fail(reterr, MTASTS_ESTRICT, MTASTS_R_STRICT, r.woff, NULL, 0);
-        if (reterr != NULL)
-            reterr->warnings = r.warnings;
-        return MTASTS_ESTRICT;
-    }
-    /* The canonical text ("v=STSv1; id=ID;" and " name=value;" each) must
-     * fit the limit too, or the record would not parse again (STS-TXT-14):
-     * it can be longer than the input when that has no spaces. */
-    if (sizeof(STS_VERSION "; id=;") - 1 + r.id_len + r.ext_bytes +
-            r.ext_count >
-        ctx->limits[MTASTS_LIMIT_TXT_SIZE]) {
-        mt_diag_fail(reterr, MTASTS_ETOOBIG, MTASTS_R_TOO_BIG,
-                     ctx->limits[MTASTS_LIMIT_TXT_SIZE], NULL, 0);
-        return MTASTS_ETOOBIG;
-    }
-    /* One allocation: header, extension spans, then the strings. */
-    size = sizeof(*rec) + r.ext_count * sizeof(struct kv_span) + r.id_len + 1 +
-           r.ext_bytes;
-    rec = mt_alloc(ctx, size);
-    if (rec == NULL)
-        return mt_nomem(reterr);
-    rec->ctx = ctx;
-    rec->alloc_size = size;
-    rec->warnings = r.warnings;
-    rec->ext_count = r.ext_count;
-    rec->ext = (struct kv_span *)(void *)(rec + 1);
-    if (r.ext_count > LOCAL_EXT) {
-        /* Rare: more extensions than the local buffer; scan again into
-         * the final array. The scan is deterministic. */
-        r.ext_count = 0;
-        r.ext = rec->ext;
-        r.ext_cap = rec->ext_count;
-        r.id = NULL;
-        (void)scan_record(b, n, &r);
-    } else if (r.ext_count > 0) {
-        memcpy(rec->ext, local, r.ext_count * sizeof(struct kv_span));
-    }
-    s = (char *)(rec->ext + rec->ext_count);
-    rec->id = s;
-    rec->id_len = r.id_len;
-    s = copy_str(s, r.id, r.id_len);
-    if (rec->ext_count > 0)
-        mt_kv_copy(rec->ext, rec->ext_count, s);
-    mt_diag_ok(reterr, r.warnings, r.woff);
-    *ret_rec = rec;
-    return MTASTS_OK;
+    else
+        rc = record_make(ctx, &r, flags, ret_rec, reterr);
+    mt_vec_fini(&ext);
+    return rc;
 }
 
 int

@@ -1,7 +1,8 @@
 /*
- * Word-at-a-time helpers shared by the scanners (src/namescan.h for host
- * names, src/json.h for JSON strings): eight bytes in a uint64_t, loaded
- * little-endian so that byte i is bits 8i..8i+7 on every host.
+ * Word-at-a-time helpers of the JSON string scanner (src/json.h), the one
+ * bulk path (report ingest) that keeps vector code: eight bytes in a
+ * uint64_t, loaded little-endian so that byte i is bits 8i..8i+7 on every
+ * host.
  */
 #ifndef MTASTS_SWAR_H
 #define MTASTS_SWAR_H
@@ -16,9 +17,9 @@
 #define MT_ALWAYS_INLINE inline
 #endif
 
-/* SSE2 (every x86-64 CPU has it) unless MT_NO_SIMD asks for the portable
- * SWAR code; the tests build both. */
-#if defined(__SSE2__) && !defined(MT_NO_SIMD)
+/* SSE2 where the compiler targets it (every x86-64 CPU has it), the
+ * portable word-at-a-time code elsewhere. */
+#if defined(__SSE2__)
 #include <emmintrin.h>
 #define MT_SSE2 1
 #else

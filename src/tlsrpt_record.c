@@ -25,19 +25,14 @@ struct mtasts_tlsrpt_record {
 struct rpt_scan {
     /* out */
     int have_rua;
-    size_t rua_count;
     size_t usable;
-    size_t ext_count;
     size_t str_bytes; /* every string of the record with its NUL */
     uint64_t warnings;
     size_t woff;
     int reason;
     size_t off;
-    /* sinks */
-    struct rua *rua;
-    size_t rua_cap;
-    struct kv_span *ext;
-    size_t ext_cap;
+    /* what was found: struct rua, struct kv_span */
+    struct mt_vec rua, ext;
 };
 
 /* What uri_check() learnt about a URI. */
@@ -364,6 +359,7 @@ scan_rua(const char *b, size_t n, size_t *pp, struct rpt_scan *r, int store)
 {
     struct uri_view v;
     size_t p = *pp, q, ws, eo, tlen;
+    struct rua *e;
     int kind, w;
 
     for (;;) {
@@ -379,17 +375,16 @@ scan_rua(const char *b, size_t n, size_t *pp, struct rpt_scan *r, int store)
         if (store) {
             w = 0;
             kind = uri_kind(b + q, &v, &tlen, &w);
-            if (r->rua_count < r->rua_cap) {
-                struct rua *e = &r->rua[r->rua_count];
-                e->uri = b + q;
-                e->uri_len = p - q;
-                e->kind = kind;
-                e->target = kind == MTASTS_RUA_MAILTO  ? b + q + v.path_off
-                            : kind == MTASTS_RUA_HTTPS ? b + q
-                                                       : NULL;
-                e->target_len = kind == MTASTS_RUA_HTTPS ? p - q : tlen;
-            }
-            r->rua_count++;
+            e = mt_vec_push(&r->rua);
+            if (e == NULL)
+                return MTASTS_ENOMEM;
+            e->uri = b + q;
+            e->uri_len = p - q;
+            e->kind = kind;
+            e->target = kind == MTASTS_RUA_MAILTO  ? b + q + v.path_off
+                        : kind == MTASTS_RUA_HTTPS ? b + q
+                                                   : NULL;
+            e->target_len = kind == MTASTS_RUA_HTTPS ? p - q : tlen;
             r->str_bytes += p - q + 1;
             if (kind == MTASTS_RUA_MAILTO)
                 r->str_bytes += tlen + 1;
@@ -428,12 +423,15 @@ scan_ext_value(const char *b, size_t n, size_t *pp, struct rpt_scan *r)
     return MTASTS_OK;
 }
 
-/* Scan one record. Returns 0 or MTASTS_ESYNTAX (r->reason, r->off). */
+/* Scan one record. Returns 0, MTASTS_ENOMEM or MTASTS_ESYNTAX (r->reason,
+ * r->off). */
 static int
 scan_record(const char *b, size_t n, struct rpt_scan *r)
 {
     size_t p, q, ws, fields = 0, name_len, rua_off = 0;
+    struct kv_span *e;
     const char *name;
+    int rc;
 
     if (n == 0)
         return scan_fail(r, MTASTS_R_EMPTY, 0);
@@ -495,8 +493,9 @@ scan_record(const char *b, size_t n, struct rpt_scan *r)
         if (name_len == 3 && memcmp(name, "rua", 3) == 0) {
             if (!r->have_rua) {
                 /* E-7: the first rua must be a URI list */
-                if (scan_rua(b, n, &p, r, 1) != MTASTS_OK)
-                    return MTASTS_ESYNTAX;
+                rc = scan_rua(b, n, &p, r, 1);
+                if (rc != MTASTS_OK)
+                    return rc;
                 r->have_rua = 1;
                 rua_off = q;
                 continue;
@@ -518,14 +517,13 @@ scan_record(const char *b, size_t n, struct rpt_scan *r)
         if (name_len == 1 && name[0] == 'v') {
             add_warning(r, MTASTS_W_DUPLICATE_FIELD, (size_t)(name - b));
         } else {
-            if (r->ext_count < r->ext_cap) {
-                struct kv_span *e = &r->ext[r->ext_count];
-                e->name = name;
-                e->name_len = name_len;
-                e->value = b + q;
-                e->value_len = p - q;
-            }
-            r->ext_count++;
+            e = mt_vec_push(&r->ext);
+            if (e == NULL)
+                return MTASTS_ENOMEM;
+            e->name = name;
+            e->name_len = name_len;
+            e->value = b + q;
+            e->value_len = p - q;
             r->str_bytes += name_len + (p - q) + 2;
         }
     }
@@ -564,70 +562,42 @@ put_record(struct mt_out *o, const mtasts_tlsrpt_record *rec)
     }
 }
 
-/* Parse b[0..n) into a new record. The caller checked arguments. */
+/* The record object from a complete scan r. */
 static int
-record_parse(mtasts_ctx *ctx, const char *b, size_t n, unsigned flags,
-             mtasts_tlsrpt_record **ret_rec, struct mtasts_diag *reterr)
+record_make(mtasts_ctx *ctx, const struct rpt_scan *r, unsigned flags,
+            mtasts_tlsrpt_record **ret_rec, struct mtasts_diag *reterr)
 {
-    struct rua local_rua[LOCAL_RUA];
-    struct kv_span local_ext[LOCAL_EXT];
-    struct rpt_scan r;
     struct mt_out o;
     mtasts_tlsrpt_record *rec;
     size_t size, i;
     char *s;
-    int rc;
 
-    if (n > ctx->limits[MTASTS_LIMIT_TXT_SIZE]) {
-        mt_diag_fail(reterr, MTASTS_ETOOBIG, MTASTS_R_TOO_BIG,
-                     ctx->limits[MTASTS_LIMIT_TXT_SIZE], NULL, 0);
-        return MTASTS_ETOOBIG;
-    }
-    memset(&r, 0, sizeof(r));
-    r.rua = local_rua;
-    r.rua_cap = LOCAL_RUA;
-    r.ext = local_ext;
-    r.ext_cap = LOCAL_EXT;
-    rc = scan_record(b, n, &r);
-    if (rc != MTASTS_OK) {
-        mt_diag_fail(reterr, rc, r.reason, r.off, NULL, 0);
-        return rc;
-    }
-    if ((flags & MTASTS_PARSE_STRICT) && r.warnings != 0) {
-        mt_diag_fail(reterr, MTASTS_ESTRICT, MTASTS_R_STRICT, r.woff, NULL, 0);
+    if ((flags & MTASTS_PARSE_STRICT) && r->warnings != 0) {
+        mt_diag_fail(reterr, MTASTS_ESTRICT, MTASTS_R_STRICT, r->woff, NULL, 0);
         if (reterr != NULL)
-            reterr->warnings = r.warnings;
+            reterr->warnings = r->warnings;
         return MTASTS_ESTRICT;
     }
     /* One allocation: header, URIs, extension spans, then the strings.
      * Every count is below n, so only an absurd limit could overflow. */
-    if (!mt_size_muladd(r.rua_count, sizeof(struct rua), sizeof(*rec), &size) ||
-        !mt_size_muladd(r.ext_count, sizeof(struct kv_span), size, &size) ||
-        !mt_size_muladd(1, r.str_bytes, size, &size))
+    if (!mt_size_muladd(r->rua.n, sizeof(struct rua), sizeof(*rec), &size) ||
+        !mt_size_muladd(r->ext.n, sizeof(struct kv_span), size, &size) ||
+        !mt_size_muladd(1, r->str_bytes, size, &size))
         return mt_nomem(reterr);
     rec = mt_alloc(ctx, size);
     if (rec == NULL)
         return mt_nomem(reterr);
     rec->ctx = ctx;
     rec->alloc_size = size;
-    rec->warnings = r.warnings;
-    rec->rua_count = r.rua_count;
+    rec->warnings = r->warnings;
+    rec->rua_count = r->rua.n;
     rec->rua = (struct rua *)(void *)(rec + 1);
-    rec->ext_count = r.ext_count;
-    rec->ext = (struct kv_span *)(void *)(rec->rua + r.rua_count);
-    if (r.rua_count > LOCAL_RUA || r.ext_count > LOCAL_EXT) {
-        /* Rare: more URIs or extensions than the local buffers; scan
-         * again into the final arrays. The scan is deterministic. */
-        memset(&r, 0, sizeof(r));
-        r.rua = rec->rua;
-        r.rua_cap = rec->rua_count;
-        r.ext = rec->ext;
-        r.ext_cap = rec->ext_count;
-        (void)scan_record(b, n, &r);
-    } else {
-        memcpy(rec->rua, local_rua, r.rua_count * sizeof(struct rua));
-        memcpy(rec->ext, local_ext, r.ext_count * sizeof(struct kv_span));
-    }
+    rec->ext_count = r->ext.n;
+    rec->ext = (struct kv_span *)(void *)(rec->rua + rec->rua_count);
+    if (rec->rua_count > 0)
+        memcpy(rec->rua, r->rua.v, rec->rua_count * sizeof(struct rua));
+    if (rec->ext_count > 0)
+        memcpy(rec->ext, r->ext.v, rec->ext_count * sizeof(struct kv_span));
     s = (char *)(rec->ext + rec->ext_count);
     for (i = 0; i < rec->rua_count; i++) {
         struct rua *e = &rec->rua[i];
@@ -658,9 +628,39 @@ record_parse(mtasts_ctx *ctx, const char *b, size_t n, unsigned flags,
                      ctx->limits[MTASTS_LIMIT_TXT_SIZE], NULL, 0);
         return MTASTS_ETOOBIG;
     }
-    mt_diag_ok(reterr, r.warnings, r.woff);
+    mt_diag_ok(reterr, r->warnings, r->woff);
     *ret_rec = rec;
     return MTASTS_OK;
+}
+
+/* Parse b[0..n) into a new record. The caller checked arguments. */
+static int
+record_parse(mtasts_ctx *ctx, const char *b, size_t n, unsigned flags,
+             mtasts_tlsrpt_record **ret_rec, struct mtasts_diag *reterr)
+{
+    struct rua local_rua[LOCAL_RUA];
+    struct kv_span local_ext[LOCAL_EXT];
+    struct rpt_scan r;
+    int rc;
+
+    if (n > ctx->limits[MTASTS_LIMIT_TXT_SIZE]) {
+        mt_diag_fail(reterr, MTASTS_ETOOBIG, MTASTS_R_TOO_BIG,
+                     ctx->limits[MTASTS_LIMIT_TXT_SIZE], NULL, 0);
+        return MTASTS_ETOOBIG;
+    }
+    memset(&r, 0, sizeof(r));
+    mt_vec_init(&r.rua, ctx, local_rua, LOCAL_RUA, sizeof(local_rua[0]));
+    mt_vec_init(&r.ext, ctx, local_ext, LOCAL_EXT, sizeof(local_ext[0]));
+    rc = scan_record(b, n, &r);
+    if (rc == MTASTS_ENOMEM)
+        mt_nomem(reterr);
+    else if (rc != MTASTS_OK)
+        mt_diag_fail(reterr, rc, r.reason, r.off, NULL, 0);
+    else
+        rc = record_make(ctx, &r, flags, ret_rec, reterr);
+    mt_vec_fini(&r.rua);
+    mt_vec_fini(&r.ext);
+    return rc;
 }
 
 int
