@@ -6,7 +6,8 @@
 #
 # BUILD_DIR must hold a build with debug info (-g; the default
 # buildtype=debugoptimized has it). Exit status: 0 when compatible (added
-# symbols are fine), 1 on an incompatible change or a removed symbol,
+# symbols are fine), 1 on an incompatible change, a changed or a removed
+# symbol,
 # 2 on a usage or tool error. See abi/README.md.
 set -euo pipefail
 
@@ -68,7 +69,15 @@ if (( status & 4 )); then
         echo "abi/check.sh: FAIL: symbols were removed from the ABI" >&2
         exit 1
     fi
-    echo "abi/check.sh: OK: compatible ABI change (symbols added or changed compatibly)"
+    # abidiff calls a changed parameter list or a changed struct reached
+    # from a function only a "change" (4), not an incompatible one (8);
+    # for a frozen ABI any change to an existing symbol is a break.
+    if grep -Eq '(^|[^0-9])[1-9][0-9]* Changed' "$report" ||
+        grep -Eq '^[[:space:]]*\[C\]' "$report"; then
+        echo "abi/check.sh: FAIL: existing functions or variables changed" >&2
+        exit 1
+    fi
+    echo "abi/check.sh: OK: compatible ABI change (symbols added only)"
     exit 0
 fi
 echo "abi/check.sh: OK: no ABI change"
