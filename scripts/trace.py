@@ -2,7 +2,7 @@
 """Requirement traceability: which requirement ids have no test.
 
 Reads the requirement ids (bullets such as ``- **STS-TXT-3** ...``) from
-../shared/spec/REQUIREMENTS.md, searches every file under tests/ for each id
+doc/requirements.md, searches every file under tests/ for each id
 as a whole word, and prints, per group, the ids that no test mentions.
 
 Ids listed in a deferred file (lines ``ID<TAB>reason``; ``#`` comments and
@@ -22,7 +22,7 @@ import re
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_REQS = os.path.join(ROOT, "..", "shared", "spec", "REQUIREMENTS.md")
+DEFAULT_REQS = os.path.join(ROOT, "doc", "requirements.md")
 DEFAULT_TESTS = os.path.join(ROOT, "tests")
 
 # A requirement is a list item whose text starts with the bold id.

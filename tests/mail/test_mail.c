@@ -1,7 +1,7 @@
 /*
  * The delivery form of TLS reports (RFC 8460 section 5): file names,
  * Subject, the report e-mail, HTTPS body, retry schedule, and reading a
- * report e-mail back (RPT-DELIV-1..17 of ../shared/spec/REQUIREMENTS.md;
+ * report e-mail back (RPT-DELIV-1..17 of doc/requirements.md;
  * each test names the requirement whose *Test:* hint it implements).
  *
  * Not expressed by the API, so not tested here:
@@ -1096,7 +1096,7 @@ test_round_trip_corpus(void **state)
         char *json, *dom;
         const char *contact, *at;
 
-        snprintf(path, sizeof(path), "%s/corpus/reports/%s", SHARED_DIR,
+        snprintf(path, sizeof(path), "%s/corpus/reports/%s", SRC_DIR,
                  corpus_json[i]);
         in = ralloc_slurp(path, &len);
         assert_non_null(in);
@@ -1200,8 +1200,7 @@ test_corpus_emails(void **state)
         struct mtasts_diag d = MTASTS_DIAG_INIT;
         int mis = -1, rc;
 
-        snprintf(path, sizeof(path), "%s/corpus/reports/%s", SHARED_DIR,
-                 c->file);
+        snprintf(path, sizeof(path), "%s/corpus/reports/%s", SRC_DIR, c->file);
         in = ralloc_slurp(path, &len);
         assert_non_null(in);
         exact = malloc(len); /* exactly len bytes: ASan sees overreads */
@@ -1226,7 +1225,7 @@ test_corpus_emails(void **state)
                 mtasts_tlsrpt_report *want;
                 char *a, *b;
 
-                snprintf(path, sizeof(path), "%s/corpus/reports/%s", SHARED_DIR,
+                snprintf(path, sizeof(path), "%s/corpus/reports/%s", SRC_DIR,
                          c->json);
                 j = ralloc_slurp(path, &jl);
                 assert_non_null(j);
