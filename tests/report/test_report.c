@@ -1,6 +1,6 @@
 /*
  * TLSRPT report JSON: parse, model and canonical serializer. Each test of a
- * requirement names its id (RPT-JSON-n); REQUIREMENTS section 10.
+ * requirement names its id (RPT-JSON-n); doc/requirements.md section 10.
  */
 #include "rtest.h"
 
