@@ -3,7 +3,7 @@
  *
  *   inflate   mtasts_gunzip vs zlib inflate (windowBits 31, output
  *             buffer allocated per call as mtasts_gunzip does) on every
- *             .json.gz report of ../shared/corpus/reports, on 1 MiB and
+ *             .json.gz report of corpus/reports, on 1 MiB and
  *             8 MiB synthetic TLS-RPT JSON compressed by zlib level 6
  *   deflate   mtasts_gzip level 6 vs zlib level 6 (gzip framing): time,
  *             and output size (the target is size)
@@ -13,8 +13,8 @@
  * the batches. zlib is linked into this benchmark only.
  *
  * Options: --batches N (default 21), --batch-ms MS (default 20), --json,
- * --shared DIR (default ../shared relative to the source tree, set at
- * build time).
+ * --corpus DIR (the reports directory; default corpus/reports of the
+ * source tree, set at build time).
  * Timings are never asserted: the exit status is 0 unless a self-check
  * (both inflaters giving the same bytes) fails.
  */
@@ -31,8 +31,8 @@
 #include "bench_util.h"
 #include "mtasts.h"
 
-#ifndef BENCH_SHARED_DIR
-#define BENCH_SHARED_DIR "../shared"
+#ifndef BENCH_SRC_DIR
+#define BENCH_SRC_DIR "."
 #endif
 
 #define MAX_BATCHES 1001
@@ -281,7 +281,7 @@ add_corpus(const char *dir)
     size_t l;
 
     if (d == NULL)
-        die("cannot open the corpus reports directory (--shared DIR)");
+        die("cannot open the corpus reports directory (--corpus DIR)");
     while ((de = readdir(d)) != NULL && ninputs < 60) {
         struct input *in = &inputs[ninputs];
 
@@ -312,8 +312,7 @@ add_synth(size_t n, const char *name)
 int
 main(int argc, char **argv)
 {
-    const char *shared = BENCH_SHARED_DIR;
-    char dir[4096];
+    const char *corpus = BENCH_SRC_DIR "/corpus/reports";
     double oi, zi, od, zd, worst_inf = 0, worst_size = 0;
     size_t i, os, zs, corpus_raw = 0, corpus_ours = 0, corpus_zlib = 0;
     int a;
@@ -325,18 +324,17 @@ main(int argc, char **argv)
             batch_ms = atof(argv[++a]);
         else if (strcmp(argv[a], "--json") == 0)
             json = 1;
-        else if (strcmp(argv[a], "--shared") == 0 && a + 1 < argc)
-            shared = argv[++a];
+        else if (strcmp(argv[a], "--corpus") == 0 && a + 1 < argc)
+            corpus = argv[++a];
         else
             die("usage: bench_gzip [--batches N] [--batch-ms MS] [--json] "
-                "[--shared DIR]");
+                "[--corpus DIR]");
     }
     if (batches < 1 || batches > MAX_BATCHES)
         die("--batches out of range");
     if (mtasts_ctx_new(NULL, &ctx) != MTASTS_OK)
         die("mtasts_ctx_new");
-    snprintf(dir, sizeof(dir), "%s/corpus/reports", shared);
-    add_corpus(dir);
+    add_corpus(corpus);
     add_synth((size_t)1 << 20, "synthetic-json-1MiB");
     add_synth((size_t)8 << 20, "synthetic-json-8MiB");
     /* self-check: our inflater agrees with zlib's */

@@ -5,6 +5,9 @@
  * This is the whole public API. It includes only <stddef.h> and <stdint.h>
  * and compiles as C99 (-pedantic) and as C++.
  *
+ * The requirement ids (STS-TXT-9, RPT-DELIV-10, ...) and project decisions
+ * (E-11, ...) cited below are defined in doc/requirements.md.
+ *
  * General rules (see mtasts(3) for the long version):
  *
  *  - Functions that can fail return int: 0 is success, a negative value is

@@ -1,6 +1,7 @@
 /*
- * Member values of TLSRPT reports: RFC 3339 date-times (REQUIREMENTS 1.7,
- * E-17) and IP address literals (1.8; RFC 5952 text for IPv6).
+ * Member values of TLSRPT reports: RFC 3339 date-times
+ * (doc/requirements.md 1.7, E-17) and IP address literals (1.8; RFC 5952 text
+ * for IPv6).
  */
 #include "tlsrpt_int.h"
 

@@ -109,8 +109,8 @@ int mt_rbuild_diag(struct mt_rbuild *b, int warning, const char *path,
 int mt_rbuild_finish(struct mt_rbuild *b, mtasts_tlsrpt_report **ret);
 
 /* tlsrpt_fields.c */
-/* RFC 3339 date-time (REQUIREMENTS 1.7) to UTC Unix seconds. A fraction is
- * dropped; second 60 (leap second) is read as 59. *ret_no_offset is 1 when
+/* RFC 3339 date-time (doc/requirements.md 1.7) to UTC Unix seconds. A fraction
+ * is dropped; second 60 (leap second) is read as 59. *ret_no_offset is 1 when
  * neither Z nor an offset was given (then read as UTC, E-17). Times outside
  * the years 0000-9999 after normalising to UTC are refused. 0 or -1. */
 int mt_datetime_parse(const char *s, size_t n, int64_t *ret,

@@ -1,7 +1,7 @@
 /*
  * TLSRPT reports (RFC 8460 section 4.4) from and to JSON: the model is
  * built straight from the tokens of json_read.c (no DOM), with the
- * tolerances of REQUIREMENTS section 10 and E-4/5/6/17/18/19; the
+ * tolerances of doc/requirements.md section 10 and E-4/5/6/17/18/19; the
  * canonical serializer writes the members in the order of section 1.6.
  */
 #include "json.h"

@@ -158,7 +158,7 @@ rc, out, _ = run("match", "*.example.com", "a.b.example.com")
 check("match no", rc == 1 and out.strip() == "no match", out)
 
 # report parse (RFC 8460 JSON, plain or gzip)
-REPORTS = os.path.join(ROOT, "..", "shared", "corpus", "reports")
+REPORTS = os.path.join(ROOT, "corpus", "reports")
 appb_gz = os.path.join(REPORTS, "rfc8460-example__tlsrpt-be__test.json.gz")
 appb = os.path.join(REPORTS, "rfc8460-example__tlsrpt-be__test.json")
 rc, o = js("report", "parse", "--json", appb_gz)

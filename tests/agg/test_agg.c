@@ -1,6 +1,6 @@
 /*
  * TLSRPT aggregation (sending side). Each test of a requirement names its
- * id (RPT-AGG-n, RPT-JSON-n, RPT-DELIV-n; REQUIREMENTS sections 10-12).
+ * id (RPT-AGG-n, RPT-JSON-n, RPT-DELIV-n; doc/requirements.md sections 10-12).
  * mtasts_tlsrpt_agg_add_n() is checked against repeated single adds.
  * Not covered here: the TLSRPT record lookup at generation time
  * (RPT-AGG-2's DNS part) is the caller's; the API side of it (one report

@@ -1,6 +1,6 @@
 /*
  * Corpus conformance test: every policy, _mta-sts and _smtp._tls TXT record
- * of ../shared/corpus/MANIFEST.tsv is parsed in default and strict mode and the
+ * of corpus/MANIFEST.tsv is parsed in default and strict mode and the
  * outcome is checked against the verdict class of its row:
  *
  *   valid       default parse OK with no warning, strict parse OK
@@ -39,7 +39,7 @@
 
 /*
  * Rows whose corpus verdict contradicts a decision of
- * ../shared/spec/REQUIREMENTS.md (the decision wins). The row is checked
+ * doc/requirements.md (the decision wins). The row is checked
  * against the class the decision gives instead of its manifest verdict.
  * Keep this list short and give the decision for each entry.
  */
@@ -1025,7 +1025,7 @@ main(int argc, char **argv)
                klass_names[k], c.checked[k], c.passed[k], c.failed[k]);
         total_failed += c.failed[k];
     }
-    printf("  disputed rows (checked against REQUIREMENTS.md): %zu\n",
+    printf("  disputed rows (checked against doc/requirements.md): %zu\n",
            c.disputed);
     printf("  skipped (report rows of an unknown file type): %zu\n",
            c.skipped_tlsrpt);

@@ -8,8 +8,8 @@
 
 #include "gzt.h"
 
-#ifndef GZT_SHARED_DIR
-#define GZT_SHARED_DIR "../shared"
+#ifndef GZT_SRC_DIR
+#define GZT_SRC_DIR "."
 #endif
 
 void
@@ -57,11 +57,11 @@ read_file(const char *path)
 }
 
 struct bytes
-read_shared(const char *rel)
+read_src(const char *rel)
 {
     char path[4096];
 
-    snprintf(path, sizeof(path), "%s/%s", GZT_SHARED_DIR, rel);
+    snprintf(path, sizeof(path), "%s/%s", GZT_SRC_DIR, rel);
     return read_file(path);
 }
 

@@ -20,8 +20,8 @@ void bytes_free(struct bytes *b);
 
 /* Whole file, or p NULL when it cannot be read. */
 struct bytes read_file(const char *path);
-/* path under ../shared */
-struct bytes read_shared(const char *rel);
+/* path under the source root (corpus/..., doc/spec/...) */
+struct bytes read_src(const char *rel);
 
 /* Bitwise reference CRC-32 (RFC 1952 8). */
 uint32_t ref_crc32(const uint8_t *p, size_t n);

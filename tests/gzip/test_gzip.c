@@ -143,15 +143,15 @@ test_round_trip_rfc_texts(void **state)
     DIR *dir;
 
     (void)state;
-    snprintf(path, sizeof(path), "%s/spec", GZT_SHARED_DIR);
+    snprintf(path, sizeof(path), "%s/doc/spec", GZT_SRC_DIR);
     dir = opendir(path);
     assert_non_null(dir);
     while ((de = readdir(dir)) != NULL) {
         l = strlen(de->d_name);
         if (l < 5 || strcmp(de->d_name + l - 4, ".txt") != 0)
             continue;
-        snprintf(path, sizeof(path), "spec/%s", de->d_name);
-        b = read_shared(path);
+        snprintf(path, sizeof(path), "doc/spec/%s", de->d_name);
+        b = read_src(path);
         assert_non_null(b.p);
         round_trip_levels(&b, de->d_name);
         bytes_free(&b);
@@ -315,7 +315,7 @@ test_interop_system_gzip(void **state)
     in[0] = data_text(200000, 1);
     in[1] = data_random(30000, 2);
     in[2] = data_report(0, 100);
-    in[3] = read_shared("spec/rfc8460.txt");
+    in[3] = read_src("doc/spec/rfc8460.txt");
     assert_non_null(in[3].p);
     for (i = 0; i < 4; i++) {
         for (level = 0; level <= 9; level++) {
@@ -432,14 +432,14 @@ test_interop_zlib(void **state)
 static void
 test_ratio_vs_zlib(void **state)
 {
-    static const char *const files[] = {"spec/rfc8460.txt", "spec/rfc8461.txt",
-                                        "spec/REQUIREMENTS.md"};
+    static const char *const files[] = {
+        "doc/spec/rfc8460.txt", "doc/spec/rfc8461.txt", "doc/requirements.md"};
     struct bytes in, ours, theirs;
     size_t i;
 
     (void)state;
     for (i = 0; i < 4; i++) {
-        in = i < 3 ? read_shared(files[i]) : data_report(0, 100);
+        in = i < 3 ? read_src(files[i]) : data_report(0, 100);
         assert_non_null(in.p);
         ours = our_gzip(in.p, in.n, 6);
         theirs = zlib_deflate(in.p, in.n, 6, 8, Z_DEFAULT_STRATEGY);
@@ -1080,7 +1080,7 @@ test_bomb(void **state)
 static void
 test_corpus_reports(void **state)
 {
-    struct bytes man = read_shared("corpus/MANIFEST.tsv"), gz, js, u;
+    struct bytes man = read_src("corpus/MANIFEST.tsv"), gz, js, u;
     struct mtasts_diag d;
     char *line, *save = NULL, *tab, path[1024], want[1024];
     size_t checked = 0, compared = 0;
@@ -1102,7 +1102,7 @@ test_corpus_reports(void **state)
             memcmp(line + l - 8, ".json.gz", 8) != 0)
             continue;
         snprintf(path, sizeof(path), "corpus/%.*s", (int)l, line);
-        gz = read_shared(path);
+        gz = read_src(path);
         assert_non_null(gz.p);
         assert_int_equal(
             gunzip_rc(gz.p, gz.n, MTASTS_GUNZIP_MAX_DEFAULT, &u, &d),
@@ -1111,7 +1111,7 @@ test_corpus_reports(void **state)
         /* the .json row derived from this attachment, if any */
         snprintf(want, sizeof(want), "\n%.*s\t", (int)(l - 3), line);
         {
-            struct bytes m2 = read_shared("corpus/MANIFEST.tsv");
+            struct bytes m2 = read_src("corpus/MANIFEST.tsv");
             char *row;
 
             assert_non_null(m2.p);
@@ -1127,7 +1127,7 @@ test_corpus_reports(void **state)
                 if (strstr(row, "gunzipped") != NULL) {
                     snprintf(path, sizeof(path), "corpus/%.*s", (int)(l - 3),
                              line);
-                    js = read_shared(path);
+                    js = read_src(path);
                     assert_non_null(js.p);
                     assert_int_equal(u.n, js.n);
                     assert_memory_equal(u.p, js.p, js.n);

@@ -1,15 +1,16 @@
 /*
  * The delivery form of TLS reports (RFC 8460 section 5): file names,
  * Subject, the report e-mail, HTTPS body, retry schedule, and reading a
- * report e-mail back (RPT-DELIV-1..17 of ../shared/spec/REQUIREMENTS.md;
+ * report e-mail back (RPT-DELIV-1..17 of doc/requirements.md;
  * each test names the requirement whose *Test:* hint it implements).
  *
- * Not expressed by the API, so not tested here:
- *  - RPT-DELIV-10 (verify_peer of the report POST): the HTTPS client is the
- *    caller's; the library only gives the body and Content-Type.
- *  - RPT-DELIV-14 belongs to the aggregation API (mtasts_tlsrpt_agg).
- *  - RPT-DELIV-15 (a warning for payloads over 10 MB): there is no warning
- *    constant for it; callers compare mtasts_buf_data() lengths.
+ * Not tested here:
+ *  - RPT-DELIV-10 (verify_peer of the report POST): the library makes no
+ *    HTTPS request, it only gives the body and Content-Type; deferred in
+ *    tests/trace/deferred.txt with the reason.
+ *  - RPT-DELIV-14 belongs to the aggregation API (tests/agg).
+ * RPT-DELIV-15 (payloads over 10 MB) is mtasts_tlsrpt_too_large() against
+ * MTASTS_REPORT_WARN_SIZE, tested by test_too_large_RPT_DELIV_15.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -351,6 +352,8 @@ filter(const char *cmd, const uint8_t *in, size_t n, size_t *ret_len)
     return out;
 }
 
+/* RPT-DELIV-4, RPT-DELIV-9: the HTTPS body is gzip and its Content-Type
+ * says so (application/tlsrpt+gzip, or +json uncompressed). */
 static void
 test_deliv_4_9_https_body(void **state)
 {
@@ -469,6 +472,8 @@ count_parts(const uint8_t *m, size_t n, const char *b, int *ret_open,
     }
 }
 
+/* RPT-DELIV-5: multipart/report; report-type="tlsrpt", a text/plain part
+ * and the report part. */
 static void
 test_deliv_5_mime_structure(void **state)
 {
@@ -522,6 +527,7 @@ test_deliv_5_mime_structure(void **state)
     mtasts_tlsrpt_report_free(r);
 }
 
+/* RPT-DELIV-6: TLS-Report-Domain and TLS-Report-Submitter headers. */
 static void
 test_deliv_6_submitter(void **state)
 {
@@ -592,6 +598,7 @@ test_deliv_6_submitter(void **state)
     }
 }
 
+/* RPT-DELIV-7: the Subject of section 1.10 with its Report-ID. */
 static void
 test_deliv_7_subject(void **state)
 {
@@ -681,6 +688,9 @@ test_deliv_7_subject_folded(void **state)
     mtasts_tlsrpt_report_free(r);
 }
 
+/* RPT-DELIV-8: the headers to sign (TLS-Report-Domain and -Submitter among
+ * them) are listed, and the body keeps to short lines so that a DKIM
+ * signature without l= survives transport. */
 static void
 test_deliv_8_dkim_friendly(void **state)
 {
@@ -1096,7 +1106,7 @@ test_round_trip_corpus(void **state)
         char *json, *dom;
         const char *contact, *at;
 
-        snprintf(path, sizeof(path), "%s/corpus/reports/%s", SHARED_DIR,
+        snprintf(path, sizeof(path), "%s/corpus/reports/%s", SRC_DIR,
                  corpus_json[i]);
         in = ralloc_slurp(path, &len);
         assert_non_null(in);
@@ -1200,8 +1210,7 @@ test_corpus_emails(void **state)
         struct mtasts_diag d = MTASTS_DIAG_INIT;
         int mis = -1, rc;
 
-        snprintf(path, sizeof(path), "%s/corpus/reports/%s", SHARED_DIR,
-                 c->file);
+        snprintf(path, sizeof(path), "%s/corpus/reports/%s", SRC_DIR, c->file);
         in = ralloc_slurp(path, &len);
         assert_non_null(in);
         exact = malloc(len); /* exactly len bytes: ASan sees overreads */
@@ -1226,7 +1235,7 @@ test_corpus_emails(void **state)
                 mtasts_tlsrpt_report *want;
                 char *a, *b;
 
-                snprintf(path, sizeof(path), "%s/corpus/reports/%s", SHARED_DIR,
+                snprintf(path, sizeof(path), "%s/corpus/reports/%s", SRC_DIR,
                          c->json);
                 j = ralloc_slurp(path, &jl);
                 assert_non_null(j);

@@ -46,7 +46,7 @@ load_report(const char *name)
     size_t len = 0;
     mtasts_tlsrpt_report *r = NULL;
 
-    snprintf(path, sizeof(path), "%s/corpus/reports/%s", SHARED_DIR, name);
+    snprintf(path, sizeof(path), "%s/corpus/reports/%s", SRC_DIR, name);
     in = ralloc_slurp(path, &len);
     assert_non_null(in);
     assert_int_equal(mtasts_tlsrpt_report_parse(ctx, in, len, 0, &r, NULL), 0);
@@ -172,8 +172,7 @@ test_oom_corpus_emails(void **state)
         unsigned char *in;
         size_t len = 0;
 
-        snprintf(path, sizeof(path), "%s/corpus/reports/%s", SHARED_DIR,
-                 files[i]);
+        snprintf(path, sizeof(path), "%s/corpus/reports/%s", SRC_DIR, files[i]);
         in = ralloc_slurp(path, &len);
         assert_non_null(in);
         sweep_ingest(in, len, 0);

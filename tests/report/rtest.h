@@ -13,7 +13,7 @@
 #include "ralloc.h"
 
 /* RFC 8460 Appendix B, with the wrapped additional-information URL joined
- * into one line (../shared/spec/errata.md); mx-host is a bare string as
+ * into one line (doc/requirements.md, Appendix A); mx-host is a bare string as
  * printed in the RFC (E-4). */
 #define APP_B                                                                \
     "{\n"                                                                    \

@@ -1,6 +1,6 @@
 /*
  * TLSRPT report JSON: parse, model and canonical serializer. Each test of a
- * requirement names its id (RPT-JSON-n); REQUIREMENTS section 10.
+ * requirement names its id (RPT-JSON-n); doc/requirements.md section 10.
  */
 #include "rtest.h"
 
@@ -10,8 +10,8 @@
 
 #include "tlsrpt_int.h"
 
-#ifndef SHARED_DIR
-#define SHARED_DIR "../shared"
+#ifndef SRC_DIR
+#define SRC_DIR "."
 #endif
 #ifndef GOLDEN_DIR
 #define GOLDEN_DIR "golden"
@@ -1823,7 +1823,7 @@ same_model(const mtasts_tlsrpt_report *a, const mtasts_tlsrpt_report *b)
 static void
 corpus_all(void **state)
 {
-    const char *dir = SHARED_DIR "/corpus/reports";
+    const char *dir = SRC_DIR "/corpus/reports";
     DIR *dh = opendir(dir);
     struct dirent *de;
     size_t files = 0, goldens = 0;

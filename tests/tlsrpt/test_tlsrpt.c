@@ -5,7 +5,7 @@
  * Run without arguments for the functional suite, with "--oom" for the
  * allocation-failure sweep. Every test uses its own counting allocator,
  * which checks that each free passes the size that was allocated and that
- * nothing leaks. The requirement a test covers (REQUIREMENTS.md section 9)
+ * nothing leaks. The requirement a test covers (doc/requirements.md section 9)
  * is named next to it.
  */
 #include <stdarg.h>

@@ -8,8 +8,8 @@
 
 #include "harness.h"
 
-#ifndef HARNESS_SHARED_DIR
-#error "HARNESS_SHARED_DIR must be defined by the build"
+#ifndef HARNESS_SRC_DIR
+#error "HARNESS_SRC_DIR must be defined by the build"
 #endif
 #ifndef HARNESS_DATA_DIR
 #error "HARNESS_DATA_DIR must be defined by the build"
@@ -378,9 +378,9 @@ fail:
 }
 
 char *
-harness_load_shared(const char *relpath, size_t *ret_len)
+harness_load_src(const char *relpath, size_t *ret_len)
 {
-    return load_file(HARNESS_SHARED_DIR, relpath, ret_len);
+    return load_file(HARNESS_SRC_DIR, relpath, ret_len);
 }
 
 char *

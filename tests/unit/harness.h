@@ -81,14 +81,14 @@ char *harness_exact(const void *src, size_t len);
 /* ------------------------------------------------------------------ */
 
 /*
- * Load a file relative to the shared reference directory
- * (<source root>/../shared). Returns a malloc'd block of exactly *ret_len
+ * Load a file relative to the source root (corpus/..., doc/...), which
+ * holds every file the tests read. Returns a malloc'd block of exactly *ret_len
  * bytes (no NUL; at least 1 byte is allocated), or NULL when the file
  * cannot be read. Release with free().
  */
-char *harness_load_shared(const char *relpath, size_t *ret_len);
+char *harness_load_src(const char *relpath, size_t *ret_len);
 
-/* As harness_load_shared(), relative to tests/unit/data. */
+/* As harness_load_src(), relative to tests/unit/data. */
 char *harness_load_data(const char *relpath, size_t *ret_len);
 
 #endif

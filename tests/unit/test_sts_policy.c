@@ -248,7 +248,7 @@ sts_pol_1_corpus_crlf(void **state)
 {
     mtasts_ctx *ctx = *state;
     size_t len = 0, i, crlf = 0;
-    char *body = harness_load_shared(
+    char *body = harness_load_src(
         "corpus/policies/lazroud__ctocongress.ru__crlf-no-final-newline.txt",
         &len);
     mtasts_policy *pol = NULL;

@@ -979,14 +979,14 @@ sts_txt_format_snprintf(void **state)
     mtasts_sts_record_free(rec);
 }
 
-/* Real-world records from the shared corpus that must parse (the corpus
+/* Real-world records from the corpus (corpus/) that must parse (the corpus
  * suite covers the whole file; this checks the fixture loader). */
 static void
 sts_txt_corpus_fixture(void **state)
 {
     mtasts_ctx *ctx = *state;
     size_t len = 0, i, start = 0, ok = 0;
-    char *txt = harness_load_shared("corpus/txt/sts-records.txt", &len);
+    char *txt = harness_load_src("corpus/txt/sts-records.txt", &len);
 
     assert_non_null(txt);
     assert_true(len > 0);
