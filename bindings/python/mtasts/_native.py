@@ -371,7 +371,7 @@ class Context:
     def __init__(self, seed=None, limits=None, options=None):
         pp = ffi.new("mtasts_ctx **")
         check(lib.mtasts_ctx_new(ffi.NULL, pp), what="mtasts_ctx_new")
-        self._ptr = ffi.gc(pp[0], lib.mtasts_ctx_free)
+        self._ptr = gc_with(pp[0], lib.mtasts_ctx_free)
         if seed is not None:
             check(lib.mtasts_ctx_set_seed(self._ptr, seed))
         for k, v in (limits or {}).items():
@@ -408,10 +408,74 @@ def ctx_ptr(ctx):
     return _default._ptr
 
 
-def gc_with(ptr, free, *keep):
-    """ffi.gc whose destructor holds references to keep (the context, a
-    parent), so those are released only after ptr is freed, whatever order
-    the garbage collector takes the Python objects in."""
-    def destroy(p, _keep=keep):
-        free(p)
-    return ffi.gc(ptr, destroy)
+# Ownership graph. Every C object a wrapper holds is a node with a count
+# of references: one for the wrapper's handle, one per child that needs
+# it (a context for everything made from it, a lookup for the policy it
+# lends, an entry taken from a lookup for that lookup...). A node's C
+# object is freed when its count falls to zero, then its parents are
+# released. The graph lives in module globals, not in the wrappers: the
+# cyclic garbage collector may clear wrappers, closures and tuples of a
+# garbage cycle in any order, but never these tables, so the order of the
+# frees does not depend on it.
+_nodes = {}    # key -> [refs, free function or None, pointer, parent keys]
+_by_handle = {}  # id(handle cdata) -> key, to find a parent's node
+_lock = threading.RLock()
+
+
+def _release(key):
+    stack = [key]
+    while stack:
+        k = stack.pop()
+        n = _nodes[k]
+        n[0] -= 1
+        if n[0] == 0:
+            del _nodes[k]
+            if n[1] is not None:
+                n[1](n[2])
+            stack.extend(n[3])
+
+
+def _collect(old):
+    try:
+        with _lock:
+            key = id(old)
+            if _by_handle.get(_nodes[key][4]) == key:
+                del _by_handle[_nodes[key][4]]
+            _release(key)
+    except Exception:  # interpreter shutdown: the tables may be gone
+        pass
+
+
+def _key(handle):
+    return _by_handle[id(handle)]
+
+
+def gc_with(ptr, free, *parents):
+    """A handle (a cdata of ptr's type) for a C object: free(ptr) runs once
+    the handle and every child registered on it are gone; free None for a
+    borrowed pointer. parents are handles the object needs alive (its
+    context, the object lending it)."""
+    old = ffi.cast(ffi.typeof(ptr), ptr)
+    key = id(old)  # unique while the node holds old
+    with _lock:
+        pkeys = [_key(h) for h in parents]
+        for k in pkeys:
+            _nodes[k][0] += 1
+        handle = ffi.gc(old, _collect)
+        _nodes[key] = [1, free, old, pkeys, id(handle)]
+        _by_handle[id(handle)] = key
+    return handle
+
+
+def add_parent(handle, parent):
+    """Make the object of handle need parent's object too."""
+    with _lock:
+        k, pk = _key(handle), _key(parent)
+        _nodes[pk][0] += 1
+        _nodes[k][3].append(pk)
+
+
+def live_objects():
+    """Number of C objects held (for tests)."""
+    with _lock:
+        return len(_nodes)

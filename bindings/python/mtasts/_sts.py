@@ -5,7 +5,7 @@ import re
 
 from ._native import (
     ffi, lib, check, error, new_diag, warning_names, text, raw, as_bytes,
-    len_getter, snprintf_out, StrArray, RRset, ctx_ptr, gc_with, _enum,
+    len_getter, snprintf_out, StrArray, RRset, ctx_ptr, gc_with, add_parent, _enum,
     Mode, Select, Action, Dns, Fetch, Outcome, Why, EntryAction, EntryTime,
     ResultType, Tls, Dane, DecideAction, DecideReason, StateError, Rua,
     take_buf,
@@ -86,14 +86,12 @@ def cert_names_match(sans, host):
 # ------------------------------------------------------------------ #
 
 class _Handle:
-    """An owned or borrowed C object. _owner is what keeps a borrowed
-    pointer valid (the parent's own handle)."""
+    """An owned or borrowed C object; _ptr is a handle of gc_with()."""
 
-    __slots__ = ("_ptr", "_owner")
+    __slots__ = ("_ptr",)
 
-    def __init__(self, ptr, owner):
+    def __init__(self, ptr):
         self._ptr = ptr
-        self._owner = owner
 
 
 def _exts(fn, ptr, count):
@@ -124,7 +122,7 @@ class StsRecord(_Handle):
 
     @classmethod
     def _own(cls, ptr, ctx):
-        return cls(gc_with(ptr, lib.mtasts_sts_record_free, ctx), None)
+        return cls(gc_with(ptr, lib.mtasts_sts_record_free, ctx))
 
     @classmethod
     def parse(cls, data, strict=False, ctx=None):
@@ -197,11 +195,11 @@ class Policy(_Handle):
 
     @classmethod
     def _own(cls, ptr, ctx):
-        return cls(gc_with(ptr, lib.mtasts_policy_free, ctx), None)
+        return cls(gc_with(ptr, lib.mtasts_policy_free, ctx))
 
     @classmethod
     def _borrowed(cls, ptr, owner):
-        return None if ptr == ffi.NULL else cls(ptr, owner)
+        return None if ptr == ffi.NULL else cls(gc_with(ptr, None, owner))
 
     @classmethod
     def parse(cls, data, strict=False, ctx=None):
@@ -367,7 +365,7 @@ class Entry(_Handle):
         d = new_diag()
         c = ctx_ptr(ctx)
         check(lib.mtasts_entry_decode(c, b, len(b), pp, d), d, what="entry")
-        return cls(gc_with(pp[0], lib.mtasts_entry_free, c), None)
+        return cls(gc_with(pp[0], lib.mtasts_entry_free, c))
 
     def encode(self):
         return snprintf_out(lib.mtasts_entry_encode, self._ptr,
@@ -440,32 +438,26 @@ put_fetch() and call drive() again."""
 class Lookup(_Handle):
     """One policy lookup (the pull API)."""
 
-    __slots__ = ("_entry_obj", "_taken", "_c")
+    __slots__ = ("_c",)
 
     def __init__(self, domain, now, entry=None, refresh=False, ctx=None):
         d = as_bytes(domain, "domain")
         c = self._c = ctx_ptr(ctx)
         pp = ffi.new("mtasts_lookup **")
         flags = lib.MTASTS_LOOKUP_REFRESH if refresh else 0
-        self._entry_obj = None
-        # entries taken with take_entry(): the lookup's policy then lives in
-        # them, so the lookup's destructor holds them (a Policy borrowed
-        # from the lookup keeps the lookup, and so them, alive)
-        self._taken = []
         if isinstance(entry, Entry):
             # borrowed by the lookup: keep it alive as long as the lookup
             rc = lib.mtasts_lookup_new_decoded(c, d, len(d), entry._ptr, now,
                                                flags, pp)
-            keep = (c, entry._ptr, self._taken)
-            self._entry_obj = entry
+            keep = (c, entry._ptr)
         else:
             e = ffi.NULL if entry is None else as_bytes(entry, "entry")
             rc = lib.mtasts_lookup_new(c, d, len(d), e,
                                        0 if entry is None else len(e), now,
                                        flags, pp)
-            keep = (c, self._taken)
+            keep = (c,)
         check(rc, what="lookup %r" % (domain,))
-        super().__init__(gc_with(pp[0], lib.mtasts_lookup_free, *keep), None)
+        super().__init__(gc_with(pp[0], lib.mtasts_lookup_free, *keep))
 
     def next(self):
         return _enum(Action, check(lib.mtasts_lookup_next(self._ptr)))
@@ -649,9 +641,9 @@ class Lookup(_Handle):
             return None
         check(rc)
         # the lookup's policy now lives in the entry: the entry is freed
-        # only after the lookup (see _taken)
-        ent = Entry(gc_with(pp[0], lib.mtasts_entry_free, self._c), None)
-        self._taken.append(ent._ptr)
+        # only after the lookup (and so after any Policy it lent)
+        ent = Entry(gc_with(pp[0], lib.mtasts_entry_free, self._c))
+        add_parent(self._ptr, ent._ptr)
         return ent
 
     @property
@@ -683,7 +675,7 @@ class Cache(_Handle):
         pp = ffi.new("mtasts_cache **")
         check(lib.mtasts_cache_new(c, max_entries, max_bytes, pp),
               what="cache")
-        super().__init__(gc_with(pp[0], lib.mtasts_cache_free, c), None)
+        super().__init__(gc_with(pp[0], lib.mtasts_cache_free, c))
 
     def get(self, domain, now):
         d = as_bytes(domain, "domain")

@@ -27,7 +27,7 @@ class TlsrptRecord(_Handle):
 
     @classmethod
     def _own(cls, ptr, ctx):
-        return cls(gc_with(ptr, lib.mtasts_tlsrpt_record_free, ctx), None)
+        return cls(gc_with(ptr, lib.mtasts_tlsrpt_record_free, ctx))
 
     @classmethod
     def parse(cls, data, strict=False, ctx=None):
@@ -323,7 +323,7 @@ class TlsrptPolicy(_Handle):
         c = ctx_ptr(ctx)
         pp = ffi.new("mtasts_tlsrpt_policy **")
         check(fn(c, d, len(d), *args, pp), what="policy key %r" % (domain,))
-        return cls(gc_with(pp[0], lib.mtasts_tlsrpt_policy_free, c), None)
+        return cls(gc_with(pp[0], lib.mtasts_tlsrpt_policy_free, c))
 
     @classmethod
     def sts(cls, domain, policy, ctx=None):
@@ -391,7 +391,7 @@ class Aggregator(_Handle):
         c = self._c = ctx_ptr(ctx)
         pp = ffi.new("mtasts_tlsrpt_agg **")
         check(lib.mtasts_tlsrpt_agg_new(c, pp), what="aggregator")
-        super().__init__(gc_with(pp[0], lib.mtasts_tlsrpt_agg_free, c), None)
+        super().__init__(gc_with(pp[0], lib.mtasts_tlsrpt_agg_free, c))
         for opt, v in ((lib.MTASTS_AGG_MAX_BYTES, max_bytes),
                        (lib.MTASTS_AGG_MAX_DETAILS, max_details),
                        (lib.MTASTS_AGG_FAILURES_ONLY, failures_only)):
