@@ -48,6 +48,33 @@ def _load():
 
 lib, library_path = _load()
 
+
+class _CountingLib:
+    """lib with a count of calls per C function (MTASTS_PY_COUNT_CALLS=1,
+    for the test that every C function is reached through the package)."""
+
+    def __init__(self, real):
+        self._real = real
+        self.calls = {}
+
+    def __getattr__(self, name):
+        v = getattr(self._real, name)
+        if not name.startswith("mtasts_"):
+            return v
+        calls = self.calls
+
+        def counted(*args):
+            calls[name] = calls.get(name, 0) + 1
+            return v(*args)
+        return counted
+
+    def __dir__(self):
+        return dir(self._real)
+
+
+if os.environ.get("MTASTS_PY_COUNT_CALLS"):
+    lib = _CountingLib(lib)
+
 # ------------------------------------------------------------------ #
 # Constants: read from the cdef, grouped into IntEnum families         #
 # ------------------------------------------------------------------ #

@@ -74,6 +74,10 @@ def test_tlsrpt_select_and_build():
         [["v=TLSRPTv1; rua=mailto:a@example.com"], ["other"]])
     assert out == mtasts.Select.FOUND
     assert rec.rua[0].target == "a@example.com"
+    r = mtasts.TlsrptRecord.parse("v=TLSRPTv1; rua=https://r.example/; "
+                                  "x-ext=abc")
+    assert r.extensions == (("x-ext", "abc"),)
+    assert r.format() == "v=TLSRPTv1; rua=https://r.example/; x-ext=abc"
     r = mtasts.TlsrptRecord.build(["mailto:a,b@example.com"])
     assert r.format() == "v=TLSRPTv1; rua=mailto:a%2Cb@example.com"
     with pytest.raises(mtasts.ParseError):
