@@ -12,7 +12,7 @@ soname), or at the path in the environment variable MTASTS_LIBRARY.
 """
 
 from ._native import (  # noqa: F401
-    ffi, lib, library_path, const, Context,
+    ffi, lib, library_path, const, enums, Context,
     Status, Limit, Warn, Reason, Select, Mode, ResultType, Option, Action,
     Dns, Fetch, Outcome, Why, EntryTime, EntryAction, Tls, Dane,
     DecideAction, DecideReason, Rua, PolicyType, Session, AggOption,
@@ -35,6 +35,9 @@ from ._tlsrpt import (  # noqa: F401
 )
 
 __version__ = "0.1.0"
+
+__all__ = [n for n in dir() if not n.startswith("_")
+           and n not in ("ffi", "lib")]
 
 
 def library_version():

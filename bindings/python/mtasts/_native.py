@@ -97,9 +97,68 @@ class _Const:
 const = _Const(_ALL)
 
 
-def _family(cname, prefix, names=None, exclude=(), strip=True):
-    """An IntEnum of the constants starting with prefix (or of names)."""
+# The enum types of the cdef (typedef enum {...} name;), name -> members.
+_ENUM_TYPES = {}
+for _t in ffi.list_types()[0]:
+    try:
+        _ty = ffi.typeof(_t)
+    except ffi.error:
+        continue
+    if _ty.kind == "enum":
+        _ENUM_TYPES[_t] = dict(_ty.relements)
+
+
+def _strip_common(names):
+    if len(names) < 2:
+        return "MTASTS_"
+    pre = os.path.commonprefix(list(names))
+    pre = pre[:pre.rfind("_") + 1] if "_" in pre else ""
+    if any(not n[len(pre):] or n[len(pre)].isdigit() for n in names):
+        pre = "MTASTS_"
+    return pre
+
+
+def _camel(typedef):
+    return "".join(w.capitalize() for w in
+                   typedef[len("mtasts_"):].split("_"))
+
+
+class _Enums:
+    """Every typedef'd enum of the header as an IntEnum, named after the
+    type: mtasts_policy_mode -> enums.PolicyMode."""
+
+    def __init__(self):
+        for t, members in _ENUM_TYPES.items():
+            if not t.startswith("mtasts_") or not members:
+                continue
+            pre = _strip_common(members)
+            setattr(self, _camel(t), enum.IntEnum(
+                _camel(t), {n[len(pre):]: v for n, v in
+                            sorted(members.items(), key=lambda kv: kv[1])},
+                module="mtasts"))
+
+
+enums = _Enums()
+
+
+def _family(cname, prefix, names=None, exclude=(), strip=True,
+            typedefs=()):
+    """An IntEnum of a family of constants: the members of the first of
+    typedefs that the header declares as an enum type, else the constants
+    starting with prefix (or listed in names)."""
     members = {}
+    for td in typedefs:
+        if td in _ENUM_TYPES:
+            for full, v in sorted(_ENUM_TYPES[td].items(),
+                                  key=lambda kv: kv[1]):
+                if full in exclude or (names is not None
+                                       and full not in names):
+                    continue
+                short = (full[len(prefix):] if full.startswith(prefix)
+                         else full[len("MTASTS_"):])
+                members[short] = v
+            if members:
+                return enum.IntEnum(cname, members, module="mtasts")
     for full, v in sorted(_ALL.items(), key=lambda kv: kv[1]):
         if names is not None:
             if full not in names:
@@ -118,39 +177,61 @@ Status = _family("Status", "MTASTS_",
                         if n == "MTASTS_OK" or (n.startswith("MTASTS_E")
                                                 and n[8:].isalpha()
                                                 and n[8:].isupper())},
-                 strip=True)
-Limit = _family("Limit", "MTASTS_LIMIT_")
-Warn = _family("Warn", "MTASTS_W_", exclude={"MTASTS_W_COUNT"})
-Reason = _family("Reason", "MTASTS_R_")
-Select = _family("Select", "MTASTS_SELECT_")
-Mode = _family("Mode", "MTASTS_MODE_")
-ResultType = _family("ResultType", "MTASTS_RESULT_")
-Option = _family("Option", "MTASTS_OPT_")
-Action = _family("Action", "MTASTS_ACT_")
-Dns = _family("Dns", "MTASTS_DNS_")
-Fetch = _family("Fetch", "MTASTS_FETCH_")
-Outcome = _family("Outcome", "MTASTS_OUTCOME_")
-Why = _family("Why", "MTASTS_WHY_")
+                 strip=True,
+                 typedefs=('mtasts_status',))
+Limit = _family("Limit", "MTASTS_LIMIT_",
+                typedefs=('mtasts_limit',))
+Warn = _family("Warn", "MTASTS_W_", exclude={"MTASTS_W_COUNT"},
+               typedefs=('mtasts_warning', 'mtasts_warn'))
+Reason = _family("Reason", "MTASTS_R_",
+                 typedefs=('mtasts_reason',))
+Select = _family("Select", "MTASTS_SELECT_",
+                 typedefs=('mtasts_select_outcome', 'mtasts_select'))
+Mode = _family("Mode", "MTASTS_MODE_",
+               typedefs=('mtasts_mode', 'mtasts_policy_mode'))
+ResultType = _family("ResultType", "MTASTS_RESULT_",
+                     typedefs=('mtasts_result_type', 'mtasts_result'))
+Option = _family("Option", "MTASTS_OPT_",
+                 typedefs=('mtasts_option', 'mtasts_opt'))
+Action = _family("Action", "MTASTS_ACT_",
+                 typedefs=('mtasts_action', 'mtasts_act',
+                           'mtasts_lookup_action'))
+Dns = _family("Dns", "MTASTS_DNS_",
+              typedefs=('mtasts_dns_status', 'mtasts_dns'))
+Fetch = _family("Fetch", "MTASTS_FETCH_",
+                typedefs=('mtasts_fetch_status', 'mtasts_fetch'))
+Outcome = _family("Outcome", "MTASTS_OUTCOME_",
+                  typedefs=('mtasts_outcome',))
+Why = _family("Why", "MTASTS_WHY_",
+              typedefs=('mtasts_why',))
 # MTASTS_ENTRY_ mixes a format version, time selectors and store
 # actions (issue 10): the families are split by name here.
 EntryTime = _family("EntryTime", "MTASTS_ENTRY_",
-                    names={"MTASTS_ENTRY_FETCHED_AT", "MTASTS_ENTRY_EXPIRES_AT",
+                    names={"MTASTS_ENTRY_FETCHED_AT",
+                           "MTASTS_ENTRY_EXPIRES_AT",
                            "MTASTS_ENTRY_BACKOFF_UNTIL",
                            "MTASTS_ENTRY_LAST_USED"})
 EntryAction = _family("EntryAction", "MTASTS_ENTRY_",
                       names={"MTASTS_ENTRY_UNCHANGED", "MTASTS_ENTRY_STORE",
                              "MTASTS_ENTRY_DELETE"})
-Tls = _family("Tls", "MTASTS_TLS_")
-Dane = _family("Dane", "MTASTS_DANE_")
+Tls = _family("Tls", "MTASTS_TLS_",
+              typedefs=('mtasts_tls_status', 'mtasts_tls'))
+Dane = _family("Dane", "MTASTS_DANE_",
+               typedefs=('mtasts_dane_status', 'mtasts_dane'))
 DecideAction = _family("DecideAction", "MTASTS_",
                        names={"MTASTS_DELIVER", "MTASTS_SKIP_MX"})
 DecideReason = _family("DecideReason", "MTASTS_DECIDE_",
-                       exclude={"MTASTS_DECIDE_TLSRPT_REPORT"})
-Rua = _family("Rua", "MTASTS_RUA_")
-PolicyType = _family("PolicyType", "MTASTS_POLICY_TYPE_")
+                       exclude={"MTASTS_DECIDE_TLSRPT_REPORT"},
+                       typedefs=('mtasts_decide_reason',))
+Rua = _family("Rua", "MTASTS_RUA_",
+              typedefs=('mtasts_rua_kind', 'mtasts_rua'))
+PolicyType = _family("PolicyType", "MTASTS_POLICY_TYPE_",
+                     typedefs=('mtasts_policy_type',))
 Session = _family("Session", "MTASTS_SESSION_",
-                  exclude={"MTASTS_SESSION_TLSRPT_REPORT"})
-AggOption = _family("AggOption", "MTASTS_AGG_")
+                  exclude={"MTASTS_SESSION_TLSRPT_REPORT"},
+                  typedefs=('mtasts_session_outcome', 'mtasts_session'))
+AggOption = _family("AggOption", "MTASTS_AGG_",
+                    typedefs=('mtasts_agg_option',))
 
 
 def _enum(cls, v):

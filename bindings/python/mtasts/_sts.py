@@ -5,7 +5,8 @@ import re
 
 from ._native import (
     ffi, lib, check, error, new_diag, warning_names, text, raw, as_bytes,
-    len_getter, snprintf_out, StrArray, RRset, ctx_ptr, gc_with, add_parent, _enum,
+    len_getter, snprintf_out, StrArray, RRset, ctx_ptr, gc_with, add_parent,
+    _enum,
     Mode, Select, Action, Dns, Fetch, Outcome, Why, EntryAction, EntryTime,
     ResultType, Tls, Dane, DecideAction, DecideReason, StateError, Rua,
     take_buf,

@@ -136,3 +136,23 @@ def test_constants_come_from_the_cdef():
         assert mtasts.ffi.string(lib.mtasts_warning_name(w)).decode() == \
             w.name.lower()
     assert len(mtasts.Warn) == lib.MTASTS_W_COUNT
+
+
+def test_families_follow_enum_types(monkeypatch):
+    # once the header declares typed enums (issue 10), the families are
+    # read from them; the prefix rule is only the fallback
+    from mtasts import _native
+    monkeypatch.setitem(_native._ENUM_TYPES, "mtasts_policy_mode", {
+        "MTASTS_MODE_ENFORCE": 1, "MTASTS_MODE_TESTING": 2,
+        "MTASTS_MODE_NONE": 3})
+    Mode = _native._family("Mode", "MTASTS_MODE_",
+                           typedefs=("mtasts_mode", "mtasts_policy_mode"))
+    assert [(m.name, int(m)) for m in Mode] == [
+        ("ENFORCE", 1), ("TESTING", 2), ("NONE", 3)]
+    monkeypatch.setitem(_native._ENUM_TYPES, "mtasts_decide_flags", {
+        "MTASTS_DECIDE_F_TLSRPT_REPORT": 1, "MTASTS_DECIDE_F_OTHER": 2})
+    e = _native._Enums()
+    assert e.PolicyMode.TESTING == 2
+    assert e.DecideFlags.TLSRPT_REPORT == 1
+    with pytest.raises(ImportError):
+        _native._family("Nothing", "MTASTS_NO_SUCH_")
