@@ -39,6 +39,12 @@ __version__ = "0.1.0"
 __all__ = [n for n in dir() if not n.startswith("_")
            and n not in ("ffi", "lib")]
 
+for _n in __all__:  # show mtasts.ParseError, not mtasts._native.ParseError
+    _o = globals()[_n]
+    if isinstance(_o, type) and _o.__module__.startswith("mtasts._"):
+        _o.__module__ = "mtasts"
+del _n, _o
+
 
 def library_version():
     """(version string, MTASTS_VERSION_NUM) of the loaded library."""

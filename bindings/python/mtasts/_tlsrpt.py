@@ -206,17 +206,23 @@ class Report:
                    tuple(warning_names(L.mtasts_tlsrpt_report_warnings(p))),
                    tuple(diags), p)
 
+    def _c(self):
+        if self._handle is None:
+            raise ValueError("this Report was not made by the library "
+                             "(Report.parse, mail_ingest, Aggregator.report)")
+        return self._handle
+
     def to_json(self, pretty=False):
         """Canonical JSON (bytes)."""
         pp = ffi.new("mtasts_buf **")
         check(lib.mtasts_tlsrpt_report_to_json(
-            self._handle, lib.MTASTS_JSON_PRETTY if pretty else 0, pp))
+            self._c(), lib.MTASTS_JSON_PRETTY if pretty else 0, pp))
         return take_buf(pp)
 
     def mail(self, from_, to, submitter, date, message_id, gzip=True):
         pp = ffi.new("mtasts_buf **")
         check(lib.mtasts_tlsrpt_mail(
-            self._handle, cz(from_, "from"), cz(to, "to"),
+            self._c(), cz(from_, "from"), cz(to, "to"),
             cz(submitter, "submitter"), cz(date, "date"),
             cz(message_id, "message_id"),
             lib.MTASTS_DELIVER_GZIP if gzip else 0, pp), what="report mail")
@@ -227,7 +233,7 @@ class Report:
         pp = ffi.new("mtasts_buf **")
         ct = ffi.new("const char **")
         check(lib.mtasts_tlsrpt_https_body(
-            self._handle, lib.MTASTS_DELIVER_GZIP if gzip else 0, pp, ct))
+            self._c(), lib.MTASTS_DELIVER_GZIP if gzip else 0, pp, ct))
         return take_buf(pp), _cstr(ct[0])
 
 

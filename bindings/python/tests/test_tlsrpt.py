@@ -63,6 +63,11 @@ def test_report_parse_dataclasses():
     assert b.failure_reason_code == "X509_V_ERR_PROXY_PATH_LENGTH_EXCEEDED"
     with pytest.raises(Exception):
         r.report_id = "x"  # frozen
+    import dataclasses
+    copy = dataclasses.replace(r, _handle=None)
+    assert copy == r
+    with pytest.raises(ValueError):
+        copy.to_json()
     assert mtasts.Report.parse(REPORT) == r
 
 
