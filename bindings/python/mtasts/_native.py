@@ -7,6 +7,7 @@ gen_cdef.py; nothing here repeats a value of the header.
 import ctypes.util
 import enum
 import os
+import re
 import threading
 
 import cffi
@@ -16,7 +17,8 @@ __all__ = ["ffi", "lib", "library_path"]
 ffi = cffi.FFI()
 with open(os.path.join(os.path.dirname(__file__), "_cdef.h"),
           encoding="utf-8") as _f:
-    ffi.cdef(_f.read())
+    _CDEF = _f.read()
+ffi.cdef(_CDEF)
 
 
 def _candidates():
@@ -37,11 +39,23 @@ def _candidates():
 
 def _load():
     errors = []
+    funcs = re.findall(r"\b(mtasts_\w+)\(", _CDEF)
     for name in _candidates():
         try:
-            return ffi.dlopen(name), name
+            handle = ffi.dlopen(name)
         except OSError as e:
             errors.append("%s: %s" % (name, e))
+            continue
+        # ABI mode binds lazily: check now that every declared function is
+        # there, so an older library fails here and not at its first call
+        missing = [f for f in funcs if not hasattr(handle, f)]
+        if missing:
+            errors.append("%s does not export %d of the %d functions of the "
+                          "declarations (%s...): another version"
+                          % (name, len(missing), len(funcs),
+                             ", ".join(missing[:3])))
+            continue
+        return handle, name
     raise ImportError("cannot load libmtasts (set MTASTS_LIBRARY=/path/to/"
                       "libmtasts.so.N):\n  " + "\n  ".join(errors))
 

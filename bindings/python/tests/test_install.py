@@ -56,3 +56,14 @@ def test_library_lookup_order(monkeypatch):
                        env=dict(os.environ,
                                 MTASTS_LIBRARY="/nonexistent/libmtasts.so"))
     assert r.returncode != 0 and "MTASTS_LIBRARY" in r.stderr
+
+
+def test_library_without_the_functions_is_refused():
+    # a library that lacks declared functions (another version) fails at
+    # import, naming what is missing, not at the first call
+    code = "import mtasts"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                       text=True, cwd=PKG_ROOT,
+                       env=dict(os.environ, MTASTS_LIBRARY="libc.so.6"))
+    assert r.returncode != 0
+    assert "does not export" in r.stderr and "mtasts_" in r.stderr
