@@ -6,20 +6,24 @@
  * Reports come from a deterministic generator (no randomness, no files):
  * small (about 2 KiB: a Google-like report with a few failure details),
  * 1mib and 50mib (one sts and one tlsa policy with many failure details of
- * the shapes seen in real reports). The figure for each case is the median
- * over batches of the throughput in GB/s (10^9 bytes of JSON per second).
+ * the shapes seen in real reports), and 50mib_10kpol (50 MiB over 10 000
+ * policies, each with its own domain, policy strings and details). The figure
+ * for each case is the median over batches of the throughput in GB/s (10^9
+ * bytes of JSON per second).
  *
  * Options:
  *   --json          machine-readable output
  *   --batches N     batches per case (default 11)
  *   --batch-ms MS   target batch duration (default 200)
- *   --only NAME     small, 1mib or 50mib
+ *   --only NAME     small, 1mib, 50mib or 50mib_10kpol
  *   --print NAME    write the generated report to stdout and exit
- *   --settle        after each batch, outside the timed regions, make one
- *                   64 KiB allocation: with glibc this merges the small
- *                   blocks the batch freed (malloc_consolidate), work that
- *                   otherwise falls on the next large allocation, i.e. on
- *                   the other parser's batch (diagnostic; off by default)
+ *
+ * Each timed batch ends with one 64 KiB allocation (settle()): with glibc
+ * this merges the small blocks the batch freed (malloc_consolidate), work
+ * that would otherwise fall on the next large allocation, i.e. on the
+ * other parser's batch. So each parser pays for its own deferred frees
+ * (cJSON_Delete of a 50 MiB DOM leaves millions of them; our parse frees
+ * a few large blocks).
  *
  * Timings are never asserted; the exit status is non-zero only when a
  * parse fails.
@@ -78,13 +82,17 @@ static const char *const results[] = {
     "certificate-expired", "starttls-not-supported", "validation-failure",
     "certificate-host-mismatch", "sts-policy-fetch-error"};
 
-/* A report of at least target bytes. */
+/* A report of at least target bytes with npol policies. With two policies
+ * (the small, 1mib and 50mib cases) they are one sts and one tlsa policy of
+ * example.com; with more, each policy has its own domain, every fourth is
+ * a tlsa policy, and the failure details are spread evenly over them. */
 static char *
-generate(size_t target, size_t *ret_len)
+generate(size_t target, size_t npol, size_t *ret_len)
 {
     struct gbuf g = {NULL, 0, 0};
     uint32_t x = 12345;
     size_t k = 0, pol;
+    size_t part = target / npol;
 
     gput(&g, "{\"organization-name\":\"Example Mail Provider Inc.\","
              "\"date-range\":{\"start-datetime\":\"2024-06-01T00:00:00Z\","
@@ -92,9 +100,10 @@ generate(size_t target, size_t *ret_len)
              "\"contact-info\":\"smtp-tls-reporting@provider.example\","
              "\"report-id\":\"2024-06-01T00:00:00Z_example.com\","
              "\"policies\":[");
-    for (pol = 0; pol < 2; pol++) {
-        size_t part = target / 2;
-        if (pol == 0)
+    for (pol = 0; pol < npol; pol++) {
+        if (pol > 0)
+            gput(&g, ",");
+        if (npol == 2 && pol == 0)
             gput(&g, "{\"policy\":{\"policy-type\":\"sts\",\"policy-string\":"
                      "[\"version: STSv1\",\"mode: enforce\",\"mx: "
                      "mx1.example.com\",\"mx: mx2.example.com\",\"mx: "
@@ -102,16 +111,32 @@ generate(size_t target, size_t *ret_len)
                      "\"policy-domain\":\"example.com\",\"mx-host\":["
                      "\"mx1.example.com\",\"mx2.example.com\","
                      "\"*.backup.example.com\"]},");
-        else
-            gput(&g, ",{\"policy\":{\"policy-type\":\"tlsa\",\"policy-string\":"
+        else if (npol == 2)
+            gput(&g, "{\"policy\":{\"policy-type\":\"tlsa\",\"policy-string\":"
                      "[\"3 1 1 0123456789ABCDEF0123456789ABCDEF0123456789ABCDE"
                      "F0123456789ABCDEF\",\"3 1 1 FEDCBA9876543210FEDCBA987654"
                      "3210FEDCBA9876543210FEDCBA9876543210\"],\"policy-domain"
                      "\":\"mx1.example.com\"},");
+        else if (pol % 4 == 3)
+            gput(&g,
+                 "{\"policy\":{\"policy-type\":\"tlsa\",\"policy-string\":"
+                 "[\"3 1 1 %08X89ABCDEF0123456789ABCDEF0123456789ABCDEF0123"
+                 "456789ABCDEF\"],\"policy-domain\":\"mx1.d%zu.example\"},",
+                 (unsigned)pol, pol);
+        else
+            gput(&g,
+                 "{\"policy\":{\"policy-type\":\"sts\",\"policy-string\":"
+                 "[\"version: STSv1\",\"mode: %s\",\"mx: mx1.d%zu.example\","
+                 "\"mx: *.backup.d%zu.example\",\"max_age: 604800\"],"
+                 "\"policy-domain\":\"d%zu.example\",\"mx-host\":["
+                 "\"mx1.d%zu.example\",\"*.backup.d%zu.example\"]},",
+                 pol % 3 ? "enforce" : "testing", pol, pol, pol, pol, pol);
         gput(&g,
              "\"summary\":{\"total-successful-session-count\":%u,"
              "\"total-failure-session-count\":%u},\"failure-details\":[",
-             (unsigned)(target / 7 + 1000), (unsigned)(target / 300 + 3));
+             (unsigned)(part * npol / 7 + 1000),
+             (unsigned)(part * npol / 300 + 3));
+        k = 0;
         do {
             x = x * 1103515245u + 12345u;
             gput(&g,
@@ -119,8 +144,7 @@ generate(size_t target, size_t *ret_len)
                  "\"receiving-mx-hostname\":\"mx%u.example.com\","
                  "\"receiving-ip\":\"198.51.%u.%u\",\"failed-session-count\":"
                  "%u",
-                 k && g.n > 0 && g.d[g.n - 1] != '[' ? "," : "",
-                 results[(x >> 8) % 5],
+                 k ? "," : "", results[(x >> 8) % 5],
                  (x & 1) ? "2001:db8:abcd:12::1" : "203.0.113.25",
                  (x >> 12) % 4, (x >> 16) & 255, (x >> 24) & 255,
                  (x >> 4) % 1000 + 1);
@@ -192,16 +216,13 @@ c_free(void *user, void *p, size_t n)
 /* ------------------------------------------------------------------ */
 
 static volatile uintptr_t sink;
-static int settle_heap;
 
-/* --settle: one large allocation, outside the timed regions */
+/* one large allocation, at the end of each timed batch */
 static void
 settle(void)
 {
     void *volatile p;
 
-    if (!settle_heap)
-        return;
     p = malloc((size_t)1 << 16);
     free(p);
 }
@@ -244,11 +265,11 @@ struct result {
 };
 
 static int
-measure(const char *name, size_t target, int batches, double batch_s,
-        struct result *res)
+measure(const char *name, size_t target, size_t npol, int batches,
+        double batch_s, struct result *res)
 {
     size_t len;
-    char *js = generate(target, &len);
+    char *js = generate(target, npol, &len);
     struct counter cnt = {0, 0};
     struct mtasts_alloc al = {MTASTS_ALLOC_VERSION, c_alloc, c_realloc, c_free,
                               &cnt};
@@ -286,17 +307,17 @@ measure(const char *name, size_t target, int batches, double batch_s,
     for (b = 0; b < batches; b++) {
         t0 = (bench_now_ns() * 1e-9);
         run_ours(ctx, (const uint8_t *)js, len, iters);
+        settle();
         ours[b] =
             (double)len * (double)iters / ((bench_now_ns() * 1e-9) - t0) / 1e9;
-        settle();
         t0 = (bench_now_ns() * 1e-9);
         if (run_cjson(js, len, iters) != 0) {
             fprintf(stderr, "bench_json: cJSON rejects %s\n", name);
             return -1;
         }
+        settle();
         theirs[b] =
             (double)len * (double)iters / ((bench_now_ns() * 1e-9) - t0) / 1e9;
-        settle();
     }
     res->name = name;
     res->len = len;
@@ -313,9 +334,15 @@ main(int argc, char **argv)
 {
     static const struct {
         const char *name;
-        size_t target;
-    } cases[] = {{"small", 2048}, {"1mib", 1 << 20}, {"50mib", 50u << 20}};
-    struct result res[3];
+        size_t target, npol;
+    } cases[] = {{"small", 2048, 2},
+                 {"1mib", 1 << 20, 2},
+                 {"50mib", 50u << 20, 2},
+                 {"50mib_10kpol", 50u << 20, 10000}};
+    enum {
+        NCASES = sizeof(cases) / sizeof(cases[0])
+    };
+    struct result res[NCASES];
     int batches = 11, json = 0, i, n = 0, rc = 0;
     double batch_ms = 200;
     const char *only = NULL;
@@ -327,36 +354,33 @@ main(int argc, char **argv)
             batches = atoi(argv[++i]);
         else if (strcmp(argv[i], "--batch-ms") == 0 && i + 1 < argc)
             batch_ms = atof(argv[++i]);
-        else if (strcmp(argv[i], "--settle") == 0)
-            settle_heap = 1;
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
             only = argv[++i];
         else if (strcmp(argv[i], "--print") == 0 && i + 1 < argc) {
             size_t k, len;
             char *js;
-            for (k = 0; k < 3; k++)
+            for (k = 0; k < NCASES; k++)
                 if (strcmp(argv[i + 1], cases[k].name) == 0)
                     break;
-            if (k == 3)
+            if (k == NCASES)
                 return 2;
-            js = generate(cases[k].target, &len);
+            js = generate(cases[k].target, cases[k].npol, &len);
             fwrite(js, 1, len, stdout);
             free(js);
             return 0;
         } else {
             fprintf(stderr, "usage: bench_json [--json] [--batches N] "
-                            "[--batch-ms MS] [--only NAME] [--print NAME] "
-                            "[--settle]\n");
+                            "[--batch-ms MS] [--only NAME] [--print NAME]\n");
             return 2;
         }
     }
     if (batches < 1 || batches > MAX_BATCHES)
         batches = 11;
-    for (i = 0; i < 3; i++) {
+    for (i = 0; i < NCASES; i++) {
         if (only != NULL && strcmp(only, cases[i].name) != 0)
             continue;
-        if (measure(cases[i].name, cases[i].target, batches, batch_ms / 1e3,
-                    &res[n]) != 0) {
+        if (measure(cases[i].name, cases[i].target, cases[i].npol, batches,
+                    batch_ms / 1e3, &res[n]) != 0) {
             rc = 1;
             continue;
         }
@@ -375,7 +399,7 @@ main(int argc, char **argv)
                    (double)res[i].model_bytes / (double)res[i].len,
                    res[i].peak_bytes);
         else
-            printf("%-6s %10zu bytes  mtasts %6.3f GB/s  cJSON %6.3f GB/s  "
+            printf("%-12s %10zu bytes  mtasts %6.3f GB/s  cJSON %6.3f GB/s  "
                    "x%5.2f  model %.2fx JSON, parse peak %.2fx\n",
                    res[i].name, res[i].len, res[i].ours_gbs, res[i].cjson_gbs,
                    res[i].ours_gbs / res[i].cjson_gbs,

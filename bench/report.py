@@ -1,34 +1,48 @@
 #!/usr/bin/env python3
-"""Combine the JSON outputs of bench_text, bench_discovery and the peer
-benchmarks into one table (used by bench/run.sh). Usage:
+"""Combine the JSON outputs of one or more bench/run.sh runs into one table,
+score the targets of issue 10, and optionally write bench/RESULTS.md.
 
-  report.py C_JSON [PMSR_JSON|-] [MAILAUTH_JSON|-] [--json] [--machine TEXT]
-            [--discovery DISC_JSON [--pmsr-discovery J|-]
-             [--mailauth-discovery J|-]]
+  report.py [--json] [--machine T] [--commit T] [--date T] [--load T]
+            [--results FILE] RUN_DIR...
 
-A peer given as '-' (or an empty/missing file) was skipped.
+Each RUN_DIR holds one run's outputs: text.json (bench_text), disc.json
+(bench_discovery), json.json (bench_json), rss.json (the tool's peak
+memory), and the peers' pmsr.json, mailauth.json, pmsr_d.json,
+mailauth_d.json (absent: the peer was skipped). A figure is the median of
+the per-run medians; a ratio is computed within each run (ours and the
+peer's figures from the same run) and the median of those is shown, with
+their range when there are several runs.
 """
 import json
+import os
+import re
+import statistics
 import sys
 
-PEER_TARGET = 10.0  # our policy parse must be at least this much faster
-# our cached lookup with decision must be at least this much faster than
-# each peer's cached path (issue 3)
-DISC_PEER_TARGET = 20.0
-# peer case -> our case it is compared with, and whether the target applies
-DISC_PAIRS = {
-    "pmsr_cached_resolve": ("lookup_decoded_decide", True),
-    "pmsr_process_request": ("lookup_cached_decide", False),
-    "pmsr_cache_get": ("cache_get", False),
-    "mailauth_cached_decide": ("lookup_decoded_decide", True),
-    "mailauth_cached_policy": ("lookup_cached", False),
-}
-OPTS = ("--machine", "--discovery", "--pmsr-discovery", "--mailauth-discovery")
+# issue 10 targets
+PEER_PARSE_TARGET = 5.0    # policy parse >= 5x the best peer
+DELIVERY_TARGET = 20.0     # per-delivery path from the stored entry bytes
+INGEST_GBPS = 1.0          # report ingest >= 1 GB/s at every size
+INGEST_VS_CJSON = 2.5      # and >= 2.5x cJSON
+RSS_RATIO = 1.5            # tool peak memory <= 1.5x the file
+
+# (peer case, our case it is compared with, scored against the target)
+DISC_PAIRS = [
+    ("pmsr_cached_resolve", "lookup_cached_decide", True),
+    ("pmsr_cached_resolve", "lookup_decoded_decide", False),
+    ("pmsr_process_request", "lookup_cached_decide", False),
+    ("pmsr_cache_get", "cache_get", False),
+    ("mailauth_cached_decide", "lookup_cached_decide", True),
+    ("mailauth_cached_decide", "lookup_decoded_decide", False),
+    ("mailauth_cached_policy", "lookup_cached", False),
+]
+PEER_NAMES = {"pmsr": "postfix-mta-sts-resolver", "mailauth": "mailauth",
+              "pmsr_discovery": "postfix-mta-sts-resolver",
+              "mailauth_discovery": "mailauth"}
+HISTORY_HEAD = "## History"
 
 
 def load(path):
-    if path in (None, "-"):
-        return None
     try:
         with open(path) as f:
             data = f.read().strip()
@@ -37,143 +51,305 @@ def load(path):
     return json.loads(data) if data else None
 
 
+def med(xs):
+    return statistics.median(xs) if xs else None
+
+
+def cases(doc):
+    return {c["name"]: c for c in doc["cases"]} if doc else {}
+
+
+class Runs:
+    """The same outputs of several runs, side by side."""
+
+    def __init__(self, dirs):
+        self.runs = []
+        for d in dirs:
+            r = {k: load(os.path.join(d, k + ".json"))
+                 for k in ("text", "disc", "json", "rss", "pmsr", "mailauth",
+                           "pmsr_d", "mailauth_d")}
+            self.runs.append(r)
+
+    def first(self, key):
+        for r in self.runs:
+            if r[key] is not None:
+                return r[key]
+        return None
+
+    def ns(self, key, name):
+        """Median over runs of one case's median ns."""
+        return med([cases(r[key])[name]["median_ns"] for r in self.runs
+                    if name in cases(r[key])])
+
+    def ratio(self, key_a, a, key_b, b):
+        """Per-run a/b (medians of the same run): (median, min, max)."""
+        xs = []
+        for r in self.runs:
+            ca, cb = cases(r[key_a]), cases(r[key_b])
+            if a in ca and b in cb:
+                xs.append(ca[a]["median_ns"] / cb[b]["median_ns"])
+        if not xs:
+            return None
+        return (med(xs), min(xs), max(xs))
+
+
+def fmt_ratio(r):
+    if r is None:
+        return "-"
+    if r[1] == r[2]:
+        return "%.2fx" % r[0]
+    return "%.2fx (%.2f-%.2f)" % r
+
+
+def verdict(ok):
+    return "PASS" if ok else "MISS"
+
+
+def build(runs):
+    """All tables as (title, header, rows), and the headline targets."""
+    tables, targets = [], []
+    text = runs.first("text")
+    if text:
+        rows = []
+        # issue 10 replaced the "<= 2x the baseline" targets of the text
+        # paths with ">= 5x the best peer": the ratios are information
+        for c in text["cases"]:
+            row = [c["name"], c["what"], "%.1f" % runs.ns("text", c["name"])]
+            if "baseline" in c:
+                r = runs.ratio("text", c["name"], "text", c["baseline"])
+                row += [fmt_ratio(r)]
+            else:
+                row += ["(base)"]
+            rows.append(row)
+        tables.append(("Text paths (bench_text; ratio = ours / hand-written "
+                       "baseline, information)",
+                       ["case", "what", "median ns", "ratio"], rows))
+        rows = []
+        best = None
+        for key in ("pmsr", "mailauth"):
+            peer = runs.first(key)
+            if peer is None:
+                rows.append(["(%s)" % PEER_NAMES[key], "skipped: not installed",
+                             "", "", "", ""])
+                continue
+            for c in peer["cases"]:
+                r = runs.ratio(key, c["name"], "text", "policy_parse")
+                rows.append([c["name"], c["what"] + " " +
+                             peer.get("peer_version", ""),
+                             "%.1f" % runs.ns(key, c["name"]), fmt_ratio(r),
+                             ">=%.0fx" % PEER_PARSE_TARGET,
+                             verdict(r[0] >= PEER_PARSE_TARGET)])
+                best = r[0] if best is None else min(best, r[0])
+        tables.append(("Policy parse vs peers (same 6-line policy; speedup = "
+                       "peer / policy_parse)", ["case", "what", "median ns",
+                                                "speedup", "target", "result"],
+                       rows))
+        if best is not None:
+            targets.append(("Policy parse >= %.0fx the best peer"
+                            % PEER_PARSE_TARGET, "%.1fx" % best,
+                            best >= PEER_PARSE_TARGET))
+    disc = runs.first("disc")
+    if disc:
+        rows = []
+        for c in disc["cases"]:
+            row = [c["name"], c["what"], "%.1f" % runs.ns("disc", c["name"])]
+            if "baseline" in c:
+                r = runs.ratio("disc", c["name"], "disc", c["baseline"])
+                row += [fmt_ratio(r), "<=%.1fx" % c["target_max_ratio"],
+                        verdict(r[0] <= c["target_max_ratio"])]
+            else:
+                row += ["", "", ""]
+            rows.append(row)
+        tables.append(("Per-delivery path (bench_discovery; entry %d bytes, "
+                       "%d cached domains)" % (disc.get("entry_bytes", 0),
+                                               disc.get("domains", 0)),
+                       ["case", "what", "median ns", "ratio", "target",
+                        "result"], rows))
+        rows = []
+        for key in ("pmsr_d", "mailauth_d"):
+            peer = runs.first(key)
+            if peer is None:
+                rows.append(["(%s)" % PEER_NAMES[key.replace("_d", "")],
+                             "skipped: not installed", "", "", "", "", ""])
+                continue
+            names = cases(peer)
+            for pc, ours, scored in DISC_PAIRS:
+                if pc not in names:
+                    continue
+                r = runs.ratio(key, pc, "disc", ours)
+                if r is None:
+                    continue
+                rows.append([pc, names[pc]["what"],
+                             "%.1f" % runs.ns(key, pc), ours, fmt_ratio(r),
+                             ">=%.0fx" % DELIVERY_TARGET if scored else "(info)",
+                             verdict(r[0] >= DELIVERY_TARGET) if scored
+                             else ""])
+                if scored:
+                    targets.append((
+                        "Per-delivery path from the stored entry bytes >= "
+                        "%.0fx %s" % (DELIVERY_TARGET,
+                                      PEER_NAMES[peer["bench"]]),
+                        "%.1fx (%.0f ns vs %.0f ns)"
+                        % (r[0], runs.ns("disc", ours), runs.ns(key, pc)),
+                        r[0] >= DELIVERY_TARGET))
+        tables.append(("Per-delivery path vs peers (speedup = peer / ours; "
+                       "'vs' = our case)", ["case", "what", "median ns", "vs",
+                                            "speedup", "target", "result"],
+                       rows))
+    js = runs.first("json")
+    if js:
+        rows = []
+        for c in js:
+            name = c["case"]
+            per = [x for r in runs.runs if r["json"]
+                   for x in r["json"] if x["case"] == name]
+            gbps = med([x["mtasts_gbps"] for x in per])
+            cj = med([x["cjson_gbps"] for x in per])
+            sp = [x["mtasts_gbps"] / x["cjson_gbps"] for x in per]
+            r = (med(sp), min(sp), max(sp))
+            ok = gbps >= INGEST_GBPS and r[0] >= INGEST_VS_CJSON
+            rows.append([name, "%d" % c["bytes"], "%.3f" % gbps, "%.3f" % cj,
+                         fmt_ratio(r), "%.2fx" % c["model_ratio"],
+                         verdict(ok)])
+            targets.append(("Report ingest %s: >= %.0f GB/s and >= %.1fx cJSON"
+                            % (name, INGEST_GBPS, INGEST_VS_CJSON),
+                            "%.2f GB/s, %.2fx" % (gbps, r[0]), ok))
+        tables.append(("Report ingest (bench_json; GB/s = 10^9 bytes of JSON "
+                       "per second; model = bytes a parsed report holds / "
+                       "JSON bytes)",
+                       ["case", "JSON bytes", "mtasts GB/s", "cJSON GB/s",
+                        "speedup", "model", "target"], rows))
+    rss = [r["rss"] for r in runs.runs if r["rss"]]
+    if rss:
+        kib = med([x["max_rss_kib"] for x in rss])
+        ratio = kib * 1024 / rss[0]["file_bytes"]
+        tables.append(("Tool peak memory: /usr/bin/time max RSS of `mtasts "
+                       "report parse` on the 50mib_10kpol report",
+                       ["file bytes", "max RSS KiB", "RSS / file", "target",
+                        "result"],
+                       [["%d" % rss[0]["file_bytes"], "%d" % kib,
+                         "%.2fx" % ratio, "<=%.1fx" % RSS_RATIO,
+                         verdict(ratio <= RSS_RATIO)]]))
+        targets.append(("`mtasts report parse` peak memory <= %.1fx the file "
+                        "(50 MB, 10 000 policies)" % RSS_RATIO,
+                        "%.2fx" % ratio, ratio <= RSS_RATIO))
+    return tables, targets
+
+
+def render(tables):
+    out = []
+    for title, head, rows in tables:
+        widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
+        out.append(title)
+        for row in [head] + rows:
+            out.append("  ".join(str(x).ljust(w) for x, w in
+                                 zip(row, widths)).rstrip())
+        out.append("")
+    return "\n".join(out)
+
+
+def versions(runs):
+    v = []
+    for key in ("pmsr", "mailauth"):
+        p = runs.first(key)
+        if p:
+            extra = p.get("python") or p.get("node") or ""
+            v.append("%s %s%s" % (PEER_NAMES[key], p.get("peer_version", "?"),
+                                  " (%s)" % extra if extra else ""))
+    return ", ".join(v) or "no peers"
+
+
+def write_results(path, meta, runs, tables, targets):
+    history = []
+    try:
+        with open(path) as f:
+            old = f.read()
+        if HISTORY_HEAD in old:
+            history = old[old.index(HISTORY_HEAD):].rstrip("\n").split("\n")
+    except OSError:
+        pass
+    if not history:
+        history = [HISTORY_HEAD, "",
+                   "Headline figures of past recorded runs (newest last).",
+                   "", "| date | commit | headline |", "|---|---|---|"]
+    head = "; ".join("%s %s" % (short(t[0]), t[1].split(" (")[0])
+                     for t in targets)
+    history.append("| %s | %s | %s |" % (meta["date"], meta["commit"], head))
+    text = runs.first("text")
+    lines = [
+        "# Benchmark results",
+        "",
+        "Written by `bench/run.sh --results bench/RESULTS.md`; the method is "
+        "in [README.md](README.md). Figures are medians of %d run(s); each "
+        "ratio is computed within one run, and the median of the per-run "
+        "ratios is shown with their range." % len(runs.runs),
+        "",
+        "- date: %s" % meta["date"],
+        "- commit: %s" % meta["commit"],
+        "- machine: %s" % meta["machine"],
+        "- load average (1/5/15 min): %s" % meta["load"],
+        "- libmtasts %s, %d batches per case; peers: %s"
+        % (text["library_version"] if text else "?",
+           text["batches"] if text else 0, versions(runs)),
+        "",
+        "## Targets (issue 10)",
+        "",
+        "| target | measured | result |",
+        "|---|---|---|",
+    ]
+    for name, val, ok in targets:
+        lines.append("| %s | %s | %s |" % (name, val, verdict(ok)))
+    lines += ["", "## All figures", "", "```", render(tables).rstrip(), "```",
+              ""]
+    with open(path, "w") as f:
+        f.write("\n".join(lines + history) + "\n")
+
+
+def short(name):
+    """A target's name for the one-line history."""
+    m = re.match(r"Report ingest (\S+):", name)
+    if m:
+        return m.group(1)
+    if name.startswith("Per-delivery"):
+        return "delivery vs " + name.split()[-1]
+    if name.startswith("Policy parse"):
+        return "policy parse vs best peer"
+    if name.startswith("`mtasts report parse`"):
+        return "tool RSS/file"
+    return name
+
+
 def main(argv):
     as_json = "--json" in argv
-    opt = {}
-    for o in OPTS:
-        if o in argv:
-            opt[o] = argv[argv.index(o) + 1]
-    machine = opt.get("--machine", "")
-    pos = [a for i, a in enumerate(argv)
-           if not a.startswith("--") and (i == 0 or argv[i - 1] not in OPTS)]
-    disc = load(opt.get("--discovery"))
-    disc_peers = [load(opt.get("--pmsr-discovery")),
-                  load(opt.get("--mailauth-discovery"))]
-    disc_rows = discovery_rows(disc, disc_peers)
-    ours = load(pos[0])
-    peers = [load(p) for p in pos[1:3]]
-    by_name = {c["name"]: c for c in ours["cases"]}
-    pol = by_name.get("policy_parse")
-
-    rows = []
-    for peer in peers:
-        if peer is None or pol is None:
-            continue
-        for c in peer["cases"]:
-            speedup = c["median_ns"] / pol["median_ns"]
-            rows.append({"peer": peer["bench"], "peer_version": peer.get("peer_version"),
-                         "name": c["name"], "what": c["what"],
-                         "median_ns": c["median_ns"], "min_ns": c["min_ns"],
-                         "speedup": speedup,
-                         "speedup_of_mins": c["min_ns"] / pol["min_ns"],
-                         "target_min_speedup": PEER_TARGET,
-                         "pass": speedup >= PEER_TARGET})
-
+    opts = ("--machine", "--commit", "--date", "--load", "--results")
+    meta, dirs, i = {o[2:]: "" for o in opts}, [], 0
+    while i < len(argv):
+        if argv[i] in opts:
+            meta[argv[i][2:]] = argv[i + 1]
+            i += 2
+        elif argv[i] == "--json":
+            i += 1
+        else:
+            dirs.append(argv[i])
+            i += 1
+    runs = Runs(dirs)
+    tables, targets = build(runs)
+    if meta["results"]:
+        write_results(meta["results"], meta, runs, tables, targets)
     if as_json:
-        doc = {"machine": machine, "bench_text": ours,
-               "peers": [p for p in peers if p is not None],
-               "policy_vs_peers": rows}
-        if disc is not None:
-            doc["bench_discovery"] = disc
-            doc["discovery_peers"] = [p for p in disc_peers if p is not None]
-            doc["discovery_vs_peers"] = disc_rows
-        print(json.dumps(doc, indent=1))
+        print(json.dumps({"meta": meta, "runs": runs.runs,
+                          "targets": [{"target": t, "measured": v, "pass": ok}
+                                      for t, v, ok in targets]}, indent=1))
         return 0
-
-    if machine:
-        print("machine: " + machine)
-    print("libmtasts %s, median of %d batches per case\n"
-          % (ours["library_version"], ours["batches"]))
-    fmt = "%-22s %-38s %10s %8s %8s %6s"
-    print(fmt % ("case", "what", "median ns", "ratio", "target", "result"))
-    for c in ours["cases"]:
-        if "ratio" in c:
-            ratio = "%.2fx" % c["ratio"]
-            target = "<=%.1fx" % c["target_max_ratio"]
-            res = "PASS" if c["pass"] else "MISS"
-        else:
-            ratio, target, res = "(base)", "", ""
-        print(fmt % (c["name"], c["what"], "%.1f" % c["median_ns"], ratio, target, res))
-
-    print("\npolicy parse vs peers (same 6-line policy bytes; speedup = peer / ours,"
-          " of medians; 'of mins' = of the fastest batches, less load-sensitive)")
-    fmt = "%-22s %-38s %10s %8s %8s %6s %8s"
-    print(fmt % ("case", "what", "median ns", "speedup", "target", "result", "of mins"))
-    if pol is not None:
-        print(fmt % ("policy_parse", pol["what"], "%.1f" % pol["median_ns"], "1.00x", "", "", ""))
-    for r in rows:
-        print(fmt % (r["name"], r["what"], "%.1f" % r["median_ns"],
-                     "%.2fx" % r["speedup"], ">=%.0fx" % r["target_min_speedup"],
-                     "PASS" if r["pass"] else "MISS", "%.2fx" % r["speedup_of_mins"]))
-    names = {"pmsr": "postfix-mta-sts-resolver", "mailauth": "mailauth"}
-    for i, p in enumerate(peers):
-        if p is None:
-            print("(%s: skipped, not installed)" % ("pmsr", "mailauth")[i])
-        else:
-            print("(%s %s)" % (names.get(p["bench"], p["bench"]), p.get("peer_version", "?")))
-    if disc is not None:
-        print_discovery(disc, disc_peers, disc_rows)
+    print("%s, commit %s" % (meta["date"], meta["commit"]))
+    print("machine: %s" % meta["machine"])
+    print("load average (1/5/15 min): %s" % meta["load"])
+    print("peers: %s; %d run(s)\n" % (versions(runs), len(runs.runs)))
+    print(render(tables))
+    print("Targets (issue 10)")
+    for name, val, ok in targets:
+        print("  %s  %s: %s" % (verdict(ok), name, val))
     return 0
-
-
-def discovery_rows(disc, peers):
-    if disc is None:
-        return []
-    by_name = {c["name"]: c for c in disc["cases"]}
-    rows = []
-    for peer in peers:
-        if peer is None:
-            continue
-        for c in peer["cases"]:
-            ours_name, targeted = DISC_PAIRS.get(c["name"], (None, False))
-            o = by_name.get(ours_name)
-            if o is None:
-                continue
-            r = {"peer": peer["bench"], "peer_version": peer.get("peer_version"),
-                 "name": c["name"], "what": c["what"], "vs": ours_name,
-                 "median_ns": c["median_ns"], "min_ns": c["min_ns"],
-                 "speedup": c["median_ns"] / o["median_ns"],
-                 "speedup_of_mins": c["min_ns"] / o["min_ns"]}
-            if targeted:
-                r["target_min_speedup"] = DISC_PEER_TARGET
-                r["pass"] = r["speedup"] >= DISC_PEER_TARGET
-            rows.append(r)
-    return rows
-
-
-def print_discovery(disc, peers, rows):
-    print("\ndiscovery (issue 3), bench_discovery, median of %d batches, "
-          "entry %d bytes, %d cached domains"
-          % (disc["batches"], disc.get("entry_bytes", 0), disc.get("domains", 0)))
-    fmt = "%-22s %-44s %10s %8s %8s %6s"
-    print(fmt % ("case", "what", "median ns", "ratio", "target", "result"))
-    for c in disc["cases"]:
-        if "ratio" in c:
-            ratio = "%.2fx" % c["ratio"]
-            target = "<=%.1fx" % c["target_max_ratio"]
-            res = "PASS" if c["pass"] else "MISS"
-        else:
-            ratio, target, res = "", "", ""
-        print(fmt % (c["name"], c["what"], "%.1f" % c["median_ns"], ratio, target, res))
-    print("\ncached path vs peers (speedup = peer / ours, of medians; 'vs' is our"
-          " case it is compared with; 'of mins' = of the fastest batches)")
-    fmt = "%-22s %-44s %10s %8s %8s %6s %8s  %s"
-    print(fmt % ("case", "what", "median ns", "speedup", "target", "result",
-                 "of mins", "vs"))
-    for r in rows:
-        tgt = ">=%.0fx" % r["target_min_speedup"] if "pass" in r else "(info)"
-        res = ("PASS" if r["pass"] else "MISS") if "pass" in r else ""
-        print(fmt % (r["name"], r["what"], "%.1f" % r["median_ns"],
-                     "%.2fx" % r["speedup"], tgt, res,
-                     "%.2fx" % r["speedup_of_mins"], r["vs"]))
-    names = {"pmsr_discovery": "postfix-mta-sts-resolver",
-             "mailauth_discovery": "mailauth"}
-    for i, p in enumerate(peers):
-        if p is None:
-            print("(%s: skipped, not installed)" % ("pmsr", "mailauth")[i])
-        else:
-            print("(%s %s)" % (names.get(p["bench"], p["bench"]),
-                               p.get("peer_version", "?")))
 
 
 if __name__ == "__main__":

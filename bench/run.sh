@@ -1,15 +1,27 @@
 #!/bin/sh
-# Build and run every benchmark of bench/ in one go and print one combined
-# table: libmtasts vs its hand-written baselines, the policy parse vs
-# postfix-mta-sts-resolver and mailauth, and (bench_discovery) the cached
-# lookup with decision and the in-memory cache vs the same peers.
+# Build and run every benchmark of bench/ and print one combined table
+# (bench/README.md says what each case measures):
+#   bench_text       policy parse, TXT parse, MX match vs hand-written
+#                    baselines, and the policy parse vs the two peers
+#   bench_discovery  the per-delivery path (cached lookup + decision) and
+#                    the in-memory cache vs the same peers
+#   bench_json       report ingest vs cJSON, and the peak memory (max RSS)
+#                    of `mtasts report parse` on the 10 000-policy report
 #
-#   bench/run.sh [--batches N] [--batch-ms MS] [--json]
+#   bench/run.sh [--runs N] [--batches N] [--batch-ms MS] [--json]
+#                [--results FILE]
+#
+# --runs N runs everything N times (default 1): each figure is the median
+# of the N per-run medians, and each ratio the median of the N ratios
+# computed within one run. --results FILE also writes FILE (bench/RESULTS.md)
+# with the figures, the date, the commit and the machine, keeping its
+# History table and adding this run's headline row to it.
 #
 # Environment: BUILD_DIR (default build-bench), PYTHON_SYSTEM (interpreter
 # that sees the Debian package, default /usr/bin/python3), NODE (node).
-# Timings are informational: the exit status is 0 unless something fails to
-# build or run.
+# A peer that is not installed is skipped with a SKIP line saying how to
+# install it. Timings are informational: the exit status is 0 unless
+# something fails to build or run.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -17,18 +29,32 @@ root=$(dirname "$here")
 build=${BUILD_DIR:-build-bench}
 pysys=${PYTHON_SYSTEM:-/usr/bin/python3}
 node=${NODE:-node}
+runs=1
 batches=31
 batch_ms=20
 json=
+results=
 
 while [ $# -gt 0 ]; do
     case $1 in
+    --runs) runs=$2; shift 2 ;;
     --batches) batches=$2; shift 2 ;;
     --batch-ms) batch_ms=$2; shift 2 ;;
     --json) json=--json; shift ;;
-    *) echo "usage: $0 [--batches N] [--batch-ms MS] [--json]" >&2; exit 2 ;;
+    --results) results=$2; shift 2 ;;
+    *)
+        echo "usage: $0 [--runs N] [--batches N] [--batch-ms MS] [--json]" \
+            "[--results FILE]" >&2
+        exit 2
+        ;;
     esac
 done
+case $results in
+"" | /*) ;;
+*) results=$(pwd)/$results ;;
+esac
+
+say() { [ -n "$json" ] || echo "$*" >&2; }
 
 cd "$root"
 if [ ! -f "$build/build.ninja" ]; then
@@ -39,106 +65,120 @@ if [ ! -f "$build/build.ninja" ]; then
     }
     rm -f "$root/$build.setup.log"
 fi
-ninja -C "$build" bench/bench_text bench/bench_text_static \
-    bench/bench_discovery_static >/dev/null
-# bench_discovery links the shared library like a user's program; it needs
-# the mtasts_cache_* symbols exported by src/libmtasts.map. If they are not
-# (yet), fall back to the static build and say so.
-disc=$build/bench/bench_discovery
-if ! ninja -C "$build" bench/bench_discovery >"$build/bench-discovery.log" 2>&1; then
-    echo "NOTE: bench_discovery (shared libmtasts) failed to build or link" \
-        "(see $build/bench-discovery.log); using bench_discovery_static" >&2
-    disc=$build/bench/bench_discovery_static
+ninja -C "$build" bench/bench_text bench/bench_discovery tools/mtasts \
+    >/dev/null
+# bench_json needs Debian's libcjson-dev at configure time
+have_json=
+if ninja -C "$build" -t targets all | grep -q '^bench/bench_json:'; then
+    ninja -C "$build" bench/bench_json >/dev/null
+    have_json=1
+else
+    say "SKIP bench_json (cJSON): libcjson-dev not found when $build was" \
+        "configured (apt-get install libcjson-dev, then" \
+        "meson setup --reconfigure $build)"
 fi
 
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-# The peers read bench/policy-google.txt; it must be the bytes bench_text
-# measures.
-"$build/bench/bench_text" --print-policy >"$tmp/policy.txt"
-if ! cmp -s "$tmp/policy.txt" "$here/policy-google.txt"; then
-    echo "run.sh: bench/policy-google.txt differs from bench_text's policy" >&2
-    exit 1
-fi
-
-machine="$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) CPU(s), $(uname -sr), $(cc --version | head -1)"
-
-[ -n "$json" ] || echo "running bench_text ($batches batches x ~${batch_ms} ms per case)..." >&2
-"$build/bench/bench_text" --json --batches "$batches" --batch-ms "$batch_ms" >"$tmp/c.json"
-
-pmsr=-
-if [ -x "$pysys" ]; then
-    [ -n "$json" ] || echo "running postfix-mta-sts-resolver peer..." >&2
-    rc=0
-    "$pysys" "$here/peers/bench_pmsr.py" --json --batches "$batches" \
-        --batch-ms "$batch_ms" >"$tmp/pmsr.json" || rc=$?
-    if [ $rc -eq 0 ]; then
-        pmsr=$tmp/pmsr.json
-    elif [ $rc -ne 77 ]; then
-        echo "run.sh: bench_pmsr.py failed ($rc)" >&2
+# The peers read bench/policy-google.txt; it must be the bytes measured.
+for b in bench_text bench_discovery; do
+    if ! "$build/bench/$b" --print-policy | cmp -s - "$here/policy-google.txt"; then
+        echo "run.sh: bench/policy-google.txt differs from $b's policy" >&2
         exit 1
     fi
-else
-    echo "SKIP pmsr: $pysys not found" >&2
-fi
+done
 
-mailauth=-
-if command -v "$node" >/dev/null 2>&1; then
-    [ -n "$json" ] || echo "running mailauth peer..." >&2
+# peer NAME OUT HOW COMMAND...: exit status 77 from the peer means "not
+# installed": SKIP with HOW (what to install); any other failure stops.
+peer() {
+    name=$1 out=$2 how=$3
+    shift 3
     rc=0
-    "$node" "$here/peers/bench_mailauth.js" --json --batches "$batches" \
-        --batch-ms "$batch_ms" >"$tmp/mailauth.json" || rc=$?
-    if [ $rc -eq 0 ]; then
-        mailauth=$tmp/mailauth.json
-    elif [ $rc -ne 77 ]; then
-        echo "run.sh: bench_mailauth.js failed ($rc)" >&2
-        exit 1
-    fi
-else
-    echo "SKIP mailauth: node not found" >&2
-fi
-
-if ! "$disc" --print-policy | cmp -s - "$here/policy-google.txt"; then
-    echo "run.sh: bench/policy-google.txt differs from bench_discovery's policy" >&2
-    exit 1
-fi
-[ -n "$json" ] || echo "running bench_discovery ($batches batches x ~${batch_ms} ms per case)..." >&2
-"$disc" --json --batches "$batches" --batch-ms "$batch_ms" >"$tmp/d.json"
-
-# run_peer NAME OUTFILE COMMAND...: exit status 77 means "not installed"
-run_peer() {
-    name=$1 out=$2
-    shift 2
-    rc=0
+    say "running $name..."
     "$@" --json --batches "$batches" --batch-ms "$batch_ms" >"$out" || rc=$?
     if [ $rc -eq 77 ]; then
-        echo - >"$out.path"
+        say "SKIP $name: not installed ($how)"
+        rm -f "$out"
     elif [ $rc -ne 0 ]; then
         echo "run.sh: $name failed ($rc)" >&2
         exit 1
-    else
-        echo "$out" >"$out.path"
     fi
 }
 
-pmsr_d=-
+pmsr_how="apt-get install postfix-mta-sts-resolver"
+mailauth_how="cd bench/peers && npm install"
+have_py=
 if [ -x "$pysys" ]; then
-    [ -n "$json" ] || echo "running postfix-mta-sts-resolver discovery peer..." >&2
-    run_peer bench_pmsr_discovery.py "$tmp/pmsr_d.json" \
-        "$pysys" "$here/peers/bench_pmsr_discovery.py"
-    pmsr_d=$(cat "$tmp/pmsr_d.json.path")
+    have_py=1
+else
+    say "SKIP postfix-mta-sts-resolver: $pysys not found ($pmsr_how)"
 fi
-mailauth_d=-
+have_node=
 if command -v "$node" >/dev/null 2>&1; then
-    [ -n "$json" ] || echo "running mailauth discovery peer..." >&2
-    run_peer bench_mailauth_discovery.js "$tmp/mailauth_d.json" \
-        "$node" "$here/peers/bench_mailauth_discovery.js"
-    mailauth_d=$(cat "$tmp/mailauth_d.json.path")
+    have_node=1
+else
+    say "SKIP mailauth: node not found (apt-get install nodejs npm;" \
+        "$mailauth_how)"
 fi
 
-[ -n "$json" ] || { date -u '+%Y-%m-%d %H:%M UTC'; echo "load average (1/5/15 min): before $load_before, after $(cut -d' ' -f1-3 /proc/loadavg)"; }
-"$pysys" "$here/report.py" "$tmp/c.json" "$pmsr" "$mailauth" \
-    --machine "$machine" $json --discovery "$tmp/d.json" \
-    --pmsr-discovery "$pmsr_d" --mailauth-discovery "$mailauth_d"
+if [ -n "$have_json" ]; then
+    "$build/bench/bench_json" --print 50mib_10kpol >"$tmp/10kpol.json"
+fi
+
+machine="$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) CPU(s), $(uname -sr), $(cc --version | head -1)"
+commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [ -n "$(git -C "$root" status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+    commit="$commit (with uncommitted changes)"
+fi
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+started=$(date -u '+%Y-%m-%d %H:%M UTC')
+
+i=1
+while [ "$i" -le "$runs" ]; do
+    d=$tmp/run$i
+    mkdir "$d"
+    say "run $i of $runs: bench_text ($batches batches x ~${batch_ms} ms per case)..."
+    "$build/bench/bench_text" --json --batches "$batches" \
+        --batch-ms "$batch_ms" >"$d/text.json"
+    if [ -n "$have_py" ]; then
+        peer "postfix-mta-sts-resolver parse" "$d/pmsr.json" "$pmsr_how" \
+            "$pysys" "$here/peers/bench_pmsr.py"
+    fi
+    if [ -n "$have_node" ]; then
+        peer "mailauth parse" "$d/mailauth.json" "$mailauth_how" \
+            "$node" "$here/peers/bench_mailauth.js"
+    fi
+    say "run $i of $runs: bench_discovery..."
+    "$build/bench/bench_discovery" --json --batches "$batches" \
+        --batch-ms "$batch_ms" >"$d/disc.json"
+    if [ -n "$have_py" ]; then
+        peer "postfix-mta-sts-resolver cached path" "$d/pmsr_d.json" \
+            "$pmsr_how" "$pysys" "$here/peers/bench_pmsr_discovery.py"
+    fi
+    if [ -n "$have_node" ]; then
+        peer "mailauth cached path" "$d/mailauth_d.json" "$mailauth_how" \
+            "$node" "$here/peers/bench_mailauth_discovery.js"
+    fi
+    if [ -n "$have_json" ]; then
+        say "run $i of $runs: bench_json (report ingest vs cJSON)..."
+        "$build/bench/bench_json" --json >"$d/json.json"
+        # peak memory of the tool on the 10 000-policy report
+        if [ -x /usr/bin/time ]; then
+            /usr/bin/time -f '%M' -o "$d/rss.txt" \
+                "$build/tools/mtasts" report parse "$tmp/10kpol.json" \
+                >/dev/null
+            printf '{"file_bytes": %s, "max_rss_kib": %s}\n' \
+                "$(wc -c <"$tmp/10kpol.json")" "$(tail -1 "$d/rss.txt")" \
+                >"$d/rss.json"
+        elif [ "$i" -eq 1 ]; then
+            say "SKIP tool peak memory: /usr/bin/time not found (apt-get install time)"
+        fi
+    fi
+    i=$((i + 1))
+done
+
+"$pysys" "$here/report.py" $json --machine "$machine" --commit "$commit" \
+    --date "$started" \
+    --load "before $load_before, after $(cut -d' ' -f1-3 /proc/loadavg)" \
+    ${results:+--results "$results"} "$tmp"/run*

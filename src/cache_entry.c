@@ -116,24 +116,30 @@ mt_entry_set_id(char *dst, size_t *dst_len, const char *id, size_t id_len)
 
 /* Reader over the encoded bytes. */
 #define rd_field(r, key, v, vl) rd_field_n(r, key, sizeof(key) - 1, v, vl)
+#define rd_num(r, key, ret)     rd_num_n(r, key, sizeof(key) - 1, ret)
 struct rd {
     const char *b;
     size_t n, p;
 };
 
+/* "key=" at the cursor (kl is a constant at every call: the compare is
+ * inlined) */
+static inline int
+rd_key(const struct rd *r, const char *key, size_t kl)
+{
+    return r->n - r->p > kl && memcmp(r->b + r->p, key, kl) == 0 &&
+           r->b[r->p + kl] == '=';
+}
+
 /* Expect "key=" at the cursor; return the value span up to "\n". */
-static int
+static inline int
 rd_field_n(struct rd *r, const char *key, size_t kl, const char **ret_v,
            size_t *ret_vl)
 {
-    const char *b = r->b + r->p;
-    size_t s, e, i;
+    size_t s, e;
 
-    if (r->n - r->p < kl + 1 || b[kl] != '=')
+    if (!rd_key(r, key, kl))
         return MTASTS_ESYNTAX;
-    for (i = 0; i < kl; i++)
-        if (b[i] != key[i])
-            return MTASTS_ESYNTAX;
     /* values are short (at most a domain name): a plain loop beats a
      * memchr call here */
     s = r->p + kl + 1;
@@ -147,22 +153,26 @@ rd_field_n(struct rd *r, const char *key, size_t kl, const char **ret_v,
     return MTASTS_OK;
 }
 
-static int
-parse_u62(const char *v, size_t vl, int64_t *ret)
+/* Expect "key=" and a number line: decimal digits without sign or leading
+ * zeros, at most 2^62, then "\n". One pass over the digits. */
+static inline int
+rd_num_n(struct rd *r, const char *key, size_t kl, int64_t *ret)
 {
     uint64_t x = 0;
-    size_t i;
+    size_t s, e;
 
-    if (vl == 0 || vl > 19 || (vl > 1 && v[0] == '0'))
+    if (!rd_key(r, key, kl))
         return MTASTS_ESYNTAX;
-    for (i = 0; i < vl; i++) {
-        if (!MT_IS(v[i], MT_C_DIGIT))
-            return MTASTS_ESYNTAX;
-        x = x * 10 + (uint64_t)(v[i] - '0');
-    }
-    if (x > (uint64_t)TIME_MAX)
+    s = r->p + kl + 1;
+    for (e = s; e < r->n && e - s < 19 && MT_IS(r->b[e], MT_C_DIGIT); e++)
+        x = x * 10 + (uint64_t)(r->b[e] - '0');
+    /* 1-19 digits (19 cannot overflow), no leading zero, then the end of
+     * the line */
+    if (e == s || e == r->n || r->b[e] != '\n' ||
+        (e - s > 1 && r->b[s] == '0') || x > (uint64_t)TIME_MAX)
         return MTASTS_ESYNTAX;
     *ret = (int64_t)x;
+    r->p = e + 1;
     return MTASTS_OK;
 }
 
@@ -177,8 +187,6 @@ static int
 decode_v1(mtasts_ctx *ctx, struct rd *r, const char *expect, size_t expect_len,
           mtasts_entry *e, size_t *ret_off)
 {
-    static const char *const time_keys[] = {"fetched", "expires",
-                                            "backoff-until"};
     int64_t t[3], br, lu, plen;
     const char *v;
     size_t vl, i;
@@ -207,31 +215,30 @@ decode_v1(mtasts_ctx *ctx, struct rd *r, const char *expect, size_t expect_len,
     if ((rc = rd_field(r, "id", &v, &vl)) != MTASTS_OK || !id_chars_ok(v, vl))
         goto bad;
     mt_entry_set_id(e->id, &e->id_len, v, vl);
-    for (i = 0; i < 3; i++) {
-        *ret_off = r->p;
-        if (rd_field_n(r, time_keys[i], strlen(time_keys[i]), &v, &vl) !=
-                MTASTS_OK ||
-            parse_u62(v, vl, &t[i]) != MTASTS_OK)
-            goto bad;
-    }
+    *ret_off = r->p;
+    if (rd_num(r, "fetched", &t[0]) != MTASTS_OK)
+        goto bad;
+    *ret_off = r->p;
+    if (rd_num(r, "expires", &t[1]) != MTASTS_OK)
+        goto bad;
+    *ret_off = r->p;
+    if (rd_num(r, "backoff-until", &t[2]) != MTASTS_OK)
+        goto bad;
     *ret_off = r->p;
     if (rd_field(r, "backoff-id", &v, &vl) != MTASTS_OK || !id_chars_ok(v, vl))
         goto bad;
     mt_entry_set_id(e->backoff_id, &e->backoff_id_len, v, vl);
     *ret_off = r->p;
-    if (rd_field(r, "backoff-result", &v, &vl) != MTASTS_OK ||
-        parse_u62(v, vl, &br) != MTASTS_OK ||
+    if (rd_num(r, "backoff-result", &br) != MTASTS_OK ||
         (br != 0 && br != MTASTS_RESULT_STS_POLICY_FETCH_ERROR &&
          br != MTASTS_RESULT_STS_POLICY_INVALID &&
          br != MTASTS_RESULT_STS_WEBPKI_INVALID))
         goto bad;
     *ret_off = r->p;
-    if (rd_field(r, "last-used", &v, &vl) != MTASTS_OK ||
-        parse_u62(v, vl, &lu) != MTASTS_OK)
+    if (rd_num(r, "last-used", &lu) != MTASTS_OK)
         goto bad;
     *ret_off = r->p;
-    if (rd_field(r, "policy", &v, &vl) != MTASTS_OK ||
-        parse_u62(v, vl, &plen) != MTASTS_OK)
+    if (rd_num(r, "policy", &plen) != MTASTS_OK)
         goto bad;
     if ((uint64_t)plen > ctx->limits[MTASTS_LIMIT_POLICY_SIZE]) {
         rc = MTASTS_ETOOBIG;

@@ -9,6 +9,8 @@
 
 #define MEMBER_IDS 32 /* above the K_* member ids below */
 
+#define RECENT_SLOTS 32
+
 struct bld {
     struct mt_json j;
     struct mt_rbuild b;
@@ -22,6 +24,8 @@ struct bld {
     /* failure-details member names: the one seen after each (K_UNKNOWN:
      * after '{'), for read_detail() to try first */
     unsigned char det_next[MEMBER_IDS];
+    /* recent failure-details texts, per member (see take_text()) */
+    struct mt_rstr recent[MT_DET_TEXTS][RECENT_SLOTS];
 };
 
 #define NO_INDEX ((size_t)-1)
@@ -252,6 +256,51 @@ take_string(struct bld *c, int tok, struct mt_rstr *out)
     *out = pool_str(&c->b, c->j.str, c->j.slen);
     if (out->off == MT_RSTR_NONE)
         return oom(c);
+    return 0;
+}
+
+/* The slot of a string in a recent[] row: from its length and its first
+ * and last 8 bytes (all of it up to 16 bytes). */
+static MT_ALWAYS_INLINE unsigned
+recent_slot(const char *s, size_t n)
+{
+    uint64_t a = 0, b = 0;
+
+    if (n >= 8) {
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+    } else
+        memcpy(&a, s, n);
+    a = (a ^ n) * UINT64_C(0x9E3779B97F4A7C15) +
+        b * UINT64_C(0xC2B2AE3D27D4EB4F);
+    return (unsigned)(a >> 59); /* RECENT_SLOTS == 32 */
+}
+
+/* A failure-details text (member index i): like take_string(), but a
+ * value equal to a recent one of the same member shares its pool copy.
+ * Reports repeat these values (result types, MX names, reason codes,
+ * sending addresses) from entry to entry, and the copies would otherwise
+ * make up most of a large report's model. The cache is direct-mapped
+ * (one string per slot, confirmed by comparing the bytes; a new string
+ * replaces the old one): constant work per value, whatever the input.
+ * Empty strings are not shared (slots start as {0, 0}). */
+static MT_ALWAYS_INLINE int
+take_text(struct bld *c, int tok, int i, struct mt_rstr *out)
+{
+    const char *s = c->j.str;
+    size_t n = c->j.slen;
+    struct mt_rstr *slot;
+
+    if (tok != MT_JT_STR || n == 0)
+        return take_string(c, tok, out);
+    slot = &c->recent[i][recent_slot(s, n)];
+    if (slot->len == n && memcmp(c->b.pool + slot->off, s, n) == 0) {
+        *out = *slot;
+        return 0;
+    }
+    if (take_string(c, tok, out) != 0)
+        return -1;
+    *slot = *out;
     return 0;
 }
 
@@ -564,7 +613,8 @@ read_detail(struct bld *c, int tok, struct mt_rpolicy *pol)
                 return fail(c, MTASTS_ESYNTAX, MT_R_JSON_TYPE, c->j.tok_off);
             continue;
         }
-        if (take_string(c, tok, &texts[field - MT_DET_FIRST]) != 0)
+        if (take_text(c, tok, field - MT_DET_FIRST,
+                      &texts[field - MT_DET_FIRST]) != 0)
             return -1;
         if ((k == K_SENDING_IP || k == K_RECEIVING_IP) &&
             check_ip(c, koff, c->j.tok_off, texts[field - MT_DET_FIRST], k) !=

@@ -1029,7 +1029,10 @@ cmd_report_parse(mtasts_ctx *ctx, int argc, char **argv)
                                         &r, &d);
     }
     free(buf);
-    if (rc == MTASTS_OK && mtasts_tlsrpt_report_to_json(r, 0, &js) != MTASTS_OK)
+    /* the JSON text only when it is printed: it is about as large as the
+     * input */
+    if (rc == MTASTS_OK && (canonical || o.json) &&
+        mtasts_tlsrpt_report_to_json(r, 0, &js) != MTASTS_OK)
         rc = MTASTS_ENOMEM;
     if (rc == MTASTS_ENOMEM) {
         fputs("mtasts: out of memory\n", stderr);

@@ -1963,6 +1963,60 @@ memory_large(void **state)
     free(js);
 }
 
+/* Equal failure-details texts share one copy in the model; different
+ * ones never do, also when they are alike in length and in their first
+ * and last 8 bytes (then they take turns in one slot of the parser's
+ * cache of recent values), and every text reads back as given. */
+static void
+repeated_detail_texts(void **state)
+{
+    static const char *const mx[] = {"mxhost01-A-xyz.example",
+                                     "mxhost01-B-xyz.example",
+                                     "mx1.example",
+                                     "mxhost01-A-xyz.example",
+                                     "mx1.example",
+                                     "mxhost01-B-xyz.example"};
+    char js[4096];
+    size_t n = 0, i, k, l;
+    mtasts_tlsrpt_report *r;
+    const char *t[6];
+
+    (void)state;
+    n += (size_t)snprintf(
+        js + n, sizeof(js) - n,
+        "{\"organization-name\":\"o\",\"date-range\":{\"start-datetime\":"
+        "\"2024-06-01T00:00:00Z\",\"end-datetime\":\"2024-06-01T23:59:59Z"
+        "\"},\"contact-info\":\"c\",\"report-id\":\"i\",\"policies\":["
+        "{\"policy\":{\"policy-type\":\"no-policy-found\"},\"summary\":"
+        "{\"total-successful-session-count\":1,"
+        "\"total-failure-session-count\":6},\"failure-details\":[");
+    for (i = 0; i < 6; i++)
+        n += (size_t)snprintf(
+            js + n, sizeof(js) - n,
+            "%s{\"result-type\":\"%s\",\"receiving-mx-hostname\":\"%s\","
+            "\"failed-session-count\":1}",
+            i ? "," : "", i % 2 ? "validation-failure" : "x-private-type",
+            mx[i]);
+    n += (size_t)snprintf(js + n, sizeof(js) - n, "]}]}");
+    assert_true(n < sizeof(js));
+    r = ok_n(js, n, MTASTS_WARN_BIT(MTASTS_W_POLICY_DOMAIN_ABSENT));
+    for (i = 0; i < 6; i++) {
+        text_eq(r, MTASTS_RF_RECEIVING_MX, 0, i, mx[i]);
+        text_eq(r, MTASTS_RF_RESULT_TYPE, 0, i,
+                i % 2 ? "validation-failure" : "x-private-type");
+        t[i] = mtasts_tlsrpt_report_text(r, MTASTS_RF_RECEIVING_MX, 0, i, &l);
+        assert_int_equal(l, strlen(mx[i]));
+    }
+    /* never shared when different; shared when repeated without a
+     * colliding value in between */
+    for (i = 0; i < 6; i++)
+        for (k = 0; k < 6; k++)
+            if (t[i] == t[k])
+                assert_string_equal(mx[i], mx[k]);
+    assert_ptr_equal(t[2], t[4]);
+    mtasts_tlsrpt_report_free(r);
+}
+
 int
 main(void)
 {
@@ -2002,6 +2056,7 @@ main(void)
         cmocka_unit_test(datetime_units),
         cmocka_unit_test(corpus_all),
         cmocka_unit_test(memory_large),
+        cmocka_unit_test(repeated_detail_texts),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
