@@ -66,7 +66,7 @@ int mt_size_muladd(size_t a, size_t b, size_t c, size_t *ret);
 /* The seeded 64-bit hash of data[0..n) for hash tables (not for
  * anything stored: values differ between seeds). */
 uint64_t mt_hash(uint64_t seed, const void *data, size_t n);
-/* CRC-32 (ISO-HDLC, as gzip's; gzip.c) of p[0..n) continuing crc (0 to
+/* CRC-32 (ISO-HDLC, as gzip's; crc32.c) of p[0..n) continuing crc (0 to
  * start): mt_crc32(mt_crc32(0, a), b) is the CRC of a then b. */
 uint32_t mt_crc32(uint32_t crc, const void *p, size_t n);
 /* n bytes from the kernel's random source: 0, or -1 when the platform has
