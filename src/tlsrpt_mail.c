@@ -2,7 +2,7 @@
  * The delivery form of a TLS report (RFC 8460 section 5): the report file
  * name, the e-mail Subject, the report e-mail itself, the HTTPS POST body
  * and the retry schedule. The receiving side (reading a report e-mail) is
- * in mime.c.
+ * in tlsrpt_ingest.c.
  */
 #include "tlsrpt_int.h"
 
