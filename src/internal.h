@@ -235,6 +235,16 @@ size_t mt_buf_cap(const mtasts_buf *b);
 void mt_buf_set_len(mtasts_buf *b, size_t len);
 int mt_buf_finish(mtasts_buf **pb, size_t len);
 
+/* Text checks (text.c): 1 for good, 0 for bad. mt_utf8_seq() is the
+ * length (2 to 4) of the valid UTF-8 sequence with the non-ASCII lead byte
+ * p[0] within avail bytes, 0 if invalid; mt_utf8_ok() is well-formed UTF-8
+ * without NUL; mt_dot_atom_ok() RFC 5322 dot-atom-text; mt_addr_spec_ok()
+ * an RFC 5322 addr-spec without CFWS or obsolete forms. */
+size_t mt_utf8_seq(const unsigned char *p, size_t avail);
+int mt_utf8_ok(const char *s, size_t n);
+int mt_dot_atom_ok(const char *s, size_t n);
+int mt_addr_spec_ok(const char *s, size_t n);
+
 /* Whether s[0..n) is an absolute RFC 3986 URI (tlsrpt_record.c). */
 int mt_uri_ok(const char *s, size_t n);
 

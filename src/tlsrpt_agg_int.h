@@ -145,10 +145,6 @@ mt_sat_add(uint64_t a, uint64_t b)
     return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
-/* tlsrpt_agg_out.c: text checks (URIs: mt_uri_ok() of internal.h) */
-int mt_utf8_ok(const char *s, size_t n);
-int mt_dot_atom_ok(const char *s, size_t n);
-int mt_addr_spec_ok(const char *s, size_t n);
 /* Check a policy blob (any source): 0 or -1. */
 int mt_agg_policy_blob_ok(const unsigned char *b, size_t n);
 /* Check a detail blob (any source): 0 or -1. */

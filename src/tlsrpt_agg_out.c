@@ -1,7 +1,8 @@
 /*
  * TLSRPT aggregation, output side: the report of a (domain, day) key,
- * export and import of an aggregate, report ids, the generation time, and
- * the text checks these need (UTF-8, dot-atom-text, addr-spec).
+ * export and import of an aggregate, report ids and the generation time.
+ * The text checks these need (UTF-8, dot-atom-text, addr-spec) are in
+ * text.c.
  *
  * Export format, version 2 (all integers big-endian, no padding):
  *
@@ -38,118 +39,6 @@ static const char agg_magic[8] = {'M', 'T', 'S', 'T', 'S', 'A', 'G', 'G'};
 #define AGG_VERSION 2 /* written; 1 (no check) is still read */
 #define AGG_HEAD    9 /* magic and version */
 #define AGG_CHECK   4
-
-/* ------------------------------------------------------------------ */
-/* Text checks                                                         */
-/* ------------------------------------------------------------------ */
-
-/* Well-formed UTF-8 without NUL (no overlong forms, surrogates or code
- * points above U+10FFFF). */
-int
-mt_utf8_ok(const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s, *e = p + n;
-
-    while (p < e) {
-        unsigned c = *p, need, min, cp;
-        if (c < 0x80) {
-            if (c == 0)
-                return 0;
-            p++;
-            continue;
-        }
-        if (c >= 0xC2 && c <= 0xDF) {
-            need = 1;
-            min = 0x80;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            need = 2;
-            min = 0x800;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            need = 3;
-            min = 0x10000;
-            cp = c & 0x07;
-        } else
-            return 0;
-        if ((size_t)(e - p) <= need)
-            return 0;
-        for (p++; need > 0; need--, p++) {
-            if ((*p & 0xC0) != 0x80)
-                return 0;
-            cp = cp << 6 | (*p & 0x3Fu);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return 0;
-    }
-    return 1;
-}
-
-/* dot-atom-text = 1*atext *("." 1*atext) */
-int
-mt_dot_atom_ok(const char *s, size_t n)
-{
-    size_t i;
-
-    if (n == 0 || s[0] == '.' || s[n - 1] == '.')
-        return 0;
-    for (i = 0; i < n; i++) {
-        if (s[i] == '.') {
-            if (s[i + 1] == '.')
-                return 0;
-        } else if (!mt_is_atext((unsigned char)s[i]))
-            return 0;
-    }
-    return 1;
-}
-
-/* RFC 5322 addr-spec without CFWS or obsolete forms: (dot-atom /
- * quoted-string) "@" (dot-atom / domain-literal). */
-int
-mt_addr_spec_ok(const char *s, size_t n)
-{
-    size_t at, i;
-
-    if (n == 0)
-        return 0;
-    if (s[0] == '"') {
-        for (at = 1;; at++) {
-            unsigned char c;
-            if (at >= n)
-                return 0;
-            c = (unsigned char)s[at];
-            if (c == '"')
-                break;
-            if (c == '\\') {
-                if (++at >= n ||
-                    !(MT_IS(s[at], MT_C_VCHAR) || MT_IS(s[at], MT_C_WSP)))
-                    return 0;
-            } else if (!(MT_IS(c, MT_C_VCHAR) || MT_IS(c, MT_C_WSP)))
-                return 0;
-        }
-        at++;
-    } else {
-        for (at = 0; at < n && s[at] != '@'; at++)
-            ;
-        if (!mt_dot_atom_ok(s, at))
-            return 0;
-    }
-    if (at >= n || s[at] != '@' || at + 1 >= n)
-        return 0;
-    s += at + 1;
-    n -= at + 1;
-    if (s[0] != '[')
-        return mt_dot_atom_ok(s, n);
-    if (s[n - 1] != ']' || n < 2)
-        return 0;
-    for (i = 1; i + 1 < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (!((c >= 33 && c <= 90) || (c >= 94 && c <= 126) ||
-              MT_IS(c, MT_C_WSP)))
-            return 0;
-    }
-    return 1;
-}
 
 /* ------------------------------------------------------------------ */
 /* Blob checks (import)                                                */
