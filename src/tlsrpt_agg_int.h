@@ -145,10 +145,12 @@ mt_sat_add(uint64_t a, uint64_t b)
     return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
-/* Check a policy blob (any source): 0 or -1. */
-int mt_agg_policy_blob_ok(const unsigned char *b, size_t n);
-/* Check a detail blob (any source): 0 or -1. */
-int mt_agg_detail_blob_ok(const unsigned char *b, size_t n);
+/* Whether a policy blob (any source) is one add() would have made: 1 or
+ * 0. */
+int mt_agg_policy_blob_valid(const unsigned char *b, size_t n);
+/* Whether a detail blob (any source) is one add() would have made: 1 or
+ * 0. */
+int mt_agg_detail_blob_valid(const unsigned char *b, size_t n);
 
 /* Days: first and last supported day starts (years 1970..9999). */
 #define MT_AGG_DAY         86400

@@ -56,72 +56,72 @@ lower_name_ok(const char *s, size_t n, unsigned flags)
 }
 
 int
-mt_agg_policy_blob_ok(const unsigned char *b, size_t n)
+mt_agg_policy_blob_valid(const unsigned char *b, size_t n)
 {
     size_t dl, off, len;
     uint64_t nps, nmx, i;
     int type;
 
     if (n < 11)
-        return -1;
+        return 0;
     type = b[0];
     dl = (size_t)mt_be_get(b + 1, 2);
     if (type < MTASTS_POLICY_TYPE_STS ||
         type > MTASTS_POLICY_TYPE_NO_POLICY_FOUND || dl == 0 ||
         dl > MTASTS_DOMAIN_MAX_LEN || 11 + dl > n ||
         !lower_name_ok((const char *)b + 3, dl, 0))
-        return -1;
+        return 0;
     nps = mt_be_get(b + 3 + dl, 4);
     nmx = mt_be_get(b + 7 + dl, 4);
     if ((type == MTASTS_POLICY_TYPE_NO_POLICY_FOUND && (nps | nmx) != 0) ||
         (type == MTASTS_POLICY_TYPE_TLSA && (nps == 0 || nmx != 0)))
-        return -1;
+        return 0;
     off = 11 + dl;
     for (i = 0; i < nps + nmx; i++) {
         const char *s = (const char *)b + off + 4;
         if (n - off < 4)
-            return -1;
+            return 0;
         len = (size_t)mt_be_get(b + off, 4);
         if (len > n - off - 4 || !mt_utf8_ok(s, len) ||
             (i >= nps && !lower_name_ok(s, len, MTASTS_HOST_WILDCARD)))
-            return -1;
+            return 0;
         off += 4 + len;
     }
-    return off == n ? 0 : -1;
+    return off == n;
 }
 
 int
-mt_agg_detail_blob_ok(const unsigned char *b, size_t n)
+mt_agg_detail_blob_valid(const unsigned char *b, size_t n)
 {
     size_t off = 1, f, len;
     unsigned r;
     char c6[46];
 
     if (n < 1 + 4 * MT_DET_FIELDS || (r = b[0]) > MT_RESULT_MAX)
-        return -1;
+        return 0;
     for (f = 0; f < MT_DET_FIELDS; f++) {
         const char *s = (const char *)b + off + 4;
         uint64_t v;
         if (n - off < 4)
-            return -1;
+            return 0;
         v = mt_be_get(b + off, 4);
         off += 4;
         if (f == 0 && (v == 0) != (r != MTASTS_RESULT_NONE))
-            return -1;
+            return 0;
         if (v == 0)
             continue;
         len = (size_t)v - 1;
         if (len == 0 || len > n - off)
-            return -1;
+            return 0;
         switch (f) {
         case 0: {
             int t;
             for (t = 1; t <= MT_RESULT_MAX; t++)
                 if (strlen(mtasts_result_type_name(t)) == len &&
                     memcmp(mtasts_result_type_name(t), s, len) == 0)
-                    return -1;
+                    return 0;
             if (!mt_utf8_ok(s, len))
-                return -1;
+                return 0;
             break;
         }
         case 1:
@@ -129,24 +129,24 @@ mt_agg_detail_blob_ok(const unsigned char *b, size_t n)
             if (mt_is_ipv4(s, len))
                 break;
             if (mt_ipv6_canon(s, len, c6) != len || memcmp(c6, s, len) != 0)
-                return -1;
+                return 0;
             break;
         case 2:
             if (!lower_name_ok(s, len, 0))
-                return -1;
+                return 0;
             break;
         case 5:
             if (!mt_uri_ok(s, len))
-                return -1;
+                return 0;
             break;
         default:
             if (!mt_utf8_ok(s, len))
-                return -1;
+                return 0;
             break;
         }
         off += len;
     }
-    return off == n ? 0 : -1;
+    return off == n;
 }
 
 /* ------------------------------------------------------------------ */
@@ -430,7 +430,7 @@ import_policy(mtasts_tlsrpt_agg *st, struct rd *r, const char *dom, size_t dl,
     int rc, isnew;
 
     if (take_int(r, 4, &len) != 0 || (blob = take(r, (size_t)len)) == NULL ||
-        mt_agg_policy_blob_ok(blob, (size_t)len) != 0 ||
+        !mt_agg_policy_blob_valid(blob, (size_t)len) ||
         mt_be_get(blob + 1, 2) != dl || memcmp(blob + 3, dom, dl) != 0 ||
         take_int(r, 8, &succ) != 0 || take_int(r, 8, &fail) != 0 ||
         take_int(r, 4, &nd) != 0)
@@ -447,7 +447,7 @@ import_policy(mtasts_tlsrpt_agg *st, struct rd *r, const char *dom, size_t dl,
     for (i = 0; i < nd; i++) {
         if (take_int(r, 4, &len) != 0 ||
             (blob = take(r, (size_t)len)) == NULL ||
-            mt_agg_detail_blob_ok(blob, (size_t)len) != 0 ||
+            !mt_agg_detail_blob_valid(blob, (size_t)len) ||
             take_int(r, 8, &cnt) != 0)
             return MTASTS_ESYNTAX;
         rc = mt_agg_det_get(st, p, blob, (uint32_t)len,
