@@ -66,6 +66,18 @@ int mt_size_muladd(size_t a, size_t b, size_t c, size_t *ret);
 /* The seeded 64-bit hash of data[0..n) for hash tables (not for
  * anything stored: values differ between seeds). */
 uint64_t mt_hash(uint64_t seed, const void *data, size_t n);
+/* The 64-bit finaliser of mt_hash(): a bijection that spreads every input
+ * bit over the result, for folding further words (a day, a pointer) into
+ * a hash from mt_hash(). */
+static inline uint64_t
+mt_hash_mix(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= UINT64_C(0xff51afd7ed558ccd);
+    h ^= h >> 33;
+    h *= UINT64_C(0xc4ceb9fe1a85ec53);
+    return h ^ (h >> 33);
+}
 /* CRC-32 (ISO-HDLC, as gzip's; crc32.c) of p[0..n) continuing crc (0 to
  * start): mt_crc32(mt_crc32(0, a), b) is the CRC of a then b. */
 uint32_t mt_crc32(uint32_t crc, const void *p, size_t n);

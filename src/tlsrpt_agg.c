@@ -33,17 +33,6 @@
 #define K_DAY UINT64_C(0x9E3779B97F4A7C15)
 #define K_PTR UINT64_C(0xD6E8FEB86659FD93)
 
-static uint64_t
-mix64(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= UINT64_C(0xff51afd7ed558ccd);
-    h ^= h >> 33;
-    h *= UINT64_C(0xc4ceb9fe1a85ec53);
-    h ^= h >> 33;
-    return h;
-}
-
 uint64_t
 mt_agg_hash(uint64_t seed, const unsigned char *p, size_t n)
 {
@@ -53,8 +42,8 @@ mt_agg_hash(uint64_t seed, const unsigned char *p, size_t n)
 static uint64_t
 key_hash(const mtasts_tlsrpt_agg *a, const char *d, size_t n, int64_t day)
 {
-    return mix64(mt_agg_hash(a->seed, (const unsigned char *)d, n) +
-                 (uint64_t)day * K_DAY);
+    return mt_hash_mix(mt_agg_hash(a->seed, (const unsigned char *)d, n) +
+                       (uint64_t)day * K_DAY);
 }
 
 /* The hash of b[0..n) under the aggregate's seed: h when it was made
@@ -70,13 +59,13 @@ seeded(const mtasts_tlsrpt_agg *a, uint64_t seed, uint64_t h,
 static uint64_t
 pol_slot(uint64_t hash, int64_t day)
 {
-    return mix64(hash ^ (uint64_t)day * K_DAY);
+    return mt_hash_mix(hash ^ (uint64_t)day * K_DAY);
 }
 
 static uint64_t
 det_slot(uint64_t hash, const struct agg_pol *p)
 {
-    return mix64(hash ^ (uint64_t)(uintptr_t)p * K_PTR);
+    return mt_hash_mix(hash ^ (uint64_t)(uintptr_t)p * K_PTR);
 }
 
 /* ------------------------------------------------------------------ */
