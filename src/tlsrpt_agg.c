@@ -320,9 +320,9 @@ mt_agg_pol_get(mtasts_tlsrpt_agg *agg, const unsigned char *blob, uint32_t len,
     }
     if (!create)
         return MTASTS_OK;
-    /* the key is the policy's domain (blob bytes 1-2 length, then it) */
-    if ((err = key_get(agg, (const char *)blob + 3,
-                       (size_t)mt_be_get(blob + 1, 2), day, &k)) != MTASTS_OK ||
+    /* the key is the policy's domain */
+    if ((err = key_get(agg, mt_pb_domain(blob), mt_pb_domain_len(blob), day,
+                       &k)) != MTASTS_OK ||
         (err = tab_reserve(agg, &agg->ptab)) != MTASTS_OK ||
         (err = agg_grow(agg, &k->pols, &k->pcap, k->npols + 1,
                         sizeof(*k->pols))) != MTASTS_OK)
@@ -800,8 +800,8 @@ fail:
     if (dets != sdets)
         mt_free(agg->ctx, dets, failure_count * sizeof(*dets));
     /* only the key of this policy can hold new entries */
-    key = mt_agg_key_find(agg, (const char *)policy->blob + 3,
-                          (size_t)mt_be_get(policy->blob + 1, 2), day);
+    key = mt_agg_key_find(agg, mt_pb_domain(policy->blob),
+                          mt_pb_domain_len(policy->blob), day);
     for (i = agg->nkeys; key != NULL && i-- > 0;)
         if (agg->keys[i] == key) {
             rollback_key(agg, i);

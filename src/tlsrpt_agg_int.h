@@ -111,6 +111,41 @@ mt_be_get(const unsigned char *p, unsigned n)
     return v;
 }
 
+/* The fields of a policy blob b (layout above), the one place that knows
+ * their offsets: the type at MT_PB_TYPE, the domain of mt_pb_domain_len()
+ * bytes at MT_PB_DOMAIN, then the two counts; the elements start at
+ * MT_PB_HEAD + the domain length. */
+#define MT_PB_TYPE   0
+#define MT_PB_DLEN   1
+#define MT_PB_DOMAIN 3
+#define MT_PB_HEAD   11 /* the blob without domain and elements */
+
+static inline size_t
+mt_pb_domain_len(const unsigned char *b)
+{
+    return (size_t)mt_be_get(b + MT_PB_DLEN, 2);
+}
+
+static inline const char *
+mt_pb_domain(const unsigned char *b)
+{
+    return (const char *)b + MT_PB_DOMAIN;
+}
+
+/* policy-string count; dl is the domain length */
+static inline uint32_t
+mt_pb_nps(const unsigned char *b, size_t dl)
+{
+    return (uint32_t)mt_be_get(b + MT_PB_DOMAIN + dl, 4);
+}
+
+/* mx-host count; dl is the domain length */
+static inline uint32_t
+mt_pb_nmx(const unsigned char *b, size_t dl)
+{
+    return (uint32_t)mt_be_get(b + MT_PB_DOMAIN + dl + 4, 4);
+}
+
 /* tlsrpt_agg.c */
 /* mtasts_domain_normalize() into out; EINVAL for NULL with a length. */
 int mt_agg_norm_domain(const char *d, size_t n,

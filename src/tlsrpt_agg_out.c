@@ -62,21 +62,21 @@ mt_agg_policy_blob_valid(const unsigned char *b, size_t n)
     uint64_t nps, nmx, i;
     int type;
 
-    if (n < 11)
+    if (n < MT_PB_HEAD)
         return 0;
-    type = b[0];
-    dl = (size_t)mt_be_get(b + 1, 2);
+    type = b[MT_PB_TYPE];
+    dl = mt_pb_domain_len(b);
     if (type < MTASTS_POLICY_TYPE_STS ||
         type > MTASTS_POLICY_TYPE_NO_POLICY_FOUND || dl == 0 ||
-        dl > MTASTS_DOMAIN_MAX_LEN || 11 + dl > n ||
-        !lower_name_ok((const char *)b + 3, dl, 0))
+        dl > MTASTS_DOMAIN_MAX_LEN || MT_PB_HEAD + dl > n ||
+        !lower_name_ok(mt_pb_domain(b), dl, 0))
         return 0;
-    nps = mt_be_get(b + 3 + dl, 4);
-    nmx = mt_be_get(b + 7 + dl, 4);
+    nps = mt_pb_nps(b, dl);
+    nmx = mt_pb_nmx(b, dl);
     if ((type == MTASTS_POLICY_TYPE_NO_POLICY_FOUND && (nps | nmx) != 0) ||
         (type == MTASTS_POLICY_TYPE_TLSA && (nps == 0 || nmx != 0)))
         return 0;
-    off = 11 + dl;
+    off = MT_PB_HEAD + dl;
     for (i = 0; i < nps + nmx; i++) {
         const char *s = (const char *)b + off + 4;
         if (n - off < 4)
@@ -201,17 +201,17 @@ static void
 build_policy(struct mt_rbuild *b, const struct agg_pol *pe)
 {
     const unsigned char *blob = pe->blob;
-    size_t dl = (size_t)mt_be_get(blob + 1, 2), off, i, j, len;
-    uint32_t nps = (uint32_t)mt_be_get(blob + 3 + dl, 4);
-    uint32_t nmx = (uint32_t)mt_be_get(blob + 7 + dl, 4);
+    size_t dl = mt_pb_domain_len(blob), off, i, j, len;
+    uint32_t nps = mt_pb_nps(blob, dl);
+    uint32_t nmx = mt_pb_nmx(blob, dl);
     struct mt_rpolicy *p = mt_rbuild_policy(b);
-    int type = blob[0];
+    int type = blob[MT_PB_TYPE];
 
     if (p == NULL)
         return;
     p->type = (uint8_t)type;
     p->type_text = mt_rbuild_str(b, type_names[type], strlen(type_names[type]));
-    p->domain = mt_rbuild_str(b, (const char *)blob + 3, dl);
+    p->domain = mt_rbuild_str(b, mt_pb_domain(blob), dl);
     if (type != MTASTS_POLICY_TYPE_NO_POLICY_FOUND)
         p->flags |= MT_POL_HAS_PS;
     if (type == MTASTS_POLICY_TYPE_STS)
@@ -220,7 +220,7 @@ build_policy(struct mt_rbuild *b, const struct agg_pol *pe)
     p->ps_count = nps;
     p->mx_start = (uint32_t)b->r.nfld + nps;
     p->mx_count = nmx;
-    off = 11 + dl;
+    off = MT_PB_HEAD + dl;
     for (i = 0; i < (size_t)nps + nmx; i++) {
         len = (size_t)mt_be_get(blob + off, 4);
         (void)mt_rbuild_field(
@@ -431,7 +431,8 @@ import_policy(mtasts_tlsrpt_agg *st, struct rd *r, const char *dom, size_t dl,
 
     if (take_int(r, 4, &len) != 0 || (blob = take(r, (size_t)len)) == NULL ||
         !mt_agg_policy_blob_valid(blob, (size_t)len) ||
-        mt_be_get(blob + 1, 2) != dl || memcmp(blob + 3, dom, dl) != 0 ||
+        mt_pb_domain_len(blob) != dl ||
+        memcmp(mt_pb_domain(blob), dom, dl) != 0 ||
         take_int(r, 8, &succ) != 0 || take_int(r, 8, &fail) != 0 ||
         take_int(r, 4, &nd) != 0)
         return MTASTS_ESYNTAX;
