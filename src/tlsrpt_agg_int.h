@@ -1,8 +1,8 @@
 /*
  * Internal declarations of the TLSRPT aggregation (tlsrpt_agg_policy.c:
  * policy keys; tlsrpt_agg.c: the aggregate, add, merge and remove;
- * tlsrpt_agg_out.c: reports, export and import, report ids and the text
- * checks). Not installed.
+ * tlsrpt_agg_out.c: reports, export and import, report ids; the text
+ * checks they use are in text.c). Not installed.
  *
  * Encodings. Both are also the bytes of the export format, so they are
  * byte-exact and big-endian:
