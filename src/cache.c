@@ -13,10 +13,9 @@
 #include "internal.h"
 
 #define TABLE_MIN 16 /* smallest table, in slots (a power of two) */
-#define KEY_PAD   8  /* zero bytes after a key so it hashes by words */
 
-/* A key buffer: the longest name, its trailing dot, and the padding. */
-#define KEY_BUF (MTASTS_DOMAIN_MAX_LEN + 1 + KEY_PAD)
+/* A key buffer: the longest name and its trailing dot. */
+#define KEY_BUF (MTASTS_DOMAIN_MAX_LEN + 1)
 
 struct cnode {
     struct cnode *prev, *next; /* LRU list */
@@ -42,36 +41,8 @@ struct mtasts_cache {
     uint64_t seed;
 };
 
-#define K1 UINT64_C(0x9e3779b97f4a7c15)
-#define K2 UINT64_C(0xbf58476d1ce4e5b9)
-#define K3 UINT64_C(0x94d049bb133111eb)
-
-static uint64_t
-fmix(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= K2;
-    x ^= x >> 27;
-    x *= K3;
-    x ^= x >> 31;
-    return x;
-}
-
-/* Table hash of k[0..n); k must be followed by KEY_PAD zero bytes. Reads
- * whole 8-byte words (native byte order: the value is never exposed). */
-static inline uint64_t
-key_hash(uint64_t seed, const char *k, size_t n)
-{
-    uint64_t h = seed ^ ((uint64_t)n * K1), w;
-    size_t i;
-
-    for (i = 0; i < n; i += 8) {
-        memcpy(&w, k + i, 8);
-        h = (h ^ w) * K2;
-        h ^= h >> 29;
-    }
-    return fmix(h);
-}
+/* Derives the cache's table seed from the context's. */
+#define K_SEED UINT64_C(0x94d049bb133111eb)
 
 /* Stable hash of a normalised domain for the planner's jitter: 64-bit
  * FNV-1a, the same on every platform and in every run. */
@@ -235,8 +206,8 @@ drop(mtasts_cache *c, struct cnode *nd)
 
 /* ---- keys ---- */
 
-/* Normalise and validate a domain into kb (KEY_BUF bytes), zero-padded,
- * and hash it. @return 0 or MTASTS_EINVAL. */
+/* Normalise and validate a domain into kb (KEY_BUF bytes) and hash it.
+ * @return 0 or MTASTS_EINVAL. */
 static int
 make_key(const mtasts_cache *c, const char *domain, size_t len, char *kb,
          size_t *ret_len, uint64_t *ret_hash)
@@ -247,9 +218,8 @@ make_key(const mtasts_cache *c, const char *domain, size_t len, char *kb,
         mtasts_domain_normalize(domain, len, kb, MTASTS_DOMAIN_MAX_LEN + 1,
                                 &n) != MTASTS_OK)
         return MTASTS_EINVAL;
-    memset(kb + n, 0, KEY_PAD);
     *ret_len = n;
-    *ret_hash = key_hash(c->seed, kb, n);
+    *ret_hash = mt_hash(c->seed, kb, n);
     return MTASTS_OK;
 }
 
@@ -285,7 +255,7 @@ mtasts_cache_new(mtasts_ctx *ctx, size_t max_entries, size_t max_bytes,
     c->mask = cap - 1;
     /* the context's seed (random, or the caller's), copied: a seed set
      * later does not move this table's keys */
-    c->seed = fmix(ctx->seed ^ K3);
+    c->seed = mt_hash_mix(ctx->seed ^ K_SEED);
     *ret_cache = c;
     return MTASTS_OK;
 }
@@ -327,8 +297,7 @@ mtasts_cache_get(mtasts_cache *c, const char *domain, size_t domain_len,
             kb[i] = (char)MT_LOWER(domain[i]);
         if (n > 0 && kb[n - 1] == '.')
             n--;
-        memset(kb + n, 0, KEY_PAD);
-        nd = table_find(c, key_hash(c->seed, kb, n), kb, n);
+        nd = table_find(c, mt_hash(c->seed, kb, n), kb, n);
         if (nd != NULL) {
             if (nd != c->head) {
                 lru_unlink(c, nd);

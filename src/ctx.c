@@ -133,16 +133,6 @@ mtasts_ctx_get_option(const mtasts_ctx *ctx, int option)
     return ctx->options[option];
 }
 
-static uint64_t
-fmix64(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= UINT64_C(0xff51afd7ed558ccd);
-    h ^= h >> 33;
-    h *= UINT64_C(0xc4ceb9fe1a85ec53);
-    return h ^ (h >> 33);
-}
-
 uint64_t
 mt_hash(uint64_t seed, const void *data, size_t n)
 {
@@ -160,7 +150,7 @@ mt_hash(uint64_t seed, const void *data, size_t n)
     if (n > 0)
         memcpy(&v, p, n);
     h = (h ^ v) * UINT64_C(0x94d049bb133111eb);
-    return fmix64(h);
+    return mt_hash_mix(h);
 }
 
 int
@@ -213,7 +203,7 @@ ctx_seed(const mtasts_ctx *ctx)
 
     if (mt_os_random(&r, sizeof(r)) != 0)
         r = 0;
-    return fmix64(h) ^ r;
+    return mt_hash_mix(h) ^ r;
 }
 
 int

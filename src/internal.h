@@ -66,7 +66,19 @@ int mt_size_muladd(size_t a, size_t b, size_t c, size_t *ret);
 /* The seeded 64-bit hash of data[0..n) for hash tables (not for
  * anything stored: values differ between seeds). */
 uint64_t mt_hash(uint64_t seed, const void *data, size_t n);
-/* CRC-32 (ISO-HDLC, as gzip's; gzip.c) of p[0..n) continuing crc (0 to
+/* The 64-bit finaliser of mt_hash(): a bijection that spreads every input
+ * bit over the result, for folding further words (a day, a pointer) into
+ * a hash from mt_hash(). */
+static inline uint64_t
+mt_hash_mix(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= UINT64_C(0xff51afd7ed558ccd);
+    h ^= h >> 33;
+    h *= UINT64_C(0xc4ceb9fe1a85ec53);
+    return h ^ (h >> 33);
+}
+/* CRC-32 (ISO-HDLC, as gzip's; crc32.c) of p[0..n) continuing crc (0 to
  * start): mt_crc32(mt_crc32(0, a), b) is the CRC of a then b. */
 uint32_t mt_crc32(uint32_t crc, const void *p, size_t n);
 /* n bytes from the kernel's random source: 0, or -1 when the platform has
@@ -234,6 +246,16 @@ uint8_t *mt_buf_bytes(mtasts_buf *b);
 size_t mt_buf_cap(const mtasts_buf *b);
 void mt_buf_set_len(mtasts_buf *b, size_t len);
 int mt_buf_finish(mtasts_buf **pb, size_t len);
+
+/* Text checks (text.c): 1 for good, 0 for bad. mt_utf8_seq() is the
+ * length (2 to 4) of the valid UTF-8 sequence with the non-ASCII lead byte
+ * p[0] within avail bytes, 0 if invalid; mt_utf8_ok() is well-formed UTF-8
+ * without NUL; mt_dot_atom_ok() RFC 5322 dot-atom-text; mt_addr_spec_ok()
+ * an RFC 5322 addr-spec without CFWS or obsolete forms. */
+size_t mt_utf8_seq(const unsigned char *p, size_t avail);
+int mt_utf8_ok(const char *s, size_t n);
+int mt_dot_atom_ok(const char *s, size_t n);
+int mt_addr_spec_ok(const char *s, size_t n);
 
 /* Whether s[0..n) is an absolute RFC 3986 URI (tlsrpt_record.c). */
 int mt_uri_ok(const char *s, size_t n);

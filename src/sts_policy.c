@@ -64,8 +64,8 @@ add_warning(struct pol_scan *s, int w, size_t off)
 static int
 ext_value_check(const char *b, size_t p, size_t e, int *reason, size_t *off)
 {
-    size_t i = p, k, need;
-    unsigned char c, c1;
+    size_t i = p, n;
+    unsigned char c;
 
     if (p == e) {
         *reason = MTASTS_R_EXT_VALUE;
@@ -84,24 +84,10 @@ ext_value_check(const char *b, size_t p, size_t e, int *reason, size_t *off)
             return MTASTS_ESYNTAX;
         }
         /* RFC 3629 section 4 sequences. */
-        if (c >= 0xC2 && c <= 0xDF)
-            need = 1;
-        else if (c >= 0xE0 && c <= 0xEF)
-            need = 2;
-        else if (c >= 0xF0 && c <= 0xF4)
-            need = 3;
-        else
+        n = mt_utf8_seq((const unsigned char *)b + i, e - i);
+        if (n == 0)
             goto bad;
-        if (e - i <= need)
-            goto bad;
-        c1 = (unsigned char)b[i + 1];
-        if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 > 0x9F) ||
-            (c == 0xF0 && c1 < 0x90) || (c == 0xF4 && c1 > 0x8F))
-            goto bad;
-        for (k = 1; k <= need; k++)
-            if (((unsigned char)b[i + k] & 0xC0) != 0x80)
-                goto bad;
-        i += need + 1;
+        i += n;
     }
     return MTASTS_OK;
 bad:

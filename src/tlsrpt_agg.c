@@ -33,17 +33,6 @@
 #define K_DAY UINT64_C(0x9E3779B97F4A7C15)
 #define K_PTR UINT64_C(0xD6E8FEB86659FD93)
 
-static uint64_t
-mix64(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= UINT64_C(0xff51afd7ed558ccd);
-    h ^= h >> 33;
-    h *= UINT64_C(0xc4ceb9fe1a85ec53);
-    h ^= h >> 33;
-    return h;
-}
-
 uint64_t
 mt_agg_hash(uint64_t seed, const unsigned char *p, size_t n)
 {
@@ -53,8 +42,8 @@ mt_agg_hash(uint64_t seed, const unsigned char *p, size_t n)
 static uint64_t
 key_hash(const mtasts_tlsrpt_agg *a, const char *d, size_t n, int64_t day)
 {
-    return mix64(mt_agg_hash(a->seed, (const unsigned char *)d, n) +
-                 (uint64_t)day * K_DAY);
+    return mt_hash_mix(mt_agg_hash(a->seed, (const unsigned char *)d, n) +
+                       (uint64_t)day * K_DAY);
 }
 
 /* The hash of b[0..n) under the aggregate's seed: h when it was made
@@ -70,13 +59,13 @@ seeded(const mtasts_tlsrpt_agg *a, uint64_t seed, uint64_t h,
 static uint64_t
 pol_slot(uint64_t hash, int64_t day)
 {
-    return mix64(hash ^ (uint64_t)day * K_DAY);
+    return mt_hash_mix(hash ^ (uint64_t)day * K_DAY);
 }
 
 static uint64_t
 det_slot(uint64_t hash, const struct agg_pol *p)
 {
-    return mix64(hash ^ (uint64_t)(uintptr_t)p * K_PTR);
+    return mt_hash_mix(hash ^ (uint64_t)(uintptr_t)p * K_PTR);
 }
 
 /* ------------------------------------------------------------------ */
@@ -331,9 +320,9 @@ mt_agg_pol_get(mtasts_tlsrpt_agg *agg, const unsigned char *blob, uint32_t len,
     }
     if (!create)
         return MTASTS_OK;
-    /* the key is the policy's domain (blob bytes 1-2 length, then it) */
-    if ((err = key_get(agg, (const char *)blob + 3,
-                       (size_t)mt_be_get(blob + 1, 2), day, &k)) != MTASTS_OK ||
+    /* the key is the policy's domain */
+    if ((err = key_get(agg, mt_pb_domain(blob), mt_pb_domain_len(blob), day,
+                       &k)) != MTASTS_OK ||
         (err = tab_reserve(agg, &agg->ptab)) != MTASTS_OK ||
         (err = agg_grow(agg, &k->pols, &k->pcap, k->npols + 1,
                         sizeof(*k->pols))) != MTASTS_OK)
@@ -811,8 +800,8 @@ fail:
     if (dets != sdets)
         mt_free(agg->ctx, dets, failure_count * sizeof(*dets));
     /* only the key of this policy can hold new entries */
-    key = mt_agg_key_find(agg, (const char *)policy->blob + 3,
-                          (size_t)mt_be_get(policy->blob + 1, 2), day);
+    key = mt_agg_key_find(agg, mt_pb_domain(policy->blob),
+                          mt_pb_domain_len(policy->blob), day);
     for (i = agg->nkeys; key != NULL && i-- > 0;)
         if (agg->keys[i] == key) {
             rollback_key(agg, i);

@@ -1,8 +1,8 @@
 /*
  * Internal declarations of the TLSRPT aggregation (tlsrpt_agg_policy.c:
  * policy keys; tlsrpt_agg.c: the aggregate, add, merge and remove;
- * tlsrpt_agg_out.c: reports, export and import, report ids and the text
- * checks). Not installed.
+ * tlsrpt_agg_out.c: reports, export and import, report ids; the text
+ * checks they use are in text.c). Not installed.
  *
  * Encodings. Both are also the bytes of the export format, so they are
  * byte-exact and big-endian:
@@ -111,6 +111,41 @@ mt_be_get(const unsigned char *p, unsigned n)
     return v;
 }
 
+/* The fields of a policy blob b (layout above), the one place that knows
+ * their offsets: the type at MT_PB_TYPE, the domain of mt_pb_domain_len()
+ * bytes at MT_PB_DOMAIN, then the two counts; the elements start at
+ * MT_PB_HEAD + the domain length. */
+#define MT_PB_TYPE   0
+#define MT_PB_DLEN   1
+#define MT_PB_DOMAIN 3
+#define MT_PB_HEAD   11 /* the blob without domain and elements */
+
+static inline size_t
+mt_pb_domain_len(const unsigned char *b)
+{
+    return (size_t)mt_be_get(b + MT_PB_DLEN, 2);
+}
+
+static inline const char *
+mt_pb_domain(const unsigned char *b)
+{
+    return (const char *)b + MT_PB_DOMAIN;
+}
+
+/* policy-string count; dl is the domain length */
+static inline uint32_t
+mt_pb_nps(const unsigned char *b, size_t dl)
+{
+    return (uint32_t)mt_be_get(b + MT_PB_DOMAIN + dl, 4);
+}
+
+/* mx-host count; dl is the domain length */
+static inline uint32_t
+mt_pb_nmx(const unsigned char *b, size_t dl)
+{
+    return (uint32_t)mt_be_get(b + MT_PB_DOMAIN + dl + 4, 4);
+}
+
 /* tlsrpt_agg.c */
 /* mtasts_domain_normalize() into out; EINVAL for NULL with a length. */
 int mt_agg_norm_domain(const char *d, size_t n,
@@ -145,14 +180,12 @@ mt_sat_add(uint64_t a, uint64_t b)
     return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
-/* tlsrpt_agg_out.c: text checks (URIs: mt_uri_ok() of internal.h) */
-int mt_utf8_ok(const char *s, size_t n);
-int mt_dot_atom_ok(const char *s, size_t n);
-int mt_addr_spec_ok(const char *s, size_t n);
-/* Check a policy blob (any source): 0 or -1. */
-int mt_agg_policy_blob_ok(const unsigned char *b, size_t n);
-/* Check a detail blob (any source): 0 or -1. */
-int mt_agg_detail_blob_ok(const unsigned char *b, size_t n);
+/* Whether a policy blob (any source) is one add() would have made: 1 or
+ * 0. */
+int mt_agg_policy_blob_valid(const unsigned char *b, size_t n);
+/* Whether a detail blob (any source) is one add() would have made: 1 or
+ * 0. */
+int mt_agg_detail_blob_valid(const unsigned char *b, size_t n);
 
 /* Days: first and last supported day starts (years 1970..9999). */
 #define MT_AGG_DAY         86400

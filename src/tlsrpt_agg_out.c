@@ -1,7 +1,8 @@
 /*
  * TLSRPT aggregation, output side: the report of a (domain, day) key,
- * export and import of an aggregate, report ids, the generation time, and
- * the text checks these need (UTF-8, dot-atom-text, addr-spec).
+ * export and import of an aggregate, report ids and the generation time.
+ * The text checks these need (UTF-8, dot-atom-text, addr-spec) are in
+ * text.c.
  *
  * Export format, version 2 (all integers big-endian, no padding):
  *
@@ -40,118 +41,6 @@ static const char agg_magic[8] = {'M', 'T', 'S', 'T', 'S', 'A', 'G', 'G'};
 #define AGG_CHECK   4
 
 /* ------------------------------------------------------------------ */
-/* Text checks                                                         */
-/* ------------------------------------------------------------------ */
-
-/* Well-formed UTF-8 without NUL (no overlong forms, surrogates or code
- * points above U+10FFFF). */
-int
-mt_utf8_ok(const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s, *e = p + n;
-
-    while (p < e) {
-        unsigned c = *p, need, min, cp;
-        if (c < 0x80) {
-            if (c == 0)
-                return 0;
-            p++;
-            continue;
-        }
-        if (c >= 0xC2 && c <= 0xDF) {
-            need = 1;
-            min = 0x80;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            need = 2;
-            min = 0x800;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            need = 3;
-            min = 0x10000;
-            cp = c & 0x07;
-        } else
-            return 0;
-        if ((size_t)(e - p) <= need)
-            return 0;
-        for (p++; need > 0; need--, p++) {
-            if ((*p & 0xC0) != 0x80)
-                return 0;
-            cp = cp << 6 | (*p & 0x3Fu);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return 0;
-    }
-    return 1;
-}
-
-/* dot-atom-text = 1*atext *("." 1*atext) */
-int
-mt_dot_atom_ok(const char *s, size_t n)
-{
-    size_t i;
-
-    if (n == 0 || s[0] == '.' || s[n - 1] == '.')
-        return 0;
-    for (i = 0; i < n; i++) {
-        if (s[i] == '.') {
-            if (s[i + 1] == '.')
-                return 0;
-        } else if (!mt_is_atext((unsigned char)s[i]))
-            return 0;
-    }
-    return 1;
-}
-
-/* RFC 5322 addr-spec without CFWS or obsolete forms: (dot-atom /
- * quoted-string) "@" (dot-atom / domain-literal). */
-int
-mt_addr_spec_ok(const char *s, size_t n)
-{
-    size_t at, i;
-
-    if (n == 0)
-        return 0;
-    if (s[0] == '"') {
-        for (at = 1;; at++) {
-            unsigned char c;
-            if (at >= n)
-                return 0;
-            c = (unsigned char)s[at];
-            if (c == '"')
-                break;
-            if (c == '\\') {
-                if (++at >= n ||
-                    !(MT_IS(s[at], MT_C_VCHAR) || MT_IS(s[at], MT_C_WSP)))
-                    return 0;
-            } else if (!(MT_IS(c, MT_C_VCHAR) || MT_IS(c, MT_C_WSP)))
-                return 0;
-        }
-        at++;
-    } else {
-        for (at = 0; at < n && s[at] != '@'; at++)
-            ;
-        if (!mt_dot_atom_ok(s, at))
-            return 0;
-    }
-    if (at >= n || s[at] != '@' || at + 1 >= n)
-        return 0;
-    s += at + 1;
-    n -= at + 1;
-    if (s[0] != '[')
-        return mt_dot_atom_ok(s, n);
-    if (s[n - 1] != ']' || n < 2)
-        return 0;
-    for (i = 1; i + 1 < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (!((c >= 33 && c <= 90) || (c >= 94 && c <= 126) ||
-              MT_IS(c, MT_C_WSP)))
-            return 0;
-    }
-    return 1;
-}
-
-/* ------------------------------------------------------------------ */
 /* Blob checks (import)                                                */
 /* ------------------------------------------------------------------ */
 
@@ -167,72 +56,72 @@ lower_name_ok(const char *s, size_t n, unsigned flags)
 }
 
 int
-mt_agg_policy_blob_ok(const unsigned char *b, size_t n)
+mt_agg_policy_blob_valid(const unsigned char *b, size_t n)
 {
     size_t dl, off, len;
     uint64_t nps, nmx, i;
     int type;
 
-    if (n < 11)
-        return -1;
-    type = b[0];
-    dl = (size_t)mt_be_get(b + 1, 2);
+    if (n < MT_PB_HEAD)
+        return 0;
+    type = b[MT_PB_TYPE];
+    dl = mt_pb_domain_len(b);
     if (type < MTASTS_POLICY_TYPE_STS ||
         type > MTASTS_POLICY_TYPE_NO_POLICY_FOUND || dl == 0 ||
-        dl > MTASTS_DOMAIN_MAX_LEN || 11 + dl > n ||
-        !lower_name_ok((const char *)b + 3, dl, 0))
-        return -1;
-    nps = mt_be_get(b + 3 + dl, 4);
-    nmx = mt_be_get(b + 7 + dl, 4);
+        dl > MTASTS_DOMAIN_MAX_LEN || MT_PB_HEAD + dl > n ||
+        !lower_name_ok(mt_pb_domain(b), dl, 0))
+        return 0;
+    nps = mt_pb_nps(b, dl);
+    nmx = mt_pb_nmx(b, dl);
     if ((type == MTASTS_POLICY_TYPE_NO_POLICY_FOUND && (nps | nmx) != 0) ||
         (type == MTASTS_POLICY_TYPE_TLSA && (nps == 0 || nmx != 0)))
-        return -1;
-    off = 11 + dl;
+        return 0;
+    off = MT_PB_HEAD + dl;
     for (i = 0; i < nps + nmx; i++) {
         const char *s = (const char *)b + off + 4;
         if (n - off < 4)
-            return -1;
+            return 0;
         len = (size_t)mt_be_get(b + off, 4);
         if (len > n - off - 4 || !mt_utf8_ok(s, len) ||
             (i >= nps && !lower_name_ok(s, len, MTASTS_HOST_WILDCARD)))
-            return -1;
+            return 0;
         off += 4 + len;
     }
-    return off == n ? 0 : -1;
+    return off == n;
 }
 
 int
-mt_agg_detail_blob_ok(const unsigned char *b, size_t n)
+mt_agg_detail_blob_valid(const unsigned char *b, size_t n)
 {
     size_t off = 1, f, len;
     unsigned r;
     char c6[46];
 
     if (n < 1 + 4 * MT_DET_FIELDS || (r = b[0]) > MT_RESULT_MAX)
-        return -1;
+        return 0;
     for (f = 0; f < MT_DET_FIELDS; f++) {
         const char *s = (const char *)b + off + 4;
         uint64_t v;
         if (n - off < 4)
-            return -1;
+            return 0;
         v = mt_be_get(b + off, 4);
         off += 4;
         if (f == 0 && (v == 0) != (r != MTASTS_RESULT_NONE))
-            return -1;
+            return 0;
         if (v == 0)
             continue;
         len = (size_t)v - 1;
         if (len == 0 || len > n - off)
-            return -1;
+            return 0;
         switch (f) {
         case 0: {
             int t;
             for (t = 1; t <= MT_RESULT_MAX; t++)
                 if (strlen(mtasts_result_type_name(t)) == len &&
                     memcmp(mtasts_result_type_name(t), s, len) == 0)
-                    return -1;
+                    return 0;
             if (!mt_utf8_ok(s, len))
-                return -1;
+                return 0;
             break;
         }
         case 1:
@@ -240,24 +129,24 @@ mt_agg_detail_blob_ok(const unsigned char *b, size_t n)
             if (mt_is_ipv4(s, len))
                 break;
             if (mt_ipv6_canon(s, len, c6) != len || memcmp(c6, s, len) != 0)
-                return -1;
+                return 0;
             break;
         case 2:
             if (!lower_name_ok(s, len, 0))
-                return -1;
+                return 0;
             break;
         case 5:
             if (!mt_uri_ok(s, len))
-                return -1;
+                return 0;
             break;
         default:
             if (!mt_utf8_ok(s, len))
-                return -1;
+                return 0;
             break;
         }
         off += len;
     }
-    return off == n ? 0 : -1;
+    return off == n;
 }
 
 /* ------------------------------------------------------------------ */
@@ -312,17 +201,17 @@ static void
 build_policy(struct mt_rbuild *b, const struct agg_pol *pe)
 {
     const unsigned char *blob = pe->blob;
-    size_t dl = (size_t)mt_be_get(blob + 1, 2), off, i, j, len;
-    uint32_t nps = (uint32_t)mt_be_get(blob + 3 + dl, 4);
-    uint32_t nmx = (uint32_t)mt_be_get(blob + 7 + dl, 4);
+    size_t dl = mt_pb_domain_len(blob), off, i, j, len;
+    uint32_t nps = mt_pb_nps(blob, dl);
+    uint32_t nmx = mt_pb_nmx(blob, dl);
     struct mt_rpolicy *p = mt_rbuild_policy(b);
-    int type = blob[0];
+    int type = blob[MT_PB_TYPE];
 
     if (p == NULL)
         return;
     p->type = (uint8_t)type;
     p->type_text = mt_rbuild_str(b, type_names[type], strlen(type_names[type]));
-    p->domain = mt_rbuild_str(b, (const char *)blob + 3, dl);
+    p->domain = mt_rbuild_str(b, mt_pb_domain(blob), dl);
     if (type != MTASTS_POLICY_TYPE_NO_POLICY_FOUND)
         p->flags |= MT_POL_HAS_PS;
     if (type == MTASTS_POLICY_TYPE_STS)
@@ -331,7 +220,7 @@ build_policy(struct mt_rbuild *b, const struct agg_pol *pe)
     p->ps_count = nps;
     p->mx_start = (uint32_t)b->r.nfld + nps;
     p->mx_count = nmx;
-    off = 11 + dl;
+    off = MT_PB_HEAD + dl;
     for (i = 0; i < (size_t)nps + nmx; i++) {
         len = (size_t)mt_be_get(blob + off, 4);
         (void)mt_rbuild_field(
@@ -541,8 +430,9 @@ import_policy(mtasts_tlsrpt_agg *st, struct rd *r, const char *dom, size_t dl,
     int rc, isnew;
 
     if (take_int(r, 4, &len) != 0 || (blob = take(r, (size_t)len)) == NULL ||
-        mt_agg_policy_blob_ok(blob, (size_t)len) != 0 ||
-        mt_be_get(blob + 1, 2) != dl || memcmp(blob + 3, dom, dl) != 0 ||
+        !mt_agg_policy_blob_valid(blob, (size_t)len) ||
+        mt_pb_domain_len(blob) != dl ||
+        memcmp(mt_pb_domain(blob), dom, dl) != 0 ||
         take_int(r, 8, &succ) != 0 || take_int(r, 8, &fail) != 0 ||
         take_int(r, 4, &nd) != 0)
         return MTASTS_ESYNTAX;
@@ -558,7 +448,7 @@ import_policy(mtasts_tlsrpt_agg *st, struct rd *r, const char *dom, size_t dl,
     for (i = 0; i < nd; i++) {
         if (take_int(r, 4, &len) != 0 ||
             (blob = take(r, (size_t)len)) == NULL ||
-            mt_agg_detail_blob_ok(blob, (size_t)len) != 0 ||
+            !mt_agg_detail_blob_valid(blob, (size_t)len) ||
             take_int(r, 8, &cnt) != 0)
             return MTASTS_ESYNTAX;
         rc = mt_agg_det_get(st, p, blob, (uint32_t)len,

@@ -22,13 +22,13 @@ put_head(unsigned char *b, int type, const char *d, size_t dlen, size_t nps,
          size_t nmx)
 {
     if (b != NULL) {
-        b[0] = (unsigned char)type;
-        mt_be_put(b + 1, dlen, 2);
-        memcpy(b + 3, d, dlen);
-        mt_be_put(b + 3 + dlen, nps, 4);
-        mt_be_put(b + 7 + dlen, nmx, 4);
+        b[MT_PB_TYPE] = (unsigned char)type;
+        mt_be_put(b + MT_PB_DLEN, dlen, 2);
+        memcpy(b + MT_PB_DOMAIN, d, dlen);
+        mt_be_put(b + MT_PB_DOMAIN + dlen, nps, 4);
+        mt_be_put(b + MT_PB_DOMAIN + dlen + 4, nmx, 4);
     }
-    return 11 + dlen;
+    return MT_PB_HEAD + dlen;
 }
 
 static int

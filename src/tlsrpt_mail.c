@@ -2,7 +2,7 @@
  * The delivery form of a TLS report (RFC 8460 section 5): the report file
  * name, the e-mail Subject, the report e-mail itself, the HTTPS POST body
  * and the retry schedule. The receiving side (reading a report e-mail) is
- * in mime.c.
+ * in tlsrpt_ingest.c.
  */
 #include "tlsrpt_int.h"
 
@@ -13,7 +13,7 @@
 /* A name part that must be an A-label domain: 0, MTASTS_ESYNTAX or
  * MTASTS_ENONASCII. */
 static int
-domain_part_ok(const char *s, size_t n)
+domain_part_check(const char *s, size_t n)
 {
     int reason = 0, rc;
     size_t off = 0;
@@ -52,9 +52,9 @@ mtasts_tlsrpt_filename(const char *sender, size_t sender_len,
         (unique_id == NULL && unique_id_len > 0) ||
         (dst == NULL && dst_len > 0) || begin < 0 || end < begin)
         return MTASTS_EINVAL;
-    rc = domain_part_ok(sender, sender_len);
+    rc = domain_part_check(sender, sender_len);
     if (rc == MTASTS_OK)
-        rc = domain_part_ok(policy_domain, policy_domain_len);
+        rc = domain_part_check(policy_domain, policy_domain_len);
     if (rc != MTASTS_OK)
         return rc;
     if (unique_id_len > 0 && !alnum_ok(unique_id, unique_id_len))

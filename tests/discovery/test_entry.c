@@ -69,7 +69,7 @@ build(struct enc *e, const char *const *lines, const char *body)
     e->n += bl;
 }
 
-/* The library's one CRC-32 (gzip.c), internal: the tests check it on the
+/* The library's one CRC-32 (crc32.c), internal: the tests check it on the
  * standard check value before trusting it to make version-2 entries. */
 uint32_t mt_crc32(uint32_t crc, const void *p, size_t n);
 

@@ -1,9 +1,10 @@
 /*
- * Reading a TLS report e-mail (RFC 8460 section 5.3, receiving side): a
- * bounded, non-recursive MIME walk to the report part, its transfer
- * decoding (base64, quoted-printable, 7bit/8bit/binary), the report parse,
- * and the cross-check of the attachment name and the Subject against the
- * JSON (RPT-DELIV-16).
+ * TLSRPT mail ingest: reading a TLS report e-mail (RFC 8460 section 5.3,
+ * receiving side) for mtasts_tlsrpt_mail_ingest(). A bounded,
+ * non-recursive MIME walk to the report part, its transfer decoding
+ * (base64, quoted-printable, 7bit/8bit/binary), the report parse, and the
+ * cross-check of the attachment name and the Subject against the JSON
+ * (RPT-DELIV-16). The sending side is tlsrpt_mail.c.
  *
  * Lines end in LF with an optional CR before it (messages stored with LF
  * line ends are common). Nothing here allocates but the decoded part; the
