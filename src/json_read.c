@@ -67,36 +67,12 @@ fail_at(struct mt_json *j, int err, int reason, const uint8_t *at)
     return mt_json_fail(j, err, reason, (size_t)(at - j->start));
 }
 
-/* Length of the valid UTF-8 sequence (2 to 4 bytes) at p, 0 if invalid. */
+/* Length of the valid UTF-8 sequence (2 to 4 bytes) at p, 0 if invalid:
+ * the library's one validator (text.c). */
 static size_t
 utf8_seq(const uint8_t *p, const uint8_t *end)
 {
-    size_t avail = (size_t)(end - p);
-    uint8_t c = p[0], lo = 0x80, hi = 0xBF;
-    size_t n, i;
-
-    if (c >= 0xC2 && c <= 0xDF)
-        n = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0)
-            lo = 0xA0; /* no overlongs */
-        else if (c == 0xED)
-            hi = 0x9F; /* no surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F; /* not above U+10FFFF */
-    } else
-        return 0;
-    if (avail < n || p[1] < lo || p[1] > hi)
-        return 0;
-    for (i = 2; i < n; i++)
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-    return n;
+    return mt_utf8_seq(p, (size_t)(end - p));
 }
 
 static long

@@ -1,6 +1,6 @@
 /*
  * Text checks shared by the grammars: well-formed UTF-8 (the one
- * validator outside the JSON reader's own fast path), RFC 5322
+ * validator, the JSON reader's included), RFC 5322
  * dot-atom-text and addr-spec. Pure functions of their input: every
  * predicate returns 1 for good text and 0 for bad.
  */
