@@ -113,8 +113,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FZ_CHECK(mtasts_cert_names_match(sans, san_lens, 2, h, hlen) == 0);
     FZ_CHECK(mtasts_cert_names_match(sans, san_lens, 0, h, hlen) == 0);
 
-    p_ok = mtasts_hostname_check(p, plen, MTASTS_HOST_WILDCARD, NULL) == 0;
-    h_ok = mtasts_hostname_check(h, hlen, MTASTS_HOST_TRAILING_DOT, NULL) == 0;
+    p_ok = mtasts_hostname_check(p, plen, MTASTS_HOST_F_WILDCARD, NULL) == 0;
+    h_ok =
+        mtasts_hostname_check(h, hlen, MTASTS_HOST_F_TRAILING_DOT, NULL) == 0;
     plain_ok = mtasts_hostname_check(p, plen, 0, NULL) == 0;
     if (m) {
         FZ_CHECK(h_ok);

@@ -26,7 +26,7 @@ check_mx(const mtasts_policy *pol, const char *mx, size_t len)
 {
     char host[MTASTS_DOMAIN_MAX_LEN + 2];
 
-    FZ_CHECK(mtasts_hostname_check(mx, len, MTASTS_HOST_WILDCARD, NULL) == 0);
+    FZ_CHECK(mtasts_hostname_check(mx, len, MTASTS_HOST_F_WILDCARD, NULL) == 0);
     if (len > 2 && mx[0] == '*' && mx[1] == '.') {
         /* "*.suffix" allows "a.suffix" */
         FZ_CHECK(len - 1 <= MTASTS_DOMAIN_MAX_LEN);
@@ -167,14 +167,14 @@ parse_checked(mtasts_ctx *ctx, const char *buf, size_t len, unsigned flags,
                      mtasts_ctx_get_limit(ctx, MTASTS_LIMIT_POLICY_MX));
         FZ_CHECK(d->warnings == mtasts_policy_warnings(*ret_pol));
         FZ_CHECK(d->warnings == 0 || d->warning_offset <= len);
-        if (flags & MTASTS_PARSE_STRICT)
+        if (flags & MTASTS_PARSE_F_STRICT)
             FZ_CHECK(d->warnings == 0);
         return rc;
     }
     FZ_CHECK(*ret_pol == NULL);
     FZ_CHECK(rc == MTASTS_ESYNTAX || rc == MTASTS_ENONASCII ||
              rc == MTASTS_ETOOBIG || rc == MTASTS_ENOMEM ||
-             (rc == MTASTS_ESTRICT && (flags & MTASTS_PARSE_STRICT)));
+             (rc == MTASTS_ESTRICT && (flags & MTASTS_PARSE_F_STRICT)));
     if (rc != MTASTS_ENOMEM) {
         FZ_CHECK(d->reason > MTASTS_R_NONE && d->reason <= MTASTS_R_BAD_MODEL);
         FZ_CHECK(strcmp(mtasts_reason_name(d->reason), "unknown") != 0);
@@ -259,7 +259,7 @@ round_trip(mtasts_ctx *ctx, const mtasts_policy *pol, size_t *ret_len)
     FZ_CHECK(len2 == len && memcmp(text, text2, len) == 0);
     free(text2);
 
-    rc = parse_checked(ctx, text, len, MTASTS_PARSE_STRICT, &strict, &d);
+    rc = parse_checked(ctx, text, len, MTASTS_PARSE_F_STRICT, &strict, &d);
     FZ_CHECK(rc == MTASTS_OK);
     FZ_CHECK(same_model(again, strict));
 
@@ -357,7 +357,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FZ_CHECK(ctx != NULL);
 
     rc_def = parse_checked(ctx, buf, size, 0, &def, &dd);
-    rc_str = parse_checked(ctx, buf, size, MTASTS_PARSE_STRICT, &str, &ds);
+    rc_str = parse_checked(ctx, buf, size, MTASTS_PARSE_F_STRICT, &str, &ds);
     FZ_CHECK(rc_def != MTASTS_ENOMEM && rc_str != MTASTS_ENOMEM);
     if (rc_str == MTASTS_OK) {
         FZ_CHECK(rc_def == MTASTS_OK);

@@ -86,7 +86,7 @@ check_reports(mtasts_ctx *ctx, const mtasts_tlsrpt_agg *a)
         FZ_CHECK(rc == MTASTS_OK);
         FZ_CHECK(mtasts_tlsrpt_report_to_json(r, 0, &j1) == MTASTS_OK);
         b = mtasts_buf_data(j1, &bl);
-        FZ_CHECK(mtasts_tlsrpt_report_parse(ctx, b, bl, MTASTS_PARSE_STRICT,
+        FZ_CHECK(mtasts_tlsrpt_report_parse(ctx, b, bl, MTASTS_PARSE_F_STRICT,
                                             &back, NULL) == MTASTS_OK);
         FZ_CHECK(mtasts_tlsrpt_report_warnings(back) == 0);
         FZ_CHECK(mtasts_tlsrpt_report_to_json(back, 0, &j2) == MTASTS_OK);
@@ -227,7 +227,7 @@ run(mtasts_ctx *ctx, struct st *s)
         default: /* options */
             if (!byte(s, &a1) || !byte(s, &a3))
                 goto done;
-            (void)mtasts_tlsrpt_agg_set(x, 1 + (int)(a1 % 3),
+            (void)mtasts_tlsrpt_agg_set(x, MTASTS_AGG_MAX_BYTES + (int)(a1 % 3),
                                         a1 % 3 == 0   ? 4096 + (int64_t)a3 * 64
                                         : a1 % 3 == 1 ? (int64_t)a3 % 5
                                                       : (int64_t)a3 % 2);

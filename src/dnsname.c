@@ -87,14 +87,14 @@ mt_hostname_check(const char *name, size_t len, unsigned flags, int *ret_reason,
 {
     size_t i = 0;
 
-    if (len > 0 && (flags & MTASTS_HOST_TRAILING_DOT) && name[len - 1] == '.')
+    if (len > 0 && (flags & MTASTS_HOST_F_TRAILING_DOT) && name[len - 1] == '.')
         len--;
     if (len == 0) {
         *ret_reason = MTASTS_R_EMPTY;
         *ret_off = 0;
         return MTASTS_ESYNTAX;
     }
-    if ((flags & MTASTS_HOST_WILDCARD) && len >= 2 && name[0] == '*' &&
+    if ((flags & MTASTS_HOST_F_WILDCARD) && len >= 2 && name[0] == '*' &&
         name[1] == '.')
         i = 2;
     /* the length limit counts a wildcard's "*." too */
@@ -116,7 +116,8 @@ mtasts_hostname_check(const char *name, size_t len, unsigned flags,
         return rc;
     if (name == NULL && len > 0)
         return MTASTS_EINVAL;
-    if ((flags & ~(MTASTS_HOST_WILDCARD | MTASTS_HOST_TRAILING_DOT)) != 0)
+    if ((flags &
+         ~(unsigned)(MTASTS_HOST_F_WILDCARD | MTASTS_HOST_F_TRAILING_DOT)) != 0)
         return MTASTS_EINVAL;
     rc = mt_hostname_check(name, len, flags, &reason, &off);
     if (rc != MTASTS_OK)
@@ -135,7 +136,8 @@ normalize_into(struct mt_out *o, const char *name, size_t len)
 
     if (name == NULL && len > 0)
         return MTASTS_EINVAL;
-    rc = mt_hostname_check(name, len, MTASTS_HOST_TRAILING_DOT, &reason, &off);
+    rc =
+        mt_hostname_check(name, len, MTASTS_HOST_F_TRAILING_DOT, &reason, &off);
     if (rc != MTASTS_OK)
         return rc;
     if (name[len - 1] == '.')

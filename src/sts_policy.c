@@ -156,7 +156,7 @@ field(const char *b, size_t ks, size_t ke, size_t vs, size_t ve,
          * depend on how duplicates are detected. */
         if (++s->mx_lines > s->mx_limit)
             return fail(s, MTASTS_ETOOBIG, MTASTS_R_TOO_MANY_MX, ks);
-        rc = mt_hostname_check(b + vs, ve - vs, MTASTS_HOST_WILDCARD, &reason,
+        rc = mt_hostname_check(b + vs, ve - vs, MTASTS_HOST_F_WILDCARD, &reason,
                                &off);
         if (rc != MTASTS_OK) {
             if (reason == MTASTS_R_HOSTNAME || reason == MTASTS_R_EMPTY)
@@ -617,7 +617,7 @@ policy_parse(mtasts_ctx *ctx, const char *b, size_t n, unsigned flags,
             reterr->warnings = res->warnings;
         goto out;
     }
-    if ((flags & MTASTS_PARSE_STRICT) && res->warnings != 0) {
+    if ((flags & MTASTS_PARSE_F_STRICT) && res->warnings != 0) {
         rc = MTASTS_ESTRICT;
         mt_diag_fail(reterr, rc, MTASTS_R_STRICT, res->woff, b, n);
         if (reterr != NULL)
@@ -650,7 +650,7 @@ mtasts_policy_parse(mtasts_ctx *ctx, const char *buf, size_t len,
     if (ret_policy != NULL)
         *ret_policy = NULL;
     if (ctx == NULL || ret_policy == NULL || (buf == NULL && len > 0) ||
-        (flags & ~MTASTS_PARSE_STRICT) != 0)
+        (flags & ~(unsigned)MTASTS_PARSE_F_STRICT) != 0)
         return MTASTS_EINVAL;
     rc = mt_diag_check(reterr);
     if (rc != MTASTS_OK)
@@ -759,8 +759,8 @@ mtasts_policy_build(mtasts_ctx *ctx, int mode, uint32_t max_age,
     for (i = 0; i < mx_count; i++) {
         if (mx[i] == NULL)
             return MTASTS_EINVAL;
-        rc = mt_hostname_check(mx[i], mx_lens[i], MTASTS_HOST_WILDCARD, &reason,
-                               &off);
+        rc = mt_hostname_check(mx[i], mx_lens[i], MTASTS_HOST_F_WILDCARD,
+                               &reason, &off);
         if (rc != MTASTS_OK) {
             mt_diag_fail(reterr, rc, MTASTS_R_MX, i, NULL, 0);
             return rc;
@@ -806,7 +806,8 @@ mtasts_policy_build(mtasts_ctx *ctx, int mode, uint32_t max_age,
     format_policy(&o, mode, max_age, NULL, mx, mx_lens, mx_count, NULL,
                   ext_names, ext_name_lens, ext_values, ext_value_lens,
                   ext_count);
-    rc = policy_parse(ctx, text, need, MTASTS_PARSE_STRICT, ret_policy, reterr);
+    rc = policy_parse(ctx, text, need, MTASTS_PARSE_F_STRICT, ret_policy,
+                      reterr);
     mt_free(ctx, text, need + 1);
     return rc;
 }

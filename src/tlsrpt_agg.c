@@ -755,11 +755,11 @@ agg_add(mtasts_tlsrpt_agg *agg, const mtasts_tlsrpt_policy *policy,
     if (agg == NULL || policy == NULL || when < 0 || when > MT_AGG_TIME_MAX ||
         outcome < MTASTS_SESSION_SUCCESS ||
         outcome > MTASTS_SESSION_TRANSIENT ||
-        (flags & ~(unsigned)MTASTS_SESSION_TLSRPT_REPORT) != 0 ||
+        (flags & ~(unsigned)MTASTS_SESSION_F_TLSRPT_REPORT) != 0 ||
         (failure_count > 0 && failures == NULL))
         return MTASTS_EINVAL;
     if (outcome == MTASTS_SESSION_TRANSIENT ||
-        (flags & MTASTS_SESSION_TLSRPT_REPORT) != 0)
+        (flags & MTASTS_SESSION_F_TLSRPT_REPORT) != 0)
         return MTASTS_OK; /* RPT-AGG-9; no report loops */
     day = when - when % MT_AGG_DAY;
     agg->gen++;

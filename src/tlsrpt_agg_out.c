@@ -194,7 +194,7 @@ mt_agg_policy_blob_ok(const unsigned char *b, size_t n)
             return -1;
         len = (size_t)mt_be_get(b + off, 4);
         if (len > n - off - 4 || !mt_utf8_ok(s, len) ||
-            (i >= nps && !lower_name_ok(s, len, MTASTS_HOST_WILDCARD)))
+            (i >= nps && !lower_name_ok(s, len, MTASTS_HOST_F_WILDCARD)))
             return -1;
         off += 4 + len;
     }

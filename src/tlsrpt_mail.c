@@ -380,7 +380,7 @@ report_payload(const mtasts_tlsrpt_report *report, unsigned flags,
     rc = mtasts_tlsrpt_report_to_json(report, 0, &json);
     if (rc != MTASTS_OK)
         return rc;
-    if ((flags & MTASTS_DELIVER_GZIP) == 0) {
+    if ((flags & MTASTS_DELIVER_F_GZIP) == 0) {
         *ret = json;
         return MTASTS_OK;
     }
@@ -411,7 +411,7 @@ mtasts_tlsrpt_mail(const mtasts_tlsrpt_report *report, const char *from,
         *ret_message = NULL;
     if (report == NULL || from == NULL || to == NULL || submitter == NULL ||
         date == NULL || message_id == NULL || ret_message == NULL ||
-        (flags & ~MTASTS_DELIVER_GZIP) != 0)
+        (flags & ~(unsigned)MTASTS_DELIVER_F_GZIP) != 0)
         return MTASTS_EINVAL;
     slen = strlen(submitter);
     cdom = contact_domain(report, &cdom_len);
@@ -428,7 +428,7 @@ mtasts_tlsrpt_mail(const mtasts_tlsrpt_report *report, const char *from,
         return MTASTS_ESYNTAX;
     rc = mtasts_tlsrpt_filename(
         submitter, slen, pdom, pdom_len, report->start, report->end, NULL, 0,
-        (flags & MTASTS_DELIVER_GZIP) != 0, fname, sizeof(fname), &fn_len);
+        (flags & MTASTS_DELIVER_F_GZIP) != 0, fname, sizeof(fname), &fn_len);
     if (rc == MTASTS_ENONASCII || rc == MTASTS_EINVAL)
         rc = MTASTS_ESYNTAX; /* a policy domain or date range unusable */
     if (rc != MTASTS_OK)
@@ -490,7 +490,7 @@ mtasts_tlsrpt_mail(const mtasts_tlsrpt_report *report, const char *from,
     mb_put(&m, submitter, slen);
     mb_str(&m, ".\r\n\r\n--");
     mb_str(&m, bnd);
-    mb_str(&m, (flags & MTASTS_DELIVER_GZIP) != 0
+    mb_str(&m, (flags & MTASTS_DELIVER_F_GZIP) != 0
                    ? "\r\nContent-Type: application/tlsrpt+gzip\r\n"
                    : "\r\nContent-Type: application/tlsrpt+json\r\n");
     mb_str(&m, "Content-Transfer-Encoding: base64\r\n"
@@ -535,11 +535,11 @@ mtasts_tlsrpt_https_body(const mtasts_tlsrpt_report *report, unsigned flags,
     if (ret_body != NULL)
         *ret_body = NULL;
     if (report == NULL || ret_body == NULL ||
-        (flags & ~MTASTS_DELIVER_GZIP) != 0)
+        (flags & ~(unsigned)MTASTS_DELIVER_F_GZIP) != 0)
         return MTASTS_EINVAL;
     rc = report_payload(report, flags, ret_body);
     if (rc == MTASTS_OK && ret_content_type != NULL)
-        *ret_content_type = (flags & MTASTS_DELIVER_GZIP) != 0
+        *ret_content_type = (flags & MTASTS_DELIVER_F_GZIP) != 0
                                 ? "application/tlsrpt+gzip"
                                 : "application/tlsrpt+json";
     return rc;

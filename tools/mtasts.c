@@ -251,7 +251,7 @@ parse_opts(int argc, char **argv, int allow_f, struct opts *o)
     o->argv = argv;
     for (i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--strict") == 0) {
-            o->flags |= MTASTS_PARSE_STRICT;
+            o->flags |= MTASTS_PARSE_F_STRICT;
         } else if (strcmp(argv[i], "--json") == 0) {
             o->json = 1;
         } else if (allow_f == 1 && strcmp(argv[i], "-f") == 0 && i + 1 < argc) {
@@ -657,7 +657,7 @@ decide_postfix(mtasts_ctx *ctx, const struct opts *o)
         }
     }
     rc = mtasts_postfix_answer(pol, o->domain, strlen(o->domain), ver,
-                               o->temp ? MTASTS_POSTFIX_TEMP : 0, NULL, 0,
+                               o->temp ? MTASTS_POSTFIX_F_TEMP : 0, NULL, 0,
                                &need);
     if (rc != MTASTS_ERANGE && rc != MTASTS_OK) {
         fprintf(stderr, "mtasts: --domain %s: %s\n", o->domain,
@@ -671,8 +671,8 @@ decide_postfix(mtasts_ctx *ctx, const struct opts *o)
         goto out;
     }
     rc = mtasts_postfix_answer(pol, o->domain, strlen(o->domain), ver,
-                               o->temp ? MTASTS_POSTFIX_TEMP : 0, ans, need + 1,
-                               NULL);
+                               o->temp ? MTASTS_POSTFIX_F_TEMP : 0, ans,
+                               need + 1, NULL);
     if (rc == MTASTS_OK) {
         if (o->json) {
             fputs("{\"postfix_version\":", stdout);
@@ -985,7 +985,7 @@ cmd_report_parse(mtasts_ctx *ctx, int argc, char **argv)
     memset(&o, 0, sizeof(o));
     for (i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--strict") == 0)
-            o.flags |= MTASTS_PARSE_STRICT;
+            o.flags |= MTASTS_PARSE_F_STRICT;
         else if (strcmp(argv[i], "--json") == 0)
             o.json = 1;
         else if (strcmp(argv[i], "--canonical") == 0)

@@ -783,7 +783,7 @@ session(struct rb *rb, const struct jv *s)
         count = cnt->num;
     }
     if (rep != NULL && rep->num)
-        flags |= MTASTS_SESSION_TLSRPT_REPORT;
+        flags |= MTASTS_SESSION_F_TLSRPT_REPORT;
     if (fl != NULL) {
         if (failures_of(rb, fl, f) != 0)
             return EXIT_INVALID;
@@ -1181,7 +1181,7 @@ emit(const mtasts_tlsrpt_report *r, const struct bopts *o)
     mtasts_buf *b = NULL;
     const char *ctype = NULL, *submitter;
     const uint8_t *data;
-    unsigned fl = o->gzip ? MTASTS_DELIVER_GZIP : 0;
+    unsigned fl = o->gzip ? MTASTS_DELIVER_F_GZIP : 0;
     size_t n;
     int rc;
 
@@ -1193,8 +1193,8 @@ emit(const mtasts_tlsrpt_report *r, const struct bopts *o)
     } else if (o->https) {
         rc = mtasts_tlsrpt_https_body(r, fl, &b, &ctype);
     } else {
-        rc = mtasts_tlsrpt_report_to_json(r, o->pretty ? MTASTS_JSON_PRETTY : 0,
-                                          &b);
+        rc = mtasts_tlsrpt_report_to_json(
+            r, o->pretty ? MTASTS_JSON_F_PRETTY : 0, &b);
     }
     if (rc == MTASTS_ENOMEM)
         return rb_oom();

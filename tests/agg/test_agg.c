@@ -606,7 +606,8 @@ test_rpt_agg_9_transient_not_counted(void **state)
         mtasts_tlsrpt_agg_add(a, p, DAY1, MTASTS_SESSION_TRANSIENT, &f, 1, 0),
         0);
     assert_int_equal(mtasts_tlsrpt_agg_add(a, p, DAY1, MTASTS_SESSION_FAILURE,
-                                           &f, 1, MTASTS_SESSION_TLSRPT_REPORT),
+                                           &f, 1,
+                                           MTASTS_SESSION_F_TLSRPT_REPORT),
                      0);
     assert_true(same_export(a, b));
     assert_int_equal(mtasts_tlsrpt_agg_add(a, p, DAY1, 4, NULL, 0, 0),
@@ -1049,7 +1050,7 @@ test_round_trip(void **state)
         j1 = json(r);
         b1 = mtasts_buf_data(j1, &l1);
         assert_int_equal(mtasts_tlsrpt_report_parse(
-                             ctx, b1, l1, MTASTS_PARSE_STRICT, &back, NULL),
+                             ctx, b1, l1, MTASTS_PARSE_F_STRICT, &back, NULL),
                          0);
         assert_int_equal(mtasts_tlsrpt_report_warnings(back), 0);
         j2 = json(back);
@@ -1208,6 +1209,10 @@ test_truncation(void **state)
     (void)state;
     assert_int_equal(mtasts_tlsrpt_agg_set(a, MTASTS_AGG_MAX_DETAILS, 3), 0);
     assert_int_equal(mtasts_tlsrpt_agg_set(a, 99, 3), MTASTS_EINVAL);
+    assert_int_equal(mtasts_tlsrpt_agg_set(a, MTASTS_OPT_FETCH_BACKOFF, 3),
+                     MTASTS_EINVAL);
+    assert_int_equal(mtasts_tlsrpt_agg_set(a, MTASTS_LIMIT_POLICY_MX, 3),
+                     MTASTS_EINVAL);
     assert_int_equal(mtasts_tlsrpt_agg_set(a, MTASTS_AGG_MAX_DETAILS, -1),
                      MTASTS_EINVAL);
     for (i = 0; i < 10; i++) {
@@ -1344,7 +1349,8 @@ test_add_n_is_n_adds(void **state)
     for (i = 0; i < 200; i++) {
         unsigned r = seed = seed * 1103515245u + 12345u;
         int out = 1 + (int)((r >> 8) % 3); /* success, failure, transient */
-        unsigned flags = (r >> 10) % 7 == 0 ? MTASTS_SESSION_TLSRPT_REPORT : 0;
+        unsigned flags =
+            (r >> 10) % 7 == 0 ? MTASTS_SESSION_F_TLSRPT_REPORT : 0;
         size_t nf = (r >> 12) % 4;
         int64_t when = DAY1 + (int64_t)((r >> 14) % 2) * 86400 + 17;
         const mtasts_tlsrpt_policy *key = p[(r >> 16) % 3];

@@ -327,7 +327,7 @@ tlsrpt_report_delivery_STS_ENF_11(void **state)
                 a = r = why = 77;
                 assert_int_equal(
                     mtasts_decide(pols[i], S("evil.example.org"), tls[j], dane,
-                                  MTASTS_DECIDE_TLSRPT_REPORT, &a, &r, &why),
+                                  MTASTS_DECIDE_F_TLSRPT_REPORT, &a, &r, &why),
                     MTASTS_OK);
                 assert_int_equal(a, MTASTS_DELIVER);
                 assert_int_equal(r, MTASTS_RESULT_NONE);
@@ -669,16 +669,16 @@ postfix_temp_and_parent_keys(void **state)
 {
     struct pols *p = *state;
 
-    check_answer(p->enforce, "Example.COM", V(3, 7, 11), MTASTS_POSTFIX_TEMP,
+    check_answer(p->enforce, "Example.COM", V(3, 7, 11), MTASTS_POSTFIX_F_TEMP,
                  "TEMP MTA-STS policy for example.com temporarily "
                  "unavailable");
-    check_answer(NULL, "example.com", V(3, 10, 5), MTASTS_POSTFIX_TEMP,
+    check_answer(NULL, "example.com", V(3, 10, 5), MTASTS_POSTFIX_F_TEMP,
                  "TEMP MTA-STS policy for example.com temporarily "
                  "unavailable");
     /* Postfix's parent-domain lookups: no policy applies. */
     check_answer(p->enforce, ".example.com", V(3, 7, 11), 0, "NOTFOUND ");
     check_answer(p->enforce, ".example.com", V(3, 10, 5), 0, "NOTFOUND ");
-    check_answer(NULL, ".example.com", V(3, 7, 11), MTASTS_POSTFIX_TEMP,
+    check_answer(NULL, ".example.com", V(3, 7, 11), MTASTS_POSTFIX_F_TEMP,
                  "NOTFOUND ");
 }
 
@@ -750,7 +750,7 @@ postfix_invalid_arguments(void **state)
                                       V(3, 7, 11), 0, buf, sizeof(buf),
                                       &n) < 0);
     assert_true(mtasts_postfix_answer(p->enforce, S("bad domain"), V(3, 7, 11),
-                                      MTASTS_POSTFIX_TEMP, buf, sizeof(buf),
+                                      MTASTS_POSTFIX_F_TEMP, buf, sizeof(buf),
                                       &n) < 0);
     /* small buffer: truncated, NUL-terminated, needed reported */
     assert_int_equal(mtasts_postfix_answer(p->enforce, S("example.com"),

@@ -37,7 +37,7 @@ run(mtasts_ctx *ctx, uint8_t *store, size_t *store_len, int64_t now, int dns,
                              MTASTS_OK);
         }
     }
-    if (mtasts_lookup_entry_action(lk) == MTASTS_ENTRY_STORE) {
+    if (mtasts_lookup_entry_action(lk) == MTASTS_ENTRY_ACTION_STORE) {
         assert_int_equal(mtasts_lookup_entry(lk, store, 4096, &n), MTASTS_OK);
         *store_len = n;
     }
@@ -142,7 +142,8 @@ decoded_entries_STS_CACHE_3(void **state)
     mtasts_lookup_free(lk);
     /* nothing to store: nothing to take */
     lk = run(ctx, store, &len, 1500, MTASTS_DNS_OK, txt, NULL);
-    assert_int_equal(mtasts_lookup_entry_action(lk), MTASTS_ENTRY_UNCHANGED);
+    assert_int_equal(mtasts_lookup_entry_action(lk),
+                     MTASTS_ENTRY_ACTION_UNCHANGED);
     assert_int_equal(mtasts_lookup_take_entry(lk, &e), MTASTS_ESTATE);
     assert_null(e);
     mtasts_lookup_free(lk);
@@ -160,7 +161,8 @@ decoded_entries_STS_CACHE_3(void **state)
                      MTASTS_OK);
     assert_int_equal(mtasts_lookup_take_entry(lk, &e), MTASTS_OK);
     assert_non_null(e);
-    assert_int_equal(mtasts_lookup_entry_action(lk), MTASTS_ENTRY_UNCHANGED);
+    assert_int_equal(mtasts_lookup_entry_action(lk),
+                     MTASTS_ENTRY_ACTION_UNCHANGED);
     assert_int_equal(mtasts_lookup_take_entry(lk, &e2), MTASTS_ESTATE);
     assert_null(e2);
     /* the policy in force lives with the taken entry */

@@ -301,7 +301,7 @@ test_deliv_3_sender_a_labels(void **state)
     }
     assert_non_null(strstr(json, "tlsrpt@mail.sndr.example.com"));
     r = parse_report(json, strlen(json));
-    m = build_mail(r, "mail.sndr.example.com", MTASTS_DELIVER_GZIP);
+    m = build_mail(r, "mail.sndr.example.com", MTASTS_DELIVER_F_GZIP);
     p = mtasts_buf_data(m, &n);
     assert_non_null(find(p, n,
                          "filename=\"mail.sndr.example.com!example.net!"
@@ -366,8 +366,8 @@ test_deliv_4_9_https_body(void **state)
     (void)state;
     r = parse_report(sample_json, strlen(sample_json));
     json = canonical(r, &jl);
-    assert_int_equal(mtasts_tlsrpt_https_body(r, MTASTS_DELIVER_GZIP, &b, &ct),
-                     MTASTS_OK);
+    assert_int_equal(
+        mtasts_tlsrpt_https_body(r, MTASTS_DELIVER_F_GZIP, &b, &ct), MTASTS_OK);
     assert_string_equal(ct, "application/tlsrpt+gzip");
     p = mtasts_buf_data(b, &n);
     assert_true(n > 3 && p[0] == 0x1f && p[1] == 0x8b && p[2] == 0x08);
@@ -421,8 +421,9 @@ test_deliv_4_ratio(void **state)
             i ? "," : "", i, 200 - i, i, i + 1);
     len += (size_t)snprintf(json + len, cap - len, "]}]}");
     r = parse_report(json, len);
-    assert_int_equal(mtasts_tlsrpt_https_body(r, MTASTS_DELIVER_GZIP, &b, NULL),
-                     MTASTS_OK);
+    assert_int_equal(
+        mtasts_tlsrpt_https_body(r, MTASTS_DELIVER_F_GZIP, &b, NULL),
+        MTASTS_OK);
     (void)mtasts_buf_data(b, &n);
     assert_true(n < len / 2);
     mtasts_buf_free(b);
@@ -477,7 +478,7 @@ test_deliv_5_mime_structure(void **state)
 
     (void)state;
     r = parse_report(sample_json, strlen(sample_json));
-    for (flags = 0; flags <= MTASTS_DELIVER_GZIP; flags++) {
+    for (flags = 0; flags <= MTASTS_DELIVER_F_GZIP; flags++) {
         mtasts_buf *m = build_mail(r, "mail.sender.example.com", flags);
         const uint8_t *p;
         size_t n;
@@ -659,7 +660,7 @@ test_deliv_7_subject_folded(void **state)
 
     (void)state;
     r = parse_report(sample_json, strlen(sample_json));
-    m = build_mail(r, "mail.sender.example.com", MTASTS_DELIVER_GZIP);
+    m = build_mail(r, "mail.sender.example.com", MTASTS_DELIVER_F_GZIP);
     p = mtasts_buf_data(m, &n);
     check_lines(p, n);
     s = find(p, n, "\r\nSubject: ");
@@ -695,7 +696,7 @@ test_deliv_8_dkim_friendly(void **state)
                            "Content-Type:TLS-Report-Domain:"
                            "TLS-Report-Submitter");
     r = parse_report(sample_json, strlen(sample_json));
-    for (flags = 0; flags <= MTASTS_DELIVER_GZIP; flags++) {
+    for (flags = 0; flags <= MTASTS_DELIVER_F_GZIP; flags++) {
         mtasts_buf *m = build_mail(r, "mail.sender.example.com", flags);
         const uint8_t *p;
         const char *b;
@@ -776,7 +777,7 @@ test_deliv_4_system_gunzip_of_attachment(void **state)
     (void)state;
     r = parse_report(sample_json, strlen(sample_json));
     json = canonical(r, &jl);
-    m = build_mail(r, "mail.sender.example.com", MTASTS_DELIVER_GZIP);
+    m = build_mail(r, "mail.sender.example.com", MTASTS_DELIVER_F_GZIP);
     p = mtasts_buf_data(m, &n);
     b = find(p, n, ".json.gz\"\r\n\r\n");
     assert_non_null(b);
@@ -862,7 +863,7 @@ test_deliv_17_dkim(void **state)
 
     (void)state;
     r = parse_report(sample_json, strlen(sample_json));
-    m = build_mail(r, "mail.sender.example.com", MTASTS_DELIVER_GZIP);
+    m = build_mail(r, "mail.sender.example.com", MTASTS_DELIVER_F_GZIP);
     p = mtasts_buf_data(m, &n);
     assert_int_equal(mtasts_tlsrpt_mail_ingest(ctx, p, n, MTASTS_DKIM_FAIL, 0,
                                                &got, &mis, &d),
@@ -1107,7 +1108,7 @@ test_round_trip_corpus(void **state)
         at = strrchr(contact, '@');
         assert_non_null(at);
         dom = strdup(at + 1);
-        for (flags = 0; flags <= MTASTS_DELIVER_GZIP; flags++) {
+        for (flags = 0; flags <= MTASTS_DELIVER_F_GZIP; flags++) {
             mtasts_buf *m = build_mail(r, dom, flags);
             mtasts_tlsrpt_report *got = NULL;
             struct mtasts_diag d = MTASTS_DIAG_INIT;
@@ -1395,7 +1396,7 @@ test_mime_variants(void **state)
             "\"policies\":[]}";
         assert_int_equal(mtasts_tlsrpt_mail_ingest(ctx, (const uint8_t *)m,
                                                    strlen(m), MTASTS_DKIM_PASS,
-                                                   MTASTS_PARSE_STRICT, &got,
+                                                   MTASTS_PARSE_F_STRICT, &got,
                                                    NULL, &d),
                          MTASTS_ESTRICT);
         assert_null(got);
@@ -1451,7 +1452,7 @@ test_mime_limits(void **state)
         mtasts_tlsrpt_report *r =
             parse_report(sample_json, strlen(sample_json));
         mtasts_buf *m =
-            build_mail(r, "mail.sender.example.com", MTASTS_DELIVER_GZIP);
+            build_mail(r, "mail.sender.example.com", MTASTS_DELIVER_F_GZIP);
         mtasts_tlsrpt_report *got = NULL;
         const uint8_t *p;
         size_t n;
@@ -1466,10 +1467,10 @@ test_mime_limits(void **state)
         assert_int_equal(mtasts_ctx_set_limit(ctx, MTASTS_LIMIT_GUNZIP_SIZE,
                                               MTASTS_GUNZIP_MAX_DEFAULT),
                          0);
-        /* and MTASTS_REPORT_NO_GZIP refuses the gzip attachment */
+        /* and MTASTS_PARSE_F_NO_GZIP refuses the gzip attachment */
         assert_int_not_equal(
             mtasts_tlsrpt_mail_ingest(ctx, p, n, MTASTS_DKIM_PASS,
-                                      MTASTS_REPORT_NO_GZIP, &got, NULL, &d),
+                                      MTASTS_PARSE_F_NO_GZIP, &got, NULL, &d),
             MTASTS_OK);
         assert_null(got);
         mtasts_buf_free(m);

@@ -141,7 +141,7 @@ test_oom_build_and_ingest(void **state)
     for (i = 0; i < sizeof(reports) / sizeof(reports[0]); i++) {
         mtasts_tlsrpt_report *r = load_report(reports[i][0]);
 
-        for (flags = 0; flags <= MTASTS_DELIVER_GZIP; flags++) {
+        for (flags = 0; flags <= MTASTS_DELIVER_F_GZIP; flags++) {
             mtasts_buf *m = NULL;
             const uint8_t *p;
             size_t n;

@@ -56,7 +56,7 @@ sweep(const void *in, size_t n, unsigned pflags)
     }
     assert_true(k > 0);
     held = ra.live_blocks; /* the report's own blocks */
-    for (flags = 0; flags <= MTASTS_JSON_PRETTY; flags++) {
+    for (flags = 0; flags <= MTASTS_JSON_F_PRETTY; flags++) {
         for (k = 0;; k++) {
             mtasts_buf *b = NULL;
             ralloc_reset(&ra, k);

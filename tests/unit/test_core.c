@@ -283,6 +283,8 @@ limits_set_get(void **state)
     assert_int_equal(mtasts_ctx_get_limit(ctx, MTASTS_LIMIT_TXT_SIZE), 99999);
     assert_int_equal(mtasts_ctx_set_limit(ctx, 0, 5), MTASTS_EINVAL);
     assert_int_equal(mtasts_ctx_set_limit(ctx, 9, 5), MTASTS_EINVAL);
+    assert_int_equal(mtasts_ctx_set_limit(ctx, MTASTS_OPT_FETCH_BACKOFF, 5),
+                     MTASTS_EINVAL);
     assert_int_equal(mtasts_ctx_set_limit(ctx, -1, 5), MTASTS_EINVAL);
     assert_int_equal(mtasts_ctx_set_limit(NULL, MTASTS_LIMIT_TXT_SIZE, 5),
                      MTASTS_EINVAL);

@@ -226,26 +226,26 @@ hostname_check_flags(void **state)
 {
     (void)state;
     check_host(S("*.example.com"), 0, MTASTS_ESYNTAX, MTASTS_R_HOSTNAME, 0);
-    check_host(S("*.example.com"), MTASTS_HOST_WILDCARD, MTASTS_OK, 0, 0);
-    check_host(S("*"), MTASTS_HOST_WILDCARD, MTASTS_ESYNTAX, MTASTS_R_HOSTNAME,
-               0);
-    check_host(S("*."), MTASTS_HOST_WILDCARD, MTASTS_ESYNTAX, MTASTS_R_HOSTNAME,
-               2);
-    check_host(S("*.*.example.com"), MTASTS_HOST_WILDCARD, MTASTS_ESYNTAX,
+    check_host(S("*.example.com"), MTASTS_HOST_F_WILDCARD, MTASTS_OK, 0, 0);
+    check_host(S("*"), MTASTS_HOST_F_WILDCARD, MTASTS_ESYNTAX,
+               MTASTS_R_HOSTNAME, 0);
+    check_host(S("*."), MTASTS_HOST_F_WILDCARD, MTASTS_ESYNTAX,
                MTASTS_R_HOSTNAME, 2);
-    check_host(S("mail.*.example.com"), MTASTS_HOST_WILDCARD, MTASTS_ESYNTAX,
+    check_host(S("*.*.example.com"), MTASTS_HOST_F_WILDCARD, MTASTS_ESYNTAX,
+               MTASTS_R_HOSTNAME, 2);
+    check_host(S("mail.*.example.com"), MTASTS_HOST_F_WILDCARD, MTASTS_ESYNTAX,
                MTASTS_R_HOSTNAME, 5);
-    check_host(S("m*.example.com"), MTASTS_HOST_WILDCARD, MTASTS_ESYNTAX,
+    check_host(S("m*.example.com"), MTASTS_HOST_F_WILDCARD, MTASTS_ESYNTAX,
                MTASTS_R_HOSTNAME, 1);
     check_host(S("example.com."), 0, MTASTS_ESYNTAX, MTASTS_R_HOSTNAME, 11);
-    check_host(S("example.com."), MTASTS_HOST_TRAILING_DOT, MTASTS_OK, 0, 0);
-    check_host(S("example.com.."), MTASTS_HOST_TRAILING_DOT, MTASTS_ESYNTAX,
+    check_host(S("example.com."), MTASTS_HOST_F_TRAILING_DOT, MTASTS_OK, 0, 0);
+    check_host(S("example.com.."), MTASTS_HOST_F_TRAILING_DOT, MTASTS_ESYNTAX,
                MTASTS_R_HOSTNAME, 11);
-    check_host(S("."), MTASTS_HOST_TRAILING_DOT, MTASTS_ESYNTAX, MTASTS_R_EMPTY,
-               0);
+    check_host(S("."), MTASTS_HOST_F_TRAILING_DOT, MTASTS_ESYNTAX,
+               MTASTS_R_EMPTY, 0);
     check_host(S("*.example.com."),
-               MTASTS_HOST_WILDCARD | MTASTS_HOST_TRAILING_DOT, MTASTS_OK, 0,
-               0);
+               MTASTS_HOST_F_WILDCARD | MTASTS_HOST_F_TRAILING_DOT, MTASTS_OK,
+               0, 0);
 }
 
 static void
@@ -275,7 +275,7 @@ hostname_check_lengths(void **state)
     check_host(name, 254, 0, MTASTS_ETOOBIG, MTASTS_R_NAME_LEN, 253);
     /* 253 + trailing dot with the flag is fine. */
     name[253] = '.';
-    check_host(name, 254, MTASTS_HOST_TRAILING_DOT, MTASTS_OK, 0, 0);
+    check_host(name, 254, MTASTS_HOST_F_TRAILING_DOT, MTASTS_OK, 0, 0);
     check_host(name, 254, 0, MTASTS_ESYNTAX, MTASTS_R_HOSTNAME, 253);
 }
 
@@ -627,7 +627,7 @@ check_scan(const unsigned char *s, size_t n, unsigned k)
     pat[1] = '.';
     memcpy(pat + 2, s, n);
     gp = harness_guard(pat, n + 2);
-    if ((mtasts_hostname_check(gp, n + 2, MTASTS_HOST_WILDCARD, NULL) ==
+    if ((mtasts_hostname_check(gp, n + 2, MTASTS_HOST_F_WILDCARD, NULL) ==
          MTASTS_OK) != (want && n + 2 <= 253))
         fail_msg("wildcard check differs on \"*.%.*s\"", (int)n,
                  (const char *)s);

@@ -400,7 +400,7 @@ sts_pol_6_max_age(void **state)
                      MTASTS_OK);
     assert_int_equal(d.warning_offset, 35);
     mtasts_policy_free(pol);
-    PFAIL(ctx, HDR_NONE "max_age: 31557601", MTASTS_PARSE_STRICT,
+    PFAIL(ctx, HDR_NONE "max_age: 31557601", MTASTS_PARSE_F_STRICT,
           MTASTS_ESTRICT, MTASTS_R_STRICT, 35, 3);
 
     PFAIL(ctx, HDR_NONE "max_age: 12345678901", 0, MTASTS_ESYNTAX,
@@ -480,8 +480,8 @@ sts_pol_8_mx_grammar(void **state)
     for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         n = (size_t)snprintf(body, sizeof(body),
                              HDR_ENFORCE "mx: %s\nmax_age: 1\n", good[i]);
-        pol = pok_(ctx, body, n, MTASTS_PARSE_STRICT, MTASTS_MODE_ENFORCE, 1, 0,
-                   __LINE__);
+        pol = pok_(ctx, body, n, MTASTS_PARSE_F_STRICT, MTASTS_MODE_ENFORCE, 1,
+                   0, __LINE__);
         /* Kept as written (case included). */
         expect_mx(pol, (const char *const[]){good[i], NULL});
         mtasts_policy_free(pol);
@@ -672,10 +672,10 @@ sts_pol_12_duplicates(void **state)
     mtasts_policy_free(pol);
 
     /* Strict refuses both kinds of duplicates. */
-    PFAIL(ctx, HDR_NONE "max_age: 5\nmax_age: 6", MTASTS_PARSE_STRICT,
+    PFAIL(ctx, HDR_NONE "max_age: 5\nmax_age: 6", MTASTS_PARSE_F_STRICT,
           MTASTS_ESTRICT, MTASTS_R_STRICT, 37, 4);
-    PFAIL(ctx, HDR_ENFORCE "mx: a.b\nmx: A.B\nmax_age: 1", MTASTS_PARSE_STRICT,
-          MTASTS_ESTRICT, MTASTS_R_STRICT, 37, 4);
+    PFAIL(ctx, HDR_ENFORCE "mx: a.b\nmx: A.B\nmax_age: 1",
+          MTASTS_PARSE_F_STRICT, MTASTS_ESTRICT, MTASTS_R_STRICT, 37, 4);
 }
 
 /* STS-POL-13 */
@@ -688,7 +688,7 @@ sts_pol_13_field_order_free(void **state)
     pol = POK(ctx,
               "max_age: 86400\nmx: a.example.com\nmode: enforce\n"
               "version: STSv1",
-              MTASTS_PARSE_STRICT, MTASTS_MODE_ENFORCE, 86400, 0);
+              MTASTS_PARSE_F_STRICT, MTASTS_MODE_ENFORCE, 86400, 0);
     expect_mx(pol, LIST("a.example.com"));
     expect_format(pol,
                   "version: STSv1\r\nmode: enforce\r\nmx: a.example.com\r\n"
@@ -726,9 +726,9 @@ sts_pol_14_bom_and_blank_lines(void **state)
     mtasts_policy_free(pol);
 
     PFAIL(ctx, "\xEF\xBB\xBFversion: STSv1\nmode: none\nmax_age: 1",
-          MTASTS_PARSE_STRICT, MTASTS_ESTRICT, MTASTS_R_STRICT, 0, 1);
-    PFAIL(ctx, "version: STSv1\nmode: none\n\nmax_age: 1", MTASTS_PARSE_STRICT,
-          MTASTS_ESTRICT, MTASTS_R_STRICT, 26, 3);
+          MTASTS_PARSE_F_STRICT, MTASTS_ESTRICT, MTASTS_R_STRICT, 0, 1);
+    PFAIL(ctx, "version: STSv1\nmode: none\n\nmax_age: 1",
+          MTASTS_PARSE_F_STRICT, MTASTS_ESTRICT, MTASTS_R_STRICT, 26, 3);
     /* A BOM elsewhere, or twice, is not tolerated. */
     PFAIL(ctx, "\nversion: STSv1\n\xEF\xBB\xBFmode: none\nmax_age: 1", 0,
           MTASTS_ESYNTAX, MTASTS_R_NON_ASCII, 16, 3);
@@ -778,7 +778,7 @@ sts_pol_15_utf8_and_ctl(void **state)
     for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         n = (size_t)snprintf(body, sizeof(body), HDR_NONE "x: %s\nmax_age: 1",
                              good[i]);
-        pol = pok_(ctx, body, n, MTASTS_PARSE_STRICT, MTASTS_MODE_NONE, 1, 0,
+        pol = pok_(ctx, body, n, MTASTS_PARSE_F_STRICT, MTASTS_MODE_NONE, 1, 0,
                    __LINE__);
         expect_ext(pol, 0, "x", good[i]);
         mtasts_policy_free(pol);
@@ -829,7 +829,8 @@ sts_pol_16_canonical_format(void **state)
     assert_true(mtasts_policy_warnings(pol) == 0);
 
     /* Parsing that output gives the same model. */
-    again = POK(ctx, want, MTASTS_PARSE_STRICT, MTASTS_MODE_ENFORCE, 604800, 0);
+    again =
+        POK(ctx, want, MTASTS_PARSE_F_STRICT, MTASTS_MODE_ENFORCE, 604800, 0);
     expect_mx(again, LIST("mail.example.com"));
     assert_int_equal(mtasts_policy_ext_count(again), 0);
     expect_lines(again, LIST("version: STSv1", "mode: enforce",
@@ -1016,7 +1017,7 @@ sts_pol_16_build_format_parse_equal(void **state)
     assert_non_null(buf);
     assert_int_equal(mtasts_policy_format(pol, buf, needed + 1, NULL),
                      MTASTS_OK);
-    again = pok_(ctx, buf, needed, MTASTS_PARSE_STRICT, MTASTS_MODE_TESTING,
+    again = pok_(ctx, buf, needed, MTASTS_PARSE_F_STRICT, MTASTS_MODE_TESTING,
                  31557600, 0, __LINE__);
     assert_int_equal(mtasts_policy_mx_count(again), NMX);
     for (i = 0; i < NMX; i++)
@@ -1186,12 +1187,12 @@ sts_pol_12_duplicates_past_local_sinks(void **state)
         pok_(ctx, buf, n, 0, MTASTS_MODE_ENFORCE, 1, W(DUPLICATE_MX), __LINE__);
     assert_int_equal(mtasts_policy_mx_count(pol), 20);
     mtasts_policy_free(pol);
-    pfail_(ctx, buf, n, MTASTS_PARSE_STRICT, MTASTS_ESTRICT, MTASTS_R_STRICT,
+    pfail_(ctx, buf, n, MTASTS_PARSE_F_STRICT, MTASTS_ESTRICT, MTASTS_R_STRICT,
            ANY_OFF, 23, __LINE__);
 
     /* 17 distinct: the boundary. */
     n = mx_body(buf, sizeof(buf), 17, NULL);
-    pol = pok_(ctx, buf, n, MTASTS_PARSE_STRICT, MTASTS_MODE_ENFORCE, 1, 0,
+    pol = pok_(ctx, buf, n, MTASTS_PARSE_F_STRICT, MTASTS_MODE_ENFORCE, 1, 0,
                __LINE__);
     assert_int_equal(mtasts_policy_mx_count(pol), 17);
     assert_string_equal(mtasts_policy_mx(pol, 16, NULL), "mx16.example");
@@ -1374,7 +1375,7 @@ sts_pol_no_read_past_len(void **state)
 }
 
 /* STS-POL-8: the mx value scan of the canonical-line fast path agrees with
- * the hostname rules (mtasts_hostname_check with MTASTS_HOST_WILDCARD,
+ * the hostname rules (mtasts_hostname_check with MTASTS_HOST_F_WILDCARD,
  * itself checked byte by byte in test_names) on random names of 1..300
  * bytes around the 63- and 253-octet limits, with and without "*.", at
  * the end of the body or followed by trailing WSP, CRLF or LF and more
@@ -1407,7 +1408,7 @@ sts_pol_8_mx_fast_path_agrees_with_hostname_rules(void **state)
             name[0] = '*';
             name[1] = '.';
         }
-        want = mtasts_hostname_check(name, n, MTASTS_HOST_WILDCARD, NULL) ==
+        want = mtasts_hostname_check(name, n, MTASTS_HOST_F_WILDCARD, NULL) ==
                MTASTS_OK;
         len = (size_t)snprintf(body, sizeof(body),
                                HDR_ENFORCE "max_age: 9\nmx: %.*s%s", (int)n,
