@@ -31,7 +31,8 @@ sts(mtasts_ctx *ctx, const char *domain, const char *mx)
              "604800\r\n",
              mx);
     if (mtasts_policy_parse(ctx, body, strlen(body), 0, &p, NULL) != 0 ||
-        mtasts_tlsrpt_policy_sts(ctx, domain, strlen(domain), p, &tp) != 0) {
+        mtasts_tlsrpt_policy_build_sts(ctx, domain, strlen(domain), p, &tp) !=
+            0) {
         fprintf(stderr, "policy setup failed\n");
         exit(1);
     }
@@ -98,7 +99,7 @@ main(void)
     pol[0] = sts(ctx, "example.com", "*.mail.example.com");
     pol[1] = sts(ctx, "example.net", "mx.example.net");
     pol[2] = sts(ctx, "example.org", "*.example.org");
-    if (mtasts_tlsrpt_policy_none(ctx, "example.edu", 11, &pol[3]) != 0)
+    if (mtasts_tlsrpt_policy_build_none(ctx, "example.edu", 11, &pol[3]) != 0)
         return 1;
     printf("bench_agg: %d sessions x %d runs, 4 policies, median\n", SESSIONS,
            RUNS);

@@ -15,7 +15,7 @@ to_json(const mtasts_tlsrpt_report *r, unsigned flags, size_t *ret_len,
     char *out;
     size_t n;
 
-    *ret_rc = mtasts_tlsrpt_report_to_json(r, flags, &b);
+    *ret_rc = mtasts_tlsrpt_report_format(r, flags, &b);
     if (*ret_rc != MTASTS_OK) {
         FZ_CHECK(b == NULL);
         return NULL;

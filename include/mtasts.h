@@ -7,6 +7,22 @@
  *
  * General rules (see mtasts(3) for the long version):
  *
+ *  - Names: mtasts_<object>_<verb>[_<what>], the object first
+ *    (mtasts_policy_parse, mtasts_domain_policy_url,
+ *    mtasts_tlsrpt_report_id_generate). Getters are the object and the
+ *    member, with no verb (mtasts_policy_mode). One verb per meaning:
+ *      new     an empty object or a state machine (ctx, lookup, cache, agg)
+ *      parse   from text a peer wrote (records, policies, reports)
+ *      decode  from bytes this library encoded (entries, aggregates)
+ *      build   from fields the caller gives (records, policies, reports,
+ *              report mail)
+ *      select  the one record of a DNS RRset
+ *      free    release
+ *      format  to text (snprintf semantics into the caller's buffer, or a
+ *              mtasts_buf when the size has no small bound)
+ *      encode  to bytes for storage, read back by decode
+ *  - Strings in are (pointer, length); strings out are (pointer, length)
+ *    and NUL-terminated as well.
  *  - Functions that can fail return int: 0 is success, a negative value is
  *    one of the MTASTS_E* codes below. The values never change.
  *  - Parsers take (buf, len): no NUL terminator is needed and the library
@@ -517,17 +533,19 @@ MTASTS_API int mtasts_sts_txt_name(const char *domain, size_t len, char *dst,
  *         MTASTS_ETOOBIG (also when the host name would exceed 253
  *         octets), MTASTS_EINVAL.
  */
-MTASTS_API int mtasts_policy_host(const char *domain, size_t len, char *dst,
-                                  size_t dst_len, size_t *ret_needed);
+MTASTS_API int mtasts_domain_policy_host(const char *domain, size_t len,
+                                         char *dst, size_t dst_len,
+                                         size_t *ret_needed);
 
 /**
  * The policy URL for a policy domain:
  * "https://mta-sts." + norm(domain) + "/.well-known/mta-sts.txt"
  * (STS-FETCH-1). snprintf semantics.
- * @return as mtasts_policy_host().
+ * @return as mtasts_domain_policy_host().
  */
-MTASTS_API int mtasts_policy_url(const char *domain, size_t len, char *dst,
-                                 size_t dst_len, size_t *ret_needed);
+MTASTS_API int mtasts_domain_policy_url(const char *domain, size_t len,
+                                        char *dst, size_t dst_len,
+                                        size_t *ret_needed);
 
 /**
  * The Policy Domain for a delivery (RFC 8461 3.4, STS-ENF-9): the smart
@@ -539,11 +557,11 @@ MTASTS_API int mtasts_policy_url(const char *domain, size_t len, char *dst,
  * @return 0, MTASTS_ERANGE, MTASTS_EINVAL, MTASTS_ESYNTAX,
  *         MTASTS_ENONASCII, MTASTS_ETOOBIG.
  */
-MTASTS_API int mtasts_policy_domain_for(const char *recipient,
-                                        size_t recipient_len,
-                                        const char *smarthost,
-                                        size_t smarthost_len, char *dst,
-                                        size_t dst_len, size_t *ret_needed);
+MTASTS_API int mtasts_domain_for_delivery(const char *recipient,
+                                          size_t recipient_len,
+                                          const char *smarthost,
+                                          size_t smarthost_len, char *dst,
+                                          size_t dst_len, size_t *ret_needed);
 
 /**
  * Match an MX host name (as returned by DNS) against one policy mx pattern.
@@ -1429,8 +1447,8 @@ MTASTS_API int mtasts_postfix_version_parse(const char *s, size_t len,
                                             size_t *ret_offset);
 
 /**
- * Flags of mtasts_postfix_answer(). 0x1, the former MTASTS_POSTFIX_TLSRPT,
- * is refused: the version decides.
+ * Flags of mtasts_postfix_answer_format(). 0x1, the former
+ * MTASTS_POSTFIX_TLSRPT, is refused: the version decides.
  */
 typedef enum mtasts_postfix_flag {
     /** a temporary failure; answer "TEMP reason" so that Postfix defers the
@@ -1476,11 +1494,12 @@ typedef enum mtasts_postfix_flag {
  *         not a valid A-label domain (a socketmap server answers
  *         "NOTFOUND " for such keys, for example "[192.0.2.1]:25").
  */
-MTASTS_API int mtasts_postfix_answer(const mtasts_policy *policy,
-                                     const char *domain, size_t domain_len,
-                                     uint32_t postfix_version, unsigned flags,
-                                     char *dst, size_t dst_len,
-                                     size_t *ret_needed);
+MTASTS_API int mtasts_postfix_answer_format(const mtasts_policy *policy,
+                                            const char *domain,
+                                            size_t domain_len,
+                                            uint32_t postfix_version,
+                                            unsigned flags, char *dst,
+                                            size_t dst_len, size_t *ret_needed);
 
 /* ------------------------------------------------------------------ */
 /* In-memory cache and refresh planner (for long-lived daemons)        */
@@ -1824,7 +1843,7 @@ typedef enum mtasts_report_number_field {
 } mtasts_report_number_field;
 
 /**
- * Flags of mtasts_tlsrpt_report_to_json().
+ * Flags of mtasts_tlsrpt_report_format().
  */
 typedef enum mtasts_json_flag {
     /** 2-space indentation, one member a line */
@@ -1919,9 +1938,9 @@ MTASTS_API int mtasts_tlsrpt_report_diag(const mtasts_tlsrpt_report *report,
  * @return 0, MTASTS_EINVAL, MTASTS_ENOMEM.
  * Ownership: free *ret_json with mtasts_buf_free().
  */
-MTASTS_API int mtasts_tlsrpt_report_to_json(const mtasts_tlsrpt_report *report,
-                                            unsigned flags,
-                                            mtasts_buf **ret_json);
+MTASTS_API int mtasts_tlsrpt_report_format(const mtasts_tlsrpt_report *report,
+                                           unsigned flags,
+                                           mtasts_buf **ret_json);
 
 /* ------------------------------------------------------------------ */
 /* TLSRPT aggregation: the sending side (RFC 8460 section 4)           */
@@ -1940,30 +1959,30 @@ typedef struct mtasts_tlsrpt_policy mtasts_tlsrpt_policy;
  * @return 0, MTASTS_EINVAL, MTASTS_ESYNTAX / MTASTS_ENONASCII /
  *         MTASTS_ETOOBIG (bad domain), MTASTS_ENOMEM.
  */
-MTASTS_API int mtasts_tlsrpt_policy_sts(mtasts_ctx *ctx, const char *domain,
-                                        size_t domain_len,
-                                        const mtasts_policy *policy,
-                                        mtasts_tlsrpt_policy **ret_policy);
+MTASTS_API int
+mtasts_tlsrpt_policy_build_sts(mtasts_ctx *ctx, const char *domain,
+                               size_t domain_len, const mtasts_policy *policy,
+                               mtasts_tlsrpt_policy **ret_policy);
 
 /**
  * An applied DANE policy of count TLSA records (RPT-AGG-12): each record
  * i is (usage[i], selector[i], mtype[i], data[i] of data_lens[i] bytes),
  * written "U S M HEX" with upper-case hex. domain is the policy-domain the
  * caller reports it under (E-14).
- * @return as mtasts_tlsrpt_policy_sts(); MTASTS_EINVAL when count is 0.
+ * @return as mtasts_tlsrpt_policy_build_sts(); MTASTS_EINVAL when count is 0.
  */
-MTASTS_API int
-mtasts_tlsrpt_policy_tlsa(mtasts_ctx *ctx, const char *domain,
-                          size_t domain_len, const uint8_t *usage,
-                          const uint8_t *selector, const uint8_t *mtype,
-                          const uint8_t *const *data, const size_t *data_lens,
-                          size_t count, mtasts_tlsrpt_policy **ret_policy);
+MTASTS_API int mtasts_tlsrpt_policy_build_tlsa(
+    mtasts_ctx *ctx, const char *domain, size_t domain_len,
+    const uint8_t *usage, const uint8_t *selector, const uint8_t *mtype,
+    const uint8_t *const *data, const size_t *data_lens, size_t count,
+    mtasts_tlsrpt_policy **ret_policy);
 
 /** No policy for the domain (no-policy-found, RPT-AGG-13).
- * @return as mtasts_tlsrpt_policy_sts(). */
-MTASTS_API int mtasts_tlsrpt_policy_none(mtasts_ctx *ctx, const char *domain,
-                                         size_t domain_len,
-                                         mtasts_tlsrpt_policy **ret_policy);
+ * @return as mtasts_tlsrpt_policy_build_sts(). */
+MTASTS_API int
+mtasts_tlsrpt_policy_build_none(mtasts_ctx *ctx, const char *domain,
+                                size_t domain_len,
+                                mtasts_tlsrpt_policy **ret_policy);
 
 /** Free a policy key. NULL is allowed. */
 MTASTS_API void mtasts_tlsrpt_policy_free(mtasts_tlsrpt_policy *policy);
@@ -2087,19 +2106,21 @@ MTASTS_API int mtasts_tlsrpt_agg_add_n(
 MTASTS_API int mtasts_tlsrpt_agg_merge(mtasts_tlsrpt_agg *dst,
                                        const mtasts_tlsrpt_agg *src);
 
-/** Serialize an aggregate (versioned bytes) to merge it elsewhere.
+/** Encode an aggregate as versioned bytes, to store it or merge it
+ * elsewhere with mtasts_tlsrpt_agg_decode() (formerly _export).
  * @return 0, MTASTS_EINVAL, MTASTS_ENOMEM. */
-MTASTS_API int mtasts_tlsrpt_agg_export(const mtasts_tlsrpt_agg *agg,
+MTASTS_API int mtasts_tlsrpt_agg_encode(const mtasts_tlsrpt_agg *agg,
                                         mtasts_buf **ret_bytes);
 
-/** Merge exported bytes into agg (decoded defensively). Exports carry a
+/** Decode bytes of mtasts_tlsrpt_agg_encode() and merge their counts into
+ * agg (formerly _import; decoded defensively). Encodings carry a
  * CRC-32 (format version 2): altered bytes are refused with
  * MTASTS_ECORRUPT before anything is decoded; version 1 exports (no
  * check) are still read.
  * @return 0, MTASTS_ECORRUPT, MTASTS_ESYNTAX, MTASTS_EVERSION,
  *         MTASTS_ETOOBIG, MTASTS_EINVAL, MTASTS_ENOMEM (agg unchanged on
  *         any error). */
-MTASTS_API int mtasts_tlsrpt_agg_import(mtasts_tlsrpt_agg *agg,
+MTASTS_API int mtasts_tlsrpt_agg_decode(mtasts_tlsrpt_agg *agg,
                                         const uint8_t *buf, size_t len);
 
 /** Number of (policy domain, day) keys held. */
@@ -2115,10 +2136,10 @@ MTASTS_API int mtasts_tlsrpt_agg_key(const mtasts_tlsrpt_agg *agg, size_t i,
 /**
  * The report of one (domain, day) key: organization-name org, contact-info
  * contact (an RFC 5322 addr-spec, RPT-JSON-6), report-id report_id (must be
- * dot-atom-text, RPT-JSON-7; see mtasts_tlsrpt_report_id()), date-range the
- * whole UTC day (RPT-JSON-5; day may be any time of it), policies in a
- * stable order. Counts above 2^53-1 are written saturated, with the
- * warning MTASTS_W_COUNTER_SATURATED in the report (RPT-AGG-14); a
+ * dot-atom-text, RPT-JSON-7; see mtasts_tlsrpt_report_id_generate()),
+ * date-range the whole UTC day (RPT-JSON-5; day may be any time of it),
+ * policies in a stable order. Counts above 2^53-1 are written saturated, with
+ * the warning MTASTS_W_COUNTER_SATURATED in the report (RPT-AGG-14); a
  * certificate-not-trusted or validation-failure entry without a reason
  * code gives MTASTS_W_NO_REASON_CODE (RPT-JSON-18, a SHOULD).
  * @return 0, MTASTS_ESTATE (no such key, or only successes with
@@ -2126,7 +2147,7 @@ MTASTS_API int mtasts_tlsrpt_agg_key(const mtasts_tlsrpt_agg *agg, size_t i,
  *         MTASTS_EINVAL, MTASTS_ENOMEM.
  * Ownership: free *ret_report with mtasts_tlsrpt_report_free().
  */
-MTASTS_API int mtasts_tlsrpt_agg_report(
+MTASTS_API int mtasts_tlsrpt_report_build(
     const mtasts_tlsrpt_agg *agg, const char *domain, size_t domain_len,
     int64_t day, const char *org, size_t org_len, const char *contact,
     size_t contact_len, const char *report_id, size_t report_id_len,
@@ -2144,10 +2165,11 @@ MTASTS_API int mtasts_tlsrpt_agg_remove(mtasts_tlsrpt_agg *agg,
  * "20160401.example.com.1a2b3c4d5e6f7081". snprintf semantics.
  * @return 0, MTASTS_ERANGE, MTASTS_EINVAL, or a domain error.
  */
-MTASTS_API int mtasts_tlsrpt_report_id(int64_t day, const char *domain,
-                                       size_t domain_len, uint64_t random,
-                                       char *dst, size_t dst_len,
-                                       size_t *ret_needed);
+MTASTS_API int mtasts_tlsrpt_report_id_generate(int64_t day, const char *domain,
+                                                size_t domain_len,
+                                                uint64_t random, char *dst,
+                                                size_t dst_len,
+                                                size_t *ret_needed);
 
 /** When to generate the report of a day: after its end, plus a delay of
  * 1 + random % 14400 seconds (RPT-DELIV-14). */
@@ -2164,12 +2186,11 @@ MTASTS_API int64_t mtasts_tlsrpt_generation_time(int64_t day, uint32_t random);
  * @return 0, MTASTS_ERANGE, MTASTS_ESYNTAX, MTASTS_ENONASCII,
  *         MTASTS_EINVAL.
  */
-MTASTS_API int mtasts_tlsrpt_filename(const char *sender, size_t sender_len,
-                                      const char *policy_domain,
-                                      size_t policy_domain_len, int64_t begin,
-                                      int64_t end, const char *unique_id,
-                                      size_t unique_id_len, int gzip, char *dst,
-                                      size_t dst_len, size_t *ret_needed);
+MTASTS_API int mtasts_tlsrpt_filename_format(
+    const char *sender, size_t sender_len, const char *policy_domain,
+    size_t policy_domain_len, int64_t begin, int64_t end, const char *unique_id,
+    size_t unique_id_len, int gzip, char *dst, size_t dst_len,
+    size_t *ret_needed);
 
 /**
  * Parse a report file name. Spans point into name (not NUL-terminated);
@@ -2188,14 +2209,13 @@ MTASTS_API int mtasts_tlsrpt_filename_parse(
  * message builder folds it). snprintf semantics.
  * @return 0, MTASTS_ERANGE, MTASTS_ESYNTAX, MTASTS_EINVAL.
  */
-MTASTS_API int
-mtasts_tlsrpt_subject(const char *policy_domain, size_t policy_domain_len,
-                      const char *submitter, size_t submitter_len,
-                      const char *report_id, size_t report_id_len, char *dst,
-                      size_t dst_len, size_t *ret_needed);
+MTASTS_API int mtasts_tlsrpt_subject_format(
+    const char *policy_domain, size_t policy_domain_len, const char *submitter,
+    size_t submitter_len, const char *report_id, size_t report_id_len,
+    char *dst, size_t dst_len, size_t *ret_needed);
 
 /**
- * Flags of mtasts_tlsrpt_mail() and mtasts_tlsrpt_https_body().
+ * Flags of mtasts_tlsrpt_mail_build() and mtasts_tlsrpt_https_body_build().
  */
 typedef enum mtasts_deliver_flag {
     /** gzip the report (RPT-DELIV-4) */
@@ -2207,7 +2227,7 @@ typedef enum mtasts_deliver_flag {
  * Subject, Message-ID, MIME-Version, Content-Type multipart/report;
  * report-type="tlsrpt", TLS-Report-Domain, TLS-Report-Submitter, then a
  * text/plain part and the report as an application/tlsrpt+gzip (or +json)
- * base64 attachment named per mtasts_tlsrpt_filename(). CRLF line ends,
+ * base64 attachment named per mtasts_tlsrpt_filename_format(). CRLF line ends,
  * base64 lines of 76 characters. The submitter must be the domain of the
  * report's contact-info. DKIM signing is the caller's
  * (mtasts_tlsrpt_dkim_headers()).
@@ -2216,11 +2236,11 @@ typedef enum mtasts_deliver_flag {
  *         is not the contact-info domain), MTASTS_EINVAL, MTASTS_ENOMEM.
  * Ownership: free *ret_message with mtasts_buf_free().
  */
-MTASTS_API int mtasts_tlsrpt_mail(const mtasts_tlsrpt_report *report,
-                                  const char *from, const char *to,
-                                  const char *submitter, const char *date,
-                                  const char *message_id, unsigned flags,
-                                  mtasts_buf **ret_message);
+MTASTS_API int mtasts_tlsrpt_mail_build(const mtasts_tlsrpt_report *report,
+                                        const char *from, const char *to,
+                                        const char *submitter, const char *date,
+                                        const char *message_id, unsigned flags,
+                                        mtasts_buf **ret_message);
 
 /** The header fields a DKIM signature of a report mail should cover
  * (RPT-DELIV-8), colon-separated, for the h= tag. Static. */
@@ -2231,9 +2251,10 @@ MTASTS_API const char *mtasts_tlsrpt_dkim_headers(void);
  * application/tlsrpt+gzip with MTASTS_DELIVER_F_GZIP, else +json.
  * @return 0, MTASTS_EINVAL, MTASTS_ENOMEM.
  */
-MTASTS_API int mtasts_tlsrpt_https_body(const mtasts_tlsrpt_report *report,
-                                        unsigned flags, mtasts_buf **ret_body,
-                                        const char **ret_content_type);
+MTASTS_API int
+mtasts_tlsrpt_https_body_build(const mtasts_tlsrpt_report *report,
+                               unsigned flags, mtasts_buf **ret_body,
+                               const char **ret_content_type);
 
 /** Payload size above which many receivers refuse a report: 10 MB. */
 #define MTASTS_REPORT_WARN_SIZE 10000000

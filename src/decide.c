@@ -156,10 +156,10 @@ bad:
 }
 
 int
-mtasts_postfix_answer(const mtasts_policy *policy, const char *domain,
-                      size_t domain_len, uint32_t postfix_version,
-                      unsigned flags, char *dst, size_t dst_len,
-                      size_t *ret_needed)
+mtasts_postfix_answer_format(const mtasts_policy *policy, const char *domain,
+                             size_t domain_len, uint32_t postfix_version,
+                             unsigned flags, char *dst, size_t dst_len,
+                             size_t *ret_needed)
 {
     char norm[MTASTS_DOMAIN_MAX_LEN + 1];
     struct mt_out o;

@@ -180,16 +180,16 @@ mtasts_sts_txt_name(const char *domain, size_t len, char *dst, size_t dst_len,
 }
 
 int
-mtasts_policy_host(const char *domain, size_t len, char *dst, size_t dst_len,
-                   size_t *ret_needed)
+mtasts_domain_policy_host(const char *domain, size_t len, char *dst,
+                          size_t dst_len, size_t *ret_needed)
 {
     return wrap_domain("mta-sts.", 8, domain, len, "", dst, dst_len,
                        ret_needed);
 }
 
 int
-mtasts_policy_url(const char *domain, size_t len, char *dst, size_t dst_len,
-                  size_t *ret_needed)
+mtasts_domain_policy_url(const char *domain, size_t len, char *dst,
+                         size_t dst_len, size_t *ret_needed)
 {
     return wrap_domain("https://mta-sts.", 8, domain, len,
                        "/.well-known/mta-sts.txt", dst, dst_len, ret_needed);
@@ -203,9 +203,9 @@ mtasts_domain_normalize(const char *name, size_t len, char *dst, size_t dst_len,
 }
 
 int
-mtasts_policy_domain_for(const char *recipient, size_t recipient_len,
-                         const char *smarthost, size_t smarthost_len, char *dst,
-                         size_t dst_len, size_t *ret_needed)
+mtasts_domain_for_delivery(const char *recipient, size_t recipient_len,
+                           const char *smarthost, size_t smarthost_len,
+                           char *dst, size_t dst_len, size_t *ret_needed)
 {
     const char *d = smarthost;
     size_t n = smarthost_len, i;

@@ -378,12 +378,12 @@ build_policy(struct mt_rbuild *b, const struct agg_pol *pe)
 }
 
 int
-mtasts_tlsrpt_agg_report(const mtasts_tlsrpt_agg *agg, const char *domain,
-                         size_t domain_len, int64_t day, const char *org,
-                         size_t org_len, const char *contact,
-                         size_t contact_len, const char *report_id,
-                         size_t report_id_len,
-                         mtasts_tlsrpt_report **ret_report)
+mtasts_tlsrpt_report_build(const mtasts_tlsrpt_agg *agg, const char *domain,
+                           size_t domain_len, int64_t day, const char *org,
+                           size_t org_len, const char *contact,
+                           size_t contact_len, const char *report_id,
+                           size_t report_id_len,
+                           mtasts_tlsrpt_report **ret_report)
 {
     char d[MTASTS_DOMAIN_MAX_LEN + 1];
     const struct agg_key *k;
@@ -432,7 +432,7 @@ mtasts_tlsrpt_agg_report(const mtasts_tlsrpt_agg *agg, const char *domain,
 /* ------------------------------------------------------------------ */
 
 int
-mtasts_tlsrpt_agg_export(const mtasts_tlsrpt_agg *agg, mtasts_buf **ret_bytes)
+mtasts_tlsrpt_agg_encode(const mtasts_tlsrpt_agg *agg, mtasts_buf **ret_bytes)
 {
     size_t len = AGG_HEAD + AGG_CHECK + 4, i, j, m, off;
     unsigned char *o;
@@ -615,7 +615,7 @@ import_into(mtasts_tlsrpt_agg *st, struct rd *r)
 }
 
 int
-mtasts_tlsrpt_agg_import(mtasts_tlsrpt_agg *agg, const uint8_t *buf, size_t len)
+mtasts_tlsrpt_agg_decode(mtasts_tlsrpt_agg *agg, const uint8_t *buf, size_t len)
 {
     mtasts_tlsrpt_agg *st;
     struct rd r;
@@ -641,9 +641,9 @@ mtasts_tlsrpt_agg_import(mtasts_tlsrpt_agg *agg, const uint8_t *buf, size_t len)
 /* ------------------------------------------------------------------ */
 
 int
-mtasts_tlsrpt_report_id(int64_t day, const char *domain, size_t domain_len,
-                        uint64_t random, char *dst, size_t dst_len,
-                        size_t *ret_needed)
+mtasts_tlsrpt_report_id_generate(int64_t day, const char *domain,
+                                 size_t domain_len, uint64_t random, char *dst,
+                                 size_t dst_len, size_t *ret_needed)
 {
     static const char hex[] = "0123456789abcdef";
     char d[MTASTS_DOMAIN_MAX_LEN + 1], date[20], ymd[8], rnd[16];

@@ -1116,8 +1116,8 @@ put_detail(struct mt_jw *w, const mtasts_tlsrpt_report *r,
 }
 
 int
-mtasts_tlsrpt_report_to_json(const mtasts_tlsrpt_report *report, unsigned flags,
-                             mtasts_buf **ret_json)
+mtasts_tlsrpt_report_format(const mtasts_tlsrpt_report *report, unsigned flags,
+                            mtasts_buf **ret_json)
 {
     struct mt_jw w;
     size_t i, k;

@@ -38,11 +38,12 @@ alnum_ok(const char *s, size_t n)
 }
 
 int
-mtasts_tlsrpt_filename(const char *sender, size_t sender_len,
-                       const char *policy_domain, size_t policy_domain_len,
-                       int64_t begin, int64_t end, const char *unique_id,
-                       size_t unique_id_len, int gzip, char *dst,
-                       size_t dst_len, size_t *ret_needed)
+mtasts_tlsrpt_filename_format(const char *sender, size_t sender_len,
+                              const char *policy_domain,
+                              size_t policy_domain_len, int64_t begin,
+                              int64_t end, const char *unique_id,
+                              size_t unique_id_len, int gzip, char *dst,
+                              size_t dst_len, size_t *ret_needed)
 {
     struct mt_out o;
     int rc;
@@ -183,10 +184,11 @@ put_id_left(struct mt_out *o, const char *id, size_t n)
 }
 
 int
-mtasts_tlsrpt_subject(const char *policy_domain, size_t policy_domain_len,
-                      const char *submitter, size_t submitter_len,
-                      const char *report_id, size_t report_id_len, char *dst,
-                      size_t dst_len, size_t *ret_needed)
+mtasts_tlsrpt_subject_format(const char *policy_domain,
+                             size_t policy_domain_len, const char *submitter,
+                             size_t submitter_len, const char *report_id,
+                             size_t report_id_len, char *dst, size_t dst_len,
+                             size_t *ret_needed)
 {
     struct mt_out o;
 
@@ -377,7 +379,7 @@ report_payload(const mtasts_tlsrpt_report *report, unsigned flags,
     size_t n = 0;
     int rc;
 
-    rc = mtasts_tlsrpt_report_to_json(report, 0, &json);
+    rc = mtasts_tlsrpt_report_format(report, 0, &json);
     if (rc != MTASTS_OK)
         return rc;
     if ((flags & MTASTS_DELIVER_F_GZIP) == 0) {
@@ -391,10 +393,10 @@ report_payload(const mtasts_tlsrpt_report *report, unsigned flags,
 }
 
 int
-mtasts_tlsrpt_mail(const mtasts_tlsrpt_report *report, const char *from,
-                   const char *to, const char *submitter, const char *date,
-                   const char *message_id, unsigned flags,
-                   mtasts_buf **ret_message)
+mtasts_tlsrpt_mail_build(const mtasts_tlsrpt_report *report, const char *from,
+                         const char *to, const char *submitter,
+                         const char *date, const char *message_id,
+                         unsigned flags, mtasts_buf **ret_message)
 {
     char fname[2 * MTASTS_DOMAIN_MAX_LEN + 64], bnd[40];
     const char *cdom, *pdom, *rid;
@@ -426,22 +428,22 @@ mtasts_tlsrpt_mail(const mtasts_tlsrpt_report *report, const char *from,
         !header_text_ok(message_id) || strchr(message_id, '@') == NULL ||
         strpbrk(message_id, "<> \t") != NULL)
         return MTASTS_ESYNTAX;
-    rc = mtasts_tlsrpt_filename(
+    rc = mtasts_tlsrpt_filename_format(
         submitter, slen, pdom, pdom_len, report->start, report->end, NULL, 0,
         (flags & MTASTS_DELIVER_F_GZIP) != 0, fname, sizeof(fname), &fn_len);
     if (rc == MTASTS_ENONASCII || rc == MTASTS_EINVAL)
         rc = MTASTS_ESYNTAX; /* a policy domain or date range unusable */
     if (rc != MTASTS_OK)
         return rc;
-    rc = mtasts_tlsrpt_subject(pdom, pdom_len, submitter, slen, rid, rid_len,
-                               NULL, 0, &sub_len);
+    rc = mtasts_tlsrpt_subject_format(pdom, pdom_len, submitter, slen, rid,
+                                      rid_len, NULL, 0, &sub_len);
     if (rc != MTASTS_ERANGE && rc != MTASTS_OK)
         return rc;
     subject = mt_alloc(report->ctx, sub_len + 1);
     if (subject == NULL)
         return MTASTS_ENOMEM;
-    (void)mtasts_tlsrpt_subject(pdom, pdom_len, submitter, slen, rid, rid_len,
-                                subject, sub_len + 1, NULL);
+    (void)mtasts_tlsrpt_subject_format(pdom, pdom_len, submitter, slen, rid,
+                                       rid_len, subject, sub_len + 1, NULL);
     rc = report_payload(report, flags, &payload);
     if (rc != MTASTS_OK)
         goto out;
@@ -527,8 +529,9 @@ mtasts_tlsrpt_dkim_headers(void)
 /* ------------------------------------------------------------------ */
 
 int
-mtasts_tlsrpt_https_body(const mtasts_tlsrpt_report *report, unsigned flags,
-                         mtasts_buf **ret_body, const char **ret_content_type)
+mtasts_tlsrpt_https_body_build(const mtasts_tlsrpt_report *report,
+                               unsigned flags, mtasts_buf **ret_body,
+                               const char **ret_content_type)
 {
     int rc;
 

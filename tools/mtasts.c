@@ -656,9 +656,9 @@ decide_postfix(mtasts_ctx *ctx, const struct opts *o)
             return EXIT_INVALID;
         }
     }
-    rc = mtasts_postfix_answer(pol, o->domain, strlen(o->domain), ver,
-                               o->temp ? MTASTS_POSTFIX_F_TEMP : 0, NULL, 0,
-                               &need);
+    rc = mtasts_postfix_answer_format(pol, o->domain, strlen(o->domain), ver,
+                                      o->temp ? MTASTS_POSTFIX_F_TEMP : 0, NULL,
+                                      0, &need);
     if (rc != MTASTS_ERANGE && rc != MTASTS_OK) {
         fprintf(stderr, "mtasts: --domain %s: %s\n", o->domain,
                 mtasts_strerror(rc));
@@ -670,9 +670,9 @@ decide_postfix(mtasts_ctx *ctx, const struct opts *o)
         ret = EXIT_USAGE;
         goto out;
     }
-    rc = mtasts_postfix_answer(pol, o->domain, strlen(o->domain), ver,
-                               o->temp ? MTASTS_POSTFIX_F_TEMP : 0, ans,
-                               need + 1, NULL);
+    rc = mtasts_postfix_answer_format(pol, o->domain, strlen(o->domain), ver,
+                                      o->temp ? MTASTS_POSTFIX_F_TEMP : 0, ans,
+                                      need + 1, NULL);
     if (rc == MTASTS_OK) {
         if (o->json) {
             fputs("{\"postfix_version\":", stdout);
@@ -1029,7 +1029,7 @@ cmd_report_parse(mtasts_ctx *ctx, int argc, char **argv)
                                         &r, &d);
     }
     free(buf);
-    if (rc == MTASTS_OK && mtasts_tlsrpt_report_to_json(r, 0, &js) != MTASTS_OK)
+    if (rc == MTASTS_OK && mtasts_tlsrpt_report_format(r, 0, &js) != MTASTS_OK)
         rc = MTASTS_ENOMEM;
     if (rc == MTASTS_ENOMEM) {
         fputs("mtasts: out of memory\n", stderr);

@@ -1,8 +1,8 @@
 /*
  * mtasts report build: an SMTP TLS report (RFC 8460) of one UTC day and
  * one policy domain, made from session results with the public library
- * API only (mtasts_tlsrpt_agg_*, mtasts_tlsrpt_mail(),
- * mtasts_tlsrpt_https_body()).
+ * API only (mtasts_tlsrpt_agg_*, mtasts_tlsrpt_mail_build(),
+ * mtasts_tlsrpt_https_body_build()).
  *
  * Input: JSON lines, one session (or a run of equal sessions) per line;
  * blank lines are skipped. Each line is one object:
@@ -603,8 +603,8 @@ tlsa_key(const struct rb *rb, const struct jv *pol, const char *dom, size_t dl,
         }
     }
     if (rc == 0) {
-        rc = mtasts_tlsrpt_policy_tlsa(rb->ctx, dom, dl, usage, sel, mt, cdata,
-                                       lens, n, ret);
+        rc = mtasts_tlsrpt_policy_build_tlsa(rb->ctx, dom, dl, usage, sel, mt,
+                                             cdata, lens, n, ret);
         if (rc == MTASTS_ENOMEM)
             rc = rb_oom();
         else if (rc != MTASTS_OK)
@@ -651,7 +651,8 @@ policy_key(const struct rb *rb, const struct jv *pol,
                     mtasts_reason_name(d.reason), d.line);
             return EXIT_INVALID;
         }
-        rc = mtasts_tlsrpt_policy_sts(rb->ctx, dom->str, dom->len, p, ret);
+        rc =
+            mtasts_tlsrpt_policy_build_sts(rb->ctx, dom->str, dom->len, p, ret);
         mtasts_policy_free(p);
     } else if (member(pol, "text") != NULL) {
         return rb_err(rb, pol->pos, "expected no text but in an sts policy",
@@ -662,7 +663,7 @@ policy_key(const struct rb *rb, const struct jv *pol,
         if (member(pol, "records") != NULL)
             return rb_err(rb, pol->pos, "expected no records in a none policy",
                           NULL);
-        rc = mtasts_tlsrpt_policy_none(rb->ctx, dom->str, dom->len, ret);
+        rc = mtasts_tlsrpt_policy_build_none(rb->ctx, dom->str, dom->len, ret);
     } else {
         return rb_err(rb, type->pos,
                       "expected \"sts\", \"tlsa\" or \"none\" "
@@ -1141,8 +1142,8 @@ make_report(const struct rb *rb, const struct bopts *o,
     }
     if (id == NULL) {
         rnd = o->rnd;
-        rc = mtasts_tlsrpt_report_id(rb->day, dom, dl, rnd, idbuf,
-                                     sizeof(idbuf), &need);
+        rc = mtasts_tlsrpt_report_id_generate(rb->day, dom, dl, rnd, idbuf,
+                                              sizeof(idbuf), &need);
         if (rc != MTASTS_OK) {
             fputs("mtasts: report build: no report-id for ", stderr);
             text_put(stderr, dom, dl);
@@ -1151,9 +1152,9 @@ make_report(const struct rb *rb, const struct bopts *o,
         }
         id = idbuf;
     }
-    rc = mtasts_tlsrpt_agg_report(rb->agg, dom, dl, rb->day, o->org,
-                                  strlen(o->org), o->contact,
-                                  strlen(o->contact), id, strlen(id), ret);
+    rc = mtasts_tlsrpt_report_build(rb->agg, dom, dl, rb->day, o->org,
+                                    strlen(o->org), o->contact,
+                                    strlen(o->contact), id, strlen(id), ret);
     if (rc == MTASTS_ENOMEM)
         return rb_oom();
     if (rc == MTASTS_ESTATE) {
@@ -1188,12 +1189,12 @@ emit(const mtasts_tlsrpt_report *r, const struct bopts *o)
     if (o->mail) {
         submitter = strrchr(o->contact, '@');
         submitter = submitter != NULL ? submitter + 1 : o->contact;
-        rc = mtasts_tlsrpt_mail(r, o->from, o->to, submitter, o->date,
-                                o->message_id, fl, &b);
+        rc = mtasts_tlsrpt_mail_build(r, o->from, o->to, submitter, o->date,
+                                      o->message_id, fl, &b);
     } else if (o->https) {
-        rc = mtasts_tlsrpt_https_body(r, fl, &b, &ctype);
+        rc = mtasts_tlsrpt_https_body_build(r, fl, &b, &ctype);
     } else {
-        rc = mtasts_tlsrpt_report_to_json(
+        rc = mtasts_tlsrpt_report_format(
             r, o->pretty ? MTASTS_JSON_F_PRETTY : 0, &b);
     }
     if (rc == MTASTS_ENOMEM)

@@ -60,7 +60,7 @@ sts(const char *domain, const char *body)
     assert_int_equal(mtasts_policy_parse(ctx, body, strlen(body), 0, &p, NULL),
                      0);
     assert_int_equal(
-        mtasts_tlsrpt_policy_sts(ctx, domain, strlen(domain), p, &tp), 0);
+        mtasts_tlsrpt_policy_build_sts(ctx, domain, strlen(domain), p, &tp), 0);
     mtasts_policy_free(p);
     return tp;
 }
@@ -71,7 +71,7 @@ none(const char *domain)
     mtasts_tlsrpt_policy *tp = NULL;
 
     assert_int_equal(
-        mtasts_tlsrpt_policy_none(ctx, domain, strlen(domain), &tp), 0);
+        mtasts_tlsrpt_policy_build_none(ctx, domain, strlen(domain), &tp), 0);
     return tp;
 }
 
@@ -103,10 +103,10 @@ report(const mtasts_tlsrpt_agg *a, const char *domain, int64_t day)
 {
     mtasts_tlsrpt_report *r = NULL;
 
-    assert_int_equal(mtasts_tlsrpt_agg_report(a, domain, strlen(domain), day,
-                                              "Org", 3, "tlsrpt@sender.example",
-                                              21, "id.1", 4, &r),
-                     0);
+    assert_int_equal(
+        mtasts_tlsrpt_report_build(a, domain, strlen(domain), day, "Org", 3,
+                                   "tlsrpt@sender.example", 21, "id.1", 4, &r),
+        0);
     return r;
 }
 
@@ -116,7 +116,7 @@ json(const mtasts_tlsrpt_report *r)
 {
     mtasts_buf *b = NULL;
 
-    assert_int_equal(mtasts_tlsrpt_report_to_json(r, 0, &b), 0);
+    assert_int_equal(mtasts_tlsrpt_report_format(r, 0, &b), 0);
     return b;
 }
 
@@ -137,7 +137,7 @@ static mtasts_buf *export(const mtasts_tlsrpt_agg *a)
 {
     mtasts_buf *b = NULL;
 
-    assert_int_equal(mtasts_tlsrpt_agg_export(a, &b), 0);
+    assert_int_equal(mtasts_tlsrpt_agg_encode(a, &b), 0);
     return b;
 }
 
@@ -208,8 +208,8 @@ test_rpt_agg_2_one_report_per_domain(void **state)
     assert_int_equal(mtasts_tlsrpt_agg_remove(a, "b.example", 9, DAY1),
                      MTASTS_EINVAL);
     assert_int_equal(mtasts_tlsrpt_agg_count(a), 1);
-    assert_int_equal(mtasts_tlsrpt_agg_report(a, "b.example", 9, DAY1, "O", 1,
-                                              "a@b.example", 11, "x", 1, &r),
+    assert_int_equal(mtasts_tlsrpt_report_build(a, "b.example", 9, DAY1, "O", 1,
+                                                "a@b.example", 11, "x", 1, &r),
                      MTASTS_ESTATE);
     assert_null(r);
     r = report(a, "a.example", DAY1);
@@ -299,8 +299,9 @@ test_rpt_agg_3_policies_apart(void **state)
     mtasts_tlsrpt_report *r;
 
     (void)state;
-    assert_int_equal(mtasts_tlsrpt_policy_tlsa(ctx, "company-y.example", 17, u,
-                                               s, m, data, lens, 1, &pt),
+    assert_int_equal(mtasts_tlsrpt_policy_build_tlsa(ctx, "company-y.example",
+                                                     17, u, s, m, data, lens, 1,
+                                                     &pt),
                      0);
     assert_int_equal(mtasts_tlsrpt_agg_add(a, pa, DAY1 + 1,
                                            MTASTS_SESSION_SUCCESS, NULL, 0, 0),
@@ -352,7 +353,8 @@ test_rpt_agg_3_equal_across_contexts(void **state)
     assert_int_equal(mtasts_ctx_new(NULL, &c2), 0);
     assert_int_equal(
         mtasts_policy_parse(c2, body_a, strlen(body_a), 0, &pp, NULL), 0);
-    assert_int_equal(mtasts_tlsrpt_policy_sts(c2, "a.example", 9, pp, &p2), 0);
+    assert_int_equal(
+        mtasts_tlsrpt_policy_build_sts(c2, "a.example", 9, pp, &p2), 0);
     assert_int_equal(mtasts_tlsrpt_agg_new(c2, &a2), 0);
     /* a1 (this context) gets both keys */
     assert_int_equal(mtasts_tlsrpt_agg_add(a1, p1, DAY1 + 1,
@@ -717,11 +719,11 @@ test_rpt_agg_12_tlsa_policy_string(void **state)
     mtasts_tlsrpt_report *r;
 
     (void)state;
-    assert_int_equal(mtasts_tlsrpt_policy_tlsa(ctx, "dane.example", 12, u, s, m,
-                                               data, lens, 0, &p),
+    assert_int_equal(mtasts_tlsrpt_policy_build_tlsa(ctx, "dane.example", 12, u,
+                                                     s, m, data, lens, 0, &p),
                      MTASTS_EINVAL);
-    assert_int_equal(mtasts_tlsrpt_policy_tlsa(ctx, "dane.example", 12, u, s, m,
-                                               data, lens, 2, &p),
+    assert_int_equal(mtasts_tlsrpt_policy_build_tlsa(ctx, "dane.example", 12, u,
+                                                     s, m, data, lens, 2, &p),
                      0);
     assert_int_equal(
         mtasts_tlsrpt_agg_add(a, p, DAY1, MTASTS_SESSION_SUCCESS, NULL, 0, 0),
@@ -795,7 +797,7 @@ test_rpt_agg_14_saturation(void **state)
     size_t n = craft(buf, UINT64_C(1) << 53);
 
     (void)state;
-    assert_int_equal(mtasts_tlsrpt_agg_import(a, buf, n), 0);
+    assert_int_equal(mtasts_tlsrpt_agg_decode(a, buf, n), 0);
     r = report(a, "a.example", DAY1);
     assert_true(json_has(r, "\"total-successful-session-count\":"
                             "9007199254740991,"));
@@ -815,7 +817,7 @@ test_rpt_agg_14_saturation(void **state)
     mtasts_tlsrpt_report_free(r);
     /* uint64 inside: merging more keeps counting, saturating at 2^64-1 */
     n = craft(buf, UINT64_MAX);
-    assert_int_equal(mtasts_tlsrpt_agg_import(a, buf, n), 0);
+    assert_int_equal(mtasts_tlsrpt_agg_decode(a, buf, n), 0);
     r = report(a, "a.example", DAY1);
     assert_int_equal(
         mtasts_tlsrpt_report_number(r, MTASTS_RN_SUCCESS_COUNT, 0, 0),
@@ -905,25 +907,25 @@ test_rpt_json_6_contact_7_id(void **state)
         mtasts_tlsrpt_agg_add(a, p, DAY1, MTASTS_SESSION_SUCCESS, NULL, 0, 0),
         0);
     for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-        assert_int_equal(mtasts_tlsrpt_agg_report(a, "a.example", 9, DAY1, "O",
-                                                  1, good[i], strlen(good[i]),
-                                                  "id", 2, &r),
-                         0);
+        assert_int_equal(
+            mtasts_tlsrpt_report_build(a, "a.example", 9, DAY1, "O", 1, good[i],
+                                       strlen(good[i]), "id", 2, &r),
+            0);
         mtasts_tlsrpt_report_free(r);
     }
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        assert_int_equal(mtasts_tlsrpt_agg_report(a, "a.example", 9, DAY1, "O",
-                                                  1, bad[i], strlen(bad[i]),
-                                                  "id", 2, &r),
-                         MTASTS_ESYNTAX);
+        assert_int_equal(
+            mtasts_tlsrpt_report_build(a, "a.example", 9, DAY1, "O", 1, bad[i],
+                                       strlen(bad[i]), "id", 2, &r),
+            MTASTS_ESYNTAX);
         assert_null(r);
     }
     /* the id must be dot-atom-text */
-    assert_int_equal(mtasts_tlsrpt_agg_report(a, "a.example", 9, DAY1, "O", 1,
-                                              "a@b", 3, "a b", 3, &r),
+    assert_int_equal(mtasts_tlsrpt_report_build(a, "a.example", 9, DAY1, "O", 1,
+                                                "a@b", 3, "a b", 3, &r),
                      MTASTS_ESYNTAX);
-    assert_int_equal(mtasts_tlsrpt_agg_report(a, "a.example", 9, DAY1, "O", 1,
-                                              "a@b", 3, "a..b", 4, &r),
+    assert_int_equal(mtasts_tlsrpt_report_build(a, "a.example", 9, DAY1, "O", 1,
+                                                "a@b", 3, "a..b", 4, &r),
                      MTASTS_ESYNTAX);
     mtasts_tlsrpt_agg_free(a);
     mtasts_tlsrpt_policy_free(p);
@@ -953,30 +955,30 @@ test_rpt_json_7_report_id(void **state)
     size_t need;
 
     (void)state;
-    assert_int_equal(mtasts_tlsrpt_report_id(DAY1, "Example.COM.", 12,
-                                             UINT64_C(0x1a2b3c4d5e6f7081), id1,
-                                             sizeof(id1), &need),
+    assert_int_equal(mtasts_tlsrpt_report_id_generate(
+                         DAY1, "Example.COM.", 12, UINT64_C(0x1a2b3c4d5e6f7081),
+                         id1, sizeof(id1), &need),
                      0);
     assert_string_equal(id1, "20160401.example.com.1a2b3c4d5e6f7081");
     assert_int_equal(need, strlen(id1));
-    assert_int_equal(mtasts_tlsrpt_report_id(DAY1, "example.com", 11, 42, id2,
-                                             sizeof(id2), NULL),
+    assert_int_equal(mtasts_tlsrpt_report_id_generate(
+                         DAY1, "example.com", 11, 42, id2, sizeof(id2), NULL),
                      0);
     assert_string_not_equal(id1, id2);
     assert_true(dot_atom(id1));
     assert_true(dot_atom(id2));
-    assert_int_equal(
-        mtasts_tlsrpt_report_id(DAY1, "example.com", 11, 42, NULL, 0, &need),
-        MTASTS_ERANGE);
+    assert_int_equal(mtasts_tlsrpt_report_id_generate(DAY1, "example.com", 11,
+                                                      42, NULL, 0, &need),
+                     MTASTS_ERANGE);
     assert_int_equal(need, strlen(id2));
-    assert_int_equal(
-        mtasts_tlsrpt_report_id(DAY1, "example.com", 11, 42, id2, 5, &need),
-        MTASTS_ERANGE);
-    assert_int_equal(mtasts_tlsrpt_report_id(DAY1, "bad domain", 10, 42, id2,
-                                             sizeof(id2), &need),
+    assert_int_equal(mtasts_tlsrpt_report_id_generate(DAY1, "example.com", 11,
+                                                      42, id2, 5, &need),
+                     MTASTS_ERANGE);
+    assert_int_equal(mtasts_tlsrpt_report_id_generate(
+                         DAY1, "bad domain", 10, 42, id2, sizeof(id2), &need),
                      MTASTS_ESYNTAX);
-    assert_int_equal(mtasts_tlsrpt_report_id(-1, "example.com", 11, 42, id2,
-                                             sizeof(id2), &need),
+    assert_int_equal(mtasts_tlsrpt_report_id_generate(-1, "example.com", 11, 42,
+                                                      id2, sizeof(id2), &need),
                      MTASTS_EINVAL);
 }
 
@@ -1088,12 +1090,12 @@ test_merge_and_export(void **state)
     assert_int_equal(mtasts_tlsrpt_agg_merge(x, x), MTASTS_EINVAL);
     b = export(all);
     d = mtasts_buf_data(b, &n);
-    assert_int_equal(mtasts_tlsrpt_agg_import(z, d, n), 0);
+    assert_int_equal(mtasts_tlsrpt_agg_decode(z, d, n), 0);
     assert_true(same_export(all, z));
     /* import is defensive: every truncation and byte flip of a valid
      * export either fails leaving z unchanged, or is a valid export */
     for (cut = 0; cut < n; cut++)
-        assert_int_not_equal(mtasts_tlsrpt_agg_import(z, d, cut), 0);
+        assert_int_not_equal(mtasts_tlsrpt_agg_decode(z, d, cut), 0);
     assert_true(same_export(all, z));
     {
         uint8_t *m = test_malloc(n);
@@ -1102,7 +1104,7 @@ test_merge_and_export(void **state)
         for (i = 0; i < n; i += 3) {
             memcpy(m, d, n);
             m[i] ^= (uint8_t)(1u << (i % 8));
-            if (mtasts_tlsrpt_agg_import(y, m, n) == 0) {
+            if (mtasts_tlsrpt_agg_decode(y, m, n) == 0) {
                 mtasts_buf_free(snap);
                 snap = export(y);
                 continue;
@@ -1122,12 +1124,12 @@ test_merge_and_export(void **state)
         uint8_t v[13];
         memcpy(v, d, 13);
         v[8] = 3;
-        assert_int_equal(mtasts_tlsrpt_agg_import(z, v, 13), MTASTS_EVERSION);
+        assert_int_equal(mtasts_tlsrpt_agg_decode(z, v, 13), MTASTS_EVERSION);
         v[0] = 'X';
-        assert_int_equal(mtasts_tlsrpt_agg_import(z, v, 13), MTASTS_ESYNTAX);
+        assert_int_equal(mtasts_tlsrpt_agg_decode(z, v, 13), MTASTS_ESYNTAX);
     }
     /* the same bytes twice: counts double, keys stay */
-    assert_int_equal(mtasts_tlsrpt_agg_import(z, d, n), 0);
+    assert_int_equal(mtasts_tlsrpt_agg_decode(z, d, n), 0);
     assert_int_equal(mtasts_tlsrpt_agg_count(z), mtasts_tlsrpt_agg_count(all));
     mtasts_buf_free(b);
     mtasts_tlsrpt_agg_free(all);
@@ -1162,7 +1164,7 @@ test_export_bit_flips(void **state)
         for (bit = 0; bit < 8; bit++) {
             memcpy(m, d, n);
             m[i] ^= (uint8_t)(1u << bit);
-            rc = mtasts_tlsrpt_agg_import(z, m, n);
+            rc = mtasts_tlsrpt_agg_decode(z, m, n);
             if (rc != MTASTS_ECORRUPT && rc != MTASTS_ESYNTAX &&
                 rc != MTASTS_EVERSION)
                 fail_msg("flip of bit %zu of byte %zu: %s", bit, i,
@@ -1185,7 +1187,7 @@ test_export_bit_flips(void **state)
     memcpy(m, d, 9);
     m[8] = 1;
     memcpy(m + 9, d + 13, n - 13);
-    assert_int_equal(mtasts_tlsrpt_agg_import(z, m, n - 4), 0);
+    assert_int_equal(mtasts_tlsrpt_agg_decode(z, m, n - 4), 0);
     assert_true(same_export(a, z));
     mtasts_buf_free(snap);
     test_free(m);
@@ -1268,14 +1270,14 @@ test_bound_and_failures_only(void **state)
         mtasts_tlsrpt_agg_add(a, p, DAY1, MTASTS_SESSION_SUCCESS, NULL, 0, 0),
         0);
     assert_int_equal(mtasts_tlsrpt_agg_set(a, MTASTS_AGG_FAILURES_ONLY, 1), 0);
-    assert_int_equal(mtasts_tlsrpt_agg_report(a, "d0.example", 10, DAY1, "O", 1,
-                                              "a@b", 3, "i", 1, &r),
+    assert_int_equal(mtasts_tlsrpt_report_build(a, "d0.example", 10, DAY1, "O",
+                                                1, "a@b", 3, "i", 1, &r),
                      MTASTS_ESTATE);
     assert_int_equal(
         mtasts_tlsrpt_agg_add(a, p, DAY1, MTASTS_SESSION_FAILURE, NULL, 0, 0),
         0);
-    assert_int_equal(mtasts_tlsrpt_agg_report(a, "d0.example", 10, DAY1, "O", 1,
-                                              "a@b", 3, "i", 1, &r),
+    assert_int_equal(mtasts_tlsrpt_report_build(a, "d0.example", 10, DAY1, "O",
+                                                1, "a@b", 3, "i", 1, &r),
                      0);
     mtasts_tlsrpt_report_free(r);
     mtasts_tlsrpt_policy_free(p);

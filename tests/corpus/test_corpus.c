@@ -305,7 +305,7 @@ parsed_format(const struct parsed *p, size_t *ret_len, int *ret_rc)
         mtasts_buf *b = NULL;
         const uint8_t *d;
 
-        rc = mtasts_tlsrpt_report_to_json(p->rep, 0, &b);
+        rc = mtasts_tlsrpt_report_format(p->rep, 0, &b);
         *ret_rc = rc;
         if (rc != 0)
             return NULL;

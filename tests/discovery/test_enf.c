@@ -203,11 +203,11 @@ domain_for(const char *rcpt, const char *smarthost, const char *want)
     char buf[300];
     size_t n = 0;
 
-    assert_int_equal(mtasts_policy_domain_for(rcpt, rcpt ? strlen(rcpt) : 0,
-                                              smarthost,
-                                              smarthost ? strlen(smarthost) : 0,
-                                              buf, sizeof(buf), &n),
-                     MTASTS_OK);
+    assert_int_equal(
+        mtasts_domain_for_delivery(rcpt, rcpt ? strlen(rcpt) : 0, smarthost,
+                                   smarthost ? strlen(smarthost) : 0, buf,
+                                   sizeof(buf), &n),
+        MTASTS_OK);
     assert_string_equal(buf, want);
     assert_int_equal(n, strlen(want));
 }
@@ -229,14 +229,14 @@ policy_domain_STS_ENF_9(void **state)
     domain_for("a@b@example.com", NULL, "example.com");
     domain_for("user@[192.0.2.1]", NULL, "[192.0.2.1]");
     domain_for("user@example.com", "[2001:db8::1]", "[2001:db8::1]");
-    assert_int_equal(mtasts_policy_domain_for(S("user@bad..example"), NULL, 0,
-                                              buf, sizeof(buf), &n),
+    assert_int_equal(mtasts_domain_for_delivery(S("user@bad..example"), NULL, 0,
+                                                buf, sizeof(buf), &n),
                      MTASTS_ESYNTAX);
     assert_int_equal(
-        mtasts_policy_domain_for(NULL, 0, NULL, 0, buf, sizeof(buf), &n),
+        mtasts_domain_for_delivery(NULL, 0, NULL, 0, buf, sizeof(buf), &n),
         MTASTS_EINVAL);
     assert_int_equal(
-        mtasts_policy_domain_for(S("user@example.com"), NULL, 0, buf, 4, &n),
+        mtasts_domain_for_delivery(S("user@example.com"), NULL, 0, buf, 4, &n),
         MTASTS_ERANGE);
     assert_int_equal(n, 11);
 

@@ -82,11 +82,11 @@ static mtasts_buf *
 build_mail(const mtasts_tlsrpt_report *r, const char *submitter, unsigned flags)
 {
     mtasts_buf *m = NULL;
-    int rc =
-        mtasts_tlsrpt_mail(r, "TLS reports <tlsrpt@mail.sender.example.com>",
-                           "mts-sts-tlsrpt@example.net", submitter,
-                           "Fri, 02 Apr 2016 01:00:00 +0000",
-                           "1.tlsrpt@mail.sender.example.com", flags, &m);
+    int rc = mtasts_tlsrpt_mail_build(
+        r, "TLS reports <tlsrpt@mail.sender.example.com>",
+        "mts-sts-tlsrpt@example.net", submitter,
+        "Fri, 02 Apr 2016 01:00:00 +0000", "1.tlsrpt@mail.sender.example.com",
+        flags, &m);
 
     assert_int_equal(rc, MTASTS_OK);
     assert_non_null(m);
@@ -100,7 +100,7 @@ canonical(const mtasts_tlsrpt_report *r, size_t *ret_len)
     const uint8_t *d;
     char *s;
 
-    assert_int_equal(mtasts_tlsrpt_report_to_json(r, 0, &b), MTASTS_OK);
+    assert_int_equal(mtasts_tlsrpt_report_format(r, 0, &b), MTASTS_OK);
     d = mtasts_buf_data(b, ret_len);
     s = malloc(*ret_len + 1);
     assert_non_null(s);
@@ -160,22 +160,22 @@ test_deliv_1_filename(void **state)
     int gz;
 
     (void)state;
-    assert_int_equal(mtasts_tlsrpt_filename("mail.sndr.example.com", 21,
-                                            "example.net", 11, 1470013207,
-                                            1470186007, "001", 3, 1, buf,
-                                            sizeof(buf), &need),
-                     MTASTS_OK);
+    assert_int_equal(
+        mtasts_tlsrpt_filename_format("mail.sndr.example.com", 21,
+                                      "example.net", 11, 1470013207, 1470186007,
+                                      "001", 3, 1, buf, sizeof(buf), &need),
+        MTASTS_OK);
     assert_string_equal(
         buf, "mail.sndr.example.com!example.net!1470013207!1470186007!001."
              "json.gz");
     assert_int_equal(need, strlen(buf));
     /* snprintf semantics */
-    assert_int_equal(mtasts_tlsrpt_filename(
+    assert_int_equal(mtasts_tlsrpt_filename_format(
                          "mail.sndr.example.com", 21, "example.net", 11,
                          1470013207, 1470186007, "001", 3, 1, NULL, 0, &need),
                      MTASTS_ERANGE);
     assert_int_equal(need, strlen(buf));
-    assert_int_equal(mtasts_tlsrpt_filename(
+    assert_int_equal(mtasts_tlsrpt_filename_format(
                          "mail.sndr.example.com", 21, "example.net", 11,
                          1470013207, 1470186007, "001", 3, 1, buf, 10, &need),
                      MTASTS_ERANGE);
@@ -234,33 +234,35 @@ test_deliv_2_extension_unique_id(void **state)
     size_t need = 0;
 
     (void)state;
-    assert_int_equal(mtasts_tlsrpt_filename("a.example", 9, "b.example", 9, 0,
-                                            86399, NULL, 0, 0, buf, sizeof(buf),
-                                            &need),
+    assert_int_equal(mtasts_tlsrpt_filename_format("a.example", 9, "b.example",
+                                                   9, 0, 86399, NULL, 0, 0, buf,
+                                                   sizeof(buf), &need),
                      MTASTS_OK);
     assert_string_equal(buf, "a.example!b.example!0!86399.json");
-    assert_int_equal(mtasts_tlsrpt_filename("a.example", 9, "b.example", 9, 0,
-                                            86399, "0-1", 3, 1, buf,
-                                            sizeof(buf), &need),
+    assert_int_equal(mtasts_tlsrpt_filename_format("a.example", 9, "b.example",
+                                                   9, 0, 86399, "0-1", 3, 1,
+                                                   buf, sizeof(buf), &need),
                      MTASTS_ESYNTAX);
-    assert_int_equal(mtasts_tlsrpt_filename("a.example", 9, "b.example", 9, 0,
-                                            86399, "0_1", 3, 1, buf,
-                                            sizeof(buf), &need),
+    assert_int_equal(mtasts_tlsrpt_filename_format("a.example", 9, "b.example",
+                                                   9, 0, 86399, "0_1", 3, 1,
+                                                   buf, sizeof(buf), &need),
                      MTASTS_ESYNTAX);
     /* API misuse */
-    assert_int_equal(mtasts_tlsrpt_filename("a.example", 9, "b.example", 9, 5,
-                                            4, NULL, 0, 0, buf, sizeof(buf),
-                                            &need),
+    assert_int_equal(mtasts_tlsrpt_filename_format("a.example", 9, "b.example",
+                                                   9, 5, 4, NULL, 0, 0, buf,
+                                                   sizeof(buf), &need),
                      MTASTS_EINVAL);
-    assert_int_equal(mtasts_tlsrpt_filename("a.example", 9, "b.example", 9, -1,
-                                            4, NULL, 0, 0, buf, sizeof(buf),
-                                            &need),
+    assert_int_equal(mtasts_tlsrpt_filename_format("a.example", 9, "b.example",
+                                                   9, -1, 4, NULL, 0, 0, buf,
+                                                   sizeof(buf), &need),
                      MTASTS_EINVAL);
-    assert_int_equal(mtasts_tlsrpt_filename(NULL, 9, "b.example", 9, 0, 4, NULL,
-                                            0, 0, buf, sizeof(buf), &need),
+    assert_int_equal(mtasts_tlsrpt_filename_format(NULL, 9, "b.example", 9, 0,
+                                                   4, NULL, 0, 0, buf,
+                                                   sizeof(buf), &need),
                      MTASTS_EINVAL);
-    assert_int_equal(mtasts_tlsrpt_filename("a.example", 9, "b.example", 9, 0,
-                                            4, NULL, 0, 0, NULL, 5, &need),
+    assert_int_equal(mtasts_tlsrpt_filename_format("a.example", 9, "b.example",
+                                                   9, 0, 4, NULL, 0, 0, NULL, 5,
+                                                   &need),
                      MTASTS_EINVAL);
 }
 
@@ -277,14 +279,14 @@ test_deliv_3_sender_a_labels(void **state)
 
     (void)state;
     /* non-ASCII policy domain */
-    assert_int_equal(mtasts_tlsrpt_filename("a.example", 9, "b\xc3\xa9.example",
-                                            10, 0, 1, NULL, 0, 0, buf,
-                                            sizeof(buf), &need),
+    assert_int_equal(mtasts_tlsrpt_filename_format(
+                         "a.example", 9, "b\xc3\xa9.example", 10, 0, 1, NULL, 0,
+                         0, buf, sizeof(buf), &need),
                      MTASTS_ENONASCII);
-    assert_int_equal(mtasts_tlsrpt_filename("a_b.example", 11, "b.example", 9,
-                                            0, 1, NULL, 0, 0, buf, sizeof(buf),
-                                            &need),
-                     MTASTS_ESYNTAX);
+    assert_int_equal(
+        mtasts_tlsrpt_filename_format("a_b.example", 11, "b.example", 9, 0, 1,
+                                      NULL, 0, 0, buf, sizeof(buf), &need),
+        MTASTS_ESYNTAX);
     /* contact tlsrpt@mail.sndr.example.com: the mail's attachment name
      * starts with its domain */
     {
@@ -367,7 +369,8 @@ test_deliv_4_9_https_body(void **state)
     r = parse_report(sample_json, strlen(sample_json));
     json = canonical(r, &jl);
     assert_int_equal(
-        mtasts_tlsrpt_https_body(r, MTASTS_DELIVER_F_GZIP, &b, &ct), MTASTS_OK);
+        mtasts_tlsrpt_https_body_build(r, MTASTS_DELIVER_F_GZIP, &b, &ct),
+        MTASTS_OK);
     assert_string_equal(ct, "application/tlsrpt+gzip");
     p = mtasts_buf_data(b, &n);
     assert_true(n > 3 && p[0] == 0x1f && p[1] == 0x8b && p[2] == 0x08);
@@ -377,17 +380,20 @@ test_deliv_4_9_https_body(void **state)
     free(plain);
     mtasts_buf_free(b);
     /* plain JSON */
-    assert_int_equal(mtasts_tlsrpt_https_body(r, 0, &j, &ct), MTASTS_OK);
+    assert_int_equal(mtasts_tlsrpt_https_body_build(r, 0, &j, &ct), MTASTS_OK);
     assert_string_equal(ct, "application/tlsrpt+json");
     p = mtasts_buf_data(j, &n);
     assert_int_equal(n, jl);
     assert_memory_equal(p, json, jl);
     mtasts_buf_free(j);
     /* misuse */
-    assert_int_equal(mtasts_tlsrpt_https_body(NULL, 0, &j, &ct), MTASTS_EINVAL);
-    assert_int_equal(mtasts_tlsrpt_https_body(r, 0x80, &j, &ct), MTASTS_EINVAL);
+    assert_int_equal(mtasts_tlsrpt_https_body_build(NULL, 0, &j, &ct),
+                     MTASTS_EINVAL);
+    assert_int_equal(mtasts_tlsrpt_https_body_build(r, 0x80, &j, &ct),
+                     MTASTS_EINVAL);
     assert_null(j);
-    assert_int_equal(mtasts_tlsrpt_https_body(r, 0, NULL, &ct), MTASTS_EINVAL);
+    assert_int_equal(mtasts_tlsrpt_https_body_build(r, 0, NULL, &ct),
+                     MTASTS_EINVAL);
     free(json);
     mtasts_tlsrpt_report_free(r);
 }
@@ -422,7 +428,7 @@ test_deliv_4_ratio(void **state)
     len += (size_t)snprintf(json + len, cap - len, "]}]}");
     r = parse_report(json, len);
     assert_int_equal(
-        mtasts_tlsrpt_https_body(r, MTASTS_DELIVER_F_GZIP, &b, NULL),
+        mtasts_tlsrpt_https_body_build(r, MTASTS_DELIVER_F_GZIP, &b, NULL),
         MTASTS_OK);
     (void)mtasts_buf_data(b, &n);
     assert_true(n < len / 2);
@@ -533,10 +539,10 @@ test_deliv_6_submitter(void **state)
 
     (void)state;
     r = parse_report(sample_json, strlen(sample_json));
-    assert_int_equal(mtasts_tlsrpt_mail(r, "a@mail.sender.example.com",
-                                        "b@example.net", "other.example",
-                                        "Fri, 02 Apr 2016 01:00:00 +0000",
-                                        "x@y", 0, &m),
+    assert_int_equal(mtasts_tlsrpt_mail_build(r, "a@mail.sender.example.com",
+                                              "b@example.net", "other.example",
+                                              "Fri, 02 Apr 2016 01:00:00 +0000",
+                                              "x@y", 0, &m),
                      MTASTS_ESYNTAX);
     assert_null(m);
     /* case does not matter */
@@ -548,28 +554,29 @@ test_deliv_6_submitter(void **state)
     mtasts_buf_free(m);
     /* unusable header values and misuse */
     m = NULL;
-    assert_int_equal(mtasts_tlsrpt_mail(r, "a\r\nBcc: x@y", "b@example.net",
-                                        "mail.sender.example.com", "today",
-                                        "x@y", 0, &m),
+    assert_int_equal(mtasts_tlsrpt_mail_build(
+                         r, "a\r\nBcc: x@y", "b@example.net",
+                         "mail.sender.example.com", "today", "x@y", 0, &m),
                      MTASTS_ESYNTAX);
-    assert_int_equal(mtasts_tlsrpt_mail(r, "a@b", "b@example.net",
-                                        "mail.sender.example.com", "today",
-                                        "<x@y>", 0, &m),
+    assert_int_equal(mtasts_tlsrpt_mail_build(r, "a@b", "b@example.net",
+                                              "mail.sender.example.com",
+                                              "today", "<x@y>", 0, &m),
                      MTASTS_ESYNTAX);
-    assert_int_equal(mtasts_tlsrpt_mail(r, "a@b", "", "mail.sender.example.com",
-                                        "today", "x@y", 0, &m),
+    assert_int_equal(mtasts_tlsrpt_mail_build(r, "a@b", "",
+                                              "mail.sender.example.com",
+                                              "today", "x@y", 0, &m),
                      MTASTS_ESYNTAX);
-    assert_int_equal(mtasts_tlsrpt_mail(r, "a@b", "b@c",
-                                        "mail.sender.example.com", "today",
-                                        "x@y", 0x10, &m),
+    assert_int_equal(mtasts_tlsrpt_mail_build(r, "a@b", "b@c",
+                                              "mail.sender.example.com",
+                                              "today", "x@y", 0x10, &m),
                      MTASTS_EINVAL);
-    assert_int_equal(mtasts_tlsrpt_mail(NULL, "a@b", "b@c",
-                                        "mail.sender.example.com", "today",
-                                        "x@y", 0, &m),
+    assert_int_equal(mtasts_tlsrpt_mail_build(NULL, "a@b", "b@c",
+                                              "mail.sender.example.com",
+                                              "today", "x@y", 0, &m),
                      MTASTS_EINVAL);
-    assert_int_equal(mtasts_tlsrpt_mail(r, "a@b", "b@c",
-                                        "mail.sender.example.com", "today",
-                                        "x@y", 0, NULL),
+    assert_int_equal(mtasts_tlsrpt_mail_build(r, "a@b", "b@c",
+                                              "mail.sender.example.com",
+                                              "today", "x@y", 0, NULL),
                      MTASTS_EINVAL);
     assert_null(m);
     mtasts_tlsrpt_report_free(r);
@@ -585,8 +592,9 @@ test_deliv_6_submitter(void **state)
 
         if (mtasts_tlsrpt_report_parse(ctx, (const uint8_t *)nocontact,
                                        strlen(nocontact), 0, &r2, &d) == 0) {
-            assert_int_equal(mtasts_tlsrpt_mail(r2, "a@b", "b@c", "x.example",
-                                                "today", "x@y", 0, &m),
+            assert_int_equal(mtasts_tlsrpt_mail_build(r2, "a@b", "b@c",
+                                                      "x.example", "today",
+                                                      "x@y", 0, &m),
                              MTASTS_ESYNTAX);
             mtasts_tlsrpt_report_free(r2);
         }
@@ -600,49 +608,53 @@ test_deliv_7_subject(void **state)
     size_t need = 0;
 
     (void)state;
-    assert_int_equal(
-        mtasts_tlsrpt_subject("example.net", 11, "mail.sender.example.com", 23,
-                              "5065427c-23d3-47ca-b6e0-946ea0e8c4be", 36, buf,
-                              sizeof(buf), &need),
-        MTASTS_OK);
+    assert_int_equal(mtasts_tlsrpt_subject_format(
+                         "example.net", 11, "mail.sender.example.com", 23,
+                         "5065427c-23d3-47ca-b6e0-946ea0e8c4be", 36, buf,
+                         sizeof(buf), &need),
+                     MTASTS_OK);
     assert_string_equal(buf, "Report Domain: example.net Submitter: "
                              "mail.sender.example.com Report-ID: "
                              "<5065427c-23d3-47ca-b6e0-946ea0e8c4be@mail."
                              "sender.example.com>");
     assert_int_equal(need, strlen(buf));
-    assert_int_equal(mtasts_tlsrpt_subject("d.example", 9, "s.example", 9,
-                                           "a b:c", 5, buf, sizeof(buf), &need),
+    assert_int_equal(mtasts_tlsrpt_subject_format("d.example", 9, "s.example",
+                                                  9, "a b:c", 5, buf,
+                                                  sizeof(buf), &need),
                      MTASTS_OK);
     assert_non_null(strstr(buf, "Report-ID: <a%20b%3Ac@s.example>"));
     /* dots: safe ones pass, leading, trailing and doubled ones escape */
-    assert_int_equal(mtasts_tlsrpt_subject("d.example", 9, "s.example", 9,
-                                           ".a.b..c.", 8, buf, sizeof(buf),
-                                           &need),
+    assert_int_equal(mtasts_tlsrpt_subject_format("d.example", 9, "s.example",
+                                                  9, ".a.b..c.", 8, buf,
+                                                  sizeof(buf), &need),
                      MTASTS_OK);
     assert_non_null(strstr(buf, "<%2Ea.b%2E%2Ec%2E@s.example>"));
     /* dot-atom-text passes unchanged, also 8-bit bytes are escaped */
-    assert_int_equal(mtasts_tlsrpt_subject("d.example", 9, "s.example", 9,
-                                           "2016.04.01+x!#$%&'*/=?^_`{|}~", 29,
-                                           buf, sizeof(buf), &need),
-                     MTASTS_OK);
+    assert_int_equal(
+        mtasts_tlsrpt_subject_format("d.example", 9, "s.example", 9,
+                                     "2016.04.01+x!#$%&'*/=?^_`{|}~", 29, buf,
+                                     sizeof(buf), &need),
+        MTASTS_OK);
     assert_non_null(strstr(buf, "<2016.04.01+x!#$%&'*/=?^_`{|}~@s.example>"));
-    assert_int_equal(mtasts_tlsrpt_subject("d.example", 9, "s.example", 9,
-                                           "\xc3\xa9\"", 3, buf, sizeof(buf),
-                                           &need),
+    assert_int_equal(mtasts_tlsrpt_subject_format("d.example", 9, "s.example",
+                                                  9, "\xc3\xa9\"", 3, buf,
+                                                  sizeof(buf), &need),
                      MTASTS_OK);
     assert_non_null(strstr(buf, "<%C3%A9%22@s.example>"));
     /* errors */
-    assert_int_equal(mtasts_tlsrpt_subject("d.example", 9, "s.example", 9, "",
-                                           0, buf, sizeof(buf), &need),
+    assert_int_equal(mtasts_tlsrpt_subject_format("d.example", 9, "s.example",
+                                                  9, "", 0, buf, sizeof(buf),
+                                                  &need),
                      MTASTS_ESYNTAX);
-    assert_int_equal(mtasts_tlsrpt_subject("d..example", 10, "s.example", 9,
-                                           "1", 1, buf, sizeof(buf), &need),
+    assert_int_equal(mtasts_tlsrpt_subject_format("d..example", 10, "s.example",
+                                                  9, "1", 1, buf, sizeof(buf),
+                                                  &need),
                      MTASTS_ESYNTAX);
-    assert_int_equal(mtasts_tlsrpt_subject("d.example", 9, "s.example", 9, "1",
-                                           1, buf, 5, &need),
+    assert_int_equal(mtasts_tlsrpt_subject_format("d.example", 9, "s.example",
+                                                  9, "1", 1, buf, 5, &need),
                      MTASTS_ERANGE);
-    assert_int_equal(mtasts_tlsrpt_subject(NULL, 9, "s.example", 9, "1", 1, buf,
-                                           sizeof(buf), &need),
+    assert_int_equal(mtasts_tlsrpt_subject_format(NULL, 9, "s.example", 9, "1",
+                                                  1, buf, sizeof(buf), &need),
                      MTASTS_EINVAL);
 }
 
@@ -672,11 +684,11 @@ test_deliv_7_subject_folded(void **state)
             unfolded[k++] = *e;
     unfolded[k] = '\0';
     assert_non_null(memchr(s, '\r', (size_t)(e - s))); /* it was folded */
-    assert_int_equal(
-        mtasts_tlsrpt_subject("example.net", 11, "mail.sender.example.com", 23,
-                              "5065427c-23d3-47ca-b6e0-946ea0e8c4be", 36, want,
-                              sizeof(want), NULL),
-        MTASTS_OK);
+    assert_int_equal(mtasts_tlsrpt_subject_format(
+                         "example.net", 11, "mail.sender.example.com", 23,
+                         "5065427c-23d3-47ca-b6e0-946ea0e8c4be", 36, want,
+                         sizeof(want), NULL),
+                     MTASTS_OK);
     assert_string_equal(unfolded, want);
     mtasts_buf_free(m);
     mtasts_tlsrpt_report_free(r);
@@ -743,9 +755,9 @@ test_deliv_8_long_headers(void **state)
     for (i = 0; i + 5 < 600; i += 5)
         memcpy(from + i, "word ", 5);
     strcpy(from + i, "<a@mail.sender.example.com>");
-    assert_int_equal(mtasts_tlsrpt_mail(r, from, "b@example.net",
-                                        "mail.sender.example.com", "today",
-                                        "x@y", 0, &m),
+    assert_int_equal(mtasts_tlsrpt_mail_build(r, from, "b@example.net",
+                                              "mail.sender.example.com",
+                                              "today", "x@y", 0, &m),
                      MTASTS_OK);
     p = mtasts_buf_data(m, &n);
     check_lines(p, n);
@@ -753,9 +765,9 @@ test_deliv_8_long_headers(void **state)
     m = NULL;
     memset(from, 'a', 1100);
     from[1100] = '\0';
-    assert_int_equal(mtasts_tlsrpt_mail(r, from, "b@example.net",
-                                        "mail.sender.example.com", "today",
-                                        "x@y", 0, &m),
+    assert_int_equal(mtasts_tlsrpt_mail_build(r, from, "b@example.net",
+                                              "mail.sender.example.com",
+                                              "today", "x@y", 0, &m),
                      MTASTS_ESYNTAX);
     assert_null(m);
     mtasts_tlsrpt_report_free(r);

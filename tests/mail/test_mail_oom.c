@@ -1,8 +1,8 @@
 /*
  * Allocation failure sweeps over the delivery form: failing the n-th
  * allocation for every n must give MTASTS_ENOMEM with nothing leaked and
- * no output, until the call succeeds (mtasts_tlsrpt_mail,
- * mtasts_tlsrpt_https_body, mtasts_tlsrpt_mail_ingest).
+ * no output, until the call succeeds (mtasts_tlsrpt_mail_build,
+ * mtasts_tlsrpt_https_body_build, mtasts_tlsrpt_mail_ingest).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -66,9 +66,9 @@ sweep_mail(const mtasts_tlsrpt_report *r, const char *submitter, unsigned flags,
         mtasts_buf *m = (mtasts_buf *)&k;
 
         ralloc_reset(&mc, k);
-        rc = mtasts_tlsrpt_mail(r, "a@b.example", "c@d.example", submitter,
-                                "Fri, 02 Apr 2016 01:00:00 +0000",
-                                "1@b.example", flags, &m);
+        rc = mtasts_tlsrpt_mail_build(
+            r, "a@b.example", "c@d.example", submitter,
+            "Fri, 02 Apr 2016 01:00:00 +0000", "1@b.example", flags, &m);
         if (!mc.failed) {
             assert_int_equal(rc, MTASTS_OK);
             *ret_ok = m;
@@ -84,7 +84,7 @@ sweep_mail(const mtasts_tlsrpt_report *r, const char *submitter, unsigned flags,
         const char *ct = NULL;
 
         ralloc_reset(&mc, k);
-        rc = mtasts_tlsrpt_https_body(r, flags, &b, &ct);
+        rc = mtasts_tlsrpt_https_body_build(r, flags, &b, &ct);
         if (!mc.failed) {
             assert_int_equal(rc, MTASTS_OK);
             mtasts_buf_free(b);

@@ -139,7 +139,7 @@ ser(const mtasts_tlsrpt_report *r, unsigned flags, size_t *ret_len)
     size_t n;
     char *out;
 
-    assert_int_equal(mtasts_tlsrpt_report_to_json(r, flags, &b), MTASTS_OK);
+    assert_int_equal(mtasts_tlsrpt_report_format(r, flags, &b), MTASTS_OK);
     d = mtasts_buf_data(b, &n);
     assert_int_equal(d[n], 0);
     out = malloc(n + 1);
@@ -1501,7 +1501,7 @@ bom_and_misuse(void **state)
     assert_int_equal(d.reason, MTASTS_R_EMPTY);
     {
         mtasts_buf *b = (mtasts_buf *)&d;
-        assert_int_equal(mtasts_tlsrpt_report_to_json(NULL, 0, &b),
+        assert_int_equal(mtasts_tlsrpt_report_format(NULL, 0, &b),
                          MTASTS_EINVAL);
         assert_null(b);
     }

@@ -88,23 +88,28 @@ static void
 sts_fetch_1_policy_url_and_host(void **state)
 {
     (void)state;
-    check_name(mtasts_policy_url, S("Example.COM"), MTASTS_OK,
+    check_name(mtasts_domain_policy_url, S("Example.COM"), MTASTS_OK,
                "https://mta-sts.example.com/.well-known/mta-sts.txt");
-    check_name(mtasts_policy_url, S("example.com."), MTASTS_OK,
+    check_name(mtasts_domain_policy_url, S("example.com."), MTASTS_OK,
                "https://mta-sts.example.com/.well-known/mta-sts.txt");
-    check_name(mtasts_policy_host, S("Example.COM"), MTASTS_OK,
+    check_name(mtasts_domain_policy_host, S("Example.COM"), MTASTS_OK,
                "mta-sts.example.com");
-    check_name(mtasts_policy_host,
+    check_name(mtasts_domain_policy_host,
                S("b\xC3\xBC"
                  "cher.example"),
                MTASTS_ENONASCII, NULL);
-    check_name(mtasts_policy_url, S("[192.0.2.1]"), MTASTS_ESYNTAX, NULL);
-    check_name(mtasts_policy_url, S("a_b.example"), MTASTS_ESYNTAX, NULL);
-    assert_int_equal(mtasts_policy_url(NULL, 1, NULL, 0, NULL), MTASTS_EINVAL);
-    assert_int_equal(mtasts_policy_host(NULL, 1, NULL, 0, NULL), MTASTS_EINVAL);
-    check_snprintf(mtasts_policy_url, S("Example.COM"),
+    check_name(mtasts_domain_policy_url, S("[192.0.2.1]"), MTASTS_ESYNTAX,
+               NULL);
+    check_name(mtasts_domain_policy_url, S("a_b.example"), MTASTS_ESYNTAX,
+               NULL);
+    assert_int_equal(mtasts_domain_policy_url(NULL, 1, NULL, 0, NULL),
+                     MTASTS_EINVAL);
+    assert_int_equal(mtasts_domain_policy_host(NULL, 1, NULL, 0, NULL),
+                     MTASTS_EINVAL);
+    check_snprintf(mtasts_domain_policy_url, S("Example.COM"),
                    "https://mta-sts.example.com/.well-known/mta-sts.txt");
-    check_snprintf(mtasts_policy_host, S("Example.COM"), "mta-sts.example.com");
+    check_snprintf(mtasts_domain_policy_host, S("Example.COM"),
+                   "mta-sts.example.com");
 }
 
 /* STS-TXT-12 (partly: only the derivation from the original domain; CNAME
@@ -113,7 +118,7 @@ static void
 sts_txt_12_url_from_original_domain(void **state)
 {
     (void)state;
-    check_name(mtasts_policy_url, S("user.example"), MTASTS_OK,
+    check_name(mtasts_domain_policy_url, S("user.example"), MTASTS_OK,
                "https://mta-sts.user.example/.well-known/mta-sts.txt");
     check_name(mtasts_sts_txt_name, S("user.example"), MTASTS_OK,
                "_mta-sts.user.example");
