@@ -59,7 +59,7 @@ check_policy(const mtasts_policy *pol, const char *buf, size_t len,
              size_t mx_limit)
 {
     const char *s, *s2, *name, *value, *raw;
-    size_t n, i, j, l, l2, name_len, value_len, raw_len;
+    size_t n, i, j, l, l2, name_len, value_len, raw_len, pos = 0;
     int mode;
 
     FZ_CHECK(pol != NULL);
@@ -110,7 +110,15 @@ check_policy(const mtasts_policy *pol, const char *buf, size_t len,
     for (i = 0; i < n; i++) {
         s = mtasts_policy_line(pol, i, &l);
         FZ_CHECK(s != NULL && l > 0);
-        FZ_CHECK(s >= raw && s + l <= raw + raw_len);
+        FZ_CHECK(s[l] == '\0'); /* strings out are NUL-terminated */
+        /* the line is the raw text at increasing offsets, up to a line end */
+        while (pos + l <= raw_len &&
+               (memcmp(raw + pos, s, l) != 0 ||
+                (pos + l < raw_len && raw[pos + l] != '\r' &&
+                 raw[pos + l] != '\n')))
+            pos++;
+        FZ_CHECK(pos + l <= raw_len);
+        pos += l;
         FZ_CHECK(memchr(s, '\n', l) == NULL);
         FZ_CHECK(s[0] != ' ' && s[0] != '\t');
         if (i > 0) {

@@ -785,7 +785,7 @@ MTASTS_API const char *mtasts_policy_raw(const mtasts_policy *policy,
  */
 MTASTS_API size_t mtasts_policy_line_count(const mtasts_policy *policy);
 
-/** Line i without terminator (borrowed, NOT NUL-terminated), or NULL. */
+/** Line i without its line ending (borrowed, NUL-terminated), or NULL. */
 MTASTS_API const char *mtasts_policy_line(const mtasts_policy *policy, size_t i,
                                           size_t *ret_len);
 
@@ -1294,7 +1294,7 @@ struct mtasts_io {
     int (*fetch)(void *user, mtasts_lookup *lookup, const char *url,
                  size_t url_len, const char *host, size_t host_len,
                  uint32_t timeout_ms, size_t max_size);
-    /** optional: one line per step, for logs */
+    /** optional: one line per step, for logs (msg is NUL-terminated) */
     void (*log)(void *user, const char *msg, size_t msg_len);
 };
 

@@ -29,7 +29,8 @@ struct mtasts_policy {
     size_t mx_count, ext_count, line_count;
     struct str_span *mx;
     struct ext_span *ext;
-    struct line_span *line; /* in raw, not NUL-terminated */
+    struct line_span *line; /* offsets into raw and lined */
+    const char *lined;      /* raw with a NUL over each line's end */
 };
 
 #define LOCAL_MX   16
@@ -516,9 +517,10 @@ scan_init(struct pol_scan *s, struct str_span *mx, size_t mx_cap,
 /*
  * Make the policy object from a complete scan (every count within its
  * sink's capacity). One allocation holds the object, its arrays, the exact
- * body (raw) and a second copy of it (cooked) in which every returned
+ * body (raw), a second copy of it (cooked) in which every returned
  * string is ended by a NUL written over the byte that follows it (':', WSP,
- * CR, LF or the final NUL), so getters return NUL-terminated strings
+ * CR, LF or the final NUL), and a third (lined) in which every non-blank
+ * line is ended the same way, so getters return NUL-terminated strings
  * without a copy per string.
  */
 static mtasts_policy *
@@ -526,11 +528,11 @@ policy_make(mtasts_ctx *ctx, const char *b, size_t n, const struct pol_scan *s)
 {
     mtasts_policy *pol;
     size_t size, i;
-    char *raw, *cooked;
+    char *raw, *cooked, *lined;
 
     size = sizeof(*pol) + s->ext_count * sizeof(struct ext_span) +
            s->mx_count * sizeof(struct str_span) +
-           s->line_count * sizeof(struct line_span) + 2 * (n + 1);
+           s->line_count * sizeof(struct line_span) + 3 * (n + 1);
     pol = mt_alloc(ctx, size);
     if (pol == NULL)
         return NULL;
@@ -555,6 +557,13 @@ policy_make(mtasts_ctx *ctx, const char *b, size_t n, const struct pol_scan *s)
     pol->version.p = "STSv1";
     pol->version.n = 5;
     memcpy(pol->line, s->line, s->line_count * sizeof(struct line_span));
+    /* each line is followed by its CR, LF or the final NUL: end it there
+     * so mtasts_policy_line() strings are NUL-terminated too */
+    lined = cooked + n + 1;
+    memcpy(lined, raw, n + 1);
+    for (i = 0; i < s->line_count; i++)
+        lined[s->line[i].off + s->line[i].n] = '\0';
+    pol->lined = lined;
     for (i = 0; i < s->mx_count; i++) {
         pol->mx[i] = s->mx[i];
         cook(&pol->mx[i], b, cooked);
@@ -905,7 +914,7 @@ mtasts_policy_line(const mtasts_policy *policy, size_t i, size_t *ret_len)
     }
     if (ret_len != NULL)
         *ret_len = policy->line[i].n;
-    return policy->raw.p + policy->line[i].off;
+    return policy->lined + policy->line[i].off;
 }
 
 uint64_t

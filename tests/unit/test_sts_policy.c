@@ -139,6 +139,10 @@ expect_lines(const mtasts_policy *pol, const char *const *want)
                         want[n]);
         assert_int_equal(len, strlen(want[n]));
         assert_memory_equal(l, want[n], len);
+        /* strings out are NUL-terminated too (issue 10): a C string
+         * reader (ctypes c_char_p) must stop at the end of the line */
+        assert_int_equal(l[len], '\0');
+        assert_string_equal(l, want[n]);
         n++;
     }
     assert_int_equal(mtasts_policy_line_count(pol), n);
