@@ -60,8 +60,11 @@ run(mtasts_ctx *ctx, mtasts_tlsrpt_policy *const *pol, unsigned fail_every)
         f[i].result_type = i % 2 ? MTASTS_RESULT_STARTTLS_NOT_SUPPORTED
                                  : MTASTS_RESULT_CERTIFICATE_EXPIRED;
         f[i].sending_ip = ips[i];
+        f[i].sending_ip_len = strlen(f[i].sending_ip);
         f[i].receiving_mx = "mx1.mail.example.com";
+        f[i].receiving_mx_len = strlen(f[i].receiving_mx);
         f[i].receiving_ip = "203.0.113.56";
+        f[i].receiving_ip_len = strlen(f[i].receiving_ip);
     }
     if (mtasts_tlsrpt_agg_new(ctx, &agg) != 0)
         exit(1);

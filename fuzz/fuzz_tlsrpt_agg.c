@@ -153,10 +153,21 @@ run(mtasts_ctx *ctx, struct st *s)
                 f[i].version = MTASTS_FAILURE_VERSION;
                 f[i].result_type = (int)(b0 % 13);
                 f[i].result_text = texts[(b0 >> 4) & 15];
+                f[i].result_text_len =
+                    f[i].result_text != NULL ? strlen(f[i].result_text) : 0;
                 f[i].sending_ip = texts[b1 & 15];
+                f[i].sending_ip_len =
+                    f[i].sending_ip != NULL ? strlen(f[i].sending_ip) : 0;
                 f[i].receiving_mx = texts[(b1 >> 4) & 15];
+                f[i].receiving_mx_len =
+                    f[i].receiving_mx != NULL ? strlen(f[i].receiving_mx) : 0;
                 f[i].receiving_helo = texts[b2 & 15];
+                f[i].receiving_helo_len = f[i].receiving_helo != NULL
+                                              ? strlen(f[i].receiving_helo)
+                                              : 0;
                 f[i].receiving_ip = texts[(b2 >> 4) & 15];
+                f[i].receiving_ip_len =
+                    f[i].receiving_ip != NULL ? strlen(f[i].receiving_ip) : 0;
             }
             if (nf > 3)
                 nf = 3;

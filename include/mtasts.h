@@ -1987,25 +1987,43 @@ mtasts_tlsrpt_policy_build_none(mtasts_ctx *ctx, const char *domain,
 /** Free a policy key. NULL is allowed. */
 MTASTS_API void mtasts_tlsrpt_policy_free(mtasts_tlsrpt_policy *policy);
 
-/** Version of struct mtasts_tlsrpt_failure (a plain constant). */
-#define MTASTS_FAILURE_VERSION 1
+/** Version of struct mtasts_tlsrpt_failure (a plain constant). Version 2
+ * gives every string a length; version 1 (NUL-terminated strings) is
+ * refused with MTASTS_EVERSION. */
+#define MTASTS_FAILURE_VERSION 2
 
 /**
  * One failure of a session, filled by the caller (copied by the library).
- * Strings are NUL-terminated UTF-8, NULL when unknown.
+ * Every string is UTF-8 given as (pointer, length), need not be
+ * NUL-terminated, and is NULL when unknown (its length is then ignored);
+ * an empty string is refused.
  */
 struct mtasts_tlsrpt_failure {
-    unsigned version;           /**< MTASTS_FAILURE_VERSION */
-    int result_type;            /**< an mtasts_result_type value;
-                                     MTASTS_RESULT_NONE: use result_text
-                                     (RPT-JSON-19) */
-    const char *result_text;    /**< an unregistered result type, or NULL */
-    const char *sending_ip;     /**< sending-mta-ip */
-    const char *receiving_mx;   /**< receiving-mx-hostname */
-    const char *receiving_helo; /**< receiving-mx-helo */
-    const char *receiving_ip;   /**< receiving-ip */
-    const char *reason_code;    /**< failure-reason-code */
-    const char *additional;     /**< additional-information (a URI) */
+    unsigned version; /**< MTASTS_FAILURE_VERSION */
+    /** an mtasts_result_type value; MTASTS_RESULT_NONE: use result_text
+     * (RPT-JSON-19) */
+    int result_type;
+    /** an unregistered result type, or NULL */
+    const char *result_text;
+    size_t result_text_len;
+    /** sending-mta-ip */
+    const char *sending_ip;
+    size_t sending_ip_len;
+    /** receiving-mx-hostname */
+    const char *receiving_mx;
+    size_t receiving_mx_len;
+    /** receiving-mx-helo */
+    const char *receiving_helo;
+    size_t receiving_helo_len;
+    /** receiving-ip */
+    const char *receiving_ip;
+    size_t receiving_ip_len;
+    /** failure-reason-code */
+    const char *reason_code;
+    size_t reason_code_len;
+    /** additional-information (a URI) */
+    const char *additional;
+    size_t additional_len;
 };
 
 /**
@@ -2222,6 +2240,30 @@ typedef enum mtasts_deliver_flag {
     MTASTS_DELIVER_F_GZIP = 0x1
 } mtasts_deliver_flag;
 
+/** Version of struct mtasts_tlsrpt_mail_fields (a plain constant). */
+#define MTASTS_MAIL_FIELDS_VERSION 1
+
+/** The header values of a report mail (mtasts_tlsrpt_mail_build()). Each
+ * string is (pointer, length) and need not be NUL-terminated. */
+struct mtasts_tlsrpt_mail_fields {
+    unsigned version; /**< MTASTS_MAIL_FIELDS_VERSION */
+    /** From: header value */
+    const char *from;
+    size_t from_len;
+    /** To: header value */
+    const char *to;
+    size_t to_len;
+    /** the submitter: the domain of the report's contact-info */
+    const char *submitter;
+    size_t submitter_len;
+    /** Date: an RFC 5322 date-time text */
+    const char *date;
+    size_t date_len;
+    /** Message-ID without <> */
+    const char *message_id;
+    size_t message_id_len;
+};
+
 /**
  * The e-mail carrying a report (RPT-DELIV-5/6/8): headers From, To, Date,
  * Subject, Message-ID, MIME-Version, Content-Type multipart/report;
@@ -2231,16 +2273,19 @@ typedef enum mtasts_deliver_flag {
  * base64 lines of 76 characters. The submitter must be the domain of the
  * report's contact-info. DKIM signing is the caller's
  * (mtasts_tlsrpt_dkim_headers()).
- * @param[in] date an RFC 5322 date-time text; message_id without <>.
- * @return 0, MTASTS_ESYNTAX (a header value is unusable, or the submitter
- *         is not the contact-info domain), MTASTS_EINVAL, MTASTS_ENOMEM.
+ * @param[in] fields the header values, each (pointer, length), not
+ *            NUL-terminated necessarily; version MTASTS_MAIL_FIELDS_VERSION
+ * @param[in] flags 0 or MTASTS_DELIVER_F_GZIP
+ * @return 0, MTASTS_ESYNTAX (a header value is unusable: empty, holding a
+ *         control character such as CR, LF or NUL, or the submitter is not
+ *         the contact-info domain), MTASTS_EVERSION (fields->version),
+ *         MTASTS_EINVAL, MTASTS_ENOMEM.
  * Ownership: free *ret_message with mtasts_buf_free().
  */
-MTASTS_API int mtasts_tlsrpt_mail_build(const mtasts_tlsrpt_report *report,
-                                        const char *from, const char *to,
-                                        const char *submitter, const char *date,
-                                        const char *message_id, unsigned flags,
-                                        mtasts_buf **ret_message);
+MTASTS_API int
+mtasts_tlsrpt_mail_build(const mtasts_tlsrpt_report *report,
+                         const struct mtasts_tlsrpt_mail_fields *fields,
+                         unsigned flags, mtasts_buf **ret_message);
 
 /** The header fields a DKIM signature of a report mail should cover
  * (RPT-DELIV-8), colon-separated, for the h= tag. Static. */

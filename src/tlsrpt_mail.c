@@ -264,11 +264,12 @@ mb_str(struct mbuf *m, const char *s)
 /* A header value usable as it is: non-empty printable ASCII (VCHAR and
  * SP/HTAB), not starting or ending with whitespace. */
 static int
-header_text_ok(const char *s)
+header_text_ok(const char *s, size_t n)
 {
-    size_t i, n = strlen(s);
+    size_t i;
 
-    if (n == 0 || MT_IS(s[0], MT_C_WSP) || MT_IS(s[n - 1], MT_C_WSP))
+    if (s == NULL || n == 0 || MT_IS(s[0], MT_C_WSP) ||
+        MT_IS(s[n - 1], MT_C_WSP))
         return 0;
     for (i = 0; i < n; i++)
         if (!MT_IS(s[i], MT_C_VCHAR) && !MT_IS(s[i], MT_C_WSP))
@@ -393,11 +394,12 @@ report_payload(const mtasts_tlsrpt_report *report, unsigned flags,
 }
 
 int
-mtasts_tlsrpt_mail_build(const mtasts_tlsrpt_report *report, const char *from,
-                         const char *to, const char *submitter,
-                         const char *date, const char *message_id,
+mtasts_tlsrpt_mail_build(const mtasts_tlsrpt_report *report,
+                         const struct mtasts_tlsrpt_mail_fields *fields,
                          unsigned flags, mtasts_buf **ret_message)
 {
+    const char *from, *to, *submitter, *date, *message_id;
+    size_t from_len, to_len, date_len, mid_len;
     char fname[2 * MTASTS_DOMAIN_MAX_LEN + 64], bnd[40];
     const char *cdom, *pdom, *rid;
     char *subject = NULL;
@@ -411,11 +413,23 @@ mtasts_tlsrpt_mail_build(const mtasts_tlsrpt_report *report, const char *from,
 
     if (ret_message != NULL)
         *ret_message = NULL;
-    if (report == NULL || from == NULL || to == NULL || submitter == NULL ||
-        date == NULL || message_id == NULL || ret_message == NULL ||
+    if (report == NULL || fields == NULL || ret_message == NULL ||
         (flags & ~(unsigned)MTASTS_DELIVER_F_GZIP) != 0)
         return MTASTS_EINVAL;
-    slen = strlen(submitter);
+    if (fields->version != MTASTS_MAIL_FIELDS_VERSION)
+        return MTASTS_EVERSION;
+    from = fields->from;
+    from_len = fields->from_len;
+    to = fields->to;
+    to_len = fields->to_len;
+    submitter = fields->submitter;
+    slen = fields->submitter_len;
+    date = fields->date;
+    date_len = fields->date_len;
+    message_id = fields->message_id;
+    mid_len = fields->message_id_len;
+    if (submitter == NULL)
+        return MTASTS_ESYNTAX;
     cdom = contact_domain(report, &cdom_len);
     pdom = mtasts_tlsrpt_report_text(report, MTASTS_RF_POLICY_DOMAIN, 0, 0,
                                      &pdom_len);
@@ -424,9 +438,14 @@ mtasts_tlsrpt_mail_build(const mtasts_tlsrpt_report *report, const char *from,
     if (cdom == NULL || pdom == NULL || rid == NULL ||
         !mt_name_valid(submitter, slen) ||
         !mt_ascii_caseeq(submitter, slen, cdom, cdom_len) ||
-        !header_text_ok(from) || !header_text_ok(to) || !header_text_ok(date) ||
-        !header_text_ok(message_id) || strchr(message_id, '@') == NULL ||
-        strpbrk(message_id, "<> \t") != NULL)
+        !header_text_ok(from, from_len) || !header_text_ok(to, to_len) ||
+        !header_text_ok(date, date_len) ||
+        !header_text_ok(message_id, mid_len) ||
+        memchr(message_id, '@', mid_len) == NULL ||
+        memchr(message_id, '<', mid_len) != NULL ||
+        memchr(message_id, '>', mid_len) != NULL ||
+        memchr(message_id, ' ', mid_len) != NULL ||
+        memchr(message_id, '\t', mid_len) != NULL)
         return MTASTS_ESYNTAX;
     rc = mtasts_tlsrpt_filename_format(
         submitter, slen, pdom, pdom_len, report->start, report->end, NULL, 0,
@@ -457,25 +476,24 @@ mtasts_tlsrpt_mail_build(const mtasts_tlsrpt_report *report, const char *from,
         bnd[9 + i] = "0123456789abcdef"[(h >> (60 - 4 * i)) & 15];
     bnd[25] = '\0';
 
-    m.b =
-        mt_buf_new(report->ctx, plen / 3 * 4 + plen / 57 * 2 + 2048 + sub_len +
-                                    fn_len + strlen(from) + strlen(to) +
-                                    strlen(date) + strlen(message_id));
+    m.b = mt_buf_new(report->ctx, plen / 3 * 4 + plen / 57 * 2 + 2048 +
+                                      sub_len + fn_len + from_len + to_len +
+                                      date_len + mid_len);
     if (m.b == NULL) {
         rc = MTASTS_ENOMEM;
         goto out;
     }
-    if ((rc = mb_header(&m, "From", from, strlen(from))) != MTASTS_OK ||
-        (rc = mb_header(&m, "To", to, strlen(to))) != MTASTS_OK ||
-        (rc = mb_header(&m, "Date", date, strlen(date))) != MTASTS_OK ||
+    if ((rc = mb_header(&m, "From", from, from_len)) != MTASTS_OK ||
+        (rc = mb_header(&m, "To", to, to_len)) != MTASTS_OK ||
+        (rc = mb_header(&m, "Date", date, date_len)) != MTASTS_OK ||
         (rc = mb_header(&m, "Subject", subject, sub_len)) != MTASTS_OK)
         goto out;
     mb_str(&m, "Message-ID: <");
-    if (strlen(message_id) + 15 > LINE_MAX) {
+    if (mid_len + 15 > LINE_MAX) {
         rc = MTASTS_ESYNTAX;
         goto out;
     }
-    mb_str(&m, message_id);
+    mb_put(&m, message_id, mid_len);
     mb_str(&m, ">\r\nMIME-Version: 1.0\r\n"
                "Content-Type: multipart/report; report-type=\"tlsrpt\";\r\n"
                "\tboundary=\"");

@@ -681,16 +681,18 @@ policy_key(const struct rb *rb, const struct jv *pol,
 /* An optional string member of a failure: NULL when absent or null. */
 static int
 opt_str(const struct rb *rb, const struct jv *o, const char *name,
-        const char **ret)
+        const char **ret, size_t *ret_len)
 {
     const struct jv *v = member(o, name);
 
     *ret = NULL;
+    *ret_len = 0;
     if (v == NULL || v->type == JV_NULL)
         return 0;
     if (v->type != JV_STR)
         return rb_err(rb, v->pos, "expected a string or null as", name);
     *ret = v->str;
+    *ret_len = v->len;
     return 0;
 }
 
@@ -726,12 +728,18 @@ failures_of(const struct rb *rb, const struct jv *arr,
         f[k].version = MTASTS_FAILURE_VERSION;
         if (known_members(rb, o, names) != 0 ||
             get(rb, o, "result_type", JV_STR, 1, &t) != 0 ||
-            opt_str(rb, o, "sending_ip", &f[k].sending_ip) != 0 ||
-            opt_str(rb, o, "receiving_mx", &f[k].receiving_mx) != 0 ||
-            opt_str(rb, o, "receiving_ip", &f[k].receiving_ip) != 0 ||
-            opt_str(rb, o, "helo", &f[k].receiving_helo) != 0 ||
-            opt_str(rb, o, "reason_code", &f[k].reason_code) != 0 ||
-            opt_str(rb, o, "additional", &f[k].additional) != 0)
+            opt_str(rb, o, "sending_ip", &f[k].sending_ip,
+                    &f[k].sending_ip_len) != 0 ||
+            opt_str(rb, o, "receiving_mx", &f[k].receiving_mx,
+                    &f[k].receiving_mx_len) != 0 ||
+            opt_str(rb, o, "receiving_ip", &f[k].receiving_ip,
+                    &f[k].receiving_ip_len) != 0 ||
+            opt_str(rb, o, "helo", &f[k].receiving_helo,
+                    &f[k].receiving_helo_len) != 0 ||
+            opt_str(rb, o, "reason_code", &f[k].reason_code,
+                    &f[k].reason_code_len) != 0 ||
+            opt_str(rb, o, "additional", &f[k].additional,
+                    &f[k].additional_len) != 0)
             return EXIT_INVALID;
         f[k].result_type = result_type_of(t->str);
         if (f[k].result_type == MTASTS_RESULT_NONE) {
@@ -739,6 +747,7 @@ failures_of(const struct rb *rb, const struct jv *arr,
                 return rb_err(rb, t->pos, "expected a non-empty result_type",
                               NULL);
             f[k].result_text = t->str;
+            f[k].result_text_len = t->len;
         }
     }
     return 0;
@@ -1181,6 +1190,7 @@ emit(const mtasts_tlsrpt_report *r, const struct bopts *o)
 {
     mtasts_buf *b = NULL;
     const char *ctype = NULL, *submitter;
+    struct mtasts_tlsrpt_mail_fields mf;
     const uint8_t *data;
     unsigned fl = o->gzip ? MTASTS_DELIVER_F_GZIP : 0;
     size_t n;
@@ -1189,8 +1199,19 @@ emit(const mtasts_tlsrpt_report *r, const struct bopts *o)
     if (o->mail) {
         submitter = strrchr(o->contact, '@');
         submitter = submitter != NULL ? submitter + 1 : o->contact;
-        rc = mtasts_tlsrpt_mail_build(r, o->from, o->to, submitter, o->date,
-                                      o->message_id, fl, &b);
+        memset(&mf, 0, sizeof(mf));
+        mf.version = MTASTS_MAIL_FIELDS_VERSION;
+        mf.from = o->from;
+        mf.from_len = strlen(o->from);
+        mf.to = o->to;
+        mf.to_len = strlen(o->to);
+        mf.submitter = submitter;
+        mf.submitter_len = strlen(submitter);
+        mf.date = o->date;
+        mf.date_len = strlen(o->date);
+        mf.message_id = o->message_id;
+        mf.message_id_len = strlen(o->message_id);
+        rc = mtasts_tlsrpt_mail_build(r, &mf, fl, &b);
     } else if (o->https) {
         rc = mtasts_tlsrpt_https_body_build(r, fl, &b, &ctype);
     } else {

@@ -93,8 +93,11 @@ fail_of(int type, const char *ip)
     f.version = MTASTS_FAILURE_VERSION;
     f.result_type = type;
     f.sending_ip = ip;
+    f.sending_ip_len = ip != NULL ? strlen(ip) : 0;
     f.receiving_mx = "mx1.mail.company-y.example";
+    f.receiving_mx_len = strlen(f.receiving_mx);
     f.receiving_ip = "203.0.113.56";
+    f.receiving_ip_len = strlen(f.receiving_ip);
     return f;
 }
 
@@ -467,22 +470,29 @@ test_rpt_agg_6_grouping(void **state)
     mtasts_tlsrpt_report_free(r);
     /* another sending IP: another entry; IPv6 spellings group together */
     f.sending_ip = "2001:DB8:0:0:0:0:0:1";
+    f.sending_ip_len = strlen(f.sending_ip);
     assert_int_equal(
         mtasts_tlsrpt_agg_add(a, p, DAY1, MTASTS_SESSION_FAILURE, &f, 1, 0), 0);
     f.sending_ip = "2001:db8::1";
+    f.sending_ip_len = strlen(f.sending_ip);
     assert_int_equal(
         mtasts_tlsrpt_agg_add(a, p, DAY1, MTASTS_SESSION_FAILURE, &f, 1, 0), 0);
     /* every member is part of the group: helo, reason code, info */
     f.receiving_helo = "mx2.example";
+    f.receiving_helo_len = strlen(f.receiving_helo);
     assert_int_equal(
         mtasts_tlsrpt_agg_add(a, p, DAY1, MTASTS_SESSION_FAILURE, &f, 1, 0), 0);
     f.reason_code = "X";
+    f.reason_code_len = strlen(f.reason_code);
     assert_int_equal(
         mtasts_tlsrpt_agg_add(a, p, DAY1, MTASTS_SESSION_FAILURE, &f, 1, 0), 0);
     f.additional = "https://x.example/i";
+    f.additional_len = strlen(f.additional);
     assert_int_equal(
         mtasts_tlsrpt_agg_add(a, p, DAY1, MTASTS_SESSION_FAILURE, &f, 1, 0), 0);
-    f.receiving_mx = "MX1.mail.company-y.example."; /* same after norm() */
+    /* same after norm() */
+    f.receiving_mx = "MX1.mail.company-y.example.";
+    f.receiving_mx_len = strlen(f.receiving_mx);
     assert_int_equal(
         mtasts_tlsrpt_agg_add(a, p, DAY1, MTASTS_SESSION_FAILURE, &f, 1, 0), 0);
     r = report(a, "company-y.example", DAY1);
@@ -497,16 +507,19 @@ test_rpt_agg_6_grouping(void **state)
     mtasts_tlsrpt_report_free(r);
     /* malformed members: ESYNTAX, nothing counted */
     f.sending_ip = "192.0.2.010";
+    f.sending_ip_len = strlen(f.sending_ip);
     assert_int_equal(
         mtasts_tlsrpt_agg_add(a, p, DAY1, MTASTS_SESSION_FAILURE, &f, 1, 0),
         MTASTS_ESYNTAX);
     f.sending_ip = NULL;
     f.receiving_mx = "bad host";
+    f.receiving_mx_len = strlen(f.receiving_mx);
     assert_int_equal(
         mtasts_tlsrpt_agg_add(a, p, DAY1, MTASTS_SESSION_FAILURE, &f, 1, 0),
         MTASTS_ESYNTAX);
     f.receiving_mx = NULL;
     f.additional = "not a uri";
+    f.additional_len = strlen(f.additional);
     assert_int_equal(
         mtasts_tlsrpt_agg_add(a, p, DAY1, MTASTS_SESSION_FAILURE, &f, 1, 0),
         MTASTS_ESYNTAX);
@@ -638,6 +651,7 @@ test_rpt_agg_10_result_types(void **state)
     f.receiving_mx = NULL;
     f.receiving_ip = NULL;
     f.reason_code = "mx-host-not-in-policy";
+    f.reason_code_len = strlen(f.reason_code);
     assert_int_equal(
         mtasts_tlsrpt_agg_add(a, p, DAY1, MTASTS_SESSION_FAILURE, &f, 1, 0), 0);
     f.reason_code = NULL;
@@ -651,9 +665,11 @@ test_rpt_agg_10_result_types(void **state)
      * name given as text is that type */
     f.result_type = MTASTS_RESULT_NONE;
     f.result_text = "future-type";
+    f.result_text_len = strlen(f.result_text);
     assert_int_equal(
         mtasts_tlsrpt_agg_add(a, p, DAY1, MTASTS_SESSION_FAILURE, &f, 1, 0), 0);
     f.result_text = "tlsa-invalid";
+    f.result_text_len = strlen(f.result_text);
     assert_int_equal(
         mtasts_tlsrpt_agg_add(a, p, DAY1, MTASTS_SESSION_FAILURE, &f, 1, 0), 0);
     f.result_text = NULL;
@@ -1196,6 +1212,64 @@ test_export_bit_flips(void **state)
     mtasts_tlsrpt_agg_free(z);
 }
 
+/* Failure strings are (pointer, length) (issue 10): bytes past a length
+ * are not read, a NUL inside is refused, version 1 is refused. */
+static void
+test_failure_lengths(void **state)
+{
+    mtasts_tlsrpt_policy *p = none("len.example");
+    mtasts_tlsrpt_agg *a = agg_new();
+    struct mtasts_tlsrpt_failure f;
+    mtasts_tlsrpt_report *r;
+
+    (void)state;
+    f = fail_of(MTASTS_RESULT_VALIDATION_FAILURE, "192.0.2.1");
+    f.sending_ip = "192.0.2.7, 198.51.100.1";
+    f.sending_ip_len = 9;
+    f.receiving_mx = "mx.len.example.evil";
+    f.receiving_mx_len = 14;
+    f.reason_code = "X509_V_ERR_CERT_HAS_EXPIRED\"}junk";
+    f.reason_code_len = 27;
+    f.result_text = "sts-policy-invalidXYZ";
+    f.result_text_len = 18;
+    assert_int_equal(
+        mtasts_tlsrpt_agg_add(a, p, DAY1, MTASTS_SESSION_FAILURE, &f, 1, 0), 0);
+    /* a registered name given as text (with a length) is that type */
+    f.result_type = MTASTS_RESULT_NONE;
+    assert_int_equal(
+        mtasts_tlsrpt_agg_add(a, p, DAY1, MTASTS_SESSION_FAILURE, &f, 1, 0), 0);
+    r = report(a, "len.example", DAY1);
+    assert_true(json_has(r, "\"sending-mta-ip\":\"192.0.2.7\""));
+    assert_true(json_has(r, "\"receiving-mx-hostname\":\"mx.len.example\""));
+    assert_true(
+        json_has(r, "\"failure-reason-code\":\"X509_V_ERR_CERT_HAS_EXPIRED\""));
+    assert_true(json_has(r, "\"result-type\":\"sts-policy-invalid\""));
+    assert_false(json_has(r, "evil"));
+    assert_false(json_has(r, "junk"));
+    assert_false(json_has(r, "XYZ"));
+    mtasts_tlsrpt_report_free(r);
+    /* a NUL inside a string is refused, nothing counted */
+    f = fail_of(MTASTS_RESULT_VALIDATION_FAILURE, "192.0.2.1");
+    f.receiving_helo = "mx\0.evil";
+    f.receiving_helo_len = 8;
+    assert_int_equal(
+        mtasts_tlsrpt_agg_add(a, p, DAY1, MTASTS_SESSION_FAILURE, &f, 1, 0),
+        MTASTS_ESYNTAX);
+    f.receiving_helo = "";
+    f.receiving_helo_len = 0;
+    assert_int_equal(
+        mtasts_tlsrpt_agg_add(a, p, DAY1, MTASTS_SESSION_FAILURE, &f, 1, 0),
+        MTASTS_ESYNTAX);
+    /* the NUL-terminated layout of version 1 is refused */
+    f = fail_of(MTASTS_RESULT_VALIDATION_FAILURE, "192.0.2.1");
+    f.version = 1;
+    assert_int_equal(
+        mtasts_tlsrpt_agg_add(a, p, DAY1, MTASTS_SESSION_FAILURE, &f, 1, 0),
+        MTASTS_EVERSION);
+    mtasts_tlsrpt_agg_free(a);
+    mtasts_tlsrpt_policy_free(p);
+}
+
 /* MTASTS_AGG_MAX_DETAILS: the first N distinct entries are kept, summary
  * counts stay exact */
 static void
@@ -1316,6 +1390,7 @@ test_rpt_json_18_reason_code(void **state)
 
     a = agg_new();
     f.reason_code = "X509_V_ERR_PROXY_PATH_LENGTH_EXCEEDED";
+    f.reason_code_len = strlen(f.reason_code);
     assert_int_equal(
         mtasts_tlsrpt_agg_add(a, p, DAY1 + 5, MTASTS_SESSION_FAILURE, &f, 1, 0),
         0);
@@ -1393,6 +1468,7 @@ test_add_n_counts_and_limits(void **state)
 
     (void)state;
     f.reason_code = "X509_V_ERR_CERT_HAS_EXPIRED";
+    f.reason_code_len = strlen(f.reason_code);
     assert_int_equal(MTASTS_TLSRPT_COUNT_MAX, (UINT64_C(1) << 53) - 1);
     for (i = 0; i < 100; i++) {
         assert_int_equal(mtasts_tlsrpt_agg_add_n(a, p, DAY1 + i,
@@ -1500,6 +1576,7 @@ main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_merge_and_export),
         cmocka_unit_test(test_export_bit_flips),
+        cmocka_unit_test(test_failure_lengths),
         cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_bound_and_failures_only),
         cmocka_unit_test(test_add_n_is_n_adds),

@@ -68,8 +68,11 @@ fail_of(int type, const char *ip)
     f.version = MTASTS_FAILURE_VERSION;
     f.result_type = type;
     f.sending_ip = ip;
+    f.sending_ip_len = ip != NULL ? strlen(ip) : 0;
     f.receiving_mx = "mx.mail.example";
+    f.receiving_mx_len = strlen(f.receiving_mx);
     f.reason_code = "r";
+    f.reason_code_len = strlen(f.reason_code);
     return f;
 }
 

@@ -30,6 +30,29 @@
 static struct ralloc mc;
 static mtasts_ctx *ctx;
 
+/* mtasts_tlsrpt_mail_build() with NUL-terminated test strings */
+static int
+mail_build5(const mtasts_tlsrpt_report *r, const char *from, const char *to,
+            const char *submitter, const char *date, const char *message_id,
+            unsigned flags, mtasts_buf **ret)
+{
+    struct mtasts_tlsrpt_mail_fields f;
+
+    memset(&f, 0, sizeof(f));
+    f.version = MTASTS_MAIL_FIELDS_VERSION;
+    f.from = from;
+    f.from_len = from != NULL ? strlen(from) : 0;
+    f.to = to;
+    f.to_len = to != NULL ? strlen(to) : 0;
+    f.submitter = submitter;
+    f.submitter_len = submitter != NULL ? strlen(submitter) : 0;
+    f.date = date;
+    f.date_len = date != NULL ? strlen(date) : 0;
+    f.message_id = message_id;
+    f.message_id_len = message_id != NULL ? strlen(message_id) : 0;
+    return mtasts_tlsrpt_mail_build(r, &f, flags, ret);
+}
+
 static int
 setup(void **state)
 {
@@ -82,11 +105,10 @@ static mtasts_buf *
 build_mail(const mtasts_tlsrpt_report *r, const char *submitter, unsigned flags)
 {
     mtasts_buf *m = NULL;
-    int rc = mtasts_tlsrpt_mail_build(
-        r, "TLS reports <tlsrpt@mail.sender.example.com>",
-        "mts-sts-tlsrpt@example.net", submitter,
-        "Fri, 02 Apr 2016 01:00:00 +0000", "1.tlsrpt@mail.sender.example.com",
-        flags, &m);
+    int rc = mail_build5(r, "TLS reports <tlsrpt@mail.sender.example.com>",
+                         "mts-sts-tlsrpt@example.net", submitter,
+                         "Fri, 02 Apr 2016 01:00:00 +0000",
+                         "1.tlsrpt@mail.sender.example.com", flags, &m);
 
     assert_int_equal(rc, MTASTS_OK);
     assert_non_null(m);
@@ -539,10 +561,10 @@ test_deliv_6_submitter(void **state)
 
     (void)state;
     r = parse_report(sample_json, strlen(sample_json));
-    assert_int_equal(mtasts_tlsrpt_mail_build(r, "a@mail.sender.example.com",
-                                              "b@example.net", "other.example",
-                                              "Fri, 02 Apr 2016 01:00:00 +0000",
-                                              "x@y", 0, &m),
+    assert_int_equal(mail_build5(r, "a@mail.sender.example.com",
+                                 "b@example.net", "other.example",
+                                 "Fri, 02 Apr 2016 01:00:00 +0000", "x@y", 0,
+                                 &m),
                      MTASTS_ESYNTAX);
     assert_null(m);
     /* case does not matter */
@@ -554,31 +576,69 @@ test_deliv_6_submitter(void **state)
     mtasts_buf_free(m);
     /* unusable header values and misuse */
     m = NULL;
-    assert_int_equal(mtasts_tlsrpt_mail_build(
-                         r, "a\r\nBcc: x@y", "b@example.net",
-                         "mail.sender.example.com", "today", "x@y", 0, &m),
+    assert_int_equal(mail_build5(r, "a\r\nBcc: x@y", "b@example.net",
+                                 "mail.sender.example.com", "today", "x@y", 0,
+                                 &m),
                      MTASTS_ESYNTAX);
-    assert_int_equal(mtasts_tlsrpt_mail_build(r, "a@b", "b@example.net",
-                                              "mail.sender.example.com",
-                                              "today", "<x@y>", 0, &m),
+    assert_int_equal(mail_build5(r, "a@b", "b@example.net",
+                                 "mail.sender.example.com", "today", "<x@y>", 0,
+                                 &m),
                      MTASTS_ESYNTAX);
-    assert_int_equal(mtasts_tlsrpt_mail_build(r, "a@b", "",
-                                              "mail.sender.example.com",
-                                              "today", "x@y", 0, &m),
+    assert_int_equal(mail_build5(r, "a@b", "", "mail.sender.example.com",
+                                 "today", "x@y", 0, &m),
                      MTASTS_ESYNTAX);
-    assert_int_equal(mtasts_tlsrpt_mail_build(r, "a@b", "b@c",
-                                              "mail.sender.example.com",
-                                              "today", "x@y", 0x10, &m),
+    assert_int_equal(mail_build5(r, "a@b", "b@c", "mail.sender.example.com",
+                                 "today", "x@y", 0x10, &m),
                      MTASTS_EINVAL);
-    assert_int_equal(mtasts_tlsrpt_mail_build(NULL, "a@b", "b@c",
-                                              "mail.sender.example.com",
-                                              "today", "x@y", 0, &m),
+    assert_int_equal(mail_build5(NULL, "a@b", "b@c", "mail.sender.example.com",
+                                 "today", "x@y", 0, &m),
                      MTASTS_EINVAL);
-    assert_int_equal(mtasts_tlsrpt_mail_build(r, "a@b", "b@c",
-                                              "mail.sender.example.com",
-                                              "today", "x@y", 0, NULL),
+    assert_int_equal(mail_build5(r, "a@b", "b@c", "mail.sender.example.com",
+                                 "today", "x@y", 0, NULL),
                      MTASTS_EINVAL);
     assert_null(m);
+    /* strings in are (pointer, length): bytes past a length are not read,
+     * a NUL inside a value is refused, and the struct is versioned */
+    {
+        struct mtasts_tlsrpt_mail_fields f;
+
+        memset(&f, 0, sizeof(f));
+        f.version = MTASTS_MAIL_FIELDS_VERSION;
+        f.from = "a@b.example\r\nBcc: evil@x";
+        f.from_len = 11;
+        f.to = "c@d.exampleXYZ";
+        f.to_len = 11;
+        f.submitter = "mail.sender.example.com.evil";
+        f.submitter_len = 23;
+        f.date = "Fri, 02 Apr 2016 01:00:00 +0000!!";
+        f.date_len = 31;
+        f.message_id = "1@b.example>junk";
+        f.message_id_len = 11;
+        assert_int_equal(mtasts_tlsrpt_mail_build(r, &f, 0, &m), MTASTS_OK);
+        p = mtasts_buf_data(m, &n);
+        assert_non_null(find(p, n,
+                             "From: a@b.example\r\nTo: c@d.example\r\n"
+                             "Date: Fri, 02 Apr 2016 01:00:00 +0000\r\n"));
+        assert_non_null(find(p, n, "\r\nMessage-ID: <1@b.example>\r\n"));
+        assert_non_null(find(
+            p, n, "\r\nTLS-Report-Submitter: mail.sender.example.com\r\n"));
+        assert_null(find(p, n, "evil"));
+        assert_null(find(p, n, "XYZ"));
+        mtasts_buf_free(m);
+        m = NULL;
+        f.to = "c@d\0.example";
+        f.to_len = 13;
+        assert_int_equal(mtasts_tlsrpt_mail_build(r, &f, 0, &m),
+                         MTASTS_ESYNTAX);
+        f.to = "c@d.example";
+        f.to_len = 11;
+        f.version = 0;
+        assert_int_equal(mtasts_tlsrpt_mail_build(r, &f, 0, &m),
+                         MTASTS_EVERSION);
+        assert_int_equal(mtasts_tlsrpt_mail_build(r, NULL, 0, &m),
+                         MTASTS_EINVAL);
+        assert_null(m);
+    }
     mtasts_tlsrpt_report_free(r);
 
     /* a report without contact-info has no submitter domain */
@@ -592,9 +652,8 @@ test_deliv_6_submitter(void **state)
 
         if (mtasts_tlsrpt_report_parse(ctx, (const uint8_t *)nocontact,
                                        strlen(nocontact), 0, &r2, &d) == 0) {
-            assert_int_equal(mtasts_tlsrpt_mail_build(r2, "a@b", "b@c",
-                                                      "x.example", "today",
-                                                      "x@y", 0, &m),
+            assert_int_equal(mail_build5(r2, "a@b", "b@c", "x.example", "today",
+                                         "x@y", 0, &m),
                              MTASTS_ESYNTAX);
             mtasts_tlsrpt_report_free(r2);
         }
@@ -755,9 +814,9 @@ test_deliv_8_long_headers(void **state)
     for (i = 0; i + 5 < 600; i += 5)
         memcpy(from + i, "word ", 5);
     strcpy(from + i, "<a@mail.sender.example.com>");
-    assert_int_equal(mtasts_tlsrpt_mail_build(r, from, "b@example.net",
-                                              "mail.sender.example.com",
-                                              "today", "x@y", 0, &m),
+    assert_int_equal(mail_build5(r, from, "b@example.net",
+                                 "mail.sender.example.com", "today", "x@y", 0,
+                                 &m),
                      MTASTS_OK);
     p = mtasts_buf_data(m, &n);
     check_lines(p, n);
@@ -765,9 +824,9 @@ test_deliv_8_long_headers(void **state)
     m = NULL;
     memset(from, 'a', 1100);
     from[1100] = '\0';
-    assert_int_equal(mtasts_tlsrpt_mail_build(r, from, "b@example.net",
-                                              "mail.sender.example.com",
-                                              "today", "x@y", 0, &m),
+    assert_int_equal(mail_build5(r, from, "b@example.net",
+                                 "mail.sender.example.com", "today", "x@y", 0,
+                                 &m),
                      MTASTS_ESYNTAX);
     assert_null(m);
     mtasts_tlsrpt_report_free(r);
