@@ -5,6 +5,30 @@
  */
 #include "fuzz_common.h"
 
+/* mtasts_policy_build() with the model spread out as arguments */
+static int
+pbuild(mtasts_ctx *c, int mode, uint32_t max_age, const char *const *mx,
+       const size_t *mx_lens, size_t mx_count, const char *const *en,
+       const size_t *enl, const char *const *ev, const size_t *evl,
+       size_t ext_count, mtasts_policy **ret, struct mtasts_diag *d)
+{
+    struct mtasts_policy_model m;
+
+    memset(&m, 0, sizeof(m));
+    m.version = MTASTS_POLICY_MODEL_VERSION;
+    m.mode = mode;
+    m.max_age = max_age;
+    m.mx = mx;
+    m.mx_lens = mx_lens;
+    m.mx_count = mx_count;
+    m.ext_names = en;
+    m.ext_name_lens = enl;
+    m.ext_values = ev;
+    m.ext_value_lens = evl;
+    m.ext_count = ext_count;
+    return mtasts_policy_build(c, &m, ret, d);
+}
+
 static int
 fmt_pol(const void *obj, char *dst, size_t dst_len, size_t *ret_needed)
 {
@@ -223,9 +247,8 @@ build_from(mtasts_ctx *ctx, const mtasts_policy *pol, mtasts_policy **ret)
     for (i = 0; i < next; i++)
         FZ_CHECK(mtasts_policy_ext(pol, i, &en[i], &enl[i], &ev[i], &evl[i]) ==
                  0);
-    rc = mtasts_policy_build(ctx, mtasts_policy_mode(pol),
-                             mtasts_policy_max_age(pol), mx, mx_lens, nmx, en,
-                             enl, ev, evl, next, ret, NULL);
+    rc = pbuild(ctx, mtasts_policy_mode(pol), mtasts_policy_max_age(pol), mx,
+                mx_lens, nmx, en, enl, ev, evl, next, ret, NULL);
     free(mx);
     free(mx_lens);
     free(en);

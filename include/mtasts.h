@@ -728,22 +728,41 @@ MTASTS_API int mtasts_policy_parse(mtasts_ctx *ctx, const char *buf, size_t len,
                                    unsigned flags, mtasts_policy **ret_policy,
                                    struct mtasts_diag *reterr);
 
+/** Version of struct mtasts_policy_model (a plain constant). */
+#define MTASTS_POLICY_MODEL_VERSION 1
+
+/** The fields of a policy, for mtasts_policy_build(). Arrays may be NULL
+ * when their count is 0; each string is (pointer, length). */
+struct mtasts_policy_model {
+    unsigned version; /**< MTASTS_POLICY_MODEL_VERSION */
+    /** an mtasts_mode value */
+    int mode;
+    /** max_age in seconds */
+    uint32_t max_age;
+    /** mx patterns */
+    const char *const *mx;
+    const size_t *mx_lens;
+    size_t mx_count;
+    /** extension fields: names and values */
+    const char *const *ext_names;
+    const size_t *ext_name_lens;
+    const char *const *ext_values;
+    const size_t *ext_value_lens;
+    size_t ext_count;
+};
+
 /**
  * Build a policy from a model, as if parsing its canonical serialization.
- * mode is an mtasts_mode value. mx and ext arrays may be NULL when their
- * count is 0.
  * @return 0, MTASTS_ESYNTAX (invalid model: reterr reason says which
  *         field, offset the index of the bad mx or extension),
- *         MTASTS_ENONASCII, MTASTS_ETOOBIG, MTASTS_EVERSION, MTASTS_EINVAL,
+ *         MTASTS_ENONASCII, MTASTS_ETOOBIG, MTASTS_EVERSION
+ *         (model->version or reterr->version), MTASTS_EINVAL,
  *         MTASTS_ENOMEM.
  */
-MTASTS_API int
-mtasts_policy_build(mtasts_ctx *ctx, int mode, uint32_t max_age,
-                    const char *const *mx, const size_t *mx_lens,
-                    size_t mx_count, const char *const *ext_names,
-                    const size_t *ext_name_lens, const char *const *ext_values,
-                    const size_t *ext_value_lens, size_t ext_count,
-                    mtasts_policy **ret_policy, struct mtasts_diag *reterr);
+MTASTS_API int mtasts_policy_build(mtasts_ctx *ctx,
+                                   const struct mtasts_policy_model *model,
+                                   mtasts_policy **ret_policy,
+                                   struct mtasts_diag *reterr);
 
 /** Free a policy. NULL is allowed. */
 MTASTS_API void mtasts_policy_free(mtasts_policy *policy);
@@ -2197,29 +2216,49 @@ MTASTS_API int64_t mtasts_tlsrpt_generation_time(int64_t day, uint32_t random);
 /* TLSRPT delivery form (RFC 8460 section 5)                           */
 /* ------------------------------------------------------------------ */
 
-/**
- * The report file name "sender!policy-domain!begin!end[!unique-id].json"
- * or ".json.gz" (RPT-DELIV-1..3). unique_id may be NULL; it must be
- * 1*(ALPHA / DIGIT). snprintf semantics.
- * @return 0, MTASTS_ERANGE, MTASTS_ESYNTAX, MTASTS_ENONASCII,
- *         MTASTS_EINVAL.
- */
-MTASTS_API int mtasts_tlsrpt_filename_format(
-    const char *sender, size_t sender_len, const char *policy_domain,
-    size_t policy_domain_len, int64_t begin, int64_t end, const char *unique_id,
-    size_t unique_id_len, int gzip, char *dst, size_t dst_len,
-    size_t *ret_needed);
+/** Version of struct mtasts_tlsrpt_filename (a plain constant). */
+#define MTASTS_FILENAME_VERSION 1
+
+/** The parts of a report file name
+ * "sender!policy-domain!begin!end[!unique-id].json[.gz]" (RPT-DELIV-1..3),
+ * written by mtasts_tlsrpt_filename_format() and read by
+ * mtasts_tlsrpt_filename_parse(). */
+struct mtasts_tlsrpt_filename {
+    unsigned version; /**< MTASTS_FILENAME_VERSION */
+    /** the submitter's domain */
+    const char *sender;
+    size_t sender_len;
+    /** the policy domain */
+    const char *policy_domain;
+    size_t policy_domain_len;
+    /** the report's date-range, Unix seconds */
+    int64_t begin;
+    int64_t end;
+    /** 1*(ALPHA / DIGIT), or NULL for none */
+    const char *unique_id;
+    size_t unique_id_len;
+    /** 1: ".json.gz", 0: ".json" */
+    int gzip;
+};
 
 /**
- * Parse a report file name. Spans point into name (not NUL-terminated);
- * *ret_unique_id is NULL when there is none.
- * @return 0, MTASTS_ESYNTAX, MTASTS_EINVAL.
+ * The report file name of fn (RPT-DELIV-1..3). snprintf semantics.
+ * @return 0, MTASTS_ERANGE, MTASTS_ESYNTAX, MTASTS_ENONASCII,
+ *         MTASTS_EVERSION (fn->version), MTASTS_EINVAL.
  */
-MTASTS_API int mtasts_tlsrpt_filename_parse(
-    const char *name, size_t len, const char **ret_sender,
-    size_t *ret_sender_len, const char **ret_policy_domain,
-    size_t *ret_policy_domain_len, int64_t *ret_begin, int64_t *ret_end,
-    const char **ret_unique_id, size_t *ret_unique_id_len, int *ret_gzip);
+MTASTS_API int
+mtasts_tlsrpt_filename_format(const struct mtasts_tlsrpt_filename *fn,
+                              char *dst, size_t dst_len, size_t *ret_needed);
+
+/**
+ * Parse a report file name into *ret, whose version the caller sets to
+ * MTASTS_FILENAME_VERSION. The strings point into name (the one exception
+ * to NUL-terminated output: they are spans of the caller's input);
+ * unique_id is NULL when there is none.
+ * @return 0, MTASTS_ESYNTAX, MTASTS_EVERSION, MTASTS_EINVAL.
+ */
+MTASTS_API int mtasts_tlsrpt_filename_parse(const char *name, size_t len,
+                                            struct mtasts_tlsrpt_filename *ret);
 
 /**
  * The Subject "Report Domain: <d> Submitter: <s> Report-ID: <id@s>"

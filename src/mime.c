@@ -503,11 +503,16 @@ mismatch(const mtasts_tlsrpt_report *r, const struct ehdr *top,
     size_t pdl = 0, i,
            np = mtasts_tlsrpt_report_count(r, MTASTS_RC_POLICIES, 0);
     int64_t b = 0, e = 0;
+    struct mtasts_tlsrpt_filename fn;
     int bad = 0;
 
-    if (mtasts_tlsrpt_filename_parse(fname, strlen(fname), NULL, NULL, &pd,
-                                     &pdl, &b, &e, NULL, NULL,
-                                     NULL) == MTASTS_OK) {
+    memset(&fn, 0, sizeof(fn));
+    fn.version = MTASTS_FILENAME_VERSION;
+    if (mtasts_tlsrpt_filename_parse(fname, strlen(fname), &fn) == MTASTS_OK) {
+        pd = fn.policy_domain;
+        pdl = fn.policy_domain_len;
+        b = fn.begin;
+        e = fn.end;
         if (b != r->start || e != r->end)
             bad = 1;
     } else {

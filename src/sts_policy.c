@@ -730,13 +730,13 @@ is_known_key(const char *k, size_t n)
            (n == 7 && memcmp(k, "max_age", 7) == 0);
 }
 
-int
-mtasts_policy_build(mtasts_ctx *ctx, int mode, uint32_t max_age,
-                    const char *const *mx, const size_t *mx_lens,
-                    size_t mx_count, const char *const *ext_names,
-                    const size_t *ext_name_lens, const char *const *ext_values,
-                    const size_t *ext_value_lens, size_t ext_count,
-                    mtasts_policy **ret_policy, struct mtasts_diag *reterr)
+static int
+policy_build(mtasts_ctx *ctx, int mode, uint32_t max_age, const char *const *mx,
+             const size_t *mx_lens, size_t mx_count,
+             const char *const *ext_names, const size_t *ext_name_lens,
+             const char *const *ext_values, const size_t *ext_value_lens,
+             size_t ext_count, mtasts_policy **ret_policy,
+             struct mtasts_diag *reterr)
 {
     struct mt_out o;
     size_t i, j, need, off;
@@ -819,6 +819,23 @@ mtasts_policy_build(mtasts_ctx *ctx, int mode, uint32_t max_age,
                       reterr);
     mt_free(ctx, text, need + 1);
     return rc;
+}
+
+int
+mtasts_policy_build(mtasts_ctx *ctx, const struct mtasts_policy_model *model,
+                    mtasts_policy **ret_policy, struct mtasts_diag *reterr)
+{
+    if (ret_policy != NULL)
+        *ret_policy = NULL;
+    if (model == NULL)
+        return MTASTS_EINVAL;
+    if (model->version != MTASTS_POLICY_MODEL_VERSION)
+        return MTASTS_EVERSION;
+    return policy_build(ctx, model->mode, model->max_age, model->mx,
+                        model->mx_lens, model->mx_count, model->ext_names,
+                        model->ext_name_lens, model->ext_values,
+                        model->ext_value_lens, model->ext_count, ret_policy,
+                        reterr);
 }
 
 void

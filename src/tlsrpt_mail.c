@@ -38,16 +38,27 @@ alnum_ok(const char *s, size_t n)
 }
 
 int
-mtasts_tlsrpt_filename_format(const char *sender, size_t sender_len,
-                              const char *policy_domain,
-                              size_t policy_domain_len, int64_t begin,
-                              int64_t end, const char *unique_id,
-                              size_t unique_id_len, int gzip, char *dst,
-                              size_t dst_len, size_t *ret_needed)
+mtasts_tlsrpt_filename_format(const struct mtasts_tlsrpt_filename *fn,
+                              char *dst, size_t dst_len, size_t *ret_needed)
 {
+    const char *sender, *policy_domain, *unique_id;
+    size_t sender_len, policy_domain_len, unique_id_len;
+    int64_t begin, end;
     struct mt_out o;
     int rc;
 
+    if (fn == NULL)
+        return MTASTS_EINVAL;
+    if (fn->version != MTASTS_FILENAME_VERSION)
+        return MTASTS_EVERSION;
+    sender = fn->sender;
+    sender_len = fn->sender_len;
+    policy_domain = fn->policy_domain;
+    policy_domain_len = fn->policy_domain_len;
+    unique_id = fn->unique_id;
+    unique_id_len = fn->unique_id_len;
+    begin = fn->begin;
+    end = fn->end;
     if ((sender == NULL && sender_len > 0) ||
         (policy_domain == NULL && policy_domain_len > 0) ||
         (unique_id == NULL && unique_id_len > 0) ||
@@ -72,7 +83,7 @@ mtasts_tlsrpt_filename_format(const char *sender, size_t sender_len,
         mt_out_put(&o, "!", 1);
         mt_out_put(&o, unique_id, unique_id_len);
     }
-    mt_out_str(&o, gzip ? ".json.gz" : ".json");
+    mt_out_str(&o, fn->gzip ? ".json.gz" : ".json");
     return mt_out_finish(&o, ret_needed);
 }
 
@@ -98,19 +109,17 @@ parse_u63(const char *s, size_t n, int64_t *ret)
 
 int
 mtasts_tlsrpt_filename_parse(const char *name, size_t len,
-                             const char **ret_sender, size_t *ret_sender_len,
-                             const char **ret_policy_domain,
-                             size_t *ret_policy_domain_len, int64_t *ret_begin,
-                             int64_t *ret_end, const char **ret_unique_id,
-                             size_t *ret_unique_id_len, int *ret_gzip)
+                             struct mtasts_tlsrpt_filename *ret)
 {
     const char *f[5];
     size_t fl[5], nf = 0, i, start = 0, base;
     int64_t begin, end;
     int gz;
 
-    if (name == NULL && len > 0)
+    if ((name == NULL && len > 0) || ret == NULL)
         return MTASTS_EINVAL;
+    if (ret->version != MTASTS_FILENAME_VERSION)
+        return MTASTS_EVERSION;
     if (len > 8 && mt_ascii_caseeq(name + len - 8, 8, ".json.gz", 8)) {
         gz = 1;
         base = len - 8;
@@ -135,24 +144,15 @@ mtasts_tlsrpt_filename_parse(const char *name, size_t len,
         parse_u63(f[3], fl[3], &end) != 0 ||
         (nf == 5 && !alnum_ok(f[4], fl[4])))
         return MTASTS_ESYNTAX;
-    if (ret_sender != NULL)
-        *ret_sender = f[0];
-    if (ret_sender_len != NULL)
-        *ret_sender_len = fl[0];
-    if (ret_policy_domain != NULL)
-        *ret_policy_domain = f[1];
-    if (ret_policy_domain_len != NULL)
-        *ret_policy_domain_len = fl[1];
-    if (ret_begin != NULL)
-        *ret_begin = begin;
-    if (ret_end != NULL)
-        *ret_end = end;
-    if (ret_unique_id != NULL)
-        *ret_unique_id = nf == 5 ? f[4] : NULL;
-    if (ret_unique_id_len != NULL)
-        *ret_unique_id_len = nf == 5 ? fl[4] : 0;
-    if (ret_gzip != NULL)
-        *ret_gzip = gz;
+    ret->sender = f[0];
+    ret->sender_len = fl[0];
+    ret->policy_domain = f[1];
+    ret->policy_domain_len = fl[1];
+    ret->begin = begin;
+    ret->end = end;
+    ret->unique_id = nf == 5 ? f[4] : NULL;
+    ret->unique_id_len = nf == 5 ? fl[4] : 0;
+    ret->gzip = gz;
     return MTASTS_OK;
 }
 
@@ -400,6 +400,7 @@ mtasts_tlsrpt_mail_build(const mtasts_tlsrpt_report *report,
 {
     const char *from, *to, *submitter, *date, *message_id;
     size_t from_len, to_len, date_len, mid_len;
+    struct mtasts_tlsrpt_filename fnm;
     char fname[2 * MTASTS_DOMAIN_MAX_LEN + 64], bnd[40];
     const char *cdom, *pdom, *rid;
     char *subject = NULL;
@@ -447,9 +448,16 @@ mtasts_tlsrpt_mail_build(const mtasts_tlsrpt_report *report,
         memchr(message_id, ' ', mid_len) != NULL ||
         memchr(message_id, '\t', mid_len) != NULL)
         return MTASTS_ESYNTAX;
-    rc = mtasts_tlsrpt_filename_format(
-        submitter, slen, pdom, pdom_len, report->start, report->end, NULL, 0,
-        (flags & MTASTS_DELIVER_F_GZIP) != 0, fname, sizeof(fname), &fn_len);
+    memset(&fnm, 0, sizeof(fnm));
+    fnm.version = MTASTS_FILENAME_VERSION;
+    fnm.sender = submitter;
+    fnm.sender_len = slen;
+    fnm.policy_domain = pdom;
+    fnm.policy_domain_len = pdom_len;
+    fnm.begin = report->start;
+    fnm.end = report->end;
+    fnm.gzip = (flags & MTASTS_DELIVER_F_GZIP) != 0;
+    rc = mtasts_tlsrpt_filename_format(&fnm, fname, sizeof(fname), &fn_len);
     if (rc == MTASTS_ENONASCII || rc == MTASTS_EINVAL)
         rc = MTASTS_ESYNTAX; /* a policy domain or date range unusable */
     if (rc != MTASTS_OK)

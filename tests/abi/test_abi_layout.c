@@ -67,11 +67,25 @@ main(void)
     CHECK_OFF(struct mtasts_tlsrpt_mail_fields, message_id, 72);
     CHECK_OFF(struct mtasts_tlsrpt_mail_fields, message_id_len, 80);
 
+    CHECK_SIZE(struct mtasts_policy_model, 80);
+    CHECK_OFF(struct mtasts_policy_model, mode, 4);
+    CHECK_OFF(struct mtasts_policy_model, max_age, 8);
+    CHECK_OFF(struct mtasts_policy_model, mx, 16);
+    CHECK_OFF(struct mtasts_policy_model, ext_count, 72);
+
+    CHECK_SIZE(struct mtasts_tlsrpt_filename, 80);
+    CHECK_OFF(struct mtasts_tlsrpt_filename, sender, 8);
+    CHECK_OFF(struct mtasts_tlsrpt_filename, begin, 40);
+    CHECK_OFF(struct mtasts_tlsrpt_filename, unique_id, 56);
+    CHECK_OFF(struct mtasts_tlsrpt_filename, gzip, 72);
+
     /* Struct version constants are part of the contract too. */
     check("MTASTS_ALLOC_VERSION", MTASTS_ALLOC_VERSION, 1);
     check("MTASTS_DIAG_VERSION", MTASTS_DIAG_VERSION, 1);
     check("MTASTS_FAILURE_VERSION", MTASTS_FAILURE_VERSION, 2);
     check("MTASTS_MAIL_FIELDS_VERSION", MTASTS_MAIL_FIELDS_VERSION, 1);
+    check("MTASTS_POLICY_MODEL_VERSION", MTASTS_POLICY_MODEL_VERSION, 1);
+    check("MTASTS_FILENAME_VERSION", MTASTS_FILENAME_VERSION, 1);
 
     if (failures != 0)
         return 1;

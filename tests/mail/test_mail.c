@@ -30,6 +30,63 @@
 static struct ralloc mc;
 static mtasts_ctx *ctx;
 
+/* mtasts_tlsrpt_filename_format() and _parse() with the parts spread out
+ * as arguments (NULL out-pointers ignored) */
+static int
+fname_fmt(const char *sender, size_t sender_len, const char *pd, size_t pdl,
+          int64_t begin, int64_t end, const char *uid, size_t uidl, int gzip,
+          char *dst, size_t dst_len, size_t *need)
+{
+    struct mtasts_tlsrpt_filename fn;
+
+    memset(&fn, 0, sizeof(fn));
+    fn.version = MTASTS_FILENAME_VERSION;
+    fn.sender = sender;
+    fn.sender_len = sender_len;
+    fn.policy_domain = pd;
+    fn.policy_domain_len = pdl;
+    fn.begin = begin;
+    fn.end = end;
+    fn.unique_id = uid;
+    fn.unique_id_len = uidl;
+    fn.gzip = gzip;
+    return mtasts_tlsrpt_filename_format(&fn, dst, dst_len, need);
+}
+
+static int
+fname_parse(const char *name, size_t len, const char **s, size_t *sl,
+            const char **d, size_t *dl, int64_t *b, int64_t *e, const char **u,
+            size_t *ul, int *gz)
+{
+    struct mtasts_tlsrpt_filename fn;
+    int rc;
+
+    memset(&fn, 0, sizeof(fn));
+    fn.version = MTASTS_FILENAME_VERSION;
+    rc = mtasts_tlsrpt_filename_parse(name, len, &fn);
+    if (rc != MTASTS_OK)
+        return rc;
+    if (s != NULL)
+        *s = fn.sender;
+    if (sl != NULL)
+        *sl = fn.sender_len;
+    if (d != NULL)
+        *d = fn.policy_domain;
+    if (dl != NULL)
+        *dl = fn.policy_domain_len;
+    if (b != NULL)
+        *b = fn.begin;
+    if (e != NULL)
+        *e = fn.end;
+    if (u != NULL)
+        *u = fn.unique_id;
+    if (ul != NULL)
+        *ul = fn.unique_id_len;
+    if (gz != NULL)
+        *gz = fn.gzip;
+    return rc;
+}
+
 /* mtasts_tlsrpt_mail_build() with NUL-terminated test strings */
 static int
 mail_build5(const mtasts_tlsrpt_report *r, const char *from, const char *to,
@@ -176,38 +233,37 @@ test_deliv_1_filename(void **state)
 {
     char buf[256];
     size_t need = 0;
-    const char *s, *d, *u;
-    size_t sl, dl, ul;
-    int64_t b, e;
-    int gz;
+    const char *s = NULL, *d = NULL, *u = NULL;
+    size_t sl = 0, dl = 0, ul = 0;
+    int64_t b = 0, e = 0;
+    int gz = -1;
 
     (void)state;
-    assert_int_equal(
-        mtasts_tlsrpt_filename_format("mail.sndr.example.com", 21,
-                                      "example.net", 11, 1470013207, 1470186007,
-                                      "001", 3, 1, buf, sizeof(buf), &need),
-        MTASTS_OK);
+    assert_int_equal(fname_fmt("mail.sndr.example.com", 21, "example.net", 11,
+                               1470013207, 1470186007, "001", 3, 1, buf,
+                               sizeof(buf), &need),
+                     MTASTS_OK);
     assert_string_equal(
         buf, "mail.sndr.example.com!example.net!1470013207!1470186007!001."
              "json.gz");
     assert_int_equal(need, strlen(buf));
     /* snprintf semantics */
-    assert_int_equal(mtasts_tlsrpt_filename_format(
-                         "mail.sndr.example.com", 21, "example.net", 11,
-                         1470013207, 1470186007, "001", 3, 1, NULL, 0, &need),
+    assert_int_equal(fname_fmt("mail.sndr.example.com", 21, "example.net", 11,
+                               1470013207, 1470186007, "001", 3, 1, NULL, 0,
+                               &need),
                      MTASTS_ERANGE);
     assert_int_equal(need, strlen(buf));
-    assert_int_equal(mtasts_tlsrpt_filename_format(
-                         "mail.sndr.example.com", 21, "example.net", 11,
-                         1470013207, 1470186007, "001", 3, 1, buf, 10, &need),
+    assert_int_equal(fname_fmt("mail.sndr.example.com", 21, "example.net", 11,
+                               1470013207, 1470186007, "001", 3, 1, buf, 10,
+                               &need),
                      MTASTS_ERANGE);
     assert_int_equal(strlen(buf), 9);
     /* parse it back */
     strcpy(buf, "mail.sndr.example.com!example.net!1470013207!1470186007!001."
                 "json.gz");
-    assert_int_equal(mtasts_tlsrpt_filename_parse(buf, strlen(buf), &s, &sl, &d,
-                                                  &dl, &b, &e, &u, &ul, &gz),
-                     MTASTS_OK);
+    assert_int_equal(
+        fname_parse(buf, strlen(buf), &s, &sl, &d, &dl, &b, &e, &u, &ul, &gz),
+        MTASTS_OK);
     assert_int_equal(sl, 21);
     assert_memory_equal(s, "mail.sndr.example.com", 21);
     assert_int_equal(dl, 11);
@@ -217,10 +273,9 @@ test_deliv_1_filename(void **state)
     assert_memory_equal(u, "001", 3);
     assert_int_equal(gz, 1);
     /* without unique-id */
-    assert_int_equal(
-        mtasts_tlsrpt_filename_parse("a.example!b.example!1!2.json", 28, NULL,
-                                     NULL, NULL, NULL, &b, &e, &u, &ul, &gz),
-        MTASTS_OK);
+    assert_int_equal(fname_parse("a.example!b.example!1!2.json", 28, NULL, NULL,
+                                 NULL, NULL, &b, &e, &u, &ul, &gz),
+                     MTASTS_OK);
     assert_null(u);
     assert_int_equal(ul, 0);
     assert_int_equal(gz, 0);
@@ -239,14 +294,36 @@ test_deliv_1_filename(void **state)
         "",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        assert_int_equal(mtasts_tlsrpt_filename_parse(
-                             bad[i], strlen(bad[i]), NULL, NULL, NULL, NULL,
-                             NULL, NULL, NULL, NULL, NULL),
+        assert_int_equal(fname_parse(bad[i], strlen(bad[i]), NULL, NULL, NULL,
+                                     NULL, NULL, NULL, NULL, NULL, NULL),
                          MTASTS_ESYNTAX);
-    assert_int_equal(mtasts_tlsrpt_filename_parse(NULL, 3, NULL, NULL, NULL,
-                                                  NULL, NULL, NULL, NULL, NULL,
-                                                  NULL),
+    assert_int_equal(fname_parse(NULL, 3, NULL, NULL, NULL, NULL, NULL, NULL,
+                                 NULL, NULL, NULL),
                      MTASTS_EINVAL);
+    /* the structs are versioned */
+    {
+        struct mtasts_tlsrpt_filename fn;
+
+        memset(&fn, 0, sizeof(fn));
+        assert_int_equal(mtasts_tlsrpt_filename_parse("a!b!1!2.json", 12, &fn),
+                         MTASTS_EVERSION);
+        fn.version = MTASTS_FILENAME_VERSION;
+        assert_int_equal(mtasts_tlsrpt_filename_parse("a!b!1!2.json", 12, &fn),
+                         MTASTS_OK);
+        assert_int_equal(
+            mtasts_tlsrpt_filename_format(&fn, buf, sizeof(buf), &need),
+            MTASTS_OK);
+        assert_string_equal(buf, "a!b!1!2.json");
+        fn.version = 2;
+        assert_int_equal(
+            mtasts_tlsrpt_filename_format(&fn, buf, sizeof(buf), &need),
+            MTASTS_EVERSION);
+        assert_int_equal(
+            mtasts_tlsrpt_filename_format(NULL, buf, sizeof(buf), &need),
+            MTASTS_EINVAL);
+        assert_int_equal(mtasts_tlsrpt_filename_parse("a!b!1!2.json", 12, NULL),
+                         MTASTS_EINVAL);
+    }
 }
 
 static void
@@ -256,35 +333,28 @@ test_deliv_2_extension_unique_id(void **state)
     size_t need = 0;
 
     (void)state;
-    assert_int_equal(mtasts_tlsrpt_filename_format("a.example", 9, "b.example",
-                                                   9, 0, 86399, NULL, 0, 0, buf,
-                                                   sizeof(buf), &need),
+    assert_int_equal(fname_fmt("a.example", 9, "b.example", 9, 0, 86399, NULL,
+                               0, 0, buf, sizeof(buf), &need),
                      MTASTS_OK);
     assert_string_equal(buf, "a.example!b.example!0!86399.json");
-    assert_int_equal(mtasts_tlsrpt_filename_format("a.example", 9, "b.example",
-                                                   9, 0, 86399, "0-1", 3, 1,
-                                                   buf, sizeof(buf), &need),
+    assert_int_equal(fname_fmt("a.example", 9, "b.example", 9, 0, 86399, "0-1",
+                               3, 1, buf, sizeof(buf), &need),
                      MTASTS_ESYNTAX);
-    assert_int_equal(mtasts_tlsrpt_filename_format("a.example", 9, "b.example",
-                                                   9, 0, 86399, "0_1", 3, 1,
-                                                   buf, sizeof(buf), &need),
+    assert_int_equal(fname_fmt("a.example", 9, "b.example", 9, 0, 86399, "0_1",
+                               3, 1, buf, sizeof(buf), &need),
                      MTASTS_ESYNTAX);
     /* API misuse */
-    assert_int_equal(mtasts_tlsrpt_filename_format("a.example", 9, "b.example",
-                                                   9, 5, 4, NULL, 0, 0, buf,
-                                                   sizeof(buf), &need),
+    assert_int_equal(fname_fmt("a.example", 9, "b.example", 9, 5, 4, NULL, 0, 0,
+                               buf, sizeof(buf), &need),
                      MTASTS_EINVAL);
-    assert_int_equal(mtasts_tlsrpt_filename_format("a.example", 9, "b.example",
-                                                   9, -1, 4, NULL, 0, 0, buf,
-                                                   sizeof(buf), &need),
+    assert_int_equal(fname_fmt("a.example", 9, "b.example", 9, -1, 4, NULL, 0,
+                               0, buf, sizeof(buf), &need),
                      MTASTS_EINVAL);
-    assert_int_equal(mtasts_tlsrpt_filename_format(NULL, 9, "b.example", 9, 0,
-                                                   4, NULL, 0, 0, buf,
-                                                   sizeof(buf), &need),
+    assert_int_equal(fname_fmt(NULL, 9, "b.example", 9, 0, 4, NULL, 0, 0, buf,
+                               sizeof(buf), &need),
                      MTASTS_EINVAL);
-    assert_int_equal(mtasts_tlsrpt_filename_format("a.example", 9, "b.example",
-                                                   9, 0, 4, NULL, 0, 0, NULL, 5,
-                                                   &need),
+    assert_int_equal(fname_fmt("a.example", 9, "b.example", 9, 0, 4, NULL, 0, 0,
+                               NULL, 5, &need),
                      MTASTS_EINVAL);
 }
 
@@ -301,14 +371,12 @@ test_deliv_3_sender_a_labels(void **state)
 
     (void)state;
     /* non-ASCII policy domain */
-    assert_int_equal(mtasts_tlsrpt_filename_format(
-                         "a.example", 9, "b\xc3\xa9.example", 10, 0, 1, NULL, 0,
-                         0, buf, sizeof(buf), &need),
+    assert_int_equal(fname_fmt("a.example", 9, "b\xc3\xa9.example", 10, 0, 1,
+                               NULL, 0, 0, buf, sizeof(buf), &need),
                      MTASTS_ENONASCII);
-    assert_int_equal(
-        mtasts_tlsrpt_filename_format("a_b.example", 11, "b.example", 9, 0, 1,
-                                      NULL, 0, 0, buf, sizeof(buf), &need),
-        MTASTS_ESYNTAX);
+    assert_int_equal(fname_fmt("a_b.example", 11, "b.example", 9, 0, 1, NULL, 0,
+                               0, buf, sizeof(buf), &need),
+                     MTASTS_ESYNTAX);
     /* contact tlsrpt@mail.sndr.example.com: the mail's attachment name
      * starts with its domain */
     {

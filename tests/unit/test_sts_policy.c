@@ -4,6 +4,30 @@
 
 #include "harness.h"
 
+/* mtasts_policy_build() with the model spread out as arguments */
+static int
+pbuild(mtasts_ctx *c, int mode, uint32_t max_age, const char *const *mx,
+       const size_t *mx_lens, size_t mx_count, const char *const *en,
+       const size_t *enl, const char *const *ev, const size_t *evl,
+       size_t ext_count, mtasts_policy **ret, struct mtasts_diag *d)
+{
+    struct mtasts_policy_model m;
+
+    memset(&m, 0, sizeof(m));
+    m.version = MTASTS_POLICY_MODEL_VERSION;
+    m.mode = mode;
+    m.max_age = max_age;
+    m.mx = mx;
+    m.mx_lens = mx_lens;
+    m.mx_count = mx_count;
+    m.ext_names = en;
+    m.ext_name_lens = enl;
+    m.ext_values = ev;
+    m.ext_value_lens = evl;
+    m.ext_count = ext_count;
+    return mtasts_policy_build(c, &m, ret, d);
+}
+
 #define W(w)    MTASTS_WARN_BIT(MTASTS_W_##w)
 #define ANY_OFF ((size_t)-1)
 
@@ -822,9 +846,8 @@ sts_pol_16_canonical_format(void **state)
     size_t mxl[] = {16};
     mtasts_policy *pol = NULL, *again;
 
-    assert_int_equal(mtasts_policy_build(ctx, MTASTS_MODE_ENFORCE, 604800, mx,
-                                         mxl, 1, NULL, NULL, NULL, NULL, 0,
-                                         &pol, NULL),
+    assert_int_equal(pbuild(ctx, MTASTS_MODE_ENFORCE, 604800, mx, mxl, 1, NULL,
+                            NULL, NULL, NULL, 0, &pol, NULL),
                      MTASTS_OK);
     expect_format(pol, want);
     assert_int_equal(mtasts_policy_mode(pol), MTASTS_MODE_ENFORCE);
@@ -876,8 +899,8 @@ pbuild_fail_(mtasts_ctx *ctx, int mode, uint32_t max_age, const char *const *mx,
     mtasts_policy *pol = (mtasts_policy *)(uintptr_t)1;
     int rc;
 
-    rc = mtasts_policy_build(ctx, mode, max_age, mx, mxl, mx_count, en, enl, ev,
-                             evl, ext_count, &pol, &d);
+    rc = pbuild(ctx, mode, max_age, mx, mxl, mx_count, en, enl, ev, evl,
+                ext_count, &pol, &d);
     if (rc != code ||
         (code != MTASTS_EINVAL && (d.reason != reason || d.offset != off)))
         print_error("line %d: policy_build: rc %d reason %s off %zu\n", line,
@@ -974,10 +997,27 @@ sts_pol_16_build_refuses_invalid(void **state)
                  NULL, 0, MTASTS_EINVAL, 0, 0, __LINE__);
     pbuild_fail_(ctx, MTASTS_MODE_ENFORCE, 1, ok1, ok1l, 1, NULL, enl, ev, evl,
                  1, MTASTS_EINVAL, 0, 0, __LINE__);
-    assert_int_equal(mtasts_policy_build(NULL, MTASTS_MODE_NONE, 1, NULL, NULL,
-                                         0, NULL, NULL, NULL, NULL, 0, NULL,
-                                         NULL),
+    assert_int_equal(pbuild(NULL, MTASTS_MODE_NONE, 1, NULL, NULL, 0, NULL,
+                            NULL, NULL, NULL, 0, NULL, NULL),
                      MTASTS_EINVAL);
+    /* the model is a versioned struct (issue 10) */
+    {
+        struct mtasts_policy_model pm;
+        mtasts_policy *p2 = NULL;
+
+        memset(&pm, 0, sizeof(pm));
+        pm.mode = MTASTS_MODE_NONE;
+        pm.max_age = 1;
+        assert_int_equal(mtasts_policy_build(ctx, &pm, &p2, NULL),
+                         MTASTS_EVERSION);
+        assert_null(p2);
+        pm.version = MTASTS_POLICY_MODEL_VERSION;
+        assert_int_equal(mtasts_policy_build(ctx, &pm, &p2, NULL), MTASTS_OK);
+        assert_int_equal(mtasts_policy_mode(p2), MTASTS_MODE_NONE);
+        mtasts_policy_free(p2);
+        assert_int_equal(mtasts_policy_build(ctx, NULL, &p2, NULL),
+                         MTASTS_EINVAL);
+    }
 }
 
 /* STS-POL-16: build -> format -> parse gives the same model, including
@@ -1011,9 +1051,8 @@ sts_pol_16_build_format_parse_equal(void **state)
         enl[i] = strlen(names[i]);
         evl[i] = strlen(values[i]);
     }
-    assert_int_equal(mtasts_policy_build(ctx, MTASTS_MODE_TESTING, 31557600, mx,
-                                         mxl, NMX, en, enl, ev, evl, NEXT, &pol,
-                                         NULL),
+    assert_int_equal(pbuild(ctx, MTASTS_MODE_TESTING, 31557600, mx, mxl, NMX,
+                            en, enl, ev, evl, NEXT, &pol, NULL),
                      MTASTS_OK);
     assert_int_equal(mtasts_policy_format(pol, NULL, 0, &needed),
                      MTASTS_ERANGE);
@@ -1040,9 +1079,8 @@ sts_pol_16_build_format_parse_equal(void **state)
     free(buf);
 
     /* mode none with neither mx nor extensions */
-    assert_int_equal(mtasts_policy_build(ctx, MTASTS_MODE_NONE, 0, NULL, NULL,
-                                         0, NULL, NULL, NULL, NULL, 0, &pol,
-                                         NULL),
+    assert_int_equal(pbuild(ctx, MTASTS_MODE_NONE, 0, NULL, NULL, 0, NULL, NULL,
+                            NULL, NULL, 0, &pol, NULL),
                      MTASTS_OK);
     expect_format(pol, "version: STSv1\r\nmode: none\r\nmax_age: 0\r\n");
     mtasts_policy_free(pol);
