@@ -756,7 +756,7 @@ check_done(struct run *r, mtasts_lookup *lk, const struct oracle *o,
         check_stored(r, lk, o, norm, norm_len, now, bytes, n);
         lg->entry_hash = fnv(bytes, n);
     } else {
-        FZ_CHECK(rc == MTASTS_ESTATE);
+        FZ_CHECK(rc == MTASTS_NONE);
         n = 0;
     }
 

@@ -30,7 +30,7 @@ ingest_checked(mtasts_ctx *ctx, const uint8_t *data, size_t size,
         mtasts_tlsrpt_report *r = NULL;
         FZ_CHECK(mtasts_tlsrpt_mail_ingest(ctx, data, size, MTASTS_DKIM_FAIL,
                                            flags, &r, NULL,
-                                           NULL) == MTASTS_ESTATE);
+                                           NULL) == MTASTS_REFUSED);
         FZ_CHECK(r == NULL);
     }
     return rc;

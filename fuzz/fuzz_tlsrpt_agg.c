@@ -235,7 +235,7 @@ run(mtasts_ctx *ctx, struct st *s)
                 FZ_CHECK(mtasts_tlsrpt_agg_remove(x, dom, dl, day) ==
                          MTASTS_OK);
                 FZ_CHECK(mtasts_tlsrpt_agg_remove(x, dom, dl, day) ==
-                         MTASTS_EINVAL);
+                         MTASTS_NONE);
             }
             break;
         default: /* options */

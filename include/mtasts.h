@@ -24,7 +24,12 @@
  *  - Strings in are (pointer, length); strings out are (pointer, length)
  *    and NUL-terminated as well.
  *  - Functions that can fail return int: 0 is success, a negative value is
- *    one of the MTASTS_E* codes below. The values never change.
+ *    one of the MTASTS_E* error codes below. A protocol outcome is never an
+ *    error: a few functions (documented) return a positive status instead,
+ *    MTASTS_NONE ("nothing to return") or MTASTS_REFUSED ("the protocol
+ *    refuses this input"). mtasts_is_fatal() tells errors that end an
+ *    object or need a program change from those worth a retry or other
+ *    input. The values never change.
  *  - Parsers take (buf, len): no NUL terminator is needed and the library
  *    never reads past len.
  *  - Objects returned through ret_* parameters are owned by the caller and
@@ -76,10 +81,17 @@ extern "C" {
 /* ------------------------------------------------------------------ */
 
 /**
- * Status codes returned by the functions declared int (0 or negative).
- * The values never change: they may be logged, stored and compared.
+ * Status codes returned by the functions declared int: 0 for success,
+ * positive for a protocol outcome that is not an error, negative for an
+ * error. The values never change: they may be logged, stored and compared.
  */
 typedef enum mtasts_status {
+    /** not an error: the input was refused by a protocol rule (a report
+     * mail whose DKIM verdict is not a pass, RPT-DELIV-17); nothing made */
+    MTASTS_REFUSED = 2,
+    /** not an error: nothing to return (no such key, nothing due, nothing
+     * to store); outputs are empty */
+    MTASTS_NONE = 1,
     /** success */
     MTASTS_OK = 0,
     /** API misuse (NULL where not allowed, a value of the wrong family) */
@@ -121,6 +133,21 @@ MTASTS_API const char *mtasts_strerror(int status);
  * Never returns NULL.
  */
 MTASTS_API const char *mtasts_status_name(int status);
+
+/**
+ * Whether a status means the operation cannot go on: 1 for MTASTS_ENOMEM
+ * (the object the call was made on may only be freed, for a lookup; a
+ * parse made nothing), MTASTS_EINVAL, MTASTS_EVERSION and MTASTS_ESTATE
+ * (API misuse: the program must change, retrying the same call fails the
+ * same way), MTASTS_ECALLBACK (the caller's hook failed) and any unknown
+ * negative value. 0 for MTASTS_OK, the outcomes MTASTS_NONE and
+ * MTASTS_REFUSED, and the errors that a retry or other input can cure:
+ * MTASTS_EAGAIN (call again later), MTASTS_ERANGE (retry with a larger
+ * buffer), and the input errors MTASTS_ESYNTAX, MTASTS_ETOOBIG,
+ * MTASTS_ENONASCII, MTASTS_ESTRICT and MTASTS_ECORRUPT (drop or refetch
+ * that input and go on).
+ */
+MTASTS_API int mtasts_is_fatal(int status);
 
 /* ------------------------------------------------------------------ */
 /* Version                                                             */
@@ -1247,8 +1274,9 @@ MTASTS_API int mtasts_lookup_entry_action(const mtasts_lookup *lookup);
 /**
  * The entry bytes to store when the action is MTASTS_ENTRY_ACTION_STORE
  * (snprintf semantics).
- * @return 0, MTASTS_ERANGE, MTASTS_ESTATE (nothing to store),
- *         MTASTS_EINVAL (lookup NULL, or dst NULL with dst_len > 0).
+ * @return 0, MTASTS_ERANGE, MTASTS_NONE (not an error: nothing to
+ *         store), MTASTS_ESTATE (the lookup is not done), MTASTS_EINVAL
+ *         (lookup NULL, or dst NULL with dst_len > 0).
  */
 MTASTS_API int mtasts_lookup_entry(const mtasts_lookup *lookup, uint8_t *dst,
                                    size_t dst_len, size_t *ret_needed);
@@ -1282,7 +1310,8 @@ MTASTS_API int mtasts_lookup_format(const mtasts_lookup *lookup, char *dst,
  * mtasts_lookup_new_decoded(). Afterwards the action reads
  * MTASTS_ENTRY_ACTION_UNCHANGED, and the policy of mtasts_lookup_policy() lives
  * as long as the taken entry.
- * @return 0, MTASTS_ESTATE (nothing to store), MTASTS_EINVAL.
+ * @return 0, MTASTS_NONE (not an error: nothing to store),
+ *         MTASTS_ESTATE (the lookup is not done), MTASTS_EINVAL.
  * Ownership: free *ret_entry with mtasts_entry_free().
  */
 MTASTS_API int mtasts_lookup_take_entry(mtasts_lookup *lookup,
@@ -1606,8 +1635,8 @@ MTASTS_API size_t mtasts_cache_gc(mtasts_cache *cache, int64_t now,
  * do not all fall due at once. Writes the domain with snprintf semantics
  * and its due time to *ret_due (which may be later than now: nothing is
  * due yet). Runs in O(entries).
- * @return 0, MTASTS_ERANGE, MTASTS_EINVAL, or MTASTS_ESTATE when no entry
- *         qualifies (ret_needed is then 0).
+ * @return 0, MTASTS_ERANGE, MTASTS_EINVAL, or MTASTS_NONE (not an error)
+ *         when no entry qualifies (ret_needed is then 0, dst "").
  */
 MTASTS_API int mtasts_cache_next_refresh(mtasts_cache *cache, int64_t now,
                                          int64_t used_within, int64_t jitter,
@@ -2179,9 +2208,9 @@ MTASTS_API int mtasts_tlsrpt_agg_key(const mtasts_tlsrpt_agg *agg, size_t i,
  * the warning MTASTS_W_COUNTER_SATURATED in the report (RPT-AGG-14); a
  * certificate-not-trusted or validation-failure entry without a reason
  * code gives MTASTS_W_NO_REASON_CODE (RPT-JSON-18, a SHOULD).
- * @return 0, MTASTS_ESTATE (no such key, or only successes with
- *         MTASTS_AGG_FAILURES_ONLY), MTASTS_ESYNTAX (bad contact or id),
- *         MTASTS_EINVAL, MTASTS_ENOMEM.
+ * @return 0, MTASTS_NONE (not an error: no such key, or only successes
+ *         with MTASTS_AGG_FAILURES_ONLY; no report), MTASTS_ESYNTAX (bad
+ *         contact or id), MTASTS_EINVAL, MTASTS_ENOMEM.
  * Ownership: free *ret_report with mtasts_tlsrpt_report_free().
  */
 MTASTS_API int mtasts_tlsrpt_report_build(
@@ -2191,7 +2220,8 @@ MTASTS_API int mtasts_tlsrpt_report_build(
     mtasts_tlsrpt_report **ret_report);
 
 /** Forget a key once its report is made (day may be any time of that
- * UTC day). @return 0 or MTASTS_EINVAL. */
+ * UTC day). @return 0, MTASTS_NONE (not an error: no such key), or
+ * MTASTS_EINVAL. */
 MTASTS_API int mtasts_tlsrpt_agg_remove(mtasts_tlsrpt_agg *agg,
                                         const char *domain, size_t domain_len,
                                         int64_t day);
@@ -2378,7 +2408,8 @@ typedef enum mtasts_dkim_verdict {
  * attachment), which is decoded and parsed as mtasts_tlsrpt_report_parse()
  * does (flags as there). The JSON is authoritative: *ret_mismatch is 1 when
  * the attachment file name or the Subject disagrees with it (RPT-DELIV-16).
- * @return 0, MTASTS_ESTATE (DKIM not passed), MTASTS_ESYNTAX (not a report
+ * @return 0, MTASTS_REFUSED (not an error: DKIM not passed; reterr
+ *         reason MTASTS_R_DKIM), MTASTS_ESYNTAX (not a report
  *         mail, or the report is invalid: reterr says why), MTASTS_ETOOBIG,
  *         MTASTS_ESTRICT, MTASTS_EINVAL, MTASTS_ENOMEM.
  */

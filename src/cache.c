@@ -583,8 +583,14 @@ mtasts_cache_next_refresh(mtasts_cache *c, int64_t now, int64_t used_within,
         best = nd;
         best_due = due;
     }
-    if (best == NULL)
-        return MTASTS_ESTATE;
+    if (best == NULL) {
+        /* nothing qualifies: an outcome, not an error */
+        if (ret_needed != NULL)
+            *ret_needed = 0;
+        if (dst_len > 0)
+            dst[0] = '\0';
+        return MTASTS_NONE;
+    }
     if (ret_due != NULL)
         *ret_due = best_due;
     mt_out_init(&o, dst, dst_len);

@@ -195,9 +195,10 @@ mtasts_lookup_take_entry(mtasts_lookup *lk, mtasts_entry **ret_entry)
         *ret_entry = NULL;
     if (lk == NULL || ret_entry == NULL)
         return MTASTS_EINVAL;
-    if (lk->state != ST_DONE || lk->action != MTASTS_ENTRY_ACTION_STORE ||
-        lk->next == NULL)
+    if (lk->state != ST_DONE)
         return MTASTS_ESTATE;
+    if (lk->action != MTASTS_ENTRY_ACTION_STORE || lk->next == NULL)
+        return MTASTS_NONE; /* nothing to store: an outcome */
     *ret_entry = lk->next;
     lk->next = NULL;
     lk->action = MTASTS_ENTRY_ACTION_UNCHANGED;
@@ -651,9 +652,10 @@ mtasts_lookup_entry(const mtasts_lookup *lk, uint8_t *dst, size_t dst_len,
 {
     if (lk == NULL || (dst == NULL && dst_len > 0))
         return MTASTS_EINVAL;
-    if (lk->state != ST_DONE || lk->action != MTASTS_ENTRY_ACTION_STORE ||
-        lk->next == NULL)
+    if (lk->state != ST_DONE)
         return MTASTS_ESTATE;
+    if (lk->action != MTASTS_ENTRY_ACTION_STORE || lk->next == NULL)
+        return MTASTS_NONE; /* nothing to store: an outcome */
     return mtasts_entry_encode(lk->next, dst, dst_len, ret_needed);
 }
 

@@ -571,7 +571,7 @@ mtasts_tlsrpt_mail_ingest(mtasts_ctx *ctx, const uint8_t *msg, size_t len,
     if (ctx == NULL || (msg == NULL && len > 0) || ret_report == NULL)
         return fail(reterr, MTASTS_EINVAL, MTASTS_R_NONE, 0, NULL, 0);
     if (dkim != MTASTS_DKIM_PASS) /* RPT-DELIV-17 */
-        return fail(reterr, MTASTS_ESTATE, MTASTS_R_DKIM, 0, NULL, 0);
+        return fail(reterr, MTASTS_REFUSED, MTASTS_R_DKIM, 0, NULL, 0);
     if (len == 0)
         return fail(reterr, MTASTS_ESYNTAX, MTASTS_R_EMPTY, 0, NULL, 0);
     /* two header records: the current entity and the top level (for the

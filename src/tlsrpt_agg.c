@@ -960,7 +960,7 @@ mtasts_tlsrpt_agg_remove(mtasts_tlsrpt_agg *agg, const char *domain,
         return MTASTS_EINVAL;
     k = mt_agg_key_find(agg, d, dlen, day - day % MT_AGG_DAY);
     if (k == NULL)
-        return MTASTS_EINVAL;
+        return MTASTS_NONE; /* no such key: an outcome, not an error */
     key_free_at(agg, k->slot - agg->khead);
     release_empty(agg);
     return MTASTS_OK;

@@ -398,10 +398,10 @@ mtasts_tlsrpt_report_build(const mtasts_tlsrpt_agg *agg, const char *domain,
         day > MT_AGG_TIME_MAX)
         return MTASTS_EINVAL;
     if (mtasts_domain_normalize(domain, domain_len, d, sizeof(d), &dlen) != 0)
-        return MTASTS_ESTATE; /* cannot be a key */
+        return MTASTS_NONE; /* cannot be a key */
     k = mt_agg_key_find(agg, d, dlen, day - day % MT_AGG_DAY);
     if (k == NULL)
-        return MTASTS_ESTATE;
+        return MTASTS_NONE;
     for (i = 0; i < k->npols; i++) {
         if (k->pols[i]->failure > 0 || k->pols[i]->ndets > 0)
             failed = 1;
@@ -410,7 +410,7 @@ mtasts_tlsrpt_report_build(const mtasts_tlsrpt_agg *agg, const char *domain,
             hint += k->pols[i]->ndets * (k->pols[i]->dets[0]->blob_len + 32);
     }
     if (agg->failures_only && !failed)
-        return MTASTS_ESTATE;
+        return MTASTS_NONE;
     if (!mt_utf8_ok(org, org_len) || !mt_addr_spec_ok(contact, contact_len) ||
         !mt_dot_atom_ok(report_id, report_id_len))
         return MTASTS_ESYNTAX;

@@ -1019,7 +1019,7 @@ cmd_report_parse(mtasts_ctx *ctx, int argc, char **argv)
                                        dkim_pass ? MTASTS_DKIM_PASS
                                                  : MTASTS_DKIM_FAIL,
                                        o.flags, &r, &mismatch, &d);
-        if (rc == MTASTS_ESTATE)
+        if (rc == MTASTS_REFUSED)
             fputs("mtasts: report: the input is an e-mail; a report e-mail "
                   "is read only once its DKIM signature has been verified "
                   "(RFC 8460 section 3): verify it, then give --dkim-pass\n",

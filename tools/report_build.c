@@ -1166,7 +1166,7 @@ make_report(const struct rb *rb, const struct bopts *o,
                                     strlen(o->contact), id, strlen(id), ret);
     if (rc == MTASTS_ENOMEM)
         return rb_oom();
-    if (rc == MTASTS_ESTATE) {
+    if (rc == MTASTS_NONE) {
         rb_where(rb->path);
         fputs("no counted session for ", stderr);
         text_put(stderr, dom, dl);

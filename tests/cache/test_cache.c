@@ -496,16 +496,16 @@ test_next_refresh(void **state)
     size_t n = 99;
     int64_t due = -1;
 
-    /* ESTATE on an empty cache, with ret_needed 0 */
+    /* MTASTS_NONE (an outcome) on an empty cache, with ret_needed 0 */
     assert_int_equal(
         mtasts_cache_next_refresh(c, 0, 100, 0, buf, sizeof(buf), &n, &due),
-        MTASTS_ESTATE);
+        MTASTS_NONE);
     assert_int_equal(n, 0);
     assert_string_equal(buf, "");
     put_s(c, "never.example", "x", 0, 1000); /* refresh_at 0: never */
     assert_int_equal(
         mtasts_cache_next_refresh(c, 1000, 100, 0, NULL, 0, &n, &due),
-        MTASTS_ESTATE);
+        MTASTS_NONE);
     assert_int_equal(n, 0);
 
     put_s(c, "late.example", "x", 5000, 1000);

@@ -344,7 +344,7 @@ dh_apply(struct dh_store *st, const mtasts_lookup *lk)
     case MTASTS_ENTRY_ACTION_DELETE:
         assert_int_equal(
             mtasts_lookup_entry(lk, st->buf, sizeof(st->buf), &need),
-            MTASTS_ESTATE);
+            MTASTS_NONE);
         st->present = 0;
         st->len = 0;
         return MTASTS_OK;
@@ -353,7 +353,7 @@ dh_apply(struct dh_store *st, const mtasts_lookup *lk)
                          MTASTS_ENTRY_ACTION_UNCHANGED);
         assert_int_equal(
             mtasts_lookup_entry(lk, st->buf, sizeof(st->buf), &need),
-            MTASTS_ESTATE);
+            MTASTS_NONE);
         return MTASTS_OK;
     }
 }

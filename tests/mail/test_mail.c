@@ -1006,12 +1006,12 @@ test_deliv_17_dkim(void **state)
     p = mtasts_buf_data(m, &n);
     assert_int_equal(mtasts_tlsrpt_mail_ingest(ctx, p, n, MTASTS_DKIM_FAIL, 0,
                                                &got, &mis, &d),
-                     MTASTS_ESTATE);
+                     MTASTS_REFUSED);
     assert_null(got);
-    assert_int_equal(d.code, MTASTS_ESTATE);
+    assert_int_equal(d.code, MTASTS_REFUSED);
     assert_int_equal(
         mtasts_tlsrpt_mail_ingest(ctx, p, n, 7, 0, &got, &mis, NULL),
-        MTASTS_ESTATE);
+        MTASTS_REFUSED);
     assert_int_equal(mtasts_tlsrpt_mail_ingest(ctx, p, n, MTASTS_DKIM_PASS, 0,
                                                &got, &mis, &d),
                      MTASTS_OK);

@@ -327,6 +327,8 @@ struct code_row {
 };
 
 static const struct code_row codes[] = {
+    {MTASTS_REFUSED, "MTASTS_REFUSED"},
+    {MTASTS_NONE, "MTASTS_NONE"},
     {MTASTS_OK, "MTASTS_OK"},
     {MTASTS_EINVAL, "MTASTS_EINVAL"},
     {MTASTS_ENOMEM, "MTASTS_ENOMEM"},
@@ -349,6 +351,8 @@ status_values_are_fixed(void **state)
 {
     (void)state;
     /* The values never change (ABI). */
+    assert_int_equal(MTASTS_REFUSED, 2);
+    assert_int_equal(MTASTS_NONE, 1);
     assert_int_equal(MTASTS_OK, 0);
     assert_int_equal(MTASTS_EINVAL, -1);
     assert_int_equal(MTASTS_ENOMEM, -2);
@@ -368,7 +372,7 @@ static void
 strerror_and_status_name(void **state)
 {
     size_t i, j;
-    static const int unknown[] = {1, 2, -13, -100, 12345, -2147483647 - 1};
+    static const int unknown[] = {3, -13, -100, 12345, -2147483647 - 1};
 
     (void)state;
     for (i = 0; i < NCODES; i++) {
@@ -383,6 +387,40 @@ strerror_and_status_name(void **state)
     for (i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
         assert_string_equal(mtasts_strerror(unknown[i]), "unknown error");
         assert_string_equal(mtasts_status_name(unknown[i]), "MTASTS_UNKNOWN");
+    }
+}
+
+/* mtasts_is_fatal(): errors that end an object or need a program change
+ * are fatal; outcomes and errors a retry or other input cures are not */
+static void
+is_fatal_classes(void **state)
+{
+    static const int fatal[] = {
+        MTASTS_ENOMEM,    MTASTS_EINVAL, MTASTS_EVERSION, MTASTS_ESTATE,
+        MTASTS_ECALLBACK, -13,           -2147483647 - 1};
+    static const int not_fatal[] = {MTASTS_OK,
+                                    MTASTS_NONE,
+                                    MTASTS_REFUSED,
+                                    MTASTS_EAGAIN,
+                                    MTASTS_ERANGE,
+                                    MTASTS_ESYNTAX,
+                                    MTASTS_ETOOBIG,
+                                    MTASTS_ENONASCII,
+                                    MTASTS_ESTRICT,
+                                    MTASTS_ECORRUPT,
+                                    3};
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+        assert_int_equal(mtasts_is_fatal(fatal[i]), 1);
+    for (i = 0; i < sizeof(not_fatal) / sizeof(not_fatal[0]); i++)
+        assert_int_equal(mtasts_is_fatal(not_fatal[i]), 0);
+    /* every status code is classified, as one or the other */
+    for (i = 0; i < NCODES; i++) {
+        int f = mtasts_is_fatal(codes[i].code);
+        assert_true(f == 0 || f == 1);
+        assert_true(codes[i].code >= 0 ? f == 0 : 1);
     }
 }
 
@@ -678,6 +716,7 @@ main(void)
                                         harness_teardown),
         cmocka_unit_test(status_values_are_fixed),
         cmocka_unit_test(strerror_and_status_name),
+        cmocka_unit_test(is_fatal_classes),
         cmocka_unit_test(warning_names),
         cmocka_unit_test(ctx_seed_random),
         cmocka_unit_test(ctx_seed_caller),
