@@ -2363,12 +2363,13 @@ MTASTS_API const char *mtasts_tlsrpt_dkim_headers(void);
 /**
  * The body and Content-Type of an HTTPS POST of a report (RPT-DELIV-9):
  * application/tlsrpt+gzip with MTASTS_DELIVER_F_GZIP, else +json.
+ * @param[out] ret_content_type static, NUL-terminated (may be NULL)
+ * @param[out] ret_content_type_len its length (may be NULL)
  * @return 0, MTASTS_EINVAL, MTASTS_ENOMEM.
  */
-MTASTS_API int
-mtasts_tlsrpt_https_body_build(const mtasts_tlsrpt_report *report,
-                               unsigned flags, mtasts_buf **ret_body,
-                               const char **ret_content_type);
+MTASTS_API int mtasts_tlsrpt_https_body_build(
+    const mtasts_tlsrpt_report *report, unsigned flags, mtasts_buf **ret_body,
+    const char **ret_content_type, size_t *ret_content_type_len);
 
 /** Payload size above which many receivers refuse a report: 10 MB. */
 #define MTASTS_REPORT_WARN_SIZE 10000000

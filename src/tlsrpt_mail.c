@@ -557,8 +557,12 @@ mtasts_tlsrpt_dkim_headers(void)
 int
 mtasts_tlsrpt_https_body_build(const mtasts_tlsrpt_report *report,
                                unsigned flags, mtasts_buf **ret_body,
-                               const char **ret_content_type)
+                               const char **ret_content_type,
+                               size_t *ret_content_type_len)
 {
+    const char *ct = (flags & MTASTS_DELIVER_F_GZIP) != 0
+                         ? "application/tlsrpt+gzip"
+                         : "application/tlsrpt+json";
     int rc;
 
     if (ret_body != NULL)
@@ -568,9 +572,9 @@ mtasts_tlsrpt_https_body_build(const mtasts_tlsrpt_report *report,
         return MTASTS_EINVAL;
     rc = report_payload(report, flags, ret_body);
     if (rc == MTASTS_OK && ret_content_type != NULL)
-        *ret_content_type = (flags & MTASTS_DELIVER_F_GZIP) != 0
-                                ? "application/tlsrpt+gzip"
-                                : "application/tlsrpt+json";
+        *ret_content_type = ct;
+    if (rc == MTASTS_OK && ret_content_type_len != NULL)
+        *ret_content_type_len = strlen(ct);
     return rc;
 }
 

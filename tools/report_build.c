@@ -1213,7 +1213,7 @@ emit(const mtasts_tlsrpt_report *r, const struct bopts *o)
         mf.message_id_len = strlen(o->message_id);
         rc = mtasts_tlsrpt_mail_build(r, &mf, fl, &b);
     } else if (o->https) {
-        rc = mtasts_tlsrpt_https_body_build(r, fl, &b, &ctype);
+        rc = mtasts_tlsrpt_https_body_build(r, fl, &b, &ctype, NULL);
     } else {
         rc = mtasts_tlsrpt_report_format(
             r, o->pretty ? MTASTS_JSON_F_PRETTY : 0, &b);

@@ -449,6 +449,7 @@ test_deliv_4_9_https_body(void **state)
     mtasts_tlsrpt_report *r;
     mtasts_buf *b = NULL, *j = NULL;
     const char *ct = NULL;
+    size_t ctl = 0;
     const uint8_t *p;
     unsigned char *plain;
     size_t n, pn;
@@ -459,9 +460,10 @@ test_deliv_4_9_https_body(void **state)
     r = parse_report(sample_json, strlen(sample_json));
     json = canonical(r, &jl);
     assert_int_equal(
-        mtasts_tlsrpt_https_body_build(r, MTASTS_DELIVER_F_GZIP, &b, &ct),
+        mtasts_tlsrpt_https_body_build(r, MTASTS_DELIVER_F_GZIP, &b, &ct, &ctl),
         MTASTS_OK);
     assert_string_equal(ct, "application/tlsrpt+gzip");
+    assert_int_equal(ctl, strlen("application/tlsrpt+gzip"));
     p = mtasts_buf_data(b, &n);
     assert_true(n > 3 && p[0] == 0x1f && p[1] == 0x8b && p[2] == 0x08);
     plain = filter("gzip -dc", p, n, &pn);
@@ -470,19 +472,21 @@ test_deliv_4_9_https_body(void **state)
     free(plain);
     mtasts_buf_free(b);
     /* plain JSON */
-    assert_int_equal(mtasts_tlsrpt_https_body_build(r, 0, &j, &ct), MTASTS_OK);
+    assert_int_equal(mtasts_tlsrpt_https_body_build(r, 0, &j, &ct, &ctl),
+                     MTASTS_OK);
     assert_string_equal(ct, "application/tlsrpt+json");
+    assert_int_equal(ctl, strlen("application/tlsrpt+json"));
     p = mtasts_buf_data(j, &n);
     assert_int_equal(n, jl);
     assert_memory_equal(p, json, jl);
     mtasts_buf_free(j);
     /* misuse */
-    assert_int_equal(mtasts_tlsrpt_https_body_build(NULL, 0, &j, &ct),
+    assert_int_equal(mtasts_tlsrpt_https_body_build(NULL, 0, &j, &ct, NULL),
                      MTASTS_EINVAL);
-    assert_int_equal(mtasts_tlsrpt_https_body_build(r, 0x80, &j, &ct),
+    assert_int_equal(mtasts_tlsrpt_https_body_build(r, 0x80, &j, &ct, NULL),
                      MTASTS_EINVAL);
     assert_null(j);
-    assert_int_equal(mtasts_tlsrpt_https_body_build(r, 0, NULL, &ct),
+    assert_int_equal(mtasts_tlsrpt_https_body_build(r, 0, NULL, &ct, NULL),
                      MTASTS_EINVAL);
     free(json);
     mtasts_tlsrpt_report_free(r);
@@ -517,9 +521,9 @@ test_deliv_4_ratio(void **state)
             i ? "," : "", i, 200 - i, i, i + 1);
     len += (size_t)snprintf(json + len, cap - len, "]}]}");
     r = parse_report(json, len);
-    assert_int_equal(
-        mtasts_tlsrpt_https_body_build(r, MTASTS_DELIVER_F_GZIP, &b, NULL),
-        MTASTS_OK);
+    assert_int_equal(mtasts_tlsrpt_https_body_build(r, MTASTS_DELIVER_F_GZIP,
+                                                    &b, NULL, NULL),
+                     MTASTS_OK);
     (void)mtasts_buf_data(b, &n);
     assert_true(n < len / 2);
     mtasts_buf_free(b);

@@ -107,7 +107,7 @@ sweep_mail(const mtasts_tlsrpt_report *r, const char *submitter, unsigned flags,
         const char *ct = NULL;
 
         ralloc_reset(&mc, k);
-        rc = mtasts_tlsrpt_https_body_build(r, flags, &b, &ct);
+        rc = mtasts_tlsrpt_https_body_build(r, flags, &b, &ct, NULL);
         if (!mc.failed) {
             assert_int_equal(rc, MTASTS_OK);
             mtasts_buf_free(b);
