@@ -31,7 +31,8 @@ sts(mtasts_ctx *ctx, const char *domain, const char *mx)
              "604800\r\n",
              mx);
     if (mtasts_policy_parse(ctx, body, strlen(body), 0, &p, NULL) != 0 ||
-        mtasts_tlsrpt_policy_sts(ctx, domain, strlen(domain), p, &tp) != 0) {
+        mtasts_tlsrpt_policy_build_sts(ctx, domain, strlen(domain), p, &tp) !=
+            0) {
         fprintf(stderr, "policy setup failed\n");
         exit(1);
     }
@@ -59,8 +60,11 @@ run(mtasts_ctx *ctx, mtasts_tlsrpt_policy *const *pol, unsigned fail_every)
         f[i].result_type = i % 2 ? MTASTS_RESULT_STARTTLS_NOT_SUPPORTED
                                  : MTASTS_RESULT_CERTIFICATE_EXPIRED;
         f[i].sending_ip = ips[i];
+        f[i].sending_ip_len = strlen(f[i].sending_ip);
         f[i].receiving_mx = "mx1.mail.example.com";
+        f[i].receiving_mx_len = strlen(f[i].receiving_mx);
         f[i].receiving_ip = "203.0.113.56";
+        f[i].receiving_ip_len = strlen(f[i].receiving_ip);
     }
     if (mtasts_tlsrpt_agg_new(ctx, &agg) != 0)
         exit(1);
@@ -98,7 +102,7 @@ main(void)
     pol[0] = sts(ctx, "example.com", "*.mail.example.com");
     pol[1] = sts(ctx, "example.net", "mx.example.net");
     pol[2] = sts(ctx, "example.org", "*.example.org");
-    if (mtasts_tlsrpt_policy_none(ctx, "example.edu", 11, &pol[3]) != 0)
+    if (mtasts_tlsrpt_policy_build_none(ctx, "example.edu", 11, &pol[3]) != 0)
         return 1;
     printf("bench_agg: %d sessions x %d runs, 4 policies, median\n", SESSIONS,
            RUNS);

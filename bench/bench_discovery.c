@@ -113,7 +113,7 @@ make_entry(void)
         mtasts_lookup_next(lk) != MTASTS_ACT_DONE ||
         mtasts_lookup_outcome(lk) != MTASTS_OUTCOME_APPLY ||
         mtasts_lookup_why(lk) != MTASTS_WHY_FETCHED ||
-        mtasts_lookup_entry_action(lk) != MTASTS_ENTRY_STORE ||
+        mtasts_lookup_entry_action(lk) != MTASTS_ENTRY_ACTION_STORE ||
         mtasts_lookup_entry(lk, entry_buf, sizeof(entry_buf), &entry_len) !=
             0) {
         fprintf(stderr, "bench_discovery: producing the entry failed\n");
@@ -472,7 +472,7 @@ self_check(void)
         mtasts_lookup_outcome(lk) != MTASTS_OUTCOME_APPLY ||
         mtasts_lookup_why(lk) != MTASTS_WHY_CACHED ||
         mtasts_lookup_from_cache(lk) != 1 ||
-        mtasts_lookup_entry_action(lk) != MTASTS_ENTRY_UNCHANGED ||
+        mtasts_lookup_entry_action(lk) != MTASTS_ENTRY_ACTION_UNCHANGED ||
         mtasts_lookup_result_type(lk) != MTASTS_RESULT_NONE ||
         mtasts_policy_mode(mtasts_lookup_policy(lk)) != MTASTS_MODE_ENFORCE ||
         mtasts_decide(mtasts_lookup_policy(lk), mx_text, sizeof(mx_text) - 1,

@@ -293,9 +293,10 @@ main(int argc, char **argv)
     /* Write back what the library says; nothing else touches the file. */
     action = mtasts_lookup_entry_action(lookup);
     printf("cache: %s\n", actions[action]);
-    if (action == MTASTS_ENTRY_STORE && store_entry(argv[1], lookup) != 0)
+    if (action == MTASTS_ENTRY_ACTION_STORE &&
+        store_entry(argv[1], lookup) != 0)
         goto out;
-    if (action == MTASTS_ENTRY_DELETE && remove(argv[1]) != 0 &&
+    if (action == MTASTS_ENTRY_ACTION_DELETE && remove(argv[1]) != 0 &&
         errno != ENOENT) {
         perror(argv[1]);
         goto out;

@@ -139,10 +139,10 @@ check_entry(mtasts_ctx *ctx, struct fz_alloc *fa, const mtasts_entry *e,
     fetched = num(f.v[3], f.vl[3]);
     expires = num(f.v[4], f.vl[4]);
     bu = num(f.v[5], f.vl[5]);
-    FZ_CHECK(mtasts_entry_time(e, MTASTS_ENTRY_FETCHED_AT) == fetched);
-    FZ_CHECK(mtasts_entry_time(e, MTASTS_ENTRY_EXPIRES_AT) == expires);
-    FZ_CHECK(mtasts_entry_time(e, MTASTS_ENTRY_BACKOFF_UNTIL) == bu);
-    FZ_CHECK(mtasts_entry_time(e, MTASTS_ENTRY_LAST_USED) ==
+    FZ_CHECK(mtasts_entry_time(e, MTASTS_ENTRY_TIME_FETCHED_AT) == fetched);
+    FZ_CHECK(mtasts_entry_time(e, MTASTS_ENTRY_TIME_EXPIRES_AT) == expires);
+    FZ_CHECK(mtasts_entry_time(e, MTASTS_ENTRY_TIME_BACKOFF_UNTIL) == bu);
+    FZ_CHECK(mtasts_entry_time(e, MTASTS_ENTRY_TIME_LAST_USED) ==
              num(f.v[8], f.vl[8]));
     FZ_CHECK(mtasts_entry_time(e, 0) == 0 && mtasts_entry_time(e, 5) == 0);
     FZ_CHECK(num(f.v[7], f.vl[7]) <= MTASTS_RESULT_STS_WEBPKI_INVALID);
@@ -199,7 +199,7 @@ check_lookup(mtasts_ctx *ctx, const char *domain, size_t dlen,
     if (rc != MTASTS_OK) {
         /* only the domain can be refused */
         FZ_CHECK(lk == NULL);
-        FZ_CHECK(mtasts_hostname_check(domain, dlen, MTASTS_HOST_TRAILING_DOT,
+        FZ_CHECK(mtasts_hostname_check(domain, dlen, MTASTS_HOST_F_TRAILING_DOT,
                                        NULL) != MTASTS_OK ||
                  dlen + 9 > MTASTS_DOMAIN_MAX_LEN);
         return;
@@ -210,7 +210,8 @@ check_lookup(mtasts_ctx *ctx, const char *domain, size_t dlen,
                                    0) == MTASTS_OK);
     FZ_CHECK(mtasts_lookup_next(lk) == MTASTS_ACT_DONE);
     cp = want_error == 0 && dec != NULL ? mtasts_entry_policy(dec) : NULL;
-    valid = cp != NULL && now < mtasts_entry_time(dec, MTASTS_ENTRY_EXPIRES_AT);
+    valid = cp != NULL &&
+            now < mtasts_entry_time(dec, MTASTS_ENTRY_TIME_EXPIRES_AT);
     p = mtasts_lookup_policy(lk);
     if (valid && mtasts_policy_mode(cp) != MTASTS_MODE_NONE) {
         /* T4: the record is gone, the cached policy applies */
@@ -222,11 +223,12 @@ check_lookup(mtasts_ctx *ctx, const char *domain, size_t dlen,
     } else if (valid) {
         /* T7: a none policy is deleted once the record is gone */
         FZ_CHECK(mtasts_lookup_outcome(lk) == MTASTS_OUTCOME_NO_POLICY);
-        FZ_CHECK(mtasts_lookup_entry_action(lk) == MTASTS_ENTRY_DELETE);
+        FZ_CHECK(mtasts_lookup_entry_action(lk) == MTASTS_ENTRY_ACTION_DELETE);
     } else {
         FZ_CHECK(mtasts_lookup_outcome(lk) == MTASTS_OUTCOME_NO_POLICY);
         FZ_CHECK(p == NULL && !mtasts_lookup_from_cache(lk));
-        FZ_CHECK(mtasts_lookup_entry_action(lk) == MTASTS_ENTRY_UNCHANGED);
+        FZ_CHECK(mtasts_lookup_entry_action(lk) ==
+                 MTASTS_ENTRY_ACTION_UNCHANGED);
     }
     FZ_CHECK(mtasts_lookup_result_type(lk) == MTASTS_RESULT_NONE);
     mtasts_lookup_free(lk);
@@ -305,7 +307,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * when it fails before the domain line). */
     if (rc == MTASTS_OK) {
         dom = mtasts_entry_domain(e, &dlen);
-        t = mtasts_entry_time(e, MTASTS_ENTRY_EXPIRES_AT) - 1;
+        t = mtasts_entry_time(e, MTASTS_ENTRY_TIME_EXPIRES_AT) - 1;
         check_lookup(ctx, dom, dlen, data, size, NOW, 0, e);
         if (t >= 0 && t <= ((int64_t)1 << 61))
             check_lookup(ctx, dom, dlen, data, size, t, 0, e);

@@ -8,7 +8,7 @@
  *   byte 1       min refetch, policy size limit, start time
  *   then steps   one byte each: domain (bits 0-2), entry source (bits 3-4:
  *                none, the stored entry, garbage bytes from the input, a
- *                mutated stored entry), MTASTS_LOOKUP_REFRESH (bit 5), how
+ *                mutated stored entry), MTASTS_LOOKUP_F_REFRESH (bit 5), how
  *                the clock moves (bits 6-7, plus more bytes); then the
  *                answers to each MTASTS_ACT_TXT (DNS status and an RRset
  *                cut from the input) and MTASTS_ACT_FETCH (transport, HTTP
@@ -589,11 +589,11 @@ check_stored(struct run *r, mtasts_lookup *lk, const struct oracle *o,
     p = mtasts_entry_policy(e);
     if (why == MTASTS_WHY_FETCHED) {
         FZ_CHECK(p != NULL);
-        FZ_CHECK(mtasts_entry_time(e, MTASTS_ENTRY_FETCHED_AT) == now);
-        FZ_CHECK(mtasts_entry_time(e, MTASTS_ENTRY_EXPIRES_AT) ==
+        FZ_CHECK(mtasts_entry_time(e, MTASTS_ENTRY_TIME_FETCHED_AT) == now);
+        FZ_CHECK(mtasts_entry_time(e, MTASTS_ENTRY_TIME_EXPIRES_AT) ==
                  now + (int64_t)mtasts_policy_max_age(p));
-        FZ_CHECK(mtasts_entry_time(e, MTASTS_ENTRY_LAST_USED) == now);
-        FZ_CHECK(mtasts_entry_time(e, MTASTS_ENTRY_BACKOFF_UNTIL) == 0);
+        FZ_CHECK(mtasts_entry_time(e, MTASTS_ENTRY_TIME_LAST_USED) == now);
+        FZ_CHECK(mtasts_entry_time(e, MTASTS_ENTRY_TIME_BACKOFF_UNTIL) == 0);
         s = policy_raw(p, &l);
         FZ_CHECK(same_bytes(s, l, o->body, o->body_len));
         s = mtasts_entry_id(e, &l);
@@ -613,10 +613,10 @@ check_stored(struct run *r, mtasts_lookup *lk, const struct oracle *o,
             s = policy_raw(p, &l);
             cs = policy_raw(cp, &cl);
             FZ_CHECK(same_bytes(s, l, cs, cl));
-            FZ_CHECK(mtasts_entry_time(e, MTASTS_ENTRY_FETCHED_AT) ==
-                     mtasts_entry_time(o->dec, MTASTS_ENTRY_FETCHED_AT));
-            FZ_CHECK(mtasts_entry_time(e, MTASTS_ENTRY_EXPIRES_AT) >=
-                     mtasts_entry_time(o->dec, MTASTS_ENTRY_EXPIRES_AT));
+            FZ_CHECK(mtasts_entry_time(e, MTASTS_ENTRY_TIME_FETCHED_AT) ==
+                     mtasts_entry_time(o->dec, MTASTS_ENTRY_TIME_FETCHED_AT));
+            FZ_CHECK(mtasts_entry_time(e, MTASTS_ENTRY_TIME_EXPIRES_AT) >=
+                     mtasts_entry_time(o->dec, MTASTS_ENTRY_TIME_EXPIRES_AT));
         }
         s = mtasts_entry_id(e, &l);
         cs = mtasts_entry_id(o->dec, &cl);
@@ -625,7 +625,7 @@ check_stored(struct run *r, mtasts_lookup *lk, const struct oracle *o,
         FZ_CHECK(p == NULL); /* no policy appears from nowhere */
     }
     if (why == MTASTS_WHY_FETCH_FAILED) {
-        FZ_CHECK(mtasts_entry_time(e, MTASTS_ENTRY_BACKOFF_UNTIL) ==
+        FZ_CHECK(mtasts_entry_time(e, MTASTS_ENTRY_TIME_BACKOFF_UNTIL) ==
                  now + r->backoff);
         s = mtasts_entry_backoff_id(e, &l);
         if (o->dns == MTASTS_DNS_OK && o->sel == MTASTS_SELECT_FOUND) {
@@ -677,11 +677,13 @@ check_done(struct run *r, mtasts_lookup *lk, const struct oracle *o,
              rt == MTASTS_RESULT_STS_POLICY_INVALID ||
              rt == MTASTS_RESULT_STS_WEBPKI_INVALID ||
              (why == MTASTS_WHY_BACKOFF && known("backoff-result")));
-    FZ_CHECK(action >= MTASTS_ENTRY_UNCHANGED && action <= MTASTS_ENTRY_DELETE);
+    FZ_CHECK(action >= MTASTS_ENTRY_ACTION_UNCHANGED &&
+             action <= MTASTS_ENTRY_ACTION_DELETE);
 
     cp = o->dec != NULL && o->same_domain ? mtasts_entry_policy(o->dec) : NULL;
     cached_valid =
-        cp != NULL && now < mtasts_entry_time(o->dec, MTASTS_ENTRY_EXPIRES_AT);
+        cp != NULL &&
+        now < mtasts_entry_time(o->dec, MTASTS_ENTRY_TIME_EXPIRES_AT);
     cached_none = cached_valid && mtasts_policy_mode(cp) == MTASTS_MODE_NONE;
 
     /* from_cache: only a decoded, unexpired entry of this domain */
@@ -704,14 +706,14 @@ check_done(struct run *r, mtasts_lookup *lk, const struct oracle *o,
         fetch_ok = o->fetch_expect == 0;
         FZ_CHECK(why ==
                  (fetch_ok ? MTASTS_WHY_FETCHED : MTASTS_WHY_FETCH_FAILED));
-        FZ_CHECK(action == MTASTS_ENTRY_STORE);
+        FZ_CHECK(action == MTASTS_ENTRY_ACTION_STORE);
         if (!fetch_ok)
             FZ_CHECK(rt == (cached_none ? 0 : o->fetch_expect));
         else
             FZ_CHECK(rt == 0);
         /* a fetch needs a record, or a refresh of a valid cache */
         FZ_CHECK((o->dns == MTASTS_DNS_OK && o->sel == MTASTS_SELECT_FOUND) ||
-                 ((flags & MTASTS_LOOKUP_REFRESH) && cached_valid));
+                 ((flags & MTASTS_LOOKUP_F_REFRESH) && cached_valid));
     } else if (o->dns == MTASTS_DNS_TEMPFAIL) {
         FZ_CHECK(why == MTASTS_WHY_TXT_TEMPFAIL);
     } else if (o->dns == MTASTS_DNS_NXDOMAIN || o->dns == MTASTS_DNS_NODATA ||
@@ -732,18 +734,19 @@ check_done(struct run *r, mtasts_lookup *lk, const struct oracle *o,
     if (why == MTASTS_WHY_BACKOFF) {
         /* T13: the failure is reported again while the backoff lasts */
         FZ_CHECK(o->dec != NULL && o->same_domain);
-        FZ_CHECK(now < mtasts_entry_time(o->dec, MTASTS_ENTRY_BACKOFF_UNTIL));
+        FZ_CHECK(now <
+                 mtasts_entry_time(o->dec, MTASTS_ENTRY_TIME_BACKOFF_UNTIL));
         FZ_CHECK(
             rt ==
             (cached_none ? 0 : entry_backoff_result(o->entry, o->entry_len)));
     }
-    if (action == MTASTS_ENTRY_DELETE)
+    if (action == MTASTS_ENTRY_ACTION_DELETE)
         FZ_CHECK(why == MTASTS_WHY_NO_RECORD && cached_none &&
                  outcome == MTASTS_OUTCOME_NO_POLICY);
 
     /* the entry to store */
     rc = mtasts_lookup_entry(lk, NULL, 0, &n);
-    if (action == MTASTS_ENTRY_STORE) {
+    if (action == MTASTS_ENTRY_ACTION_STORE) {
         FZ_CHECK(rc == MTASTS_ERANGE && n > 0);
         bytes = malloc(n + 1);
         if (bytes == NULL)
@@ -753,7 +756,7 @@ check_done(struct run *r, mtasts_lookup *lk, const struct oracle *o,
         check_stored(r, lk, o, norm, norm_len, now, bytes, n);
         lg->entry_hash = fnv(bytes, n);
     } else {
-        FZ_CHECK(rc == MTASTS_ESTATE);
+        FZ_CHECK(rc == MTASTS_NONE);
         n = 0;
     }
 
@@ -766,7 +769,7 @@ check_done(struct run *r, mtasts_lookup *lk, const struct oracle *o,
 
     ra = mtasts_lookup_refresh_at(lk);
     FZ_CHECK(ra == 0 || ra >= now);
-    if (action == MTASTS_ENTRY_DELETE)
+    if (action == MTASTS_ENTRY_ACTION_DELETE)
         FZ_CHECK(ra == 0);
 
     /* the delivery decision on the policy in force */
@@ -796,7 +799,7 @@ check_done(struct run *r, mtasts_lookup *lk, const struct oracle *o,
         FZ_CHECK(mtasts_cache_apply(r->cache, lk, now) == MTASTS_OK);
         FZ_CHECK(mtasts_cache_get(r->cache, norm, norm_len, now, &got, &gl) ==
                  MTASTS_OK);
-        if (action == MTASTS_ENTRY_STORE) {
+        if (action == MTASTS_ENTRY_ACTION_STORE) {
             FZ_CHECK(same_bytes(got, gl, bytes, n));
             /* and a plain put under the domain as given */
             FZ_CHECK(mtasts_cache_put(r->cache, given, strlen(given), bytes, n,
@@ -804,7 +807,7 @@ check_done(struct run *r, mtasts_lookup *lk, const struct oracle *o,
             FZ_CHECK(mtasts_cache_get(r->cache, norm, norm_len, now, &got,
                                       &gl) == MTASTS_OK);
             FZ_CHECK(same_bytes(got, gl, bytes, n));
-        } else if (action == MTASTS_ENTRY_DELETE) {
+        } else if (action == MTASTS_ENTRY_ACTION_DELETE) {
             FZ_CHECK(got == NULL && gl == 0);
         } else {
             FZ_CHECK((got != NULL) == (before != NULL));
@@ -847,7 +850,7 @@ run_step(struct run *r, struct in *in, int64_t *now)
     memset(&o, 0, sizeof(o));
     memset(&lg, 0, sizeof(lg));
     o.dns = -1;
-    flags = (b & 0x20u) ? MTASTS_LOOKUP_REFRESH : 0u;
+    flags = (b & 0x20u) ? MTASTS_LOOKUP_F_REFRESH : 0u;
     switch (dt) {
     case 0:
         t += in_u8(in);

@@ -30,7 +30,7 @@ ingest_checked(mtasts_ctx *ctx, const uint8_t *data, size_t size,
         mtasts_tlsrpt_report *r = NULL;
         FZ_CHECK(mtasts_tlsrpt_mail_ingest(ctx, data, size, MTASTS_DKIM_FAIL,
                                            flags, &r, NULL,
-                                           NULL) == MTASTS_ESTATE);
+                                           NULL) == MTASTS_REFUSED);
         FZ_CHECK(r == NULL);
     }
     return rc;
@@ -52,7 +52,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     rc_def = ingest_checked(ctx, data, size, 0, &def, &mis_def);
     rc_str =
-        ingest_checked(ctx, data, size, MTASTS_PARSE_STRICT, &str, &mis_str);
+        ingest_checked(ctx, data, size, MTASTS_PARSE_F_STRICT, &str, &mis_str);
     FZ_CHECK(rc_def != MTASTS_ENOMEM && rc_str != MTASTS_ENOMEM);
     if (rc_str == MTASTS_OK) {
         FZ_CHECK(rc_def == MTASTS_OK && mis_def == mis_str);

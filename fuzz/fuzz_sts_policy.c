@@ -5,6 +5,30 @@
  */
 #include "fuzz_common.h"
 
+/* mtasts_policy_build() with the model spread out as arguments */
+static int
+pbuild(mtasts_ctx *c, int mode, uint32_t max_age, const char *const *mx,
+       const size_t *mx_lens, size_t mx_count, const char *const *en,
+       const size_t *enl, const char *const *ev, const size_t *evl,
+       size_t ext_count, mtasts_policy **ret, struct mtasts_diag *d)
+{
+    struct mtasts_policy_model m;
+
+    memset(&m, 0, sizeof(m));
+    m.version = MTASTS_POLICY_MODEL_VERSION;
+    m.mode = mode;
+    m.max_age = max_age;
+    m.mx = mx;
+    m.mx_lens = mx_lens;
+    m.mx_count = mx_count;
+    m.ext_names = en;
+    m.ext_name_lens = enl;
+    m.ext_values = ev;
+    m.ext_value_lens = evl;
+    m.ext_count = ext_count;
+    return mtasts_policy_build(c, &m, ret, d);
+}
+
 static int
 fmt_pol(const void *obj, char *dst, size_t dst_len, size_t *ret_needed)
 {
@@ -26,7 +50,7 @@ check_mx(const mtasts_policy *pol, const char *mx, size_t len)
 {
     char host[MTASTS_DOMAIN_MAX_LEN + 2];
 
-    FZ_CHECK(mtasts_hostname_check(mx, len, MTASTS_HOST_WILDCARD, NULL) == 0);
+    FZ_CHECK(mtasts_hostname_check(mx, len, MTASTS_HOST_F_WILDCARD, NULL) == 0);
     if (len > 2 && mx[0] == '*' && mx[1] == '.') {
         /* "*.suffix" allows "a.suffix" */
         FZ_CHECK(len - 1 <= MTASTS_DOMAIN_MAX_LEN);
@@ -59,7 +83,7 @@ check_policy(const mtasts_policy *pol, const char *buf, size_t len,
              size_t mx_limit)
 {
     const char *s, *s2, *name, *value, *raw;
-    size_t n, i, j, l, l2, name_len, value_len, raw_len;
+    size_t n, i, j, l, l2, name_len, value_len, raw_len, pos = 0;
     int mode;
 
     FZ_CHECK(pol != NULL);
@@ -110,7 +134,15 @@ check_policy(const mtasts_policy *pol, const char *buf, size_t len,
     for (i = 0; i < n; i++) {
         s = mtasts_policy_line(pol, i, &l);
         FZ_CHECK(s != NULL && l > 0);
-        FZ_CHECK(s >= raw && s + l <= raw + raw_len);
+        FZ_CHECK(s[l] == '\0'); /* strings out are NUL-terminated */
+        /* the line is the raw text at increasing offsets, up to a line end */
+        while (pos + l <= raw_len &&
+               (memcmp(raw + pos, s, l) != 0 ||
+                (pos + l < raw_len && raw[pos + l] != '\r' &&
+                 raw[pos + l] != '\n')))
+            pos++;
+        FZ_CHECK(pos + l <= raw_len);
+        pos += l;
         FZ_CHECK(memchr(s, '\n', l) == NULL);
         FZ_CHECK(s[0] != ' ' && s[0] != '\t');
         if (i > 0) {
@@ -167,14 +199,14 @@ parse_checked(mtasts_ctx *ctx, const char *buf, size_t len, unsigned flags,
                      mtasts_ctx_get_limit(ctx, MTASTS_LIMIT_POLICY_MX));
         FZ_CHECK(d->warnings == mtasts_policy_warnings(*ret_pol));
         FZ_CHECK(d->warnings == 0 || d->warning_offset <= len);
-        if (flags & MTASTS_PARSE_STRICT)
+        if (flags & MTASTS_PARSE_F_STRICT)
             FZ_CHECK(d->warnings == 0);
         return rc;
     }
     FZ_CHECK(*ret_pol == NULL);
     FZ_CHECK(rc == MTASTS_ESYNTAX || rc == MTASTS_ENONASCII ||
              rc == MTASTS_ETOOBIG || rc == MTASTS_ENOMEM ||
-             (rc == MTASTS_ESTRICT && (flags & MTASTS_PARSE_STRICT)));
+             (rc == MTASTS_ESTRICT && (flags & MTASTS_PARSE_F_STRICT)));
     if (rc != MTASTS_ENOMEM) {
         FZ_CHECK(d->reason > MTASTS_R_NONE && d->reason <= MTASTS_R_BAD_MODEL);
         FZ_CHECK(strcmp(mtasts_reason_name(d->reason), "unknown") != 0);
@@ -215,9 +247,8 @@ build_from(mtasts_ctx *ctx, const mtasts_policy *pol, mtasts_policy **ret)
     for (i = 0; i < next; i++)
         FZ_CHECK(mtasts_policy_ext(pol, i, &en[i], &enl[i], &ev[i], &evl[i]) ==
                  0);
-    rc = mtasts_policy_build(ctx, mtasts_policy_mode(pol),
-                             mtasts_policy_max_age(pol), mx, mx_lens, nmx, en,
-                             enl, ev, evl, next, ret, NULL);
+    rc = pbuild(ctx, mtasts_policy_mode(pol), mtasts_policy_max_age(pol), mx,
+                mx_lens, nmx, en, enl, ev, evl, next, ret, NULL);
     free(mx);
     free(mx_lens);
     free(en);
@@ -259,7 +290,7 @@ round_trip(mtasts_ctx *ctx, const mtasts_policy *pol, size_t *ret_len)
     FZ_CHECK(len2 == len && memcmp(text, text2, len) == 0);
     free(text2);
 
-    rc = parse_checked(ctx, text, len, MTASTS_PARSE_STRICT, &strict, &d);
+    rc = parse_checked(ctx, text, len, MTASTS_PARSE_F_STRICT, &strict, &d);
     FZ_CHECK(rc == MTASTS_OK);
     FZ_CHECK(same_model(again, strict));
 
@@ -357,7 +388,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FZ_CHECK(ctx != NULL);
 
     rc_def = parse_checked(ctx, buf, size, 0, &def, &dd);
-    rc_str = parse_checked(ctx, buf, size, MTASTS_PARSE_STRICT, &str, &ds);
+    rc_str = parse_checked(ctx, buf, size, MTASTS_PARSE_F_STRICT, &str, &ds);
     FZ_CHECK(rc_def != MTASTS_ENOMEM && rc_str != MTASTS_ENOMEM);
     if (rc_str == MTASTS_OK) {
         FZ_CHECK(rc_def == MTASTS_OK);

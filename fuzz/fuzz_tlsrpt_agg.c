@@ -34,7 +34,7 @@ export_of(const mtasts_tlsrpt_agg *a)
 {
     mtasts_buf *b = NULL;
 
-    FZ_CHECK(mtasts_tlsrpt_agg_export(a, &b) == MTASTS_OK);
+    FZ_CHECK(mtasts_tlsrpt_agg_encode(a, &b) == MTASTS_OK);
     return b;
 }
 
@@ -56,7 +56,7 @@ check_export_import(mtasts_ctx *ctx, const mtasts_tlsrpt_agg *a)
     const uint8_t *d = mtasts_buf_data(e1, &n);
 
     FZ_CHECK(mtasts_tlsrpt_agg_new(ctx, &c) == MTASTS_OK);
-    FZ_CHECK(mtasts_tlsrpt_agg_import(c, d, n) == MTASTS_OK);
+    FZ_CHECK(mtasts_tlsrpt_agg_decode(c, d, n) == MTASTS_OK);
     e2 = export_of(c);
     FZ_CHECK(buf_eq(e1, e2));
     FZ_CHECK(mtasts_tlsrpt_agg_count(c) == mtasts_tlsrpt_agg_count(a));
@@ -81,15 +81,15 @@ check_reports(mtasts_ctx *ctx, const mtasts_tlsrpt_agg *a)
         int rc;
 
         FZ_CHECK(mtasts_tlsrpt_agg_key(a, i, &d, &dl, &day) == MTASTS_OK);
-        rc = mtasts_tlsrpt_agg_report(a, d, dl, day, "Fuzz", 4,
-                                      "tlsrpt@f.example", 16, "id.1", 4, &r);
+        rc = mtasts_tlsrpt_report_build(a, d, dl, day, "Fuzz", 4,
+                                        "tlsrpt@f.example", 16, "id.1", 4, &r);
         FZ_CHECK(rc == MTASTS_OK);
-        FZ_CHECK(mtasts_tlsrpt_report_to_json(r, 0, &j1) == MTASTS_OK);
+        FZ_CHECK(mtasts_tlsrpt_report_format(r, 0, &j1) == MTASTS_OK);
         b = mtasts_buf_data(j1, &bl);
-        FZ_CHECK(mtasts_tlsrpt_report_parse(ctx, b, bl, MTASTS_PARSE_STRICT,
+        FZ_CHECK(mtasts_tlsrpt_report_parse(ctx, b, bl, MTASTS_PARSE_F_STRICT,
                                             &back, NULL) == MTASTS_OK);
         FZ_CHECK(mtasts_tlsrpt_report_warnings(back) == 0);
-        FZ_CHECK(mtasts_tlsrpt_report_to_json(back, 0, &j2) == MTASTS_OK);
+        FZ_CHECK(mtasts_tlsrpt_report_format(back, 0, &j2) == MTASTS_OK);
         FZ_CHECK(buf_eq(j1, j2));
         mtasts_buf_free(j1);
         mtasts_buf_free(j2);
@@ -124,11 +124,14 @@ run(mtasts_ctx *ctx, struct st *s)
     FZ_CHECK(mtasts_tlsrpt_agg_new(ctx, &ag[1]) == MTASTS_OK);
     FZ_CHECK(mtasts_policy_parse(ctx, body, sizeof(body) - 1, 0, &sp, NULL) ==
              MTASTS_OK);
-    FZ_CHECK(mtasts_tlsrpt_policy_sts(ctx, "a.example", 9, sp, &pol[0]) == 0);
-    FZ_CHECK(mtasts_tlsrpt_policy_none(ctx, "b.example", 9, &pol[1]) == 0);
-    FZ_CHECK(mtasts_tlsrpt_policy_tlsa(ctx, "a.example", 9, u, z, z, data, dlen,
-                                       1, &pol[2]) == 0);
-    FZ_CHECK(mtasts_tlsrpt_policy_none(ctx, "A.EXAMPLE.", 10, &pol[3]) == 0);
+    FZ_CHECK(mtasts_tlsrpt_policy_build_sts(ctx, "a.example", 9, sp, &pol[0]) ==
+             0);
+    FZ_CHECK(mtasts_tlsrpt_policy_build_none(ctx, "b.example", 9, &pol[1]) ==
+             0);
+    FZ_CHECK(mtasts_tlsrpt_policy_build_tlsa(ctx, "a.example", 9, u, z, z, data,
+                                             dlen, 1, &pol[2]) == 0);
+    FZ_CHECK(mtasts_tlsrpt_policy_build_none(ctx, "A.EXAMPLE.", 10, &pol[3]) ==
+             0);
     mtasts_policy_free(sp);
     while (byte(s, &op)) {
         mtasts_tlsrpt_agg *x = ag[op >> 7], *y = ag[!(op >> 7)];
@@ -150,10 +153,21 @@ run(mtasts_ctx *ctx, struct st *s)
                 f[i].version = MTASTS_FAILURE_VERSION;
                 f[i].result_type = (int)(b0 % 13);
                 f[i].result_text = texts[(b0 >> 4) & 15];
+                f[i].result_text_len =
+                    f[i].result_text != NULL ? strlen(f[i].result_text) : 0;
                 f[i].sending_ip = texts[b1 & 15];
+                f[i].sending_ip_len =
+                    f[i].sending_ip != NULL ? strlen(f[i].sending_ip) : 0;
                 f[i].receiving_mx = texts[(b1 >> 4) & 15];
+                f[i].receiving_mx_len =
+                    f[i].receiving_mx != NULL ? strlen(f[i].receiving_mx) : 0;
                 f[i].receiving_helo = texts[b2 & 15];
+                f[i].receiving_helo_len = f[i].receiving_helo != NULL
+                                              ? strlen(f[i].receiving_helo)
+                                              : 0;
                 f[i].receiving_ip = texts[(b2 >> 4) & 15];
+                f[i].receiving_ip_len =
+                    f[i].receiving_ip != NULL ? strlen(f[i].receiving_ip) : 0;
             }
             if (nf > 3)
                 nf = 3;
@@ -181,7 +195,7 @@ run(mtasts_ctx *ctx, struct st *s)
                 goto done;
             before = export_of(x);
             a1 = a1 * 4 < s->n - s->off ? a1 * 4 : (unsigned)(s->n - s->off);
-            rc = mtasts_tlsrpt_agg_import(x, s->p + s->off, a1);
+            rc = mtasts_tlsrpt_agg_decode(x, s->p + s->off, a1);
             s->off += a1;
             after = export_of(x);
             if (rc != MTASTS_OK) {
@@ -197,7 +211,7 @@ run(mtasts_ctx *ctx, struct st *s)
             mtasts_buf *e = export_of(x), *before = export_of(y), *after;
             size_t n;
             const uint8_t *d = mtasts_buf_data(e, &n);
-            int rc = mtasts_tlsrpt_agg_import(y, d, n);
+            int rc = mtasts_tlsrpt_agg_decode(y, d, n);
             FZ_CHECK(rc == MTASTS_OK || rc == MTASTS_ETOOBIG);
             after = export_of(y);
             FZ_CHECK(rc == MTASTS_OK || buf_eq(before, after));
@@ -221,13 +235,13 @@ run(mtasts_ctx *ctx, struct st *s)
                 FZ_CHECK(mtasts_tlsrpt_agg_remove(x, dom, dl, day) ==
                          MTASTS_OK);
                 FZ_CHECK(mtasts_tlsrpt_agg_remove(x, dom, dl, day) ==
-                         MTASTS_EINVAL);
+                         MTASTS_NONE);
             }
             break;
         default: /* options */
             if (!byte(s, &a1) || !byte(s, &a3))
                 goto done;
-            (void)mtasts_tlsrpt_agg_set(x, 1 + (int)(a1 % 3),
+            (void)mtasts_tlsrpt_agg_set(x, MTASTS_AGG_MAX_BYTES + (int)(a1 % 3),
                                         a1 % 3 == 0   ? 4096 + (int64_t)a3 * 64
                                         : a1 % 3 == 1 ? (int64_t)a3 % 5
                                                       : (int64_t)a3 % 2);

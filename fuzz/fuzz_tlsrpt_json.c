@@ -15,7 +15,7 @@ to_json(const mtasts_tlsrpt_report *r, unsigned flags, size_t *ret_len,
     char *out;
     size_t n;
 
-    *ret_rc = mtasts_tlsrpt_report_to_json(r, flags, &b);
+    *ret_rc = mtasts_tlsrpt_report_format(r, flags, &b);
     if (*ret_rc != MTASTS_OK) {
         FZ_CHECK(b == NULL);
         return NULL;
@@ -216,7 +216,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FZ_CHECK(mtasts_ctx_set_limit(ctx, MTASTS_LIMIT_GUNZIP_SIZE, 1 << 20) == 0);
 
     rc_def = parse_checked(ctx, data, size, 0, &def, &dd);
-    rc_str = parse_checked(ctx, data, size, MTASTS_PARSE_STRICT, &str, &ds);
+    rc_str = parse_checked(ctx, data, size, MTASTS_PARSE_F_STRICT, &str, &ds);
     FZ_CHECK(rc_def != MTASTS_ENOMEM && rc_str != MTASTS_ENOMEM);
     if (rc_str == MTASTS_OK) {
         FZ_CHECK(rc_def == MTASTS_OK);
@@ -230,7 +230,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FZ_CHECK(rc_str == rc_def || rc_str == MTASTS_ESTRICT);
     if (rc_def == MTASTS_OK) {
         text = round_trip(ctx, def, 0, &text_len);
-        pretty = round_trip(ctx, def, MTASTS_JSON_PRETTY, &pretty_len);
+        pretty = round_trip(ctx, def, MTASTS_JSON_F_PRETTY, &pretty_len);
     }
     mtasts_tlsrpt_report_free(def);
     mtasts_tlsrpt_report_free(str);

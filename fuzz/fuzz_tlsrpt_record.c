@@ -153,14 +153,14 @@ parse_checked(mtasts_ctx *ctx, const char *buf, size_t len, unsigned flags,
         check_rec(*ret_rec);
         FZ_CHECK(d->warnings == mtasts_tlsrpt_record_warnings(*ret_rec));
         FZ_CHECK(d->warnings == 0 || d->warning_offset <= len);
-        if (flags & MTASTS_PARSE_STRICT)
+        if (flags & MTASTS_PARSE_F_STRICT)
             FZ_CHECK(d->warnings == 0);
         return rc;
     }
     FZ_CHECK(*ret_rec == NULL);
     FZ_CHECK(rc == MTASTS_ESYNTAX || rc == MTASTS_ETOOBIG ||
              rc == MTASTS_ENOMEM ||
-             (rc == MTASTS_ESTRICT && (flags & MTASTS_PARSE_STRICT)));
+             (rc == MTASTS_ESTRICT && (flags & MTASTS_PARSE_F_STRICT)));
     if (rc != MTASTS_ENOMEM) {
         FZ_CHECK(d->reason > MTASTS_R_NONE && d->reason <= MTASTS_R_DATE_TIME);
         FZ_CHECK(strcmp(mtasts_reason_name(d->reason), "unknown") != 0);
@@ -319,7 +319,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FZ_CHECK(ctx != NULL);
 
     sum.rc = parse_checked(ctx, buf, size, 0, &def, &dd);
-    rc_str = parse_checked(ctx, buf, size, MTASTS_PARSE_STRICT, &str, &ds);
+    rc_str = parse_checked(ctx, buf, size, MTASTS_PARSE_F_STRICT, &str, &ds);
     FZ_CHECK(sum.rc != MTASTS_ENOMEM && rc_str != MTASTS_ENOMEM);
     if (rc_str == MTASTS_OK) {
         FZ_CHECK(sum.rc == MTASTS_OK);
@@ -346,7 +346,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     rrset_split(buf, size, &rs);
     rrset_check_select(&kind, ctx, &rs, 0, &sum);
-    rrset_check_select(&kind, ctx, &rs, MTASTS_PARSE_STRICT, NULL);
+    rrset_check_select(&kind, ctx, &rs, MTASTS_PARSE_F_STRICT, NULL);
     FZ_CHECK(fa.nblk == 1);
     fz_ctx_free(&fa, ctx);
     fz_alloc_fini(&fa);

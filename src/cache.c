@@ -438,10 +438,11 @@ mtasts_cache_apply(mtasts_cache *c, const mtasts_lookup *lookup, int64_t now)
     /* the policy domain, from the TXT name "_mta-sts." + domain */
     name = mtasts_lookup_txt_name(lookup, &name_len);
     if (name == NULL || name_len <= plen || memcmp(name, prefix, plen) != 0)
-        return action == MTASTS_ENTRY_UNCHANGED ? MTASTS_OK : MTASTS_EINVAL;
+        return action == MTASTS_ENTRY_ACTION_UNCHANGED ? MTASTS_OK
+                                                       : MTASTS_EINVAL;
     name += plen;
     name_len -= plen;
-    if (action == MTASTS_ENTRY_UNCHANGED) {
+    if (action == MTASTS_ENTRY_ACTION_UNCHANGED) {
         /* Nothing to store, but the time to look again may have changed
          * (an expired policy has none): without this the planner would
          * offer the same domain forever. */
@@ -453,9 +454,9 @@ mtasts_cache_apply(mtasts_cache *c, const mtasts_lookup *lookup, int64_t now)
             old->refresh_at = mtasts_lookup_refresh_at(lookup);
         return MTASTS_OK;
     }
-    if (action == MTASTS_ENTRY_DELETE)
+    if (action == MTASTS_ENTRY_ACTION_DELETE)
         return mtasts_cache_remove(c, name, name_len);
-    if (action != MTASTS_ENTRY_STORE)
+    if (action != MTASTS_ENTRY_ACTION_STORE)
         return MTASTS_EINVAL;
     rc = mtasts_lookup_entry(lookup, NULL, 0, &n);
     if (rc != MTASTS_OK && rc != MTASTS_ERANGE)
@@ -551,8 +552,14 @@ mtasts_cache_next_refresh(mtasts_cache *c, int64_t now, int64_t used_within,
         best = nd;
         best_due = due;
     }
-    if (best == NULL)
-        return MTASTS_ESTATE;
+    if (best == NULL) {
+        /* nothing qualifies: an outcome, not an error */
+        if (ret_needed != NULL)
+            *ret_needed = 0;
+        if (dst_len > 0)
+            dst[0] = '\0';
+        return MTASTS_NONE;
+    }
     if (ret_due != NULL)
         *ret_due = best_due;
     mt_out_init(&o, dst, dst_len);

@@ -362,7 +362,7 @@ mt_entry_decode_into(mtasts_ctx *ctx, const uint8_t *buf, size_t len,
         return MTASTS_ESYNTAX;
     }
     for (i = ENTRY_MAGIC_LEN; i < len && MT_IS(r.b[i], MT_C_DIGIT); i++)
-        if (ver <= MTASTS_ENTRY_VERSION)
+        if (ver <= MTASTS_ENTRY_FORMAT_VERSION)
             ver = ver * 10 + (size_t)(r.b[i] - '0');
     if (i == ENTRY_MAGIC_LEN || i >= len || r.b[i] != '\n' ||
         r.b[ENTRY_MAGIC_LEN] == '0') {
@@ -371,7 +371,7 @@ mt_entry_decode_into(mtasts_ctx *ctx, const uint8_t *buf, size_t len,
         return MTASTS_ESYNTAX;
     }
     /* any well-formed version number above ours, however long */
-    if (ver > MTASTS_ENTRY_VERSION) {
+    if (ver > MTASTS_ENTRY_FORMAT_VERSION) {
         mt_diag_fail(reterr, MTASTS_EVERSION, MTASTS_R_VERSION, ENTRY_MAGIC_LEN,
                      (const char *)buf, len);
         return MTASTS_EVERSION;
@@ -528,13 +528,13 @@ mtasts_entry_time(const mtasts_entry *e, int which)
     if (e == NULL)
         return 0;
     switch (which) {
-    case MTASTS_ENTRY_FETCHED_AT:
+    case MTASTS_ENTRY_TIME_FETCHED_AT:
         return e->fetched;
-    case MTASTS_ENTRY_EXPIRES_AT:
+    case MTASTS_ENTRY_TIME_EXPIRES_AT:
         return e->expires;
-    case MTASTS_ENTRY_BACKOFF_UNTIL:
+    case MTASTS_ENTRY_TIME_BACKOFF_UNTIL:
         return e->backoff_until;
-    case MTASTS_ENTRY_LAST_USED:
+    case MTASTS_ENTRY_TIME_LAST_USED:
         return e->last_used;
     default:
         return 0;

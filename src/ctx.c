@@ -87,19 +87,22 @@ static const size_t default_limits[MT_LIMIT_COUNT] = {
 };
 
 static const int64_t default_options[MT_OPTION_COUNT] = {
-    0,     86400, /* MTASTS_OPT_REFRESH_INTERVAL */
-    300,          /* MTASTS_OPT_FETCH_BACKOFF */
-    0,            /* MTASTS_OPT_EXTEND_SAME_ID */
-    0,            /* MTASTS_OPT_TEMPFAIL_NO_CACHE */
-    1,            /* MTASTS_OPT_DELETE_NONE */
-    60000,        /* MTASTS_OPT_FETCH_TIMEOUT_MS */
-    0,            /* MTASTS_OPT_MIN_REFETCH */
+    86400, /* MTASTS_OPT_REFRESH_INTERVAL */
+    300,   /* MTASTS_OPT_FETCH_BACKOFF */
+    0,     /* MTASTS_OPT_EXTEND_SAME_ID */
+    0,     /* MTASTS_OPT_TEMPFAIL_NO_CACHE */
+    1,     /* MTASTS_OPT_DELETE_NONE */
+    60000, /* MTASTS_OPT_FETCH_TIMEOUT_MS */
+    0,     /* MTASTS_OPT_MIN_REFETCH */
 };
 
 int
 mtasts_ctx_set_option(mtasts_ctx *ctx, int option, int64_t value)
 {
-    if (ctx == NULL || option <= 0 || option >= MT_OPTION_COUNT || value < 0)
+    /* option values (100..) never overlap mtasts_limit values (1..99):
+     * a limit passed here is refused */
+    if (ctx == NULL || option < MT_OPTION_BASE ||
+        option >= MT_OPTION_BASE + MT_OPTION_COUNT || value < 0)
         return MTASTS_EINVAL;
     switch (option) {
     case MTASTS_OPT_FETCH_BACKOFF:
@@ -121,16 +124,17 @@ mtasts_ctx_set_option(mtasts_ctx *ctx, int option, int64_t value)
             return MTASTS_EINVAL;
         break;
     }
-    ctx->options[option] = value;
+    ctx->options[option - MT_OPTION_BASE] = value;
     return MTASTS_OK;
 }
 
 int64_t
 mtasts_ctx_get_option(const mtasts_ctx *ctx, int option)
 {
-    if (ctx == NULL || option <= 0 || option >= MT_OPTION_COUNT)
+    if (ctx == NULL || option < MT_OPTION_BASE ||
+        option >= MT_OPTION_BASE + MT_OPTION_COUNT)
         return -1;
-    return ctx->options[option];
+    return ctx->options[option - MT_OPTION_BASE];
 }
 
 uint64_t

@@ -44,9 +44,10 @@ mtasts_decide(const mtasts_policy *policy, const char *mx, size_t mx_len,
 
     if (ret_action == NULL || mx == NULL || tls < MTASTS_TLS_NOT_TRIED ||
         tls > MTASTS_TLS_FAILED || dane < MTASTS_DANE_NOT_USED ||
-        dane > MTASTS_DANE_FAIL || (flags & ~MTASTS_DECIDE_TLSRPT_REPORT) != 0)
+        dane > MTASTS_DANE_FAIL ||
+        (flags & ~(unsigned)MTASTS_DECIDE_F_TLSRPT_REPORT) != 0)
         return MTASTS_EINVAL;
-    if (flags & MTASTS_DECIDE_TLSRPT_REPORT) {
+    if (flags & MTASTS_DECIDE_F_TLSRPT_REPORT) {
         /* STS-ENF-11: reports go out whatever the TLS state and are not
          * counted, so a broken receiver cannot start a report loop */
         reason = MTASTS_DECIDE_REPORT;
@@ -155,10 +156,10 @@ bad:
 }
 
 int
-mtasts_postfix_answer(const mtasts_policy *policy, const char *domain,
-                      size_t domain_len, uint32_t postfix_version,
-                      unsigned flags, char *dst, size_t dst_len,
-                      size_t *ret_needed)
+mtasts_postfix_answer_format(const mtasts_policy *policy, const char *domain,
+                             size_t domain_len, uint32_t postfix_version,
+                             unsigned flags, char *dst, size_t dst_len,
+                             size_t *ret_needed)
 {
     char norm[MTASTS_DOMAIN_MAX_LEN + 1];
     struct mt_out o;
@@ -166,7 +167,8 @@ mtasts_postfix_answer(const mtasts_policy *policy, const char *domain,
     size_t i, n, nl;
     int rc;
 
-    if ((dst == NULL && dst_len > 0) || (flags & ~MTASTS_POSTFIX_TEMP) ||
+    if ((dst == NULL && dst_len > 0) ||
+        (flags & ~(unsigned)MTASTS_POSTFIX_F_TEMP) ||
         postfix_version < MTASTS_POSTFIX_VERSION(2, 10, 0) ||
         postfix_version > MTASTS_POSTFIX_VERSION(255, 255, 255))
         return MTASTS_EINVAL;
@@ -180,7 +182,7 @@ mtasts_postfix_answer(const mtasts_policy *policy, const char *domain,
     rc = mtasts_domain_normalize(domain, domain_len, norm, sizeof(norm), &nl);
     if (rc != MTASTS_OK)
         return rc == MTASTS_ERANGE ? MTASTS_EINVAL : rc;
-    if (flags & MTASTS_POSTFIX_TEMP) {
+    if (flags & MTASTS_POSTFIX_F_TEMP) {
         /* socketmap_table(5): "TEMP reason" makes the lookup fail with a
          * temporary error, and smtp(8) defers. */
         mt_out_str(&o, "TEMP MTA-STS policy for ");

@@ -81,14 +81,14 @@ mt_hostname_check(const char *name, size_t len, unsigned flags, int *ret_reason,
 {
     size_t i = 0;
 
-    if (len > 0 && (flags & MTASTS_HOST_TRAILING_DOT) && name[len - 1] == '.')
+    if (len > 0 && (flags & MTASTS_HOST_F_TRAILING_DOT) && name[len - 1] == '.')
         len--;
     if (len == 0) {
         *ret_reason = MTASTS_R_EMPTY;
         *ret_off = 0;
         return MTASTS_ESYNTAX;
     }
-    if ((flags & MTASTS_HOST_WILDCARD) && len >= 2 && name[0] == '*' &&
+    if ((flags & MTASTS_HOST_F_WILDCARD) && len >= 2 && name[0] == '*' &&
         name[1] == '.')
         i = 2;
     /* the length limit counts a wildcard's "*." too */
@@ -107,7 +107,8 @@ mtasts_hostname_check(const char *name, size_t len, unsigned flags,
         return rc;
     if (name == NULL && len > 0)
         return MTASTS_EINVAL;
-    if ((flags & ~(MTASTS_HOST_WILDCARD | MTASTS_HOST_TRAILING_DOT)) != 0)
+    if ((flags &
+         ~(unsigned)(MTASTS_HOST_F_WILDCARD | MTASTS_HOST_F_TRAILING_DOT)) != 0)
         return MTASTS_EINVAL;
     rc = mt_hostname_check(name, len, flags, &reason, &off);
     if (rc != MTASTS_OK)
@@ -126,7 +127,8 @@ normalize_into(struct mt_out *o, const char *name, size_t len)
 
     if (name == NULL && len > 0)
         return MTASTS_EINVAL;
-    rc = mt_hostname_check(name, len, MTASTS_HOST_TRAILING_DOT, &reason, &off);
+    rc =
+        mt_hostname_check(name, len, MTASTS_HOST_F_TRAILING_DOT, &reason, &off);
     if (rc != MTASTS_OK)
         return rc;
     if (name[len - 1] == '.')
@@ -169,16 +171,16 @@ mtasts_sts_txt_name(const char *domain, size_t len, char *dst, size_t dst_len,
 }
 
 int
-mtasts_policy_host(const char *domain, size_t len, char *dst, size_t dst_len,
-                   size_t *ret_needed)
+mtasts_domain_policy_host(const char *domain, size_t len, char *dst,
+                          size_t dst_len, size_t *ret_needed)
 {
     return wrap_domain("mta-sts.", 8, domain, len, "", dst, dst_len,
                        ret_needed);
 }
 
 int
-mtasts_policy_url(const char *domain, size_t len, char *dst, size_t dst_len,
-                  size_t *ret_needed)
+mtasts_domain_policy_url(const char *domain, size_t len, char *dst,
+                         size_t dst_len, size_t *ret_needed)
 {
     return wrap_domain("https://mta-sts.", 8, domain, len,
                        "/.well-known/mta-sts.txt", dst, dst_len, ret_needed);
@@ -192,9 +194,9 @@ mtasts_domain_normalize(const char *name, size_t len, char *dst, size_t dst_len,
 }
 
 int
-mtasts_policy_domain_for(const char *recipient, size_t recipient_len,
-                         const char *smarthost, size_t smarthost_len, char *dst,
-                         size_t dst_len, size_t *ret_needed)
+mtasts_domain_for_delivery(const char *recipient, size_t recipient_len,
+                           const char *smarthost, size_t smarthost_len,
+                           char *dst, size_t dst_len, size_t *ret_needed)
 {
     const char *d = smarthost;
     size_t n = smarthost_len, i;

@@ -8,8 +8,10 @@
 
 #include "mtasts.h"
 
-#define MT_LIMIT_COUNT  9
-#define MT_OPTION_COUNT 8
+#define MT_LIMIT_COUNT 9
+/* mtasts_option values are MT_OPTION_BASE + index into ctx->options. */
+#define MT_OPTION_BASE  100
+#define MT_OPTION_COUNT 7
 #define MT_RESULT_MAX   MTASTS_RESULT_STS_WEBPKI_INVALID
 /* Largest duration option, in seconds: sums with times stay far from
  * overflow. */
@@ -24,7 +26,7 @@ struct mtasts_ctx {
      * (mtasts_ctx_set_seed). Objects copy it when they are made. */
     uint64_t seed;
     size_t limits[MT_LIMIT_COUNT];
-    int64_t options[MT_OPTION_COUNT];
+    int64_t options[MT_OPTION_COUNT]; /* [option - MT_OPTION_BASE] */
 };
 
 struct mtasts_entry {

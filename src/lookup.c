@@ -99,7 +99,7 @@ lookup_start(mtasts_ctx *ctx, const char *domain, size_t domain_len,
     /* Times are kept within [0, 2^61] so that no sum can overflow and
      * every entry written can be read back. */
     if (ctx == NULL || domain == NULL || now < 0 || now > ((int64_t)1 << 61) ||
-        (flags & ~MTASTS_LOOKUP_REFRESH) != 0)
+        (flags & ~(unsigned)MTASTS_LOOKUP_F_REFRESH) != 0)
         return MTASTS_EINVAL;
     lk = mt_alloc(ctx, sizeof(*lk));
     if (lk == NULL)
@@ -223,12 +223,13 @@ mtasts_lookup_take_entry(mtasts_lookup *lk, mtasts_entry **ret_entry)
         *ret_entry = NULL;
     if (lk == NULL || ret_entry == NULL)
         return MTASTS_EINVAL;
-    if (lk->state != ST_DONE || lk->action != MTASTS_ENTRY_STORE ||
-        lk->next == NULL)
+    if (lk->state != ST_DONE)
         return MTASTS_ESTATE;
+    if (lk->action != MTASTS_ENTRY_ACTION_STORE || lk->next == NULL)
+        return MTASTS_NONE; /* nothing to store: an outcome */
     *ret_entry = lk->next;
     lk->next = NULL;
-    lk->action = MTASTS_ENTRY_UNCHANGED;
+    lk->action = MTASTS_ENTRY_ACTION_UNCHANGED;
     return MTASTS_OK;
 }
 
@@ -248,7 +249,7 @@ mtasts_lookup_free(mtasts_lookup *lk)
 static int64_t
 opt(const mtasts_lookup *lk, int o)
 {
-    return lk->ctx->options[o];
+    return lk->ctx->options[o - MT_OPTION_BASE];
 }
 
 static int
@@ -285,7 +286,7 @@ finish_cached(mtasts_lookup *lk, int why)
                           ? MTASTS_OUTCOME_TEMPFAIL
                           : MTASTS_OUTCOME_NO_POLICY;
         if (lk->next != NULL)
-            lk->action = MTASTS_ENTRY_STORE;
+            lk->action = MTASTS_ENTRY_ACTION_STORE;
         return MTASTS_OK;
     }
     mode = mtasts_policy_mode(lk->cached->policy);
@@ -300,7 +301,7 @@ finish_cached(mtasts_lookup *lk, int why)
     }
     if (lk->next != NULL) {
         lk->next->last_used = lk->now;
-        lk->action = MTASTS_ENTRY_STORE;
+        lk->action = MTASTS_ENTRY_ACTION_STORE;
         /* the policy in force is the copy that will be stored */
         lk->policy = lk->next->policy;
     } else {
@@ -354,10 +355,10 @@ txt_absent(mtasts_lookup *lk, int why)
         lk->state = ST_DONE;
         lk->why = why;
         lk->outcome = MTASTS_OUTCOME_NO_POLICY;
-        lk->action = MTASTS_ENTRY_DELETE;
+        lk->action = MTASTS_ENTRY_ACTION_DELETE;
         return MTASTS_OK;
     }
-    if ((lk->flags & MTASTS_LOOKUP_REFRESH) && lk->cached_valid &&
+    if ((lk->flags & MTASTS_LOOKUP_F_REFRESH) && lk->cached_valid &&
         !backoff_active(lk, lk->cached->id, lk->cached->id_len))
         return go_fetch(lk);       /* T8: proactive refresh without a record */
     return finish_cached(lk, why); /* T4-T6 (STS-CACHE-5, STS-TXT-13) */
@@ -420,7 +421,7 @@ mtasts_lookup_put_txt(mtasts_lookup *lk, int dns_status,
         int64_t ext = opt(lk, MTASTS_OPT_EXTEND_SAME_ID);
         if (backoff_active(lk, lk->txt_id, lk->txt_id_len))
             return finish_backoff(lk); /* T13 after a failed refresh */
-        if ((lk->flags & MTASTS_LOOKUP_REFRESH) || (rp != 0 && lk->now >= rp))
+        if ((lk->flags & MTASTS_LOOKUP_F_REFRESH) || (rp != 0 && lk->now >= rp))
             return go_fetch(lk); /* T10: refresh an old policy */
         if (ext > 0) {
             /* T11: optional extension, bounded by fetched + ext */
@@ -488,7 +489,7 @@ fetch_failed(mtasts_lookup *lk, int result_type)
     rc = finish_cached(lk, MTASTS_WHY_FETCH_FAILED);
     if (rc != MTASTS_OK)
         return rc;
-    lk->action = MTASTS_ENTRY_STORE;
+    lk->action = MTASTS_ENTRY_ACTION_STORE;
     if (!none) {
         lk->result_type = result_type; /* RFC 8461 section 6 */
         lk->alert = lk->cached_valid;  /* STS-CACHE-10 */
@@ -551,7 +552,7 @@ mtasts_lookup_put_fetch(mtasts_lookup *lk, int transport, int http_status,
     lk->next = e;
     lk->state = ST_DONE;
     lk->why = MTASTS_WHY_FETCHED;
-    lk->action = MTASTS_ENTRY_STORE;
+    lk->action = MTASTS_ENTRY_ACTION_STORE;
     lk->policy = pol;
     /* STS-CACHE-12/13: a none policy means no active policy; max_age 0
      * still applies to this delivery */
@@ -671,7 +672,7 @@ int
 mtasts_lookup_entry_action(const mtasts_lookup *lk)
 {
     return lk != NULL && lk->state == ST_DONE ? lk->action
-                                              : MTASTS_ENTRY_UNCHANGED;
+                                              : MTASTS_ENTRY_ACTION_UNCHANGED;
 }
 
 int
@@ -680,9 +681,10 @@ mtasts_lookup_entry(const mtasts_lookup *lk, uint8_t *dst, size_t dst_len,
 {
     if (lk == NULL || (dst == NULL && dst_len > 0))
         return MTASTS_EINVAL;
-    if (lk->state != ST_DONE || lk->action != MTASTS_ENTRY_STORE ||
-        lk->next == NULL)
+    if (lk->state != ST_DONE)
         return MTASTS_ESTATE;
+    if (lk->action != MTASTS_ENTRY_ACTION_STORE || lk->next == NULL)
+        return MTASTS_NONE; /* nothing to store: an outcome */
     return mtasts_entry_encode(lk->next, dst, dst_len, ret_needed);
 }
 
@@ -692,7 +694,8 @@ mtasts_lookup_refresh_at(const mtasts_lookup *lk)
     const mtasts_entry *e;
     int64_t t = 0, rp;
 
-    if (lk == NULL || lk->state != ST_DONE || lk->action == MTASTS_ENTRY_DELETE)
+    if (lk == NULL || lk->state != ST_DONE ||
+        lk->action == MTASTS_ENTRY_ACTION_DELETE)
         return 0;
     e = lk->next != NULL ? lk->next : lk->cached;
     if (e == NULL)

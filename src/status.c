@@ -9,6 +9,10 @@ struct status_row {
 
 static const struct status_row status_rows[] = {
     {MTASTS_OK, "MTASTS_OK", "success"},
+    {MTASTS_NONE, "MTASTS_NONE",
+     "nothing to return (not an error: no such key, nothing due)"},
+    {MTASTS_REFUSED, "MTASTS_REFUSED",
+     "input refused by a protocol rule (not an error of the call)"},
     {MTASTS_EINVAL, "MTASTS_EINVAL", "invalid argument"},
     {MTASTS_ENOMEM, "MTASTS_ENOMEM", "out of memory"},
     {MTASTS_ESYNTAX, "MTASTS_ESYNTAX", "syntax error"},
@@ -51,6 +55,33 @@ mtasts_status_name(int status)
     const struct status_row *r = status_find(status);
 
     return r != NULL ? r->name : "MTASTS_UNKNOWN";
+}
+
+int
+mtasts_is_fatal(int status)
+{
+    switch (status) {
+    case MTASTS_OK:
+    case MTASTS_NONE:
+    case MTASTS_REFUSED:
+    case MTASTS_EAGAIN:
+    case MTASTS_ERANGE:
+    case MTASTS_ESYNTAX:
+    case MTASTS_ETOOBIG:
+    case MTASTS_ENONASCII:
+    case MTASTS_ESTRICT:
+    case MTASTS_ECORRUPT:
+        return 0;
+    case MTASTS_ENOMEM:
+    case MTASTS_EINVAL:
+    case MTASTS_EVERSION:
+    case MTASTS_ESTATE:
+    case MTASTS_ECALLBACK:
+        return 1;
+    default:
+        /* unknown: an error when negative, else an outcome */
+        return status < 0;
+    }
 }
 
 static const char *const warning_names[MTASTS_W_COUNT] = {

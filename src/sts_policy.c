@@ -28,7 +28,8 @@ struct mtasts_policy {
     size_t mx_count, ext_count, line_count;
     struct str_span *mx;
     struct ext_span *ext;
-    struct line_span *line; /* in raw, not NUL-terminated */
+    struct line_span *line; /* offsets into raw and lined */
+    const char *lined;      /* raw with a NUL over each line's end */
 };
 
 #define LOCAL_MX   16
@@ -138,7 +139,7 @@ field(const char *b, size_t ks, size_t ke, size_t vs, size_t ve,
          * depend on how duplicates are detected. */
         if (++s->mx_lines > s->mx_limit)
             return fail(s, MTASTS_ETOOBIG, MTASTS_R_TOO_MANY_MX, ks);
-        rc = mt_hostname_check(b + vs, ve - vs, MTASTS_HOST_WILDCARD, &reason,
+        rc = mt_hostname_check(b + vs, ve - vs, MTASTS_HOST_F_WILDCARD, &reason,
                                &off);
         if (rc != MTASTS_OK) {
             if (reason == MTASTS_R_HOSTNAME || reason == MTASTS_R_EMPTY)
@@ -331,10 +332,11 @@ cook(struct str_span *sp, const char *from, char *cooked)
 
 /*
  * Make the policy object from a complete scan. One allocation holds the
- * object, its arrays, the exact body (raw) and a second copy of it
- * (cooked) in which every returned string is ended by a NUL written over
- * the byte that follows it (':', WSP, CR, LF or the final NUL), so getters
- * return NUL-terminated strings without a copy per string.
+ * object, its arrays, the exact body (raw), a second copy of it (cooked)
+ * in which every returned string is ended by a NUL written over the byte
+ * that follows it (':', WSP, CR, LF or the final NUL), and a third (lined)
+ * in which every non-blank line is ended the same way, so getters return
+ * NUL-terminated strings without a copy per string.
  */
 static mtasts_policy *
 policy_make(mtasts_ctx *ctx, const char *b, size_t n, const struct pol_scan *s)
@@ -343,11 +345,11 @@ policy_make(mtasts_ctx *ctx, const char *b, size_t n, const struct pol_scan *s)
     const struct ext_span *ext = s->ext.v;
     mtasts_policy *pol;
     size_t size, i;
-    char *raw, *cooked;
+    char *raw, *cooked, *lined;
 
     size = sizeof(*pol) + s->ext.n * sizeof(struct ext_span) +
            s->mx.n * sizeof(struct str_span) +
-           s->line.n * sizeof(struct line_span) + 2 * (n + 1);
+           s->line.n * sizeof(struct line_span) + 3 * (n + 1);
     pol = mt_alloc(ctx, size);
     if (pol == NULL)
         return NULL;
@@ -374,6 +376,13 @@ policy_make(mtasts_ctx *ctx, const char *b, size_t n, const struct pol_scan *s)
     if (pol->line_count > 0)
         memcpy(pol->line, s->line.v,
                pol->line_count * sizeof(struct line_span));
+    /* each line is followed by its CR, LF or the final NUL: end it there
+     * so mtasts_policy_line() strings are NUL-terminated too */
+    lined = cooked + n + 1;
+    memcpy(lined, raw, n + 1);
+    for (i = 0; i < pol->line_count; i++)
+        lined[pol->line[i].off + pol->line[i].n] = '\0';
+    pol->lined = lined;
     for (i = 0; i < pol->mx_count; i++) {
         pol->mx[i] = mx[i];
         cook(&pol->mx[i], b, cooked);
@@ -414,7 +423,7 @@ policy_parse(mtasts_ctx *ctx, const char *b, size_t n, unsigned flags,
         mt_diag_fail(reterr, rc, s.reason, s.off, b, n);
         if (reterr != NULL)
             reterr->warnings = s.warnings;
-    } else if ((flags & MTASTS_PARSE_STRICT) && s.warnings != 0) {
+    } else if ((flags & MTASTS_PARSE_F_STRICT) && s.warnings != 0) {
         rc = MTASTS_ESTRICT;
         mt_diag_fail(reterr, rc, MTASTS_R_STRICT, s.woff, b, n);
         if (reterr != NULL)
@@ -444,7 +453,7 @@ mtasts_policy_parse(mtasts_ctx *ctx, const char *buf, size_t len,
     if (ret_policy != NULL)
         *ret_policy = NULL;
     if (ctx == NULL || ret_policy == NULL || (buf == NULL && len > 0) ||
-        (flags & ~MTASTS_PARSE_STRICT) != 0)
+        (flags & ~(unsigned)MTASTS_PARSE_F_STRICT) != 0)
         return MTASTS_EINVAL;
     rc = mt_diag_check(reterr);
     if (rc != MTASTS_OK)
@@ -515,13 +524,13 @@ is_known_key(const char *k, size_t n)
            (n == 7 && memcmp(k, "max_age", 7) == 0);
 }
 
-int
-mtasts_policy_build(mtasts_ctx *ctx, int mode, uint32_t max_age,
-                    const char *const *mx, const size_t *mx_lens,
-                    size_t mx_count, const char *const *ext_names,
-                    const size_t *ext_name_lens, const char *const *ext_values,
-                    const size_t *ext_value_lens, size_t ext_count,
-                    mtasts_policy **ret_policy, struct mtasts_diag *reterr)
+static int
+policy_build(mtasts_ctx *ctx, int mode, uint32_t max_age, const char *const *mx,
+             const size_t *mx_lens, size_t mx_count,
+             const char *const *ext_names, const size_t *ext_name_lens,
+             const char *const *ext_values, const size_t *ext_value_lens,
+             size_t ext_count, mtasts_policy **ret_policy,
+             struct mtasts_diag *reterr)
 {
     struct mt_out o;
     size_t i, j, need, off;
@@ -553,8 +562,8 @@ mtasts_policy_build(mtasts_ctx *ctx, int mode, uint32_t max_age,
     for (i = 0; i < mx_count; i++) {
         if (mx[i] == NULL)
             return MTASTS_EINVAL;
-        rc = mt_hostname_check(mx[i], mx_lens[i], MTASTS_HOST_WILDCARD, &reason,
-                               &off);
+        rc = mt_hostname_check(mx[i], mx_lens[i], MTASTS_HOST_F_WILDCARD,
+                               &reason, &off);
         if (rc != MTASTS_OK) {
             mt_diag_fail(reterr, rc, MTASTS_R_MX, i, NULL, 0);
             return rc;
@@ -600,9 +609,27 @@ mtasts_policy_build(mtasts_ctx *ctx, int mode, uint32_t max_age,
     format_policy(&o, mode, max_age, NULL, mx, mx_lens, mx_count, NULL,
                   ext_names, ext_name_lens, ext_values, ext_value_lens,
                   ext_count);
-    rc = policy_parse(ctx, text, need, MTASTS_PARSE_STRICT, ret_policy, reterr);
+    rc = policy_parse(ctx, text, need, MTASTS_PARSE_F_STRICT, ret_policy,
+                      reterr);
     mt_free(ctx, text, need + 1);
     return rc;
+}
+
+int
+mtasts_policy_build(mtasts_ctx *ctx, const struct mtasts_policy_model *model,
+                    mtasts_policy **ret_policy, struct mtasts_diag *reterr)
+{
+    if (ret_policy != NULL)
+        *ret_policy = NULL;
+    if (model == NULL)
+        return MTASTS_EINVAL;
+    if (model->version != MTASTS_POLICY_MODEL_VERSION)
+        return MTASTS_EVERSION;
+    return policy_build(ctx, model->mode, model->max_age, model->mx,
+                        model->mx_lens, model->mx_count, model->ext_names,
+                        model->ext_name_lens, model->ext_values,
+                        model->ext_value_lens, model->ext_count, ret_policy,
+                        reterr);
 }
 
 void
@@ -698,7 +725,7 @@ mtasts_policy_line(const mtasts_policy *policy, size_t i, size_t *ret_len)
     }
     if (ret_len != NULL)
         *ret_len = policy->line[i].n;
-    return policy->raw.p + policy->line[i].off;
+    return policy->lined + policy->line[i].off;
 }
 
 uint64_t

@@ -241,7 +241,7 @@ record_make(mtasts_ctx *ctx, const struct rec_scan *r, unsigned flags,
     size_t size;
     char *s;
 
-    if ((flags & MTASTS_PARSE_STRICT) && r->warnings != 0) {
+    if ((flags & MTASTS_PARSE_F_STRICT) && r->warnings != 0) {
         mt_diag_fail(reterr, MTASTS_ESTRICT, MTASTS_R_STRICT, r->woff, NULL, 0);
         if (reterr != NULL)
             reterr->warnings = r->warnings;
@@ -320,7 +320,7 @@ mtasts_sts_record_parse(mtasts_ctx *ctx, const char *buf, size_t len,
     if (ret_rec != NULL)
         *ret_rec = NULL;
     if (ctx == NULL || ret_rec == NULL || (buf == NULL && len > 0) ||
-        (flags & ~MTASTS_PARSE_STRICT) != 0)
+        (flags & ~(unsigned)MTASTS_PARSE_F_STRICT) != 0)
         return MTASTS_EINVAL;
     rc = mt_diag_check(reterr);
     if (rc != MTASTS_OK)
@@ -398,7 +398,7 @@ mtasts_sts_record_select(mtasts_ctx *ctx, const char *const *strs,
     if (ret_rec != NULL)
         *ret_rec = NULL;
     if (ctx == NULL || ret_outcome == NULL || ret_rec == NULL ||
-        (flags & ~MTASTS_PARSE_STRICT) != 0)
+        (flags & ~(unsigned)MTASTS_PARSE_F_STRICT) != 0)
         return MTASTS_EINVAL;
     rc = mt_diag_check(reterr);
     if (rc != MTASTS_OK)

@@ -633,7 +633,8 @@ det_prepare(const mtasts_ctx *ctx, const struct mtasts_tlsrpt_failure *f,
             struct det_in *o)
 {
     size_t max = ctx->limits[MTASTS_LIMIT_JSON_STRING], i;
-    const char *in[MT_DET_FIELDS];
+    const char *in[MT_DET_FIELDS], *name;
+    size_t len[MT_DET_FIELDS];
     int r;
 
     if (f->version != MTASTS_FAILURE_VERSION)
@@ -641,12 +642,19 @@ det_prepare(const mtasts_ctx *ctx, const struct mtasts_tlsrpt_failure *f,
     if (f->result_type < 0 || f->result_type > MT_RESULT_MAX)
         return MTASTS_EINVAL;
     in[0] = f->result_type == MTASTS_RESULT_NONE ? f->result_text : NULL;
+    len[0] = f->result_text_len;
     in[1] = f->sending_ip;
+    len[1] = f->sending_ip_len;
     in[2] = f->receiving_mx;
+    len[2] = f->receiving_mx_len;
     in[3] = f->receiving_helo;
+    len[3] = f->receiving_helo_len;
     in[4] = f->receiving_ip;
+    len[4] = f->receiving_ip_len;
     in[5] = f->additional;
+    len[5] = f->additional_len;
     in[6] = f->reason_code;
+    len[6] = f->reason_code_len;
     o->result = f->result_type;
     if (o->result == MTASTS_RESULT_NONE && in[0] == NULL)
         return MTASTS_EINVAL;
@@ -655,7 +663,7 @@ det_prepare(const mtasts_ctx *ctx, const struct mtasts_tlsrpt_failure *f,
         o->n[i] = 0;
         if (in[i] == NULL)
             continue;
-        o->n[i] = strlen(in[i]);
+        o->n[i] = len[i];
         if (o->n[i] > max || o->n[i] > UINT32_MAX / 2)
             return MTASTS_ETOOBIG;
         if (o->n[i] == 0)
@@ -663,9 +671,11 @@ det_prepare(const mtasts_ctx *ctx, const struct mtasts_tlsrpt_failure *f,
     }
     if (in[0] != NULL) {
         /* a registered name given as text is that type */
-        for (r = 1; r <= MT_RESULT_MAX; r++)
-            if (strcmp(mtasts_result_type_name(r), in[0]) == 0)
+        for (r = 1; r <= MT_RESULT_MAX; r++) {
+            name = mtasts_result_type_name(r);
+            if (strlen(name) == o->n[0] && memcmp(name, in[0], o->n[0]) == 0)
                 break;
+        }
         if (r <= MT_RESULT_MAX) {
             o->result = r;
             o->f[0] = NULL;
@@ -744,11 +754,11 @@ agg_add(mtasts_tlsrpt_agg *agg, const mtasts_tlsrpt_policy *policy,
     if (agg == NULL || policy == NULL || when < 0 || when > MT_AGG_TIME_MAX ||
         outcome < MTASTS_SESSION_SUCCESS ||
         outcome > MTASTS_SESSION_TRANSIENT ||
-        (flags & ~(unsigned)MTASTS_SESSION_TLSRPT_REPORT) != 0 ||
+        (flags & ~(unsigned)MTASTS_SESSION_F_TLSRPT_REPORT) != 0 ||
         (failure_count > 0 && failures == NULL))
         return MTASTS_EINVAL;
     if (outcome == MTASTS_SESSION_TRANSIENT ||
-        (flags & MTASTS_SESSION_TLSRPT_REPORT) != 0)
+        (flags & MTASTS_SESSION_F_TLSRPT_REPORT) != 0)
         return MTASTS_OK; /* RPT-AGG-9; no report loops */
     day = when - when % MT_AGG_DAY;
     agg->gen++;
@@ -939,7 +949,7 @@ mtasts_tlsrpt_agg_remove(mtasts_tlsrpt_agg *agg, const char *domain,
         return MTASTS_EINVAL;
     k = mt_agg_key_find(agg, d, dlen, day - day % MT_AGG_DAY);
     if (k == NULL)
-        return MTASTS_EINVAL;
+        return MTASTS_NONE; /* no such key: an outcome, not an error */
     key_free_at(agg, k->slot - agg->khead);
     release_empty(agg);
     return MTASTS_OK;

@@ -83,7 +83,7 @@ mt_agg_policy_blob_valid(const unsigned char *b, size_t n)
             return 0;
         len = (size_t)mt_be_get(b + off, 4);
         if (len > n - off - 4 || !mt_utf8_ok(s, len) ||
-            (i >= nps && !lower_name_ok(s, len, MTASTS_HOST_WILDCARD)))
+            (i >= nps && !lower_name_ok(s, len, MTASTS_HOST_F_WILDCARD)))
             return 0;
         off += 4 + len;
     }
@@ -267,12 +267,12 @@ build_policy(struct mt_rbuild *b, const struct agg_pol *pe)
 }
 
 int
-mtasts_tlsrpt_agg_report(const mtasts_tlsrpt_agg *agg, const char *domain,
-                         size_t domain_len, int64_t day, const char *org,
-                         size_t org_len, const char *contact,
-                         size_t contact_len, const char *report_id,
-                         size_t report_id_len,
-                         mtasts_tlsrpt_report **ret_report)
+mtasts_tlsrpt_report_build(const mtasts_tlsrpt_agg *agg, const char *domain,
+                           size_t domain_len, int64_t day, const char *org,
+                           size_t org_len, const char *contact,
+                           size_t contact_len, const char *report_id,
+                           size_t report_id_len,
+                           mtasts_tlsrpt_report **ret_report)
 {
     char d[MTASTS_DOMAIN_MAX_LEN + 1];
     const struct agg_key *k;
@@ -287,10 +287,10 @@ mtasts_tlsrpt_agg_report(const mtasts_tlsrpt_agg *agg, const char *domain,
         day > MT_AGG_TIME_MAX)
         return MTASTS_EINVAL;
     if (mtasts_domain_normalize(domain, domain_len, d, sizeof(d), &dlen) != 0)
-        return MTASTS_ESTATE; /* cannot be a key */
+        return MTASTS_NONE; /* cannot be a key */
     k = mt_agg_key_find(agg, d, dlen, day - day % MT_AGG_DAY);
     if (k == NULL)
-        return MTASTS_ESTATE;
+        return MTASTS_NONE;
     for (i = 0; i < k->npols; i++) {
         if (k->pols[i]->failure > 0 || k->pols[i]->ndets > 0)
             failed = 1;
@@ -299,7 +299,7 @@ mtasts_tlsrpt_agg_report(const mtasts_tlsrpt_agg *agg, const char *domain,
             hint += k->pols[i]->ndets * (k->pols[i]->dets[0]->blob_len + 32);
     }
     if (agg->failures_only && !failed)
-        return MTASTS_ESTATE;
+        return MTASTS_NONE;
     if (!mt_utf8_ok(org, org_len) || !mt_addr_spec_ok(contact, contact_len) ||
         !mt_dot_atom_ok(report_id, report_id_len))
         return MTASTS_ESYNTAX;
@@ -321,7 +321,7 @@ mtasts_tlsrpt_agg_report(const mtasts_tlsrpt_agg *agg, const char *domain,
 /* ------------------------------------------------------------------ */
 
 int
-mtasts_tlsrpt_agg_export(const mtasts_tlsrpt_agg *agg, mtasts_buf **ret_bytes)
+mtasts_tlsrpt_agg_encode(const mtasts_tlsrpt_agg *agg, mtasts_buf **ret_bytes)
 {
     size_t len = AGG_HEAD + AGG_CHECK + 4, i, j, m, off;
     unsigned char *o;
@@ -505,7 +505,7 @@ import_into(mtasts_tlsrpt_agg *st, struct rd *r)
 }
 
 int
-mtasts_tlsrpt_agg_import(mtasts_tlsrpt_agg *agg, const uint8_t *buf, size_t len)
+mtasts_tlsrpt_agg_decode(mtasts_tlsrpt_agg *agg, const uint8_t *buf, size_t len)
 {
     mtasts_tlsrpt_agg *st;
     struct rd r;
@@ -531,9 +531,9 @@ mtasts_tlsrpt_agg_import(mtasts_tlsrpt_agg *agg, const uint8_t *buf, size_t len)
 /* ------------------------------------------------------------------ */
 
 int
-mtasts_tlsrpt_report_id(int64_t day, const char *domain, size_t domain_len,
-                        uint64_t random, char *dst, size_t dst_len,
-                        size_t *ret_needed)
+mtasts_tlsrpt_report_id_generate(int64_t day, const char *domain,
+                                 size_t domain_len, uint64_t random, char *dst,
+                                 size_t dst_len, size_t *ret_needed)
 {
     static const char hex[] = "0123456789abcdef";
     char d[MTASTS_DOMAIN_MAX_LEN + 1], date[20], ymd[8], rnd[16];

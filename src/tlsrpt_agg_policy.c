@@ -57,8 +57,9 @@ policy_seal(mtasts_tlsrpt_policy *p, mtasts_tlsrpt_policy **ret)
 }
 
 int
-mtasts_tlsrpt_policy_none(mtasts_ctx *ctx, const char *domain,
-                          size_t domain_len, mtasts_tlsrpt_policy **ret_policy)
+mtasts_tlsrpt_policy_build_none(mtasts_ctx *ctx, const char *domain,
+                                size_t domain_len,
+                                mtasts_tlsrpt_policy **ret_policy)
 {
     char d[MTASTS_DOMAIN_MAX_LEN + 1];
     size_t dlen;
@@ -79,9 +80,9 @@ mtasts_tlsrpt_policy_none(mtasts_ctx *ctx, const char *domain,
 }
 
 int
-mtasts_tlsrpt_policy_sts(mtasts_ctx *ctx, const char *domain, size_t domain_len,
-                         const mtasts_policy *policy,
-                         mtasts_tlsrpt_policy **ret_policy)
+mtasts_tlsrpt_policy_build_sts(mtasts_ctx *ctx, const char *domain,
+                               size_t domain_len, const mtasts_policy *policy,
+                               mtasts_tlsrpt_policy **ret_policy)
 {
     char d[MTASTS_DOMAIN_MAX_LEN + 1];
     size_t dlen, nps, nmx, i, n, len, off;
@@ -94,7 +95,8 @@ mtasts_tlsrpt_policy_sts(mtasts_ctx *ctx, const char *domain, size_t domain_len,
     if (ctx == NULL || ret_policy == NULL || policy == NULL)
         return MTASTS_EINVAL;
     if (mtasts_policy_mode(policy) == MTASTS_MODE_NONE)
-        return mtasts_tlsrpt_policy_none(ctx, domain, domain_len, ret_policy);
+        return mtasts_tlsrpt_policy_build_none(ctx, domain, domain_len,
+                                               ret_policy);
     if ((rc = mt_agg_norm_domain(domain, domain_len, d, &dlen)) != MTASTS_OK)
         return rc;
     nps = mtasts_policy_line_count(policy);
@@ -142,11 +144,12 @@ put_dec(unsigned char *b, unsigned v)
 }
 
 int
-mtasts_tlsrpt_policy_tlsa(mtasts_ctx *ctx, const char *domain,
-                          size_t domain_len, const uint8_t *usage,
-                          const uint8_t *selector, const uint8_t *mtype,
-                          const uint8_t *const *data, const size_t *data_lens,
-                          size_t count, mtasts_tlsrpt_policy **ret_policy)
+mtasts_tlsrpt_policy_build_tlsa(mtasts_ctx *ctx, const char *domain,
+                                size_t domain_len, const uint8_t *usage,
+                                const uint8_t *selector, const uint8_t *mtype,
+                                const uint8_t *const *data,
+                                const size_t *data_lens, size_t count,
+                                mtasts_tlsrpt_policy **ret_policy)
 {
     static const char hex[] = "0123456789ABCDEF";
     char d[MTASTS_DOMAIN_MAX_LEN + 1];

@@ -504,11 +504,16 @@ mismatch(const mtasts_tlsrpt_report *r, const struct ehdr *top,
     size_t pdl = 0, i,
            np = mtasts_tlsrpt_report_count(r, MTASTS_RC_POLICIES, 0);
     int64_t b = 0, e = 0;
+    struct mtasts_tlsrpt_filename fn;
     int bad = 0;
 
-    if (mtasts_tlsrpt_filename_parse(fname, strlen(fname), NULL, NULL, &pd,
-                                     &pdl, &b, &e, NULL, NULL,
-                                     NULL) == MTASTS_OK) {
+    memset(&fn, 0, sizeof(fn));
+    fn.version = MTASTS_FILENAME_VERSION;
+    if (mtasts_tlsrpt_filename_parse(fname, strlen(fname), &fn) == MTASTS_OK) {
+        pd = fn.policy_domain;
+        pdl = fn.policy_domain_len;
+        b = fn.begin;
+        e = fn.end;
         if (b != r->start || e != r->end)
             bad = 1;
     } else {
@@ -567,7 +572,7 @@ mtasts_tlsrpt_mail_ingest(mtasts_ctx *ctx, const uint8_t *msg, size_t len,
     if (ctx == NULL || (msg == NULL && len > 0) || ret_report == NULL)
         return fail(reterr, MTASTS_EINVAL, MTASTS_R_NONE, 0, NULL, 0);
     if (dkim != MTASTS_DKIM_PASS) /* RPT-DELIV-17 */
-        return fail(reterr, MTASTS_ESTATE, MTASTS_R_DKIM, 0, NULL, 0);
+        return fail(reterr, MTASTS_REFUSED, MTASTS_R_DKIM, 0, NULL, 0);
     if (len == 0)
         return fail(reterr, MTASTS_ESYNTAX, MTASTS_R_EMPTY, 0, NULL, 0);
     /* two header records: the current entity and the top level (for the

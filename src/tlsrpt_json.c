@@ -415,7 +415,7 @@ check_ip(struct bld *c, size_t koff, size_t voff, struct mt_rstr s, int k)
     return warn(c, MTASTS_W_BAD_IP, koff, "failure-details", key_names(k));
 }
 
-/* A host name member (hflags: MTASTS_HOST_WILDCARD for an mx-host
+/* A host name member (hflags: MTASTS_HOST_F_WILDCARD for an mx-host
  * pattern): checked with the library's one hostname validator, kept as
  * written; a malformed one gives a warning, like a malformed IP. */
 static int
@@ -454,8 +454,9 @@ take_list(struct bld *c, int tok, int wstr, const char *member, int names,
     if (tok == MT_JT_STR) {
         if (warn(c, wstr, koff, "policy", member) != 0 ||
             take_string(c, tok, &s) != 0 ||
-            (names && check_name(c, c->j.tok_off, c->j.tok_off, s,
-                                 MTASTS_HOST_WILDCARD, "policy", member) != 0))
+            (names &&
+             check_name(c, c->j.tok_off, c->j.tok_off, s,
+                        MTASTS_HOST_F_WILDCARD, "policy", member) != 0))
             return -1;
         if (mt_rbuild_field(&c->b, s) < 0)
             return oom(c);
@@ -468,8 +469,9 @@ take_list(struct bld *c, int tok, int wstr, const char *member, int names,
         return fail(c, MTASTS_ESYNTAX, MT_R_JSON_TYPE, c->j.tok_off);
     for (tok = next(c); tok != MT_JT_END_ARR; tok = next(c)) {
         if (take_string(c, tok, &s) != 0 ||
-            (names && check_name(c, c->j.tok_off, c->j.tok_off, s,
-                                 MTASTS_HOST_WILDCARD, "policy", member) != 0))
+            (names &&
+             check_name(c, c->j.tok_off, c->j.tok_off, s,
+                        MTASTS_HOST_F_WILDCARD, "policy", member) != 0))
             return -1;
         idx = mt_rbuild_field(&c->b, s);
         if (idx < 0)
@@ -997,7 +999,7 @@ parse_json(mtasts_ctx *ctx, const uint8_t *buf, size_t len, unsigned flags,
     }
     memset(&c, 0, sizeof(c));
     c.flags = flags;
-    c.strict = (flags & MTASTS_PARSE_STRICT) != 0;
+    c.strict = (flags & MTASTS_PARSE_F_STRICT) != 0;
     c.pi = c.di = NO_INDEX;
     /* a small report is built on the stack and copied into one block */
     if (len <= MT_RBUILD_LOCAL)
@@ -1057,12 +1059,13 @@ mtasts_tlsrpt_report_parse(mtasts_ctx *ctx, const uint8_t *buf, size_t len,
     if (rc != MTASTS_OK)
         return rc;
     if (ctx == NULL || ret_report == NULL || (buf == NULL && len > 0) ||
-        (flags & ~(MTASTS_PARSE_STRICT | MTASTS_REPORT_NO_GZIP)) != 0) {
+        (flags & ~(unsigned)(MTASTS_PARSE_F_STRICT | MTASTS_PARSE_F_NO_GZIP)) !=
+            0) {
         mt_diag_fail(reterr, MTASTS_EINVAL, MTASTS_R_NONE, 0, NULL, 0);
         return MTASTS_EINVAL;
     }
     if (len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b &&
-        !(flags & MTASTS_REPORT_NO_GZIP)) {
+        !(flags & MTASTS_PARSE_F_NO_GZIP)) {
         mtasts_buf *plain = NULL;
         const uint8_t *d;
         size_t n;
@@ -1163,8 +1166,8 @@ put_detail(struct mt_jw *w, const mtasts_tlsrpt_report *r,
 }
 
 int
-mtasts_tlsrpt_report_to_json(const mtasts_tlsrpt_report *report, unsigned flags,
-                             mtasts_buf **ret_json)
+mtasts_tlsrpt_report_format(const mtasts_tlsrpt_report *report, unsigned flags,
+                            mtasts_buf **ret_json)
 {
     struct mt_jw w;
     size_t i, k;
@@ -1172,12 +1175,12 @@ mtasts_tlsrpt_report_to_json(const mtasts_tlsrpt_report *report, unsigned flags,
     if (ret_json != NULL)
         *ret_json = NULL;
     if (report == NULL || ret_json == NULL ||
-        (flags & ~(unsigned)MTASTS_JSON_PRETTY) != 0)
+        (flags & ~(unsigned)MTASTS_JSON_F_PRETTY) != 0)
         return MTASTS_EINVAL;
     if (mt_jw_init(&w, report->ctx,
                    report->pool_len + 64 * report->nfld + 256 * report->npol +
                        128 * report->ndet,
-                   (flags & MTASTS_JSON_PRETTY) != 0) != MTASTS_OK)
+                   (flags & MTASTS_JSON_F_PRETTY) != 0) != MTASTS_OK)
         return MTASTS_ENOMEM;
     mt_jw_begin(&w, '{');
     KEY(&w, "organization-name");

@@ -38,15 +38,27 @@ alnum_ok(const char *s, size_t n)
 }
 
 int
-mtasts_tlsrpt_filename(const char *sender, size_t sender_len,
-                       const char *policy_domain, size_t policy_domain_len,
-                       int64_t begin, int64_t end, const char *unique_id,
-                       size_t unique_id_len, int gzip, char *dst,
-                       size_t dst_len, size_t *ret_needed)
+mtasts_tlsrpt_filename_format(const struct mtasts_tlsrpt_filename *fn,
+                              char *dst, size_t dst_len, size_t *ret_needed)
 {
+    const char *sender, *policy_domain, *unique_id;
+    size_t sender_len, policy_domain_len, unique_id_len;
+    int64_t begin, end;
     struct mt_out o;
     int rc;
 
+    if (fn == NULL)
+        return MTASTS_EINVAL;
+    if (fn->version != MTASTS_FILENAME_VERSION)
+        return MTASTS_EVERSION;
+    sender = fn->sender;
+    sender_len = fn->sender_len;
+    policy_domain = fn->policy_domain;
+    policy_domain_len = fn->policy_domain_len;
+    unique_id = fn->unique_id;
+    unique_id_len = fn->unique_id_len;
+    begin = fn->begin;
+    end = fn->end;
     if ((sender == NULL && sender_len > 0) ||
         (policy_domain == NULL && policy_domain_len > 0) ||
         (unique_id == NULL && unique_id_len > 0) ||
@@ -71,7 +83,7 @@ mtasts_tlsrpt_filename(const char *sender, size_t sender_len,
         mt_out_put(&o, "!", 1);
         mt_out_put(&o, unique_id, unique_id_len);
     }
-    mt_out_str(&o, gzip ? ".json.gz" : ".json");
+    mt_out_str(&o, fn->gzip ? ".json.gz" : ".json");
     return mt_out_finish(&o, ret_needed);
 }
 
@@ -97,19 +109,17 @@ parse_u63(const char *s, size_t n, int64_t *ret)
 
 int
 mtasts_tlsrpt_filename_parse(const char *name, size_t len,
-                             const char **ret_sender, size_t *ret_sender_len,
-                             const char **ret_policy_domain,
-                             size_t *ret_policy_domain_len, int64_t *ret_begin,
-                             int64_t *ret_end, const char **ret_unique_id,
-                             size_t *ret_unique_id_len, int *ret_gzip)
+                             struct mtasts_tlsrpt_filename *ret)
 {
     const char *f[5];
     size_t fl[5], nf = 0, i, start = 0, base;
     int64_t begin, end;
     int gz;
 
-    if (name == NULL && len > 0)
+    if ((name == NULL && len > 0) || ret == NULL)
         return MTASTS_EINVAL;
+    if (ret->version != MTASTS_FILENAME_VERSION)
+        return MTASTS_EVERSION;
     if (len > 8 && mt_ascii_caseeq(name + len - 8, 8, ".json.gz", 8)) {
         gz = 1;
         base = len - 8;
@@ -134,24 +144,15 @@ mtasts_tlsrpt_filename_parse(const char *name, size_t len,
         parse_u63(f[3], fl[3], &end) != 0 ||
         (nf == 5 && !alnum_ok(f[4], fl[4])))
         return MTASTS_ESYNTAX;
-    if (ret_sender != NULL)
-        *ret_sender = f[0];
-    if (ret_sender_len != NULL)
-        *ret_sender_len = fl[0];
-    if (ret_policy_domain != NULL)
-        *ret_policy_domain = f[1];
-    if (ret_policy_domain_len != NULL)
-        *ret_policy_domain_len = fl[1];
-    if (ret_begin != NULL)
-        *ret_begin = begin;
-    if (ret_end != NULL)
-        *ret_end = end;
-    if (ret_unique_id != NULL)
-        *ret_unique_id = nf == 5 ? f[4] : NULL;
-    if (ret_unique_id_len != NULL)
-        *ret_unique_id_len = nf == 5 ? fl[4] : 0;
-    if (ret_gzip != NULL)
-        *ret_gzip = gz;
+    ret->sender = f[0];
+    ret->sender_len = fl[0];
+    ret->policy_domain = f[1];
+    ret->policy_domain_len = fl[1];
+    ret->begin = begin;
+    ret->end = end;
+    ret->unique_id = nf == 5 ? f[4] : NULL;
+    ret->unique_id_len = nf == 5 ? fl[4] : 0;
+    ret->gzip = gz;
     return MTASTS_OK;
 }
 
@@ -183,10 +184,11 @@ put_id_left(struct mt_out *o, const char *id, size_t n)
 }
 
 int
-mtasts_tlsrpt_subject(const char *policy_domain, size_t policy_domain_len,
-                      const char *submitter, size_t submitter_len,
-                      const char *report_id, size_t report_id_len, char *dst,
-                      size_t dst_len, size_t *ret_needed)
+mtasts_tlsrpt_subject_format(const char *policy_domain,
+                             size_t policy_domain_len, const char *submitter,
+                             size_t submitter_len, const char *report_id,
+                             size_t report_id_len, char *dst, size_t dst_len,
+                             size_t *ret_needed)
 {
     struct mt_out o;
 
@@ -262,11 +264,12 @@ mb_str(struct mbuf *m, const char *s)
 /* A header value usable as it is: non-empty printable ASCII (VCHAR and
  * SP/HTAB), not starting or ending with whitespace. */
 static int
-header_text_ok(const char *s)
+header_text_ok(const char *s, size_t n)
 {
-    size_t i, n = strlen(s);
+    size_t i;
 
-    if (n == 0 || MT_IS(s[0], MT_C_WSP) || MT_IS(s[n - 1], MT_C_WSP))
+    if (s == NULL || n == 0 || MT_IS(s[0], MT_C_WSP) ||
+        MT_IS(s[n - 1], MT_C_WSP))
         return 0;
     for (i = 0; i < n; i++)
         if (!MT_IS(s[i], MT_C_VCHAR) && !MT_IS(s[i], MT_C_WSP))
@@ -377,10 +380,10 @@ report_payload(const mtasts_tlsrpt_report *report, unsigned flags,
     size_t n = 0;
     int rc;
 
-    rc = mtasts_tlsrpt_report_to_json(report, 0, &json);
+    rc = mtasts_tlsrpt_report_format(report, 0, &json);
     if (rc != MTASTS_OK)
         return rc;
-    if ((flags & MTASTS_DELIVER_GZIP) == 0) {
+    if ((flags & MTASTS_DELIVER_F_GZIP) == 0) {
         *ret = json;
         return MTASTS_OK;
     }
@@ -391,11 +394,13 @@ report_payload(const mtasts_tlsrpt_report *report, unsigned flags,
 }
 
 int
-mtasts_tlsrpt_mail(const mtasts_tlsrpt_report *report, const char *from,
-                   const char *to, const char *submitter, const char *date,
-                   const char *message_id, unsigned flags,
-                   mtasts_buf **ret_message)
+mtasts_tlsrpt_mail_build(const mtasts_tlsrpt_report *report,
+                         const struct mtasts_tlsrpt_mail_fields *fields,
+                         unsigned flags, mtasts_buf **ret_message)
 {
+    const char *from, *to, *submitter, *date, *message_id;
+    size_t from_len, to_len, date_len, mid_len;
+    struct mtasts_tlsrpt_filename fnm;
     char fname[2 * MTASTS_DOMAIN_MAX_LEN + 64], bnd[40];
     const char *cdom, *pdom, *rid;
     char *subject = NULL;
@@ -409,11 +414,23 @@ mtasts_tlsrpt_mail(const mtasts_tlsrpt_report *report, const char *from,
 
     if (ret_message != NULL)
         *ret_message = NULL;
-    if (report == NULL || from == NULL || to == NULL || submitter == NULL ||
-        date == NULL || message_id == NULL || ret_message == NULL ||
-        (flags & ~MTASTS_DELIVER_GZIP) != 0)
+    if (report == NULL || fields == NULL || ret_message == NULL ||
+        (flags & ~(unsigned)MTASTS_DELIVER_F_GZIP) != 0)
         return MTASTS_EINVAL;
-    slen = strlen(submitter);
+    if (fields->version != MTASTS_MAIL_FIELDS_VERSION)
+        return MTASTS_EVERSION;
+    from = fields->from;
+    from_len = fields->from_len;
+    to = fields->to;
+    to_len = fields->to_len;
+    submitter = fields->submitter;
+    slen = fields->submitter_len;
+    date = fields->date;
+    date_len = fields->date_len;
+    message_id = fields->message_id;
+    mid_len = fields->message_id_len;
+    if (submitter == NULL)
+        return MTASTS_ESYNTAX;
     cdom = contact_domain(report, &cdom_len);
     pdom = mtasts_tlsrpt_report_text(report, MTASTS_RF_POLICY_DOMAIN, 0, 0,
                                      &pdom_len);
@@ -422,26 +439,38 @@ mtasts_tlsrpt_mail(const mtasts_tlsrpt_report *report, const char *from,
     if (cdom == NULL || pdom == NULL || rid == NULL ||
         !mt_name_valid(submitter, slen) ||
         !mt_ascii_caseeq(submitter, slen, cdom, cdom_len) ||
-        !header_text_ok(from) || !header_text_ok(to) || !header_text_ok(date) ||
-        !header_text_ok(message_id) || strchr(message_id, '@') == NULL ||
-        strpbrk(message_id, "<> \t") != NULL)
+        !header_text_ok(from, from_len) || !header_text_ok(to, to_len) ||
+        !header_text_ok(date, date_len) ||
+        !header_text_ok(message_id, mid_len) ||
+        memchr(message_id, '@', mid_len) == NULL ||
+        memchr(message_id, '<', mid_len) != NULL ||
+        memchr(message_id, '>', mid_len) != NULL ||
+        memchr(message_id, ' ', mid_len) != NULL ||
+        memchr(message_id, '\t', mid_len) != NULL)
         return MTASTS_ESYNTAX;
-    rc = mtasts_tlsrpt_filename(
-        submitter, slen, pdom, pdom_len, report->start, report->end, NULL, 0,
-        (flags & MTASTS_DELIVER_GZIP) != 0, fname, sizeof(fname), &fn_len);
+    memset(&fnm, 0, sizeof(fnm));
+    fnm.version = MTASTS_FILENAME_VERSION;
+    fnm.sender = submitter;
+    fnm.sender_len = slen;
+    fnm.policy_domain = pdom;
+    fnm.policy_domain_len = pdom_len;
+    fnm.begin = report->start;
+    fnm.end = report->end;
+    fnm.gzip = (flags & MTASTS_DELIVER_F_GZIP) != 0;
+    rc = mtasts_tlsrpt_filename_format(&fnm, fname, sizeof(fname), &fn_len);
     if (rc == MTASTS_ENONASCII || rc == MTASTS_EINVAL)
         rc = MTASTS_ESYNTAX; /* a policy domain or date range unusable */
     if (rc != MTASTS_OK)
         return rc;
-    rc = mtasts_tlsrpt_subject(pdom, pdom_len, submitter, slen, rid, rid_len,
-                               NULL, 0, &sub_len);
+    rc = mtasts_tlsrpt_subject_format(pdom, pdom_len, submitter, slen, rid,
+                                      rid_len, NULL, 0, &sub_len);
     if (rc != MTASTS_ERANGE && rc != MTASTS_OK)
         return rc;
     subject = mt_alloc(report->ctx, sub_len + 1);
     if (subject == NULL)
         return MTASTS_ENOMEM;
-    (void)mtasts_tlsrpt_subject(pdom, pdom_len, submitter, slen, rid, rid_len,
-                                subject, sub_len + 1, NULL);
+    (void)mtasts_tlsrpt_subject_format(pdom, pdom_len, submitter, slen, rid,
+                                       rid_len, subject, sub_len + 1, NULL);
     rc = report_payload(report, flags, &payload);
     if (rc != MTASTS_OK)
         goto out;
@@ -455,25 +484,24 @@ mtasts_tlsrpt_mail(const mtasts_tlsrpt_report *report, const char *from,
         bnd[9 + i] = "0123456789abcdef"[(h >> (60 - 4 * i)) & 15];
     bnd[25] = '\0';
 
-    m.b =
-        mt_buf_new(report->ctx, plen / 3 * 4 + plen / 57 * 2 + 2048 + sub_len +
-                                    fn_len + strlen(from) + strlen(to) +
-                                    strlen(date) + strlen(message_id));
+    m.b = mt_buf_new(report->ctx, plen / 3 * 4 + plen / 57 * 2 + 2048 +
+                                      sub_len + fn_len + from_len + to_len +
+                                      date_len + mid_len);
     if (m.b == NULL) {
         rc = MTASTS_ENOMEM;
         goto out;
     }
-    if ((rc = mb_header(&m, "From", from, strlen(from))) != MTASTS_OK ||
-        (rc = mb_header(&m, "To", to, strlen(to))) != MTASTS_OK ||
-        (rc = mb_header(&m, "Date", date, strlen(date))) != MTASTS_OK ||
+    if ((rc = mb_header(&m, "From", from, from_len)) != MTASTS_OK ||
+        (rc = mb_header(&m, "To", to, to_len)) != MTASTS_OK ||
+        (rc = mb_header(&m, "Date", date, date_len)) != MTASTS_OK ||
         (rc = mb_header(&m, "Subject", subject, sub_len)) != MTASTS_OK)
         goto out;
     mb_str(&m, "Message-ID: <");
-    if (strlen(message_id) + 15 > LINE_MAX) {
+    if (mid_len + 15 > LINE_MAX) {
         rc = MTASTS_ESYNTAX;
         goto out;
     }
-    mb_str(&m, message_id);
+    mb_put(&m, message_id, mid_len);
     mb_str(&m, ">\r\nMIME-Version: 1.0\r\n"
                "Content-Type: multipart/report; report-type=\"tlsrpt\";\r\n"
                "\tboundary=\"");
@@ -490,7 +518,7 @@ mtasts_tlsrpt_mail(const mtasts_tlsrpt_report *report, const char *from,
     mb_put(&m, submitter, slen);
     mb_str(&m, ".\r\n\r\n--");
     mb_str(&m, bnd);
-    mb_str(&m, (flags & MTASTS_DELIVER_GZIP) != 0
+    mb_str(&m, (flags & MTASTS_DELIVER_F_GZIP) != 0
                    ? "\r\nContent-Type: application/tlsrpt+gzip\r\n"
                    : "\r\nContent-Type: application/tlsrpt+json\r\n");
     mb_str(&m, "Content-Transfer-Encoding: base64\r\n"
@@ -527,21 +555,26 @@ mtasts_tlsrpt_dkim_headers(void)
 /* ------------------------------------------------------------------ */
 
 int
-mtasts_tlsrpt_https_body(const mtasts_tlsrpt_report *report, unsigned flags,
-                         mtasts_buf **ret_body, const char **ret_content_type)
+mtasts_tlsrpt_https_body_build(const mtasts_tlsrpt_report *report,
+                               unsigned flags, mtasts_buf **ret_body,
+                               const char **ret_content_type,
+                               size_t *ret_content_type_len)
 {
+    const char *ct = (flags & MTASTS_DELIVER_F_GZIP) != 0
+                         ? "application/tlsrpt+gzip"
+                         : "application/tlsrpt+json";
     int rc;
 
     if (ret_body != NULL)
         *ret_body = NULL;
     if (report == NULL || ret_body == NULL ||
-        (flags & ~MTASTS_DELIVER_GZIP) != 0)
+        (flags & ~(unsigned)MTASTS_DELIVER_F_GZIP) != 0)
         return MTASTS_EINVAL;
     rc = report_payload(report, flags, ret_body);
     if (rc == MTASTS_OK && ret_content_type != NULL)
-        *ret_content_type = (flags & MTASTS_DELIVER_GZIP) != 0
-                                ? "application/tlsrpt+gzip"
-                                : "application/tlsrpt+json";
+        *ret_content_type = ct;
+    if (rc == MTASTS_OK && ret_content_type_len != NULL)
+        *ret_content_type_len = strlen(ct);
     return rc;
 }
 

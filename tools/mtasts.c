@@ -251,7 +251,7 @@ parse_opts(int argc, char **argv, int allow_f, struct opts *o)
     o->argv = argv;
     for (i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--strict") == 0) {
-            o->flags |= MTASTS_PARSE_STRICT;
+            o->flags |= MTASTS_PARSE_F_STRICT;
         } else if (strcmp(argv[i], "--json") == 0) {
             o->json = 1;
         } else if (allow_f == 1 && strcmp(argv[i], "-f") == 0 && i + 1 < argc) {
@@ -656,9 +656,9 @@ decide_postfix(mtasts_ctx *ctx, const struct opts *o)
             return EXIT_INVALID;
         }
     }
-    rc = mtasts_postfix_answer(pol, o->domain, strlen(o->domain), ver,
-                               o->temp ? MTASTS_POSTFIX_TEMP : 0, NULL, 0,
-                               &need);
+    rc = mtasts_postfix_answer_format(pol, o->domain, strlen(o->domain), ver,
+                                      o->temp ? MTASTS_POSTFIX_F_TEMP : 0, NULL,
+                                      0, &need);
     if (rc != MTASTS_ERANGE && rc != MTASTS_OK) {
         fprintf(stderr, "mtasts: --domain %s: %s\n", o->domain,
                 mtasts_strerror(rc));
@@ -670,9 +670,9 @@ decide_postfix(mtasts_ctx *ctx, const struct opts *o)
         ret = EXIT_USAGE;
         goto out;
     }
-    rc = mtasts_postfix_answer(pol, o->domain, strlen(o->domain), ver,
-                               o->temp ? MTASTS_POSTFIX_TEMP : 0, ans, need + 1,
-                               NULL);
+    rc = mtasts_postfix_answer_format(pol, o->domain, strlen(o->domain), ver,
+                                      o->temp ? MTASTS_POSTFIX_F_TEMP : 0, ans,
+                                      need + 1, NULL);
     if (rc == MTASTS_OK) {
         if (o->json) {
             fputs("{\"postfix_version\":", stdout);
@@ -985,7 +985,7 @@ cmd_report_parse(mtasts_ctx *ctx, int argc, char **argv)
     memset(&o, 0, sizeof(o));
     for (i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--strict") == 0)
-            o.flags |= MTASTS_PARSE_STRICT;
+            o.flags |= MTASTS_PARSE_F_STRICT;
         else if (strcmp(argv[i], "--json") == 0)
             o.json = 1;
         else if (strcmp(argv[i], "--canonical") == 0)
@@ -1019,7 +1019,7 @@ cmd_report_parse(mtasts_ctx *ctx, int argc, char **argv)
                                        dkim_pass ? MTASTS_DKIM_PASS
                                                  : MTASTS_DKIM_FAIL,
                                        o.flags, &r, &mismatch, &d);
-        if (rc == MTASTS_ESTATE)
+        if (rc == MTASTS_REFUSED)
             fputs("mtasts: report: the input is an e-mail; a report e-mail "
                   "is read only once its DKIM signature has been verified "
                   "(RFC 8460 section 3): verify it, then give --dkim-pass\n",
@@ -1032,7 +1032,7 @@ cmd_report_parse(mtasts_ctx *ctx, int argc, char **argv)
     /* the JSON text only when it is printed: it is about as large as the
      * input */
     if (rc == MTASTS_OK && (canonical || o.json) &&
-        mtasts_tlsrpt_report_to_json(r, 0, &js) != MTASTS_OK)
+        mtasts_tlsrpt_report_format(r, 0, &js) != MTASTS_OK)
         rc = MTASTS_ENOMEM;
     if (rc == MTASTS_ENOMEM) {
         fputs("mtasts: out of memory\n", stderr);

@@ -1,8 +1,8 @@
 /*
  * mtasts report build: an SMTP TLS report (RFC 8460) of one UTC day and
  * one policy domain, made from session results with the public library
- * API only (mtasts_tlsrpt_agg_*, mtasts_tlsrpt_mail(),
- * mtasts_tlsrpt_https_body()).
+ * API only (mtasts_tlsrpt_agg_*, mtasts_tlsrpt_mail_build(),
+ * mtasts_tlsrpt_https_body_build()).
  *
  * Input: JSON lines, one session (or a run of equal sessions) per line;
  * blank lines are skipped. Each line is one object:
@@ -603,8 +603,8 @@ tlsa_key(const struct rb *rb, const struct jv *pol, const char *dom, size_t dl,
         }
     }
     if (rc == 0) {
-        rc = mtasts_tlsrpt_policy_tlsa(rb->ctx, dom, dl, usage, sel, mt, cdata,
-                                       lens, n, ret);
+        rc = mtasts_tlsrpt_policy_build_tlsa(rb->ctx, dom, dl, usage, sel, mt,
+                                             cdata, lens, n, ret);
         if (rc == MTASTS_ENOMEM)
             rc = rb_oom();
         else if (rc != MTASTS_OK)
@@ -651,7 +651,8 @@ policy_key(const struct rb *rb, const struct jv *pol,
                     mtasts_reason_name(d.reason), d.line);
             return EXIT_INVALID;
         }
-        rc = mtasts_tlsrpt_policy_sts(rb->ctx, dom->str, dom->len, p, ret);
+        rc =
+            mtasts_tlsrpt_policy_build_sts(rb->ctx, dom->str, dom->len, p, ret);
         mtasts_policy_free(p);
     } else if (member(pol, "text") != NULL) {
         return rb_err(rb, pol->pos, "expected no text but in an sts policy",
@@ -662,7 +663,7 @@ policy_key(const struct rb *rb, const struct jv *pol,
         if (member(pol, "records") != NULL)
             return rb_err(rb, pol->pos, "expected no records in a none policy",
                           NULL);
-        rc = mtasts_tlsrpt_policy_none(rb->ctx, dom->str, dom->len, ret);
+        rc = mtasts_tlsrpt_policy_build_none(rb->ctx, dom->str, dom->len, ret);
     } else {
         return rb_err(rb, type->pos,
                       "expected \"sts\", \"tlsa\" or \"none\" "
@@ -680,16 +681,18 @@ policy_key(const struct rb *rb, const struct jv *pol,
 /* An optional string member of a failure: NULL when absent or null. */
 static int
 opt_str(const struct rb *rb, const struct jv *o, const char *name,
-        const char **ret)
+        const char **ret, size_t *ret_len)
 {
     const struct jv *v = member(o, name);
 
     *ret = NULL;
+    *ret_len = 0;
     if (v == NULL || v->type == JV_NULL)
         return 0;
     if (v->type != JV_STR)
         return rb_err(rb, v->pos, "expected a string or null as", name);
     *ret = v->str;
+    *ret_len = v->len;
     return 0;
 }
 
@@ -725,12 +728,18 @@ failures_of(const struct rb *rb, const struct jv *arr,
         f[k].version = MTASTS_FAILURE_VERSION;
         if (known_members(rb, o, names) != 0 ||
             get(rb, o, "result_type", JV_STR, 1, &t) != 0 ||
-            opt_str(rb, o, "sending_ip", &f[k].sending_ip) != 0 ||
-            opt_str(rb, o, "receiving_mx", &f[k].receiving_mx) != 0 ||
-            opt_str(rb, o, "receiving_ip", &f[k].receiving_ip) != 0 ||
-            opt_str(rb, o, "helo", &f[k].receiving_helo) != 0 ||
-            opt_str(rb, o, "reason_code", &f[k].reason_code) != 0 ||
-            opt_str(rb, o, "additional", &f[k].additional) != 0)
+            opt_str(rb, o, "sending_ip", &f[k].sending_ip,
+                    &f[k].sending_ip_len) != 0 ||
+            opt_str(rb, o, "receiving_mx", &f[k].receiving_mx,
+                    &f[k].receiving_mx_len) != 0 ||
+            opt_str(rb, o, "receiving_ip", &f[k].receiving_ip,
+                    &f[k].receiving_ip_len) != 0 ||
+            opt_str(rb, o, "helo", &f[k].receiving_helo,
+                    &f[k].receiving_helo_len) != 0 ||
+            opt_str(rb, o, "reason_code", &f[k].reason_code,
+                    &f[k].reason_code_len) != 0 ||
+            opt_str(rb, o, "additional", &f[k].additional,
+                    &f[k].additional_len) != 0)
             return EXIT_INVALID;
         f[k].result_type = result_type_of(t->str);
         if (f[k].result_type == MTASTS_RESULT_NONE) {
@@ -738,6 +747,7 @@ failures_of(const struct rb *rb, const struct jv *arr,
                 return rb_err(rb, t->pos, "expected a non-empty result_type",
                               NULL);
             f[k].result_text = t->str;
+            f[k].result_text_len = t->len;
         }
     }
     return 0;
@@ -783,7 +793,7 @@ session(struct rb *rb, const struct jv *s)
         count = cnt->num;
     }
     if (rep != NULL && rep->num)
-        flags |= MTASTS_SESSION_TLSRPT_REPORT;
+        flags |= MTASTS_SESSION_F_TLSRPT_REPORT;
     if (fl != NULL) {
         if (failures_of(rb, fl, f) != 0)
             return EXIT_INVALID;
@@ -1141,8 +1151,8 @@ make_report(const struct rb *rb, const struct bopts *o,
     }
     if (id == NULL) {
         rnd = o->rnd;
-        rc = mtasts_tlsrpt_report_id(rb->day, dom, dl, rnd, idbuf,
-                                     sizeof(idbuf), &need);
+        rc = mtasts_tlsrpt_report_id_generate(rb->day, dom, dl, rnd, idbuf,
+                                              sizeof(idbuf), &need);
         if (rc != MTASTS_OK) {
             fputs("mtasts: report build: no report-id for ", stderr);
             text_put(stderr, dom, dl);
@@ -1151,12 +1161,12 @@ make_report(const struct rb *rb, const struct bopts *o,
         }
         id = idbuf;
     }
-    rc = mtasts_tlsrpt_agg_report(rb->agg, dom, dl, rb->day, o->org,
-                                  strlen(o->org), o->contact,
-                                  strlen(o->contact), id, strlen(id), ret);
+    rc = mtasts_tlsrpt_report_build(rb->agg, dom, dl, rb->day, o->org,
+                                    strlen(o->org), o->contact,
+                                    strlen(o->contact), id, strlen(id), ret);
     if (rc == MTASTS_ENOMEM)
         return rb_oom();
-    if (rc == MTASTS_ESTATE) {
+    if (rc == MTASTS_NONE) {
         rb_where(rb->path);
         fputs("no counted session for ", stderr);
         text_put(stderr, dom, dl);
@@ -1180,21 +1190,33 @@ emit(const mtasts_tlsrpt_report *r, const struct bopts *o)
 {
     mtasts_buf *b = NULL;
     const char *ctype = NULL, *submitter;
+    struct mtasts_tlsrpt_mail_fields mf;
     const uint8_t *data;
-    unsigned fl = o->gzip ? MTASTS_DELIVER_GZIP : 0;
+    unsigned fl = o->gzip ? MTASTS_DELIVER_F_GZIP : 0;
     size_t n;
     int rc;
 
     if (o->mail) {
         submitter = strrchr(o->contact, '@');
         submitter = submitter != NULL ? submitter + 1 : o->contact;
-        rc = mtasts_tlsrpt_mail(r, o->from, o->to, submitter, o->date,
-                                o->message_id, fl, &b);
+        memset(&mf, 0, sizeof(mf));
+        mf.version = MTASTS_MAIL_FIELDS_VERSION;
+        mf.from = o->from;
+        mf.from_len = strlen(o->from);
+        mf.to = o->to;
+        mf.to_len = strlen(o->to);
+        mf.submitter = submitter;
+        mf.submitter_len = strlen(submitter);
+        mf.date = o->date;
+        mf.date_len = strlen(o->date);
+        mf.message_id = o->message_id;
+        mf.message_id_len = strlen(o->message_id);
+        rc = mtasts_tlsrpt_mail_build(r, &mf, fl, &b);
     } else if (o->https) {
-        rc = mtasts_tlsrpt_https_body(r, fl, &b, &ctype);
+        rc = mtasts_tlsrpt_https_body_build(r, fl, &b, &ctype, NULL);
     } else {
-        rc = mtasts_tlsrpt_report_to_json(r, o->pretty ? MTASTS_JSON_PRETTY : 0,
-                                          &b);
+        rc = mtasts_tlsrpt_report_format(
+            r, o->pretty ? MTASTS_JSON_F_PRETTY : 0, &b);
     }
     if (rc == MTASTS_ENOMEM)
         return rb_oom();

@@ -211,7 +211,7 @@ check("report eml without --dkim-pass", rc == 1 and b"--dkim-pass" in err
       and b"DKIM" in err, (out, err))
 rc, o = js("report", "parse", "--json", eml)
 check("report eml json without --dkim-pass", rc == 1
-      and o["error"]["code"] == "MTASTS_ESTATE" and o["report"] is None, o)
+      and o["error"]["code"] == "MTASTS_REFUSED" and o["report"] is None, o)
 rc, o = js("report", "parse", "--json", "--dkim-pass", eml)
 check("report eml", rc == 0 and o["verdict"] == "valid"
       and o["mismatch"] is False and o["report"] == js("report", "parse",

@@ -20,8 +20,10 @@ Standard library only. What it does, in order:
     MTASTS_WARN_BIT(), brace initialisers such as MTASTS_DIAG_INIT, and
     MTASTS_API) and all #include lines;
  4. removes the MTASTS_API marker and keeps everything else (typedefs,
-    `typedef enum {...}` blocks, structs, prototypes) as it is, with
-    whitespace normalised.
+    the typed enums `typedef enum mtasts_x {...} mtasts_x;`, the
+    versioned structs such as `struct mtasts_policy_model {...};`,
+    prototypes) as it is, with whitespace normalised: one declaration a
+    line.
 
 Nothing in the output is written by hand, so the shipped file can be
 checked against the header (the meson test `python-cdef-fresh`).

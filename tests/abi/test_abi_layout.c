@@ -50,9 +50,42 @@ main(void)
     CHECK_OFF(struct mtasts_diag, warnings, 32);
     CHECK_OFF(struct mtasts_diag, warning_offset, 40);
 
+    /* strings in are (pointer, length) pairs (issue 10) */
+    CHECK_SIZE(struct mtasts_tlsrpt_failure, 120);
+    CHECK_OFF(struct mtasts_tlsrpt_failure, version, 0);
+    CHECK_OFF(struct mtasts_tlsrpt_failure, result_type, 4);
+    CHECK_OFF(struct mtasts_tlsrpt_failure, result_text, 8);
+    CHECK_OFF(struct mtasts_tlsrpt_failure, result_text_len, 16);
+    CHECK_OFF(struct mtasts_tlsrpt_failure, sending_ip, 24);
+    CHECK_OFF(struct mtasts_tlsrpt_failure, additional, 104);
+    CHECK_OFF(struct mtasts_tlsrpt_failure, additional_len, 112);
+
+    CHECK_SIZE(struct mtasts_tlsrpt_mail_fields, 88);
+    CHECK_OFF(struct mtasts_tlsrpt_mail_fields, version, 0);
+    CHECK_OFF(struct mtasts_tlsrpt_mail_fields, from, 8);
+    CHECK_OFF(struct mtasts_tlsrpt_mail_fields, from_len, 16);
+    CHECK_OFF(struct mtasts_tlsrpt_mail_fields, message_id, 72);
+    CHECK_OFF(struct mtasts_tlsrpt_mail_fields, message_id_len, 80);
+
+    CHECK_SIZE(struct mtasts_policy_model, 80);
+    CHECK_OFF(struct mtasts_policy_model, mode, 4);
+    CHECK_OFF(struct mtasts_policy_model, max_age, 8);
+    CHECK_OFF(struct mtasts_policy_model, mx, 16);
+    CHECK_OFF(struct mtasts_policy_model, ext_count, 72);
+
+    CHECK_SIZE(struct mtasts_tlsrpt_filename, 80);
+    CHECK_OFF(struct mtasts_tlsrpt_filename, sender, 8);
+    CHECK_OFF(struct mtasts_tlsrpt_filename, begin, 40);
+    CHECK_OFF(struct mtasts_tlsrpt_filename, unique_id, 56);
+    CHECK_OFF(struct mtasts_tlsrpt_filename, gzip, 72);
+
     /* Struct version constants are part of the contract too. */
     check("MTASTS_ALLOC_VERSION", MTASTS_ALLOC_VERSION, 1);
     check("MTASTS_DIAG_VERSION", MTASTS_DIAG_VERSION, 1);
+    check("MTASTS_FAILURE_VERSION", MTASTS_FAILURE_VERSION, 2);
+    check("MTASTS_MAIL_FIELDS_VERSION", MTASTS_MAIL_FIELDS_VERSION, 1);
+    check("MTASTS_POLICY_MODEL_VERSION", MTASTS_POLICY_MODEL_VERSION, 1);
+    check("MTASTS_FILENAME_VERSION", MTASTS_FILENAME_VERSION, 1);
 
     if (failures != 0)
         return 1;

@@ -47,13 +47,14 @@ pol(const char *domain, int none)
 
     if (none) {
         assert_int_equal(
-            mtasts_tlsrpt_policy_none(ctx, domain, strlen(domain), &tp), 0);
+            mtasts_tlsrpt_policy_build_none(ctx, domain, strlen(domain), &tp),
+            0);
         return tp;
     }
     assert_int_equal(mtasts_policy_parse(ctx, body, strlen(body), 0, &p, NULL),
                      0);
     assert_int_equal(
-        mtasts_tlsrpt_policy_sts(ctx, domain, strlen(domain), p, &tp), 0);
+        mtasts_tlsrpt_policy_build_sts(ctx, domain, strlen(domain), p, &tp), 0);
     mtasts_policy_free(p);
     return tp;
 }
@@ -67,8 +68,11 @@ fail_of(int type, const char *ip)
     f.version = MTASTS_FAILURE_VERSION;
     f.result_type = type;
     f.sending_ip = ip;
+    f.sending_ip_len = ip != NULL ? strlen(ip) : 0;
     f.receiving_mx = "mx.mail.example";
+    f.receiving_mx_len = strlen(f.receiving_mx);
     f.reason_code = "r";
+    f.reason_code_len = strlen(f.reason_code);
     return f;
 }
 
@@ -105,7 +109,7 @@ snapshot(const mtasts_tlsrpt_agg *a)
     mtasts_buf *b = NULL;
 
     ralloc_reset(&aa, -1);
-    assert_int_equal(mtasts_tlsrpt_agg_export(a, &b), 0);
+    assert_int_equal(mtasts_tlsrpt_agg_encode(a, &b), 0);
     return b;
 }
 
@@ -183,12 +187,12 @@ sweep(enum op op)
             rc = mtasts_tlsrpt_agg_merge(a, b);
             break;
         case OP_IMPORT:
-            rc = mtasts_tlsrpt_agg_import(a, d, n);
+            rc = mtasts_tlsrpt_agg_decode(a, d, n);
             break;
         case OP_REPORT:
         default:
-            rc = mtasts_tlsrpt_agg_report(a, "a.example", 9, DAY1, "Org", 3,
-                                          "x@y.example", 11, "id", 2, &r);
+            rc = mtasts_tlsrpt_report_build(a, "a.example", 9, DAY1, "Org", 3,
+                                            "x@y.example", 11, "id", 2, &r);
             break;
         }
         if (!aa.failed) {

@@ -157,7 +157,7 @@ fetched_lookup(struct fix *f, const char *domain, const char *const *rec,
     answer_txt(lk, rec);
     answer_fetch(lk, body);
     assert_int_equal(mtasts_lookup_next(lk), MTASTS_ACT_DONE);
-    assert_int_equal(mtasts_lookup_entry_action(lk), MTASTS_ENTRY_STORE);
+    assert_int_equal(mtasts_lookup_entry_action(lk), MTASTS_ENTRY_ACTION_STORE);
     return lk;
 }
 
@@ -496,16 +496,16 @@ test_next_refresh(void **state)
     size_t n = 99;
     int64_t due = -1;
 
-    /* ESTATE on an empty cache, with ret_needed 0 */
+    /* MTASTS_NONE (an outcome) on an empty cache, with ret_needed 0 */
     assert_int_equal(
         mtasts_cache_next_refresh(c, 0, 100, 0, buf, sizeof(buf), &n, &due),
-        MTASTS_ESTATE);
+        MTASTS_NONE);
     assert_int_equal(n, 0);
     assert_string_equal(buf, "");
     put_s(c, "never.example", "x", 0, 1000); /* refresh_at 0: never */
     assert_int_equal(
         mtasts_cache_next_refresh(c, 1000, 100, 0, NULL, 0, &n, &due),
-        MTASTS_ESTATE);
+        MTASTS_NONE);
     assert_int_equal(n, 0);
 
     put_s(c, "late.example", "x", 5000, 1000);
@@ -695,7 +695,8 @@ test_apply_store_delete(void **state)
     assert_int_equal(mtasts_cache_count(c), 1);
     answer_txt(lk, NULL);
     assert_int_equal(mtasts_lookup_next(lk), MTASTS_ACT_DONE);
-    assert_int_equal(mtasts_lookup_entry_action(lk), MTASTS_ENTRY_DELETE);
+    assert_int_equal(mtasts_lookup_entry_action(lk),
+                     MTASTS_ENTRY_ACTION_DELETE);
     assert_int_equal(mtasts_cache_apply(c, lk, 2000), MTASTS_OK);
     assert_int_equal(mtasts_cache_count(c), 0);
     assert_int_equal(mtasts_cache_bytes(c), 0);
@@ -742,7 +743,8 @@ test_apply_unchanged_toobig(void **state)
     assert_int_equal(mtasts_lookup_next(lk2), MTASTS_ACT_DONE);
     assert_int_equal(mtasts_lookup_outcome(lk2), MTASTS_OUTCOME_APPLY);
     assert_int_equal(mtasts_lookup_from_cache(lk2), 1);
-    assert_int_equal(mtasts_lookup_entry_action(lk2), MTASTS_ENTRY_UNCHANGED);
+    assert_int_equal(mtasts_lookup_entry_action(lk2),
+                     MTASTS_ENTRY_ACTION_UNCHANGED);
     assert_int_equal(mtasts_cache_apply(c, lk2, 1010), MTASTS_OK);
     assert_int_equal(mtasts_cache_count(c), 1);
     mtasts_lookup_free(lk2);

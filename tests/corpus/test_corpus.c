@@ -305,7 +305,7 @@ parsed_format(const struct parsed *p, size_t *ret_len, int *ret_rc)
         mtasts_buf *b = NULL;
         const uint8_t *d;
 
-        rc = mtasts_tlsrpt_report_to_json(p->rep, 0, &b);
+        rc = mtasts_tlsrpt_report_format(p->rep, 0, &b);
         *ret_rc = rc;
         if (rc != 0)
             return NULL;
@@ -628,7 +628,7 @@ check_round_trip(mtasts_ctx *ctx, const struct parsed *orig,
                   "round trip: formatted text parses with warnings 0x%llx, "
                   "expected 0x%llx",
                   (unsigned long long)d.warnings, (unsigned long long)kept);
-    rc = do_parse(ctx, orig->type, text, len, MTASTS_PARSE_STRICT,
+    rc = do_parse(ctx, orig->type, text, len, MTASTS_PARSE_F_STRICT,
                   &strict_again, &ds);
     if (rc != (kept != 0 ? MTASTS_ESTRICT : 0))
         fail_note(r, "round trip: strict parse of formatted text: %s",
@@ -670,7 +670,7 @@ check_row(mtasts_ctx *ctx, enum input_type type, const char *input,
         return;
     }
     rc0 = do_parse(ctx, type, buf, input_len, 0, &p0, d0);
-    rcs = do_parse(ctx, type, buf, input_len, MTASTS_PARSE_STRICT, &ps, ds);
+    rcs = do_parse(ctx, type, buf, input_len, MTASTS_PARSE_F_STRICT, &ps, ds);
     *ret_rc0 = rc0;
     *ret_rcs = rcs;
 

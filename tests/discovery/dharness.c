@@ -328,7 +328,7 @@ dh_apply(struct dh_store *st, const mtasts_lookup *lk)
     int rc;
 
     switch (mtasts_lookup_entry_action(lk)) {
-    case MTASTS_ENTRY_STORE:
+    case MTASTS_ENTRY_ACTION_STORE:
         rc = mtasts_lookup_entry(lk, NULL, 0, &need);
         if (rc != MTASTS_ERANGE)
             return rc;
@@ -341,19 +341,19 @@ dh_apply(struct dh_store *st, const mtasts_lookup *lk)
         st->len = need;
         st->present = 1;
         return MTASTS_OK;
-    case MTASTS_ENTRY_DELETE:
+    case MTASTS_ENTRY_ACTION_DELETE:
         assert_int_equal(
             mtasts_lookup_entry(lk, st->buf, sizeof(st->buf), &need),
-            MTASTS_ESTATE);
+            MTASTS_NONE);
         st->present = 0;
         st->len = 0;
         return MTASTS_OK;
     default:
         assert_int_equal(mtasts_lookup_entry_action(lk),
-                         MTASTS_ENTRY_UNCHANGED);
+                         MTASTS_ENTRY_ACTION_UNCHANGED);
         assert_int_equal(
             mtasts_lookup_entry(lk, st->buf, sizeof(st->buf), &need),
-            MTASTS_ESTATE);
+            MTASTS_NONE);
         return MTASTS_OK;
     }
 }
@@ -379,9 +379,11 @@ dh_check_entry(mtasts_ctx *ctx, const struct dh_store *st, const char *domain,
     s = mtasts_entry_backoff_id(e, &n);
     assert_int_equal(n, strlen(backoff_id));
     assert_string_equal(s, backoff_id);
-    assert_int_equal(mtasts_entry_time(e, MTASTS_ENTRY_FETCHED_AT), fetched);
-    assert_int_equal(mtasts_entry_time(e, MTASTS_ENTRY_EXPIRES_AT), expires);
-    assert_int_equal(mtasts_entry_time(e, MTASTS_ENTRY_BACKOFF_UNTIL),
+    assert_int_equal(mtasts_entry_time(e, MTASTS_ENTRY_TIME_FETCHED_AT),
+                     fetched);
+    assert_int_equal(mtasts_entry_time(e, MTASTS_ENTRY_TIME_EXPIRES_AT),
+                     expires);
+    assert_int_equal(mtasts_entry_time(e, MTASTS_ENTRY_TIME_BACKOFF_UNTIL),
                      backoff_until);
     if (mode == 0)
         assert_null(mtasts_entry_policy(e));

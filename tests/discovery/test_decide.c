@@ -327,7 +327,7 @@ tlsrpt_report_delivery_STS_ENF_11(void **state)
                 a = r = why = 77;
                 assert_int_equal(
                     mtasts_decide(pols[i], S("evil.example.org"), tls[j], dane,
-                                  MTASTS_DECIDE_TLSRPT_REPORT, &a, &r, &why),
+                                  MTASTS_DECIDE_F_TLSRPT_REPORT, &a, &r, &why),
                     MTASTS_OK);
                 assert_int_equal(a, MTASTS_DELIVER);
                 assert_int_equal(r, MTASTS_RESULT_NONE);
@@ -548,8 +548,9 @@ check_answer(const mtasts_policy *pol, const char *domain, uint32_t v,
     struct pf_reply r;
     const char *why;
 
-    assert_int_equal(mtasts_postfix_answer(pol, domain, strlen(domain), v,
-                                           flags, buf, sizeof(buf), &n),
+    assert_int_equal(mtasts_postfix_answer_format(pol, domain, strlen(domain),
+                                                  v, flags, buf, sizeof(buf),
+                                                  &n),
                      MTASTS_OK);
     assert_string_equal(buf, want);
     assert_int_equal(n, strlen(want));
@@ -557,19 +558,19 @@ check_answer(const mtasts_policy *pol, const char *domain, uint32_t v,
     if (why != NULL)
         fail_msg("%s: %s", why, buf);
     /* size query */
-    assert_int_equal(mtasts_postfix_answer(pol, domain, strlen(domain), v,
-                                           flags, NULL, 0, &n2),
+    assert_int_equal(mtasts_postfix_answer_format(pol, domain, strlen(domain),
+                                                  v, flags, NULL, 0, &n2),
                      MTASTS_ERANGE);
     assert_int_equal(n2, n);
     /* exact fit needs room for the NUL */
-    assert_int_equal(mtasts_postfix_answer(pol, domain, strlen(domain), v,
-                                           flags, buf, n, &n2),
+    assert_int_equal(mtasts_postfix_answer_format(pol, domain, strlen(domain),
+                                                  v, flags, buf, n, &n2),
                      MTASTS_ERANGE);
     assert_int_equal(n2, n);
     assert_int_equal(buf[n - 1], '\0');
     assert_memory_equal(buf, want, n - 1);
-    assert_int_equal(mtasts_postfix_answer(pol, domain, strlen(domain), v,
-                                           flags, buf, n + 1, NULL),
+    assert_int_equal(mtasts_postfix_answer_format(pol, domain, strlen(domain),
+                                                  v, flags, buf, n + 1, NULL),
                      MTASTS_OK);
     assert_string_equal(buf, want);
 }
@@ -615,9 +616,9 @@ postfix_grammar_and_fields(void **state)
     char buf[1024];
     struct pf_reply r;
 
-    assert_int_equal(mtasts_postfix_answer(p->enforce, S("example.com"),
-                                           V(3, 10, 5), 0, buf, sizeof(buf),
-                                           NULL),
+    assert_int_equal(mtasts_postfix_answer_format(p->enforce, S("example.com"),
+                                                  V(3, 10, 5), 0, buf,
+                                                  sizeof(buf), NULL),
                      MTASTS_OK);
     assert_null(pf_read(buf, V(3, 10, 5), &r));
     assert_string_equal(r.kind, "OK");
@@ -669,16 +670,16 @@ postfix_temp_and_parent_keys(void **state)
 {
     struct pols *p = *state;
 
-    check_answer(p->enforce, "Example.COM", V(3, 7, 11), MTASTS_POSTFIX_TEMP,
+    check_answer(p->enforce, "Example.COM", V(3, 7, 11), MTASTS_POSTFIX_F_TEMP,
                  "TEMP MTA-STS policy for example.com temporarily "
                  "unavailable");
-    check_answer(NULL, "example.com", V(3, 10, 5), MTASTS_POSTFIX_TEMP,
+    check_answer(NULL, "example.com", V(3, 10, 5), MTASTS_POSTFIX_F_TEMP,
                  "TEMP MTA-STS policy for example.com temporarily "
                  "unavailable");
     /* Postfix's parent-domain lookups: no policy applies. */
     check_answer(p->enforce, ".example.com", V(3, 7, 11), 0, "NOTFOUND ");
     check_answer(p->enforce, ".example.com", V(3, 10, 5), 0, "NOTFOUND ");
-    check_answer(NULL, ".example.com", V(3, 7, 11), MTASTS_POSTFIX_TEMP,
+    check_answer(NULL, ".example.com", V(3, 7, 11), MTASTS_POSTFIX_F_TEMP,
                  "NOTFOUND ");
 }
 
@@ -716,50 +717,52 @@ postfix_invalid_arguments(void **state)
     char buf[256];
     size_t n;
 
-    assert_int_equal(mtasts_postfix_answer(p->enforce, S("example.com"),
-                                           V(3, 7, 11), 0, NULL, 5, &n),
+    assert_int_equal(mtasts_postfix_answer_format(p->enforce, S("example.com"),
+                                                  V(3, 7, 11), 0, NULL, 5, &n),
                      MTASTS_EINVAL);
     /* 0x1 was MTASTS_POSTFIX_TLSRPT: refused, the version decides now */
-    assert_int_equal(mtasts_postfix_answer(p->enforce, S("example.com"),
-                                           V(3, 10, 5), 0x1u, buf, sizeof(buf),
-                                           &n),
+    assert_int_equal(mtasts_postfix_answer_format(p->enforce, S("example.com"),
+                                                  V(3, 10, 5), 0x1u, buf,
+                                                  sizeof(buf), &n),
                      MTASTS_EINVAL);
-    assert_int_equal(mtasts_postfix_answer(NULL, S("example.com"), V(3, 7, 11),
-                                           0x4u, buf, sizeof(buf), &n),
+    assert_int_equal(mtasts_postfix_answer_format(NULL, S("example.com"),
+                                                  V(3, 7, 11), 0x4u, buf,
+                                                  sizeof(buf), &n),
                      MTASTS_EINVAL);
     /* versions: before socketmap (2.10), and not a packed version */
-    assert_int_equal(mtasts_postfix_answer(p->enforce, S("example.com"),
-                                           V(2, 9, 255), 0, buf, sizeof(buf),
-                                           &n),
+    assert_int_equal(mtasts_postfix_answer_format(p->enforce, S("example.com"),
+                                                  V(2, 9, 255), 0, buf,
+                                                  sizeof(buf), &n),
                      MTASTS_EINVAL);
-    assert_int_equal(mtasts_postfix_answer(p->enforce, S("example.com"), 0, 0,
-                                           buf, sizeof(buf), &n),
+    assert_int_equal(mtasts_postfix_answer_format(p->enforce, S("example.com"),
+                                                  0, 0, buf, sizeof(buf), &n),
                      MTASTS_EINVAL);
-    assert_int_equal(mtasts_postfix_answer(p->enforce, S("example.com"),
-                                           0x1000000u, 0, buf, sizeof(buf), &n),
+    assert_int_equal(mtasts_postfix_answer_format(p->enforce, S("example.com"),
+                                                  0x1000000u, 0, buf,
+                                                  sizeof(buf), &n),
                      MTASTS_EINVAL);
     /* an invalid policy domain: refused (the header lists EINVAL; the
      * library passes the name check's status through) */
-    assert_int_equal(mtasts_postfix_answer(p->enforce, S("exa mple.com"),
-                                           V(3, 7, 11), 0, buf, sizeof(buf),
-                                           &n),
+    assert_int_equal(mtasts_postfix_answer_format(p->enforce, S("exa mple.com"),
+                                                  V(3, 7, 11), 0, buf,
+                                                  sizeof(buf), &n),
                      MTASTS_ESYNTAX);
-    assert_true(mtasts_postfix_answer(p->enforce, S("a..b"), V(3, 7, 11), 0,
-                                      buf, sizeof(buf), &n) < 0);
-    assert_true(mtasts_postfix_answer(p->enforce, S("[192.0.2.1]:25"),
-                                      V(3, 7, 11), 0, buf, sizeof(buf),
-                                      &n) < 0);
-    assert_true(mtasts_postfix_answer(p->enforce, S("bad domain"), V(3, 7, 11),
-                                      MTASTS_POSTFIX_TEMP, buf, sizeof(buf),
-                                      &n) < 0);
+    assert_true(mtasts_postfix_answer_format(p->enforce, S("a..b"), V(3, 7, 11),
+                                             0, buf, sizeof(buf), &n) < 0);
+    assert_true(mtasts_postfix_answer_format(p->enforce, S("[192.0.2.1]:25"),
+                                             V(3, 7, 11), 0, buf, sizeof(buf),
+                                             &n) < 0);
+    assert_true(mtasts_postfix_answer_format(p->enforce, S("bad domain"),
+                                             V(3, 7, 11), MTASTS_POSTFIX_F_TEMP,
+                                             buf, sizeof(buf), &n) < 0);
     /* small buffer: truncated, NUL-terminated, needed reported */
-    assert_int_equal(mtasts_postfix_answer(p->enforce, S("example.com"),
-                                           V(3, 7, 11), 0, buf, 10, &n),
+    assert_int_equal(mtasts_postfix_answer_format(p->enforce, S("example.com"),
+                                                  V(3, 7, 11), 0, buf, 10, &n),
                      MTASTS_ERANGE);
     assert_int_equal(n, strlen(PF_MATCH PF_SNI));
     assert_string_equal(buf, "OK secure");
-    assert_int_equal(mtasts_postfix_answer(p->enforce, S("example.com"),
-                                           V(3, 10, 5), 0, buf, 1, &n),
+    assert_int_equal(mtasts_postfix_answer_format(p->enforce, S("example.com"),
+                                                  V(3, 10, 5), 0, buf, 1, &n),
                      MTASTS_ERANGE);
     assert_int_equal(n, strlen(PF_MATCH PF_SNI PF_TLSRPT PF_MX PF_LINES));
     assert_string_equal(buf, "");

@@ -162,7 +162,7 @@ sync_hooks_forking_mta(void **state)
     assert_int_equal(u.max_size, 65536);
     assert_int_equal(mtasts_lookup_outcome(lk), MTASTS_OUTCOME_APPLY);
     assert_int_equal(mtasts_lookup_why(lk), MTASTS_WHY_FETCHED);
-    assert_int_equal(mtasts_lookup_entry_action(lk), MTASTS_ENTRY_STORE);
+    assert_int_equal(mtasts_lookup_entry_action(lk), MTASTS_ENTRY_ACTION_STORE);
     /* the log hook got one line per step */
     assert_int_equal(u.nlog, 3);
     assert_string_equal(u.log[0], "resolve TXT _mta-sts.example.com");

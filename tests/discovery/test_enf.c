@@ -37,7 +37,7 @@ run(mtasts_ctx *ctx, uint8_t *store, size_t *store_len, int64_t now, int dns,
                              MTASTS_OK);
         }
     }
-    if (mtasts_lookup_entry_action(lk) == MTASTS_ENTRY_STORE) {
+    if (mtasts_lookup_entry_action(lk) == MTASTS_ENTRY_ACTION_STORE) {
         assert_int_equal(mtasts_lookup_entry(lk, store, 4096, &n), MTASTS_OK);
         *store_len = n;
     }
@@ -142,8 +142,9 @@ decoded_entries_STS_CACHE_3(void **state)
     mtasts_lookup_free(lk);
     /* nothing to store: nothing to take */
     lk = run(ctx, store, &len, 1500, MTASTS_DNS_OK, txt, NULL);
-    assert_int_equal(mtasts_lookup_entry_action(lk), MTASTS_ENTRY_UNCHANGED);
-    assert_int_equal(mtasts_lookup_take_entry(lk, &e), MTASTS_ESTATE);
+    assert_int_equal(mtasts_lookup_entry_action(lk),
+                     MTASTS_ENTRY_ACTION_UNCHANGED);
+    assert_int_equal(mtasts_lookup_take_entry(lk, &e), MTASTS_NONE);
     assert_null(e);
     mtasts_lookup_free(lk);
     /* a fresh fetch: its entry is taken as an object */
@@ -160,8 +161,9 @@ decoded_entries_STS_CACHE_3(void **state)
                      MTASTS_OK);
     assert_int_equal(mtasts_lookup_take_entry(lk, &e), MTASTS_OK);
     assert_non_null(e);
-    assert_int_equal(mtasts_lookup_entry_action(lk), MTASTS_ENTRY_UNCHANGED);
-    assert_int_equal(mtasts_lookup_take_entry(lk, &e2), MTASTS_ESTATE);
+    assert_int_equal(mtasts_lookup_entry_action(lk),
+                     MTASTS_ENTRY_ACTION_UNCHANGED);
+    assert_int_equal(mtasts_lookup_take_entry(lk, &e2), MTASTS_NONE);
     assert_null(e2);
     /* the policy in force lives with the taken entry */
     assert_ptr_equal(mtasts_lookup_policy(lk), mtasts_entry_policy(e));
@@ -201,11 +203,11 @@ domain_for(const char *rcpt, const char *smarthost, const char *want)
     char buf[300];
     size_t n = 0;
 
-    assert_int_equal(mtasts_policy_domain_for(rcpt, rcpt ? strlen(rcpt) : 0,
-                                              smarthost,
-                                              smarthost ? strlen(smarthost) : 0,
-                                              buf, sizeof(buf), &n),
-                     MTASTS_OK);
+    assert_int_equal(
+        mtasts_domain_for_delivery(rcpt, rcpt ? strlen(rcpt) : 0, smarthost,
+                                   smarthost ? strlen(smarthost) : 0, buf,
+                                   sizeof(buf), &n),
+        MTASTS_OK);
     assert_string_equal(buf, want);
     assert_int_equal(n, strlen(want));
 }
@@ -227,14 +229,14 @@ policy_domain_STS_ENF_9(void **state)
     domain_for("a@b@example.com", NULL, "example.com");
     domain_for("user@[192.0.2.1]", NULL, "[192.0.2.1]");
     domain_for("user@example.com", "[2001:db8::1]", "[2001:db8::1]");
-    assert_int_equal(mtasts_policy_domain_for(S("user@bad..example"), NULL, 0,
-                                              buf, sizeof(buf), &n),
+    assert_int_equal(mtasts_domain_for_delivery(S("user@bad..example"), NULL, 0,
+                                                buf, sizeof(buf), &n),
                      MTASTS_ESYNTAX);
     assert_int_equal(
-        mtasts_policy_domain_for(NULL, 0, NULL, 0, buf, sizeof(buf), &n),
+        mtasts_domain_for_delivery(NULL, 0, NULL, 0, buf, sizeof(buf), &n),
         MTASTS_EINVAL);
     assert_int_equal(
-        mtasts_policy_domain_for(S("user@example.com"), NULL, 0, buf, 4, &n),
+        mtasts_domain_for_delivery(S("user@example.com"), NULL, 0, buf, 4, &n),
         MTASTS_ERANGE);
     assert_int_equal(n, 11);
 

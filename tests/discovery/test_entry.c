@@ -189,13 +189,13 @@ round_trip_every_field(void **state)
     s = mtasts_entry_backoff_id(ent, &n);
     assert_string_equal(s, "b");
     assert_int_equal(n, 1);
-    assert_int_equal(mtasts_entry_time(ent, MTASTS_ENTRY_FETCHED_AT),
+    assert_int_equal(mtasts_entry_time(ent, MTASTS_ENTRY_TIME_FETCHED_AT),
                      1700000000);
-    assert_int_equal(mtasts_entry_time(ent, MTASTS_ENTRY_EXPIRES_AT),
+    assert_int_equal(mtasts_entry_time(ent, MTASTS_ENTRY_TIME_EXPIRES_AT),
                      1700604800);
-    assert_int_equal(mtasts_entry_time(ent, MTASTS_ENTRY_BACKOFF_UNTIL),
+    assert_int_equal(mtasts_entry_time(ent, MTASTS_ENTRY_TIME_BACKOFF_UNTIL),
                      1700000300);
-    assert_int_equal(mtasts_entry_time(ent, MTASTS_ENTRY_LAST_USED),
+    assert_int_equal(mtasts_entry_time(ent, MTASTS_ENTRY_TIME_LAST_USED),
                      1700000100);
     assert_int_equal(mtasts_entry_time(ent, 0), 0);
     assert_int_equal(mtasts_entry_time(ent, 5), 0);
@@ -229,7 +229,7 @@ round_trip_every_field(void **state)
     assert_null(mtasts_entry_id(NULL, &n));
     assert_null(mtasts_entry_backoff_id(NULL, NULL));
     assert_null(mtasts_entry_policy(NULL));
-    assert_int_equal(mtasts_entry_time(NULL, MTASTS_ENTRY_FETCHED_AT), 0);
+    assert_int_equal(mtasts_entry_time(NULL, MTASTS_ENTRY_TIME_FETCHED_AT), 0);
 }
 
 /* Entries without a policy (backoff only), without a backoff, with an
@@ -279,13 +279,14 @@ round_trip_variants(void **state)
             assert_string_equal(mtasts_entry_id(ent, &n), "");
             assert_int_equal(n, 0);
             assert_string_equal(mtasts_entry_backoff_id(ent, NULL), "X1");
-            assert_int_equal(mtasts_entry_time(ent, MTASTS_ENTRY_BACKOFF_UNTIL),
-                             5);
+            assert_int_equal(
+                mtasts_entry_time(ent, MTASTS_ENTRY_TIME_BACKOFF_UNTIL), 5);
         } else {
             assert_int_equal(mtasts_policy_mode(mtasts_entry_policy(ent)),
                              MTASTS_MODE_NONE);
-            assert_int_equal(mtasts_entry_time(ent, MTASTS_ENTRY_LAST_USED),
-                             INT64_C(4611686018427387904));
+            assert_int_equal(
+                mtasts_entry_time(ent, MTASTS_ENTRY_TIME_LAST_USED),
+                INT64_C(4611686018427387904));
         }
         mtasts_entry_free(ent);
     }

@@ -139,7 +139,7 @@ last_used(mtasts_ctx *ctx, const struct dh_store *st)
 
     assert_int_equal(mtasts_entry_decode(ctx, st->buf, st->len, &e, NULL),
                      MTASTS_OK);
-    t = mtasts_entry_time(e, MTASTS_ENTRY_LAST_USED);
+    t = mtasts_entry_time(e, MTASTS_ENTRY_TIME_LAST_USED);
     mtasts_entry_free(e);
     return t;
 }
@@ -201,7 +201,7 @@ t01_address_literal_no_io_STS_FETCH_15(void **state)
     for (i = 0; i < 2; i++) {
         run(*state, lits[i], &st, T0, 0, &a, &r);
         check(&r, MTASTS_OUTCOME_NO_POLICY, MTASTS_WHY_ADDRESS_LITERAL, 0, 0,
-              MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_UNCHANGED, 0, 0);
+              MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_UNCHANGED, 0, 0);
         assert_int_equal(mtasts_lookup_refresh_at(r.lk), 0);
         finish(&r, &st);
         assert_false(st.present);
@@ -236,7 +236,7 @@ t02_no_cache_fetch_success_STS_FETCH_13_STS_CACHE_4(void **state)
     st.present = 0;
     run(*state, DOM, &st, T0, 0, &a, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_FETCHED, 0, MTASTS_MODE_ENFORCE,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_STORE, 1, 1);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_STORE, 1, 1);
     assert_string_equal(r.qname, "_mta-sts.example.com");
     assert_string_equal(r.url, URL_EXAMPLE);
     assert_string_equal(r.host, "mta-sts.example.com");
@@ -265,7 +265,8 @@ t02_none_policy_no_active_policy_STS_CACHE_12(void **state)
     st.present = 0;
     run(*state, DOM, &st, T0, 0, &a, &r);
     check(&r, MTASTS_OUTCOME_NO_ACTIVE_POLICY, MTASTS_WHY_FETCHED, 0,
-          MTASTS_MODE_NONE, MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_STORE, 1, 1);
+          MTASTS_MODE_NONE, MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_STORE, 1,
+          1);
     finish(&r, &st);
     dh_check_entry(*state, &st, DOM, "a", T0, T0 + 86400, 0, "",
                    MTASTS_MODE_NONE);
@@ -285,7 +286,7 @@ t03_changed_id_replaces_entry_STS_CACHE_4(void **state)
                    MTASTS_MODE_ENFORCE);
     run(*state, DOM, &st, T0 + 100, 0, &a, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_FETCHED, 0, MTASTS_MODE_TESTING,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_STORE, 1, 1);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_STORE, 1, 1);
     assert_string_equal(mtasts_policy_raw(mtasts_lookup_policy(r.lk), &n),
                         TESTING);
     assert_int_equal(mtasts_lookup_refresh_at(r.lk),
@@ -306,7 +307,8 @@ t03_none_replaces_enforce_STS_CACHE_12(void **state)
     seed(*state, &st, REC_A, ENFORCE, T0);
     run(*state, DOM, &st, T0 + 10, 0, &a, &r);
     check(&r, MTASTS_OUTCOME_NO_ACTIVE_POLICY, MTASTS_WHY_FETCHED, 0,
-          MTASTS_MODE_NONE, MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_STORE, 1, 1);
+          MTASTS_MODE_NONE, MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_STORE, 1,
+          1);
     finish(&r, &st);
     dh_check_entry(*state, &st, DOM, "b", T0 + 10, T0 + 10 + 86400, 0, "",
                    MTASTS_MODE_NONE);
@@ -314,8 +316,8 @@ t03_none_replaces_enforce_STS_CACHE_12(void **state)
     tf = ans_dns(MTASTS_DNS_TEMPFAIL);
     run(*state, DOM, &st, T0 + 20, 0, &tf, &r);
     check(&r, MTASTS_OUTCOME_NO_ACTIVE_POLICY, MTASTS_WHY_TXT_TEMPFAIL, 1,
-          MTASTS_MODE_NONE, MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_UNCHANGED, 1,
-          0);
+          MTASTS_MODE_NONE, MTASTS_RESULT_NONE, 0,
+          MTASTS_ENTRY_ACTION_UNCHANGED, 1, 0);
     finish(&r, &st);
 }
 
@@ -343,7 +345,7 @@ t04_record_absent_applies_cache_STS_CACHE_5(void **state)
         run(*state, DOM, &st, T0 + 60, 0, &as[i], &r);
         check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_NO_RECORD, 1,
               MTASTS_MODE_ENFORCE, MTASTS_RESULT_NONE, 0,
-              MTASTS_ENTRY_UNCHANGED, 1, 0);
+              MTASTS_ENTRY_ACTION_UNCHANGED, 1, 0);
         assert_int_equal(mtasts_lookup_refresh_at(r.lk), T0 + 86400);
         finish(&r, &st);
         assert_same_store(&st, &before); /* never removed or changed */
@@ -360,11 +362,13 @@ t04_last_used_hourly_store_STS_CACHE_5(void **state)
 
     seed(*state, &st, REC_A, ENFORCE, T0);
     run(*state, DOM, &st, T0 + 3599, 0, &a, &r);
-    assert_int_equal(mtasts_lookup_entry_action(r.lk), MTASTS_ENTRY_UNCHANGED);
+    assert_int_equal(mtasts_lookup_entry_action(r.lk),
+                     MTASTS_ENTRY_ACTION_UNCHANGED);
     finish(&r, &st);
     run(*state, DOM, &st, T0 + 3600, 0, &a, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_NO_RECORD, 1,
-          MTASTS_MODE_ENFORCE, MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_STORE, 1, 0);
+          MTASTS_MODE_ENFORCE, MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_STORE,
+          1, 0);
     finish(&r, &st);
     /* policy, id and times unchanged; only last-used moved */
     dh_check_entry(*state, &st, DOM, "a", T0, T0 + 604800, 0, "",
@@ -384,8 +388,8 @@ t05_tempfail_applies_cache_STS_TXT_13(void **state)
     before = st;
     run(*state, DOM, &st, T0 + 1000, 0, &a, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_TXT_TEMPFAIL, 1,
-          MTASTS_MODE_TESTING, MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_UNCHANGED, 1,
-          0);
+          MTASTS_MODE_TESTING, MTASTS_RESULT_NONE, 0,
+          MTASTS_ENTRY_ACTION_UNCHANGED, 1, 0);
     finish(&r, &st);
     assert_same_store(&st, &before);
 }
@@ -401,7 +405,7 @@ t05b_tempfail_no_cache_STS_TXT_13(void **state)
     st.present = 0;
     run(*state, DOM, &st, T0, 0, &a, &r);
     check(&r, MTASTS_OUTCOME_NO_POLICY, MTASTS_WHY_TXT_TEMPFAIL, 0, 0,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_UNCHANGED, 1, 0);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_UNCHANGED, 1, 0);
     assert_int_equal(mtasts_lookup_refresh_at(r.lk), 0);
     finish(&r, &st);
     assert_false(st.present);
@@ -412,20 +416,21 @@ t05b_tempfail_no_cache_STS_TXT_13(void **state)
         MTASTS_OK);
     run(*state, DOM, &st, T0, 0, &a, &r);
     check(&r, MTASTS_OUTCOME_TEMPFAIL, MTASTS_WHY_TXT_TEMPFAIL, 0, 0,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_UNCHANGED, 1, 0);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_UNCHANGED, 1, 0);
     finish(&r, &st);
 
     /* ... also when the cache has expired */
     seed(*state, &st, REC_A, TESTING, T0);
     run(*state, DOM, &st, T0 + 86400, 0, &a, &r);
     check(&r, MTASTS_OUTCOME_TEMPFAIL, MTASTS_WHY_TXT_TEMPFAIL, 0, 0,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_UNCHANGED, 1, 0);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_UNCHANGED, 1, 0);
     finish(&r, &st);
 
     /* ... but never over a valid cache (T5) */
     run(*state, DOM, &st, T0 + 86399, 0, &a, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_TXT_TEMPFAIL, 1,
-          MTASTS_MODE_TESTING, MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_STORE, 1, 0);
+          MTASTS_MODE_TESTING, MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_STORE,
+          1, 0);
     finish(&r, &st);
 
     /* NO_RECORD without cache stays NO_POLICY under the option */
@@ -433,7 +438,7 @@ t05b_tempfail_no_cache_STS_TXT_13(void **state)
     a = ans_dns(MTASTS_DNS_NXDOMAIN);
     run(*state, DOM, &st, T0, 0, &a, &r);
     check(&r, MTASTS_OUTCOME_NO_POLICY, MTASTS_WHY_NO_RECORD, 0, 0,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_UNCHANGED, 1, 0);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_UNCHANGED, 1, 0);
     finish(&r, &st);
 }
 
@@ -451,11 +456,11 @@ t06_multiple_or_invalid_record_STS_TXT_9_STS_TXT_10(void **state)
     st.present = 0;
     run(*state, DOM, &st, T0, 0, &multi, &r);
     check(&r, MTASTS_OUTCOME_NO_POLICY, MTASTS_WHY_TXT_MULTIPLE, 0, 0,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_UNCHANGED, 1, 0);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_UNCHANGED, 1, 0);
     finish(&r, &st);
     run(*state, DOM, &st, T0, 0, &bad, &r);
     check(&r, MTASTS_OUTCOME_NO_POLICY, MTASTS_WHY_TXT_INVALID, 0, 0,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_UNCHANGED, 1, 0);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_UNCHANGED, 1, 0);
     finish(&r, &st);
     assert_false(st.present);
 
@@ -464,13 +469,13 @@ t06_multiple_or_invalid_record_STS_TXT_9_STS_TXT_10(void **state)
     before = st;
     run(*state, DOM, &st, T0 + 5, 0, &multi, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_TXT_MULTIPLE, 1,
-          MTASTS_MODE_ENFORCE, MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_UNCHANGED, 1,
-          0);
+          MTASTS_MODE_ENFORCE, MTASTS_RESULT_NONE, 0,
+          MTASTS_ENTRY_ACTION_UNCHANGED, 1, 0);
     finish(&r, &st);
     run(*state, DOM, &st, T0 + 5, 0, &bad, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_TXT_INVALID, 1,
-          MTASTS_MODE_ENFORCE, MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_UNCHANGED, 1,
-          0);
+          MTASTS_MODE_ENFORCE, MTASTS_RESULT_NONE, 0,
+          MTASTS_ENTRY_ACTION_UNCHANGED, 1, 0);
     finish(&r, &st);
     assert_same_store(&st, &before);
 
@@ -480,7 +485,7 @@ t06_multiple_or_invalid_record_STS_TXT_9_STS_TXT_10(void **state)
     st.present = 0;
     run(*state, DOM, &st, T0, 0, &multi, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_FETCHED, 0, MTASTS_MODE_ENFORCE,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_STORE, 1, 1);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_STORE, 1, 1);
     finish(&r, &st);
     dh_check_entry(*state, &st, DOM, "b", T0, T0 + 604800, 0, "",
                    MTASTS_MODE_ENFORCE);
@@ -498,7 +503,7 @@ t06_strings_kept_apart_are_joined_STS_TXT_11(void **state)
     st.present = 0;
     run(*state, DOM, &st, T0, 0, &a, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_FETCHED, 0, MTASTS_MODE_ENFORCE,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_STORE, 1, 1);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_STORE, 1, 1);
     finish(&r, &st);
     dh_check_entry(*state, &st, DOM, "abc", T0, T0 + 604800, 0, "",
                    MTASTS_MODE_ENFORCE);
@@ -523,20 +528,20 @@ t07_none_policy_deleted_when_record_gone_RFC8461_8_3(void **state)
     /* a temporary failure or an invalid record deletes nothing */
     run(*state, DOM, &st, T0 + 60, 0, &tf, &r);
     check(&r, MTASTS_OUTCOME_NO_ACTIVE_POLICY, MTASTS_WHY_TXT_TEMPFAIL, 1,
-          MTASTS_MODE_NONE, MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_UNCHANGED, 1,
-          0);
+          MTASTS_MODE_NONE, MTASTS_RESULT_NONE, 0,
+          MTASTS_ENTRY_ACTION_UNCHANGED, 1, 0);
     finish(&r, &st);
     run(*state, DOM, &st, T0 + 60, 0, &bad, &r);
     check(&r, MTASTS_OUTCOME_NO_ACTIVE_POLICY, MTASTS_WHY_TXT_INVALID, 1,
-          MTASTS_MODE_NONE, MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_UNCHANGED, 1,
-          0);
+          MTASTS_MODE_NONE, MTASTS_RESULT_NONE, 0,
+          MTASTS_ENTRY_ACTION_UNCHANGED, 1, 0);
     finish(&r, &st);
     assert_true(st.present);
 
     /* no STS record in an answer: delete */
     run(*state, DOM, &st, T0 + 60, 0, &spf, &r);
     check(&r, MTASTS_OUTCOME_NO_POLICY, MTASTS_WHY_NO_RECORD, 0, 0,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_DELETE, 1, 0);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_DELETE, 1, 0);
     assert_int_equal(mtasts_lookup_refresh_at(r.lk), 0);
     finish(&r, &st);
     assert_false(st.present);
@@ -545,7 +550,7 @@ t07_none_policy_deleted_when_record_gone_RFC8461_8_3(void **state)
     seed(*state, &st, REC_A, NONE_POL, T0);
     run(*state, DOM, &st, T0 + 60, 0, &nx, &r);
     check(&r, MTASTS_OUTCOME_NO_POLICY, MTASTS_WHY_NO_RECORD, 0, 0,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_DELETE, 1, 0);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_DELETE, 1, 0);
     finish(&r, &st);
     assert_false(st.present);
 
@@ -555,8 +560,8 @@ t07_none_policy_deleted_when_record_gone_RFC8461_8_3(void **state)
     seed(*state, &st, REC_A, NONE_POL, T0);
     run(*state, DOM, &st, T0 + 60, 0, &nx, &r);
     check(&r, MTASTS_OUTCOME_NO_ACTIVE_POLICY, MTASTS_WHY_NO_RECORD, 1,
-          MTASTS_MODE_NONE, MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_UNCHANGED, 1,
-          0);
+          MTASTS_MODE_NONE, MTASTS_RESULT_NONE, 0,
+          MTASTS_ENTRY_ACTION_UNCHANGED, 1, 0);
     finish(&r, &st);
     assert_true(st.present);
 }
@@ -571,9 +576,9 @@ t08_refresh_flag_record_absent_STS_CACHE_9(void **state)
 
     seed(*state, &st, REC_A, ENFORCE, T0);
     a.body = TESTING;
-    run(*state, DOM, &st, T0 + 3600, MTASTS_LOOKUP_REFRESH, &a, &r);
+    run(*state, DOM, &st, T0 + 3600, MTASTS_LOOKUP_F_REFRESH, &a, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_FETCHED, 0, MTASTS_MODE_TESTING,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_STORE, 1, 1);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_STORE, 1, 1);
     finish(&r, &st);
     /* the stored id is updated only when a valid TXT id was seen */
     dh_check_entry(*state, &st, DOM, "a", T0 + 3600, T0 + 3600 + 86400, 0, "",
@@ -581,10 +586,10 @@ t08_refresh_flag_record_absent_STS_CACHE_9(void **state)
 
     /* a failed refresh: as T17, the backoff is for the cached id */
     a.transport = MTASTS_FETCH_CONNECT;
-    run(*state, DOM, &st, T0 + 7200, MTASTS_LOOKUP_REFRESH, &a, &r);
+    run(*state, DOM, &st, T0 + 7200, MTASTS_LOOKUP_F_REFRESH, &a, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_FETCH_FAILED, 1,
           MTASTS_MODE_TESTING, MTASTS_RESULT_STS_POLICY_FETCH_ERROR, 1,
-          MTASTS_ENTRY_STORE, 1, 1);
+          MTASTS_ENTRY_ACTION_STORE, 1, 1);
     finish(&r, &st);
     dh_check_entry(*state, &st, DOM, "a", T0 + 3600, T0 + 3600 + 86400,
                    T0 + 7200 + 300, "a", MTASTS_MODE_TESTING);
@@ -603,10 +608,10 @@ t08_refresh_flag_record_absent_STS_CACHE_9(void **state)
 
             seed(*state, &s2, REC_A, ENFORCE, T0);
             v[i].body = TESTING;
-            run(*state, DOM, &s2, T0 + 50, MTASTS_LOOKUP_REFRESH, &v[i], &r);
+            run(*state, DOM, &s2, T0 + 50, MTASTS_LOOKUP_F_REFRESH, &v[i], &r);
             check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_FETCHED, 0,
                   MTASTS_MODE_TESTING, MTASTS_RESULT_NONE, 0,
-                  MTASTS_ENTRY_STORE, 1, 1);
+                  MTASTS_ENTRY_ACTION_STORE, 1, 1);
             finish(&r, &s2);
             dh_check_entry(*state, &s2, DOM, "a", T0 + 50, T0 + 50 + 86400, 0,
                            "", MTASTS_MODE_TESTING);
@@ -620,23 +625,23 @@ t08_refresh_flag_record_absent_STS_CACHE_9(void **state)
 
         seed(*state, &s3, REC_A, NONE_POL, T0);
         nx.body = ENFORCE;
-        run(*state, DOM, &s3, T0 + 50, MTASTS_LOOKUP_REFRESH, &nx, &r);
+        run(*state, DOM, &s3, T0 + 50, MTASTS_LOOKUP_F_REFRESH, &nx, &r);
         check(&r, MTASTS_OUTCOME_NO_POLICY, MTASTS_WHY_NO_RECORD, 0, 0,
-              MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_DELETE, 1, 0);
+              MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_DELETE, 1, 0);
         finish(&r, &s3);
         assert_false(s3.present);
     }
     /* during a backoff of the cached id the refresh is not retried */
-    run(*state, DOM, &st, T0 + 7200 + 299, MTASTS_LOOKUP_REFRESH, &a, &r);
+    run(*state, DOM, &st, T0 + 7200 + 299, MTASTS_LOOKUP_F_REFRESH, &a, &r);
     assert_int_equal(r.fetch_calls, 0);
     assert_int_equal(mtasts_lookup_outcome(r.lk), MTASTS_OUTCOME_APPLY);
     finish(&r, &st);
     /* no cache: the refresh flag makes no fetch without a record
      * (STS-FETCH-13) */
     st.present = 0;
-    run(*state, DOM, &st, T0, MTASTS_LOOKUP_REFRESH, &a, &r);
+    run(*state, DOM, &st, T0, MTASTS_LOOKUP_F_REFRESH, &a, &r);
     check(&r, MTASTS_OUTCOME_NO_POLICY, MTASTS_WHY_NO_RECORD, 0, 0,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_UNCHANGED, 1, 0);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_UNCHANGED, 1, 0);
     finish(&r, &st);
 }
 
@@ -657,7 +662,7 @@ t09_same_id_uses_cache_STS_CACHE_3(void **state)
     before = st;
     run(*state, DOM, &st, T0 + 86399, 0, &a, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_CACHED, 1, MTASTS_MODE_ENFORCE,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_STORE, 1, 0);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_STORE, 1, 0);
     finish(&r, &st);
     /* only last-used changed */
     dh_check_entry(*state, &st, DOM, "a", T0, T0 + 604800, 0, "",
@@ -665,14 +670,14 @@ t09_same_id_uses_cache_STS_CACHE_3(void **state)
     st = before;
     run(*state, DOM, &st, T0 + 10, 0, &a, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_CACHED, 1, MTASTS_MODE_ENFORCE,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_UNCHANGED, 1, 0);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_UNCHANGED, 1, 0);
     finish(&r, &st);
 
     /* ids are case-sensitive byte strings: ABC != abc */
     seed(*state, &st, "v=STSv1; id=ABC", ENFORCE, T0);
     run(*state, DOM, &st, T0 + 10, 0, &lower, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_FETCHED, 0, MTASTS_MODE_TESTING,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_STORE, 1, 1);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_STORE, 1, 1);
     finish(&r, &st);
     dh_check_entry(*state, &st, DOM, "abc", T0 + 10, T0 + 10 + 86400, 0, "",
                    MTASTS_MODE_TESTING);
@@ -693,12 +698,12 @@ t10_refresh_after_interval_STS_CACHE_9_STS_CACHE_10(void **state)
     /* 1 s before the interval: the cache, no fetch */
     run(*state, DOM, &st, T0 + 86399, 0, &a, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_CACHED, 1, MTASTS_MODE_ENFORCE,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_STORE, 1, 0);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_STORE, 1, 0);
     finish(&r, &st);
     /* 24 h after the fetch: fetched again although the id is unchanged */
     run(*state, DOM, &st, T0 + 86400, 0, &a, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_FETCHED, 0, MTASTS_MODE_ENFORCE,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_STORE, 1, 1);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_STORE, 1, 1);
     finish(&r, &st);
     dh_check_entry(*state, &st, DOM, "a", T0 + 86400, T0 + 86400 + 604800, 0,
                    "", MTASTS_MODE_ENFORCE);
@@ -713,7 +718,7 @@ t10_refresh_after_interval_STS_CACHE_9_STS_CACHE_10(void **state)
     run(*state, DOM, &st, T0 + 3 * 86400, 0, &fail, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_FETCH_FAILED, 1,
           MTASTS_MODE_ENFORCE, MTASTS_RESULT_STS_POLICY_FETCH_ERROR, 1,
-          MTASTS_ENTRY_STORE, 1, 1);
+          MTASTS_ENTRY_ACTION_STORE, 1, 1);
     finish(&r, &st);
     dh_check_entry(*state, &st, DOM, "a", T0 + 2 * 86400,
                    T0 + 2 * 86400 + 604800, T0 + 3 * 86400 + 300, "a",
@@ -727,14 +732,14 @@ t10_refresh_after_interval_STS_CACHE_9_STS_CACHE_10(void **state)
     finish(&r, &st);
     run(*state, DOM, &st, T0 + 3 * 86400 + 300, 0, &a, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_FETCHED, 0, MTASTS_MODE_ENFORCE,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_STORE, 1, 1);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_STORE, 1, 1);
     finish(&r, &st);
 
-    /* MTASTS_LOOKUP_REFRESH with the same id fetches at once */
+    /* MTASTS_LOOKUP_F_REFRESH with the same id fetches at once */
     seed(*state, &st, REC_A, TESTING, T0);
-    run(*state, DOM, &st, T0 + 10, MTASTS_LOOKUP_REFRESH, &a, &r);
+    run(*state, DOM, &st, T0 + 10, MTASTS_LOOKUP_F_REFRESH, &a, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_FETCHED, 0, MTASTS_MODE_ENFORCE,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_STORE, 1, 1);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_STORE, 1, 1);
     finish(&r, &st);
     dh_check_entry(*state, &st, DOM, "a", T0 + 10, T0 + 10 + 604800, 0, "",
                    MTASTS_MODE_ENFORCE);
@@ -746,7 +751,7 @@ t10_refresh_after_interval_STS_CACHE_9_STS_CACHE_10(void **state)
     seed(*state, &st, REC_A, ENFORCE, T0);
     run(*state, DOM, &st, T0 + 5 * 86400, 0, &a, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_CACHED, 1, MTASTS_MODE_ENFORCE,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_STORE, 1, 0);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_STORE, 1, 0);
     /* refresh_at is then the expiry */
     assert_int_equal(mtasts_lookup_refresh_at(r.lk), T0 + 604800);
     finish(&r, &st);
@@ -762,16 +767,17 @@ t10_refresh_failure_alert_unless_none_STS_CACHE_10(void **state)
     struct dh_run r;
 
     seed(*state, &st, REC_A, TESTING, T0);
-    run(*state, DOM, &st, T0 + 100, MTASTS_LOOKUP_REFRESH, &fail, &r);
+    run(*state, DOM, &st, T0 + 100, MTASTS_LOOKUP_F_REFRESH, &fail, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_FETCH_FAILED, 1,
           MTASTS_MODE_TESTING, MTASTS_RESULT_STS_POLICY_FETCH_ERROR, 1,
-          MTASTS_ENTRY_STORE, 1, 1);
+          MTASTS_ENTRY_ACTION_STORE, 1, 1);
     finish(&r, &st);
 
     seed(*state, &st, REC_A, NONE_POL, T0);
-    run(*state, DOM, &st, T0 + 100, MTASTS_LOOKUP_REFRESH, &fail, &r);
+    run(*state, DOM, &st, T0 + 100, MTASTS_LOOKUP_F_REFRESH, &fail, &r);
     check(&r, MTASTS_OUTCOME_NO_ACTIVE_POLICY, MTASTS_WHY_FETCH_FAILED, 1,
-          MTASTS_MODE_NONE, MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_STORE, 1, 1);
+          MTASTS_MODE_NONE, MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_STORE, 1,
+          1);
     finish(&r, &st);
     dh_check_entry(*state, &st, DOM, "a", T0, T0 + 86400, T0 + 400, "a",
                    MTASTS_MODE_NONE);
@@ -796,7 +802,7 @@ t11_extend_same_id_bounded_OPT_EXTEND_SAME_ID(void **state)
     before = st;
     run(*state, DOM, &st, T0 + 1800, 0, &a, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_CACHED, 1, MTASTS_MODE_TESTING,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_STORE, 1, 0);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_STORE, 1, 0);
     finish(&r, &st);
     /* expires = min(now + max_age, fetched + N) = T0 + 88200 */
     dh_check_entry(*state, &st, DOM, "a", T0, T0 + 1800 + 86400, 0, "",
@@ -804,7 +810,8 @@ t11_extend_same_id_bounded_OPT_EXTEND_SAME_ID(void **state)
     /* so it is still valid after the original expiry */
     run(*state, DOM, &st, T0 + 87000, 0, &tf, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_TXT_TEMPFAIL, 1,
-          MTASTS_MODE_TESTING, MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_STORE, 1, 0);
+          MTASTS_MODE_TESTING, MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_STORE,
+          1, 0);
     finish(&r, &st);
     /* each lookup extends it again */
     run(*state, DOM, &st, T0 + 50000, 0, &a, &r);
@@ -832,7 +839,7 @@ t11_extend_same_id_bounded_OPT_EXTEND_SAME_ID(void **state)
     st = before;
     run(*state, DOM, &st, T0 + 1800, 0, &a, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_CACHED, 1, MTASTS_MODE_TESTING,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_UNCHANGED, 1, 0);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_UNCHANGED, 1, 0);
     finish(&r, &st);
     assert_same_store(&st, &before);
     /* a bound below the current expiry changes nothing */
@@ -842,7 +849,7 @@ t11_extend_same_id_bounded_OPT_EXTEND_SAME_ID(void **state)
     st = before;
     run(*state, DOM, &st, T0 + 1800, 0, &a, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_CACHED, 1, MTASTS_MODE_TESTING,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_UNCHANGED, 1, 0);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_UNCHANGED, 1, 0);
     finish(&r, &st);
     assert_same_store(&st, &before);
 }
@@ -866,7 +873,7 @@ t11_default_no_extension_STS_CACHE_1(void **state)
                    MTASTS_MODE_TESTING);
     run(*state, DOM, &st, T0 + 86400, 0, &tf, &r);
     check(&r, MTASTS_OUTCOME_NO_POLICY, MTASTS_WHY_TXT_TEMPFAIL, 0, 0,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_UNCHANGED, 1, 0);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_UNCHANGED, 1, 0);
     finish(&r, &st);
 }
 
@@ -891,38 +898,39 @@ t12_expired_never_applied_STS_CACHE_8_STS_CACHE_1(void **state)
     /* STS-CACHE-1: valid at t0 + 86399 */
     run(*state, DOM, &st, T0 + 86399, 0, &tf, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_TXT_TEMPFAIL, 1,
-          MTASTS_MODE_TESTING, MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_STORE, 1, 0);
+          MTASTS_MODE_TESTING, MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_STORE,
+          1, 0);
     mtasts_lookup_free(r.lk);
     /* expired at t0 + 86400 */
     run(*state, DOM, &st, T0 + 86400, 0, &tf, &r);
     check(&r, MTASTS_OUTCOME_NO_POLICY, MTASTS_WHY_TXT_TEMPFAIL, 0, 0,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_UNCHANGED, 1, 0);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_UNCHANGED, 1, 0);
     assert_int_equal(mtasts_lookup_refresh_at(r.lk), 0);
     finish(&r, &st);
     /* STS-CACHE-8: TEMPFAIL at t + 1 */
     run(*state, DOM, &st, T0 + 86401, 0, &tf, &r);
     check(&r, MTASTS_OUTCOME_NO_POLICY, MTASTS_WHY_TXT_TEMPFAIL, 0, 0,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_UNCHANGED, 1, 0);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_UNCHANGED, 1, 0);
     finish(&r, &st);
     run(*state, DOM, &st, T0 + 86401, 0, &nx, &r);
     check(&r, MTASTS_OUTCOME_NO_POLICY, MTASTS_WHY_NO_RECORD, 0, 0,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_UNCHANGED, 1, 0);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_UNCHANGED, 1, 0);
     finish(&r, &st);
     run(*state, DOM, &st, T0 + 86401, 0, &bad, &r);
     check(&r, MTASTS_OUTCOME_NO_POLICY, MTASTS_WHY_TXT_INVALID, 0, 0,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_UNCHANGED, 1, 0);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_UNCHANGED, 1, 0);
     finish(&r, &st);
     run(*state, DOM, &st, T0 + 86401, 0, &multi, &r);
     check(&r, MTASTS_OUTCOME_NO_POLICY, MTASTS_WHY_TXT_MULTIPLE, 0, 0,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_UNCHANGED, 1, 0);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_UNCHANGED, 1, 0);
     finish(&r, &st);
     /* kept (for diagnostics), never applied */
     assert_same_store(&st, &before);
     /* even with the refresh flag, an expired entry is not refreshed
      * without a record (T8 needs a valid cache) */
-    run(*state, DOM, &st, T0 + 86401, MTASTS_LOOKUP_REFRESH, &nx, &r);
+    run(*state, DOM, &st, T0 + 86401, MTASTS_LOOKUP_F_REFRESH, &nx, &r);
     check(&r, MTASTS_OUTCOME_NO_POLICY, MTASTS_WHY_NO_RECORD, 0, 0,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_UNCHANGED, 1, 0);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_UNCHANGED, 1, 0);
     finish(&r, &st);
 }
 
@@ -943,20 +951,21 @@ t13_backoff_same_id_STS_FETCH_12_RPT_AGG_8(void **state)
     /* failure at t=0 for id a */
     run(*state, DOM, &st, T0, 0, &fail, &r);
     check(&r, MTASTS_OUTCOME_NO_POLICY, MTASTS_WHY_FETCH_FAILED, 0, 0,
-          MTASTS_RESULT_STS_WEBPKI_INVALID, 0, MTASTS_ENTRY_STORE, 1, 1);
+          MTASTS_RESULT_STS_WEBPKI_INVALID, 0, MTASTS_ENTRY_ACTION_STORE, 1, 1);
     assert_int_equal(mtasts_lookup_refresh_at(r.lk), T0 + 300);
     finish(&r, &st);
     dh_check_entry(*state, &st, DOM, "", 0, 0, T0 + 300, "a", 0);
     /* no callback at t=299; the failure is still reported */
     run(*state, DOM, &st, T0 + 299, 0, &ok, &r);
     check(&r, MTASTS_OUTCOME_NO_POLICY, MTASTS_WHY_BACKOFF, 0, 0,
-          MTASTS_RESULT_STS_WEBPKI_INVALID, 0, MTASTS_ENTRY_UNCHANGED, 1, 0);
+          MTASTS_RESULT_STS_WEBPKI_INVALID, 0, MTASTS_ENTRY_ACTION_UNCHANGED, 1,
+          0);
     assert_int_equal(mtasts_lookup_refresh_at(r.lk), T0 + 300);
     finish(&r, &st);
     /* a callback at t=300 */
     run(*state, DOM, &st, T0 + 300, 0, &ok, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_FETCHED, 0, MTASTS_MODE_ENFORCE,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_STORE, 1, 1);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_STORE, 1, 1);
     finish(&r, &st);
     /* success clears the backoff */
     dh_check_entry(*state, &st, DOM, "a", T0 + 300, T0 + 300 + 604800, 0, "",
@@ -977,12 +986,12 @@ t13_backoff_with_cache_STS_FETCH_12_RPT_AGG_8(void **state)
     finish(&r, &st);
     run(*state, DOM, &st, T0 + 309, 0, &b, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_BACKOFF, 1, MTASTS_MODE_ENFORCE,
-          MTASTS_RESULT_STS_POLICY_FETCH_ERROR, 0, MTASTS_ENTRY_UNCHANGED, 1,
-          0);
+          MTASTS_RESULT_STS_POLICY_FETCH_ERROR, 0,
+          MTASTS_ENTRY_ACTION_UNCHANGED, 1, 0);
     finish(&r, &st);
     run(*state, DOM, &st, T0 + 310, 0, &b, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_FETCHED, 0, MTASTS_MODE_TESTING,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_STORE, 1, 1);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_STORE, 1, 1);
     finish(&r, &st);
     dh_check_entry(*state, &st, DOM, "b", T0 + 310, T0 + 310 + 86400, 0, "",
                    MTASTS_MODE_TESTING);
@@ -991,12 +1000,13 @@ t13_backoff_with_cache_STS_FETCH_12_RPT_AGG_8(void **state)
     seed(*state, &st, REC_A, NONE_POL, T0);
     run(*state, DOM, &st, T0 + 10, 0, &fail, &r);
     check(&r, MTASTS_OUTCOME_NO_ACTIVE_POLICY, MTASTS_WHY_FETCH_FAILED, 1,
-          MTASTS_MODE_NONE, MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_STORE, 1, 1);
+          MTASTS_MODE_NONE, MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_STORE, 1,
+          1);
     finish(&r, &st);
     run(*state, DOM, &st, T0 + 20, 0, &b, &r);
     check(&r, MTASTS_OUTCOME_NO_ACTIVE_POLICY, MTASTS_WHY_BACKOFF, 1,
-          MTASTS_MODE_NONE, MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_UNCHANGED, 1,
-          0);
+          MTASTS_MODE_NONE, MTASTS_RESULT_NONE, 0,
+          MTASTS_ENTRY_ACTION_UNCHANGED, 1, 0);
     finish(&r, &st);
 }
 
@@ -1044,7 +1054,7 @@ t13_backoff_after_failed_refresh_RPT_AGG_8(void **state)
     run(*state, DOM, &st, T0 + 86400, 0, &fail, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_FETCH_FAILED, 1,
           MTASTS_MODE_ENFORCE, MTASTS_RESULT_STS_POLICY_FETCH_ERROR, 1,
-          MTASTS_ENTRY_STORE, 1, 1);
+          MTASTS_ENTRY_ACTION_STORE, 1, 1);
     finish(&r, &st);
     run(*state, DOM, &st, T0 + 86400 + 100, 0, &a, &r);
     {
@@ -1122,7 +1132,7 @@ extreme_now_values(void **state)
                        MTASTS_MODE_ENFORCE);
         /* a failure with the largest backoff, over that cache */
         t2 = now >= 100 ? now - 10 : now + 10; /* within [0, 2^61] */
-        run(*state, DOM, &st, t2, MTASTS_LOOKUP_REFRESH, &fail, &r);
+        run(*state, DOM, &st, t2, MTASTS_LOOKUP_F_REFRESH, &fail, &r);
         assert_int_equal(mtasts_lookup_why(r.lk), MTASTS_WHY_FETCH_FAILED);
         finish(&r, &st);
         dh_check_entry(*state, &st, DOM, "a", now, now + 31557600,
@@ -1144,13 +1154,13 @@ t14_min_refetch_OPT_MIN_REFETCH(void **state)
     before = st;
     run(*state, DOM, &st, T0 + 600, 0, &b, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_MIN_REFETCH, 1,
-          MTASTS_MODE_ENFORCE, MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_UNCHANGED, 1,
-          0);
+          MTASTS_MODE_ENFORCE, MTASTS_RESULT_NONE, 0,
+          MTASTS_ENTRY_ACTION_UNCHANGED, 1, 0);
     finish(&r, &st);
     assert_same_store(&st, &before);
     run(*state, DOM, &st, T0 + 3600, 0, &b, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_FETCHED, 0, MTASTS_MODE_TESTING,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_STORE, 1, 1);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_STORE, 1, 1);
     finish(&r, &st);
     /* no cache: the minimum does not apply */
     st.present = 0;
@@ -1176,7 +1186,7 @@ t15_expired_same_id_fetches_STS_CACHE_8(void **state)
     expired = st;
     run(*state, DOM, &st, T0 + 86400, 0, &a, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_FETCHED, 0, MTASTS_MODE_ENFORCE,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_STORE, 1, 1);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_STORE, 1, 1);
     finish(&r, &st);
     dh_check_entry(*state, &st, DOM, "a", T0 + 86400, T0 + 86400 + 604800, 0,
                    "", MTASTS_MODE_ENFORCE);
@@ -1185,7 +1195,7 @@ t15_expired_same_id_fetches_STS_CACHE_8(void **state)
     st = expired;
     run(*state, DOM, &st, T0 + 86400, 0, &fail, &r);
     check(&r, MTASTS_OUTCOME_NO_POLICY, MTASTS_WHY_FETCH_FAILED, 0, 0,
-          MTASTS_RESULT_STS_POLICY_INVALID, 0, MTASTS_ENTRY_STORE, 1, 1);
+          MTASTS_RESULT_STS_POLICY_INVALID, 0, MTASTS_ENTRY_ACTION_STORE, 1, 1);
     assert_int_equal(mtasts_lookup_refresh_at(r.lk), T0 + 86400 + 300);
     finish(&r, &st);
     dh_check_entry(*state, &st, DOM, "a", T0, T0 + 86400, T0 + 86400 + 300, "a",
@@ -1209,7 +1219,7 @@ t16_other_id_ignores_backoff_STS_FETCH_12(void **state)
     /* TXT id b at t=10 -> a callback */
     run(*state, DOM, &st, T0 + 10, 0, &b, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_FETCHED, 0, MTASTS_MODE_ENFORCE,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_STORE, 1, 1);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_STORE, 1, 1);
     finish(&r, &st);
     dh_check_entry(*state, &st, DOM, "b", T0 + 10, T0 + 10 + 604800, 0, "",
                    MTASTS_MODE_ENFORCE);
@@ -1217,7 +1227,8 @@ t16_other_id_ignores_backoff_STS_FETCH_12(void **state)
     st = backoff;
     run(*state, DOM, &st, T0 + 10, 0, &failb, &r);
     check(&r, MTASTS_OUTCOME_NO_POLICY, MTASTS_WHY_FETCH_FAILED, 0, 0,
-          MTASTS_RESULT_STS_POLICY_FETCH_ERROR, 0, MTASTS_ENTRY_STORE, 1, 1);
+          MTASTS_RESULT_STS_POLICY_FETCH_ERROR, 0, MTASTS_ENTRY_ACTION_STORE, 1,
+          1);
     finish(&r, &st);
     dh_check_entry(*state, &st, DOM, "", 0, 0, T0 + 310, "b", 0);
 }
@@ -1313,7 +1324,8 @@ t17_fetch_fails_keeps_cached_STS_CACHE_6(void **state)
         a = ans_from(REC_B, f);
         run(*state, DOM, &st, T0 + 100, 0, &a, &r);
         check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_FETCH_FAILED, 1,
-              MTASTS_MODE_ENFORCE, f->result_type, 1, MTASTS_ENTRY_STORE, 1, 1);
+              MTASTS_MODE_ENFORCE, f->result_type, 1, MTASTS_ENTRY_ACTION_STORE,
+              1, 1);
         assert_string_equal(mtasts_policy_raw(mtasts_lookup_policy(r.lk), &n),
                             ENFORCE);
         assert_int_equal(mtasts_lookup_refresh_at(r.lk), T0 + 86400);
@@ -1343,7 +1355,7 @@ t18_fetch_fails_no_cache_STS_CACHE_7(void **state)
         run(*state, DOM, &st, T0, 0, &a, &r);
         /* exactly one fetch: a redirect is not followed (STS-FETCH-7) */
         check(&r, MTASTS_OUTCOME_NO_POLICY, MTASTS_WHY_FETCH_FAILED, 0, 0,
-              f->result_type, 0, MTASTS_ENTRY_STORE, 1, 1);
+              f->result_type, 0, MTASTS_ENTRY_ACTION_STORE, 1, 1);
         assert_int_equal(mtasts_lookup_refresh_at(r.lk), T0 + 300);
         finish(&r, &st);
         dh_check_entry(*state, &st, DOM, "", 0, 0, T0 + 300, "a", 0);
@@ -1401,8 +1413,8 @@ t18_content_type_accepted_STS_FETCH_9(void **state)
         a.ctype = ok[i];
         run(*state, DOM, &st, T0, 0, &a, &r);
         check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_FETCHED, 0,
-              MTASTS_MODE_ENFORCE, MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_STORE, 1,
-              1);
+              MTASTS_MODE_ENFORCE, MTASTS_RESULT_NONE, 0,
+              MTASTS_ENTRY_ACTION_STORE, 1, 1);
         finish(&r, &st);
     }
 }
@@ -1455,7 +1467,7 @@ t18_body_size_limit_STS_FETCH_11(void **state)
     st->present = 0;
     run(*state, DOM, st, T0, 0, &a, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_FETCHED, 0, MTASTS_MODE_ENFORCE,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_STORE, 1, 1);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_STORE, 1, 1);
     mtasts_policy_raw(mtasts_lookup_policy(r.lk), &n);
     assert_int_equal(n, 65536);
     finish(&r, st);
@@ -1467,7 +1479,7 @@ t18_body_size_limit_STS_FETCH_11(void **state)
     st->present = 0;
     run(*state, DOM, st, T0, 0, &a, &r);
     check(&r, MTASTS_OUTCOME_NO_POLICY, MTASTS_WHY_FETCH_FAILED, 0, 0,
-          MTASTS_RESULT_STS_POLICY_INVALID, 0, MTASTS_ENTRY_STORE, 1, 1);
+          MTASTS_RESULT_STS_POLICY_INVALID, 0, MTASTS_ENTRY_ACTION_STORE, 1, 1);
     finish(&r, st);
     /* the limit is the context's: smaller limit, smaller max_size */
     assert_int_equal(
@@ -1484,7 +1496,7 @@ t18_body_size_limit_STS_FETCH_11(void **state)
     st->present = 0;
     run(*state, DOM, st, T0, 0, &a, &r);
     check(&r, MTASTS_OUTCOME_NO_POLICY, MTASTS_WHY_FETCH_FAILED, 0, 0,
-          MTASTS_RESULT_STS_POLICY_INVALID, 0, MTASTS_ENTRY_STORE, 1, 1);
+          MTASTS_RESULT_STS_POLICY_INVALID, 0, MTASTS_ENTRY_ACTION_STORE, 1, 1);
     finish(&r, st);
     free(body);
     free(st);
@@ -1506,19 +1518,19 @@ t19_max_age_zero_applies_once_STS_CACHE_13(void **state)
     st.present = 0;
     run(*state, DOM, &st, T0, 0, &a, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_FETCHED, 0, MTASTS_MODE_ENFORCE,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_STORE, 1, 1);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_STORE, 1, 1);
     assert_int_equal(mtasts_policy_max_age(mtasts_lookup_policy(r.lk)), 0);
     finish(&r, &st);
     dh_check_entry(*state, &st, DOM, "a", T0, T0, 0, "", MTASTS_MODE_ENFORCE);
     /* t + 1, same id: a new fetch */
     run(*state, DOM, &st, T0 + 1, 0, &a, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_FETCHED, 0, MTASTS_MODE_ENFORCE,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_STORE, 1, 1);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_STORE, 1, 1);
     finish(&r, &st);
     /* never valid later: a DNS failure gives no policy */
     run(*state, DOM, &st, T0 + 1, 0, &tf, &r);
     check(&r, MTASTS_OUTCOME_NO_POLICY, MTASTS_WHY_TXT_TEMPFAIL, 0, 0,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_UNCHANGED, 1, 0);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_UNCHANGED, 1, 0);
     finish(&r, &st);
 }
 
@@ -1625,7 +1637,7 @@ no_fetch_no_parent_fallback_STS_FETCH_13_STS_FETCH_14(void **state)
     st.present = 0;
     run(*state, "mail.example.com", &st, T0, 0, &nx, &r);
     check(&r, MTASTS_OUTCOME_NO_POLICY, MTASTS_WHY_NO_RECORD, 0, 0,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_UNCHANGED, 1, 0);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_UNCHANGED, 1, 0);
     /* only _mta-sts.<domain> was asked, once */
     assert_string_equal(r.qname, "_mta-sts.mail.example.com");
     finish(&r, &st);
@@ -1666,18 +1678,18 @@ cache_key_normalised_STS_CACHE_2(void **state)
     run(*state, "EXAMPLE.com.", &st, T0 + 10, 0, &tf, &r);
     assert_int_equal(mtasts_lookup_entry_error(r.lk), 0);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_TXT_TEMPFAIL, 1,
-          MTASTS_MODE_ENFORCE, MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_UNCHANGED, 1,
-          0);
+          MTASTS_MODE_ENFORCE, MTASTS_RESULT_NONE, 0,
+          MTASTS_ENTRY_ACTION_UNCHANGED, 1, 0);
     finish(&r, &st);
     run(*state, "Example.Com", &st, T0 + 10, 0, &a, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_CACHED, 1, MTASTS_MODE_ENFORCE,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_UNCHANGED, 1, 0);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_UNCHANGED, 1, 0);
     finish(&r, &st);
     /* an entry stored under another domain is not trusted */
     run(*state, "example.org", &st, T0 + 10, 0, &tf, &r);
     assert_int_equal(mtasts_lookup_entry_error(r.lk), MTASTS_EINVAL);
     check(&r, MTASTS_OUTCOME_NO_POLICY, MTASTS_WHY_TXT_TEMPFAIL, 0, 0,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_UNCHANGED, 1, 0);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_UNCHANGED, 1, 0);
     mtasts_lookup_free(r.lk);
     run(*state, "sub.example.com", &st, T0 + 10, 0, &tf, &r);
     assert_int_equal(mtasts_lookup_entry_error(r.lk), MTASTS_EINVAL);
@@ -1738,14 +1750,14 @@ bad_entries_ignored_STS_CACHE_14(void **state)
         run(*state, DOM, &st, T0 + 10, 0, &tf, &r);
         assert_int_equal(mtasts_lookup_entry_error(r.lk), want);
         check(&r, MTASTS_OUTCOME_NO_POLICY, MTASTS_WHY_TXT_TEMPFAIL, 0, 0,
-              MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_UNCHANGED, 1, 0);
+              MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_UNCHANGED, 1, 0);
         mtasts_lookup_free(r.lk);
         /* with a record, the policy is fetched as without cache */
         run(*state, DOM, &st, T0 + 10, 0, &a, &r);
         assert_int_equal(mtasts_lookup_entry_error(r.lk), want);
         check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_FETCHED, 0,
-              MTASTS_MODE_TESTING, MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_STORE, 1,
-              1);
+              MTASTS_MODE_TESTING, MTASTS_RESULT_NONE, 0,
+              MTASTS_ENTRY_ACTION_STORE, 1, 1);
         finish(&r, &st);
         dh_check_entry(*state, &st, DOM, "a", T0 + 10, T0 + 10 + 86400, 0, "",
                        MTASTS_MODE_TESTING);
@@ -1812,7 +1824,8 @@ nonblocking_by_caller_STS_CACHE_11(void **state)
     assert_int_equal(mtasts_lookup_outcome(lk), 0);
     assert_int_equal(mtasts_lookup_why(lk), 0);
     assert_null(mtasts_lookup_policy(lk));
-    assert_int_equal(mtasts_lookup_entry_action(lk), MTASTS_ENTRY_UNCHANGED);
+    assert_int_equal(mtasts_lookup_entry_action(lk),
+                     MTASTS_ENTRY_ACTION_UNCHANGED);
     assert_int_equal(mtasts_lookup_entry(lk, NULL, 0, &need), MTASTS_ESTATE);
     assert_int_equal(mtasts_lookup_refresh_at(lk), 0);
     /* the fetch completes later */
@@ -1823,7 +1836,7 @@ nonblocking_by_caller_STS_CACHE_11(void **state)
     /* the next evaluation applies it without a fetch */
     run(*state, DOM, &st, T0 + 5, 0, &a, &r);
     check(&r, MTASTS_OUTCOME_APPLY, MTASTS_WHY_CACHED, 1, MTASTS_MODE_ENFORCE,
-          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_UNCHANGED, 1, 0);
+          MTASTS_RESULT_NONE, 0, MTASTS_ENTRY_ACTION_UNCHANGED, 1, 0);
     finish(&r, &st);
 }
 
@@ -1986,7 +1999,8 @@ lookup_state_errors(void **state)
     assert_int_equal(mtasts_lookup_result_type(NULL), 0);
     assert_int_equal(mtasts_lookup_alert(NULL), 0);
     assert_int_equal(mtasts_lookup_entry_error(NULL), 0);
-    assert_int_equal(mtasts_lookup_entry_action(NULL), MTASTS_ENTRY_UNCHANGED);
+    assert_int_equal(mtasts_lookup_entry_action(NULL),
+                     MTASTS_ENTRY_ACTION_UNCHANGED);
     assert_int_equal(mtasts_lookup_refresh_at(NULL), 0);
 }
 
@@ -2012,12 +2026,30 @@ ctx_options_ranges(void **state)
     assert_int_equal(mtasts_ctx_get_option(ctx, MTASTS_OPT_MIN_REFETCH), 0);
     /* unknown options, NULL context */
     assert_int_equal(mtasts_ctx_get_option(ctx, 0), -1);
-    assert_int_equal(mtasts_ctx_get_option(ctx, 8), -1);
+    assert_int_equal(mtasts_ctx_get_option(ctx, 99), -1);
+    assert_int_equal(mtasts_ctx_get_option(ctx, MTASTS_OPT_MIN_REFETCH + 1),
+                     -1);
     assert_int_equal(mtasts_ctx_get_option(ctx, -1), -1);
-    assert_int_equal(mtasts_ctx_get_option(NULL, 1), -1);
+    assert_int_equal(mtasts_ctx_get_option(NULL, MTASTS_OPT_REFRESH_INTERVAL),
+                     -1);
     assert_int_equal(mtasts_ctx_set_option(ctx, 0, 1), MTASTS_EINVAL);
-    assert_int_equal(mtasts_ctx_set_option(ctx, 8, 1), MTASTS_EINVAL);
-    assert_int_equal(mtasts_ctx_set_option(NULL, 1, 1), MTASTS_EINVAL);
+    assert_int_equal(mtasts_ctx_set_option(ctx, MTASTS_OPT_MIN_REFETCH + 1, 1),
+                     MTASTS_EINVAL);
+    assert_int_equal(
+        mtasts_ctx_set_option(NULL, MTASTS_OPT_REFRESH_INTERVAL, 1),
+        MTASTS_EINVAL);
+    /* a limit is not an option (issue 10): this call once set the fetch
+     * backoff to 600 s; it must be refused and change nothing */
+    assert_int_equal(mtasts_ctx_set_option(ctx, MTASTS_LIMIT_POLICY_MX, 600),
+                     MTASTS_EINVAL);
+    assert_int_equal(mtasts_ctx_get_option(ctx, MTASTS_OPT_FETCH_BACKOFF), 300);
+    assert_int_equal(mtasts_ctx_get_option(ctx, MTASTS_LIMIT_POLICY_MX), -1);
+    assert_int_equal(mtasts_ctx_get_limit(ctx, MTASTS_LIMIT_POLICY_MX),
+                     MTASTS_POLICY_MAX_MX);
+    /* nor an option a limit */
+    assert_int_equal(mtasts_ctx_set_limit(ctx, MTASTS_OPT_FETCH_BACKOFF, 600),
+                     MTASTS_EINVAL);
+    assert_int_equal(mtasts_ctx_get_limit(ctx, MTASTS_OPT_FETCH_BACKOFF), 0);
     /* backoff < 300 refused */
     assert_int_equal(mtasts_ctx_set_option(ctx, MTASTS_OPT_FETCH_BACKOFF, 0),
                      MTASTS_EINVAL);

@@ -116,7 +116,7 @@ sweep(mtasts_ctx *ctx, const struct script *s)
             assert_int_equal(mtasts_lookup_outcome(r.lk), 0);
             assert_null(mtasts_lookup_policy(r.lk));
             assert_int_equal(mtasts_lookup_entry_action(r.lk),
-                             MTASTS_ENTRY_UNCHANGED);
+                             MTASTS_ENTRY_ACTION_UNCHANGED);
             assert_int_equal(mtasts_lookup_entry(r.lk, NULL, 0, &need),
                              MTASTS_ESTATE);
             mtasts_lookup_free(r.lk);
@@ -242,7 +242,7 @@ oom_t11_t13(void **state)
                         "v=STSv1; id=a",
                         ENFORCE,
                         T0 + 60,
-                        MTASTS_LOOKUP_REFRESH,
+                        MTASTS_LOOKUP_F_REFRESH,
                         ans(NULL, TESTING),
                         MTASTS_OUTCOME_APPLY,
                         MTASTS_WHY_FETCHED};

@@ -31,6 +31,86 @@
 static struct ralloc mc;
 static mtasts_ctx *ctx;
 
+/* mtasts_tlsrpt_filename_format() and _parse() with the parts spread out
+ * as arguments (NULL out-pointers ignored) */
+static int
+fname_fmt(const char *sender, size_t sender_len, const char *pd, size_t pdl,
+          int64_t begin, int64_t end, const char *uid, size_t uidl, int gzip,
+          char *dst, size_t dst_len, size_t *need)
+{
+    struct mtasts_tlsrpt_filename fn;
+
+    memset(&fn, 0, sizeof(fn));
+    fn.version = MTASTS_FILENAME_VERSION;
+    fn.sender = sender;
+    fn.sender_len = sender_len;
+    fn.policy_domain = pd;
+    fn.policy_domain_len = pdl;
+    fn.begin = begin;
+    fn.end = end;
+    fn.unique_id = uid;
+    fn.unique_id_len = uidl;
+    fn.gzip = gzip;
+    return mtasts_tlsrpt_filename_format(&fn, dst, dst_len, need);
+}
+
+static int
+fname_parse(const char *name, size_t len, const char **s, size_t *sl,
+            const char **d, size_t *dl, int64_t *b, int64_t *e, const char **u,
+            size_t *ul, int *gz)
+{
+    struct mtasts_tlsrpt_filename fn;
+    int rc;
+
+    memset(&fn, 0, sizeof(fn));
+    fn.version = MTASTS_FILENAME_VERSION;
+    rc = mtasts_tlsrpt_filename_parse(name, len, &fn);
+    if (rc != MTASTS_OK)
+        return rc;
+    if (s != NULL)
+        *s = fn.sender;
+    if (sl != NULL)
+        *sl = fn.sender_len;
+    if (d != NULL)
+        *d = fn.policy_domain;
+    if (dl != NULL)
+        *dl = fn.policy_domain_len;
+    if (b != NULL)
+        *b = fn.begin;
+    if (e != NULL)
+        *e = fn.end;
+    if (u != NULL)
+        *u = fn.unique_id;
+    if (ul != NULL)
+        *ul = fn.unique_id_len;
+    if (gz != NULL)
+        *gz = fn.gzip;
+    return rc;
+}
+
+/* mtasts_tlsrpt_mail_build() with NUL-terminated test strings */
+static int
+mail_build5(const mtasts_tlsrpt_report *r, const char *from, const char *to,
+            const char *submitter, const char *date, const char *message_id,
+            unsigned flags, mtasts_buf **ret)
+{
+    struct mtasts_tlsrpt_mail_fields f;
+
+    memset(&f, 0, sizeof(f));
+    f.version = MTASTS_MAIL_FIELDS_VERSION;
+    f.from = from;
+    f.from_len = from != NULL ? strlen(from) : 0;
+    f.to = to;
+    f.to_len = to != NULL ? strlen(to) : 0;
+    f.submitter = submitter;
+    f.submitter_len = submitter != NULL ? strlen(submitter) : 0;
+    f.date = date;
+    f.date_len = date != NULL ? strlen(date) : 0;
+    f.message_id = message_id;
+    f.message_id_len = message_id != NULL ? strlen(message_id) : 0;
+    return mtasts_tlsrpt_mail_build(r, &f, flags, ret);
+}
+
 static int
 setup(void **state)
 {
@@ -83,11 +163,10 @@ static mtasts_buf *
 build_mail(const mtasts_tlsrpt_report *r, const char *submitter, unsigned flags)
 {
     mtasts_buf *m = NULL;
-    int rc =
-        mtasts_tlsrpt_mail(r, "TLS reports <tlsrpt@mail.sender.example.com>",
-                           "mts-sts-tlsrpt@example.net", submitter,
-                           "Fri, 02 Apr 2016 01:00:00 +0000",
-                           "1.tlsrpt@mail.sender.example.com", flags, &m);
+    int rc = mail_build5(r, "TLS reports <tlsrpt@mail.sender.example.com>",
+                         "mts-sts-tlsrpt@example.net", submitter,
+                         "Fri, 02 Apr 2016 01:00:00 +0000",
+                         "1.tlsrpt@mail.sender.example.com", flags, &m);
 
     assert_int_equal(rc, MTASTS_OK);
     assert_non_null(m);
@@ -101,7 +180,7 @@ canonical(const mtasts_tlsrpt_report *r, size_t *ret_len)
     const uint8_t *d;
     char *s;
 
-    assert_int_equal(mtasts_tlsrpt_report_to_json(r, 0, &b), MTASTS_OK);
+    assert_int_equal(mtasts_tlsrpt_report_format(r, 0, &b), MTASTS_OK);
     d = mtasts_buf_data(b, ret_len);
     s = malloc(*ret_len + 1);
     assert_non_null(s);
@@ -155,38 +234,37 @@ test_deliv_1_filename(void **state)
 {
     char buf[256];
     size_t need = 0;
-    const char *s, *d, *u;
-    size_t sl, dl, ul;
-    int64_t b, e;
-    int gz;
+    const char *s = NULL, *d = NULL, *u = NULL;
+    size_t sl = 0, dl = 0, ul = 0;
+    int64_t b = 0, e = 0;
+    int gz = -1;
 
     (void)state;
-    assert_int_equal(mtasts_tlsrpt_filename("mail.sndr.example.com", 21,
-                                            "example.net", 11, 1470013207,
-                                            1470186007, "001", 3, 1, buf,
-                                            sizeof(buf), &need),
+    assert_int_equal(fname_fmt("mail.sndr.example.com", 21, "example.net", 11,
+                               1470013207, 1470186007, "001", 3, 1, buf,
+                               sizeof(buf), &need),
                      MTASTS_OK);
     assert_string_equal(
         buf, "mail.sndr.example.com!example.net!1470013207!1470186007!001."
              "json.gz");
     assert_int_equal(need, strlen(buf));
     /* snprintf semantics */
-    assert_int_equal(mtasts_tlsrpt_filename(
-                         "mail.sndr.example.com", 21, "example.net", 11,
-                         1470013207, 1470186007, "001", 3, 1, NULL, 0, &need),
+    assert_int_equal(fname_fmt("mail.sndr.example.com", 21, "example.net", 11,
+                               1470013207, 1470186007, "001", 3, 1, NULL, 0,
+                               &need),
                      MTASTS_ERANGE);
     assert_int_equal(need, strlen(buf));
-    assert_int_equal(mtasts_tlsrpt_filename(
-                         "mail.sndr.example.com", 21, "example.net", 11,
-                         1470013207, 1470186007, "001", 3, 1, buf, 10, &need),
+    assert_int_equal(fname_fmt("mail.sndr.example.com", 21, "example.net", 11,
+                               1470013207, 1470186007, "001", 3, 1, buf, 10,
+                               &need),
                      MTASTS_ERANGE);
     assert_int_equal(strlen(buf), 9);
     /* parse it back */
     strcpy(buf, "mail.sndr.example.com!example.net!1470013207!1470186007!001."
                 "json.gz");
-    assert_int_equal(mtasts_tlsrpt_filename_parse(buf, strlen(buf), &s, &sl, &d,
-                                                  &dl, &b, &e, &u, &ul, &gz),
-                     MTASTS_OK);
+    assert_int_equal(
+        fname_parse(buf, strlen(buf), &s, &sl, &d, &dl, &b, &e, &u, &ul, &gz),
+        MTASTS_OK);
     assert_int_equal(sl, 21);
     assert_memory_equal(s, "mail.sndr.example.com", 21);
     assert_int_equal(dl, 11);
@@ -196,10 +274,9 @@ test_deliv_1_filename(void **state)
     assert_memory_equal(u, "001", 3);
     assert_int_equal(gz, 1);
     /* without unique-id */
-    assert_int_equal(
-        mtasts_tlsrpt_filename_parse("a.example!b.example!1!2.json", 28, NULL,
-                                     NULL, NULL, NULL, &b, &e, &u, &ul, &gz),
-        MTASTS_OK);
+    assert_int_equal(fname_parse("a.example!b.example!1!2.json", 28, NULL, NULL,
+                                 NULL, NULL, &b, &e, &u, &ul, &gz),
+                     MTASTS_OK);
     assert_null(u);
     assert_int_equal(ul, 0);
     assert_int_equal(gz, 0);
@@ -218,14 +295,36 @@ test_deliv_1_filename(void **state)
         "",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        assert_int_equal(mtasts_tlsrpt_filename_parse(
-                             bad[i], strlen(bad[i]), NULL, NULL, NULL, NULL,
-                             NULL, NULL, NULL, NULL, NULL),
+        assert_int_equal(fname_parse(bad[i], strlen(bad[i]), NULL, NULL, NULL,
+                                     NULL, NULL, NULL, NULL, NULL, NULL),
                          MTASTS_ESYNTAX);
-    assert_int_equal(mtasts_tlsrpt_filename_parse(NULL, 3, NULL, NULL, NULL,
-                                                  NULL, NULL, NULL, NULL, NULL,
-                                                  NULL),
+    assert_int_equal(fname_parse(NULL, 3, NULL, NULL, NULL, NULL, NULL, NULL,
+                                 NULL, NULL, NULL),
                      MTASTS_EINVAL);
+    /* the structs are versioned */
+    {
+        struct mtasts_tlsrpt_filename fn;
+
+        memset(&fn, 0, sizeof(fn));
+        assert_int_equal(mtasts_tlsrpt_filename_parse("a!b!1!2.json", 12, &fn),
+                         MTASTS_EVERSION);
+        fn.version = MTASTS_FILENAME_VERSION;
+        assert_int_equal(mtasts_tlsrpt_filename_parse("a!b!1!2.json", 12, &fn),
+                         MTASTS_OK);
+        assert_int_equal(
+            mtasts_tlsrpt_filename_format(&fn, buf, sizeof(buf), &need),
+            MTASTS_OK);
+        assert_string_equal(buf, "a!b!1!2.json");
+        fn.version = 2;
+        assert_int_equal(
+            mtasts_tlsrpt_filename_format(&fn, buf, sizeof(buf), &need),
+            MTASTS_EVERSION);
+        assert_int_equal(
+            mtasts_tlsrpt_filename_format(NULL, buf, sizeof(buf), &need),
+            MTASTS_EINVAL);
+        assert_int_equal(mtasts_tlsrpt_filename_parse("a!b!1!2.json", 12, NULL),
+                         MTASTS_EINVAL);
+    }
 }
 
 static void
@@ -235,33 +334,28 @@ test_deliv_2_extension_unique_id(void **state)
     size_t need = 0;
 
     (void)state;
-    assert_int_equal(mtasts_tlsrpt_filename("a.example", 9, "b.example", 9, 0,
-                                            86399, NULL, 0, 0, buf, sizeof(buf),
-                                            &need),
+    assert_int_equal(fname_fmt("a.example", 9, "b.example", 9, 0, 86399, NULL,
+                               0, 0, buf, sizeof(buf), &need),
                      MTASTS_OK);
     assert_string_equal(buf, "a.example!b.example!0!86399.json");
-    assert_int_equal(mtasts_tlsrpt_filename("a.example", 9, "b.example", 9, 0,
-                                            86399, "0-1", 3, 1, buf,
-                                            sizeof(buf), &need),
+    assert_int_equal(fname_fmt("a.example", 9, "b.example", 9, 0, 86399, "0-1",
+                               3, 1, buf, sizeof(buf), &need),
                      MTASTS_ESYNTAX);
-    assert_int_equal(mtasts_tlsrpt_filename("a.example", 9, "b.example", 9, 0,
-                                            86399, "0_1", 3, 1, buf,
-                                            sizeof(buf), &need),
+    assert_int_equal(fname_fmt("a.example", 9, "b.example", 9, 0, 86399, "0_1",
+                               3, 1, buf, sizeof(buf), &need),
                      MTASTS_ESYNTAX);
     /* API misuse */
-    assert_int_equal(mtasts_tlsrpt_filename("a.example", 9, "b.example", 9, 5,
-                                            4, NULL, 0, 0, buf, sizeof(buf),
-                                            &need),
+    assert_int_equal(fname_fmt("a.example", 9, "b.example", 9, 5, 4, NULL, 0, 0,
+                               buf, sizeof(buf), &need),
                      MTASTS_EINVAL);
-    assert_int_equal(mtasts_tlsrpt_filename("a.example", 9, "b.example", 9, -1,
-                                            4, NULL, 0, 0, buf, sizeof(buf),
-                                            &need),
+    assert_int_equal(fname_fmt("a.example", 9, "b.example", 9, -1, 4, NULL, 0,
+                               0, buf, sizeof(buf), &need),
                      MTASTS_EINVAL);
-    assert_int_equal(mtasts_tlsrpt_filename(NULL, 9, "b.example", 9, 0, 4, NULL,
-                                            0, 0, buf, sizeof(buf), &need),
+    assert_int_equal(fname_fmt(NULL, 9, "b.example", 9, 0, 4, NULL, 0, 0, buf,
+                               sizeof(buf), &need),
                      MTASTS_EINVAL);
-    assert_int_equal(mtasts_tlsrpt_filename("a.example", 9, "b.example", 9, 0,
-                                            4, NULL, 0, 0, NULL, 5, &need),
+    assert_int_equal(fname_fmt("a.example", 9, "b.example", 9, 0, 4, NULL, 0, 0,
+                               NULL, 5, &need),
                      MTASTS_EINVAL);
 }
 
@@ -278,13 +372,11 @@ test_deliv_3_sender_a_labels(void **state)
 
     (void)state;
     /* non-ASCII policy domain */
-    assert_int_equal(mtasts_tlsrpt_filename("a.example", 9, "b\xc3\xa9.example",
-                                            10, 0, 1, NULL, 0, 0, buf,
-                                            sizeof(buf), &need),
+    assert_int_equal(fname_fmt("a.example", 9, "b\xc3\xa9.example", 10, 0, 1,
+                               NULL, 0, 0, buf, sizeof(buf), &need),
                      MTASTS_ENONASCII);
-    assert_int_equal(mtasts_tlsrpt_filename("a_b.example", 11, "b.example", 9,
-                                            0, 1, NULL, 0, 0, buf, sizeof(buf),
-                                            &need),
+    assert_int_equal(fname_fmt("a_b.example", 11, "b.example", 9, 0, 1, NULL, 0,
+                               0, buf, sizeof(buf), &need),
                      MTASTS_ESYNTAX);
     /* contact tlsrpt@mail.sndr.example.com: the mail's attachment name
      * starts with its domain */
@@ -302,7 +394,7 @@ test_deliv_3_sender_a_labels(void **state)
     }
     assert_non_null(strstr(json, "tlsrpt@mail.sndr.example.com"));
     r = parse_report(json, strlen(json));
-    m = build_mail(r, "mail.sndr.example.com", MTASTS_DELIVER_GZIP);
+    m = build_mail(r, "mail.sndr.example.com", MTASTS_DELIVER_F_GZIP);
     p = mtasts_buf_data(m, &n);
     assert_non_null(find(p, n,
                          "filename=\"mail.sndr.example.com!example.net!"
@@ -360,6 +452,7 @@ test_deliv_4_9_https_body(void **state)
     mtasts_tlsrpt_report *r;
     mtasts_buf *b = NULL, *j = NULL;
     const char *ct = NULL;
+    size_t ctl = 0;
     const uint8_t *p;
     unsigned char *plain;
     size_t n, pn;
@@ -369,9 +462,11 @@ test_deliv_4_9_https_body(void **state)
     (void)state;
     r = parse_report(sample_json, strlen(sample_json));
     json = canonical(r, &jl);
-    assert_int_equal(mtasts_tlsrpt_https_body(r, MTASTS_DELIVER_GZIP, &b, &ct),
-                     MTASTS_OK);
+    assert_int_equal(
+        mtasts_tlsrpt_https_body_build(r, MTASTS_DELIVER_F_GZIP, &b, &ct, &ctl),
+        MTASTS_OK);
     assert_string_equal(ct, "application/tlsrpt+gzip");
+    assert_int_equal(ctl, strlen("application/tlsrpt+gzip"));
     p = mtasts_buf_data(b, &n);
     assert_true(n > 3 && p[0] == 0x1f && p[1] == 0x8b && p[2] == 0x08);
     plain = filter("gzip -dc", p, n, &pn);
@@ -380,17 +475,22 @@ test_deliv_4_9_https_body(void **state)
     free(plain);
     mtasts_buf_free(b);
     /* plain JSON */
-    assert_int_equal(mtasts_tlsrpt_https_body(r, 0, &j, &ct), MTASTS_OK);
+    assert_int_equal(mtasts_tlsrpt_https_body_build(r, 0, &j, &ct, &ctl),
+                     MTASTS_OK);
     assert_string_equal(ct, "application/tlsrpt+json");
+    assert_int_equal(ctl, strlen("application/tlsrpt+json"));
     p = mtasts_buf_data(j, &n);
     assert_int_equal(n, jl);
     assert_memory_equal(p, json, jl);
     mtasts_buf_free(j);
     /* misuse */
-    assert_int_equal(mtasts_tlsrpt_https_body(NULL, 0, &j, &ct), MTASTS_EINVAL);
-    assert_int_equal(mtasts_tlsrpt_https_body(r, 0x80, &j, &ct), MTASTS_EINVAL);
+    assert_int_equal(mtasts_tlsrpt_https_body_build(NULL, 0, &j, &ct, NULL),
+                     MTASTS_EINVAL);
+    assert_int_equal(mtasts_tlsrpt_https_body_build(r, 0x80, &j, &ct, NULL),
+                     MTASTS_EINVAL);
     assert_null(j);
-    assert_int_equal(mtasts_tlsrpt_https_body(r, 0, NULL, &ct), MTASTS_EINVAL);
+    assert_int_equal(mtasts_tlsrpt_https_body_build(r, 0, NULL, &ct, NULL),
+                     MTASTS_EINVAL);
     free(json);
     mtasts_tlsrpt_report_free(r);
 }
@@ -424,7 +524,8 @@ test_deliv_4_ratio(void **state)
             i ? "," : "", i, 200 - i, i, i + 1);
     len += (size_t)snprintf(json + len, cap - len, "]}]}");
     r = parse_report(json, len);
-    assert_int_equal(mtasts_tlsrpt_https_body(r, MTASTS_DELIVER_GZIP, &b, NULL),
+    assert_int_equal(mtasts_tlsrpt_https_body_build(r, MTASTS_DELIVER_F_GZIP,
+                                                    &b, NULL, NULL),
                      MTASTS_OK);
     (void)mtasts_buf_data(b, &n);
     assert_true(n < len / 2);
@@ -482,7 +583,7 @@ test_deliv_5_mime_structure(void **state)
 
     (void)state;
     r = parse_report(sample_json, strlen(sample_json));
-    for (flags = 0; flags <= MTASTS_DELIVER_GZIP; flags++) {
+    for (flags = 0; flags <= MTASTS_DELIVER_F_GZIP; flags++) {
         mtasts_buf *m = build_mail(r, "mail.sender.example.com", flags);
         const uint8_t *p;
         size_t n;
@@ -538,10 +639,10 @@ test_deliv_6_submitter(void **state)
 
     (void)state;
     r = parse_report(sample_json, strlen(sample_json));
-    assert_int_equal(mtasts_tlsrpt_mail(r, "a@mail.sender.example.com",
-                                        "b@example.net", "other.example",
-                                        "Fri, 02 Apr 2016 01:00:00 +0000",
-                                        "x@y", 0, &m),
+    assert_int_equal(mail_build5(r, "a@mail.sender.example.com",
+                                 "b@example.net", "other.example",
+                                 "Fri, 02 Apr 2016 01:00:00 +0000", "x@y", 0,
+                                 &m),
                      MTASTS_ESYNTAX);
     assert_null(m);
     /* case does not matter */
@@ -553,30 +654,69 @@ test_deliv_6_submitter(void **state)
     mtasts_buf_free(m);
     /* unusable header values and misuse */
     m = NULL;
-    assert_int_equal(mtasts_tlsrpt_mail(r, "a\r\nBcc: x@y", "b@example.net",
-                                        "mail.sender.example.com", "today",
-                                        "x@y", 0, &m),
+    assert_int_equal(mail_build5(r, "a\r\nBcc: x@y", "b@example.net",
+                                 "mail.sender.example.com", "today", "x@y", 0,
+                                 &m),
                      MTASTS_ESYNTAX);
-    assert_int_equal(mtasts_tlsrpt_mail(r, "a@b", "b@example.net",
-                                        "mail.sender.example.com", "today",
-                                        "<x@y>", 0, &m),
+    assert_int_equal(mail_build5(r, "a@b", "b@example.net",
+                                 "mail.sender.example.com", "today", "<x@y>", 0,
+                                 &m),
                      MTASTS_ESYNTAX);
-    assert_int_equal(mtasts_tlsrpt_mail(r, "a@b", "", "mail.sender.example.com",
-                                        "today", "x@y", 0, &m),
+    assert_int_equal(mail_build5(r, "a@b", "", "mail.sender.example.com",
+                                 "today", "x@y", 0, &m),
                      MTASTS_ESYNTAX);
-    assert_int_equal(mtasts_tlsrpt_mail(r, "a@b", "b@c",
-                                        "mail.sender.example.com", "today",
-                                        "x@y", 0x10, &m),
+    assert_int_equal(mail_build5(r, "a@b", "b@c", "mail.sender.example.com",
+                                 "today", "x@y", 0x10, &m),
                      MTASTS_EINVAL);
-    assert_int_equal(mtasts_tlsrpt_mail(NULL, "a@b", "b@c",
-                                        "mail.sender.example.com", "today",
-                                        "x@y", 0, &m),
+    assert_int_equal(mail_build5(NULL, "a@b", "b@c", "mail.sender.example.com",
+                                 "today", "x@y", 0, &m),
                      MTASTS_EINVAL);
-    assert_int_equal(mtasts_tlsrpt_mail(r, "a@b", "b@c",
-                                        "mail.sender.example.com", "today",
-                                        "x@y", 0, NULL),
+    assert_int_equal(mail_build5(r, "a@b", "b@c", "mail.sender.example.com",
+                                 "today", "x@y", 0, NULL),
                      MTASTS_EINVAL);
     assert_null(m);
+    /* strings in are (pointer, length): bytes past a length are not read,
+     * a NUL inside a value is refused, and the struct is versioned */
+    {
+        struct mtasts_tlsrpt_mail_fields f;
+
+        memset(&f, 0, sizeof(f));
+        f.version = MTASTS_MAIL_FIELDS_VERSION;
+        f.from = "a@b.example\r\nBcc: evil@x";
+        f.from_len = 11;
+        f.to = "c@d.exampleXYZ";
+        f.to_len = 11;
+        f.submitter = "mail.sender.example.com.evil";
+        f.submitter_len = 23;
+        f.date = "Fri, 02 Apr 2016 01:00:00 +0000!!";
+        f.date_len = 31;
+        f.message_id = "1@b.example>junk";
+        f.message_id_len = 11;
+        assert_int_equal(mtasts_tlsrpt_mail_build(r, &f, 0, &m), MTASTS_OK);
+        p = mtasts_buf_data(m, &n);
+        assert_non_null(find(p, n,
+                             "From: a@b.example\r\nTo: c@d.example\r\n"
+                             "Date: Fri, 02 Apr 2016 01:00:00 +0000\r\n"));
+        assert_non_null(find(p, n, "\r\nMessage-ID: <1@b.example>\r\n"));
+        assert_non_null(find(
+            p, n, "\r\nTLS-Report-Submitter: mail.sender.example.com\r\n"));
+        assert_null(find(p, n, "evil"));
+        assert_null(find(p, n, "XYZ"));
+        mtasts_buf_free(m);
+        m = NULL;
+        f.to = "c@d\0.example";
+        f.to_len = 13;
+        assert_int_equal(mtasts_tlsrpt_mail_build(r, &f, 0, &m),
+                         MTASTS_ESYNTAX);
+        f.to = "c@d.example";
+        f.to_len = 11;
+        f.version = 0;
+        assert_int_equal(mtasts_tlsrpt_mail_build(r, &f, 0, &m),
+                         MTASTS_EVERSION);
+        assert_int_equal(mtasts_tlsrpt_mail_build(r, NULL, 0, &m),
+                         MTASTS_EINVAL);
+        assert_null(m);
+    }
     mtasts_tlsrpt_report_free(r);
 
     /* a report without contact-info has no submitter domain */
@@ -590,8 +730,8 @@ test_deliv_6_submitter(void **state)
 
         if (mtasts_tlsrpt_report_parse(ctx, (const uint8_t *)nocontact,
                                        strlen(nocontact), 0, &r2, &d) == 0) {
-            assert_int_equal(mtasts_tlsrpt_mail(r2, "a@b", "b@c", "x.example",
-                                                "today", "x@y", 0, &m),
+            assert_int_equal(mail_build5(r2, "a@b", "b@c", "x.example", "today",
+                                         "x@y", 0, &m),
                              MTASTS_ESYNTAX);
             mtasts_tlsrpt_report_free(r2);
         }
@@ -606,49 +746,53 @@ test_deliv_7_subject(void **state)
     size_t need = 0;
 
     (void)state;
-    assert_int_equal(
-        mtasts_tlsrpt_subject("example.net", 11, "mail.sender.example.com", 23,
-                              "5065427c-23d3-47ca-b6e0-946ea0e8c4be", 36, buf,
-                              sizeof(buf), &need),
-        MTASTS_OK);
+    assert_int_equal(mtasts_tlsrpt_subject_format(
+                         "example.net", 11, "mail.sender.example.com", 23,
+                         "5065427c-23d3-47ca-b6e0-946ea0e8c4be", 36, buf,
+                         sizeof(buf), &need),
+                     MTASTS_OK);
     assert_string_equal(buf, "Report Domain: example.net Submitter: "
                              "mail.sender.example.com Report-ID: "
                              "<5065427c-23d3-47ca-b6e0-946ea0e8c4be@mail."
                              "sender.example.com>");
     assert_int_equal(need, strlen(buf));
-    assert_int_equal(mtasts_tlsrpt_subject("d.example", 9, "s.example", 9,
-                                           "a b:c", 5, buf, sizeof(buf), &need),
+    assert_int_equal(mtasts_tlsrpt_subject_format("d.example", 9, "s.example",
+                                                  9, "a b:c", 5, buf,
+                                                  sizeof(buf), &need),
                      MTASTS_OK);
     assert_non_null(strstr(buf, "Report-ID: <a%20b%3Ac@s.example>"));
     /* dots: safe ones pass, leading, trailing and doubled ones escape */
-    assert_int_equal(mtasts_tlsrpt_subject("d.example", 9, "s.example", 9,
-                                           ".a.b..c.", 8, buf, sizeof(buf),
-                                           &need),
+    assert_int_equal(mtasts_tlsrpt_subject_format("d.example", 9, "s.example",
+                                                  9, ".a.b..c.", 8, buf,
+                                                  sizeof(buf), &need),
                      MTASTS_OK);
     assert_non_null(strstr(buf, "<%2Ea.b%2E%2Ec%2E@s.example>"));
     /* dot-atom-text passes unchanged, also 8-bit bytes are escaped */
-    assert_int_equal(mtasts_tlsrpt_subject("d.example", 9, "s.example", 9,
-                                           "2016.04.01+x!#$%&'*/=?^_`{|}~", 29,
-                                           buf, sizeof(buf), &need),
-                     MTASTS_OK);
+    assert_int_equal(
+        mtasts_tlsrpt_subject_format("d.example", 9, "s.example", 9,
+                                     "2016.04.01+x!#$%&'*/=?^_`{|}~", 29, buf,
+                                     sizeof(buf), &need),
+        MTASTS_OK);
     assert_non_null(strstr(buf, "<2016.04.01+x!#$%&'*/=?^_`{|}~@s.example>"));
-    assert_int_equal(mtasts_tlsrpt_subject("d.example", 9, "s.example", 9,
-                                           "\xc3\xa9\"", 3, buf, sizeof(buf),
-                                           &need),
+    assert_int_equal(mtasts_tlsrpt_subject_format("d.example", 9, "s.example",
+                                                  9, "\xc3\xa9\"", 3, buf,
+                                                  sizeof(buf), &need),
                      MTASTS_OK);
     assert_non_null(strstr(buf, "<%C3%A9%22@s.example>"));
     /* errors */
-    assert_int_equal(mtasts_tlsrpt_subject("d.example", 9, "s.example", 9, "",
-                                           0, buf, sizeof(buf), &need),
+    assert_int_equal(mtasts_tlsrpt_subject_format("d.example", 9, "s.example",
+                                                  9, "", 0, buf, sizeof(buf),
+                                                  &need),
                      MTASTS_ESYNTAX);
-    assert_int_equal(mtasts_tlsrpt_subject("d..example", 10, "s.example", 9,
-                                           "1", 1, buf, sizeof(buf), &need),
+    assert_int_equal(mtasts_tlsrpt_subject_format("d..example", 10, "s.example",
+                                                  9, "1", 1, buf, sizeof(buf),
+                                                  &need),
                      MTASTS_ESYNTAX);
-    assert_int_equal(mtasts_tlsrpt_subject("d.example", 9, "s.example", 9, "1",
-                                           1, buf, 5, &need),
+    assert_int_equal(mtasts_tlsrpt_subject_format("d.example", 9, "s.example",
+                                                  9, "1", 1, buf, 5, &need),
                      MTASTS_ERANGE);
-    assert_int_equal(mtasts_tlsrpt_subject(NULL, 9, "s.example", 9, "1", 1, buf,
-                                           sizeof(buf), &need),
+    assert_int_equal(mtasts_tlsrpt_subject_format(NULL, 9, "s.example", 9, "1",
+                                                  1, buf, sizeof(buf), &need),
                      MTASTS_EINVAL);
 }
 
@@ -666,7 +810,7 @@ test_deliv_7_subject_folded(void **state)
 
     (void)state;
     r = parse_report(sample_json, strlen(sample_json));
-    m = build_mail(r, "mail.sender.example.com", MTASTS_DELIVER_GZIP);
+    m = build_mail(r, "mail.sender.example.com", MTASTS_DELIVER_F_GZIP);
     p = mtasts_buf_data(m, &n);
     check_lines(p, n);
     s = find(p, n, "\r\nSubject: ");
@@ -678,11 +822,11 @@ test_deliv_7_subject_folded(void **state)
             unfolded[k++] = *e;
     unfolded[k] = '\0';
     assert_non_null(memchr(s, '\r', (size_t)(e - s))); /* it was folded */
-    assert_int_equal(
-        mtasts_tlsrpt_subject("example.net", 11, "mail.sender.example.com", 23,
-                              "5065427c-23d3-47ca-b6e0-946ea0e8c4be", 36, want,
-                              sizeof(want), NULL),
-        MTASTS_OK);
+    assert_int_equal(mtasts_tlsrpt_subject_format(
+                         "example.net", 11, "mail.sender.example.com", 23,
+                         "5065427c-23d3-47ca-b6e0-946ea0e8c4be", 36, want,
+                         sizeof(want), NULL),
+                     MTASTS_OK);
     assert_string_equal(unfolded, want);
     mtasts_buf_free(m);
     mtasts_tlsrpt_report_free(r);
@@ -705,7 +849,7 @@ test_deliv_8_dkim_friendly(void **state)
                            "Content-Type:TLS-Report-Domain:"
                            "TLS-Report-Submitter");
     r = parse_report(sample_json, strlen(sample_json));
-    for (flags = 0; flags <= MTASTS_DELIVER_GZIP; flags++) {
+    for (flags = 0; flags <= MTASTS_DELIVER_F_GZIP; flags++) {
         mtasts_buf *m = build_mail(r, "mail.sender.example.com", flags);
         const uint8_t *p;
         const char *b;
@@ -752,9 +896,9 @@ test_deliv_8_long_headers(void **state)
     for (i = 0; i + 5 < 600; i += 5)
         memcpy(from + i, "word ", 5);
     strcpy(from + i, "<a@mail.sender.example.com>");
-    assert_int_equal(mtasts_tlsrpt_mail(r, from, "b@example.net",
-                                        "mail.sender.example.com", "today",
-                                        "x@y", 0, &m),
+    assert_int_equal(mail_build5(r, from, "b@example.net",
+                                 "mail.sender.example.com", "today", "x@y", 0,
+                                 &m),
                      MTASTS_OK);
     p = mtasts_buf_data(m, &n);
     check_lines(p, n);
@@ -762,9 +906,9 @@ test_deliv_8_long_headers(void **state)
     m = NULL;
     memset(from, 'a', 1100);
     from[1100] = '\0';
-    assert_int_equal(mtasts_tlsrpt_mail(r, from, "b@example.net",
-                                        "mail.sender.example.com", "today",
-                                        "x@y", 0, &m),
+    assert_int_equal(mail_build5(r, from, "b@example.net",
+                                 "mail.sender.example.com", "today", "x@y", 0,
+                                 &m),
                      MTASTS_ESYNTAX);
     assert_null(m);
     mtasts_tlsrpt_report_free(r);
@@ -786,7 +930,7 @@ test_deliv_4_system_gunzip_of_attachment(void **state)
     (void)state;
     r = parse_report(sample_json, strlen(sample_json));
     json = canonical(r, &jl);
-    m = build_mail(r, "mail.sender.example.com", MTASTS_DELIVER_GZIP);
+    m = build_mail(r, "mail.sender.example.com", MTASTS_DELIVER_F_GZIP);
     p = mtasts_buf_data(m, &n);
     b = find(p, n, ".json.gz\"\r\n\r\n");
     assert_non_null(b);
@@ -872,16 +1016,16 @@ test_deliv_17_dkim(void **state)
 
     (void)state;
     r = parse_report(sample_json, strlen(sample_json));
-    m = build_mail(r, "mail.sender.example.com", MTASTS_DELIVER_GZIP);
+    m = build_mail(r, "mail.sender.example.com", MTASTS_DELIVER_F_GZIP);
     p = mtasts_buf_data(m, &n);
     assert_int_equal(mtasts_tlsrpt_mail_ingest(ctx, p, n, MTASTS_DKIM_FAIL, 0,
                                                &got, &mis, &d),
-                     MTASTS_ESTATE);
+                     MTASTS_REFUSED);
     assert_null(got);
-    assert_int_equal(d.code, MTASTS_ESTATE);
+    assert_int_equal(d.code, MTASTS_REFUSED);
     assert_int_equal(
         mtasts_tlsrpt_mail_ingest(ctx, p, n, 7, 0, &got, &mis, NULL),
-        MTASTS_ESTATE);
+        MTASTS_REFUSED);
     assert_int_equal(mtasts_tlsrpt_mail_ingest(ctx, p, n, MTASTS_DKIM_PASS, 0,
                                                &got, &mis, &d),
                      MTASTS_OK);
@@ -1117,7 +1261,7 @@ test_round_trip_corpus(void **state)
         at = strrchr(contact, '@');
         assert_non_null(at);
         dom = strdup(at + 1);
-        for (flags = 0; flags <= MTASTS_DELIVER_GZIP; flags++) {
+        for (flags = 0; flags <= MTASTS_DELIVER_F_GZIP; flags++) {
             mtasts_buf *m = build_mail(r, dom, flags);
             mtasts_tlsrpt_report *got = NULL;
             struct mtasts_diag d = MTASTS_DIAG_INIT;
@@ -1404,7 +1548,7 @@ test_mime_variants(void **state)
             "\"policies\":[]}";
         assert_int_equal(mtasts_tlsrpt_mail_ingest(ctx, (const uint8_t *)m,
                                                    strlen(m), MTASTS_DKIM_PASS,
-                                                   MTASTS_PARSE_STRICT, &got,
+                                                   MTASTS_PARSE_F_STRICT, &got,
                                                    NULL, &d),
                          MTASTS_ESTRICT);
         assert_null(got);
@@ -1460,7 +1604,7 @@ test_mime_limits(void **state)
         mtasts_tlsrpt_report *r =
             parse_report(sample_json, strlen(sample_json));
         mtasts_buf *m =
-            build_mail(r, "mail.sender.example.com", MTASTS_DELIVER_GZIP);
+            build_mail(r, "mail.sender.example.com", MTASTS_DELIVER_F_GZIP);
         mtasts_tlsrpt_report *got = NULL;
         const uint8_t *p;
         size_t n;
@@ -1475,10 +1619,10 @@ test_mime_limits(void **state)
         assert_int_equal(mtasts_ctx_set_limit(ctx, MTASTS_LIMIT_GUNZIP_SIZE,
                                               MTASTS_GUNZIP_MAX_DEFAULT),
                          0);
-        /* and MTASTS_REPORT_NO_GZIP refuses the gzip attachment */
+        /* and MTASTS_PARSE_F_NO_GZIP refuses the gzip attachment */
         assert_int_not_equal(
             mtasts_tlsrpt_mail_ingest(ctx, p, n, MTASTS_DKIM_PASS,
-                                      MTASTS_REPORT_NO_GZIP, &got, NULL, &d),
+                                      MTASTS_PARSE_F_NO_GZIP, &got, NULL, &d),
             MTASTS_OK);
         assert_null(got);
         mtasts_buf_free(m);

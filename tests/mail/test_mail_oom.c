@@ -1,8 +1,8 @@
 /*
  * Allocation failure sweeps over the delivery form: failing the n-th
  * allocation for every n must give MTASTS_ENOMEM with nothing leaked and
- * no output, until the call succeeds (mtasts_tlsrpt_mail,
- * mtasts_tlsrpt_https_body, mtasts_tlsrpt_mail_ingest).
+ * no output, until the call succeeds (mtasts_tlsrpt_mail_build,
+ * mtasts_tlsrpt_https_body_build, mtasts_tlsrpt_mail_ingest).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +16,29 @@
 
 #include "ralloc.h"
 #include "mtasts.h"
+
+/* mtasts_tlsrpt_mail_build() with NUL-terminated test strings */
+static int
+mail_build5(const mtasts_tlsrpt_report *r, const char *from, const char *to,
+            const char *submitter, const char *date, const char *message_id,
+            unsigned flags, mtasts_buf **ret)
+{
+    struct mtasts_tlsrpt_mail_fields f;
+
+    memset(&f, 0, sizeof(f));
+    f.version = MTASTS_MAIL_FIELDS_VERSION;
+    f.from = from;
+    f.from_len = from != NULL ? strlen(from) : 0;
+    f.to = to;
+    f.to_len = to != NULL ? strlen(to) : 0;
+    f.submitter = submitter;
+    f.submitter_len = submitter != NULL ? strlen(submitter) : 0;
+    f.date = date;
+    f.date_len = date != NULL ? strlen(date) : 0;
+    f.message_id = message_id;
+    f.message_id_len = message_id != NULL ? strlen(message_id) : 0;
+    return mtasts_tlsrpt_mail_build(r, &f, flags, ret);
+}
 
 static struct ralloc mc;
 static mtasts_ctx *ctx;
@@ -66,9 +89,9 @@ sweep_mail(const mtasts_tlsrpt_report *r, const char *submitter, unsigned flags,
         mtasts_buf *m = (mtasts_buf *)&k;
 
         ralloc_reset(&mc, k);
-        rc = mtasts_tlsrpt_mail(r, "a@b.example", "c@d.example", submitter,
-                                "Fri, 02 Apr 2016 01:00:00 +0000",
-                                "1@b.example", flags, &m);
+        rc = mail_build5(r, "a@b.example", "c@d.example", submitter,
+                         "Fri, 02 Apr 2016 01:00:00 +0000", "1@b.example",
+                         flags, &m);
         if (!mc.failed) {
             assert_int_equal(rc, MTASTS_OK);
             *ret_ok = m;
@@ -84,7 +107,7 @@ sweep_mail(const mtasts_tlsrpt_report *r, const char *submitter, unsigned flags,
         const char *ct = NULL;
 
         ralloc_reset(&mc, k);
-        rc = mtasts_tlsrpt_https_body(r, flags, &b, &ct);
+        rc = mtasts_tlsrpt_https_body_build(r, flags, &b, &ct, NULL);
         if (!mc.failed) {
             assert_int_equal(rc, MTASTS_OK);
             mtasts_buf_free(b);
@@ -141,7 +164,7 @@ test_oom_build_and_ingest(void **state)
     for (i = 0; i < sizeof(reports) / sizeof(reports[0]); i++) {
         mtasts_tlsrpt_report *r = load_report(reports[i][0]);
 
-        for (flags = 0; flags <= MTASTS_DELIVER_GZIP; flags++) {
+        for (flags = 0; flags <= MTASTS_DELIVER_F_GZIP; flags++) {
             mtasts_buf *m = NULL;
             const uint8_t *p;
             size_t n;

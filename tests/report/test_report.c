@@ -70,7 +70,7 @@ ok_n(const char *json, size_t n, uint64_t warnings)
     assert_int_equal(rc, MTASTS_OK);
     assert_int_equal(d.warnings, warnings);
     assert_int_equal(mtasts_tlsrpt_report_warnings(r), warnings);
-    rc = parse_n(json, n, MTASTS_PARSE_STRICT, &r2, &d);
+    rc = parse_n(json, n, MTASTS_PARSE_F_STRICT, &r2, &d);
     if (warnings != 0) {
         assert_int_equal(rc, MTASTS_ESTRICT);
         assert_int_equal(d.reason, MTASTS_R_STRICT);
@@ -100,7 +100,7 @@ err_n(const char *json, size_t n, int rc_want, size_t off)
     int rc, strict;
 
     for (strict = 0; strict < 2; strict++) {
-        rc = parse_n(json, n, strict ? MTASTS_PARSE_STRICT : 0, &r, &d);
+        rc = parse_n(json, n, strict ? MTASTS_PARSE_F_STRICT : 0, &r, &d);
         if (rc != rc_want || (off != SIZE_MAX && d.offset != off))
             print_error("want %s at %zu, got %s (%s) at %zu: %.*s\n",
                         mtasts_status_name(rc_want), off,
@@ -139,7 +139,7 @@ ser(const mtasts_tlsrpt_report *r, unsigned flags, size_t *ret_len)
     size_t n;
     char *out;
 
-    assert_int_equal(mtasts_tlsrpt_report_to_json(r, flags, &b), MTASTS_OK);
+    assert_int_equal(mtasts_tlsrpt_report_format(r, flags, &b), MTASTS_OK);
     d = mtasts_buf_data(b, &n);
     assert_int_equal(d[n], 0);
     out = malloc(n + 1);
@@ -663,7 +663,7 @@ strict_refuses(const char *json, int w, size_t off)
     struct mtasts_diag d = MTASTS_DIAG_INIT;
     mtasts_tlsrpt_report *r = NULL;
 
-    assert_int_equal(parse_n(json, strlen(json), MTASTS_PARSE_STRICT, &r, &d),
+    assert_int_equal(parse_n(json, strlen(json), MTASTS_PARSE_F_STRICT, &r, &d),
                      MTASTS_ESTRICT);
     assert_null(r);
     assert_int_equal(d.code, MTASTS_ESTRICT);
@@ -1362,8 +1362,8 @@ rpt_json_21_gzip(void **state)
     free(b);
     mtasts_tlsrpt_report_free(r);
     mtasts_tlsrpt_report_free(r2);
-    /* MTASTS_REPORT_NO_GZIP: the bytes are then not JSON */
-    assert_int_equal(parse_n(g, n, MTASTS_REPORT_NO_GZIP, &r, &d),
+    /* MTASTS_PARSE_F_NO_GZIP: the bytes are then not JSON */
+    assert_int_equal(parse_n(g, n, MTASTS_PARSE_F_NO_GZIP, &r, &d),
                      MTASTS_ESYNTAX);
     assert_int_equal(d.offset, 0);
     /* RPT-JSON-21: a stream inflating beyond the cap -> error */
@@ -1391,7 +1391,7 @@ rpt_json_21_pretty(void **state)
 
     (void)state;
     r = ok(DETAILS(DET_MIN), 0);
-    js = ser(r, MTASTS_JSON_PRETTY, NULL);
+    js = ser(r, MTASTS_JSON_F_PRETTY, NULL);
     assert_string_equal(js,
                         "{\n"
                         "  \"organization-name\": \"Org\",\n"
@@ -1501,7 +1501,7 @@ bom_and_misuse(void **state)
     assert_int_equal(d.reason, MTASTS_R_EMPTY);
     {
         mtasts_buf *b = (mtasts_buf *)&d;
-        assert_int_equal(mtasts_tlsrpt_report_to_json(NULL, 0, &b),
+        assert_int_equal(mtasts_tlsrpt_report_format(NULL, 0, &b),
                          MTASTS_EINVAL);
         assert_null(b);
     }
@@ -1864,7 +1864,7 @@ corpus_all(void **state)
             assert_true(mem * 2 <= n * 3);
         }
         /* parse -> serialize -> parse -> serialize is stable, both forms */
-        for (pretty = 0; pretty <= MTASTS_JSON_PRETTY; pretty++) {
+        for (pretty = 0; pretty <= MTASTS_JSON_F_PRETTY; pretty++) {
             c1 = ser(r, pretty, &l1);
             assert_int_equal(parse_n(c1, l1, 0, &r2, NULL), MTASTS_OK);
             assert_int_equal(mtasts_tlsrpt_report_warnings(r2) &

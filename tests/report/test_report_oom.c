@@ -1,7 +1,7 @@
 /*
  * Allocation failure sweep over mtasts_tlsrpt_report_parse() (plain JSON,
  * gzip, warnings, TLSA unpacking, duplicate-name tables) and
- * mtasts_tlsrpt_report_to_json(): failing the n-th allocation for every n
+ * mtasts_tlsrpt_report_format(): failing the n-th allocation for every n
  * must give MTASTS_ENOMEM with nothing leaked, until the call succeeds.
  */
 #include "rtest.h"
@@ -56,11 +56,11 @@ sweep(const void *in, size_t n, unsigned pflags)
     }
     assert_true(k > 0);
     held = ra.live_blocks; /* the report's own blocks */
-    for (flags = 0; flags <= MTASTS_JSON_PRETTY; flags++) {
+    for (flags = 0; flags <= MTASTS_JSON_F_PRETTY; flags++) {
         for (k = 0;; k++) {
             mtasts_buf *b = NULL;
             ralloc_reset(&ra, k);
-            rc = mtasts_tlsrpt_report_to_json(r, flags, &b);
+            rc = mtasts_tlsrpt_report_format(r, flags, &b);
             if (!ra.failed) {
                 assert_int_equal(rc, MTASTS_OK);
                 mtasts_buf_free(b);

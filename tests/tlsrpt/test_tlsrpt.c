@@ -78,7 +78,7 @@ parse_bad(mtasts_ctx *ctx, const char *s, size_t len, int rc, int reason,
     mtasts_tlsrpt_record *rec = (mtasts_tlsrpt_record *)&d;
     unsigned flags;
 
-    for (flags = 0; flags <= MTASTS_PARSE_STRICT; flags++) {
+    for (flags = 0; flags <= MTASTS_PARSE_F_STRICT; flags++) {
         assert_int_equal(
             mtasts_tlsrpt_record_parse(ctx, s, len, flags, &rec, &d), rc);
         assert_null(rec);
@@ -102,8 +102,8 @@ strict_refuses(mtasts_ctx *ctx, const char *s, uint64_t warnings, size_t woff)
     struct mtasts_diag d = MTASTS_DIAG_INIT;
     mtasts_tlsrpt_record *rec = NULL;
 
-    assert_int_equal(mtasts_tlsrpt_record_parse(ctx, s, strlen(s),
-                                                MTASTS_PARSE_STRICT, &rec, &d),
+    assert_int_equal(mtasts_tlsrpt_record_parse(
+                         ctx, s, strlen(s), MTASTS_PARSE_F_STRICT, &rec, &d),
                      MTASTS_ESTRICT);
     assert_null(rec);
     assert_int_equal(d.code, MTASTS_ESTRICT);
@@ -686,7 +686,7 @@ test_select(void **state) /* RPT-TXT-8 */
     select_ok(f->ctx, lenient, one, 1, 0, MTASTS_SELECT_FOUND, &rec, &d);
     assert_int_equal(d.warnings, WB(TRAILING_WSP));
     mtasts_tlsrpt_record_free(rec);
-    select_ok(f->ctx, lenient, one, 1, MTASTS_PARSE_STRICT,
+    select_ok(f->ctx, lenient, one, 1, MTASTS_PARSE_F_STRICT,
               MTASTS_SELECT_INVALID, &rec, &d);
     assert_int_equal(d.code, MTASTS_ESTRICT);
 }

@@ -5,6 +5,30 @@
 #include "harness.h"
 #include "tlsrpt_agg_int.h"
 
+/* mtasts_policy_build() with the model spread out as arguments */
+static int
+pbuild(mtasts_ctx *c, int mode, uint32_t max_age, const char *const *mx,
+       const size_t *mx_lens, size_t mx_count, const char *const *en,
+       const size_t *enl, const char *const *ev, const size_t *evl,
+       size_t ext_count, mtasts_policy **ret, struct mtasts_diag *d)
+{
+    struct mtasts_policy_model m;
+
+    memset(&m, 0, sizeof(m));
+    m.version = MTASTS_POLICY_MODEL_VERSION;
+    m.mode = mode;
+    m.max_age = max_age;
+    m.mx = mx;
+    m.mx_lens = mx_lens;
+    m.mx_count = mx_count;
+    m.ext_names = en;
+    m.ext_name_lens = enl;
+    m.ext_values = ev;
+    m.ext_value_lens = evl;
+    m.ext_count = ext_count;
+    return mtasts_policy_build(c, &m, ret, d);
+}
+
 static void *
 null_alloc(void *user, size_t size)
 {
@@ -283,6 +307,8 @@ limits_set_get(void **state)
     assert_int_equal(mtasts_ctx_get_limit(ctx, MTASTS_LIMIT_TXT_SIZE), 99999);
     assert_int_equal(mtasts_ctx_set_limit(ctx, 0, 5), MTASTS_EINVAL);
     assert_int_equal(mtasts_ctx_set_limit(ctx, 9, 5), MTASTS_EINVAL);
+    assert_int_equal(mtasts_ctx_set_limit(ctx, MTASTS_OPT_FETCH_BACKOFF, 5),
+                     MTASTS_EINVAL);
     assert_int_equal(mtasts_ctx_set_limit(ctx, -1, 5), MTASTS_EINVAL);
     assert_int_equal(mtasts_ctx_set_limit(NULL, MTASTS_LIMIT_TXT_SIZE, 5),
                      MTASTS_EINVAL);
@@ -301,6 +327,8 @@ struct code_row {
 };
 
 static const struct code_row codes[] = {
+    {MTASTS_REFUSED, "MTASTS_REFUSED"},
+    {MTASTS_NONE, "MTASTS_NONE"},
     {MTASTS_OK, "MTASTS_OK"},
     {MTASTS_EINVAL, "MTASTS_EINVAL"},
     {MTASTS_ENOMEM, "MTASTS_ENOMEM"},
@@ -323,6 +351,8 @@ status_values_are_fixed(void **state)
 {
     (void)state;
     /* The values never change (ABI). */
+    assert_int_equal(MTASTS_REFUSED, 2);
+    assert_int_equal(MTASTS_NONE, 1);
     assert_int_equal(MTASTS_OK, 0);
     assert_int_equal(MTASTS_EINVAL, -1);
     assert_int_equal(MTASTS_ENOMEM, -2);
@@ -342,7 +372,7 @@ static void
 strerror_and_status_name(void **state)
 {
     size_t i, j;
-    static const int unknown[] = {1, 2, -13, -100, 12345, -2147483647 - 1};
+    static const int unknown[] = {3, -13, -100, 12345, -2147483647 - 1};
 
     (void)state;
     for (i = 0; i < NCODES; i++) {
@@ -357,6 +387,40 @@ strerror_and_status_name(void **state)
     for (i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
         assert_string_equal(mtasts_strerror(unknown[i]), "unknown error");
         assert_string_equal(mtasts_status_name(unknown[i]), "MTASTS_UNKNOWN");
+    }
+}
+
+/* mtasts_is_fatal(): errors that end an object or need a program change
+ * are fatal; outcomes and errors a retry or other input cures are not */
+static void
+is_fatal_classes(void **state)
+{
+    static const int fatal[] = {
+        MTASTS_ENOMEM,    MTASTS_EINVAL, MTASTS_EVERSION, MTASTS_ESTATE,
+        MTASTS_ECALLBACK, -13,           -2147483647 - 1};
+    static const int not_fatal[] = {MTASTS_OK,
+                                    MTASTS_NONE,
+                                    MTASTS_REFUSED,
+                                    MTASTS_EAGAIN,
+                                    MTASTS_ERANGE,
+                                    MTASTS_ESYNTAX,
+                                    MTASTS_ETOOBIG,
+                                    MTASTS_ENONASCII,
+                                    MTASTS_ESTRICT,
+                                    MTASTS_ECORRUPT,
+                                    3};
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+        assert_int_equal(mtasts_is_fatal(fatal[i]), 1);
+    for (i = 0; i < sizeof(not_fatal) / sizeof(not_fatal[0]); i++)
+        assert_int_equal(mtasts_is_fatal(not_fatal[i]), 0);
+    /* every status code is classified, as one or the other */
+    for (i = 0; i < NCODES; i++) {
+        int f = mtasts_is_fatal(codes[i].code);
+        assert_true(f == 0 || f == 1);
+        assert_true(codes[i].code >= 0 ? f == 0 : 1);
     }
 }
 
@@ -603,14 +667,12 @@ diag_version_checked(void **state)
     assert_null(pol);
 
     pol = (mtasts_policy *)(uintptr_t)1;
-    assert_int_equal(mtasts_policy_build(ctx, MTASTS_MODE_ENFORCE, 1, mx, mxl,
-                                         1, NULL, NULL, NULL, NULL, 0, &pol,
-                                         &d0),
+    assert_int_equal(pbuild(ctx, MTASTS_MODE_ENFORCE, 1, mx, mxl, 1, NULL, NULL,
+                            NULL, NULL, 0, &pol, &d0),
                      MTASTS_EINVAL);
     assert_null(pol);
-    assert_int_equal(mtasts_policy_build(ctx, MTASTS_MODE_ENFORCE, 1, mx, mxl,
-                                         1, NULL, NULL, NULL, NULL, 0, &pol,
-                                         &d99),
+    assert_int_equal(pbuild(ctx, MTASTS_MODE_ENFORCE, 1, mx, mxl, 1, NULL, NULL,
+                            NULL, NULL, 0, &pol, &d99),
                      MTASTS_EVERSION);
     assert_null(pol);
 
@@ -654,6 +716,7 @@ main(void)
                                         harness_teardown),
         cmocka_unit_test(status_values_are_fixed),
         cmocka_unit_test(strerror_and_status_name),
+        cmocka_unit_test(is_fatal_classes),
         cmocka_unit_test(warning_names),
         cmocka_unit_test(ctx_seed_random),
         cmocka_unit_test(ctx_seed_caller),

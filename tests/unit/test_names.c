@@ -90,23 +90,28 @@ static void
 sts_fetch_1_policy_url_and_host(void **state)
 {
     (void)state;
-    check_name(mtasts_policy_url, S("Example.COM"), MTASTS_OK,
+    check_name(mtasts_domain_policy_url, S("Example.COM"), MTASTS_OK,
                "https://mta-sts.example.com/.well-known/mta-sts.txt");
-    check_name(mtasts_policy_url, S("example.com."), MTASTS_OK,
+    check_name(mtasts_domain_policy_url, S("example.com."), MTASTS_OK,
                "https://mta-sts.example.com/.well-known/mta-sts.txt");
-    check_name(mtasts_policy_host, S("Example.COM"), MTASTS_OK,
+    check_name(mtasts_domain_policy_host, S("Example.COM"), MTASTS_OK,
                "mta-sts.example.com");
-    check_name(mtasts_policy_host,
+    check_name(mtasts_domain_policy_host,
                S("b\xC3\xBC"
                  "cher.example"),
                MTASTS_ENONASCII, NULL);
-    check_name(mtasts_policy_url, S("[192.0.2.1]"), MTASTS_ESYNTAX, NULL);
-    check_name(mtasts_policy_url, S("a_b.example"), MTASTS_ESYNTAX, NULL);
-    assert_int_equal(mtasts_policy_url(NULL, 1, NULL, 0, NULL), MTASTS_EINVAL);
-    assert_int_equal(mtasts_policy_host(NULL, 1, NULL, 0, NULL), MTASTS_EINVAL);
-    check_snprintf(mtasts_policy_url, S("Example.COM"),
+    check_name(mtasts_domain_policy_url, S("[192.0.2.1]"), MTASTS_ESYNTAX,
+               NULL);
+    check_name(mtasts_domain_policy_url, S("a_b.example"), MTASTS_ESYNTAX,
+               NULL);
+    assert_int_equal(mtasts_domain_policy_url(NULL, 1, NULL, 0, NULL),
+                     MTASTS_EINVAL);
+    assert_int_equal(mtasts_domain_policy_host(NULL, 1, NULL, 0, NULL),
+                     MTASTS_EINVAL);
+    check_snprintf(mtasts_domain_policy_url, S("Example.COM"),
                    "https://mta-sts.example.com/.well-known/mta-sts.txt");
-    check_snprintf(mtasts_policy_host, S("Example.COM"), "mta-sts.example.com");
+    check_snprintf(mtasts_domain_policy_host, S("Example.COM"),
+                   "mta-sts.example.com");
 }
 
 /* STS-TXT-12 (partly: only the derivation from the original domain; CNAME
@@ -115,7 +120,7 @@ static void
 sts_txt_12_url_from_original_domain(void **state)
 {
     (void)state;
-    check_name(mtasts_policy_url, S("user.example"), MTASTS_OK,
+    check_name(mtasts_domain_policy_url, S("user.example"), MTASTS_OK,
                "https://mta-sts.user.example/.well-known/mta-sts.txt");
     check_name(mtasts_sts_txt_name, S("user.example"), MTASTS_OK,
                "_mta-sts.user.example");
@@ -228,26 +233,26 @@ hostname_check_flags(void **state)
 {
     (void)state;
     check_host(S("*.example.com"), 0, MTASTS_ESYNTAX, MTASTS_R_HOSTNAME, 0);
-    check_host(S("*.example.com"), MTASTS_HOST_WILDCARD, MTASTS_OK, 0, 0);
-    check_host(S("*"), MTASTS_HOST_WILDCARD, MTASTS_ESYNTAX, MTASTS_R_HOSTNAME,
-               0);
-    check_host(S("*."), MTASTS_HOST_WILDCARD, MTASTS_ESYNTAX, MTASTS_R_HOSTNAME,
-               2);
-    check_host(S("*.*.example.com"), MTASTS_HOST_WILDCARD, MTASTS_ESYNTAX,
+    check_host(S("*.example.com"), MTASTS_HOST_F_WILDCARD, MTASTS_OK, 0, 0);
+    check_host(S("*"), MTASTS_HOST_F_WILDCARD, MTASTS_ESYNTAX,
+               MTASTS_R_HOSTNAME, 0);
+    check_host(S("*."), MTASTS_HOST_F_WILDCARD, MTASTS_ESYNTAX,
                MTASTS_R_HOSTNAME, 2);
-    check_host(S("mail.*.example.com"), MTASTS_HOST_WILDCARD, MTASTS_ESYNTAX,
+    check_host(S("*.*.example.com"), MTASTS_HOST_F_WILDCARD, MTASTS_ESYNTAX,
+               MTASTS_R_HOSTNAME, 2);
+    check_host(S("mail.*.example.com"), MTASTS_HOST_F_WILDCARD, MTASTS_ESYNTAX,
                MTASTS_R_HOSTNAME, 5);
-    check_host(S("m*.example.com"), MTASTS_HOST_WILDCARD, MTASTS_ESYNTAX,
+    check_host(S("m*.example.com"), MTASTS_HOST_F_WILDCARD, MTASTS_ESYNTAX,
                MTASTS_R_HOSTNAME, 1);
     check_host(S("example.com."), 0, MTASTS_ESYNTAX, MTASTS_R_HOSTNAME, 11);
-    check_host(S("example.com."), MTASTS_HOST_TRAILING_DOT, MTASTS_OK, 0, 0);
-    check_host(S("example.com.."), MTASTS_HOST_TRAILING_DOT, MTASTS_ESYNTAX,
+    check_host(S("example.com."), MTASTS_HOST_F_TRAILING_DOT, MTASTS_OK, 0, 0);
+    check_host(S("example.com.."), MTASTS_HOST_F_TRAILING_DOT, MTASTS_ESYNTAX,
                MTASTS_R_HOSTNAME, 11);
-    check_host(S("."), MTASTS_HOST_TRAILING_DOT, MTASTS_ESYNTAX, MTASTS_R_EMPTY,
-               0);
+    check_host(S("."), MTASTS_HOST_F_TRAILING_DOT, MTASTS_ESYNTAX,
+               MTASTS_R_EMPTY, 0);
     check_host(S("*.example.com."),
-               MTASTS_HOST_WILDCARD | MTASTS_HOST_TRAILING_DOT, MTASTS_OK, 0,
-               0);
+               MTASTS_HOST_F_WILDCARD | MTASTS_HOST_F_TRAILING_DOT, MTASTS_OK,
+               0, 0);
 }
 
 static void
@@ -277,7 +282,7 @@ hostname_check_lengths(void **state)
     check_host(name, 254, 0, MTASTS_ETOOBIG, MTASTS_R_NAME_LEN, 253);
     /* 253 + trailing dot with the flag is fine. */
     name[253] = '.';
-    check_host(name, 254, MTASTS_HOST_TRAILING_DOT, MTASTS_OK, 0, 0);
+    check_host(name, 254, MTASTS_HOST_F_TRAILING_DOT, MTASTS_OK, 0, 0);
     check_host(name, 254, 0, MTASTS_ESYNTAX, MTASTS_R_HOSTNAME, 253);
 }
 
@@ -680,7 +685,7 @@ check_scan(const unsigned char *s, size_t n, unsigned k)
     pat[1] = '.';
     memcpy(pat + 2, s, n);
     gp = scopy(pat, n + 2);
-    if ((mtasts_hostname_check(gp, n + 2, MTASTS_HOST_WILDCARD, NULL) ==
+    if ((mtasts_hostname_check(gp, n + 2, MTASTS_HOST_F_WILDCARD, NULL) ==
          MTASTS_OK) != (want && n + 2 <= 253))
         fail_msg("wildcard check differs on \"*.%.*s\"", (int)n,
                  (const char *)s);

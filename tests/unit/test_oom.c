@@ -10,6 +10,30 @@
 
 #include "harness.h"
 
+/* mtasts_policy_build() with the model spread out as arguments */
+static int
+pbuild(mtasts_ctx *c, int mode, uint32_t max_age, const char *const *mx,
+       const size_t *mx_lens, size_t mx_count, const char *const *en,
+       const size_t *enl, const char *const *ev, const size_t *evl,
+       size_t ext_count, mtasts_policy **ret, struct mtasts_diag *d)
+{
+    struct mtasts_policy_model m;
+
+    memset(&m, 0, sizeof(m));
+    m.version = MTASTS_POLICY_MODEL_VERSION;
+    m.mode = mode;
+    m.max_age = max_age;
+    m.mx = mx;
+    m.mx_lens = mx_lens;
+    m.mx_count = mx_count;
+    m.ext_names = en;
+    m.ext_name_lens = enl;
+    m.ext_values = ev;
+    m.ext_value_lens = evl;
+    m.ext_count = ext_count;
+    return mtasts_policy_build(c, &m, ret, d);
+}
+
 #define MAX_STEPS 1000
 
 /* One operation under test. Creates an object through *ret (set to a
@@ -332,8 +356,8 @@ op_pol_build_small(mtasts_ctx *ctx, void **ret, struct mtasts_diag *d)
     static const char *const mx[] = {"a.example"};
     static const size_t mxl[] = {9};
     mtasts_policy *p = (mtasts_policy *)(uintptr_t)1;
-    int rc = mtasts_policy_build(ctx, MTASTS_MODE_ENFORCE, 60, mx, mxl, 1, NULL,
-                                 NULL, NULL, NULL, 0, &p, d);
+    int rc = pbuild(ctx, MTASTS_MODE_ENFORCE, 60, mx, mxl, 1, NULL, NULL, NULL,
+                    NULL, 0, &p, d);
 
     *ret = p;
     return rc;
@@ -361,8 +385,8 @@ op_pol_build_big(mtasts_ctx *ctx, void **ret, struct mtasts_diag *d)
         ev[i] = "some value";
         evl[i] = 10;
     }
-    rc = mtasts_policy_build(ctx, MTASTS_MODE_TESTING, 60, mx, mxl, 20, en, enl,
-                             ev, evl, 10, &p, d);
+    rc = pbuild(ctx, MTASTS_MODE_TESTING, 60, mx, mxl, 20, en, enl, ev, evl, 10,
+                &p, d);
     *ret = p;
     return rc;
 }

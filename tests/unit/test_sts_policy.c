@@ -4,6 +4,30 @@
 
 #include "harness.h"
 
+/* mtasts_policy_build() with the model spread out as arguments */
+static int
+pbuild(mtasts_ctx *c, int mode, uint32_t max_age, const char *const *mx,
+       const size_t *mx_lens, size_t mx_count, const char *const *en,
+       const size_t *enl, const char *const *ev, const size_t *evl,
+       size_t ext_count, mtasts_policy **ret, struct mtasts_diag *d)
+{
+    struct mtasts_policy_model m;
+
+    memset(&m, 0, sizeof(m));
+    m.version = MTASTS_POLICY_MODEL_VERSION;
+    m.mode = mode;
+    m.max_age = max_age;
+    m.mx = mx;
+    m.mx_lens = mx_lens;
+    m.mx_count = mx_count;
+    m.ext_names = en;
+    m.ext_name_lens = enl;
+    m.ext_values = ev;
+    m.ext_value_lens = evl;
+    m.ext_count = ext_count;
+    return mtasts_policy_build(c, &m, ret, d);
+}
+
 #define W(w)    MTASTS_WARN_BIT(MTASTS_W_##w)
 #define ANY_OFF ((size_t)-1)
 
@@ -139,6 +163,10 @@ expect_lines(const mtasts_policy *pol, const char *const *want)
                         want[n]);
         assert_int_equal(len, strlen(want[n]));
         assert_memory_equal(l, want[n], len);
+        /* strings out are NUL-terminated too (issue 10): a C string
+         * reader (ctypes c_char_p) must stop at the end of the line */
+        assert_int_equal(l[len], '\0');
+        assert_string_equal(l, want[n]);
         n++;
     }
     assert_int_equal(mtasts_policy_line_count(pol), n);
@@ -400,7 +428,7 @@ sts_pol_6_max_age(void **state)
                      MTASTS_OK);
     assert_int_equal(d.warning_offset, 35);
     mtasts_policy_free(pol);
-    PFAIL(ctx, HDR_NONE "max_age: 31557601", MTASTS_PARSE_STRICT,
+    PFAIL(ctx, HDR_NONE "max_age: 31557601", MTASTS_PARSE_F_STRICT,
           MTASTS_ESTRICT, MTASTS_R_STRICT, 35, 3);
 
     PFAIL(ctx, HDR_NONE "max_age: 12345678901", 0, MTASTS_ESYNTAX,
@@ -480,8 +508,8 @@ sts_pol_8_mx_grammar(void **state)
     for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         n = (size_t)snprintf(body, sizeof(body),
                              HDR_ENFORCE "mx: %s\nmax_age: 1\n", good[i]);
-        pol = pok_(ctx, body, n, MTASTS_PARSE_STRICT, MTASTS_MODE_ENFORCE, 1, 0,
-                   __LINE__);
+        pol = pok_(ctx, body, n, MTASTS_PARSE_F_STRICT, MTASTS_MODE_ENFORCE, 1,
+                   0, __LINE__);
         /* Kept as written (case included). */
         expect_mx(pol, (const char *const[]){good[i], NULL});
         mtasts_policy_free(pol);
@@ -672,10 +700,10 @@ sts_pol_12_duplicates(void **state)
     mtasts_policy_free(pol);
 
     /* Strict refuses both kinds of duplicates. */
-    PFAIL(ctx, HDR_NONE "max_age: 5\nmax_age: 6", MTASTS_PARSE_STRICT,
+    PFAIL(ctx, HDR_NONE "max_age: 5\nmax_age: 6", MTASTS_PARSE_F_STRICT,
           MTASTS_ESTRICT, MTASTS_R_STRICT, 37, 4);
-    PFAIL(ctx, HDR_ENFORCE "mx: a.b\nmx: A.B\nmax_age: 1", MTASTS_PARSE_STRICT,
-          MTASTS_ESTRICT, MTASTS_R_STRICT, 37, 4);
+    PFAIL(ctx, HDR_ENFORCE "mx: a.b\nmx: A.B\nmax_age: 1",
+          MTASTS_PARSE_F_STRICT, MTASTS_ESTRICT, MTASTS_R_STRICT, 37, 4);
 }
 
 /* STS-POL-13 */
@@ -688,7 +716,7 @@ sts_pol_13_field_order_free(void **state)
     pol = POK(ctx,
               "max_age: 86400\nmx: a.example.com\nmode: enforce\n"
               "version: STSv1",
-              MTASTS_PARSE_STRICT, MTASTS_MODE_ENFORCE, 86400, 0);
+              MTASTS_PARSE_F_STRICT, MTASTS_MODE_ENFORCE, 86400, 0);
     expect_mx(pol, LIST("a.example.com"));
     expect_format(pol,
                   "version: STSv1\r\nmode: enforce\r\nmx: a.example.com\r\n"
@@ -726,9 +754,9 @@ sts_pol_14_bom_and_blank_lines(void **state)
     mtasts_policy_free(pol);
 
     PFAIL(ctx, "\xEF\xBB\xBFversion: STSv1\nmode: none\nmax_age: 1",
-          MTASTS_PARSE_STRICT, MTASTS_ESTRICT, MTASTS_R_STRICT, 0, 1);
-    PFAIL(ctx, "version: STSv1\nmode: none\n\nmax_age: 1", MTASTS_PARSE_STRICT,
-          MTASTS_ESTRICT, MTASTS_R_STRICT, 26, 3);
+          MTASTS_PARSE_F_STRICT, MTASTS_ESTRICT, MTASTS_R_STRICT, 0, 1);
+    PFAIL(ctx, "version: STSv1\nmode: none\n\nmax_age: 1",
+          MTASTS_PARSE_F_STRICT, MTASTS_ESTRICT, MTASTS_R_STRICT, 26, 3);
     /* A BOM elsewhere, or twice, is not tolerated. */
     PFAIL(ctx, "\nversion: STSv1\n\xEF\xBB\xBFmode: none\nmax_age: 1", 0,
           MTASTS_ESYNTAX, MTASTS_R_NON_ASCII, 16, 3);
@@ -778,7 +806,7 @@ sts_pol_15_utf8_and_ctl(void **state)
     for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         n = (size_t)snprintf(body, sizeof(body), HDR_NONE "x: %s\nmax_age: 1",
                              good[i]);
-        pol = pok_(ctx, body, n, MTASTS_PARSE_STRICT, MTASTS_MODE_NONE, 1, 0,
+        pol = pok_(ctx, body, n, MTASTS_PARSE_F_STRICT, MTASTS_MODE_NONE, 1, 0,
                    __LINE__);
         expect_ext(pol, 0, "x", good[i]);
         mtasts_policy_free(pol);
@@ -818,9 +846,8 @@ sts_pol_16_canonical_format(void **state)
     size_t mxl[] = {16};
     mtasts_policy *pol = NULL, *again;
 
-    assert_int_equal(mtasts_policy_build(ctx, MTASTS_MODE_ENFORCE, 604800, mx,
-                                         mxl, 1, NULL, NULL, NULL, NULL, 0,
-                                         &pol, NULL),
+    assert_int_equal(pbuild(ctx, MTASTS_MODE_ENFORCE, 604800, mx, mxl, 1, NULL,
+                            NULL, NULL, NULL, 0, &pol, NULL),
                      MTASTS_OK);
     expect_format(pol, want);
     assert_int_equal(mtasts_policy_mode(pol), MTASTS_MODE_ENFORCE);
@@ -829,7 +856,8 @@ sts_pol_16_canonical_format(void **state)
     assert_true(mtasts_policy_warnings(pol) == 0);
 
     /* Parsing that output gives the same model. */
-    again = POK(ctx, want, MTASTS_PARSE_STRICT, MTASTS_MODE_ENFORCE, 604800, 0);
+    again =
+        POK(ctx, want, MTASTS_PARSE_F_STRICT, MTASTS_MODE_ENFORCE, 604800, 0);
     expect_mx(again, LIST("mail.example.com"));
     assert_int_equal(mtasts_policy_ext_count(again), 0);
     expect_lines(again, LIST("version: STSv1", "mode: enforce",
@@ -871,8 +899,8 @@ pbuild_fail_(mtasts_ctx *ctx, int mode, uint32_t max_age, const char *const *mx,
     mtasts_policy *pol = (mtasts_policy *)(uintptr_t)1;
     int rc;
 
-    rc = mtasts_policy_build(ctx, mode, max_age, mx, mxl, mx_count, en, enl, ev,
-                             evl, ext_count, &pol, &d);
+    rc = pbuild(ctx, mode, max_age, mx, mxl, mx_count, en, enl, ev, evl,
+                ext_count, &pol, &d);
     if (rc != code ||
         (code != MTASTS_EINVAL && (d.reason != reason || d.offset != off)))
         print_error("line %d: policy_build: rc %d reason %s off %zu\n", line,
@@ -969,10 +997,27 @@ sts_pol_16_build_refuses_invalid(void **state)
                  NULL, 0, MTASTS_EINVAL, 0, 0, __LINE__);
     pbuild_fail_(ctx, MTASTS_MODE_ENFORCE, 1, ok1, ok1l, 1, NULL, enl, ev, evl,
                  1, MTASTS_EINVAL, 0, 0, __LINE__);
-    assert_int_equal(mtasts_policy_build(NULL, MTASTS_MODE_NONE, 1, NULL, NULL,
-                                         0, NULL, NULL, NULL, NULL, 0, NULL,
-                                         NULL),
+    assert_int_equal(pbuild(NULL, MTASTS_MODE_NONE, 1, NULL, NULL, 0, NULL,
+                            NULL, NULL, NULL, 0, NULL, NULL),
                      MTASTS_EINVAL);
+    /* the model is a versioned struct (issue 10) */
+    {
+        struct mtasts_policy_model pm;
+        mtasts_policy *p2 = NULL;
+
+        memset(&pm, 0, sizeof(pm));
+        pm.mode = MTASTS_MODE_NONE;
+        pm.max_age = 1;
+        assert_int_equal(mtasts_policy_build(ctx, &pm, &p2, NULL),
+                         MTASTS_EVERSION);
+        assert_null(p2);
+        pm.version = MTASTS_POLICY_MODEL_VERSION;
+        assert_int_equal(mtasts_policy_build(ctx, &pm, &p2, NULL), MTASTS_OK);
+        assert_int_equal(mtasts_policy_mode(p2), MTASTS_MODE_NONE);
+        mtasts_policy_free(p2);
+        assert_int_equal(mtasts_policy_build(ctx, NULL, &p2, NULL),
+                         MTASTS_EINVAL);
+    }
 }
 
 /* STS-POL-16: build -> format -> parse gives the same model, including
@@ -1006,9 +1051,8 @@ sts_pol_16_build_format_parse_equal(void **state)
         enl[i] = strlen(names[i]);
         evl[i] = strlen(values[i]);
     }
-    assert_int_equal(mtasts_policy_build(ctx, MTASTS_MODE_TESTING, 31557600, mx,
-                                         mxl, NMX, en, enl, ev, evl, NEXT, &pol,
-                                         NULL),
+    assert_int_equal(pbuild(ctx, MTASTS_MODE_TESTING, 31557600, mx, mxl, NMX,
+                            en, enl, ev, evl, NEXT, &pol, NULL),
                      MTASTS_OK);
     assert_int_equal(mtasts_policy_format(pol, NULL, 0, &needed),
                      MTASTS_ERANGE);
@@ -1016,7 +1060,7 @@ sts_pol_16_build_format_parse_equal(void **state)
     assert_non_null(buf);
     assert_int_equal(mtasts_policy_format(pol, buf, needed + 1, NULL),
                      MTASTS_OK);
-    again = pok_(ctx, buf, needed, MTASTS_PARSE_STRICT, MTASTS_MODE_TESTING,
+    again = pok_(ctx, buf, needed, MTASTS_PARSE_F_STRICT, MTASTS_MODE_TESTING,
                  31557600, 0, __LINE__);
     assert_int_equal(mtasts_policy_mx_count(again), NMX);
     for (i = 0; i < NMX; i++)
@@ -1035,9 +1079,8 @@ sts_pol_16_build_format_parse_equal(void **state)
     free(buf);
 
     /* mode none with neither mx nor extensions */
-    assert_int_equal(mtasts_policy_build(ctx, MTASTS_MODE_NONE, 0, NULL, NULL,
-                                         0, NULL, NULL, NULL, NULL, 0, &pol,
-                                         NULL),
+    assert_int_equal(pbuild(ctx, MTASTS_MODE_NONE, 0, NULL, NULL, 0, NULL, NULL,
+                            NULL, NULL, 0, &pol, NULL),
                      MTASTS_OK);
     expect_format(pol, "version: STSv1\r\nmode: none\r\nmax_age: 0\r\n");
     mtasts_policy_free(pol);
@@ -1186,12 +1229,12 @@ sts_pol_12_duplicates_past_local_sinks(void **state)
         pok_(ctx, buf, n, 0, MTASTS_MODE_ENFORCE, 1, W(DUPLICATE_MX), __LINE__);
     assert_int_equal(mtasts_policy_mx_count(pol), 20);
     mtasts_policy_free(pol);
-    pfail_(ctx, buf, n, MTASTS_PARSE_STRICT, MTASTS_ESTRICT, MTASTS_R_STRICT,
+    pfail_(ctx, buf, n, MTASTS_PARSE_F_STRICT, MTASTS_ESTRICT, MTASTS_R_STRICT,
            ANY_OFF, 23, __LINE__);
 
     /* 17 distinct: the boundary. */
     n = mx_body(buf, sizeof(buf), 17, NULL);
-    pol = pok_(ctx, buf, n, MTASTS_PARSE_STRICT, MTASTS_MODE_ENFORCE, 1, 0,
+    pol = pok_(ctx, buf, n, MTASTS_PARSE_F_STRICT, MTASTS_MODE_ENFORCE, 1, 0,
                __LINE__);
     assert_int_equal(mtasts_policy_mx_count(pol), 17);
     assert_string_equal(mtasts_policy_mx(pol, 16, NULL), "mx16.example");
@@ -1374,7 +1417,7 @@ sts_pol_no_read_past_len(void **state)
 }
 
 /* STS-POL-8: the mx value scan of the canonical-line fast path agrees with
- * the hostname rules (mtasts_hostname_check with MTASTS_HOST_WILDCARD,
+ * the hostname rules (mtasts_hostname_check with MTASTS_HOST_F_WILDCARD,
  * itself checked byte by byte in test_names) on random names of 1..300
  * bytes around the 63- and 253-octet limits, with and without "*.", at
  * the end of the body or followed by trailing WSP, CRLF or LF and more
@@ -1407,7 +1450,7 @@ sts_pol_8_mx_fast_path_agrees_with_hostname_rules(void **state)
             name[0] = '*';
             name[1] = '.';
         }
-        want = mtasts_hostname_check(name, n, MTASTS_HOST_WILDCARD, NULL) ==
+        want = mtasts_hostname_check(name, n, MTASTS_HOST_F_WILDCARD, NULL) ==
                MTASTS_OK;
         len = (size_t)snprintf(body, sizeof(body),
                                HDR_ENFORCE "max_age: 9\nmx: %.*s%s", (int)n,

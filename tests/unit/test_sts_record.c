@@ -202,22 +202,22 @@ sts_txt_strict_mode(void **state)
     struct mtasts_diag d = MTASTS_DIAG_INIT;
     mtasts_sts_record *rec;
 
-    FAIL(ctx, "v=STSv1; id=a  ", MTASTS_PARSE_STRICT, MTASTS_ESTRICT,
+    FAIL(ctx, "v=STSv1; id=a  ", MTASTS_PARSE_F_STRICT, MTASTS_ESTRICT,
          MTASTS_R_STRICT, 13);
-    FAIL(ctx, "v=STSv1; id=a; id=b", MTASTS_PARSE_STRICT, MTASTS_ESTRICT,
+    FAIL(ctx, "v=STSv1; id=a; id=b", MTASTS_PARSE_F_STRICT, MTASTS_ESTRICT,
          MTASTS_R_STRICT, 15);
-    FAIL(ctx, "v=STSv1; id=a; v=STSv2", MTASTS_PARSE_STRICT, MTASTS_ESTRICT,
+    FAIL(ctx, "v=STSv1; id=a; v=STSv2", MTASTS_PARSE_F_STRICT, MTASTS_ESTRICT,
          MTASTS_R_STRICT, 15);
     /* The warnings that caused the refusal are reported. */
     assert_int_equal(
-        parse(ctx, S("v=STSv1; id=a; id=b  "), MTASTS_PARSE_STRICT, &rec, &d),
+        parse(ctx, S("v=STSv1; id=a; id=b  "), MTASTS_PARSE_F_STRICT, &rec, &d),
         MTASTS_ESTRICT);
     assert_null(rec);
     assert_true(d.warnings == (W(DUPLICATE_FIELD) | W(TRAILING_WSP)));
     assert_int_equal(d.offset, 15);
     /* Clean input passes in strict mode. */
-    OKF(ctx, "v=STSv1; id=a; x=1;", MTASTS_PARSE_STRICT, "a", 0);
-    OKF(ctx, "v=STSv1 ;\tid=a ; ", MTASTS_PARSE_STRICT, "a", 0);
+    OKF(ctx, "v=STSv1; id=a; x=1;", MTASTS_PARSE_F_STRICT, "a", 0);
+    OKF(ctx, "v=STSv1 ;\tid=a ; ", MTASTS_PARSE_F_STRICT, "a", 0);
     /* Unknown flags are misuse. */
     assert_int_equal(parse(ctx, S("v=STSv1; id=a"), 2, &rec, NULL),
                      MTASTS_EINVAL);
@@ -677,7 +677,7 @@ sts_txt_13_empty_rrset(void **state)
 
     SEL(ctx, &empty, 0, MTASTS_SELECT_NONE, NULL);
     SEL(ctx, &empty_rr, 0, MTASTS_SELECT_NONE, NULL);
-    SEL(ctx, &empty, MTASTS_PARSE_STRICT, MTASTS_SELECT_NONE, NULL);
+    SEL(ctx, &empty, MTASTS_PARSE_F_STRICT, MTASTS_SELECT_NONE, NULL);
 }
 
 /* E-15 through select, strict and limits. */
@@ -698,7 +698,7 @@ sts_txt_select_strict_and_limits(void **state)
     assert_true(mtasts_sts_record_warnings(rec) == W(TRAILING_WSP));
     mtasts_sts_record_free(rec);
     assert_int_equal(
-        select_(ctx, &trailing, MTASTS_PARSE_STRICT, &outcome, &rec, &d),
+        select_(ctx, &trailing, MTASTS_PARSE_F_STRICT, &outcome, &rec, &d),
         MTASTS_OK);
     assert_int_equal(outcome, MTASTS_SELECT_INVALID);
     assert_null(rec);
@@ -804,7 +804,7 @@ sts_txt_14_build_and_format(void **state)
     /* parse(serialize(x)) == x */
     assert_int_equal(mtasts_sts_record_format(rec, buf, sizeof(buf), &needed),
                      MTASTS_OK);
-    again = ok_(ctx, buf, needed, MTASTS_PARSE_STRICT, "a", 0, __LINE__);
+    again = ok_(ctx, buf, needed, MTASTS_PARSE_F_STRICT, "a", 0, __LINE__);
     assert_int_equal(mtasts_sts_record_ext_count(again), 1);
     expect_ext(again, 0, "foo", "bar");
     expect_format(again, buf);

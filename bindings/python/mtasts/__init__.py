@@ -18,7 +18,7 @@ from ._native import (  # noqa: F401
     DecideAction, DecideReason, Rua, PolicyType, Session, AggOption,
     Error, InvalidArgumentError, NoMemoryError, ParseError, NonAsciiError,
     StrictError, TooBigError, VersionError, StateError, CallbackError,
-    RangeError, CorruptError, warning_names,
+    RangeError, CorruptError, RefusedError, warning_names, is_fatal,
 )
 from ._sts import (  # noqa: F401
     hostname_check, domain_normalize, sts_txt_name, tlsrpt_txt_name,

@@ -124,7 +124,10 @@ for _t in ffi.list_types()[0]:
 
 def _strip_common(names):
     if len(names) < 2:
-        return "MTASTS_"
+        # a family of one flag (MTASTS_DECIDE_F_TLSRPT_REPORT): the
+        # MTASTS_<OBJ>_F_ naming rule of 1.0 gives its prefix
+        n = next(iter(names), "")
+        return n[:n.index("_F_") + 3] if "_F_" in n else "MTASTS_"
     pre = os.path.commonprefix(list(names))
     pre = pre[:pre.rfind("_") + 1] if "_" in pre else ""
     if any(not n[len(pre):] or n[len(pre)].isdigit() for n in names):
@@ -188,7 +191,9 @@ def _family(cname, prefix, names=None, exclude=(), strip=True,
 
 Status = _family("Status", "MTASTS_",
                  names={n for n in _ALL
-                        if n == "MTASTS_OK" or (n.startswith("MTASTS_E")
+                        if n in ("MTASTS_OK", "MTASTS_NONE",
+                                 "MTASTS_REFUSED")
+                        or (n.startswith("MTASTS_E")
                                                 and n[8:].isalpha()
                                                 and n[8:].isupper())},
                  strip=True,
@@ -218,31 +223,26 @@ Outcome = _family("Outcome", "MTASTS_OUTCOME_",
                   typedefs=('mtasts_outcome',))
 Why = _family("Why", "MTASTS_WHY_",
               typedefs=('mtasts_why',))
-# MTASTS_ENTRY_ mixes a format version, time selectors and store
-# actions (issue 10): the families are split by name here.
-EntryTime = _family("EntryTime", "MTASTS_ENTRY_",
-                    names={"MTASTS_ENTRY_FETCHED_AT",
-                           "MTASTS_ENTRY_EXPIRES_AT",
-                           "MTASTS_ENTRY_BACKOFF_UNTIL",
-                           "MTASTS_ENTRY_LAST_USED"})
-EntryAction = _family("EntryAction", "MTASTS_ENTRY_",
-                      names={"MTASTS_ENTRY_UNCHANGED", "MTASTS_ENTRY_STORE",
-                             "MTASTS_ENTRY_DELETE"})
+EntryTime = _family("EntryTime", "MTASTS_ENTRY_TIME_",
+                    typedefs=('mtasts_entry_time_field',))
+EntryAction = _family("EntryAction", "MTASTS_ENTRY_ACTION_",
+                      typedefs=('mtasts_entry_action',))
 Tls = _family("Tls", "MTASTS_TLS_",
               typedefs=('mtasts_tls_status', 'mtasts_tls'))
 Dane = _family("Dane", "MTASTS_DANE_",
                typedefs=('mtasts_dane_status', 'mtasts_dane'))
 DecideAction = _family("DecideAction", "MTASTS_",
-                       names={"MTASTS_DELIVER", "MTASTS_SKIP_MX"})
+                       names={"MTASTS_DELIVER", "MTASTS_SKIP_MX"},
+                       typedefs=('mtasts_decide_action',))
 DecideReason = _family("DecideReason", "MTASTS_DECIDE_",
-                       exclude={"MTASTS_DECIDE_TLSRPT_REPORT"},
+                       exclude={"MTASTS_DECIDE_F_TLSRPT_REPORT"},
                        typedefs=('mtasts_decide_reason',))
 Rua = _family("Rua", "MTASTS_RUA_",
               typedefs=('mtasts_rua_kind', 'mtasts_rua'))
 PolicyType = _family("PolicyType", "MTASTS_POLICY_TYPE_",
                      typedefs=('mtasts_policy_type',))
 Session = _family("Session", "MTASTS_SESSION_",
-                  exclude={"MTASTS_SESSION_TLSRPT_REPORT"},
+                  exclude={"MTASTS_SESSION_F_TLSRPT_REPORT"},
                   typedefs=('mtasts_session_outcome', 'mtasts_session'))
 AggOption = _family("AggOption", "MTASTS_AGG_",
                     typedefs=('mtasts_agg_option',))
@@ -268,6 +268,7 @@ class Error(Exception):
         self.code = _enum(Status, code)
         self.code_name = _cstr(lib.mtasts_status_name(code))
         self.strerror = _cstr(lib.mtasts_strerror(code))
+        self.fatal = lib.mtasts_is_fatal(code) == 1
         self.reason = None if reason is None else _enum(Reason, reason)
         self.reason_name = (None if reason is None
                             else _cstr(lib.mtasts_reason_name(reason)))
@@ -330,13 +331,19 @@ class CorruptError(Error, ValueError):
     pass
 
 
+class RefusedError(Error):
+    """MTASTS_REFUSED: not an error of the call but a protocol rule that
+    refuses the input (a report mail without a DKIM pass); reason says
+    which rule."""
+
+
 _ERRORS = {
     "EINVAL": InvalidArgumentError, "ENOMEM": NoMemoryError,
     "ESYNTAX": ParseError, "ENONASCII": NonAsciiError,
     "ESTRICT": StrictError, "ETOOBIG": TooBigError,
     "EVERSION": VersionError, "ESTATE": StateError,
     "ECALLBACK": CallbackError, "ERANGE": RangeError,
-    "ECORRUPT": CorruptError,
+    "ECORRUPT": CorruptError, "REFUSED": RefusedError,
 }
 _ERROR_BY_CODE = {int(Status[k]): v for k, v in _ERRORS.items()
                   if k in Status.__members__}
@@ -351,9 +358,22 @@ def error(rc, diag=None, what=None):
 
 
 def check(rc, diag=None, what=None):
+    """Raise the Error of a negative status; return the others (MTASTS_OK,
+    and the outcomes MTASTS_NONE and MTASTS_REFUSED, which callers that
+    can get them test for)."""
     if rc < 0:
         raise error(rc, diag, what)
     return rc
+
+
+def is_fatal(status):
+    """Whether a status means the operation cannot go on (mtasts_is_fatal):
+    True for misuse (EINVAL, EVERSION, ESTATE), ENOMEM, ECALLBACK and
+    unknown negative codes; False for OK, NONE, REFUSED and the errors a
+    retry or other input cures. Takes an int, a Status or an Error."""
+    if isinstance(status, Error):
+        status = status.code
+    return lib.mtasts_is_fatal(int(status)) == 1
 
 
 def new_diag():
@@ -404,18 +424,6 @@ def as_bytes(s, what="argument"):
                     % (what, type(s).__name__))
 
 
-def cz(s, what="argument"):
-    """A NUL-terminated string for the calls that still take one; a NUL
-    inside would cut it short, so it is refused."""
-    if s is None:
-        return ffi.NULL
-    b = as_bytes(s, what)
-    if b"\0" in b:
-        raise ValueError("%s holds a NUL byte, which this C call cannot take"
-                         % what)
-    return ffi.new("char[]", b)
-
-
 def len_getter(fn, obj, *args):
     n = ffi.new("size_t *")
     p = fn(obj, *args, n)
@@ -425,10 +433,13 @@ def len_getter(fn, obj, *args):
 def snprintf_out(fn, *args, ctype="char[]", decode=True, what=None,
                  extra=None):
     """Call an output function with snprintf semantics twice: once to learn
-    the length, once to write. Returns the bytes (str when decode)."""
+    the length, once to write. Returns the bytes (str when decode), or None
+    when the function returns MTASTS_NONE (nothing to return)."""
     need = ffi.new("size_t *")
     tail = () if extra is None else extra
     rc = fn(*args, ffi.NULL, 0, need, *tail)
+    if rc == lib.MTASTS_NONE:
+        return None
     if rc < 0 and rc != lib.MTASTS_ERANGE:
         raise error(rc, what=what)
     buf = ffi.new(ctype, need[0] + 1)

@@ -8,13 +8,13 @@ from ._native import (
     len_getter, snprintf_out, StrArray, RRset, ctx_ptr, gc_with, add_parent,
     _enum,
     Mode, Select, Action, Dns, Fetch, Outcome, Why, EntryAction, EntryTime,
-    ResultType, Tls, Dane, DecideAction, DecideReason, StateError, Rua,
+    ResultType, Tls, Dane, DecideAction, DecideReason, Rua,
     take_buf,
 )
 
 
 def _flags(strict):
-    return lib.MTASTS_PARSE_STRICT if strict else 0
+    return lib.MTASTS_PARSE_F_STRICT if strict else 0
 
 
 # ------------------------------------------------------------------ #
@@ -25,8 +25,8 @@ def hostname_check(name, wildcard=False, trailing_dot=False):
     """Raise ParseError (or NonAsciiError, TooBigError) unless name is an
     RFC 5321 Domain in A-label form."""
     b = as_bytes(name, "name")
-    flags = ((lib.MTASTS_HOST_WILDCARD if wildcard else 0)
-             | (lib.MTASTS_HOST_TRAILING_DOT if trailing_dot else 0))
+    flags = ((lib.MTASTS_HOST_F_WILDCARD if wildcard else 0)
+             | (lib.MTASTS_HOST_F_TRAILING_DOT if trailing_dot else 0))
     d = new_diag()
     check(lib.mtasts_hostname_check(b, len(b), flags, d), d,
           what="hostname %r" % (name,))
@@ -50,17 +50,17 @@ def tlsrpt_txt_name(domain):
 
 
 def policy_host(domain):
-    return _domain_fn(lib.mtasts_policy_host, domain)
+    return _domain_fn(lib.mtasts_domain_policy_host, domain)
 
 
 def policy_url(domain):
-    return _domain_fn(lib.mtasts_policy_url, domain)
+    return _domain_fn(lib.mtasts_domain_policy_url, domain)
 
 
 def policy_domain_for(recipient, smarthost=None):
     r = as_bytes(recipient, "recipient")
     s = ffi.NULL if smarthost is None else as_bytes(smarthost, "smarthost")
-    return snprintf_out(lib.mtasts_policy_domain_for, r, len(r), s,
+    return snprintf_out(lib.mtasts_domain_for_delivery, r, len(r), s,
                         0 if smarthost is None else len(s))
 
 
@@ -217,12 +217,18 @@ class Policy(_Handle):
         m = StrArray(mx, "mx")
         names, values = _ext_arrays(extensions)
         c = ctx_ptr(ctx)
+        model = ffi.new("struct mtasts_policy_model *")
+        model.version = lib.MTASTS_POLICY_MODEL_VERSION
+        model.mode = int(mode)
+        model.max_age = max_age
+        model.mx, model.mx_lens, model.mx_count = m.ptrs, m.lens, m.count
+        model.ext_names, model.ext_name_lens = names.ptrs, names.lens
+        model.ext_values, model.ext_value_lens = values.ptrs, values.lens
+        model.ext_count = names.count
         pp = ffi.new("mtasts_policy **")
         d = new_diag()
-        check(lib.mtasts_policy_build(c, int(mode), max_age, m.ptrs, m.lens,
-                                      m.count, names.ptrs, names.lens,
-                                      values.ptrs, values.lens, names.count,
-                                      pp, d), d, what="policy build")
+        check(lib.mtasts_policy_build(c, model, pp, d), d,
+              what="policy build")
         return cls._own(pp[0], c)
 
     @property
@@ -255,7 +261,8 @@ class Policy(_Handle):
 
     @property
     def lines(self):
-        # mtasts_policy_line() is not NUL-terminated: read with its length
+        # mtasts_policy_line() is NUL-terminated since 1.0, but the length
+        # is what keeps any byte of the line
         n = lib.mtasts_policy_line_count(self._ptr)
         return tuple(len_getter(lib.mtasts_policy_line, self._ptr, i)
                      for i in range(n))
@@ -317,7 +324,7 @@ def decide(policy, mx, tls=None, dane=None, tlsrpt_report=False):
     tls = Tls.NOT_TRIED if tls is None else tls
     dane = Dane.NOT_USED if dane is None else dane
     a, r, why = ffi.new("int *"), ffi.new("int *"), ffi.new("int *")
-    flags = lib.MTASTS_DECIDE_TLSRPT_REPORT if tlsrpt_report else 0
+    flags = lib.MTASTS_DECIDE_F_TLSRPT_REPORT if tlsrpt_report else 0
     p = ffi.NULL if policy is None else policy._ptr
     check(lib.mtasts_decide(p, m, len(m), int(tls), int(dane), flags, a, r,
                             why), what="decide")
@@ -345,9 +352,9 @@ def postfix_answer(policy, domain, version="3.7.11", temp=False):
         version = postfix_version_parse(version)
     d = as_bytes(domain, "domain")
     p = ffi.NULL if policy is None else policy._ptr
-    flags = lib.MTASTS_POSTFIX_TEMP if temp else 0
-    return snprintf_out(lib.mtasts_postfix_answer, p, d, len(d), version,
-                        flags, what="postfix answer")
+    flags = lib.MTASTS_POSTFIX_F_TEMP if temp else 0
+    return snprintf_out(lib.mtasts_postfix_answer_format, p, d, len(d),
+                        version, flags, what="postfix answer")
 
 
 # ------------------------------------------------------------------ #
@@ -445,7 +452,7 @@ class Lookup(_Handle):
         d = as_bytes(domain, "domain")
         c = self._c = ctx_ptr(ctx)
         pp = ffi.new("mtasts_lookup **")
-        flags = lib.MTASTS_LOOKUP_REFRESH if refresh else 0
+        flags = lib.MTASTS_LOOKUP_F_REFRESH if refresh else 0
         if isinstance(entry, Entry):
             # borrowed by the lookup: keep it alive as long as the lookup
             rc = lib.mtasts_lookup_new_decoded(c, d, len(d), entry._ptr, now,
@@ -628,19 +635,17 @@ class Lookup(_Handle):
     @property
     def entry(self):
         """The entry bytes to store, or None when there is nothing to
-        store."""
-        try:
-            return snprintf_out(lib.mtasts_lookup_entry, self._ptr,
-                                ctype="uint8_t[]", decode=False)
-        except StateError:
-            return None
+        store (MTASTS_NONE). Raises StateError before the lookup is
+        done."""
+        return snprintf_out(lib.mtasts_lookup_entry, self._ptr,
+                            ctype="uint8_t[]", decode=False)
 
     def take_entry(self):
         pp = ffi.new("mtasts_entry **")
-        rc = lib.mtasts_lookup_take_entry(self._ptr, pp)
-        if rc == lib.MTASTS_ESTATE:
+        rc = check(lib.mtasts_lookup_take_entry(self._ptr, pp),
+                   what="take_entry")
+        if rc == lib.MTASTS_NONE:
             return None
-        check(rc)
         # the lookup's policy now lives in the entry: the entry is freed
         # only after the lookup (and so after any Policy it lent)
         ent = Entry(gc_with(pp[0], lib.mtasts_entry_free, self._c))
@@ -710,12 +715,9 @@ class Cache(_Handle):
     def next_refresh(self, now, used_within, jitter=0):
         """(domain, due time) of the next refresh, or None."""
         due = ffi.new("int64_t *")
-        try:
-            dom = snprintf_out(lib.mtasts_cache_next_refresh, self._ptr, now,
-                               used_within, jitter, extra=(due,))
-        except StateError:
-            return None
-        return dom, due[0]
+        dom = snprintf_out(lib.mtasts_cache_next_refresh, self._ptr, now,
+                           used_within, jitter, extra=(due,))
+        return None if dom is None else (dom, due[0])
 
 
 # ------------------------------------------------------------------ #

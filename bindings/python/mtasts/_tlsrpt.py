@@ -4,9 +4,10 @@ from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
 from ._native import (
-    ffi, lib, check, error, new_diag, warning_names, text, as_bytes, cz,
+    ffi, lib, check, error, new_diag, warning_names, text, as_bytes,
     len_getter, snprintf_out, StrArray, RRset, ctx_ptr, gc_with, _enum,
-    _cstr, take_buf, Select, Rua, ResultType, PolicyType, Session, Warn,
+    _cstr, take_buf, Select, Rua, ResultType, PolicyType,
+    Session, Warn,
 )
 from ._sts import _Handle, _exts, _flags
 
@@ -147,7 +148,7 @@ class Report:
         pp = ffi.new("mtasts_tlsrpt_report **")
         d = new_diag()
         c = ctx_ptr(ctx)
-        flags = _flags(strict) | (0 if gzip else lib.MTASTS_REPORT_NO_GZIP)
+        flags = _flags(strict) | (0 if gzip else lib.MTASTS_PARSE_F_NO_GZIP)
         check(lib.mtasts_tlsrpt_report_parse(c, b, len(b), flags, pp, d), d,
               what="report")
         return cls._from_ptr(gc_with(pp[0], lib.mtasts_tlsrpt_report_free,
@@ -215,39 +216,55 @@ class Report:
     def to_json(self, pretty=False):
         """Canonical JSON (bytes)."""
         pp = ffi.new("mtasts_buf **")
-        check(lib.mtasts_tlsrpt_report_to_json(
-            self._c(), lib.MTASTS_JSON_PRETTY if pretty else 0, pp))
+        check(lib.mtasts_tlsrpt_report_format(
+            self._c(), lib.MTASTS_JSON_F_PRETTY if pretty else 0, pp))
         return take_buf(pp)
 
     def mail(self, from_, to, submitter, date, message_id, gzip=True):
+        """The report e-mail (bytes) with these header values (struct
+        mtasts_tlsrpt_mail_fields); a value the mail cannot carry (a NUL,
+        a line break...) raises ParseError."""
+        f = ffi.new("struct mtasts_tlsrpt_mail_fields *")
+        f.version = lib.MTASTS_MAIL_FIELDS_VERSION
+        keep = []
+        for name, v in (("from", from_), ("to", to),
+                        ("submitter", submitter), ("date", date),
+                        ("message_id", message_id)):
+            b = as_bytes(v, name)
+            c = ffi.new("char[]", b)
+            keep.append(c)
+            setattr(f, name, c)
+            setattr(f, name + "_len", len(b))
         pp = ffi.new("mtasts_buf **")
-        check(lib.mtasts_tlsrpt_mail(
-            self._c(), cz(from_, "from"), cz(to, "to"),
-            cz(submitter, "submitter"), cz(date, "date"),
-            cz(message_id, "message_id"),
-            lib.MTASTS_DELIVER_GZIP if gzip else 0, pp), what="report mail")
+        check(lib.mtasts_tlsrpt_mail_build(
+            self._c(), f, lib.MTASTS_DELIVER_F_GZIP if gzip else 0, pp),
+            what="report mail")
         return take_buf(pp)
 
     def https_body(self, gzip=True):
         """(body bytes, content type)."""
         pp = ffi.new("mtasts_buf **")
-        ct = ffi.new("const char **")
-        check(lib.mtasts_tlsrpt_https_body(
-            self._c(), lib.MTASTS_DELIVER_GZIP if gzip else 0, pp, ct))
-        return take_buf(pp), _cstr(ct[0])
+        ct, ctl = ffi.new("const char **"), ffi.new("size_t *")
+        check(lib.mtasts_tlsrpt_https_body_build(
+            self._c(), lib.MTASTS_DELIVER_F_GZIP if gzip else 0, pp, ct, ctl))
+        return take_buf(pp), text(ct[0], ctl[0])
 
 
 def mail_ingest(message, dkim_pass, strict=False, ctx=None):
     """Read a report e-mail: (Report, mismatch). dkim_pass is the caller's
-    DKIM verdict for the reporting domain."""
+    DKIM verdict for the reporting domain; without a pass the mail is
+    refused (RefusedError, reason DKIM)."""
     b = as_bytes(message, "message")
     pp = ffi.new("mtasts_tlsrpt_report **")
     mm = ffi.new("int *")
     d = new_diag()
     c = ctx_ptr(ctx)
     dkim = lib.MTASTS_DKIM_PASS if dkim_pass else lib.MTASTS_DKIM_FAIL
-    check(lib.mtasts_tlsrpt_mail_ingest(c, b, len(b), dkim, _flags(strict),
-                                        pp, mm, d), d, what="report mail")
+    rc = check(lib.mtasts_tlsrpt_mail_ingest(c, b, len(b), dkim,
+                                             _flags(strict), pp, mm, d), d,
+               what="report mail")
+    if rc == lib.MTASTS_REFUSED:
+        raise error(rc, d, what="report mail")  # RefusedError, reason DKIM
     rep = Report._from_ptr(gc_with(pp[0], lib.mtasts_tlsrpt_report_free, c))
     return rep, mm[0] == 1
 
@@ -258,40 +275,47 @@ def mail_ingest(message, dkim_pass, strict=False, ctx=None):
 
 def report_filename(sender, policy_domain, begin, end, unique_id=None,
                     gzip=True):
+    """The report file name (struct mtasts_tlsrpt_filename)."""
     s, p = as_bytes(sender), as_bytes(policy_domain)
-    u = ffi.NULL if unique_id is None else as_bytes(unique_id)
-    return snprintf_out(lib.mtasts_tlsrpt_filename, s, len(s), p, len(p),
-                        begin, end, u, 0 if unique_id is None else len(u),
-                        1 if gzip else 0, what="report filename")
+    u = None if unique_id is None else as_bytes(unique_id)
+    fn = ffi.new("struct mtasts_tlsrpt_filename *")
+    fn.version = lib.MTASTS_FILENAME_VERSION
+    keep = [ffi.new("char[]", s), ffi.new("char[]", p)]
+    fn.sender, fn.sender_len = keep[0], len(s)
+    fn.policy_domain, fn.policy_domain_len = keep[1], len(p)
+    fn.begin, fn.end = begin, end
+    if u is not None:
+        keep.append(ffi.new("char[]", u))
+        fn.unique_id, fn.unique_id_len = keep[-1], len(u)
+    fn.gzip = 1 if gzip else 0
+    return snprintf_out(lib.mtasts_tlsrpt_filename_format, fn,
+                        what="report filename")
 
 
 def report_filename_parse(name):
     """(sender, policy_domain, begin, end, unique_id or None, gzip)."""
     b = as_bytes(name)
-    sp, sl = ffi.new("const char **"), ffi.new("size_t *")
-    dp, dl = ffi.new("const char **"), ffi.new("size_t *")
-    up, ul = ffi.new("const char **"), ffi.new("size_t *")
-    beg, end, gz = ffi.new("int64_t *"), ffi.new("int64_t *"), \
-        ffi.new("int *")
+    fn = ffi.new("struct mtasts_tlsrpt_filename *")
+    fn.version = lib.MTASTS_FILENAME_VERSION
     keep = ffi.new("char[]", b)  # the spans point into this copy
-    check(lib.mtasts_tlsrpt_filename_parse(keep, len(b), sp, sl, dp, dl, beg,
-                                           end, up, ul, gz),
+    check(lib.mtasts_tlsrpt_filename_parse(keep, len(b), fn),
           what="report filename %r" % (name,))
-    return (text(sp[0], sl[0]), text(dp[0], dl[0]), beg[0], end[0],
-            text(up[0], ul[0]), gz[0] == 1)
+    return (text(fn.sender, fn.sender_len),
+            text(fn.policy_domain, fn.policy_domain_len), fn.begin, fn.end,
+            text(fn.unique_id, fn.unique_id_len), fn.gzip == 1)
 
 
 def report_subject(policy_domain, submitter, report_id):
     a, b, c = (as_bytes(policy_domain), as_bytes(submitter),
                as_bytes(report_id))
-    return snprintf_out(lib.mtasts_tlsrpt_subject, a, len(a), b, len(b), c,
-                        len(c), what="report subject")
+    return snprintf_out(lib.mtasts_tlsrpt_subject_format, a, len(a), b,
+                        len(b), c, len(c), what="report subject")
 
 
 def new_report_id(day, domain, random):
     d = as_bytes(domain)
-    return snprintf_out(lib.mtasts_tlsrpt_report_id, day, d, len(d), random,
-                        what="report id")
+    return snprintf_out(lib.mtasts_tlsrpt_report_id_generate, day, d,
+                        len(d), random, what="report id")
 
 
 def generation_time(day, random):
@@ -333,7 +357,7 @@ class TlsrptPolicy(_Handle):
 
     @classmethod
     def sts(cls, domain, policy, ctx=None):
-        return cls._make(lib.mtasts_tlsrpt_policy_sts, domain, ctx,
+        return cls._make(lib.mtasts_tlsrpt_policy_build_sts, domain, ctx,
                          policy._ptr)
 
     @classmethod
@@ -346,17 +370,19 @@ class TlsrptPolicy(_Handle):
         keep = [ffi.new("uint8_t[]", bytes(r[3]) or b"\0") for r in records]
         data = ffi.new("const uint8_t *[]", keep or [ffi.NULL])
         lens = ffi.new("size_t[]", [len(r[3]) for r in records] or [0])
-        return cls._make(lib.mtasts_tlsrpt_policy_tlsa, domain, ctx, u, s, m,
-                         data, lens, len(records))
+        return cls._make(lib.mtasts_tlsrpt_policy_build_tlsa, domain, ctx, u,
+                         s, m, data, lens, len(records))
 
     @classmethod
     def none(cls, domain, ctx=None):
-        return cls._make(lib.mtasts_tlsrpt_policy_none, domain, ctx)
+        return cls._make(lib.mtasts_tlsrpt_policy_build_none, domain, ctx)
 
 
 @dataclass(frozen=True)
 class Failure:
-    """One failure of a session (struct mtasts_tlsrpt_failure)."""
+    """One failure of a session (struct mtasts_tlsrpt_failure version 2:
+    each string goes to C with its length). None is unknown; an empty
+    string, or one holding a NUL, is refused with ParseError."""
     result_type: int = 0
     result_text: Optional[str] = None
     sending_ip: Optional[str] = None
@@ -380,9 +406,14 @@ def _failures(failures):
         for name in ("result_text", "sending_ip", "receiving_mx",
                      "receiving_helo", "receiving_ip", "reason_code",
                      "additional"):
-            v = cz(getattr(f, name), name)  # NUL-terminated in the C API
-            keep.append(v)
-            setattr(a, name, v)
+            v = getattr(f, name)  # None: unknown (NULL)
+            if v is None:
+                continue
+            b = as_bytes(v, name)
+            c = ffi.new("char[]", b)
+            keep.append(c)
+            setattr(a, name, c)
+            setattr(a, name + "_len", len(b))
     return arr, len(failures), keep
 
 
@@ -410,7 +441,7 @@ class Aggregator(_Handle):
 
     def add(self, policy, when, outcome, failures=(), tlsrpt_report=False):
         arr, n, _keep = _failures(failures)
-        flags = lib.MTASTS_SESSION_TLSRPT_REPORT if tlsrpt_report else 0
+        flags = lib.MTASTS_SESSION_F_TLSRPT_REPORT if tlsrpt_report else 0
         check(lib.mtasts_tlsrpt_agg_add(self._ptr, policy._ptr, when,
                                         int(outcome), arr, n, flags),
               what="aggregator add")
@@ -418,7 +449,7 @@ class Aggregator(_Handle):
     def add_n(self, policy, when, outcome, sessions, failures=(),
               tlsrpt_report=False):
         arr, n, _keep = _failures(failures)
-        flags = lib.MTASTS_SESSION_TLSRPT_REPORT if tlsrpt_report else 0
+        flags = lib.MTASTS_SESSION_F_TLSRPT_REPORT if tlsrpt_report else 0
         check(lib.mtasts_tlsrpt_agg_add_n(self._ptr, policy._ptr, when,
                                           int(outcome), arr, n, flags,
                                           sessions), what="aggregator add_n")
@@ -427,15 +458,23 @@ class Aggregator(_Handle):
         check(lib.mtasts_tlsrpt_agg_merge(self._ptr, other._ptr),
               what="aggregator merge")
 
-    def export(self):
+    def encode(self):
+        """The aggregate as bytes for storage (mtasts_tlsrpt_agg_encode),
+        integrity-checked when decoded."""
         pp = ffi.new("mtasts_buf **")
-        check(lib.mtasts_tlsrpt_agg_export(self._ptr, pp))
+        check(lib.mtasts_tlsrpt_agg_encode(self._ptr, pp))
         return take_buf(pp)
 
-    def import_(self, data):
-        b = as_bytes(data, "export")
-        check(lib.mtasts_tlsrpt_agg_import(self._ptr, b, len(b)),
-              what="aggregator import")
+    def decode(self, data):
+        """Merge bytes of encode() into this aggregate
+        (mtasts_tlsrpt_agg_decode); CorruptError when they were altered."""
+        b = as_bytes(data, "encoded aggregate")
+        check(lib.mtasts_tlsrpt_agg_decode(self._ptr, b, len(b)),
+              what="aggregator decode")
+
+    # the names of 0.x (mtasts_tlsrpt_agg_export/_import)
+    export = encode
+    import_ = decode
 
     def __len__(self):
         return lib.mtasts_tlsrpt_agg_count(self._ptr)
@@ -451,21 +490,28 @@ class Aggregator(_Handle):
         return out
 
     def report(self, domain, day, org, contact, report_id):
-        """The Report of one (domain, day) key; StateError when there is no
-        such key (or only successes with failures_only)."""
+        """The Report of one (domain, day) key (mtasts_tlsrpt_report_build);
+        None when there is nothing to report: no such key, or only
+        successes with failures_only."""
         d, o, c, r = (as_bytes(domain), as_bytes(org), as_bytes(contact),
                       as_bytes(report_id))
         pp = ffi.new("mtasts_tlsrpt_report **")
-        check(lib.mtasts_tlsrpt_agg_report(self._ptr, d, len(d), day, o,
-                                           len(o), c, len(c), r, len(r), pp),
-              what="aggregator report")
+        rc = check(lib.mtasts_tlsrpt_report_build(
+            self._ptr, d, len(d), day, o, len(o), c, len(c), r, len(r), pp),
+            what="aggregator report")
+        if rc == lib.MTASTS_NONE:
+            return None
         # the report is kept with the aggregate alive, in case it borrows
         return Report._from_ptr(gc_with(pp[0], lib.mtasts_tlsrpt_report_free,
                                         self._c, self._ptr))
 
     def remove(self, domain, day):
+        """Drop one (domain, day) key: True, or False when there is no such
+        key."""
         d = as_bytes(domain)
-        check(lib.mtasts_tlsrpt_agg_remove(self._ptr, d, len(d), day))
+        rc = check(lib.mtasts_tlsrpt_agg_remove(self._ptr, d, len(d), day),
+                   what="aggregator remove")
+        return rc != lib.MTASTS_NONE
 
 
 _ = (Session, Warn)

@@ -50,18 +50,45 @@ def test_cffi_parses_shipped_cdef():
 
 def test_every_public_function_declared():
     cdef = read(SHIPPED)
-    header = read(HEADER)
-    funcs = set(re.findall(r"\b(mtasts_[a-z0-9_]+)\s*\(", header))
+    # without comments: prose such as "Version of struct
+    # mtasts_policy_model (a plain constant)" is not a declaration
+    header = gen_cdef.strip_comments(read(HEADER))
+    funcs = set(re.findall(r"(?<!struct )\b(mtasts_[a-z0-9_]+)\s*\(",
+                           header))
+    assert len(funcs) > 100
     macros = set(re.findall(r"#define\s+(MTASTS_[A-Z0-9_]+)\(", header))
     missing = [f for f in funcs if f + "(" not in cdef]
     assert not missing
     assert not macros & set(re.findall(r"(MTASTS_[A-Z0-9_]+)", cdef))
 
 
+def test_every_public_struct_declared():
+    # the versioned argument structs of 1.0 reach the cdef whole: cffi
+    # knows each member, with the size the header gives
+    header = gen_cdef.strip_comments(read(HEADER))
+    ffi = cffi.FFI()
+    ffi.cdef(read(SHIPPED))
+    structs = re.findall(r"\bstruct\s+(mtasts_\w+)\s*\{([^}]*)\}", header)
+    names = [n for n, _ in structs]
+    for n in ("mtasts_policy_model", "mtasts_tlsrpt_filename",
+              "mtasts_tlsrpt_mail_fields", "mtasts_tlsrpt_failure",
+              "mtasts_diag"):
+        assert n in names
+    for n, body in structs:
+        members = []
+        for decl in filter(None, (d.strip() for d in body.split(";"))):
+            fp = re.search(r"\(\s*\*\s*(\w+)\s*\)\s*\(", decl)
+            members.append(fp.group(1) if fp else
+                           re.search(r"(\w+)\s*(\[[^]]*\])?$", decl).group(1))
+        assert members and members[0] == "version", n
+        assert [f for f, _ in ffi.typeof("struct %s" % n).fields] == members
+
+
 def test_every_integer_define_is_a_constant():
     # every object-like integer #define of the header reaches the cdef,
     # with the same value as the C compiler sees (checked via the header
-    # text: continuation lines joined)
+    # text: continuation lines joined). Since 1.0 only the struct
+    # versions, default limits and sizes are #defines.
     text = gen_cdef.strip_comments(read(HEADER)).replace("\\\n", " ")
     cdef = read(SHIPPED)
     n = 0
@@ -72,7 +99,35 @@ def test_every_integer_define_is_a_constant():
             continue
         n += 1
         assert re.search(r"static const [a-z ]+ %s = %d;" % (name, v), cdef)
-    assert n > 100
+    assert n >= 15
+    for name in ("MTASTS_POLICY_MODEL_VERSION", "MTASTS_FILENAME_VERSION",
+                 "MTASTS_MAIL_FIELDS_VERSION", "MTASTS_FAILURE_VERSION",
+                 "MTASTS_DIAG_VERSION", "MTASTS_ENTRY_FORMAT_VERSION"):
+        assert re.search(r"static const [a-z ]+ %s = " % name, cdef), name
+
+
+def test_every_enum_member_is_a_constant():
+    # every family is a typedef'd enum with explicit values (issue 10):
+    # each member reaches cffi with the header's value, in its own type
+    text = gen_cdef.strip_comments(read(HEADER))
+    ffi = cffi.FFI()
+    ffi.cdef(read(SHIPPED))
+    blocks = re.findall(r"typedef\s+enum\s+(\w+)\s*\{([^}]*)\}\s*(\w+)\s*;",
+                        text)
+    assert len(blocks) > 30
+    n = 0
+    for tag, body, name in blocks:
+        assert tag == name
+        want = {}
+        for item in filter(None, (i.strip() for i in body.split(","))):
+            m = re.match(r"^(MTASTS_\w+)\s*=\s*(.+)$", item, re.S)
+            assert m, "member without an explicit value: %r" % item
+            v = gen_cdef.int_value(m.group(2))
+            assert v is not None, item
+            want[m.group(1)] = v
+        assert ffi.typeof(name).relements == want
+        n += len(want)
+    assert n > 200
 
 
 def test_generator_handles_enums_and_strips_cxx():
@@ -127,7 +182,12 @@ def test_constants_come_from_the_cdef():
     import mtasts
     lib = mtasts.lib
     assert mtasts.Status.ESYNTAX == lib.MTASTS_ESYNTAX
-    assert mtasts.const.PARSE_STRICT == lib.MTASTS_PARSE_STRICT
+    assert mtasts.const.PARSE_F_STRICT == lib.MTASTS_PARSE_F_STRICT
+    assert mtasts.const.NONE == 1 and mtasts.Status.NONE == lib.MTASTS_NONE
+    assert mtasts.Status.REFUSED == lib.MTASTS_REFUSED
+    # option families no longer overlap the limits
+    assert min(mtasts.Option) >= 100 and min(mtasts.AggOption) >= 200
+    assert not set(map(int, mtasts.Limit)) & set(map(int, mtasts.Option))
     # names the library gives agree with the enum members
     for s in mtasts.Status:
         assert mtasts.ffi.string(lib.mtasts_status_name(s)).decode() == \
@@ -154,5 +214,15 @@ def test_families_follow_enum_types(monkeypatch):
     e = _native._Enums()
     assert e.PolicyMode.TESTING == 2
     assert e.DecideFlags.TLSRPT_REPORT == 1
+    # a family of one flag is named by the _F_ rule
+    assert mtasts_enums().DecideFlag.TLSRPT_REPORT == \
+        _native.lib.MTASTS_DECIDE_F_TLSRPT_REPORT
+    assert mtasts_enums().DeliverFlag.GZIP == \
+        _native.lib.MTASTS_DELIVER_F_GZIP
     with pytest.raises(ImportError):
         _native._family("Nothing", "MTASTS_NO_SUCH_")
+
+
+def mtasts_enums():
+    import mtasts
+    return mtasts.enums

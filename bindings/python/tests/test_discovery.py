@@ -196,6 +196,11 @@ def test_entry_decode_and_decoded_lookup():
 
 def test_take_entry():
     lk = mtasts.Lookup("example.com", NOW)
+    # before the lookup is done: misuse (ESTATE), not "nothing" (NONE)
+    with pytest.raises(mtasts.StateError):
+        lk.take_entry()
+    with pytest.raises(mtasts.StateError):
+        lk.entry
     assert lk.drive(txt_ok, fetch_ok)
     e = lk.take_entry()
     assert e.domain == "example.com"
@@ -235,6 +240,11 @@ def test_context_options():
     assert ctx.get_option(9999) == -1
     with pytest.raises(mtasts.InvalidArgumentError):
         ctx.set_option(mtasts.Option.FETCH_BACKOFF, 1)
+    # a limit is not an option (the families were disjoint in 1.0)
+    before = ctx.get_option(mtasts.Option.FETCH_BACKOFF)
+    with pytest.raises(mtasts.InvalidArgumentError):
+        ctx.set_option(mtasts.Limit.POLICY_MX, 600)
+    assert ctx.get_option(mtasts.Option.FETCH_BACKOFF) == before
     lk = mtasts.Lookup("example.com", NOW, ctx=ctx)
     lk.next()
     lk.put_txt(mtasts.Dns.OK, [[TXT]])

@@ -19,10 +19,15 @@ def test_parse_attributes(policy):
 
 
 def test_lines_are_read_with_their_length():
-    # mtasts_policy_line() is not NUL-terminated: a reader that stops at
-    # NUL would run into the next line
+    # since 1.0 mtasts_policy_line() is also NUL-terminated: the length
+    # and the terminator agree, also for CRLF input
     p = mtasts.Policy.parse(b"version: STSv1\r\nmode: none\r\nmax_age: 1")
     assert p.lines == ("version: STSv1", "mode: none", "max_age: 1")
+    n = mtasts.ffi.new("size_t *")
+    for i, want in enumerate(p.lines):
+        c = mtasts.lib.mtasts_policy_line(p._ptr, i, n)
+        assert n[0] == len(want)
+        assert mtasts.ffi.string(c).decode() == want
 
 
 def test_extensions_and_warnings():
@@ -91,6 +96,21 @@ def test_mx_allowed(policy):
     assert not policy.mx_allowed("example.net")
 
 
+def test_is_fatal():
+    S = mtasts.Status
+    for s in (S.ENOMEM, S.EINVAL, S.EVERSION, S.ESTATE, S.ECALLBACK, -999):
+        assert mtasts.is_fatal(s), s
+    for s in (S.OK, S.NONE, S.REFUSED, S.EAGAIN, S.ERANGE, S.ESYNTAX,
+              S.ETOOBIG, S.ENONASCII, S.ESTRICT, S.ECORRUPT):
+        assert not mtasts.is_fatal(s), s
+    with pytest.raises(mtasts.ParseError) as ei:
+        mtasts.Policy.parse(b"junk")
+    assert not ei.value.fatal and not mtasts.is_fatal(ei.value)
+    with pytest.raises(mtasts.InvalidArgumentError) as ei:
+        mtasts.Context().set_limit(mtasts.Option.FETCH_BACKOFF, 1)
+    assert ei.value.fatal and mtasts.is_fatal(ei.value)
+
+
 def test_format_and_build():
     p = mtasts.Policy.build(mtasts.Mode.TESTING, 3600, ["mx.example.org"],
                             [("ext", "v")])
@@ -101,6 +121,10 @@ def test_format_and_build():
     with pytest.raises(mtasts.ParseError) as ei:
         mtasts.Policy.build(mtasts.Mode.ENFORCE, 1, ["ok.example", "-bad"])
     assert ei.value.offset == 1  # index of the bad mx
+    # no mx, no extensions: NULL arrays in struct mtasts_policy_model
+    p = mtasts.Policy.build(mtasts.Mode.NONE, 60)
+    assert p.mode == mtasts.Mode.NONE and p.mx == () and p.extensions == ()
+    assert p.max_age == 60
 
 
 def test_accepts_str_and_bytes(policy):

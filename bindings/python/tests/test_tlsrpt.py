@@ -128,10 +128,15 @@ def test_mail_and_ingest():
     assert b"TLS-Report-Domain: company-y.example" in msg
     got, mismatch = mtasts.mail_ingest(msg, dkim_pass=True)
     assert got == r and mismatch is False
-    with pytest.raises(mtasts.StateError):
+    with pytest.raises(mtasts.RefusedError) as ei:
         mtasts.mail_ingest(msg, dkim_pass=False)
+    assert ei.value.code == mtasts.Status.REFUSED
+    assert ei.value.reason == mtasts.Reason.DKIM and not ei.value.fatal
     with pytest.raises(ValueError):
         r.mail("a\0b", "x", "y", "z", "w")
+    with pytest.raises(mtasts.ParseError):
+        r.mail("reports@company-x.example", "", "company-x.example",
+               "Fri, 01 Apr 2016 12:00:00 +0000", "abc.123@company-x.example")
     body, ctype = r.https_body()
     assert ctype == "application/tlsrpt+gzip"
     assert mtasts.gunzip(body) == r.to_json()
@@ -191,26 +196,28 @@ def test_aggregator_report():
     assert p.failure_details[0].sending_mta_ip == "192.0.2.1"
     assert p.policy_strings[2] == "mx: mx.example.com"
     assert mtasts.Report.parse(r.to_json()) == r
-    with pytest.raises(mtasts.StateError):
-        a.report("other.example", DAY, "Org", "x@example.org", "r.2")
+    assert a.report("other.example", DAY, "Org", "x@example.org",
+                    "r.2") is None
     with pytest.raises(mtasts.ParseError):
         a.report("example.com", DAY, "Org", "not an address", "r.1")
-    a.remove("example.com", DAY)
+    assert a.remove("example.com", DAY) is True
     assert len(a) == 0
+    assert a.remove("example.com", DAY) is False
 
 
 def test_aggregator_export_import_merge():
     a, k, _ = _agg_with_data()
-    data = a.export()
+    data = a.encode()
+    assert a.export() == data  # the 0.x name
     b = mtasts.Aggregator()
-    b.import_(data)
+    b.decode(data)
     b.merge(a)
     r = b.report("example.com", DAY, "Org", "x@example.org", "r")
     assert r.policies[0].total_successful_session_count == 84
     bad = bytearray(data)
     bad[len(bad) // 2] ^= 0x40
     with pytest.raises(mtasts.CorruptError):
-        b.import_(bytes(bad))
+        b.decode(bytes(bad))
     with pytest.raises(mtasts.Error):
         b.import_(b"junk")
 
@@ -221,8 +228,7 @@ def test_aggregator_options_and_keys():
     tlsa = mtasts.TlsrptPolicy.tlsa("example.org",
                                     [(3, 1, 1, bytes(range(32)))])
     a.add(none, NOW, mtasts.Session.SUCCESS)
-    with pytest.raises(mtasts.StateError):
-        a.report("example.org", DAY, "O", "x@example.org", "r")
+    assert a.report("example.org", DAY, "O", "x@example.org", "r") is None
     a.add(tlsa, NOW, mtasts.Session.FAILURE,
           [mtasts.Failure(mtasts.ResultType.TLSA_INVALID)])
     r = a.report("example.org", DAY, "O", "x@example.org", "r")
@@ -232,10 +238,34 @@ def test_aggregator_options_and_keys():
     assert t.policy_strings[0].startswith("3 1 1 000102")
     with pytest.raises(mtasts.InvalidArgumentError):
         a.set(999, 1)
+    # option values are disjoint from the limits and context options
+    assert mtasts.AggOption.MAX_DETAILS == 201
+    with pytest.raises(mtasts.InvalidArgumentError):
+        a.set(mtasts.Limit.POLICY_MX, 1)
+    with pytest.raises(mtasts.InvalidArgumentError):
+        a.set(mtasts.Option.FETCH_BACKOFF, 1)
     with pytest.raises(mtasts.ParseError):
         a.add(none, NOW, mtasts.Session.FAILURE,
               [mtasts.Failure(mtasts.ResultType.VALIDATION_FAILURE,
                               sending_ip="not-an-ip")])
+    # failure strings are (pointer, length): empty or holding a NUL is
+    # refused, None is unknown
+    for bad in ("", "mx.example\0.org"):
+        with pytest.raises(mtasts.ParseError):
+            a.add(none, NOW, mtasts.Session.FAILURE,
+                  [mtasts.Failure(mtasts.ResultType.VALIDATION_FAILURE,
+                                  receiving_mx=bad)])
+    n = len(a)
+    a.add(none, NOW, mtasts.Session.FAILURE,
+          [mtasts.Failure(mtasts.ResultType.VALIDATION_FAILURE,
+                          receiving_mx="mx2.example.org",
+                          additional="https://example.org/x")])
+    r = a.report("example.org", DAY, "O", "x@example.org", "r")
+    (nopol,) = [p for p in r.policies
+                if p.policy_type == mtasts.PolicyType.NO_POLICY_FOUND]
+    assert [f.receiving_mx_hostname for f in nopol.failure_details] == [
+        "mx2.example.org"]
+    assert len(a) == n
     with pytest.raises(mtasts.InvalidArgumentError):
         a.add_n(none, NOW, mtasts.Session.SUCCESS, 0)
     with pytest.raises(mtasts.TooBigError):
