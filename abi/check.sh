@@ -22,15 +22,15 @@ for tool in abidw abidiff; do
         exit 2
     fi
 done
-if [ ! -e "$build/src/libmtasts.so.0" ]; then
-    echo "abi/check.sh: $build/src/libmtasts.so.0 not found; build first" >&2
+if [ ! -e "$build/src/libmtasts.so.1" ]; then
+    echo "abi/check.sh: $build/src/libmtasts.so.1 not found; build first" >&2
     exit 2
 fi
 if [ ! -f "$baseline" ]; then
     echo "abi/check.sh: baseline $baseline missing; run abi/update.sh" >&2
     exit 2
 fi
-lib=$(readlink -f "$build/src/libmtasts.so.0")
+lib=$(readlink -f "$build/src/libmtasts.so.1")
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

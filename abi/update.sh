@@ -11,11 +11,11 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
 build=${1:-$root/build}
 
-if [ ! -e "$build/src/libmtasts.so.0" ]; then
-    echo "abi/update.sh: $build/src/libmtasts.so.0 not found; build first" >&2
+if [ ! -e "$build/src/libmtasts.so.1" ]; then
+    echo "abi/update.sh: $build/src/libmtasts.so.1 not found; build first" >&2
     exit 2
 fi
-lib=$(readlink -f "$build/src/libmtasts.so.0")
+lib=$(readlink -f "$build/src/libmtasts.so.1")
 abidw --drop-private-types --headers-dir "$root/include" \
     --out-file "$here/libmtasts.abi" "$lib"
 # Keep the baseline free of machine-specific paths.

@@ -5,7 +5,7 @@
 
 Compares three sets of names and fails with a diff when they differ:
   - the dynamic symbols LIBRARY defines (NM -D --defined-only), without
-    version suffixes and without the version-node symbols (MTASTS_0.1),
+    version suffixes and without the version-node symbols (MTASTS_1.0),
   - the global names of the linker version script MAP,
   - the functions HEADER declares with MTASTS_API.
 Stdlib only.
@@ -34,7 +34,7 @@ def library_symbols(nm, lib):
         kind = parts[-2] if len(parts) >= 3 else parts[0]
         name = name.split("@", 1)[0]
         if kind == "A":
-            nodes.add(name)  # version node, e.g. MTASTS_0.1
+            nodes.add(name)  # version node, e.g. MTASTS_1.0
             continue
         names.add(name)
     return names, nodes

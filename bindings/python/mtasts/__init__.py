@@ -34,7 +34,7 @@ from ._tlsrpt import (  # noqa: F401
     https_delivered, dkim_headers, TlsrptPolicy, Failure, Aggregator,
 )
 
-__version__ = "0.1.0"
+__version__ = "1.0.0"
 
 __all__ = [n for n in dir() if not n.startswith("_")
            and n not in ("ffi", "lib")]
