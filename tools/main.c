@@ -31,22 +31,9 @@
 #include "mtasts.h"
 #include "report_build.h"
 #include "text.h"
+#include "tool.h"
 
-#define EXIT_INVALID 1
-#define EXIT_USAGE   2
-
-struct opts {
-    int json;
-    unsigned flags;
-    int tls, dane;
-    const char *file;
-    const char *postfix, *domain; /* decide --postfix */
-    int no_policy, temp;
-    int argc;
-    char **argv; /* positional arguments */
-};
-
-static void
+void
 usage(void)
 {
     fputs("usage: mtasts record parse [--strict] [--json] TEXT\n"
@@ -77,7 +64,7 @@ usage(void)
  * byte more than max is read so that an oversized input reaches the
  * library and gets its proper MTASTS_ETOOBIG diagnostic. The buffer grows
  * with the input (the limits are up to 128 MiB; most inputs are small). */
-static char *
+char *
 read_file(const char *path, size_t max, size_t *ret_len)
 {
     FILE *f;
@@ -130,7 +117,7 @@ out:
     return buf;
 }
 
-static void
+void
 json_str(const char *s, size_t n)
 {
     size_t i;
@@ -164,7 +151,7 @@ json_str(const char *s, size_t n)
     putchar('"');
 }
 
-static void
+void
 json_cstr(const char *s)
 {
     json_str(s, strlen(s));
@@ -180,7 +167,7 @@ verdict_of(int rc, uint64_t warnings)
 
 /* Print "verdict", "warnings" and "error" members (JSON) or the human
  * summary lines for them. */
-static void
+void
 print_status(const struct opts *o, const char *what, int rc,
              const struct mtasts_diag *d)
 {
@@ -242,7 +229,7 @@ tls_outcome(const char *s)
 
 /* Parse "--strict", "--json", "-f FILE" (allow_f 1) or "--tls", "--dane"
  * (allow_f 2); the rest is positional. */
-static int
+int
 parse_opts(int argc, char **argv, int allow_f, struct opts *o)
 {
     int i;
@@ -301,7 +288,7 @@ parse_opts(int argc, char **argv, int allow_f, struct opts *o)
     return 0;
 }
 
-static void
+void
 print_ext(const char *name, size_t nl, const char *value, size_t vl, int json,
           int first)
 {
@@ -357,7 +344,7 @@ record_text(mtasts_ctx *ctx, const struct opts *o, const char **ret_text,
     return 0;
 }
 
-static int
+int
 cmd_record_parse(mtasts_ctx *ctx, int argc, char **argv)
 {
     struct mtasts_diag d = MTASTS_DIAG_INIT;
@@ -416,7 +403,7 @@ rua_kind_name(int kind)
     }
 }
 
-static int
+int
 cmd_tlsrpt_record_parse(mtasts_ctx *ctx, int argc, char **argv)
 {
     struct mtasts_diag d = MTASTS_DIAG_INIT;
@@ -486,7 +473,7 @@ cmd_tlsrpt_record_parse(mtasts_ctx *ctx, int argc, char **argv)
     return 0;
 }
 
-static void
+void
 print_policy_fields(const mtasts_policy *p, int json)
 {
     const char *s, *n, *v;
@@ -535,7 +522,7 @@ print_policy_fields(const mtasts_policy *p, int json)
 /* Read and parse the policy file at path. Returns 0 with *ret_buf holding
  * the bytes (free it) and *ret_rc the parse status, or EXIT_USAGE after
  * printing why. */
-static int
+int
 load_policy(mtasts_ctx *ctx, const char *path, unsigned flags,
             mtasts_policy **ret_pol, struct mtasts_diag *d, int *ret_rc,
             char **ret_buf)
@@ -557,7 +544,7 @@ load_policy(mtasts_ctx *ctx, const char *path, unsigned flags,
     return 0;
 }
 
-static int
+int
 cmd_policy(mtasts_ctx *ctx, int check, int argc, char **argv)
 {
     struct mtasts_diag d = MTASTS_DIAG_INIT;
@@ -606,7 +593,7 @@ cmd_policy(mtasts_ctx *ctx, int check, int argc, char **argv)
     return all ? 0 : EXIT_INVALID;
 }
 
-static int
+int
 cmd_match(int argc, char **argv)
 {
     int m;
@@ -692,7 +679,7 @@ out:
     return ret;
 }
 
-static int
+int
 cmd_decide(mtasts_ctx *ctx, int argc, char **argv)
 {
     struct mtasts_diag d = MTASTS_DIAG_INIT;
@@ -758,7 +745,7 @@ cmd_decide(mtasts_ctx *ctx, int argc, char **argv)
     return 0;
 }
 
-static int
+int
 cmd_cache_dump(mtasts_ctx *ctx, int argc, char **argv)
 {
     static const char *const tnames[] = {NULL, "fetched_at", "expires_at",
@@ -969,7 +956,7 @@ looks_like_mail(const char *b, size_t n)
     return i > 0 && i < n && b[i] == ':';
 }
 
-static int
+int
 cmd_report_parse(mtasts_ctx *ctx, int argc, char **argv)
 {
     struct mtasts_diag d = MTASTS_DIAG_INIT;
