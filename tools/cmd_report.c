@@ -2,7 +2,7 @@
  * mtasts report parse [--strict] [--json | --canonical] [--dkim-pass] FILE|-
  *
  * A TLS report (RFC 8460 section 4): JSON, gzip or a report e-mail.
- * `report build` is in report_build.c.
+ * `report build` is in cmd_report_build.c.
  */
 #include <stdio.h>
 #include <stdlib.h>

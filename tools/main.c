@@ -12,14 +12,13 @@
  *   mtasts cache dump [--json] FILE|-
  *   mtasts report parse [--strict] [--json | --canonical] [--dkim-pass] FILE|-
  *   mtasts report build --org ORG --contact ADDR --day YYYY-MM-DD ... FILE|-
- *       (report_build.c)
  *   mtasts version
  *
  * One file per command group: this file holds the dispatch, the usage
  * message and what the commands share (declared in tool.h);
  * cmd_record.c record and tlsrpt-record parse; cmd_policy.c policy parse
  * and check, and match; cmd_decide.c decide, --postfix included;
- * cmd_cache.c cache dump; cmd_report.c report parse; report_build.c
+ * cmd_cache.c cache dump; cmd_report.c report parse; cmd_report_build.c
  * report build. text.c is the one escaping printer for text output.
  *
  * Exit status: 0 valid or lenient (or match), 1 invalid (or no match),
@@ -36,7 +35,6 @@
 #include <string.h>
 
 #include "mtasts.h"
-#include "report_build.h"
 #include "text.h"
 #include "tool.h"
 
@@ -358,7 +356,7 @@ main(int argc, char **argv)
         rc = cmd_report_parse(ctx, argc - 3, argv + 3);
     } else if (strcmp(argv[1], "report") == 0 &&
                strcmp(argv[2], "build") == 0) {
-        rc = mtasts_report_build(ctx, argc - 3, argv + 3);
+        rc = cmd_report_build(ctx, argc - 3, argv + 3);
     } else if (strcmp(argv[1], "cache") == 0 && strcmp(argv[2], "dump") == 0) {
         rc = cmd_cache_dump(ctx, argc - 3, argv + 3);
     } else {

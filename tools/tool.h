@@ -65,5 +65,7 @@ int cmd_decide(mtasts_ctx *ctx, int argc, char **argv);
 int cmd_cache_dump(mtasts_ctx *ctx, int argc, char **argv);
 /* cmd_report.c */
 int cmd_report_parse(mtasts_ctx *ctx, int argc, char **argv);
+/* cmd_report_build.c */
+int cmd_report_build(mtasts_ctx *ctx, int argc, char **argv);
 
 #endif
