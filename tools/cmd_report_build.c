@@ -38,11 +38,8 @@
 #include <string.h>
 
 #include "mtasts.h"
-#include "report_build.h"
 #include "text.h"
-
-#define EXIT_INVALID 1
-#define EXIT_USAGE   2
+#include "tool.h"
 
 #define RB_LINE_MAX  1048576
 #define RB_DEPTH_MAX 16
@@ -1235,7 +1232,7 @@ emit(const mtasts_tlsrpt_report *r, const struct bopts *o)
 }
 
 int
-mtasts_report_build(mtasts_ctx *ctx, int argc, char **argv)
+cmd_report_build(mtasts_ctx *ctx, int argc, char **argv)
 {
     mtasts_tlsrpt_report *r = NULL;
     struct bopts o;
