@@ -43,7 +43,7 @@ seed(mtasts_ctx *ctx, struct dh_store *st, const char *rec, const char *body,
     struct dh_answers a = ans(rec, body);
     struct dh_run r;
 
-    dh_fail_at(-1);
+    harness_fail_at(-1);
     st->present = 0;
     assert_int_equal(dh_lookup(ctx, DOM, st, t, 0, &a, &r), MTASTS_OK);
     assert_int_equal(dh_apply(st, r.lk), MTASTS_OK);
@@ -73,14 +73,14 @@ sweep(mtasts_ctx *ctx, const struct script *s)
     st->present = 0;
     if (s->seed_rec != NULL)
         seed(ctx, st, s->seed_rec, s->seed_body, T0);
-    base = dh_live();
+    base = harness_leaks();
     for (n = 0;; n++) {
         struct dh_run r;
         int rc;
 
-        dh_fail_at(n);
+        harness_fail_at(n);
         rc = dh_lookup(ctx, DOM, st, s->now, s->flags, &s->a, &r);
-        if (dh_failures() == 0) {
+        if (harness_failures() == 0) {
             /* the script completed: the expected result */
             assert_int_equal(rc, MTASTS_OK);
             assert_int_equal(mtasts_lookup_outcome(r.lk), s->outcome);
@@ -94,7 +94,7 @@ sweep(mtasts_ctx *ctx, const struct script *s)
             print_message("%s: allocation %ld failed -> %s at stage %d\n",
                           s->name, n, mtasts_status_name(rc), r.stage);
         assert_int_equal(rc, MTASTS_ENOMEM);
-        assert_int_equal(dh_failures(), 1);
+        assert_int_equal(harness_failures(), 1);
         if (r.stage == 1) {
             assert_null(r.lk);
         } else {
@@ -121,13 +121,13 @@ sweep(mtasts_ctx *ctx, const struct script *s)
                              MTASTS_ESTATE);
             mtasts_lookup_free(r.lk);
         }
-        assert_int_equal(dh_live(), base);
-        assert_int_equal(dh_errors(), 0);
+        assert_int_equal(harness_leaks(), base);
+        assert_int_equal(harness_errors(), 0);
         assert_true(n < 1000);
     }
-    dh_fail_at(-1);
+    harness_fail_at(-1);
     print_message("%s: %ld allocation points\n", s->name, n);
-    assert_int_equal(dh_live(), base);
+    assert_int_equal(harness_leaks(), base);
     free(st);
     free(out);
 }
@@ -270,25 +270,25 @@ oom_entry_codec(void **state)
     assert_non_null(buf);
     seed(*state, st, "v=STSv1; id=a", ENFORCE, T0);
     for (n = 0;; n++) {
-        dh_fail_at(n);
+        harness_fail_at(n);
         e = NULL;
         rc = mtasts_entry_decode(*state, st->buf, st->len, &e, NULL);
-        if (dh_failures() == 0) {
+        if (harness_failures() == 0) {
             assert_int_equal(rc, MTASTS_OK);
             break;
         }
         assert_int_equal(rc, MTASTS_ENOMEM);
         assert_null(e);
-        assert_int_equal(dh_live(), 1);
+        assert_int_equal(harness_leaks(), 1);
     }
     /* encoding allocates nothing */
-    dh_fail_at(0);
+    harness_fail_at(0);
     assert_int_equal(mtasts_entry_encode(e, buf, sizeof(st->buf), &need),
                      MTASTS_OK);
-    assert_int_equal(dh_attempts(), 0);
+    assert_int_equal(harness_attempts(), 0);
     assert_int_equal(need, st->len);
     assert_memory_equal(buf, st->buf, need);
-    dh_fail_at(-1);
+    harness_fail_at(-1);
     mtasts_entry_free(e);
     free(buf);
     free(st);
@@ -329,12 +329,12 @@ oom_drive(void **state)
     int rc;
 
     for (n = 0;; n++) {
-        dh_fail_at(n);
+        harness_fail_at(n);
         lk = NULL;
         rc = mtasts_lookup_new(*state, S(DOM), NULL, 0, T0, 0, &lk);
         if (rc == MTASTS_OK)
             rc = mtasts_lookup_drive(lk, &io, &a);
-        if (dh_failures() == 0) {
+        if (harness_failures() == 0) {
             assert_int_equal(rc, MTASTS_OK);
             assert_int_equal(mtasts_lookup_outcome(lk), MTASTS_OUTCOME_APPLY);
             mtasts_lookup_free(lk);
@@ -342,9 +342,9 @@ oom_drive(void **state)
         }
         assert_int_equal(rc, MTASTS_ENOMEM);
         mtasts_lookup_free(lk);
-        assert_int_equal(dh_live(), 1);
+        assert_int_equal(harness_leaks(), 1);
     }
-    dh_fail_at(-1);
+    harness_fail_at(-1);
 }
 
 /* A context cannot be made without memory either. */
@@ -354,13 +354,13 @@ oom_ctx_new(void **state)
     mtasts_ctx *ctx = (mtasts_ctx *)1;
 
     (void)state;
-    dh_fail_at(0);
-    assert_int_equal(mtasts_ctx_new(dh_alloc(), &ctx), MTASTS_ENOMEM);
+    harness_fail_at(0);
+    assert_int_equal(mtasts_ctx_new(harness_alloc(), &ctx), MTASTS_ENOMEM);
     assert_null(ctx);
-    dh_fail_at(-1);
+    harness_fail_at(-1);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, dh_setup, dh_teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, harness_setup, harness_teardown)
 
 int
 main(void)
