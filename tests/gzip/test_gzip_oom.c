@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "mtasts.h"
-#include "galloc.h"
+#include "harness.h"
 #include "gzt.h"
 
 static mtasts_ctx *ctx;
@@ -39,7 +39,7 @@ run(const struct job *j, mtasts_buf **out, struct mtasts_diag *d)
 static void
 sweep(const struct job *j, const char *name)
 {
-    size_t base = galloc_live_blocks(), steps = 0;
+    size_t base = harness_leaks(), bytes = harness_live_bytes(), steps = 0;
     struct mtasts_diag d;
     mtasts_buf *out;
     int persistent, rc;
@@ -48,11 +48,14 @@ sweep(const struct job *j, const char *name)
     for (persistent = 0; persistent <= 1; persistent++) {
         for (n = 0;; n++) {
             assert_true(n < 100000);
-            galloc_fail(n, persistent);
+            if (persistent)
+                harness_fail_from(n);
+            else
+                harness_fail_at(n);
             out = (mtasts_buf *)(uintptr_t)1;
             rc = run(j, &out, &d);
-            if (galloc_refused() == 0) {
-                galloc_fail(-1, 0);
+            if (harness_failures() == 0) {
+                harness_fail_at(-1);
                 assert_int_equal(rc, j->expect);
                 if (rc == MTASTS_OK)
                     assert_non_null(out);
@@ -61,19 +64,19 @@ sweep(const struct job *j, const char *name)
                 mtasts_buf_free(out);
                 break;
             }
-            galloc_fail(-1, 0);
-            if (rc != MTASTS_ENOMEM || out != NULL ||
-                galloc_live_blocks() != base)
+            harness_fail_at(-1);
+            if (rc != MTASTS_ENOMEM || out != NULL || harness_leaks() != base)
                 print_error("%s: step %ld: rc %d\n", name, n, rc);
             assert_int_equal(rc, MTASTS_ENOMEM);
             assert_null(out);
             if (j->inflate)
                 assert_int_equal(d.code, MTASTS_ENOMEM);
-            assert_int_equal(galloc_live_blocks(), base);
+            assert_int_equal(harness_leaks(), base);
+            assert_int_equal(harness_live_bytes(), bytes);
             steps++;
         }
     }
-    assert_int_equal(galloc_errors(), 0);
+    assert_int_equal(harness_errors(), 0);
     print_message("%-28s %zu failing steps\n", name, steps);
 }
 
@@ -155,10 +158,10 @@ test_oom_gunzip(void **state)
 static int
 setup(void **state)
 {
-    struct mtasts_alloc a = galloc_table(1);
+    struct mtasts_alloc a = harness_table(1);
 
     (void)state;
-    galloc_reset();
+    harness_reset();
     assert_int_equal(mtasts_ctx_new(&a, &ctx), MTASTS_OK);
     return 0;
 }
@@ -168,8 +171,7 @@ teardown(void **state)
 {
     (void)state;
     mtasts_ctx_free(ctx);
-    assert_int_equal(galloc_live_blocks(), 0);
-    assert_int_equal(galloc_errors(), 0);
+    harness_assert_clean();
     return 0;
 }
 
