@@ -335,6 +335,17 @@ harness_ctx_new(void)
     return ctx;
 }
 
+mtasts_ctx *
+harness_ctx_try(void)
+{
+    mtasts_ctx *ctx = NULL;
+
+    harness_reset();
+    if (mtasts_ctx_new(&counting_alloc, &ctx) != MTASTS_OK)
+        return NULL;
+    return ctx;
+}
+
 void
 harness_assert_clean(void)
 {

@@ -67,6 +67,9 @@ struct mtasts_alloc harness_table(int with_realloc);
 
 /* A context that uses the counting allocator (asserts on failure). */
 mtasts_ctx *harness_ctx_new(void);
+/* Reset the allocator (harness_reset) and make a context on it; NULL on
+ * failure, no assertion (for setups and plain programs). */
+mtasts_ctx *harness_ctx_try(void);
 /* Free ctx and assert no leak and no allocator error. */
 void harness_ctx_free(mtasts_ctx *ctx);
 

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "ralloc.h"
+#include "harness.h"
 #include "mtasts.h"
 
 /* mtasts_tlsrpt_mail_build() with NUL-terminated test strings */
@@ -40,14 +40,13 @@ mail_build5(const mtasts_tlsrpt_report *r, const char *from, const char *to,
     return mtasts_tlsrpt_mail_build(r, &f, flags, ret);
 }
 
-static struct ralloc mc;
 static mtasts_ctx *ctx;
 
 static int
 setup(void **state)
 {
     (void)state;
-    ctx = ralloc_ctx(&mc);
+    ctx = harness_ctx_try();
     return ctx == NULL;
 }
 
@@ -56,8 +55,8 @@ teardown(void **state)
 {
     (void)state;
     mtasts_ctx_free(ctx);
-    assert_int_equal(mc.live_blocks, 0);
-    assert_int_equal(mc.mismatches, 0);
+    assert_int_equal(harness_leaks(), 0);
+    assert_int_equal(harness_errors(), 0);
     return 0;
 }
 
@@ -70,7 +69,7 @@ load_report(const char *name)
     mtasts_tlsrpt_report *r = NULL;
 
     snprintf(path, sizeof(path), "%s/corpus/reports/%s", SRC_DIR, name);
-    in = ralloc_slurp(path, &len);
+    in = harness_load(path, &len);
     assert_non_null(in);
     assert_int_equal(mtasts_tlsrpt_report_parse(ctx, in, len, 0, &r, NULL), 0);
     free(in);
@@ -81,49 +80,49 @@ static void
 sweep_mail(const mtasts_tlsrpt_report *r, const char *submitter, unsigned flags,
            mtasts_buf **ret_ok)
 {
-    size_t base = mc.live_blocks;
+    size_t base = harness_leaks();
     long k;
     int rc;
 
     for (k = 0;; k++) {
         mtasts_buf *m = (mtasts_buf *)&k;
 
-        ralloc_reset(&mc, k);
+        harness_fail_at(k);
         rc = mail_build5(r, "a@b.example", "c@d.example", submitter,
                          "Fri, 02 Apr 2016 01:00:00 +0000", "1@b.example",
                          flags, &m);
-        if (!mc.failed) {
+        if (harness_failures() == 0) {
             assert_int_equal(rc, MTASTS_OK);
             *ret_ok = m;
             break;
         }
         assert_int_equal(rc, MTASTS_ENOMEM);
         assert_null(m);
-        assert_int_equal(mc.live_blocks, base);
+        assert_int_equal(harness_leaks(), base);
     }
     assert_true(k > 0);
     for (k = 0;; k++) {
         mtasts_buf *b = (mtasts_buf *)&k;
         const char *ct = NULL;
 
-        ralloc_reset(&mc, k);
+        harness_fail_at(k);
         rc = mtasts_tlsrpt_https_body_build(r, flags, &b, &ct, NULL);
-        if (!mc.failed) {
+        if (harness_failures() == 0) {
             assert_int_equal(rc, MTASTS_OK);
             mtasts_buf_free(b);
             break;
         }
         assert_int_equal(rc, MTASTS_ENOMEM);
         assert_null(b);
-        assert_int_equal(mc.live_blocks, base + 1);
+        assert_int_equal(harness_leaks(), base + 1);
     }
-    ralloc_reset(&mc, -1);
+    harness_fail_at(-1);
 }
 
 static void
 sweep_ingest(const uint8_t *msg, size_t n, unsigned flags)
 {
-    size_t base = mc.live_blocks;
+    size_t base = harness_leaks();
     long k;
     int rc;
 
@@ -131,10 +130,10 @@ sweep_ingest(const uint8_t *msg, size_t n, unsigned flags)
         struct mtasts_diag d = MTASTS_DIAG_INIT;
         mtasts_tlsrpt_report *got = (mtasts_tlsrpt_report *)&k;
 
-        ralloc_reset(&mc, k);
+        harness_fail_at(k);
         rc = mtasts_tlsrpt_mail_ingest(ctx, msg, n, MTASTS_DKIM_PASS, flags,
                                        &got, NULL, &d);
-        if (!mc.failed) {
+        if (harness_failures() == 0) {
             assert_int_equal(rc, MTASTS_OK);
             mtasts_tlsrpt_report_free(got);
             break;
@@ -142,10 +141,10 @@ sweep_ingest(const uint8_t *msg, size_t n, unsigned flags)
         assert_int_equal(rc, MTASTS_ENOMEM);
         assert_int_equal(d.code, MTASTS_ENOMEM);
         assert_null(got);
-        assert_int_equal(mc.live_blocks, base);
+        assert_int_equal(harness_leaks(), base);
     }
     assert_true(k > 0);
-    ralloc_reset(&mc, -1);
+    harness_fail_at(-1);
 }
 
 static const char *const reports[][2] = {
@@ -196,7 +195,7 @@ test_oom_corpus_emails(void **state)
         size_t len = 0;
 
         snprintf(path, sizeof(path), "%s/corpus/reports/%s", SRC_DIR, files[i]);
-        in = ralloc_slurp(path, &len);
+        in = harness_load(path, &len);
         assert_non_null(in);
         sweep_ingest(in, len, 0);
         free(in);

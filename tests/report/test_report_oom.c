@@ -9,14 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static struct ralloc ra;
 static mtasts_ctx *ctx;
 
 static int
 setup(void **state)
 {
     (void)state;
-    ctx = ralloc_ctx(&ra);
+    ctx = harness_ctx_try();
     return ctx == NULL;
 }
 
@@ -25,15 +24,15 @@ teardown(void **state)
 {
     (void)state;
     mtasts_ctx_free(ctx);
-    assert_int_equal(ra.live_blocks, 0);
-    assert_int_equal(ra.mismatches, 0);
+    assert_int_equal(harness_leaks(), 0);
+    assert_int_equal(harness_errors(), 0);
     return 0;
 }
 
 static void
 sweep(const void *in, size_t n, unsigned pflags)
 {
-    size_t base = ra.live_blocks, held;
+    size_t base = harness_leaks(), held;
     long k;
     mtasts_tlsrpt_report *r = NULL;
     int rc;
@@ -41,9 +40,9 @@ sweep(const void *in, size_t n, unsigned pflags)
 
     for (k = 0;; k++) {
         struct mtasts_diag d = MTASTS_DIAG_INIT;
-        ralloc_reset(&ra, k);
+        harness_fail_at(k);
         rc = mtasts_tlsrpt_report_parse(ctx, in, n, pflags, &r, &d);
-        if (!ra.failed) {
+        if (harness_failures() == 0) {
             assert_int_equal(rc, MTASTS_OK);
             break;
         }
@@ -52,16 +51,16 @@ sweep(const void *in, size_t n, unsigned pflags)
         assert_int_equal(rc, MTASTS_ENOMEM);
         assert_int_equal(d.code, MTASTS_ENOMEM);
         assert_null(r);
-        assert_int_equal(ra.live_blocks, base);
+        assert_int_equal(harness_leaks(), base);
     }
     assert_true(k > 0);
-    held = ra.live_blocks; /* the report's own blocks */
+    held = harness_leaks(); /* the report's own blocks */
     for (flags = 0; flags <= MTASTS_JSON_F_PRETTY; flags++) {
         for (k = 0;; k++) {
             mtasts_buf *b = NULL;
-            ralloc_reset(&ra, k);
+            harness_fail_at(k);
             rc = mtasts_tlsrpt_report_format(r, flags, &b);
-            if (!ra.failed) {
+            if (harness_failures() == 0) {
                 assert_int_equal(rc, MTASTS_OK);
                 mtasts_buf_free(b);
                 break;
@@ -73,12 +72,12 @@ sweep(const void *in, size_t n, unsigned pflags)
             }
             assert_int_equal(rc, MTASTS_ENOMEM);
             assert_null(b);
-            assert_int_equal(ra.live_blocks, held);
+            assert_int_equal(harness_leaks(), held);
         }
     }
-    ralloc_reset(&ra, -1);
+    harness_fail_at(-1);
     mtasts_tlsrpt_report_free(r);
-    assert_int_equal(ra.live_blocks, base);
+    assert_int_equal(harness_leaks(), base);
 }
 
 static void
@@ -96,7 +95,7 @@ oom_gzip(void **state)
     size_t n;
 
     (void)state;
-    ralloc_reset(&ra, -1);
+    harness_fail_at(-1);
     assert_int_equal(
         mtasts_gzip(ctx, (const uint8_t *)APP_B, strlen(APP_B), 6, &gz), 0);
     g = mtasts_buf_data(gz, &n);
