@@ -41,6 +41,10 @@ void harness_fail_at(long n);
 /* Fail every allocation attempt from the n-th (0-based) on; -1 = never. */
 void harness_fail_from(long n);
 
+/* Stop failing allocations, keeping the counters (so harness_failures()
+ * still tells whether the call just made saw a failed attempt). */
+void harness_disarm(void);
+
 /* Live allocations (allocated and not yet freed). */
 size_t harness_leaks(void);
 /* Bytes in live allocations. */
@@ -86,8 +90,9 @@ void harness_assert_clean(void);
 /* ------------------------------------------------------------------ */
 
 /* One run of the operation under test. It returns the operation's
- * status; on MTASTS_OK it checks and releases what it made, otherwise it
- * asserts that nothing was handed out. */
+ * status; on MTASTS_OK it checks and releases what it made (after
+ * harness_disarm() if the checks allocate), otherwise it asserts that
+ * nothing was handed out. */
 typedef int (*harness_op)(void *arg);
 
 #define HARNESS_SWEEP_AT   1u /* fail only the n-th attempt */
