@@ -1099,33 +1099,39 @@ test_limits(void **state)
 
 /* ---- OOM sweep ---- */
 
+typedef int (*rec_op)(mtasts_ctx *, mtasts_tlsrpt_record **);
+
+struct rec_job {
+    mtasts_ctx *ctx;
+    rec_op op;
+};
+
+static int
+run_rec(void *arg)
+{
+    const struct rec_job *j = arg;
+    mtasts_tlsrpt_record *rec = NULL;
+    int rc = j->op(j->ctx, &rec);
+
+    if (rc != MTASTS_OK) {
+        assert_null(rec);
+        return rc;
+    }
+    assert_non_null(rec);
+    mtasts_tlsrpt_record_free(rec);
+    return rc;
+}
+
 /* Run op with allocation k failing, for k = 0, 1, ... until it succeeds:
  * each failure is MTASTS_ENOMEM and leaves nothing allocated. */
 static void
-sweep(struct fixture *f, int (*op)(mtasts_ctx *, mtasts_tlsrpt_record **))
+sweep(struct fixture *f, rec_op op)
 {
-    mtasts_tlsrpt_record *rec;
-    size_t k, failed, base = harness_leaks();
-    int rc;
+    struct rec_job j;
 
-    for (k = 0; k < 100; k++) {
-        rec = NULL;
-        harness_fail_at((long)k);
-        rc = op(f->ctx, &rec);
-        failed = harness_failures();
-        harness_fail_at(-1);
-        if (failed == 0) {
-            assert_int_equal(rc, MTASTS_OK);
-            assert_non_null(rec);
-            mtasts_tlsrpt_record_free(rec);
-            assert_int_equal(harness_leaks(), base);
-            return;
-        }
-        assert_int_equal(rc, MTASTS_ENOMEM);
-        assert_null(rec);
-        assert_int_equal(harness_leaks(), base);
-    }
-    fail_msg("operation never succeeded");
+    j.ctx = f->ctx;
+    j.op = op;
+    harness_oom_sweep("tlsrpt record", run_rec, &j, HARNESS_SWEEP_AT);
 }
 
 static const char many_text[] =
