@@ -932,29 +932,25 @@ check_unchanged(mtasts_cache *c, const struct snap *before)
     expect_get(c, "k7.example", "value", 2);
 }
 
+static int
+run_cache_new(void *arg)
+{
+    mtasts_cache *c = (mtasts_cache *)1;
+    int rc = mtasts_cache_new(arg, 100, 1000, &c);
+
+    if (rc == MTASTS_OK)
+        mtasts_cache_free(c);
+    else
+        assert_null(c);
+    return rc;
+}
+
 static void
 test_oom_new(void **state)
 {
     struct fix *f = *state;
-    mtasts_cache *c;
-    size_t nfail, live = harness_leaks();
-    int rc;
 
-    for (nfail = 0;; nfail++) {
-        c = (mtasts_cache *)1;
-        harness_fail_at((long)nfail);
-        rc = mtasts_cache_new(f->ctx, 100, 1000, &c);
-        if (harness_failures() == 0) {
-            assert_int_equal(rc, MTASTS_OK);
-            break;
-        }
-        assert_int_equal(rc, MTASTS_ENOMEM);
-        assert_null(c);
-        assert_int_equal(harness_leaks(), live);
-    }
-    assert_true(nfail >= 1);
-    harness_fail_at(-1);
-    mtasts_cache_free(c);
+    harness_oom_sweep("cache_new", run_cache_new, f->ctx, HARNESS_SWEEP_AT);
 }
 
 /* put of a new key (node + table growth), of an existing key, and one that

@@ -36,47 +36,39 @@ run(const struct job *j, mtasts_buf **out, struct mtasts_diag *d)
     return mtasts_gzip(ctx, j->in, j->n, j->level, out);
 }
 
+/* One run of j: with no failed allocation it must give j->expect (then
+ * reported as MTASTS_OK to the sweep); with one, ENOMEM in status and
+ * diag and no output. */
+static int
+run_job(void *arg)
+{
+    const struct job *j = arg;
+    struct mtasts_diag d;
+    mtasts_buf *out = (mtasts_buf *)(uintptr_t)1;
+    int rc = run(j, &out, &d);
+
+    if (harness_failures() == 0) {
+        assert_int_equal(rc, j->expect);
+        if (rc == MTASTS_OK)
+            assert_non_null(out);
+        else
+            assert_null(out);
+        mtasts_buf_free(out);
+        return MTASTS_OK;
+    }
+    assert_null(out);
+    if (j->inflate && rc == MTASTS_ENOMEM)
+        assert_int_equal(d.code, MTASTS_ENOMEM);
+    return rc;
+}
+
 static void
 sweep(const struct job *j, const char *name)
 {
-    size_t base = harness_leaks(), bytes = harness_live_bytes(), steps = 0;
-    struct mtasts_diag d;
-    mtasts_buf *out;
-    int persistent, rc;
-    long n;
+    size_t steps;
 
-    for (persistent = 0; persistent <= 1; persistent++) {
-        for (n = 0;; n++) {
-            assert_true(n < 100000);
-            if (persistent)
-                harness_fail_from(n);
-            else
-                harness_fail_at(n);
-            out = (mtasts_buf *)(uintptr_t)1;
-            rc = run(j, &out, &d);
-            if (harness_failures() == 0) {
-                harness_fail_at(-1);
-                assert_int_equal(rc, j->expect);
-                if (rc == MTASTS_OK)
-                    assert_non_null(out);
-                else
-                    assert_null(out);
-                mtasts_buf_free(out);
-                break;
-            }
-            harness_fail_at(-1);
-            if (rc != MTASTS_ENOMEM || out != NULL || harness_leaks() != base)
-                print_error("%s: step %ld: rc %d\n", name, n, rc);
-            assert_int_equal(rc, MTASTS_ENOMEM);
-            assert_null(out);
-            if (j->inflate)
-                assert_int_equal(d.code, MTASTS_ENOMEM);
-            assert_int_equal(harness_leaks(), base);
-            assert_int_equal(harness_live_bytes(), bytes);
-            steps++;
-        }
-    }
-    assert_int_equal(harness_errors(), 0);
+    steps = harness_oom_sweep(name, run_job, (void *)(uintptr_t)j,
+                              HARNESS_SWEEP_BOTH);
     print_message("%-28s %zu failing steps\n", name, steps);
 }
 

@@ -29,14 +29,33 @@ teardown(void **state)
     return 0;
 }
 
+struct format_job {
+    const mtasts_tlsrpt_report *r;
+    unsigned flags;
+};
+
+static int
+run_format(void *arg)
+{
+    const struct format_job *j = arg;
+    mtasts_buf *b = NULL;
+    int rc = mtasts_tlsrpt_report_format(j->r, j->flags, &b);
+
+    if (rc == MTASTS_OK)
+        mtasts_buf_free(b);
+    else
+        assert_null(b);
+    return rc;
+}
+
 static void
 sweep(const void *in, size_t n, unsigned pflags)
 {
-    size_t base = harness_leaks(), held;
+    size_t base = harness_leaks();
+    struct format_job fj;
     long k;
     mtasts_tlsrpt_report *r = NULL;
     int rc;
-    unsigned flags;
 
     for (k = 0;; k++) {
         struct mtasts_diag d = MTASTS_DIAG_INIT;
@@ -54,26 +73,11 @@ sweep(const void *in, size_t n, unsigned pflags)
         assert_int_equal(harness_leaks(), base);
     }
     assert_true(k > 0);
-    held = harness_leaks(); /* the report's own blocks */
-    for (flags = 0; flags <= MTASTS_JSON_F_PRETTY; flags++) {
-        for (k = 0;; k++) {
-            mtasts_buf *b = NULL;
-            harness_fail_at(k);
-            rc = mtasts_tlsrpt_report_format(r, flags, &b);
-            if (harness_failures() == 0) {
-                assert_int_equal(rc, MTASTS_OK);
-                mtasts_buf_free(b);
-                break;
-            }
-            /* a failed shrink at the end is harmless */
-            if (rc == MTASTS_OK) {
-                mtasts_buf_free(b);
-                continue;
-            }
-            assert_int_equal(rc, MTASTS_ENOMEM);
-            assert_null(b);
-            assert_int_equal(harness_leaks(), held);
-        }
+    for (fj.flags = 0; fj.flags <= MTASTS_JSON_F_PRETTY; fj.flags++) {
+        fj.r = r;
+        /* a failed shrink at the end is harmless */
+        harness_oom_sweep("report format", run_format, &fj,
+                          HARNESS_SWEEP_AT | HARNESS_SWEEP_OK_ON_FAIL);
     }
     harness_fail_at(-1);
     mtasts_tlsrpt_report_free(r);
