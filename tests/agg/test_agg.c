@@ -16,20 +16,19 @@
 
 #include <cmocka.h>
 
-#include "ralloc.h"
+#include "harness.h"
 #include "mtasts.h"
 
 #define DAY1 INT64_C(1459468800) /* 2016-04-01T00:00:00Z */
 #define DAY2 (DAY1 + 86400)
 
-static struct ralloc aa;
 static mtasts_ctx *ctx;
 
 static int
 setup(void **state)
 {
     (void)state;
-    ctx = ralloc_ctx(&aa);
+    ctx = harness_ctx_try();
     return ctx == NULL;
 }
 
@@ -39,7 +38,7 @@ teardown(void **state)
     (void)state;
     mtasts_ctx_free(ctx);
     /* every block of the suite was given back, with its size */
-    return aa.live_blocks != 0 || aa.mismatches != 0;
+    return harness_leaks() != 0 || harness_errors() != 0;
 }
 
 static const char body_a[] = "version: STSv1\r\nmode: testing\r\n"
@@ -1337,7 +1336,7 @@ test_bound_and_failures_only(void **state)
     }
     assert_int_equal(rc, MTASTS_ETOOBIG);
     assert_true(i > 10);
-    assert_true(aa.live_bytes <= 20000 + 256); /* + the policy object */
+    assert_true(harness_live_bytes() <= 20000 + 256); /* + the policy object */
     /* an existing key still counts */
     p = none("d0.example");
     assert_int_equal(

@@ -12,12 +12,11 @@
 
 #include <cmocka.h>
 
-#include "ralloc.h"
+#include "harness.h"
 #include "mtasts.h"
 
 #define DAY1 INT64_C(1459468800)
 
-static struct ralloc aa;
 static mtasts_ctx *ctx;
 
 static const char body[] = "version: STSv1\nmode: testing\n"
@@ -27,7 +26,7 @@ static int
 setup(void **state)
 {
     (void)state;
-    ctx = ralloc_ctx(&aa);
+    ctx = harness_ctx_try();
     return ctx == NULL;
 }
 
@@ -36,7 +35,7 @@ teardown(void **state)
 {
     (void)state;
     mtasts_ctx_free(ctx);
-    return aa.live_blocks != 0 || aa.mismatches != 0;
+    return harness_leaks() != 0 || harness_errors() != 0;
 }
 
 static mtasts_tlsrpt_policy *
@@ -108,7 +107,7 @@ snapshot(const mtasts_tlsrpt_agg *a)
 {
     mtasts_buf *b = NULL;
 
-    ralloc_reset(&aa, -1);
+    harness_fail_at(-1);
     assert_int_equal(mtasts_tlsrpt_agg_encode(a, &b), 0);
     return b;
 }
@@ -163,8 +162,8 @@ sweep(enum op op)
         ex = snapshot(b);
         d = mtasts_buf_data(ex, &n);
         before = snapshot(a);
-        live = aa.live_blocks;
-        ralloc_reset(&aa, k);
+        live = harness_leaks();
+        harness_fail_at(k);
         switch (op) {
         case OP_ADD_NEW:
             rc = mtasts_tlsrpt_agg_add(a, p, DAY1 + 5 * 86400,
@@ -195,7 +194,7 @@ sweep(enum op op)
                                             "x@y.example", 11, "id", 2, &r);
             break;
         }
-        if (!aa.failed) {
+        if (harness_failures() == 0) {
             assert_int_equal(rc, 0);
             done = 1;
         } else if (rc == 0) {
@@ -203,7 +202,7 @@ sweep(enum op op)
             fail_msg("op %d succeeded after request %ld failed", op, k);
         } else {
             assert_int_equal(rc, MTASTS_ENOMEM);
-            assert_int_equal(aa.live_blocks, live);
+            assert_int_equal(harness_leaks(), live);
             assert_null(r);
             assert_same(a, before);
         }
@@ -214,7 +213,7 @@ sweep(enum op op)
         mtasts_tlsrpt_agg_free(b);
         mtasts_tlsrpt_policy_free(p);
         mtasts_tlsrpt_policy_free(old);
-        ralloc_reset(&aa, -1);
+        harness_fail_at(-1);
     }
     assert_true(done);
     assert_true(k > 1);

@@ -17,10 +17,9 @@
 #include <string.h>
 
 #include "mtasts.h"
-#include "ralloc.h"
+#include "harness.h"
 
 struct fix {
-    struct ralloc t;
     mtasts_ctx *ctx;
 };
 
@@ -31,7 +30,7 @@ setup(void **state)
 
     if (f == NULL)
         return -1;
-    f->ctx = ralloc_ctx(&f->t);
+    f->ctx = harness_ctx_try();
     if (f->ctx == NULL) {
         free(f);
         return -1;
@@ -47,9 +46,9 @@ teardown(void **state)
 
     mtasts_ctx_free(f->ctx);
     /* no leak, every free with the allocated size */
-    assert_int_equal(f->t.live_blocks, 0);
-    assert_int_equal(f->t.live_bytes, 0);
-    assert_int_equal(f->t.mismatches, 0);
+    assert_int_equal(harness_leaks(), 0);
+    assert_int_equal(harness_live_bytes(), 0);
+    assert_int_equal(harness_errors(), 0);
     free(f);
     return 0;
 }
@@ -307,10 +306,10 @@ test_replace(void **state)
     size_t live;
 
     put_s(c, "a.example", "short", 0, 1);
-    live = f->t.live_blocks;
+    live = harness_leaks();
     put_s(c, "a.example", "a much longer entry", 7, 2);
     /* the old bytes were freed: one node replaced by one node */
-    assert_int_equal(f->t.live_blocks, live);
+    assert_int_equal(harness_leaks(), live);
     assert_int_equal(mtasts_cache_count(c), 1);
     assert_int_equal(mtasts_cache_bytes(c), 19);
     expect_get(c, "a.example", "a much longer entry", 3);
@@ -388,7 +387,7 @@ test_too_big(void **state)
     size_t live;
 
     put_s(c, "a.example", "aaaa", 0, 1);
-    live = f->t.live_blocks;
+    live = harness_leaks();
     assert_int_equal(mtasts_cache_put(c, "b.example", 9,
                                       (const uint8_t *)"01234567890", 11, 0, 2),
                      MTASTS_ETOOBIG);
@@ -396,7 +395,7 @@ test_too_big(void **state)
     assert_int_equal(mtasts_cache_put(c, "a.example", 9,
                                       (const uint8_t *)"01234567890", 11, 0, 2),
                      MTASTS_ETOOBIG);
-    assert_int_equal(f->t.live_blocks, live);
+    assert_int_equal(harness_leaks(), live);
     assert_int_equal(mtasts_cache_count(c), 1);
     assert_int_equal(mtasts_cache_bytes(c), 4);
     expect_get(c, "a.example", "aaaa", 3);
@@ -893,14 +892,14 @@ struct snap {
 };
 
 static struct snap
-snap(const struct fix *f, const mtasts_cache *c)
+snap(const mtasts_cache *c)
 {
     struct snap s;
 
     s.count = mtasts_cache_count(c);
     s.bytes = mtasts_cache_bytes(c);
-    s.live = f->t.live_blocks;
-    s.live_bytes = f->t.live_bytes;
+    s.live = harness_leaks();
+    s.live_bytes = harness_live_bytes();
     return s;
 }
 
@@ -921,9 +920,9 @@ oom_cache(struct fix *f, size_t max_entries, size_t max_bytes)
 }
 
 static void
-check_unchanged(struct fix *f, mtasts_cache *c, const struct snap *before)
+check_unchanged(mtasts_cache *c, const struct snap *before)
 {
-    struct snap s = snap(f, c);
+    struct snap s = snap(c);
 
     assert_int_equal(s.count, before->count);
     assert_int_equal(s.bytes, before->bytes);
@@ -933,29 +932,25 @@ check_unchanged(struct fix *f, mtasts_cache *c, const struct snap *before)
     expect_get(c, "k7.example", "value", 2);
 }
 
+static int
+run_cache_new(void *arg)
+{
+    mtasts_cache *c = (mtasts_cache *)1;
+    int rc = mtasts_cache_new(arg, 100, 1000, &c);
+
+    if (rc == MTASTS_OK)
+        mtasts_cache_free(c);
+    else
+        assert_null(c);
+    return rc;
+}
+
 static void
 test_oom_new(void **state)
 {
     struct fix *f = *state;
-    mtasts_cache *c;
-    size_t nfail, live = f->t.live_blocks;
-    int rc;
 
-    for (nfail = 0;; nfail++) {
-        c = (mtasts_cache *)1;
-        ralloc_reset(&f->t, (long)nfail);
-        rc = mtasts_cache_new(f->ctx, 100, 1000, &c);
-        if (!f->t.failed) {
-            assert_int_equal(rc, MTASTS_OK);
-            break;
-        }
-        assert_int_equal(rc, MTASTS_ENOMEM);
-        assert_null(c);
-        assert_int_equal(f->t.live_blocks, live);
-    }
-    assert_true(nfail >= 1);
-    ralloc_reset(&f->t, -1);
-    mtasts_cache_free(c);
+    harness_oom_sweep("cache_new", run_cache_new, f->ctx, HARNESS_SWEEP_AT);
 }
 
 /* put of a new key (node + table growth), of an existing key, and one that
@@ -981,24 +976,24 @@ test_oom_put(void **state)
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         max_fail = 0;
         for (nfail = 0;; nfail++) {
-            ralloc_reset(&f->t, -1);
+            harness_fail_at(-1);
             c = oom_cache(f, cases[i].max_entries, cases[i].max_bytes);
-            before = snap(f, c);
-            ralloc_reset(&f->t, (long)nfail);
+            before = snap(c);
+            harness_fail_at((long)nfail);
             rc = mtasts_cache_put(c, cases[i].domain, strlen(cases[i].domain),
                                   (const uint8_t *)cases[i].value,
                                   strlen(cases[i].value), 5, 2);
-            if (!f->t.failed) {
+            if (harness_failures() == 0) {
                 assert_int_equal(rc, MTASTS_OK);
-                ralloc_reset(&f->t, -1);
+                harness_fail_at(-1);
                 expect_get(c, cases[i].domain, cases[i].value, 3);
                 mtasts_cache_free(c);
                 break;
             }
             max_fail = nfail + 1;
-            ralloc_reset(&f->t, -1);
+            harness_fail_at(-1);
             assert_int_equal(rc, MTASTS_ENOMEM);
-            check_unchanged(f, c, &before);
+            check_unchanged(c, &before);
             if (strcmp(cases[i].domain, "k3.example") == 0)
                 expect_get(c, "k3.example", "value", 3);
             else
@@ -1023,24 +1018,24 @@ test_oom_apply(void **state)
     size_t nfail;
     int rc;
 
-    ralloc_reset(&f->t, -1);
+    harness_fail_at(-1);
     lk = fetched_lookup(f, "new.example", txt_id1, body_enforce, 1000);
     for (nfail = 0;; nfail++) {
-        ralloc_reset(&f->t, -1);
+        harness_fail_at(-1);
         c = oom_cache(f, 100, 100000);
-        before = snap(f, c);
-        ralloc_reset(&f->t, (long)nfail);
+        before = snap(c);
+        harness_fail_at((long)nfail);
         rc = mtasts_cache_apply(c, lk, 1000);
-        if (!f->t.failed) {
+        if (harness_failures() == 0) {
             assert_int_equal(rc, MTASTS_OK);
-            ralloc_reset(&f->t, -1);
+            harness_fail_at(-1);
             assert_int_equal(mtasts_cache_count(c), before.count + 1);
             mtasts_cache_free(c);
             break;
         }
-        ralloc_reset(&f->t, -1);
+        harness_fail_at(-1);
         assert_int_equal(rc, MTASTS_ENOMEM);
-        check_unchanged(f, c, &before);
+        check_unchanged(c, &before);
         expect_get(c, "new.example", NULL, 3);
         mtasts_cache_free(c);
     }

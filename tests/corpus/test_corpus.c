@@ -30,7 +30,7 @@
  */
 #include <mtasts.h>
 
-#include "ralloc.h"
+#include "harness.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -74,7 +74,6 @@ static int verbose;
 /* ------------------------------------------------------------------ */
 
 struct alloc_stats {
-    struct ralloc r;    /* tests/common/ralloc.c */
     size_t base_blocks; /* blocks of the context itself */
     size_t base_bytes;
 };
@@ -925,16 +924,16 @@ process_row(mtasts_ctx *ctx, struct alloc_stats *st, const char *dir, char **f,
 
     c->checked[expect]++;
     check_row(ctx, type, input, len, expect, &r, &rc0, &d0, &rcs, &ds);
-    if (st->r.live_blocks != st->base_blocks) {
+    if (harness_leaks() != st->base_blocks) {
         fail_note(&r, "%zu blocks still allocated after free",
-                  st->r.live_blocks - st->base_blocks);
-        st->base_blocks = st->r.live_blocks;
-        st->base_bytes = st->r.live_bytes;
+                  harness_leaks() - st->base_blocks);
+        st->base_blocks = harness_leaks();
+        st->base_bytes = harness_live_bytes();
     }
-    if (st->r.mismatches != 0) {
+    if (harness_errors() != 0) {
         fail_note(&r, "%zu free/realloc calls with a wrong size",
-                  st->r.mismatches);
-        st->r.mismatches = 0;
+                  harness_errors());
+        harness_clear_errors();
     }
     if (r.ok) {
         c->passed[expect]++;
@@ -975,13 +974,13 @@ main(int argc, char **argv)
         return 2;
     }
     memset(&c, 0, sizeof(c));
-    ctx = ralloc_ctx(&st.r);
+    ctx = harness_ctx_try();
     if (ctx == NULL) {
         fprintf(stderr, "mtasts_ctx_new failed\n");
         return 1;
     }
-    st.base_blocks = st.r.live_blocks;
-    st.base_bytes = st.r.live_bytes;
+    st.base_blocks = harness_leaks();
+    st.base_bytes = harness_live_bytes();
     if (snprintf(manifest, sizeof(manifest), "%s/MANIFEST.tsv", argv[1]) >=
         (int)sizeof(manifest))
         return 2;
@@ -1013,9 +1012,9 @@ main(int argc, char **argv)
     }
     free(data);
     mtasts_ctx_free(ctx);
-    if (st.r.live_blocks != 0) {
+    if (harness_leaks() != 0) {
         printf("ERROR: %zu blocks still allocated after mtasts_ctx_free\n",
-               st.r.live_blocks);
+               harness_leaks());
         c.errors++;
     }
 

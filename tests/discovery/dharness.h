@@ -1,47 +1,12 @@
 /*
- * Small harness for the discovery suites: a counting, failing allocator
- * that checks the sizes passed back to it, and a scripted driver that
- * answers a lookup's questions from a table of canned answers.
+ * Scripted driver of the discovery suites: answers a lookup's questions
+ * from a table of canned answers. The allocator is the common one
+ * (tests/common/harness.h).
  */
 #ifndef MTASTS_DHARNESS_H
 #define MTASTS_DHARNESS_H
 
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <string.h>
-#include <cmocka.h>
-
-#include "mtasts.h"
-
-/* A string literal as (pointer, length) arguments. */
-#define S(lit) (lit), (sizeof(lit) - 1)
-
-/* ------------------------------------------------------------------ */
-/* Allocator                                                           */
-/* ------------------------------------------------------------------ */
-
-/* Forget all counters (live allocations included) and stop failing. */
-void dh_reset(void);
-/* Fail only the n-th allocation attempt (0-based) from now; -1 = never.
- * Resets the attempt and failure counters. */
-void dh_fail_at(long n);
-size_t dh_attempts(void); /* alloc/realloc attempts since dh_fail_at */
-size_t dh_failures(void); /* attempts made to fail */
-size_t dh_live(void);     /* live allocations */
-size_t dh_errors(void);   /* wrong size on free/realloc, unknown pointer,
-                             zero-size request, wrong user pointer */
-const struct mtasts_alloc *dh_alloc(void);
-
-/* A context on the checking allocator (asserts it was made). */
-mtasts_ctx *dh_ctx_new(void);
-/* Free ctx and assert no live allocation and no allocator error. */
-void dh_ctx_free(mtasts_ctx *ctx);
-
-/* cmocka fixtures: *state = a fresh checking context. */
-int dh_setup(void **state);
-int dh_teardown(void **state);
+#include "harness.h"
 
 /* ------------------------------------------------------------------ */
 /* Scripted discovery                                                  */

@@ -32,8 +32,8 @@ static mtasts_ctx *the_ctx;
 static int
 setup_ctx(void **state)
 {
-    dh_reset();
-    the_ctx = dh_ctx_new();
+    harness_reset();
+    the_ctx = harness_ctx_new();
     {
         struct pols *p = calloc(1, sizeof(*p));
 
@@ -55,9 +55,9 @@ teardown_ctx(void **state)
     mtasts_policy_free(p->testing);
     mtasts_policy_free(p->none);
     free(p);
-    dh_ctx_free(the_ctx);
+    harness_ctx_free(the_ctx);
     the_ctx = NULL;
-    dh_reset();
+    harness_reset();
     return 0;
 }
 

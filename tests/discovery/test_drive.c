@@ -327,7 +327,7 @@ hook_parameters_follow_options(void **state)
     mtasts_lookup_free(lk);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, dh_setup, dh_teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, harness_setup, harness_teardown)
 
 int
 main(void)

@@ -261,15 +261,15 @@ policy_domain_STS_ENF_9(void **state)
 static int
 setup_ctx(void **state)
 {
-    dh_reset();
-    *state = dh_ctx_new();
+    harness_reset();
+    *state = harness_ctx_new();
     return 0;
 }
 
 static int
 teardown_ctx(void **state)
 {
-    dh_ctx_free(*state);
+    harness_ctx_free(*state);
     return 0;
 }
 

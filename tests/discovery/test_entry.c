@@ -591,7 +591,7 @@ strict_byte_flips(void **state)
     /* some flips give another valid entry (a digit in a time), most not */
     assert_true(ok > 0);
     assert_true(ok < e.n);
-    assert_int_equal(dh_live(), 1); /* only the context */
+    assert_int_equal(harness_leaks(), 1); /* only the context */
 }
 
 /* Issue 9: every single-bit flip of a version-2 entry is refused, and
@@ -651,7 +651,7 @@ corrupt_bit_flips(void **state)
     assert_true(flips > 1000);
     assert_true(corrupt > flips / 2);
     assert_string_equal(mtasts_status_name(MTASTS_ECORRUPT), "MTASTS_ECORRUPT");
-    assert_int_equal(dh_live(), 1); /* only the context */
+    assert_int_equal(harness_leaks(), 1); /* only the context */
 }
 
 /* A version-2 entry whose check line is malformed is a syntax error at
@@ -792,23 +792,23 @@ decode_oom(void **state)
 
     build(&e, good_lines, BODY);
     for (n = 0;; n++) {
-        dh_fail_at(n);
+        harness_fail_at(n);
         ent = (mtasts_entry *)1;
         rc = mtasts_entry_decode(*state, (const uint8_t *)e.b, e.n, &ent, NULL);
-        if (dh_failures() == 0) {
+        if (harness_failures() == 0) {
             assert_int_equal(rc, MTASTS_OK);
             mtasts_entry_free(ent);
             break;
         }
         assert_int_equal(rc, MTASTS_ENOMEM);
         assert_null(ent);
-        assert_int_equal(dh_live(), 1);
+        assert_int_equal(harness_leaks(), 1);
     }
-    dh_fail_at(-1);
+    harness_fail_at(-1);
     assert_true(n >= 2); /* the entry and the policy */
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, dh_setup, dh_teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, harness_setup, harness_teardown)
 
 int
 main(void)

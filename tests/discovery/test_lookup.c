@@ -1773,7 +1773,7 @@ export_import_same_decisions_STS_CACHE_14(void **state)
     struct dh_answers as[4];
     struct dh_store st;
     struct dh_run r1, r2;
-    mtasts_ctx *ctx2 = dh_ctx_new();
+    mtasts_ctx *ctx2 = harness_ctx_new();
     size_t i, n1, n2;
 
     as[0] = ans_dns(MTASTS_DNS_TEMPFAIL);
@@ -1796,7 +1796,7 @@ export_import_same_decisions_STS_CACHE_14(void **state)
         mtasts_lookup_free(r2.lk);
     }
     mtasts_ctx_free(ctx2);
-    assert_int_equal(dh_live(), 1);
+    assert_int_equal(harness_leaks(), 1);
 }
 
 /* STS-CACHE-11 (partly): the pull API never blocks and never calls out.
@@ -2135,7 +2135,7 @@ result_and_why_names(void **state)
     assert_null(mtasts_why_name(-3));
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, dh_setup, dh_teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, harness_setup, harness_teardown)
 
 int
 main(void)

@@ -43,7 +43,7 @@ seed(mtasts_ctx *ctx, struct dh_store *st, const char *rec, const char *body,
     struct dh_answers a = ans(rec, body);
     struct dh_run r;
 
-    dh_fail_at(-1);
+    harness_fail_at(-1);
     st->present = 0;
     assert_int_equal(dh_lookup(ctx, DOM, st, t, 0, &a, &r), MTASTS_OK);
     assert_int_equal(dh_apply(st, r.lk), MTASTS_OK);
@@ -59,77 +59,86 @@ struct script {
     int outcome, why;
 };
 
+struct script_job {
+    mtasts_ctx *ctx;
+    const struct script *s;
+    struct dh_store *st, *out;
+};
+
+/* One run of a script; checks what a failed allocation leaves behind. */
+static int
+run_script(void *arg)
+{
+    const struct script_job *j = arg;
+    const struct script *s = j->s;
+    struct dh_run r;
+    int rc;
+
+    rc = dh_lookup(j->ctx, DOM, j->st, s->now, s->flags, &s->a, &r);
+    harness_disarm();
+    if (harness_failures() == 0) {
+        /* the script completed: the expected result */
+        assert_int_equal(rc, MTASTS_OK);
+        assert_int_equal(mtasts_lookup_outcome(r.lk), s->outcome);
+        assert_int_equal(mtasts_lookup_why(r.lk), s->why);
+        *j->out = *j->st;
+        assert_int_equal(dh_apply(j->out, r.lk), MTASTS_OK);
+        mtasts_lookup_free(r.lk);
+        return rc;
+    }
+    if (rc != MTASTS_ENOMEM)
+        print_message("%s: allocation %zu failed -> %s at stage %d\n", s->name,
+                      harness_attempts(), mtasts_status_name(rc), r.stage);
+    assert_int_equal(rc, MTASTS_ENOMEM);
+    assert_int_equal(harness_failures(), 1);
+    if (r.stage == 1) {
+        assert_null(r.lk);
+    } else {
+        static const char *const strs[] = {"v=STSv1; id=z"};
+        static const size_t lens[] = {13}, nstr[] = {1};
+        size_t need;
+
+        assert_non_null(r.lk);
+        /* fatal: every call reports the error */
+        assert_int_equal(mtasts_lookup_next(r.lk), MTASTS_ENOMEM);
+        assert_int_equal(mtasts_lookup_next(r.lk), MTASTS_ENOMEM);
+        assert_int_equal(
+            mtasts_lookup_put_txt(r.lk, MTASTS_DNS_OK, strs, lens, nstr, 1),
+            MTASTS_ENOMEM);
+        assert_int_equal(mtasts_lookup_put_fetch(r.lk, MTASTS_FETCH_OK, 200,
+                                                 S("text/plain"), S(ENFORCE)),
+                         MTASTS_ENOMEM);
+        assert_int_equal(mtasts_lookup_outcome(r.lk), 0);
+        assert_null(mtasts_lookup_policy(r.lk));
+        assert_int_equal(mtasts_lookup_entry_action(r.lk),
+                         MTASTS_ENTRY_ACTION_UNCHANGED);
+        assert_int_equal(mtasts_lookup_entry(r.lk, NULL, 0, &need),
+                         MTASTS_ESTATE);
+        mtasts_lookup_free(r.lk);
+    }
+    return rc;
+}
+
 /* Run one script under "fail the N-th allocation" for every N. */
 static void
 sweep(mtasts_ctx *ctx, const struct script *s)
 {
-    struct dh_store *st = malloc(sizeof(*st));
-    struct dh_store *out = malloc(sizeof(*out));
-    size_t base;
-    long n;
+    struct script_job j;
+    size_t steps;
 
-    assert_non_null(st);
-    assert_non_null(out);
-    st->present = 0;
+    j.ctx = ctx;
+    j.s = s;
+    j.st = malloc(sizeof(*j.st));
+    j.out = malloc(sizeof(*j.out));
+    assert_non_null(j.st);
+    assert_non_null(j.out);
+    j.st->present = 0;
     if (s->seed_rec != NULL)
-        seed(ctx, st, s->seed_rec, s->seed_body, T0);
-    base = dh_live();
-    for (n = 0;; n++) {
-        struct dh_run r;
-        int rc;
-
-        dh_fail_at(n);
-        rc = dh_lookup(ctx, DOM, st, s->now, s->flags, &s->a, &r);
-        if (dh_failures() == 0) {
-            /* the script completed: the expected result */
-            assert_int_equal(rc, MTASTS_OK);
-            assert_int_equal(mtasts_lookup_outcome(r.lk), s->outcome);
-            assert_int_equal(mtasts_lookup_why(r.lk), s->why);
-            *out = *st;
-            assert_int_equal(dh_apply(out, r.lk), MTASTS_OK);
-            mtasts_lookup_free(r.lk);
-            break;
-        }
-        if (rc != MTASTS_ENOMEM)
-            print_message("%s: allocation %ld failed -> %s at stage %d\n",
-                          s->name, n, mtasts_status_name(rc), r.stage);
-        assert_int_equal(rc, MTASTS_ENOMEM);
-        assert_int_equal(dh_failures(), 1);
-        if (r.stage == 1) {
-            assert_null(r.lk);
-        } else {
-            static const char *const strs[] = {"v=STSv1; id=z"};
-            static const size_t lens[] = {13}, nstr[] = {1};
-            size_t need;
-
-            assert_non_null(r.lk);
-            /* fatal: every call reports the error */
-            assert_int_equal(mtasts_lookup_next(r.lk), MTASTS_ENOMEM);
-            assert_int_equal(mtasts_lookup_next(r.lk), MTASTS_ENOMEM);
-            assert_int_equal(
-                mtasts_lookup_put_txt(r.lk, MTASTS_DNS_OK, strs, lens, nstr, 1),
-                MTASTS_ENOMEM);
-            assert_int_equal(mtasts_lookup_put_fetch(r.lk, MTASTS_FETCH_OK, 200,
-                                                     S("text/plain"),
-                                                     S(ENFORCE)),
-                             MTASTS_ENOMEM);
-            assert_int_equal(mtasts_lookup_outcome(r.lk), 0);
-            assert_null(mtasts_lookup_policy(r.lk));
-            assert_int_equal(mtasts_lookup_entry_action(r.lk),
-                             MTASTS_ENTRY_ACTION_UNCHANGED);
-            assert_int_equal(mtasts_lookup_entry(r.lk, NULL, 0, &need),
-                             MTASTS_ESTATE);
-            mtasts_lookup_free(r.lk);
-        }
-        assert_int_equal(dh_live(), base);
-        assert_int_equal(dh_errors(), 0);
-        assert_true(n < 1000);
-    }
-    dh_fail_at(-1);
-    print_message("%s: %ld allocation points\n", s->name, n);
-    assert_int_equal(dh_live(), base);
-    free(st);
-    free(out);
+        seed(ctx, j.st, s->seed_rec, s->seed_body, T0);
+    steps = harness_oom_sweep(s->name, run_script, &j, HARNESS_SWEEP_AT);
+    print_message("%s: %zu allocation points\n", s->name, steps);
+    free(j.st);
+    free(j.out);
 }
 
 static void
@@ -270,25 +279,25 @@ oom_entry_codec(void **state)
     assert_non_null(buf);
     seed(*state, st, "v=STSv1; id=a", ENFORCE, T0);
     for (n = 0;; n++) {
-        dh_fail_at(n);
+        harness_fail_at(n);
         e = NULL;
         rc = mtasts_entry_decode(*state, st->buf, st->len, &e, NULL);
-        if (dh_failures() == 0) {
+        if (harness_failures() == 0) {
             assert_int_equal(rc, MTASTS_OK);
             break;
         }
         assert_int_equal(rc, MTASTS_ENOMEM);
         assert_null(e);
-        assert_int_equal(dh_live(), 1);
+        assert_int_equal(harness_leaks(), 1);
     }
     /* encoding allocates nothing */
-    dh_fail_at(0);
+    harness_fail_at(0);
     assert_int_equal(mtasts_entry_encode(e, buf, sizeof(st->buf), &need),
                      MTASTS_OK);
-    assert_int_equal(dh_attempts(), 0);
+    assert_int_equal(harness_attempts(), 0);
     assert_int_equal(need, st->len);
     assert_memory_equal(buf, st->buf, need);
-    dh_fail_at(-1);
+    harness_fail_at(-1);
     mtasts_entry_free(e);
     free(buf);
     free(st);
@@ -318,33 +327,30 @@ sync_fetch(void *user, mtasts_lookup *lk, const char *u, size_t ul,
     return 0;
 }
 
-static void
-oom_drive(void **state)
+static int
+run_drive(void *arg)
 {
     static const struct mtasts_io io = {MTASTS_IO_VERSION, sync_txt, sync_fetch,
                                         NULL};
     struct dh_answers a = ans("v=STSv1; id=a", ENFORCE);
-    mtasts_lookup *lk;
-    long n;
+    mtasts_lookup *lk = NULL;
     int rc;
 
-    for (n = 0;; n++) {
-        dh_fail_at(n);
-        lk = NULL;
-        rc = mtasts_lookup_new(*state, S(DOM), NULL, 0, T0, 0, &lk);
-        if (rc == MTASTS_OK)
-            rc = mtasts_lookup_drive(lk, &io, &a);
-        if (dh_failures() == 0) {
-            assert_int_equal(rc, MTASTS_OK);
-            assert_int_equal(mtasts_lookup_outcome(lk), MTASTS_OUTCOME_APPLY);
-            mtasts_lookup_free(lk);
-            break;
-        }
-        assert_int_equal(rc, MTASTS_ENOMEM);
-        mtasts_lookup_free(lk);
-        assert_int_equal(dh_live(), 1);
-    }
-    dh_fail_at(-1);
+    rc = mtasts_lookup_new(arg, S(DOM), NULL, 0, T0, 0, &lk);
+    if (rc == MTASTS_OK)
+        rc = mtasts_lookup_drive(lk, &io, &a);
+    harness_disarm();
+    if (rc == MTASTS_OK)
+        assert_int_equal(mtasts_lookup_outcome(lk), MTASTS_OUTCOME_APPLY);
+    mtasts_lookup_free(lk);
+    return rc;
+}
+
+static void
+oom_drive(void **state)
+{
+    harness_oom_sweep("drive", run_drive, *state, HARNESS_SWEEP_AT);
+    assert_int_equal(harness_leaks(), 1);
 }
 
 /* A context cannot be made without memory either. */
@@ -354,13 +360,13 @@ oom_ctx_new(void **state)
     mtasts_ctx *ctx = (mtasts_ctx *)1;
 
     (void)state;
-    dh_fail_at(0);
-    assert_int_equal(mtasts_ctx_new(dh_alloc(), &ctx), MTASTS_ENOMEM);
+    harness_fail_at(0);
+    assert_int_equal(mtasts_ctx_new(harness_alloc(), &ctx), MTASTS_ENOMEM);
     assert_null(ctx);
-    dh_fail_at(-1);
+    harness_fail_at(-1);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, dh_setup, dh_teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, harness_setup, harness_teardown)
 
 int
 main(void)

@@ -7,10 +7,7 @@
 #include <unistd.h>
 
 #include "gzt.h"
-
-#ifndef GZT_SRC_DIR
-#define GZT_SRC_DIR "."
-#endif
+#include "harness.h"
 
 void
 bytes_free(struct bytes *b)
@@ -33,36 +30,18 @@ struct bytes
 read_file(const char *path)
 {
     struct bytes b = {NULL, 0};
-    size_t cap = 0, got;
-    FILE *f = fopen(path, "rb");
 
-    if (f == NULL)
-        return b;
-    for (;;) {
-        if (b.n == cap) {
-            cap = cap != 0 ? cap * 2 : 65536;
-            b.p = xrealloc(b.p, cap);
-        }
-        got = fread(b.p + b.n, 1, cap - b.n, f);
-        if (got == 0)
-            break;
-        b.n += got;
-    }
-    if (ferror(f))
-        bytes_free(&b);
-    else if (b.p == NULL)
-        b.p = xrealloc(NULL, 1);
-    fclose(f);
+    b.p = harness_load(path, &b.n);
     return b;
 }
 
 struct bytes
 read_src(const char *rel)
 {
-    char path[4096];
+    struct bytes b = {NULL, 0};
 
-    snprintf(path, sizeof(path), "%s/%s", GZT_SRC_DIR, rel);
-    return read_file(path);
+    b.p = harness_load_src(rel, &b.n);
+    return b;
 }
 
 uint32_t

@@ -21,7 +21,7 @@
 #endif
 
 #include "mtasts.h"
-#include "galloc.h"
+#include "harness.h"
 #include "gzt.h"
 
 static mtasts_ctx *ctx;
@@ -29,10 +29,10 @@ static mtasts_ctx *ctx;
 static int
 setup(void **state)
 {
-    struct mtasts_alloc a = galloc_table(1);
+    struct mtasts_alloc a = harness_table(1);
 
     (void)state;
-    galloc_reset();
+    harness_reset();
     assert_int_equal(mtasts_ctx_new(&a, &ctx), MTASTS_OK);
     return 0;
 }
@@ -43,8 +43,7 @@ teardown(void **state)
     (void)state;
     mtasts_ctx_free(ctx);
     ctx = NULL;
-    assert_int_equal(galloc_live_blocks(), 0);
-    assert_int_equal(galloc_errors(), 0);
+    harness_assert_clean();
     return 0;
 }
 
@@ -198,7 +197,7 @@ test_round_trip_generated(void **state)
 static void
 test_no_realloc(void **state)
 {
-    struct mtasts_alloc a = galloc_table(0);
+    struct mtasts_alloc a = harness_table(0);
     mtasts_ctx *c2;
     mtasts_buf *z, *u;
     struct bytes b = data_text(50000, 9);
@@ -1051,21 +1050,21 @@ test_bomb(void **state)
     g = bomb(nmatch, 0, (uint32_t)(1 + nmatch * 258));
     print_message("bomb: %zu bytes -> %zu bytes\n", g.n, 1 + nmatch * 258);
     assert_true(1 + nmatch * 258 > (size_t)100 << 20);
-    galloc_reset();
+    harness_fail_at(-1); /* counters and peak from here */
     assert_int_equal(gunzip_rc(g.p, g.n, cap, NULL, &d), MTASTS_ETOOBIG);
     assert_int_equal(d.reason, MTASTS_R_TOO_BIG);
     assert_true(d.offset > 0 && d.offset < g.n);
     print_message("bomb: largest allocation %zu, peak live %zu, cap %zu\n",
-                  galloc_largest(), galloc_peak_bytes(), cap);
-    assert_true(galloc_largest() <= cap + 64);
-    assert_true(galloc_peak_bytes() <= cap + 64 + 16384);
+                  harness_largest(), harness_peak_bytes(), cap);
+    assert_true(harness_largest() <= cap + 64);
+    assert_true(harness_peak_bytes() <= cap + 64 + 16384);
     /* and with a lying ISIZE of 0 the buffer grows to the cap only */
     bytes_free(&g);
     g = bomb(nmatch, 0, 0);
-    galloc_reset();
+    harness_fail_at(-1); /* counters and peak from here */
     assert_int_equal(gunzip_rc(g.p, g.n, cap, NULL, &d), MTASTS_ETOOBIG);
-    assert_true(galloc_largest() <= cap + 64);
-    assert_true(galloc_peak_bytes() <= cap + 64 + 16384);
+    assert_true(harness_largest() <= cap + 64);
+    assert_true(harness_peak_bytes() <= cap + 64 + 16384);
     /* a tiny cap */
     assert_int_equal(gunzip_rc(g.p, g.n, 1000, NULL, &d), MTASTS_ETOOBIG);
     bytes_free(&g);

@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "mtasts.h"
-#include "galloc.h"
+#include "harness.h"
 #include "gzt.h"
 
 static mtasts_ctx *ctx;
@@ -36,44 +36,39 @@ run(const struct job *j, mtasts_buf **out, struct mtasts_diag *d)
     return mtasts_gzip(ctx, j->in, j->n, j->level, out);
 }
 
+/* One run of j: with no failed allocation it must give j->expect (then
+ * reported as MTASTS_OK to the sweep); with one, ENOMEM in status and
+ * diag and no output. */
+static int
+run_job(void *arg)
+{
+    const struct job *j = arg;
+    struct mtasts_diag d;
+    mtasts_buf *out = (mtasts_buf *)(uintptr_t)1;
+    int rc = run(j, &out, &d);
+
+    if (harness_failures() == 0) {
+        assert_int_equal(rc, j->expect);
+        if (rc == MTASTS_OK)
+            assert_non_null(out);
+        else
+            assert_null(out);
+        mtasts_buf_free(out);
+        return MTASTS_OK;
+    }
+    assert_null(out);
+    if (j->inflate && rc == MTASTS_ENOMEM)
+        assert_int_equal(d.code, MTASTS_ENOMEM);
+    return rc;
+}
+
 static void
 sweep(const struct job *j, const char *name)
 {
-    size_t base = galloc_live_blocks(), steps = 0;
-    struct mtasts_diag d;
-    mtasts_buf *out;
-    int persistent, rc;
-    long n;
+    size_t steps;
 
-    for (persistent = 0; persistent <= 1; persistent++) {
-        for (n = 0;; n++) {
-            assert_true(n < 100000);
-            galloc_fail(n, persistent);
-            out = (mtasts_buf *)(uintptr_t)1;
-            rc = run(j, &out, &d);
-            if (galloc_refused() == 0) {
-                galloc_fail(-1, 0);
-                assert_int_equal(rc, j->expect);
-                if (rc == MTASTS_OK)
-                    assert_non_null(out);
-                else
-                    assert_null(out);
-                mtasts_buf_free(out);
-                break;
-            }
-            galloc_fail(-1, 0);
-            if (rc != MTASTS_ENOMEM || out != NULL ||
-                galloc_live_blocks() != base)
-                print_error("%s: step %ld: rc %d\n", name, n, rc);
-            assert_int_equal(rc, MTASTS_ENOMEM);
-            assert_null(out);
-            if (j->inflate)
-                assert_int_equal(d.code, MTASTS_ENOMEM);
-            assert_int_equal(galloc_live_blocks(), base);
-            steps++;
-        }
-    }
-    assert_int_equal(galloc_errors(), 0);
+    steps = harness_oom_sweep(name, run_job, (void *)(uintptr_t)j,
+                              HARNESS_SWEEP_BOTH);
     print_message("%-28s %zu failing steps\n", name, steps);
 }
 
@@ -155,10 +150,10 @@ test_oom_gunzip(void **state)
 static int
 setup(void **state)
 {
-    struct mtasts_alloc a = galloc_table(1);
+    struct mtasts_alloc a = harness_table(1);
 
     (void)state;
-    galloc_reset();
+    harness_reset();
     assert_int_equal(mtasts_ctx_new(&a, &ctx), MTASTS_OK);
     return 0;
 }
@@ -168,8 +163,7 @@ teardown(void **state)
 {
     (void)state;
     mtasts_ctx_free(ctx);
-    assert_int_equal(galloc_live_blocks(), 0);
-    assert_int_equal(galloc_errors(), 0);
+    harness_assert_clean();
     return 0;
 }
 

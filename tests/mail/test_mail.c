@@ -25,10 +25,9 @@
 
 #include <cmocka.h>
 
-#include "ralloc.h"
+#include "harness.h"
 #include "mtasts.h"
 
-static struct ralloc mc;
 static mtasts_ctx *ctx;
 
 /* mtasts_tlsrpt_filename_format() and _parse() with the parts spread out
@@ -115,7 +114,7 @@ static int
 setup(void **state)
 {
     (void)state;
-    ctx = ralloc_ctx(&mc);
+    ctx = harness_ctx_try();
     return ctx == NULL;
 }
 
@@ -124,8 +123,8 @@ teardown(void **state)
 {
     (void)state;
     mtasts_ctx_free(ctx);
-    assert_int_equal(mc.live_blocks, 0);
-    assert_int_equal(mc.mismatches, 0);
+    assert_int_equal(harness_leaks(), 0);
+    assert_int_equal(harness_errors(), 0);
     return 0;
 }
 
@@ -1252,7 +1251,7 @@ test_round_trip_corpus(void **state)
 
         snprintf(path, sizeof(path), "%s/corpus/reports/%s", SRC_DIR,
                  corpus_json[i]);
-        in = ralloc_slurp(path, &len);
+        in = harness_load(path, &len);
         assert_non_null(in);
         r = parse_report((const char *)in, len);
         json = canonical(r, &jl);
@@ -1355,7 +1354,7 @@ test_corpus_emails(void **state)
         int mis = -1, rc;
 
         snprintf(path, sizeof(path), "%s/corpus/reports/%s", SRC_DIR, c->file);
-        in = ralloc_slurp(path, &len);
+        in = harness_load(path, &len);
         assert_non_null(in);
         exact = malloc(len); /* exactly len bytes: ASan sees overreads */
         assert_non_null(exact);
@@ -1381,7 +1380,7 @@ test_corpus_emails(void **state)
 
                 snprintf(path, sizeof(path), "%s/corpus/reports/%s", SRC_DIR,
                          c->json);
-                j = ralloc_slurp(path, &jl);
+                j = harness_load(path, &jl);
                 assert_non_null(j);
                 want = parse_report((const char *)j, jl);
                 a = canonical(want, &al);

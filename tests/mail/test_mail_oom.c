@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "ralloc.h"
+#include "harness.h"
 #include "mtasts.h"
 
 /* mtasts_tlsrpt_mail_build() with NUL-terminated test strings */
@@ -40,14 +40,13 @@ mail_build5(const mtasts_tlsrpt_report *r, const char *from, const char *to,
     return mtasts_tlsrpt_mail_build(r, &f, flags, ret);
 }
 
-static struct ralloc mc;
 static mtasts_ctx *ctx;
 
 static int
 setup(void **state)
 {
     (void)state;
-    ctx = ralloc_ctx(&mc);
+    ctx = harness_ctx_try();
     return ctx == NULL;
 }
 
@@ -56,8 +55,8 @@ teardown(void **state)
 {
     (void)state;
     mtasts_ctx_free(ctx);
-    assert_int_equal(mc.live_blocks, 0);
-    assert_int_equal(mc.mismatches, 0);
+    assert_int_equal(harness_leaks(), 0);
+    assert_int_equal(harness_errors(), 0);
     return 0;
 }
 
@@ -70,82 +69,100 @@ load_report(const char *name)
     mtasts_tlsrpt_report *r = NULL;
 
     snprintf(path, sizeof(path), "%s/corpus/reports/%s", SRC_DIR, name);
-    in = ralloc_slurp(path, &len);
+    in = harness_load(path, &len);
     assert_non_null(in);
     assert_int_equal(mtasts_tlsrpt_report_parse(ctx, in, len, 0, &r, NULL), 0);
     free(in);
     return r;
 }
 
+struct body_job {
+    const mtasts_tlsrpt_report *r;
+    unsigned flags;
+};
+
+static int
+run_https_body(void *arg)
+{
+    const struct body_job *j = arg;
+    mtasts_buf *b = (mtasts_buf *)(uintptr_t)1;
+    const char *ct = NULL;
+    int rc = mtasts_tlsrpt_https_body_build(j->r, j->flags, &b, &ct, NULL);
+
+    if (rc == MTASTS_OK)
+        mtasts_buf_free(b);
+    else
+        assert_null(b);
+    return rc;
+}
+
 static void
 sweep_mail(const mtasts_tlsrpt_report *r, const char *submitter, unsigned flags,
            mtasts_buf **ret_ok)
 {
-    size_t base = mc.live_blocks;
+    size_t base = harness_leaks();
+    struct body_job bj;
     long k;
     int rc;
 
     for (k = 0;; k++) {
         mtasts_buf *m = (mtasts_buf *)&k;
 
-        ralloc_reset(&mc, k);
+        harness_fail_at(k);
         rc = mail_build5(r, "a@b.example", "c@d.example", submitter,
                          "Fri, 02 Apr 2016 01:00:00 +0000", "1@b.example",
                          flags, &m);
-        if (!mc.failed) {
+        if (harness_failures() == 0) {
             assert_int_equal(rc, MTASTS_OK);
             *ret_ok = m;
             break;
         }
         assert_int_equal(rc, MTASTS_ENOMEM);
         assert_null(m);
-        assert_int_equal(mc.live_blocks, base);
+        assert_int_equal(harness_leaks(), base);
     }
     assert_true(k > 0);
-    for (k = 0;; k++) {
-        mtasts_buf *b = (mtasts_buf *)&k;
-        const char *ct = NULL;
+    bj.r = r;
+    bj.flags = flags;
+    harness_oom_sweep("https body", run_https_body, &bj, HARNESS_SWEEP_AT);
+    harness_fail_at(-1);
+}
 
-        ralloc_reset(&mc, k);
-        rc = mtasts_tlsrpt_https_body_build(r, flags, &b, &ct, NULL);
-        if (!mc.failed) {
-            assert_int_equal(rc, MTASTS_OK);
-            mtasts_buf_free(b);
-            break;
-        }
-        assert_int_equal(rc, MTASTS_ENOMEM);
-        assert_null(b);
-        assert_int_equal(mc.live_blocks, base + 1);
+struct ingest_job {
+    const uint8_t *msg;
+    size_t n;
+    unsigned flags;
+};
+
+static int
+run_ingest(void *arg)
+{
+    const struct ingest_job *j = arg;
+    struct mtasts_diag d = MTASTS_DIAG_INIT;
+    mtasts_tlsrpt_report *got = (mtasts_tlsrpt_report *)&d;
+    int rc;
+
+    rc = mtasts_tlsrpt_mail_ingest(ctx, j->msg, j->n, MTASTS_DKIM_PASS,
+                                   j->flags, &got, NULL, &d);
+    if (rc == MTASTS_OK) {
+        mtasts_tlsrpt_report_free(got);
+        return rc;
     }
-    ralloc_reset(&mc, -1);
+    if (rc == MTASTS_ENOMEM)
+        assert_int_equal(d.code, MTASTS_ENOMEM);
+    assert_null(got);
+    return rc;
 }
 
 static void
 sweep_ingest(const uint8_t *msg, size_t n, unsigned flags)
 {
-    size_t base = mc.live_blocks;
-    long k;
-    int rc;
+    struct ingest_job j;
 
-    for (k = 0;; k++) {
-        struct mtasts_diag d = MTASTS_DIAG_INIT;
-        mtasts_tlsrpt_report *got = (mtasts_tlsrpt_report *)&k;
-
-        ralloc_reset(&mc, k);
-        rc = mtasts_tlsrpt_mail_ingest(ctx, msg, n, MTASTS_DKIM_PASS, flags,
-                                       &got, NULL, &d);
-        if (!mc.failed) {
-            assert_int_equal(rc, MTASTS_OK);
-            mtasts_tlsrpt_report_free(got);
-            break;
-        }
-        assert_int_equal(rc, MTASTS_ENOMEM);
-        assert_int_equal(d.code, MTASTS_ENOMEM);
-        assert_null(got);
-        assert_int_equal(mc.live_blocks, base);
-    }
-    assert_true(k > 0);
-    ralloc_reset(&mc, -1);
+    j.msg = msg;
+    j.n = n;
+    j.flags = flags;
+    harness_oom_sweep("mail ingest", run_ingest, &j, HARNESS_SWEEP_AT);
 }
 
 static const char *const reports[][2] = {
@@ -196,7 +213,7 @@ test_oom_corpus_emails(void **state)
         size_t len = 0;
 
         snprintf(path, sizeof(path), "%s/corpus/reports/%s", SRC_DIR, files[i]);
-        in = ralloc_slurp(path, &len);
+        in = harness_load(path, &len);
         assert_non_null(in);
         sweep_ingest(in, len, 0);
         free(in);

@@ -10,7 +10,7 @@
 #include <cmocka.h>
 
 #include "mtasts.h"
-#include "ralloc.h"
+#include "harness.h"
 
 /* RFC 8460 Appendix B, with the wrapped additional-information URL joined
  * into one line (doc/requirements.md, Appendix A); mx-host is a bare string as

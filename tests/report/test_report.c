@@ -17,7 +17,6 @@
 #define GOLDEN_DIR "golden"
 #endif
 
-static struct ralloc ra;
 static mtasts_ctx *ctx;
 
 #define W(x) MTASTS_WARN_BIT(MTASTS_W_##x)
@@ -26,7 +25,7 @@ static int
 setup(void **state)
 {
     (void)state;
-    ctx = ralloc_ctx(&ra);
+    ctx = harness_ctx_try();
     return ctx == NULL;
 }
 
@@ -35,8 +34,8 @@ teardown(void **state)
 {
     (void)state;
     mtasts_ctx_free(ctx);
-    assert_int_equal(ra.live_blocks, 0);
-    assert_int_equal(ra.mismatches, 0);
+    assert_int_equal(harness_leaks(), 0);
+    assert_int_equal(harness_errors(), 0);
     return 0;
 }
 
@@ -1844,9 +1843,9 @@ corpus_all(void **state)
             !has_suffix(de->d_name, ".json.gz"))
             continue;
         snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-        in = ralloc_slurp(path, &n);
+        in = harness_load(path, &n);
         assert_non_null(in);
-        base = ra.live_bytes;
+        base = harness_live_bytes();
         rc = parse_n(in, n, 0, &r, NULL);
         if (rc != MTASTS_OK) {
             /* the one invalid report of the corpus */
@@ -1856,7 +1855,7 @@ corpus_all(void **state)
         }
         files++;
         /* memory of the model, without the context */
-        mem = ra.live_bytes - base;
+        mem = harness_live_bytes() - base;
         if (!has_suffix(de->d_name, ".gz")) {
             if (mem * 2 > n * 3)
                 print_error("%s: %zu bytes for %zu of JSON\n", de->d_name, mem,
@@ -1884,7 +1883,7 @@ corpus_all(void **state)
             p1 = c1;
             if (has_suffix(de->d_name, ".json")) {
                 snprintf(gpath, sizeof(gpath), "%s/%s", GOLDEN_DIR, de->d_name);
-                gold = ralloc_slurp(gpath, &gn);
+                gold = harness_load(gpath, &gn);
                 if (gold == NULL)
                     print_error("missing golden %s\n", gpath);
                 assert_non_null(gold);
@@ -1946,14 +1945,14 @@ memory_large(void **state)
     size_t l;
 
     (void)state;
-    base = ra.live_bytes;
-    ralloc_reset(&ra, -1);
+    base = harness_live_bytes();
+    harness_fail_at(-1);
     r = ok_n(js, n, 0);
-    mem = ra.live_bytes - base;
+    mem = harness_live_bytes() - base;
     print_message("synthetic report: %zu bytes of JSON, model %zu bytes "
                   "(%.2fx), peak during parse %zu bytes (%.2fx)\n",
-                  n, mem, (double)mem / (double)n, ra.peak_bytes - base,
-                  (double)(ra.peak_bytes - base) / (double)n);
+                  n, mem, (double)mem / (double)n, harness_peak_bytes() - base,
+                  (double)(harness_peak_bytes() - base) / (double)n);
     assert_true(mem * 2 <= n * 3);
     c = ser(r, 0, &l);
     mtasts_tlsrpt_report_free(r);

@@ -9,14 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static struct ralloc ra;
 static mtasts_ctx *ctx;
 
 static int
 setup(void **state)
 {
     (void)state;
-    ctx = ralloc_ctx(&ra);
+    ctx = harness_ctx_try();
     return ctx == NULL;
 }
 
@@ -25,25 +24,44 @@ teardown(void **state)
 {
     (void)state;
     mtasts_ctx_free(ctx);
-    assert_int_equal(ra.live_blocks, 0);
-    assert_int_equal(ra.mismatches, 0);
+    assert_int_equal(harness_leaks(), 0);
+    assert_int_equal(harness_errors(), 0);
     return 0;
+}
+
+struct format_job {
+    const mtasts_tlsrpt_report *r;
+    unsigned flags;
+};
+
+static int
+run_format(void *arg)
+{
+    const struct format_job *j = arg;
+    mtasts_buf *b = NULL;
+    int rc = mtasts_tlsrpt_report_format(j->r, j->flags, &b);
+
+    if (rc == MTASTS_OK)
+        mtasts_buf_free(b);
+    else
+        assert_null(b);
+    return rc;
 }
 
 static void
 sweep(const void *in, size_t n, unsigned pflags)
 {
-    size_t base = ra.live_blocks, held;
+    size_t base = harness_leaks();
+    struct format_job fj;
     long k;
     mtasts_tlsrpt_report *r = NULL;
     int rc;
-    unsigned flags;
 
     for (k = 0;; k++) {
         struct mtasts_diag d = MTASTS_DIAG_INIT;
-        ralloc_reset(&ra, k);
+        harness_fail_at(k);
         rc = mtasts_tlsrpt_report_parse(ctx, in, n, pflags, &r, &d);
-        if (!ra.failed) {
+        if (harness_failures() == 0) {
             assert_int_equal(rc, MTASTS_OK);
             break;
         }
@@ -52,33 +70,18 @@ sweep(const void *in, size_t n, unsigned pflags)
         assert_int_equal(rc, MTASTS_ENOMEM);
         assert_int_equal(d.code, MTASTS_ENOMEM);
         assert_null(r);
-        assert_int_equal(ra.live_blocks, base);
+        assert_int_equal(harness_leaks(), base);
     }
     assert_true(k > 0);
-    held = ra.live_blocks; /* the report's own blocks */
-    for (flags = 0; flags <= MTASTS_JSON_F_PRETTY; flags++) {
-        for (k = 0;; k++) {
-            mtasts_buf *b = NULL;
-            ralloc_reset(&ra, k);
-            rc = mtasts_tlsrpt_report_format(r, flags, &b);
-            if (!ra.failed) {
-                assert_int_equal(rc, MTASTS_OK);
-                mtasts_buf_free(b);
-                break;
-            }
-            /* a failed shrink at the end is harmless */
-            if (rc == MTASTS_OK) {
-                mtasts_buf_free(b);
-                continue;
-            }
-            assert_int_equal(rc, MTASTS_ENOMEM);
-            assert_null(b);
-            assert_int_equal(ra.live_blocks, held);
-        }
+    for (fj.flags = 0; fj.flags <= MTASTS_JSON_F_PRETTY; fj.flags++) {
+        fj.r = r;
+        /* a failed shrink at the end is harmless */
+        harness_oom_sweep("report format", run_format, &fj,
+                          HARNESS_SWEEP_AT | HARNESS_SWEEP_OK_ON_FAIL);
     }
-    ralloc_reset(&ra, -1);
+    harness_fail_at(-1);
     mtasts_tlsrpt_report_free(r);
-    assert_int_equal(ra.live_blocks, base);
+    assert_int_equal(harness_leaks(), base);
 }
 
 static void
@@ -96,7 +99,7 @@ oom_gzip(void **state)
     size_t n;
 
     (void)state;
-    ralloc_reset(&ra, -1);
+    harness_fail_at(-1);
     assert_int_equal(
         mtasts_gzip(ctx, (const uint8_t *)APP_B, strlen(APP_B), 6, &gz), 0);
     g = mtasts_buf_data(gz, &n);

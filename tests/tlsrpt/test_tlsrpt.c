@@ -19,10 +19,9 @@
 #include <string.h>
 
 #include "mtasts.h"
-#include "ralloc.h"
+#include "harness.h"
 
 struct fixture {
-    struct ralloc t;
     mtasts_ctx *ctx;
 };
 
@@ -32,7 +31,7 @@ setup(void **state)
     struct fixture *f = calloc(1, sizeof(*f));
 
     assert_non_null(f);
-    f->ctx = ralloc_ctx(&f->t);
+    f->ctx = harness_ctx_try();
     assert_non_null(f->ctx);
     *state = f;
     return 0;
@@ -44,8 +43,8 @@ teardown(void **state)
     struct fixture *f = *state;
 
     mtasts_ctx_free(f->ctx);
-    assert_int_equal(f->t.live_blocks, 0);
-    assert_int_equal(f->t.mismatches, 0);
+    assert_int_equal(harness_leaks(), 0);
+    assert_int_equal(harness_errors(), 0);
     free(f);
     return 0;
 }
@@ -1075,14 +1074,14 @@ test_limits(void **state)
         MTASTS_ETOOBIG);
     assert_null(rec);
     assert_int_equal(d.reason, MTASTS_R_TOO_BIG);
-    f->t.attempts = 0;
+    harness_fail_at(-1); /* count attempts from here */
     assert_int_equal(mtasts_tlsrpt_record_select(f->ctx, parts, lens, nstr, 1,
                                                  0, &out, &rec, &d),
                      MTASTS_OK);
     assert_int_equal(out, MTASTS_SELECT_INVALID);
     assert_int_equal(d.code, MTASTS_ETOOBIG);
     assert_int_equal(d.reason, MTASTS_R_TOO_BIG);
-    assert_int_equal(f->t.attempts, 0); /* refused before joining */
+    assert_int_equal(harness_attempts(), 0); /* refused before joining */
     nstr[0] = 1;
     lens[0] = 34;
     parts[0] = s;
@@ -1100,32 +1099,39 @@ test_limits(void **state)
 
 /* ---- OOM sweep ---- */
 
+typedef int (*rec_op)(mtasts_ctx *, mtasts_tlsrpt_record **);
+
+struct rec_job {
+    mtasts_ctx *ctx;
+    rec_op op;
+};
+
+static int
+run_rec(void *arg)
+{
+    const struct rec_job *j = arg;
+    mtasts_tlsrpt_record *rec = NULL;
+    int rc = j->op(j->ctx, &rec);
+
+    if (rc != MTASTS_OK) {
+        assert_null(rec);
+        return rc;
+    }
+    assert_non_null(rec);
+    mtasts_tlsrpt_record_free(rec);
+    return rc;
+}
+
 /* Run op with allocation k failing, for k = 0, 1, ... until it succeeds:
  * each failure is MTASTS_ENOMEM and leaves nothing allocated. */
 static void
-sweep(struct fixture *f, int (*op)(mtasts_ctx *, mtasts_tlsrpt_record **))
+sweep(struct fixture *f, rec_op op)
 {
-    mtasts_tlsrpt_record *rec;
-    size_t k, base = f->t.live_blocks;
-    int rc;
+    struct rec_job j;
 
-    for (k = 0; k < 100; k++) {
-        rec = NULL;
-        ralloc_reset(&f->t, (long)k);
-        rc = op(f->ctx, &rec);
-        f->t.fail_at = -1;
-        if (!f->t.failed) {
-            assert_int_equal(rc, MTASTS_OK);
-            assert_non_null(rec);
-            mtasts_tlsrpt_record_free(rec);
-            assert_int_equal(f->t.live_blocks, base);
-            return;
-        }
-        assert_int_equal(rc, MTASTS_ENOMEM);
-        assert_null(rec);
-        assert_int_equal(f->t.live_blocks, base);
-    }
-    fail_msg("operation never succeeded");
+    j.ctx = f->ctx;
+    j.op = op;
+    harness_oom_sweep("tlsrpt record", run_rec, &j, HARNESS_SWEEP_AT);
 }
 
 static const char many_text[] =

@@ -34,67 +34,50 @@ pbuild(mtasts_ctx *c, int mode, uint32_t max_age, const char *const *mx,
     return mtasts_policy_build(c, &m, ret, d);
 }
 
-#define MAX_STEPS 1000
-
 /* One operation under test. Creates an object through *ret (set to a
  * non-NULL junk value before the call so a missed reset is visible). */
 typedef int (*op_fn)(mtasts_ctx *ctx, void **ret, struct mtasts_diag *d);
 typedef void (*free_fn)(void *obj);
 typedef void (*check_fn)(const void *obj);
 
-static void
-sweep_mode(mtasts_ctx *ctx, op_fn op, free_fn fr, check_fn check,
-           int persistent, const char *name)
+struct job {
+    mtasts_ctx *ctx;
+    op_fn op;
+    free_fn fr;
+    check_fn check;
+};
+
+static int
+run_job(void *arg)
 {
+    const struct job *j = arg;
     struct mtasts_diag d = MTASTS_DIAG_INIT;
-    size_t baseline = harness_leaks(), bytes = harness_live_bytes();
-    size_t failed;
-    long n;
-    void *obj;
+    void *obj = (void *)(uintptr_t)1;
     int rc;
 
-    for (n = 0; n < MAX_STEPS; n++) {
-        if (persistent)
-            harness_fail_from(n);
-        else
-            harness_fail_at(n);
-        obj = (void *)(uintptr_t)1;
-        rc = op(ctx, &obj, &d);
-        failed = harness_failures();
-        harness_fail_at(-1);
-        if (failed == 0) {
-            /* No allocation failed: the call must have succeeded. */
-            if (rc != MTASTS_OK)
-                print_error("%s: rc %d with no injected failure\n", name, rc);
-            assert_int_equal(rc, MTASTS_OK);
-            assert_non_null(obj);
-            if (check != NULL)
-                check(obj);
-            fr(obj);
-            break;
-        }
-        if (rc != MTASTS_ENOMEM || obj != NULL || harness_leaks() != baseline)
-            print_error("%s: step %ld (%s): rc %d, obj %p, live %zu (want "
-                        "%zu)\n",
-                        name, n, persistent ? "from" : "at", rc, obj,
-                        harness_leaks(), baseline);
-        assert_int_equal(rc, MTASTS_ENOMEM);
+    rc = j->op(j->ctx, &obj, &d);
+    harness_disarm();
+    if (rc != MTASTS_OK) {
         assert_null(obj);
-        assert_int_equal(harness_leaks(), baseline);
-        assert_int_equal(harness_live_bytes(), bytes);
-        assert_int_equal(harness_errors(), 0);
+        return rc;
     }
-    /* The loop terminates, and at least one allocation was swept. */
-    assert_true(n < MAX_STEPS);
-    assert_true(n > 0);
-    assert_int_equal(harness_leaks(), baseline);
+    assert_non_null(obj);
+    if (j->check != NULL)
+        j->check(obj);
+    j->fr(obj);
+    return rc;
 }
 
 static void
 sweep(mtasts_ctx *ctx, op_fn op, free_fn fr, check_fn check, const char *name)
 {
-    sweep_mode(ctx, op, fr, check, 0, name);
-    sweep_mode(ctx, op, fr, check, 1, name);
+    struct job j;
+
+    j.ctx = ctx;
+    j.op = op;
+    j.fr = fr;
+    j.check = check;
+    harness_oom_sweep(name, run_job, &j, HARNESS_SWEEP_BOTH);
 }
 
 /* ------------------------------------------------------------------ */
@@ -212,35 +195,28 @@ oom_sts_record_select(void **state)
  * but returns no record; under OOM it must give ENOMEM, never a wrong
  * outcome. (A one-string record is parsed in place and allocates nothing
  * unless it is valid.) */
+static int
+run_select_invalid(void *arg)
+{
+    static const char *const strs[] = {"v=STSv1; ", "id=bad_"};
+    static const size_t lens[] = {9, 7}, nstr[] = {2};
+    mtasts_sts_record *r = (mtasts_sts_record *)(uintptr_t)1;
+    int outcome = -1, rc;
+
+    rc = mtasts_sts_record_select(arg, strs, lens, nstr, 1, 0, &outcome, &r,
+                                  NULL);
+    assert_null(r);
+    if (rc == MTASTS_OK)
+        assert_int_equal(outcome, MTASTS_SELECT_INVALID);
+    return rc;
+}
+
 static void
 oom_sts_record_select_invalid(void **state)
 {
-    mtasts_ctx *ctx = *state;
-    static const char *const strs[] = {"v=STSv1; ", "id=bad_"};
-    static const size_t lens[] = {9, 7}, nstr[] = {2};
-    mtasts_sts_record *r;
-    size_t failed;
-    int outcome, rc;
-    long n;
-
-    for (n = 0; n < MAX_STEPS; n++) {
-        harness_fail_at(n);
-        r = (mtasts_sts_record *)(uintptr_t)1;
-        outcome = -1;
-        rc = mtasts_sts_record_select(ctx, strs, lens, nstr, 1, 0, &outcome, &r,
-                                      NULL);
-        failed = harness_failures();
-        harness_fail_at(-1);
-        assert_null(r);
-        assert_int_equal(harness_leaks(), 1);
-        if (failed == 0) {
-            assert_int_equal(rc, MTASTS_OK);
-            assert_int_equal(outcome, MTASTS_SELECT_INVALID);
-            break;
-        }
-        assert_int_equal(rc, MTASTS_ENOMEM);
-    }
-    assert_true(n > 0 && n < MAX_STEPS);
+    harness_oom_sweep("rec_select_invalid", run_select_invalid, *state,
+                      HARNESS_SWEEP_AT);
+    assert_int_equal(harness_leaks(), 1);
 }
 
 static int
