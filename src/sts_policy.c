@@ -259,17 +259,27 @@ scan_policy(const char *b, size_t n, struct pol_scan *s)
         }
         if (lf != NULL && eol > p && b[eol - 1] == '\r')
             eol--;
-        /* blank or WSP-only line (E-10) */
-        ve = p;
-        while (ve < eol && MT_IS(b[ve], MT_C_WSP))
-            ve++;
-        if (ve == eol) {
-            add_warning(s, MTASTS_W_BLANK_LINE, p);
-            p = next;
-            continue;
+        /* A key starts with ALPHA / DIGIT; anything else is a blank or
+         * WSP-only line (E-10), leading WSP or a bad key. */
+        if (!MT_IS(b[p], MT_ALNUM)) {
+            int r;
+
+            ve = p;
+            while (ve < eol && MT_IS(b[ve], MT_C_WSP))
+                ve++;
+            if (ve == eol) {
+                add_warning(s, MTASTS_W_BLANK_LINE, p);
+                p = next;
+                continue;
+            }
+            if (ve != p)
+                return fail(s, MTASTS_ESYNTAX, MTASTS_R_LEADING_WSP, p);
+            r = (unsigned char)b[p] >= 0x80 ? MTASTS_R_NON_ASCII
+                : b[p] == '\r'              ? MTASTS_R_BARE_CR
+                : MT_IS(b[p], MT_C_VCHAR)   ? MTASTS_R_EXT_NAME
+                                            : MTASTS_R_CTL;
+            return fail(s, MTASTS_ESYNTAX, r, p);
         }
-        if (ve != p)
-            return fail(s, MTASTS_ESYNTAX, MTASTS_R_LEADING_WSP, p);
         line = mt_vec_push(&s->line);
         if (line == NULL)
             return fail(s, MTASTS_ENOMEM, MTASTS_R_NONE, 0);
@@ -277,13 +287,6 @@ scan_policy(const char *b, size_t n, struct pol_scan *s)
         line->n = eol - p;
         /* key */
         ks = p;
-        if (!MT_IS(b[p], MT_ALNUM)) {
-            int r = (unsigned char)b[p] >= 0x80 ? MTASTS_R_NON_ASCII
-                    : b[p] == '\r'              ? MTASTS_R_BARE_CR
-                    : MT_IS(b[p], MT_C_VCHAR)   ? MTASTS_R_EXT_NAME
-                                                : MTASTS_R_CTL;
-            return fail(s, MTASTS_ESYNTAX, r, p);
-        }
         p++;
         while (p < eol && MT_IS(b[p], MT_C_EXTN))
             p++;
