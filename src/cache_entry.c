@@ -85,10 +85,11 @@ mt_entry_copy(const mtasts_entry *src, mtasts_entry **ret)
     rc = mt_entry_new(src->ctx, src->domain, src->domain_len, &e);
     if (rc != MTASTS_OK)
         return rc;
-    memcpy(e->id, src->id, sizeof(e->id));
-    e->id_len = src->id_len;
-    memcpy(e->backoff_id, src->backoff_id, sizeof(e->backoff_id));
-    e->backoff_id_len = src->backoff_id_len;
+    /* the ids up to their NUL: a decoded entry's bytes after it are not
+     * set (mt_entry_decode_into) */
+    mt_entry_set_id(e->id, &e->id_len, src->id, src->id_len);
+    mt_entry_set_id(e->backoff_id, &e->backoff_id_len, src->backoff_id,
+                    src->backoff_id_len);
     e->fetched = src->fetched;
     e->expires = src->expires;
     e->backoff_until = src->backoff_until;
@@ -164,11 +165,12 @@ rd_num_n(struct rd *r, const char *key, size_t kl, int64_t *ret)
     if (!rd_key(r, key, kl))
         return MTASTS_ESYNTAX;
     s = r->p + kl + 1;
-    for (e = s; e < r->n && e - s < 19 && MT_IS(r->b[e], MT_C_DIGIT); e++)
+    for (e = s; e < r->n && MT_IS(r->b[e], MT_C_DIGIT); e++)
         x = x * 10 + (uint64_t)(r->b[e] - '0');
-    /* 1-19 digits (19 cannot overflow), no leading zero, then the end of
-     * the line */
-    if (e == s || e == r->n || r->b[e] != '\n' ||
+    /* 1-19 digits (19 cannot overflow; x of a longer run may have wrapped
+     * but is refused by its length), no leading zero, then the end of the
+     * line */
+    if (e == s || e - s > 19 || e == r->n || r->b[e] != '\n' ||
         (e - s > 1 && r->b[s] == '0') || x > (uint64_t)TIME_MAX)
         return MTASTS_ESYNTAX;
     *ret = (int64_t)x;
@@ -342,7 +344,10 @@ mt_entry_decode_into(mtasts_ctx *ctx, const uint8_t *buf, size_t len,
     size_t off = 0, i, ver = 0;
     int rc;
 
-    memset(e, 0, sizeof(*e));
+    /* Only what a failure may leave behind needs a value now: on success
+     * decode_v1 sets every field, and a failed *e is only freed. */
+    e->ctx = ctx;
+    e->policy = NULL;
     if (ctx == NULL || (buf == NULL && len > 0))
         return MTASTS_EINVAL;
     rc = mt_diag_check(reterr);

@@ -118,28 +118,6 @@ mtasts_hostname_check(const char *name, size_t len, unsigned flags,
     return rc;
 }
 
-static int
-normalize_into(struct mt_out *o, const char *name, size_t len)
-{
-    int rc, reason;
-    size_t off, i;
-    char low[MTASTS_DOMAIN_MAX_LEN];
-
-    if (name == NULL && len > 0)
-        return MTASTS_EINVAL;
-    rc =
-        mt_hostname_check(name, len, MTASTS_HOST_F_TRAILING_DOT, &reason, &off);
-    if (rc != MTASTS_OK)
-        return rc;
-    if (name[len - 1] == '.')
-        len--;
-    /* len <= 253 after the check above */
-    for (i = 0; i < len; i++)
-        low[i] = (char)MT_LOWER(name[i]);
-    mt_out_put(o, low, len);
-    return MTASTS_OK;
-}
-
 /* pre + norm(domain) + post; label_pre is the number of bytes of pre that
  * become part of the DNS name, which must stay within 253 octets. */
 static int
@@ -147,18 +125,28 @@ wrap_domain(const char *pre, size_t label_pre, const char *domain, size_t len,
             const char *post, char *dst, size_t dst_len, size_t *ret_needed)
 {
     struct mt_out o;
-    int rc;
+    char low[MTASTS_DOMAIN_MAX_LEN];
+    size_t off, i;
+    int rc, reason;
 
-    if (dst == NULL && dst_len > 0)
+    if ((dst == NULL && dst_len > 0) || (domain == NULL && len > 0))
         return MTASTS_EINVAL;
-    mt_out_init(&o, dst, dst_len);
-    mt_out_str(&o, pre);
-    rc = normalize_into(&o, domain, len);
+    rc = mt_hostname_check(domain, len, MTASTS_HOST_F_TRAILING_DOT, &reason,
+                           &off);
     if (rc != MTASTS_OK)
         return rc;
-    if (o.len - strlen(pre) + label_pre > MTASTS_DOMAIN_MAX_LEN)
+    if (domain[len - 1] == '.')
+        len--;
+    if (len + label_pre > MTASTS_DOMAIN_MAX_LEN)
         return MTASTS_ETOOBIG;
-    mt_out_str(&o, post);
+    /* len <= 253 after the check above */
+    for (i = 0; i < len; i++)
+        low[i] = (char)MT_LOWER(domain[i]);
+    mt_out_init(&o, dst, dst_len);
+    mt_out_str(&o, pre);
+    mt_out_put(&o, low, len);
+    if (*post != '\0')
+        mt_out_str(&o, post);
     return mt_out_finish(&o, ret_needed);
 }
 

@@ -29,7 +29,9 @@ struct mtasts_policy {
     struct str_span *mx;
     struct ext_span *ext;
     struct line_span *line; /* offsets into raw and lined */
-    const char *lined;      /* raw with a NUL over each line's end */
+    const char *lined;      /* raw with a NUL over each line's end; the
+                               mx and ext strings point here or just
+                               after it (policy_make) */
 };
 
 #define LOCAL_MX   16
@@ -257,17 +259,27 @@ scan_policy(const char *b, size_t n, struct pol_scan *s)
         }
         if (lf != NULL && eol > p && b[eol - 1] == '\r')
             eol--;
-        /* blank or WSP-only line (E-10) */
-        ve = p;
-        while (ve < eol && MT_IS(b[ve], MT_C_WSP))
-            ve++;
-        if (ve == eol) {
-            add_warning(s, MTASTS_W_BLANK_LINE, p);
-            p = next;
-            continue;
+        /* A key starts with ALPHA / DIGIT; anything else is a blank or
+         * WSP-only line (E-10), leading WSP or a bad key. */
+        if (!MT_IS(b[p], MT_ALNUM)) {
+            int r;
+
+            ve = p;
+            while (ve < eol && MT_IS(b[ve], MT_C_WSP))
+                ve++;
+            if (ve == eol) {
+                add_warning(s, MTASTS_W_BLANK_LINE, p);
+                p = next;
+                continue;
+            }
+            if (ve != p)
+                return fail(s, MTASTS_ESYNTAX, MTASTS_R_LEADING_WSP, p);
+            r = (unsigned char)b[p] >= 0x80 ? MTASTS_R_NON_ASCII
+                : b[p] == '\r'              ? MTASTS_R_BARE_CR
+                : MT_IS(b[p], MT_C_VCHAR)   ? MTASTS_R_EXT_NAME
+                                            : MTASTS_R_CTL;
+            return fail(s, MTASTS_ESYNTAX, r, p);
         }
-        if (ve != p)
-            return fail(s, MTASTS_ESYNTAX, MTASTS_R_LEADING_WSP, p);
         line = mt_vec_push(&s->line);
         if (line == NULL)
             return fail(s, MTASTS_ENOMEM, MTASTS_R_NONE, 0);
@@ -275,13 +287,6 @@ scan_policy(const char *b, size_t n, struct pol_scan *s)
         line->n = eol - p;
         /* key */
         ks = p;
-        if (!MT_IS(b[p], MT_ALNUM)) {
-            int r = (unsigned char)b[p] >= 0x80 ? MTASTS_R_NON_ASCII
-                    : b[p] == '\r'              ? MTASTS_R_BARE_CR
-                    : MT_IS(b[p], MT_C_VCHAR)   ? MTASTS_R_EXT_NAME
-                                                : MTASTS_R_CTL;
-            return fail(s, MTASTS_ESYNTAX, r, p);
-        }
         p++;
         while (p < eol && MT_IS(b[p], MT_C_EXTN))
             p++;
@@ -300,13 +305,18 @@ scan_policy(const char *b, size_t n, struct pol_scan *s)
         ve = eol;
         while (ve > vs && MT_IS(b[ve - 1], MT_C_WSP))
             ve--;
-        /* A CR inside the line is a bare CR, never a terminator (E-1). */
-        lf = memchr(b + vs, '\r', ve - vs);
-        if (lf != NULL)
-            return fail(s, MTASTS_ESYNTAX, MTASTS_R_BARE_CR, (size_t)(lf - b));
         rc = field(b, ks, ke, vs, ve, s);
-        if (rc != MTASTS_OK)
+        if (rc != MTASTS_OK) {
+            /* A CR inside the line is a bare CR, never a terminator (E-1),
+             * and it is the error reported for the line whatever else is
+             * wrong in it. A good value never holds a CR (no field's
+             * grammar allows one), so this is only looked for here. */
+            lf = rc == MTASTS_ENOMEM ? NULL : memchr(b + vs, '\r', ve - vs);
+            if (lf != NULL)
+                return fail(s, MTASTS_ESYNTAX, MTASTS_R_BARE_CR,
+                            (size_t)(lf - b));
             return rc;
+        }
         p = next;
     }
     if (!s->have_version)
@@ -320,36 +330,63 @@ scan_policy(const char *b, size_t n, struct pol_scan *s)
     return MTASTS_OK;
 }
 
-/* Point sp into the cooked copy and end it with a NUL there. */
+/*
+ * Point sp into the text copy, NUL-terminated. A value that runs to the
+ * end of its line (the byte after it in the body is its CR or LF, or the
+ * body ends there) already ends with the NUL written over that line end;
+ * anything else (an extension name, which ':' follows, or a value before
+ * trailing WSP) is copied once, with its NUL, to *spare.
+ */
 static void
-cook(struct str_span *sp, const char *from, char *cooked)
+place(struct str_span *sp, const char *b, size_t n, char *text, char **spare)
 {
-    char *q = cooked + (sp->p - from);
+    size_t off = (size_t)(sp->p - b), end = off + sp->n;
 
-    q[sp->n] = '\0';
-    sp->p = q;
+    if (end == n || b[end] == '\r' || b[end] == '\n') {
+        sp->p = text + off;
+        return;
+    }
+    memcpy(*spare, sp->p, sp->n);
+    (*spare)[sp->n] = '\0';
+    sp->p = *spare;
+    *spare += sp->n + 1;
+}
+
+/* The bytes place() copies to the spare area for a string b[off..off+n). */
+static size_t
+spare_size(const char *b, size_t n, const struct str_span *sp)
+{
+    size_t end = (size_t)(sp->p - b) + sp->n;
+
+    return end == n || b[end] == '\r' || b[end] == '\n' ? 0 : sp->n + 1;
 }
 
 /*
  * Make the policy object from a complete scan. One allocation holds the
- * object, its arrays, the exact body (raw), a second copy of it (cooked)
- * in which every returned string is ended by a NUL written over the byte
- * that follows it (':', WSP, CR, LF or the final NUL), and a third (lined)
- * in which every non-blank line is ended the same way, so getters return
- * NUL-terminated strings without a copy per string.
+ * object, its arrays, the exact body (raw), a second copy of it (text) in
+ * which every non-blank line is ended by a NUL written over its CR, LF or
+ * the final NUL, and a spare area for the few strings that do not end a
+ * line, so getters return NUL-terminated strings without a copy per
+ * string: lines and most values point into text, the rest into spare.
  */
 static mtasts_policy *
 policy_make(mtasts_ctx *ctx, const char *b, size_t n, const struct pol_scan *s)
 {
     const struct str_span *mx = s->mx.v;
     const struct ext_span *ext = s->ext.v;
+    const struct line_span *line = s->line.v;
     mtasts_policy *pol;
-    size_t size, i;
-    char *raw, *cooked, *lined;
+    size_t size, spare_n = 0, i;
+    char *raw, *text, *spare;
 
+    for (i = 0; i < s->mx.n; i++)
+        spare_n += spare_size(b, n, &mx[i]);
+    for (i = 0; i < s->ext.n; i++)
+        spare_n +=
+            spare_size(b, n, &ext[i].name) + spare_size(b, n, &ext[i].value);
     size = sizeof(*pol) + s->ext.n * sizeof(struct ext_span) +
            s->mx.n * sizeof(struct str_span) +
-           s->line.n * sizeof(struct line_span) + 3 * (n + 1);
+           s->line.n * sizeof(struct line_span) + 2 * (n + 1) + spare_n;
     pol = mt_alloc(ctx, size);
     if (pol == NULL)
         return NULL;
@@ -365,32 +402,30 @@ policy_make(mtasts_ctx *ctx, const char *b, size_t n, const struct pol_scan *s)
     pol->mx = (struct str_span *)(void *)(pol->ext + pol->ext_count);
     pol->line = (struct line_span *)(void *)(pol->mx + pol->mx_count);
     raw = (char *)(pol->line + pol->line_count);
-    cooked = raw + n + 1;
+    text = raw + n + 1;
+    spare = text + n + 1;
     memcpy(raw, b, n);
     raw[n] = '\0';
-    memcpy(cooked, raw, n + 1);
+    memcpy(text, raw, n + 1);
     pol->raw.p = raw;
     pol->raw.n = n;
     pol->version.p = "STSv1";
     pol->version.n = 5;
-    if (pol->line_count > 0)
-        memcpy(pol->line, s->line.v,
-               pol->line_count * sizeof(struct line_span));
     /* each line is followed by its CR, LF or the final NUL: end it there
      * so mtasts_policy_line() strings are NUL-terminated too */
-    lined = cooked + n + 1;
-    memcpy(lined, raw, n + 1);
-    for (i = 0; i < pol->line_count; i++)
-        lined[pol->line[i].off + pol->line[i].n] = '\0';
-    pol->lined = lined;
+    for (i = 0; i < pol->line_count; i++) {
+        pol->line[i] = line[i];
+        text[line[i].off + line[i].n] = '\0';
+    }
+    pol->lined = text;
     for (i = 0; i < pol->mx_count; i++) {
         pol->mx[i] = mx[i];
-        cook(&pol->mx[i], b, cooked);
+        place(&pol->mx[i], b, n, text, &spare);
     }
     for (i = 0; i < pol->ext_count; i++) {
         pol->ext[i] = ext[i];
-        cook(&pol->ext[i].name, b, cooked);
-        cook(&pol->ext[i].value, b, cooked);
+        place(&pol->ext[i].name, b, n, text, &spare);
+        place(&pol->ext[i].value, b, n, text, &spare);
     }
     return pol;
 }

@@ -623,6 +623,21 @@ sts_pol_11_extensions(void **state)
     expect_ext(pol, 1, "z9", "q");
     assert_int_equal(mtasts_policy_ext(pol, 2, NULL, NULL, NULL, NULL),
                      MTASTS_EINVAL);
+    /* the lines keep what the names and values leave out */
+    expect_lines(pol, LIST("version: STSv1", "mode: none", "a.b:c d \t",
+                           "z9:  q", "max_age: 1"));
+    mtasts_policy_free(pol);
+
+    /* CRLF lines, a value before trailing WSP and one at the very end */
+    pol = POK(ctx,
+              "version: STSv1\r\nmode: none\r\nmax_age: 1\r\n"
+              "e1: v1\r\ne2: v2 \r\ne3: v3",
+              0, MTASTS_MODE_NONE, 1, 0);
+    expect_ext(pol, 0, "e1", "v1");
+    expect_ext(pol, 1, "e2", "v2");
+    expect_ext(pol, 2, "e3", "v3");
+    expect_lines(pol, LIST("version: STSv1", "mode: none", "max_age: 1",
+                           "e1: v1", "e2: v2 ", "e3: v3"));
     mtasts_policy_free(pol);
 
     PFAIL(ctx,
