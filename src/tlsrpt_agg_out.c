@@ -194,9 +194,6 @@ saturated(struct mt_rbuild *b, uint64_t v, size_t detail, const char *member)
         report_warn(b, MTASTS_W_COUNTER_SATURATED, detail, member);
 }
 
-static const char *const type_names[] = {NULL, "sts", "tlsa",
-                                         "no-policy-found"};
-
 static void
 build_policy(struct mt_rbuild *b, const struct agg_pol *pe)
 {
@@ -210,7 +207,8 @@ build_policy(struct mt_rbuild *b, const struct agg_pol *pe)
     if (p == NULL)
         return;
     p->type = (uint8_t)type;
-    p->type_text = mt_rbuild_str(b, type_names[type], strlen(type_names[type]));
+    p->type_text = mt_rbuild_str(b, mt_policy_type_names[type],
+                                 strlen(mt_policy_type_names[type]));
     p->domain = mt_rbuild_str(b, mt_pb_domain(blob), dl);
     if (type != MTASTS_POLICY_TYPE_NO_POLICY_FOUND)
         p->flags |= MT_POL_HAS_PS;

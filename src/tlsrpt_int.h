@@ -1,6 +1,7 @@
 /*
  * Internal declarations of the TLSRPT report model (tlsrpt_report.c), its
- * JSON reader and writer (tlsrpt_json.c) and the member value checks
+ * JSON reader (tlsrpt_json_read.c) and writer (tlsrpt_json_write.c) and the
+ * member value checks
  * (tlsrpt_fields.c). Not installed.
  */
 #ifndef MTASTS_TLSRPT_INT_H
@@ -109,6 +110,9 @@ int mt_rbuild_diag(struct mt_rbuild *b, int warning, const char *path,
 int mt_rbuild_finish(struct mt_rbuild *b, mtasts_tlsrpt_report **ret);
 
 /* tlsrpt_fields.c */
+/* The policy-type texts, indexed by MTASTS_POLICY_TYPE_STS (1), _TLSA (2)
+ * and _NO_POLICY_FOUND (3); [0] (unknown) is NULL. */
+extern const char *const mt_policy_type_names[4];
 /* RFC 3339 date-time (doc/requirements.md 1.7) to UTC Unix seconds. A fraction
  * is dropped; second 60 (leap second) is read as 59. *ret_no_offset is 1 when
  * neither Z nor an offset was given (then read as UTC, E-17). Times outside
