@@ -259,6 +259,74 @@ int mt_utf8_ok(const char *s, size_t n);
 int mt_dot_atom_ok(const char *s, size_t n);
 int mt_addr_spec_ok(const char *s, size_t n);
 
+/*
+ * A read cursor over bytes the library itself stored: p[0..n), the next
+ * byte at off, which never passes n. One type, two sets of helpers:
+ * lines of "key=value\n" text (cache entries, cache_entry.c) and binary
+ * fields taken by length (aggregator exports, tlsrpt_agg_out.c). Kept
+ * apart on purpose: the span types of the parsers (str_span, line_span,
+ * kv_span) hold what was found, not where reading is; the JSON lexer
+ * (struct mt_json) and the inflate bit reader (struct inflate) are
+ * pointer-to-end scanners with their own state on measured hot paths.
+ */
+struct mt_cur {
+    const char *p;
+    size_t n, off;
+};
+
+static inline void
+mt_cur_init(struct mt_cur *c, const void *p, size_t n)
+{
+    c->p = (const char *)p;
+    c->n = n;
+    c->off = 0;
+}
+
+/* Text lines. "key=" at the cursor (kl is a constant at every call: the
+ * compare is inlined) */
+static inline int
+mt_cur_key(const struct mt_cur *r, const char *key, size_t kl)
+{
+    return r->n - r->off > kl && memcmp(r->p + r->off, key, kl) == 0 &&
+           r->p[r->off + kl] == '=';
+}
+
+/* Expect "key=" at the cursor; return the value span up to "\n" and move
+ * past it. MTASTS_OK or MTASTS_ESYNTAX (the cursor then unmoved). */
+static inline int
+mt_cur_field(struct mt_cur *r, const char *key, size_t kl, const char **ret_v,
+             size_t *ret_vl)
+{
+    size_t s, e;
+
+    if (!mt_cur_key(r, key, kl))
+        return MTASTS_ESYNTAX;
+    /* values are short (at most a domain name): a plain loop beats a
+     * memchr call here */
+    s = r->off + kl + 1;
+    for (e = s; e < r->n && r->p[e] != '\n'; e++)
+        ;
+    if (e == r->n)
+        return MTASTS_ESYNTAX;
+    *ret_v = r->p + s;
+    *ret_vl = e - s;
+    r->off = e + 1;
+    return MTASTS_OK;
+}
+
+/* Binary. Take n bytes; NULL when the input is too short. */
+static inline const unsigned char *
+mt_cur_take(struct mt_cur *r, size_t n)
+{
+    const unsigned char *q;
+
+    if (n > r->n - r->off)
+        return NULL;
+    q = (const unsigned char *)r->p + r->off;
+    r->off += n;
+    return q;
+}
+
 /* Whether s[0..n) is an absolute RFC 3986 URI (tlsrpt_record.c). */
 int mt_uri_ok(const char *s, size_t n);
 
