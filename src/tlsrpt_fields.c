@@ -5,9 +5,6 @@
  */
 #include "tlsrpt_int.h"
 
-const char *const mt_policy_type_names[4] = {NULL, "sts", "tlsa",
-                                             "no-policy-found"};
-
 static int
 digits(const char *s, size_t n, int *ret)
 {

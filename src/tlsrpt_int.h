@@ -109,10 +109,13 @@ int mt_rbuild_diag(struct mt_rbuild *b, int warning, const char *path,
  * still owns everything. */
 int mt_rbuild_finish(struct mt_rbuild *b, mtasts_tlsrpt_report **ret);
 
-/* tlsrpt_fields.c */
 /* The policy-type texts, indexed by MTASTS_POLICY_TYPE_STS (1), _TLSA (2)
- * and _NO_POLICY_FOUND (3); [0] (unknown) is NULL. */
-extern const char *const mt_policy_type_names[4];
+ * and _NO_POLICY_FOUND (3); [0] (unknown) is NULL. Static here, not
+ * extern: the reader's compares against it then fold to constants. */
+static const char *const mt_policy_type_names[4] = {NULL, "sts", "tlsa",
+                                                    "no-policy-found"};
+
+/* tlsrpt_fields.c */
 /* RFC 3339 date-time (doc/requirements.md 1.7) to UTC Unix seconds. A fraction
  * is dropped; second 60 (leap second) is read as 59. *ret_no_offset is 1 when
  * neither Z nor an offset was given (then read as UTC, E-17). Times outside
