@@ -1,7 +1,8 @@
 /*
  * Byte buffers returned by the library (mtasts_buf): one allocation holding
- * the header, the data and a trailing NUL that is not counted. Also the
- * parsers' growing arrays (struct mt_vec).
+ * the header, the data and a trailing NUL that is not counted; the output
+ * builder that grows one (struct mt_grow). Also the parsers' growing arrays
+ * (struct mt_vec).
  */
 #include "internal.h"
 
@@ -114,6 +115,63 @@ mtasts_buf_free(mtasts_buf *buf)
         return;
     (void)buf_size(buf->cap, &size);
     mt_free(buf->ctx, buf, size);
+}
+
+int
+mt_grow_init(struct mt_grow *g, mtasts_ctx *ctx, size_t cap)
+{
+    memset(g, 0, sizeof(*g));
+    g->buf = mt_buf_new(ctx, cap);
+    if (g->buf == NULL)
+        return MTASTS_ENOMEM;
+    g->d = mt_buf_bytes(g->buf);
+    g->cap = cap;
+    return MTASTS_OK;
+}
+
+int
+mt_grow_more(struct mt_grow *g, size_t n)
+{
+    size_t cap;
+
+    cap = g->cap;
+    while (cap - g->len < n) {
+        if (cap > SIZE_MAX / 2) {
+            g->oom = 1;
+            return -1;
+        }
+        cap *= 2;
+    }
+    if (mt_buf_reserve(&g->buf, cap) != MTASTS_OK) {
+        g->oom = 1;
+        return -1;
+    }
+    g->d = mt_buf_bytes(g->buf);
+    g->cap = cap;
+    return 0;
+}
+
+void
+mt_grow_abort(struct mt_grow *g)
+{
+    mtasts_buf_free(g->buf);
+    g->buf = NULL;
+}
+
+int
+mt_grow_finish(struct mt_grow *g, mtasts_buf **ret)
+{
+    if (g->oom) {
+        mt_grow_abort(g);
+        return MTASTS_ENOMEM;
+    }
+    if (mt_buf_finish(&g->buf, g->len) != MTASTS_OK) {
+        mt_grow_abort(g);
+        return MTASTS_ENOMEM;
+    }
+    *ret = g->buf;
+    g->buf = NULL;
+    return MTASTS_OK;
 }
 
 void

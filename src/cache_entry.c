@@ -115,66 +115,31 @@ mt_entry_set_id(char *dst, size_t *dst_len, const char *id, size_t id_len)
     *dst_len = id_len;
 }
 
-/* Reader over the encoded bytes. */
-#define rd_field(r, key, v, vl) rd_field_n(r, key, sizeof(key) - 1, v, vl)
+/* Reader over the encoded bytes (struct mt_cur, internal.h). */
+#define rd_field(r, key, v, vl) mt_cur_field(r, key, sizeof(key) - 1, v, vl)
 #define rd_num(r, key, ret)     rd_num_n(r, key, sizeof(key) - 1, ret)
-struct rd {
-    const char *b;
-    size_t n, p;
-};
-
-/* "key=" at the cursor (kl is a constant at every call: the compare is
- * inlined) */
-static inline int
-rd_key(const struct rd *r, const char *key, size_t kl)
-{
-    return r->n - r->p > kl && memcmp(r->b + r->p, key, kl) == 0 &&
-           r->b[r->p + kl] == '=';
-}
-
-/* Expect "key=" at the cursor; return the value span up to "\n". */
-static inline int
-rd_field_n(struct rd *r, const char *key, size_t kl, const char **ret_v,
-           size_t *ret_vl)
-{
-    size_t s, e;
-
-    if (!rd_key(r, key, kl))
-        return MTASTS_ESYNTAX;
-    /* values are short (at most a domain name): a plain loop beats a
-     * memchr call here */
-    s = r->p + kl + 1;
-    for (e = s; e < r->n && r->b[e] != '\n'; e++)
-        ;
-    if (e == r->n)
-        return MTASTS_ESYNTAX;
-    *ret_v = r->b + s;
-    *ret_vl = e - s;
-    r->p = e + 1;
-    return MTASTS_OK;
-}
 
 /* Expect "key=" and a number line: decimal digits without sign or leading
  * zeros, at most 2^62, then "\n". One pass over the digits. */
 static inline int
-rd_num_n(struct rd *r, const char *key, size_t kl, int64_t *ret)
+rd_num_n(struct mt_cur *r, const char *key, size_t kl, int64_t *ret)
 {
     uint64_t x = 0;
     size_t s, e;
 
-    if (!rd_key(r, key, kl))
+    if (!mt_cur_key(r, key, kl))
         return MTASTS_ESYNTAX;
-    s = r->p + kl + 1;
-    for (e = s; e < r->n && MT_IS(r->b[e], MT_C_DIGIT); e++)
-        x = x * 10 + (uint64_t)(r->b[e] - '0');
+    s = r->off + kl + 1;
+    for (e = s; e < r->n && MT_IS(r->p[e], MT_C_DIGIT); e++)
+        x = x * 10 + (uint64_t)(r->p[e] - '0');
     /* 1-19 digits (19 cannot overflow; x of a longer run may have wrapped
      * but is refused by its length), no leading zero, then the end of the
      * line */
-    if (e == s || e - s > 19 || e == r->n || r->b[e] != '\n' ||
-        (e - s > 1 && r->b[s] == '0') || x > (uint64_t)TIME_MAX)
+    if (e == s || e - s > 19 || e == r->n || r->p[e] != '\n' ||
+        (e - s > 1 && r->p[s] == '0') || x > (uint64_t)TIME_MAX)
         return MTASTS_ESYNTAX;
     *ret = (int64_t)x;
-    r->p = e + 1;
+    r->off = e + 1;
     return MTASTS_OK;
 }
 
@@ -186,15 +151,15 @@ id_chars_ok(const char *v, size_t vl)
 }
 
 static int
-decode_v1(mtasts_ctx *ctx, struct rd *r, const char *expect, size_t expect_len,
-          mtasts_entry *e, size_t *ret_off)
+decode_v1(mtasts_ctx *ctx, struct mt_cur *r, const char *expect,
+          size_t expect_len, mtasts_entry *e, size_t *ret_off)
 {
     int64_t t[3], br, lu, plen;
     const char *v;
     size_t vl, i;
     int rc, reason;
 
-    *ret_off = r->p;
+    *ret_off = r->off;
     if ((rc = rd_field(r, "domain", &v, &vl)) != MTASTS_OK)
         return rc;
     if (expect != NULL) {
@@ -213,33 +178,33 @@ decode_v1(mtasts_ctx *ctx, struct rd *r, const char *expect, size_t expect_len,
     memcpy(e->domain, v, vl);
     e->domain[vl] = '\0';
     e->domain_len = vl;
-    *ret_off = r->p;
+    *ret_off = r->off;
     if ((rc = rd_field(r, "id", &v, &vl)) != MTASTS_OK || !id_chars_ok(v, vl))
         goto bad;
     mt_entry_set_id(e->id, &e->id_len, v, vl);
-    *ret_off = r->p;
+    *ret_off = r->off;
     if (rd_num(r, "fetched", &t[0]) != MTASTS_OK)
         goto bad;
-    *ret_off = r->p;
+    *ret_off = r->off;
     if (rd_num(r, "expires", &t[1]) != MTASTS_OK)
         goto bad;
-    *ret_off = r->p;
+    *ret_off = r->off;
     if (rd_num(r, "backoff-until", &t[2]) != MTASTS_OK)
         goto bad;
-    *ret_off = r->p;
+    *ret_off = r->off;
     if (rd_field(r, "backoff-id", &v, &vl) != MTASTS_OK || !id_chars_ok(v, vl))
         goto bad;
     mt_entry_set_id(e->backoff_id, &e->backoff_id_len, v, vl);
-    *ret_off = r->p;
+    *ret_off = r->off;
     if (rd_num(r, "backoff-result", &br) != MTASTS_OK ||
         (br != 0 && br != MTASTS_RESULT_STS_POLICY_FETCH_ERROR &&
          br != MTASTS_RESULT_STS_POLICY_INVALID &&
          br != MTASTS_RESULT_STS_WEBPKI_INVALID))
         goto bad;
-    *ret_off = r->p;
+    *ret_off = r->off;
     if (rd_num(r, "last-used", &lu) != MTASTS_OK)
         goto bad;
-    *ret_off = r->p;
+    *ret_off = r->off;
     if (rd_num(r, "policy", &plen) != MTASTS_OK)
         goto bad;
     if ((uint64_t)plen > ctx->limits[MTASTS_LIMIT_POLICY_SIZE]) {
@@ -247,19 +212,19 @@ decode_v1(mtasts_ctx *ctx, struct rd *r, const char *expect, size_t expect_len,
         goto out;
     }
     /* Exactly the body, nothing after it. */
-    if ((uint64_t)plen != r->n - r->p)
+    if ((uint64_t)plen != r->n - r->off)
         goto bad;
     e->fetched = t[0];
     e->expires = t[1];
     e->backoff_until = t[2];
     e->backoff_result = (int)br;
     e->last_used = lu;
-    *ret_off = r->p;
+    *ret_off = r->off;
     if (plen > 0) {
         if (e->expires < e->fetched)
             goto bad;
-        rc = mtasts_policy_parse(ctx, r->b + r->p, (size_t)plen, 0, &e->policy,
-                                 NULL);
+        rc = mtasts_policy_parse(ctx, r->p + r->off, (size_t)plen, 0,
+                                 &e->policy, NULL);
         if (rc != MTASTS_OK) {
             if (rc != MTASTS_ENOMEM)
                 rc = MTASTS_ESYNTAX;
@@ -286,14 +251,14 @@ out:
  * line): "crc32=" and 8 lower-case hex digits, matching the CRC-32 of the
  * header line and of everything after the check line. */
 static int
-check_v2(struct rd *r, size_t *ret_off)
+check_v2(struct mt_cur *r, size_t *ret_off)
 {
     const char *v;
     size_t vl, i, rest;
     uint32_t want = 0, crc;
     int d;
 
-    *ret_off = r->p;
+    *ret_off = r->off;
     if (rd_field(r, "crc32", &v, &vl) != MTASTS_OK || vl != 8)
         return MTASTS_ESYNTAX;
     for (i = 0; i < 8; i++) {
@@ -303,9 +268,9 @@ check_v2(struct rd *r, size_t *ret_off)
             return MTASTS_ESYNTAX;
         want = want << 4 | (uint32_t)d;
     }
-    rest = r->p;
-    crc = mt_crc32(0, r->b, V2_HEAD_LEN);
-    crc = mt_crc32(crc, r->b + rest, r->n - rest);
+    rest = r->off;
+    crc = mt_crc32(0, r->p, V2_HEAD_LEN);
+    crc = mt_crc32(crc, r->p + rest, r->n - rest);
     return crc == want ? MTASTS_OK : MTASTS_ECORRUPT;
 }
 
@@ -340,7 +305,7 @@ mt_entry_decode_into(mtasts_ctx *ctx, const uint8_t *buf, size_t len,
                      const char *expect, size_t expect_len, mtasts_entry *e,
                      struct mtasts_diag *reterr)
 {
-    struct rd r;
+    struct mt_cur r;
     size_t off = 0, i, ver = 0;
     int rc;
 
@@ -358,19 +323,17 @@ mt_entry_decode_into(mtasts_ctx *ctx, const uint8_t *buf, size_t len,
         mt_diag_fail(reterr, MTASTS_ETOOBIG, MTASTS_R_TOO_BIG, 0, NULL, 0);
         return MTASTS_ETOOBIG;
     }
-    r.b = (const char *)buf;
-    r.n = len;
-    r.p = 0;
+    mt_cur_init(&r, buf, len);
     if (len < ENTRY_MAGIC_LEN ||
         memcmp(buf, ENTRY_MAGIC, ENTRY_MAGIC_LEN) != 0) {
         mt_diag_fail(reterr, MTASTS_ESYNTAX, MTASTS_R_VERSION, 0, NULL, 0);
         return MTASTS_ESYNTAX;
     }
-    for (i = ENTRY_MAGIC_LEN; i < len && MT_IS(r.b[i], MT_C_DIGIT); i++)
+    for (i = ENTRY_MAGIC_LEN; i < len && MT_IS(r.p[i], MT_C_DIGIT); i++)
         if (ver <= MTASTS_ENTRY_FORMAT_VERSION)
-            ver = ver * 10 + (size_t)(r.b[i] - '0');
-    if (i == ENTRY_MAGIC_LEN || i >= len || r.b[i] != '\n' ||
-        r.b[ENTRY_MAGIC_LEN] == '0') {
+            ver = ver * 10 + (size_t)(r.p[i] - '0');
+    if (i == ENTRY_MAGIC_LEN || i >= len || r.p[i] != '\n' ||
+        r.p[ENTRY_MAGIC_LEN] == '0') {
         mt_diag_fail(reterr, MTASTS_ESYNTAX, MTASTS_R_VERSION, i,
                      (const char *)buf, len);
         return MTASTS_ESYNTAX;
@@ -381,7 +344,7 @@ mt_entry_decode_into(mtasts_ctx *ctx, const uint8_t *buf, size_t len,
                      (const char *)buf, len);
         return MTASTS_EVERSION;
     }
-    r.p = i + 1;
+    r.off = i + 1;
     if (ver >= 2) {
         rc = check_v2(&r, &off);
         if (rc != MTASTS_OK) {

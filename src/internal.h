@@ -205,7 +205,10 @@ mt_vec_push(struct mt_vec *a)
     return (char *)a->v + a->n++ * a->size;
 }
 
-/* Output with snprintf semantics. */
+/* Output with snprintf semantics: into the caller's fixed buffer, counting
+ * the bytes that would have been written so that the caller learns the size
+ * needed (the *_format calls that fill a char array). One of the two output
+ * builders; the other is struct mt_grow below. */
 struct mt_out {
     char *dst;
     size_t cap;
@@ -249,6 +252,54 @@ size_t mt_buf_cap(const mtasts_buf *b);
 void mt_buf_set_len(mtasts_buf *b, size_t len);
 int mt_buf_finish(mtasts_buf **pb, size_t len);
 
+/*
+ * The other output builder: appends to a growing mtasts_buf handed back to
+ * the caller (the JSON writer, TLSRPT report mail). Out of memory is
+ * sticky: later puts do nothing and mt_grow_finish() says MTASTS_ENOMEM.
+ * It is not folded into struct mt_out because the two fail differently: a
+ * full struct mt_out keeps counting so the caller can retry with the size
+ * needed and never allocates, while this one allocates and has no size
+ * to report back; one type would test both on every put of a hot writer.
+ * The gzip codecs (deflate_int.h) grow their mtasts_buf themselves: the
+ * inflater caps it at the caller's output limit (MTASTS_ETOOBIG, not
+ * ENOMEM) and both write through cached pointers in their inner loops.
+ */
+struct mt_grow {
+    mtasts_buf *buf;
+    uint8_t *d; /* data of buf */
+    size_t len, cap;
+    int oom;
+};
+/* Room for cap (> 0) bytes to start with: 0 or MTASTS_ENOMEM. */
+int mt_grow_init(struct mt_grow *g, mtasts_ctx *ctx, size_t cap);
+/* The slow path of mt_grow_room(). */
+int mt_grow_more(struct mt_grow *g, size_t n);
+/* Give the result (trimmed) or MTASTS_ENOMEM; the builder is done and
+ * holds nothing either way. */
+int mt_grow_finish(struct mt_grow *g, mtasts_buf **ret);
+/* Drop what was built (safe after mt_grow_finish and on a zeroed one). */
+void mt_grow_abort(struct mt_grow *g);
+
+/* Make room for n more bytes at d + len; 0 or -1 (g->oom set). */
+static inline int
+mt_grow_room(struct mt_grow *g, size_t n)
+{
+    if (g->oom)
+        return -1;
+    if (g->cap - g->len >= n)
+        return 0;
+    return mt_grow_more(g, n);
+}
+
+static inline void
+mt_grow_put(struct mt_grow *g, const void *s, size_t n)
+{
+    if (mt_grow_room(g, n) != 0)
+        return;
+    memcpy(g->d + g->len, s, n);
+    g->len += n;
+}
+
 /* Text checks (text.c): 1 for good, 0 for bad. mt_utf8_seq() is the
  * length (2 to 4) of the valid UTF-8 sequence with the non-ASCII lead byte
  * p[0] within avail bytes, 0 if invalid; mt_utf8_ok() is well-formed UTF-8
@@ -258,6 +309,74 @@ size_t mt_utf8_seq(const unsigned char *p, size_t avail);
 int mt_utf8_ok(const char *s, size_t n);
 int mt_dot_atom_ok(const char *s, size_t n);
 int mt_addr_spec_ok(const char *s, size_t n);
+
+/*
+ * A read cursor over bytes the library itself stored: p[0..n), the next
+ * byte at off, which never passes n. One type, two sets of helpers:
+ * lines of "key=value\n" text (cache entries, cache_entry.c) and binary
+ * fields taken by length (aggregator exports, tlsrpt_agg_out.c). Kept
+ * apart on purpose: the span types of the parsers (str_span, line_span,
+ * kv_span) hold what was found, not where reading is; the JSON lexer
+ * (struct mt_json) and the inflate bit reader (struct inflate) are
+ * pointer-to-end scanners with their own state on measured hot paths.
+ */
+struct mt_cur {
+    const char *p;
+    size_t n, off;
+};
+
+static inline void
+mt_cur_init(struct mt_cur *c, const void *p, size_t n)
+{
+    c->p = (const char *)p;
+    c->n = n;
+    c->off = 0;
+}
+
+/* Text lines. "key=" at the cursor (kl is a constant at every call: the
+ * compare is inlined) */
+static inline int
+mt_cur_key(const struct mt_cur *r, const char *key, size_t kl)
+{
+    return r->n - r->off > kl && memcmp(r->p + r->off, key, kl) == 0 &&
+           r->p[r->off + kl] == '=';
+}
+
+/* Expect "key=" at the cursor; return the value span up to "\n" and move
+ * past it. MTASTS_OK or MTASTS_ESYNTAX (the cursor then unmoved). */
+static inline int
+mt_cur_field(struct mt_cur *r, const char *key, size_t kl, const char **ret_v,
+             size_t *ret_vl)
+{
+    size_t s, e;
+
+    if (!mt_cur_key(r, key, kl))
+        return MTASTS_ESYNTAX;
+    /* values are short (at most a domain name): a plain loop beats a
+     * memchr call here */
+    s = r->off + kl + 1;
+    for (e = s; e < r->n && r->p[e] != '\n'; e++)
+        ;
+    if (e == r->n)
+        return MTASTS_ESYNTAX;
+    *ret_v = r->p + s;
+    *ret_vl = e - s;
+    r->off = e + 1;
+    return MTASTS_OK;
+}
+
+/* Binary. Take n bytes; NULL when the input is too short. */
+static inline const unsigned char *
+mt_cur_take(struct mt_cur *r, size_t n)
+{
+    const unsigned char *q;
+
+    if (n > r->n - r->off)
+        return NULL;
+    q = (const unsigned char *)r->p + r->off;
+    r->off += n;
+    return q;
+}
 
 /* Whether s[0..n) is an absolute RFC 3986 URI (tlsrpt_record.c). */
 int mt_uri_ok(const char *s, size_t n);

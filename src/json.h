@@ -339,11 +339,8 @@ mt_json_next_fast(struct mt_json *j)
 
 struct mt_jw {
     mtasts_ctx *ctx;
-    mtasts_buf *buf;
-    uint8_t *d; /* data of buf */
-    size_t len, cap;
+    struct mt_grow out; /* internal.h */
     int pretty;
-    int oom;
     size_t indent;
     int first;     /* no element yet in the current container */
     int after_key; /* a member name was written, its value is next */

@@ -6,9 +6,6 @@
  */
 #include "json.h"
 
-/* The buffer interface of buf.c. These prototypes belong in internal.h;
- * they are repeated here until the lead moves them there. */
-
 int
 mt_jw_init(struct mt_jw *w, mtasts_ctx *ctx, size_t hint, int pretty)
 {
@@ -18,79 +15,33 @@ mt_jw_init(struct mt_jw *w, mtasts_ctx *ctx, size_t hint, int pretty)
     w->first = 1;
     if (hint < 64)
         hint = 64;
-    w->buf = mt_buf_new(ctx, hint);
-    if (w->buf == NULL)
-        return MTASTS_ENOMEM;
-    w->d = mt_buf_bytes(w->buf);
-    w->cap = hint;
-    return MTASTS_OK;
+    return mt_grow_init(&w->out, ctx, hint);
 }
 
 void
 mt_jw_abort(struct mt_jw *w)
 {
-    mtasts_buf_free(w->buf);
-    w->buf = NULL;
+    mt_grow_abort(&w->out);
 }
 
 int
 mt_jw_finish(struct mt_jw *w, mtasts_buf **ret)
 {
-    if (w->oom) {
-        mt_jw_abort(w);
-        return MTASTS_ENOMEM;
-    }
-    if (mt_buf_finish(&w->buf, w->len) != MTASTS_OK) {
-        mt_jw_abort(w);
-        return MTASTS_ENOMEM;
-    }
-    *ret = w->buf;
-    w->buf = NULL;
-    return MTASTS_OK;
-}
-
-/* Make room for n more bytes; 0 or -1 (w->oom set). */
-static int
-room(struct mt_jw *w, size_t n)
-{
-    size_t cap;
-
-    if (w->oom)
-        return -1;
-    if (w->cap - w->len >= n)
-        return 0;
-    cap = w->cap;
-    while (cap - w->len < n) {
-        if (cap > SIZE_MAX / 2) {
-            w->oom = 1;
-            return -1;
-        }
-        cap *= 2;
-    }
-    if (mt_buf_reserve(&w->buf, cap) != MTASTS_OK) {
-        w->oom = 1;
-        return -1;
-    }
-    w->d = mt_buf_bytes(w->buf);
-    w->cap = cap;
-    return 0;
+    return mt_grow_finish(&w->out, ret);
 }
 
 void
 mt_jw_raw(struct mt_jw *w, const char *s, size_t n)
 {
-    if (room(w, n) != 0)
-        return;
-    memcpy(w->d + w->len, s, n);
-    w->len += n;
+    mt_grow_put(&w->out, s, n);
 }
 
 static void
 put1(struct mt_jw *w, char c)
 {
-    if (room(w, 1) != 0)
+    if (mt_grow_room(&w->out, 1) != 0)
         return;
-    w->d[w->len++] = (uint8_t)c;
+    w->out.d[w->out.len++] = (uint8_t)c;
 }
 
 static void
@@ -98,11 +49,11 @@ newline(struct mt_jw *w)
 {
     size_t i;
 
-    if (room(w, 1 + 2 * w->indent) != 0)
+    if (mt_grow_room(&w->out, 1 + 2 * w->indent) != 0)
         return;
-    w->d[w->len++] = '\n';
+    w->out.d[w->out.len++] = '\n';
     for (i = 0; i < 2 * w->indent; i++)
-        w->d[w->len++] = ' ';
+        w->out.d[w->out.len++] = ' ';
 }
 
 /* Separator before a new element of the current container. */
@@ -170,21 +121,21 @@ mt_jw_escaped(struct mt_jw *w, const char *s, size_t len)
 
     /* worst case 6 bytes per input byte */
     if (len > (SIZE_MAX - 16) / 6) {
-        w->oom = 1;
+        w->out.oom = 1;
         return;
     }
-    if (room(w, len * 6) != 0)
+    if (mt_grow_room(&w->out, len * 6) != 0)
         return;
     while (p < e) {
         const unsigned char *r = p;
         uint8_t *o;
         while (p < e && *p >= 0x20 && *p != '"' && *p != '\\')
             p++;
-        memcpy(w->d + w->len, r, (size_t)(p - r));
-        w->len += (size_t)(p - r);
+        memcpy(w->out.d + w->out.len, r, (size_t)(p - r));
+        w->out.len += (size_t)(p - r);
         if (p == e)
             break;
-        o = w->d + w->len;
+        o = w->out.d + w->out.len;
         *o++ = '\\';
         switch (*p) {
         case '"':
@@ -216,7 +167,7 @@ mt_jw_escaped(struct mt_jw *w, const char *s, size_t len)
             *o++ = (uint8_t)hexdig[*p & 15];
             break;
         }
-        w->len = (size_t)(o - w->d);
+        w->out.len = (size_t)(o - w->out.d);
         p++;
     }
 }

@@ -194,9 +194,6 @@ saturated(struct mt_rbuild *b, uint64_t v, size_t detail, const char *member)
         report_warn(b, MTASTS_W_COUNTER_SATURATED, detail, member);
 }
 
-static const char *const type_names[] = {NULL, "sts", "tlsa",
-                                         "no-policy-found"};
-
 static void
 build_policy(struct mt_rbuild *b, const struct agg_pol *pe)
 {
@@ -210,7 +207,8 @@ build_policy(struct mt_rbuild *b, const struct agg_pol *pe)
     if (p == NULL)
         return;
     p->type = (uint8_t)type;
-    p->type_text = mt_rbuild_str(b, type_names[type], strlen(type_names[type]));
+    p->type_text = mt_rbuild_str(b, mt_policy_type_names[type],
+                                 strlen(mt_policy_type_names[type]));
     p->domain = mt_rbuild_str(b, mt_pb_domain(blob), dl);
     if (type != MTASTS_POLICY_TYPE_NO_POLICY_FOUND)
         p->flags |= MT_POL_HAS_PS;
@@ -390,28 +388,10 @@ mtasts_tlsrpt_agg_encode(const mtasts_tlsrpt_agg *agg, mtasts_buf **ret_bytes)
     return MTASTS_OK;
 }
 
-struct rd {
-    const unsigned char *p;
-    size_t n, off;
-};
-
-/* Take n bytes; NULL when the input is too short. */
-static const unsigned char *
-take(struct rd *r, size_t n)
-{
-    const unsigned char *q;
-
-    if (n > r->n - r->off)
-        return NULL;
-    q = r->p + r->off;
-    r->off += n;
-    return q;
-}
-
 static int
-take_int(struct rd *r, unsigned n, uint64_t *v)
+take_int(struct mt_cur *r, unsigned n, uint64_t *v)
 {
-    const unsigned char *q = take(r, n);
+    const unsigned char *q = mt_cur_take(r, n);
 
     if (q == NULL)
         return -1;
@@ -420,8 +400,8 @@ take_int(struct rd *r, unsigned n, uint64_t *v)
 }
 
 static int
-import_policy(mtasts_tlsrpt_agg *st, struct rd *r, const char *dom, size_t dl,
-              int64_t day)
+import_policy(mtasts_tlsrpt_agg *st, struct mt_cur *r, const char *dom,
+              size_t dl, int64_t day)
 {
     uint64_t len, succ, fail, nd, i, cnt;
     const unsigned char *blob;
@@ -429,7 +409,8 @@ import_policy(mtasts_tlsrpt_agg *st, struct rd *r, const char *dom, size_t dl,
     struct agg_det *d;
     int rc, isnew;
 
-    if (take_int(r, 4, &len) != 0 || (blob = take(r, (size_t)len)) == NULL ||
+    if (take_int(r, 4, &len) != 0 ||
+        (blob = mt_cur_take(r, (size_t)len)) == NULL ||
         !mt_agg_policy_blob_valid(blob, (size_t)len) ||
         mt_pb_domain_len(blob) != dl ||
         memcmp(mt_pb_domain(blob), dom, dl) != 0 ||
@@ -447,7 +428,7 @@ import_policy(mtasts_tlsrpt_agg *st, struct rd *r, const char *dom, size_t dl,
     p->failure = fail;
     for (i = 0; i < nd; i++) {
         if (take_int(r, 4, &len) != 0 ||
-            (blob = take(r, (size_t)len)) == NULL ||
+            (blob = mt_cur_take(r, (size_t)len)) == NULL ||
             !mt_agg_detail_blob_valid(blob, (size_t)len) ||
             take_int(r, 8, &cnt) != 0)
             return MTASTS_ESYNTAX;
@@ -464,14 +445,14 @@ import_policy(mtasts_tlsrpt_agg *st, struct rd *r, const char *dom, size_t dl,
 }
 
 static int
-import_into(mtasts_tlsrpt_agg *st, struct rd *r)
+import_into(mtasts_tlsrpt_agg *st, struct mt_cur *r)
 {
     const unsigned char *q;
     uint64_t nkeys, i, day, npol, j;
     size_t dl;
     int rc;
 
-    q = take(r, AGG_HEAD);
+    q = mt_cur_take(r, AGG_HEAD);
     if (q == NULL || memcmp(q, agg_magic, sizeof(agg_magic)) != 0)
         return MTASTS_ESYNTAX;
     if (q[8] != 1 && q[8] != AGG_VERSION)
@@ -488,10 +469,10 @@ import_into(mtasts_tlsrpt_agg *st, struct rd *r)
         return MTASTS_ESYNTAX;
     for (i = 0; i < nkeys; i++) {
         const char *dom;
-        if ((q = take(r, 1)) == NULL)
+        if ((q = mt_cur_take(r, 1)) == NULL)
             return MTASTS_ESYNTAX;
         dl = q[0];
-        if ((dom = (const char *)take(r, dl)) == NULL ||
+        if ((dom = (const char *)mt_cur_take(r, dl)) == NULL ||
             take_int(r, 8, &day) != 0 || take_int(r, 4, &npol) != 0 ||
             npol == 0 || day > (uint64_t)MT_AGG_TIME_MAX || day % MT_AGG_DAY ||
             dl == 0 || !lower_name_ok(dom, dl, 0) ||
@@ -508,14 +489,12 @@ int
 mtasts_tlsrpt_agg_decode(mtasts_tlsrpt_agg *agg, const uint8_t *buf, size_t len)
 {
     mtasts_tlsrpt_agg *st;
-    struct rd r;
+    struct mt_cur r;
     int rc;
 
     if (agg == NULL || (buf == NULL && len > 0))
         return MTASTS_EINVAL;
-    r.p = buf;
-    r.n = len;
-    r.off = 0;
+    mt_cur_init(&r, buf, len);
     rc = mt_agg_new_staging(agg->ctx, agg->max_bytes, &st);
     if (rc != MTASTS_OK)
         return rc;

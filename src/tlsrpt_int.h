@@ -1,6 +1,7 @@
 /*
  * Internal declarations of the TLSRPT report model (tlsrpt_report.c), its
- * JSON reader and writer (tlsrpt_json.c) and the member value checks
+ * JSON reader (tlsrpt_json_read.c) and writer (tlsrpt_json_write.c) and the
+ * member value checks
  * (tlsrpt_fields.c). Not installed.
  */
 #ifndef MTASTS_TLSRPT_INT_H
@@ -107,6 +108,12 @@ int mt_rbuild_diag(struct mt_rbuild *b, int warning, const char *path,
  * (ETOOBIG when the pool outgrew 32-bit offsets); on failure the builder
  * still owns everything. */
 int mt_rbuild_finish(struct mt_rbuild *b, mtasts_tlsrpt_report **ret);
+
+/* The policy-type texts, indexed by MTASTS_POLICY_TYPE_STS (1), _TLSA (2)
+ * and _NO_POLICY_FOUND (3); [0] (unknown) is NULL. Static here, not
+ * extern: the reader's compares against it then fold to constants. */
+static const char *const mt_policy_type_names[4] = {NULL, "sts", "tlsa",
+                                                    "no-policy-found"};
 
 /* tlsrpt_fields.c */
 /* RFC 3339 date-time (doc/requirements.md 1.7) to UTC Unix seconds. A fraction

@@ -221,44 +221,11 @@ mtasts_tlsrpt_subject_format(const char *policy_domain,
 #define LINE_MAX 998 /* hard limit of a line, CRLF excluded */
 #define B64_LINE 76  /* base64 characters per line (RFC 2045) */
 
-/* A growing output buffer; err is sticky. */
-struct mbuf {
-    mtasts_buf *b;
-    size_t len;
-    int err;
-};
-
+/* The message is built in a struct mt_grow (internal.h). */
 static void
-mb_put(struct mbuf *m, const void *s, size_t n)
+mb_str(struct mt_grow *m, const char *s)
 {
-    size_t cap;
-
-    if (m->err != 0)
-        return;
-    cap = mt_buf_cap(m->b);
-    if (n > cap - m->len) {
-        size_t want = cap;
-
-        while (n > want - m->len) {
-            if (want > SIZE_MAX / 2) {
-                m->err = MTASTS_ENOMEM;
-                return;
-            }
-            want *= 2;
-        }
-        if (mt_buf_reserve(&m->b, want) != MTASTS_OK) {
-            m->err = MTASTS_ENOMEM;
-            return;
-        }
-    }
-    memcpy(mt_buf_bytes(m->b) + m->len, s, n);
-    m->len += n;
-}
-
-static void
-mb_str(struct mbuf *m, const char *s)
-{
-    mb_put(m, s, strlen(s));
+    mt_grow_put(m, s, strlen(s));
 }
 
 /* A header value usable as it is: non-empty printable ASCII (VCHAR and
@@ -281,12 +248,12 @@ header_text_ok(const char *s, size_t n)
  * pass FOLD_AT and a space is available. Returns MTASTS_ESYNTAX when a
  * line still exceeds LINE_MAX. */
 static int
-mb_header(struct mbuf *m, const char *name, const char *value, size_t vlen)
+mb_header(struct mt_grow *m, const char *name, const char *value, size_t vlen)
 {
     size_t col, i = 0;
 
     mb_str(m, name);
-    mb_put(m, ": ", 2);
+    mt_grow_put(m, ": ", 2);
     col = strlen(name) + 2;
     while (i < vlen) {
         /* the next word: up to (not including) the next space */
@@ -295,21 +262,21 @@ mb_header(struct mbuf *m, const char *name, const char *value, size_t vlen)
         while (j < vlen && value[j] != ' ')
             j++;
         if (value[i] == ' ' && col + (j - i) > FOLD_AT && col > 1) {
-            mb_put(m, "\r\n", 2);
+            mt_grow_put(m, "\r\n", 2);
             col = 0;
         }
         if (col + (j - i) > LINE_MAX)
             return MTASTS_ESYNTAX;
-        mb_put(m, value + i, j - i);
+        mt_grow_put(m, value + i, j - i);
         col += j - i;
         i = j;
     }
-    mb_put(m, "\r\n", 2);
+    mt_grow_put(m, "\r\n", 2);
     return MTASTS_OK;
 }
 
 static void
-mb_base64(struct mbuf *m, const uint8_t *p, size_t n)
+mb_base64(struct mt_grow *m, const uint8_t *p, size_t n)
 {
     static const char tab[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -332,7 +299,7 @@ mb_base64(struct mbuf *m, const uint8_t *p, size_t n)
         if (k == B64_LINE || i >= n) {
             line[k++] = '\r';
             line[k++] = '\n';
-            mb_put(m, line, k);
+            mt_grow_put(m, line, k);
             k = 0;
         }
     }
@@ -408,7 +375,7 @@ mtasts_tlsrpt_mail_build(const mtasts_tlsrpt_report *report,
     size_t slen, plen = 0, i;
     mtasts_buf *payload = NULL;
     const uint8_t *pbytes;
-    struct mbuf m = {NULL, 0, 0};
+    struct mt_grow m = {NULL, NULL, 0, 0, 0};
     uint64_t h;
     int rc;
 
@@ -484,13 +451,11 @@ mtasts_tlsrpt_mail_build(const mtasts_tlsrpt_report *report,
         bnd[9 + i] = "0123456789abcdef"[(h >> (60 - 4 * i)) & 15];
     bnd[25] = '\0';
 
-    m.b = mt_buf_new(report->ctx, plen / 3 * 4 + plen / 57 * 2 + 2048 +
-                                      sub_len + fn_len + from_len + to_len +
-                                      date_len + mid_len);
-    if (m.b == NULL) {
-        rc = MTASTS_ENOMEM;
+    if ((rc = mt_grow_init(&m, report->ctx,
+                           plen / 3 * 4 + plen / 57 * 2 + 2048 + sub_len +
+                               fn_len + from_len + to_len + date_len +
+                               mid_len)) != MTASTS_OK)
         goto out;
-    }
     if ((rc = mb_header(&m, "From", from, from_len)) != MTASTS_OK ||
         (rc = mb_header(&m, "To", to, to_len)) != MTASTS_OK ||
         (rc = mb_header(&m, "Date", date, date_len)) != MTASTS_OK ||
@@ -501,21 +466,21 @@ mtasts_tlsrpt_mail_build(const mtasts_tlsrpt_report *report,
         rc = MTASTS_ESYNTAX;
         goto out;
     }
-    mb_put(&m, message_id, mid_len);
+    mt_grow_put(&m, message_id, mid_len);
     mb_str(&m, ">\r\nMIME-Version: 1.0\r\n"
                "Content-Type: multipart/report; report-type=\"tlsrpt\";\r\n"
                "\tboundary=\"");
     mb_str(&m, bnd);
     mb_str(&m, "\"\r\nTLS-Report-Domain: ");
-    mb_put(&m, pdom, pdom_len);
+    mt_grow_put(&m, pdom, pdom_len);
     mb_str(&m, "\r\nTLS-Report-Submitter: ");
-    mb_put(&m, submitter, slen);
+    mt_grow_put(&m, submitter, slen);
     mb_str(&m, "\r\n\r\nThis is a multipart message in MIME format.\r\n\r\n--");
     mb_str(&m, bnd);
     mb_str(&m, "\r\nContent-Type: text/plain; charset=\"us-ascii\"\r\n"
                "Content-Transfer-Encoding: 7bit\r\n\r\n"
                "This is an aggregate TLS report from ");
-    mb_put(&m, submitter, slen);
+    mt_grow_put(&m, submitter, slen);
     mb_str(&m, ".\r\n\r\n--");
     mb_str(&m, bnd);
     mb_str(&m, (flags & MTASTS_DELIVER_F_GZIP) != 0
@@ -523,21 +488,15 @@ mtasts_tlsrpt_mail_build(const mtasts_tlsrpt_report *report,
                    : "\r\nContent-Type: application/tlsrpt+json\r\n");
     mb_str(&m, "Content-Transfer-Encoding: base64\r\n"
                "Content-Disposition: attachment;\r\n\tfilename=\"");
-    mb_put(&m, fname, fn_len);
+    mt_grow_put(&m, fname, fn_len);
     mb_str(&m, "\"\r\n\r\n");
     mb_base64(&m, pbytes, plen);
     mb_str(&m, "\r\n--");
     mb_str(&m, bnd);
     mb_str(&m, "--\r\n");
-    rc = m.err;
-    if (rc == MTASTS_OK)
-        rc = mt_buf_finish(&m.b, m.len);
-    if (rc == MTASTS_OK) {
-        *ret_message = m.b;
-        m.b = NULL;
-    }
+    rc = mt_grow_finish(&m, ret_message);
 out:
-    mtasts_buf_free(m.b);
+    mt_grow_abort(&m);
     mtasts_buf_free(payload);
     mt_free(report->ctx, subject, sub_len + 1);
     return rc;
