@@ -6,30 +6,7 @@
  * separator the whole input is both pattern and host.
  */
 #include "fuzz_common.h"
-
-/* mtasts_policy_build() with the model spread out as arguments */
-static int
-pbuild(mtasts_ctx *c, int mode, uint32_t max_age, const char *const *mx,
-       const size_t *mx_lens, size_t mx_count, const char *const *en,
-       const size_t *enl, const char *const *ev, const size_t *evl,
-       size_t ext_count, mtasts_policy **ret, struct mtasts_diag *d)
-{
-    struct mtasts_policy_model m;
-
-    memset(&m, 0, sizeof(m));
-    m.version = MTASTS_POLICY_MODEL_VERSION;
-    m.mode = mode;
-    m.max_age = max_age;
-    m.mx = mx;
-    m.mx_lens = mx_lens;
-    m.mx_count = mx_count;
-    m.ext_names = en;
-    m.ext_name_lens = enl;
-    m.ext_values = ev;
-    m.ext_value_lens = evl;
-    m.ext_count = ext_count;
-    return mtasts_policy_build(c, &m, ret, d);
-}
+#include "../tests/common/model_args.h"
 
 static int
 is_wild(const char *p, size_t n)

@@ -27,6 +27,7 @@
 
 #include "harness.h"
 #include "mtasts.h"
+#include "model_args.h"
 
 static mtasts_ctx *ctx;
 
@@ -85,29 +86,6 @@ fname_parse(const char *name, size_t len, const char **s, size_t *sl,
     if (gz != NULL)
         *gz = fn.gzip;
     return rc;
-}
-
-/* mtasts_tlsrpt_mail_build() with NUL-terminated test strings */
-static int
-mail_build5(const mtasts_tlsrpt_report *r, const char *from, const char *to,
-            const char *submitter, const char *date, const char *message_id,
-            unsigned flags, mtasts_buf **ret)
-{
-    struct mtasts_tlsrpt_mail_fields f;
-
-    memset(&f, 0, sizeof(f));
-    f.version = MTASTS_MAIL_FIELDS_VERSION;
-    f.from = from;
-    f.from_len = from != NULL ? strlen(from) : 0;
-    f.to = to;
-    f.to_len = to != NULL ? strlen(to) : 0;
-    f.submitter = submitter;
-    f.submitter_len = submitter != NULL ? strlen(submitter) : 0;
-    f.date = date;
-    f.date_len = date != NULL ? strlen(date) : 0;
-    f.message_id = message_id;
-    f.message_id_len = message_id != NULL ? strlen(message_id) : 0;
-    return mtasts_tlsrpt_mail_build(r, &f, flags, ret);
 }
 
 static int
