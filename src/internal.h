@@ -158,6 +158,10 @@ void mt_diag_fail(struct mtasts_diag *d, int code, int reason, size_t offset,
                   const char *buf, size_t len);
 /* Record MTASTS_ENOMEM in the diagnostic and return it. */
 int mt_nomem(struct mtasts_diag *d);
+/* MTASTS_ETOOBIG when a TXT record (as given, or its canonical text) of
+ * n bytes is over the context's MTASTS_LIMIT_TXT_SIZE, recorded in the
+ * diagnostic at the limit's offset; MTASTS_OK otherwise. */
+int mt_txt_size_check(const mtasts_ctx *ctx, size_t n, struct mtasts_diag *d);
 
 static inline void
 mt_diag_ok(struct mtasts_diag *d, uint64_t warnings, size_t woff)

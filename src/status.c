@@ -223,6 +223,17 @@ mt_nomem(struct mtasts_diag *d)
     return MTASTS_ENOMEM;
 }
 
+int
+mt_txt_size_check(const mtasts_ctx *ctx, size_t n, struct mtasts_diag *d)
+{
+    size_t limit = ctx->limits[MTASTS_LIMIT_TXT_SIZE];
+
+    if (n <= limit)
+        return MTASTS_OK;
+    mt_diag_fail(d, MTASTS_ETOOBIG, MTASTS_R_TOO_BIG, limit, NULL, 0);
+    return MTASTS_ETOOBIG;
+}
+
 void
 mt_out_init(struct mt_out *o, char *dst, size_t cap)
 {

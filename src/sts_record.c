@@ -240,6 +240,7 @@ record_make(mtasts_ctx *ctx, const struct rec_scan *r, unsigned flags,
     mtasts_sts_record *rec;
     size_t size;
     char *s;
+    int rc;
 
     if ((flags & MTASTS_PARSE_F_STRICT) && r->warnings != 0) {
         mt_diag_fail(reterr, MTASTS_ESTRICT, MTASTS_R_STRICT, r->woff, NULL, 0);
@@ -250,13 +251,12 @@ record_make(mtasts_ctx *ctx, const struct rec_scan *r, unsigned flags,
     /* The canonical text ("v=STSv1; id=ID;" and " name=value;" each) must
      * fit the limit too, or the record would not parse again (STS-TXT-14):
      * it can be longer than the input when that has no spaces. */
-    if (sizeof(STS_VERSION "; id=;") - 1 + r->id_len + r->ext_bytes +
-            r->ext_count >
-        ctx->limits[MTASTS_LIMIT_TXT_SIZE]) {
-        mt_diag_fail(reterr, MTASTS_ETOOBIG, MTASTS_R_TOO_BIG,
-                     ctx->limits[MTASTS_LIMIT_TXT_SIZE], NULL, 0);
-        return MTASTS_ETOOBIG;
-    }
+    rc = mt_txt_size_check(ctx,
+                           sizeof(STS_VERSION "; id=;") - 1 + r->id_len +
+                               r->ext_bytes + r->ext_count,
+                           reterr);
+    if (rc != MTASTS_OK)
+        return rc;
     /* One allocation: header, extension spans, then the strings. */
     size = sizeof(*rec) + r->ext_count * sizeof(struct kv_span) + r->id_len +
            1 + r->ext_bytes;
@@ -291,11 +291,9 @@ record_parse(mtasts_ctx *ctx, const char *b, size_t n, unsigned flags,
     struct rec_scan r;
     int rc;
 
-    if (n > ctx->limits[MTASTS_LIMIT_TXT_SIZE]) {
-        mt_diag_fail(reterr, MTASTS_ETOOBIG, MTASTS_R_TOO_BIG,
-                     ctx->limits[MTASTS_LIMIT_TXT_SIZE], NULL, 0);
-        return MTASTS_ETOOBIG;
-    }
+    rc = mt_txt_size_check(ctx, n, reterr);
+    if (rc != MTASTS_OK)
+        return rc;
     memset(&r, 0, sizeof(r));
     mt_vec_init(&ext, ctx, local, LOCAL_EXT, sizeof(local[0]));
     r.ext = &ext;

@@ -622,10 +622,8 @@ record_make(mtasts_ctx *ctx, const struct rpt_scan *r, unsigned flags,
      * parse again: it can be longer than the input ("; " between fields). */
     mt_out_init(&o, NULL, 0);
     put_record(&o, rec);
-    if (o.len > ctx->limits[MTASTS_LIMIT_TXT_SIZE]) {
+    if (mt_txt_size_check(ctx, o.len, reterr) != MTASTS_OK) {
         mt_free(ctx, rec, rec->alloc_size);
-        mt_diag_fail(reterr, MTASTS_ETOOBIG, MTASTS_R_TOO_BIG,
-                     ctx->limits[MTASTS_LIMIT_TXT_SIZE], NULL, 0);
         return MTASTS_ETOOBIG;
     }
     mt_diag_ok(reterr, r->warnings, r->woff);
@@ -643,11 +641,9 @@ record_parse(mtasts_ctx *ctx, const char *b, size_t n, unsigned flags,
     struct rpt_scan r;
     int rc;
 
-    if (n > ctx->limits[MTASTS_LIMIT_TXT_SIZE]) {
-        mt_diag_fail(reterr, MTASTS_ETOOBIG, MTASTS_R_TOO_BIG,
-                     ctx->limits[MTASTS_LIMIT_TXT_SIZE], NULL, 0);
-        return MTASTS_ETOOBIG;
-    }
+    rc = mt_txt_size_check(ctx, n, reterr);
+    if (rc != MTASTS_OK)
+        return rc;
     memset(&r, 0, sizeof(r));
     mt_vec_init(&r.rua, ctx, local_rua, LOCAL_RUA, sizeof(local_rua[0]));
     mt_vec_init(&r.ext, ctx, local_ext, LOCAL_EXT, sizeof(local_ext[0]));
