@@ -110,19 +110,38 @@ def netstring_read(f):
     return data
 
 
-class Socketmap(threading.Thread):
-    """Netstring socketmap server: "name key" in, the tool's answer out."""
+class LoopbackServer(threading.Thread):
+    """A TCP listener on a free loopback port; each connection is served by
+    self.serve(conn) in its own thread until stop is set."""
 
-    def __init__(self, tmp, version):
+    def __init__(self):
         super().__init__(daemon=True)
-        self.tmp, self.version = tmp, version
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(16)
         self.sock.settimeout(0.5)
         self.port = self.sock.getsockname()[1]
-        self.keys, self.answers, self.errors = [], {}, []
         self.stop = False
+
+    def run(self):
+        while not self.stop:
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(conn,),
+                             daemon=True).start()
+
+
+class Socketmap(LoopbackServer):
+    """Netstring socketmap server: "name key" in, the tool's answer out."""
+
+    def __init__(self, tmp, version):
+        super().__init__()
+        self.tmp, self.version = tmp, version
+        self.keys, self.answers, self.errors = [], {}, []
 
     def answer(self, key):
         # The version that asks; future.test gets the 3.10.5 answer on
@@ -166,36 +185,19 @@ class Socketmap(threading.Thread):
             f.close()
             conn.close()
 
-    def run(self):
-        while not self.stop:
-            try:
-                conn, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self.serve, args=(conn,),
-                             daemon=True).start()
-
 
 # ---------------------------------------------------------------- SMTP sink
 
-class Sink(threading.Thread):
+class Sink(LoopbackServer):
     """A STARTTLS SMTP server on loopback that accepts every message."""
 
     def __init__(self, cert, key):
-        super().__init__(daemon=True)
+        super().__init__()
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ctx.load_cert_chain(cert, key)
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.5)
-        self.port = self.sock.getsockname()[1]
         self.received = []  # (rcpt list, tls?)
-        self.stop = False
 
-    def session(self, conn):
+    def serve(self, conn):
         conn.settimeout(30)
         tls = False
         f = conn.makefile("rwb")
@@ -251,17 +253,6 @@ class Sink(threading.Thread):
                 conn.close()
             except OSError:
                 pass
-
-    def run(self):
-        while not self.stop:
-            try:
-                conn, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self.session, args=(conn,),
-                             daemon=True).start()
 
 
 # ---------------------------------------------------------------- Postfix
