@@ -41,9 +41,6 @@ int
 mtasts_tlsrpt_filename_format(const struct mtasts_tlsrpt_filename *fn,
                               char *dst, size_t dst_len, size_t *ret_needed)
 {
-    const char *sender, *policy_domain, *unique_id;
-    size_t sender_len, policy_domain_len, unique_id_len;
-    int64_t begin, end;
     struct mt_out o;
     int rc;
 
@@ -51,37 +48,29 @@ mtasts_tlsrpt_filename_format(const struct mtasts_tlsrpt_filename *fn,
         return MTASTS_EINVAL;
     if (fn->version != MTASTS_FILENAME_VERSION)
         return MTASTS_EVERSION;
-    sender = fn->sender;
-    sender_len = fn->sender_len;
-    policy_domain = fn->policy_domain;
-    policy_domain_len = fn->policy_domain_len;
-    unique_id = fn->unique_id;
-    unique_id_len = fn->unique_id_len;
-    begin = fn->begin;
-    end = fn->end;
-    if ((sender == NULL && sender_len > 0) ||
-        (policy_domain == NULL && policy_domain_len > 0) ||
-        (unique_id == NULL && unique_id_len > 0) ||
-        (dst == NULL && dst_len > 0) || begin < 0 || end < begin)
+    if ((fn->sender == NULL && fn->sender_len > 0) ||
+        (fn->policy_domain == NULL && fn->policy_domain_len > 0) ||
+        (fn->unique_id == NULL && fn->unique_id_len > 0) ||
+        (dst == NULL && dst_len > 0) || fn->begin < 0 || fn->end < fn->begin)
         return MTASTS_EINVAL;
-    rc = domain_part_check(sender, sender_len);
+    rc = domain_part_check(fn->sender, fn->sender_len);
     if (rc == MTASTS_OK)
-        rc = domain_part_check(policy_domain, policy_domain_len);
+        rc = domain_part_check(fn->policy_domain, fn->policy_domain_len);
     if (rc != MTASTS_OK)
         return rc;
-    if (unique_id_len > 0 && !alnum_ok(unique_id, unique_id_len))
+    if (fn->unique_id_len > 0 && !alnum_ok(fn->unique_id, fn->unique_id_len))
         return MTASTS_ESYNTAX;
     mt_out_init(&o, dst, dst_len);
-    mt_out_put(&o, sender, sender_len);
+    mt_out_put(&o, fn->sender, fn->sender_len);
     mt_out_put(&o, "!", 1);
-    mt_out_put(&o, policy_domain, policy_domain_len);
+    mt_out_put(&o, fn->policy_domain, fn->policy_domain_len);
     mt_out_put(&o, "!", 1);
-    mt_out_u64(&o, (uint64_t)begin);
+    mt_out_u64(&o, (uint64_t)fn->begin);
     mt_out_put(&o, "!", 1);
-    mt_out_u64(&o, (uint64_t)end);
-    if (unique_id_len > 0) {
+    mt_out_u64(&o, (uint64_t)fn->end);
+    if (fn->unique_id_len > 0) {
         mt_out_put(&o, "!", 1);
-        mt_out_put(&o, unique_id, unique_id_len);
+        mt_out_put(&o, fn->unique_id, fn->unique_id_len);
     }
     mt_out_str(&o, fn->gzip ? ".json.gz" : ".json");
     return mt_out_finish(&o, ret_needed);
@@ -365,14 +354,12 @@ mtasts_tlsrpt_mail_build(const mtasts_tlsrpt_report *report,
                          const struct mtasts_tlsrpt_mail_fields *fields,
                          unsigned flags, mtasts_buf **ret_message)
 {
-    const char *from, *to, *submitter, *date, *message_id;
-    size_t from_len, to_len, date_len, mid_len;
     struct mtasts_tlsrpt_filename fnm;
     char fname[2 * MTASTS_DOMAIN_MAX_LEN + 64], bnd[40];
     const char *cdom, *pdom, *rid;
     char *subject = NULL;
     size_t cdom_len = 0, pdom_len = 0, rid_len = 0, sub_len = 0, fn_len = 0;
-    size_t slen, plen = 0, i;
+    size_t plen = 0, i;
     mtasts_buf *payload = NULL;
     const uint8_t *pbytes;
     struct mt_grow m = {NULL, NULL, 0, 0, 0};
@@ -386,17 +373,7 @@ mtasts_tlsrpt_mail_build(const mtasts_tlsrpt_report *report,
         return MTASTS_EINVAL;
     if (fields->version != MTASTS_MAIL_FIELDS_VERSION)
         return MTASTS_EVERSION;
-    from = fields->from;
-    from_len = fields->from_len;
-    to = fields->to;
-    to_len = fields->to_len;
-    submitter = fields->submitter;
-    slen = fields->submitter_len;
-    date = fields->date;
-    date_len = fields->date_len;
-    message_id = fields->message_id;
-    mid_len = fields->message_id_len;
-    if (submitter == NULL)
+    if (fields->submitter == NULL)
         return MTASTS_ESYNTAX;
     cdom = contact_domain(report, &cdom_len);
     pdom = mtasts_tlsrpt_report_text(report, MTASTS_RF_POLICY_DOMAIN, 0, 0,
@@ -404,21 +381,23 @@ mtasts_tlsrpt_mail_build(const mtasts_tlsrpt_report *report,
     rid =
         mtasts_tlsrpt_report_text(report, MTASTS_RF_REPORT_ID, 0, 0, &rid_len);
     if (cdom == NULL || pdom == NULL || rid == NULL ||
-        !mt_name_valid(submitter, slen) ||
-        !mt_ascii_caseeq(submitter, slen, cdom, cdom_len) ||
-        !header_text_ok(from, from_len) || !header_text_ok(to, to_len) ||
-        !header_text_ok(date, date_len) ||
-        !header_text_ok(message_id, mid_len) ||
-        memchr(message_id, '@', mid_len) == NULL ||
-        memchr(message_id, '<', mid_len) != NULL ||
-        memchr(message_id, '>', mid_len) != NULL ||
-        memchr(message_id, ' ', mid_len) != NULL ||
-        memchr(message_id, '\t', mid_len) != NULL)
+        !mt_name_valid(fields->submitter, fields->submitter_len) ||
+        !mt_ascii_caseeq(fields->submitter, fields->submitter_len, cdom,
+                         cdom_len) ||
+        !header_text_ok(fields->from, fields->from_len) ||
+        !header_text_ok(fields->to, fields->to_len) ||
+        !header_text_ok(fields->date, fields->date_len) ||
+        !header_text_ok(fields->message_id, fields->message_id_len) ||
+        memchr(fields->message_id, '@', fields->message_id_len) == NULL ||
+        memchr(fields->message_id, '<', fields->message_id_len) != NULL ||
+        memchr(fields->message_id, '>', fields->message_id_len) != NULL ||
+        memchr(fields->message_id, ' ', fields->message_id_len) != NULL ||
+        memchr(fields->message_id, '\t', fields->message_id_len) != NULL)
         return MTASTS_ESYNTAX;
     memset(&fnm, 0, sizeof(fnm));
     fnm.version = MTASTS_FILENAME_VERSION;
-    fnm.sender = submitter;
-    fnm.sender_len = slen;
+    fnm.sender = fields->submitter;
+    fnm.sender_len = fields->submitter_len;
     fnm.policy_domain = pdom;
     fnm.policy_domain_len = pdom_len;
     fnm.begin = report->start;
@@ -429,15 +408,17 @@ mtasts_tlsrpt_mail_build(const mtasts_tlsrpt_report *report,
         rc = MTASTS_ESYNTAX; /* a policy domain or date range unusable */
     if (rc != MTASTS_OK)
         return rc;
-    rc = mtasts_tlsrpt_subject_format(pdom, pdom_len, submitter, slen, rid,
-                                      rid_len, NULL, 0, &sub_len);
+    rc = mtasts_tlsrpt_subject_format(pdom, pdom_len, fields->submitter,
+                                      fields->submitter_len, rid, rid_len, NULL,
+                                      0, &sub_len);
     if (rc != MTASTS_ERANGE && rc != MTASTS_OK)
         return rc;
     subject = mt_alloc(report->ctx, sub_len + 1);
     if (subject == NULL)
         return MTASTS_ENOMEM;
-    (void)mtasts_tlsrpt_subject_format(pdom, pdom_len, submitter, slen, rid,
-                                       rid_len, subject, sub_len + 1, NULL);
+    (void)mtasts_tlsrpt_subject_format(pdom, pdom_len, fields->submitter,
+                                       fields->submitter_len, rid, rid_len,
+                                       subject, sub_len + 1, NULL);
     rc = report_payload(report, flags, &payload);
     if (rc != MTASTS_OK)
         goto out;
@@ -453,20 +434,23 @@ mtasts_tlsrpt_mail_build(const mtasts_tlsrpt_report *report,
 
     if ((rc = mt_grow_init(&m, report->ctx,
                            plen / 3 * 4 + plen / 57 * 2 + 2048 + sub_len +
-                               fn_len + from_len + to_len + date_len +
-                               mid_len)) != MTASTS_OK)
+                               fn_len + fields->from_len + fields->to_len +
+                               fields->date_len + fields->message_id_len)) !=
+        MTASTS_OK)
         goto out;
-    if ((rc = mb_header(&m, "From", from, from_len)) != MTASTS_OK ||
-        (rc = mb_header(&m, "To", to, to_len)) != MTASTS_OK ||
-        (rc = mb_header(&m, "Date", date, date_len)) != MTASTS_OK ||
+    if ((rc = mb_header(&m, "From", fields->from, fields->from_len)) !=
+            MTASTS_OK ||
+        (rc = mb_header(&m, "To", fields->to, fields->to_len)) != MTASTS_OK ||
+        (rc = mb_header(&m, "Date", fields->date, fields->date_len)) !=
+            MTASTS_OK ||
         (rc = mb_header(&m, "Subject", subject, sub_len)) != MTASTS_OK)
         goto out;
     mb_str(&m, "Message-ID: <");
-    if (mid_len + 15 > LINE_MAX) {
+    if (fields->message_id_len + 15 > LINE_MAX) {
         rc = MTASTS_ESYNTAX;
         goto out;
     }
-    mt_grow_put(&m, message_id, mid_len);
+    mt_grow_put(&m, fields->message_id, fields->message_id_len);
     mb_str(&m, ">\r\nMIME-Version: 1.0\r\n"
                "Content-Type: multipart/report; report-type=\"tlsrpt\";\r\n"
                "\tboundary=\"");
@@ -474,13 +458,13 @@ mtasts_tlsrpt_mail_build(const mtasts_tlsrpt_report *report,
     mb_str(&m, "\"\r\nTLS-Report-Domain: ");
     mt_grow_put(&m, pdom, pdom_len);
     mb_str(&m, "\r\nTLS-Report-Submitter: ");
-    mt_grow_put(&m, submitter, slen);
+    mt_grow_put(&m, fields->submitter, fields->submitter_len);
     mb_str(&m, "\r\n\r\nThis is a multipart message in MIME format.\r\n\r\n--");
     mb_str(&m, bnd);
     mb_str(&m, "\r\nContent-Type: text/plain; charset=\"us-ascii\"\r\n"
                "Content-Transfer-Encoding: 7bit\r\n\r\n"
                "This is an aggregate TLS report from ");
-    mt_grow_put(&m, submitter, slen);
+    mt_grow_put(&m, fields->submitter, fields->submitter_len);
     mb_str(&m, ".\r\n\r\n--");
     mb_str(&m, bnd);
     mb_str(&m, (flags & MTASTS_DELIVER_F_GZIP) != 0
