@@ -50,7 +50,7 @@
  *    thread-safe). Parsed objects are immutable and may be read
  *    concurrently.
  *  - Constants: every family of related values is a typed enum
- *    (typedef enum mtasts_xxx) with explicit values, and the values never
+ *    (typedef enum mtasts_<family>) with explicit values, and the values never
  *    change once released. Flag families are named MTASTS_<OBJ>_F_<NAME>
  *    and hold single bits; combine them with | and pass them as unsigned.
  *    Parameters and members that take a family are declared int or
