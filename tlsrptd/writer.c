@@ -110,11 +110,6 @@ day_state(struct td_writer *w, int64_t day)
         sessions = 0;
         found = 0;
     }
-    if (found && td_store_day_reported(w->store, day) == 1)
-        td_log(TD_LOG_WARNING,
-               "day %s was reported already; results that still come for "
-               "it are stored but not in its reports",
-               d);
     ds = &w->days[w->ndays++];
     ds->day = day;
     ds->agg = agg;
@@ -146,8 +141,17 @@ merge(struct td_writer *w, const struct td_delta *delta)
         return -1;
     }
     ds->sessions += delta->sessions;
-    if (delta->sessions > 0)
+    if (delta->sessions > 0) {
         ds->dirty = 1;
+        if (td_store_day_reported(w->store, delta->day) == 1) {
+            td_day_format(delta->day, d);
+            td_log_limited(&w->rl, now_s(), TD_LOG_WARNING,
+                           "day %s: %llu sessions came after its reports "
+                           "were made: stored, and reported only for "
+                           "domains without a report yet",
+                           d, (unsigned long long)delta->sessions);
+        }
+    }
     mtasts_tlsrpt_agg_free(delta->agg);
     return 0;
 }
@@ -351,7 +355,8 @@ submit(struct td_writer *w, const struct td_delta *d, size_t n, int wait)
     pthread_mutex_lock(&w->mu);
     while (wait && QUEUE_CAP - w->nq < n)
         pthread_cond_wait(&w->room_cv, &w->mu);
-    memcpy(w->queue + w->nq, d, n * sizeof(*d));
+    if (n > 0)
+        memcpy(w->queue + w->nq, d, n * sizeof(*d));
     w->nq += n;
     w->tick = 1;
     pthread_cond_signal(&w->cv);

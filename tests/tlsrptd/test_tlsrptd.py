@@ -279,6 +279,19 @@ def test_basic(tmp):
     r2, again = report(tmp, c.store, out2)
     check(r2.returncode == 0 and again == reports,
           "basic: a second report run gives the same bytes")
+    # results after the day was reported: stored, logged; a domain without
+    # a report gets one on the next run, the others keep theirs
+    c.start()
+    send(c, [datagram(b"sts.example", [sts(0)]),
+             datagram(b"late.example", [{"type": 9, "f": 0}])])
+    check(c.stop() == 0, "basic: stop after the report")
+    check("came after its reports were made" in c.text(),
+          "basic: late results are logged")
+    r5, late = report(tmp, c.store, os.path.join(tmp, "out5"))
+    check(r5.returncode == 0 and sorted(late) == sorted(
+        list(reports) + ["late.example"]) and all(
+            late[d] == reports[d] for d in reports),
+          "basic: a late domain gets its report, the others keep theirs")
     # a day without results: nothing, exit 0
     r3, empty = report(tmp, c.store, os.path.join(tmp, "out3"),
                        day="2001-01-01")
