@@ -737,7 +737,9 @@ td_collect(struct td_collector *c, const struct td_result *r, int64_t when,
     for (i = 0; i < r->npolicies; i++) {
         pol = &r->policies[i];
         note->policy = i;
-        if ((pol->nstrings > 0 && pol->strings == NULL) ||
+        if ((pol->type != TD_POLICY_TLSA && pol->type != TD_POLICY_STS &&
+             pol->type != TD_POLICY_NONE) ||
+            (pol->nstrings > 0 && pol->strings == NULL) ||
             (pol->nfailures > 0 && pol->failures == NULL)) {
             note->what = "a result (API misuse)";
             return MTASTS_EINVAL;

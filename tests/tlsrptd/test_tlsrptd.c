@@ -973,6 +973,8 @@ test_collect_seam(void **state)
     assert_int_equal(td_collect(a.c, &res, NOON, &note), MTASTS_EINVAL);
     res.policies = &pol;
     assert_int_equal(td_collect(a.c, &res, -1, &note), MTASTS_EINVAL);
+    pol.type = 3;
+    assert_int_equal(td_collect(a.c, &res, NOON, &note), MTASTS_EINVAL);
     col_free(&a);
     col_free(&b);
 }
