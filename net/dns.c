@@ -38,6 +38,9 @@
  *  - Addresses (mtn_dns_addrs) follow the system's lookup order (c-ares
  *    reads nsswitch.conf: /etc/hosts, then DNS); "localhost" is never sent
  *    to a server. IP literals are answered without a query.
+ *  - ares_library_init() is not called: outside Windows it only counts
+ *    and installs allocators, and would not be thread-safe to call here.
+ *    Channels share nothing, so distinct handles work in distinct threads.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
