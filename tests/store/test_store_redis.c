@@ -975,6 +975,114 @@ test_async_free_pending(void **state)
     assert_int_equal(d2.status, MTASTS_ESTATE);
 }
 
+/* ------------------------------------------------------------------ */
+/* Allocation failures                                                 */
+/* ------------------------------------------------------------------ */
+
+struct oom_arg {
+    struct fx *f;
+    uint8_t b[2048];
+    size_t n;
+    int async;
+};
+
+/* Wait for a callback or a state other than CONNECTING, without
+ * asserting (the sweep decides). */
+static void
+spin(struct fx *f, const int *flag, const mtasts_store *s)
+{
+    int i;
+
+    for (i = 0; i < 500; i++) {
+        struct timeval tv = {0, 20000};
+        if (flag != NULL && *flag)
+            return;
+        if (flag == NULL &&
+            mtasts_store_state(s) != MTASTS_STORE_STATE_CONNECTING)
+            return;
+        event_base_loopexit(f->base, &tv);
+        event_base_loop(f->base, EVLOOP_ONCE);
+    }
+}
+
+static int
+oom_open(struct oom_arg *a, mtasts_store **s)
+{
+    mtasts_store_config cfg;
+    int rc;
+
+    config(a->f, &cfg);
+    if (a->async)
+        cfg.event_base = a->f->base;
+    rc = mtasts_store_open(a->f->ctx, &cfg, T0, s);
+    if (rc == MTASTS_OK && a->async)
+        spin(a->f, NULL, *s);
+    if (rc == MTASTS_OK && mtasts_store_state(*s) != MTASTS_STORE_STATE_UP) {
+        mtasts_store_free(*s);
+        return MTASTS_EINVAL;
+    }
+    return rc;
+}
+
+static int
+oom_op(void *argp)
+{
+    struct oom_arg *a = argp;
+    mtasts_store *s = NULL;
+    struct done d = {0};
+    const uint8_t *p = NULL;
+    size_t pn = 0;
+    int rc;
+
+    freeReplyObject(redisCommand(a->f->raw, "FLUSHALL"));
+    rc = oom_open(a, &s);
+    if (rc != MTASTS_OK)
+        return rc;
+    rc = mtasts_store_put_async(s, a->b, a->n, 0, T0, put_cb, &d);
+    if (rc == MTASTS_EAGAIN) {
+        spin(a->f, &d.called, s);
+        rc = d.called ? d.status : MTASTS_EINVAL;
+    }
+    mtasts_store_free(s);
+    if (rc != MTASTS_OK)
+        return rc;
+    rc = oom_open(a, &s);
+    if (rc != MTASTS_OK)
+        return rc;
+    memset(&d, 0, sizeof(d));
+    rc =
+        mtasts_store_get_async(s, S("example.com"), T0, 0, get_cb, &d, &p, &pn);
+    if (rc == MTASTS_EAGAIN) {
+        spin(a->f, &d.called, s);
+        rc = d.called ? d.status : MTASTS_EINVAL;
+        pn = d.present ? d.len : 0;
+    } else if (rc == MTASTS_OK && p == NULL) {
+        pn = 0;
+    }
+    if (rc == MTASTS_OK && pn != a->n)
+        rc = MTASTS_EINVAL;
+    mtasts_store_free(s);
+    return rc;
+}
+
+static void
+test_oom(void **state)
+{
+    struct fx *f = *state;
+    struct oom_arg *a = calloc(1, sizeof(*a));
+
+    assert_non_null(a);
+    a->f = f;
+    a->n = sth_simple(f->ctx, a->b, sizeof(a->b), "example.com", T0, WEEK, T0);
+    harness_oom_sweep("redis store, blocking", oom_op, a, HARNESS_SWEEP_BOTH);
+    f->base = event_base_new();
+    assert_non_null(f->base);
+    a->async = 1;
+    harness_oom_sweep("redis store, asynchronous", oom_op, a,
+                      HARNESS_SWEEP_BOTH);
+    free(a);
+}
+
 int
 main(void)
 {
@@ -993,6 +1101,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_async_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_async_free_pending, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_oom, setup, teardown),
     };
 
     redis_bin = getenv("REDIS_SERVER");
