@@ -128,7 +128,9 @@ fi
 
 machine="$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) CPU(s), $(uname -sr), $(cc --version | head -1)"
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [ -n "$(git -C "$root" status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+# (the results file itself, rewritten by the previous run, does not count)
+if [ -n "$(git -C "$root" status --porcelain --untracked-files=no -- . \
+    ':!bench/RESULTS.md' 2>/dev/null)" ]; then
     commit="$commit (with uncommitted changes)"
 fi
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
