@@ -73,6 +73,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <openssl/ssl.h>
@@ -551,6 +552,12 @@ mtn_http_new(mtasts_net *net, const struct mtasts_net_config *config,
 
     *ret_http = NULL;
     if (!name_ok(helo, strlen(helo)))
+        return MTASTS_EINVAL;
+    /* an unreadable CA file is the caller's error, said at once (one
+     * that reads but holds no certificate fails each request, as
+     * CURLE_SSL_CACERT_BADFILE) */
+    if (config->ca_file != NULL && config->ca_file[0] != '\0' &&
+        access(config->ca_file, R_OK) != 0)
         return MTASTS_EINVAL;
     rc = global_init();
     if (rc < 0)

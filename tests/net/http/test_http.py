@@ -577,10 +577,17 @@ def main():
                fetch("good", "/policy", g,
                      extra=["--ca", other_ca.cert]), "CERT", "UNTRUSTED",
                curl=60)
-        expect("missing CA file",
-               fetch("good", "/policy", g,
-                     extra=["--ca", os.path.join(tmp, "none.pem")]),
+        empty_ca = os.path.join(tmp, "empty.pem")
+        open(empty_ca, "w").close()
+        expect("empty CA file",
+               fetch("good", "/policy", g, extra=["--ca", empty_ca]),
                "CERT", "FAILED", curl=77)
+        res = client(["--ca", os.path.join(tmp, "none.pem"), "fetch",
+                      "https://mta-sts.good.test/", "mta-sts.good.test",
+                      str(MAX), "5000"])
+        check(res.get("new") == -1,  # MTASTS_EINVAL
+              "a missing CA file is refused by mtasts_net_new: " +
+              describe(res))
         # ---- TLS and transport
         expect("TLS 1.1 only", fetch("good", "/", port["tls11"]), "TLS",
                "FAILED", curl=35)
