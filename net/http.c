@@ -47,6 +47,8 @@
  *   FILESIZE_EXCEEDED (declared length)     TOO_BIG           not tried
  *   WRITE_ERROR when the body passed max_size while streaming
  *                                           TOO_BIG           not tried
+ *   (TOO_BIG for a response with status 200 only; any other status is a
+ *   fetch error by itself: OK, the status, no body)
  *   every other code                        ERROR             not tried
  *
  *   The verify result (X509_V_*) of PEER_FAILED_VERIFICATION:
@@ -1126,13 +1128,18 @@ deliver(struct xfer *x, int code)
         memset(&f, 0, sizeof(f));
         (void)curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
         (void)curl_easy_getinfo(x->easy, CURLINFO_CONTENT_TYPE, &ct);
+        /* A response other than 200 is a fetch error by its status, however
+         * long its body (a large 404 page is no invalid policy): the
+         * response is returned, without the body, which was not read. */
+        if (transport == MTASTS_FETCH_TOO_BIG && status > 0 && status != 200)
+            transport = MTASTS_FETCH_OK;
         f.transport = transport;
         f.http_status = status > 0 && status < 1000 ? (int)status : 0;
         f.content_type = ct;
         f.content_type_len = ct != NULL ? strlen(ct) : 0;
         /* the body only of a complete response */
-        f.body = transport == MTASTS_FETCH_OK && x->body != NULL ? x->body : "";
-        f.body_len = transport == MTASTS_FETCH_OK ? x->body_len : 0;
+        f.body = code == CURLE_OK && x->body != NULL ? x->body : "";
+        f.body_len = code == CURLE_OK ? x->body_len : 0;
         f.tls = tls;
         f.cert_not_after = x->not_after;
         f.curl_code = code;

@@ -310,6 +310,11 @@ http {
       sub_filter_types *; sub_filter 'no-such-text' 'x'; sub_filter_once off;
       try_files /64k1.txt =404;
     }
+    # a 404 with a body over the cap, declared, and chunked
+    location = /big-404 { error_page 404 =404 /64k1; return 404; }
+    location = /big-404-chunked {
+      error_page 404 =404 /chunked-64k1; return 404;
+    }
     # the headers and some body at once, then 50 bytes a second
     location = /slow { limit_rate_after 1024; limit_rate 50;
                        try_files /64k.txt =404; }
@@ -523,7 +528,8 @@ def main():
                        res.get("cert_not_after") == not_after) and
                       (body is None or
                        res.get("body", "").encode() == body) and
-                      (transport == "OK") == (res.get("error") == ""))
+                      ((transport == "OK" and curl == 0) ==
+                       (res.get("error") == "")))
                 check(ok, what + "expected transport=%s tls=%s http=%d "
                       "type=%r len=%s curl=%s not_after=%s, got %s"
                       % (transport, tls, http, ctype, body_len, curl,
@@ -558,6 +564,13 @@ def main():
                "OK", "OK", 200, "text/plain", MAX, 0)
         expect("chunked 64 KiB + 1", fetch("good", "/chunked-64k1", g),
                "TOO_BIG", "OK", 200, "text/plain", 0, 23)
+        # a fetch error by its status, however long the body: no TOO_BIG
+        expect("404 over the cap (Content-Length)",
+               fetch("good", "/big-404", g), "OK", "OK", 404, "text/plain",
+               0, 63)
+        expect("404 over the cap (chunked)",
+               fetch("good", "/big-404-chunked", g), "OK", "OK", 404,
+               "text/plain", 0, 23)
         expect("cap 60 on a 61-byte policy",
                fetch("good", "/policy", g, max_size=len(POLICY) - 1),
                "TOO_BIG", "OK", 200, "text/plain", 0, 63)
