@@ -24,7 +24,7 @@
  * thread at the same time relies on libcurl's own thread-safe init
  * (CURL_VERSION_THREADSAFE, libcurl 7.84 and later).
  *
- * The FAILURE MAPPING (also in mtasts_net(3); tests/net/test_http_map.c
+ * The FAILURE MAPPING (also in mtasts_net(3); tests/net/http/test_http_map.c
  * checks that the two agree code by code):
  *
  *   CURLcode                                fetch transport   TLS outcome
