@@ -965,6 +965,18 @@ send_report(struct td_sender *s, int64_t day, const struct td_report *r,
     }
     if (rua.state == TD_RUA_NONE || rua.state == TD_RUA_ELSEWHERE)
         return 0;
+    if (rua.state == TD_RUA_READY) {
+        if (td_store_deliveries_get(s->store, day, r->domain, &d, &n) != 0) {
+            td_log(TD_LOG_ERR, "%s", td_store_error(s->store));
+            return -1;
+        }
+        for (i = 0; i < n && d[i].state != TD_DLV_PENDING; i++)
+            ;
+        td_store_deliveries_free(d, n);
+        d = NULL;
+        if (i == n)
+            return 0; /* every destination is final */
+    }
     if (s->fleet != NULL) {
         if (td_fleet_claim(s->fleet, day, r->domain, &claim, holder,
                            sizeof(holder)) != 0) {
@@ -974,7 +986,7 @@ send_report(struct td_sender *s, int64_t day, const struct td_report *r,
             say(s, r, "-", "Redis unreachable, tried again later");
             return now + 60;
         }
-        if (claim == TD_CLAIM_DONE) {
+        if (claim == TD_CLAIM_DONE && strcmp(holder, s->cfg->host_id) != 0) {
             rua.state = TD_RUA_ELSEWHERE;
             snprintf(rua.error, sizeof(rua.error), "sent by %s", holder);
             if (td_store_rua_put(s->store, day, r->domain, &rua) != 0) {
@@ -985,6 +997,8 @@ send_report(struct td_sender *s, int64_t day, const struct td_report *r,
             say(s, r, "-", rua.error);
             return 0;
         }
+        if (claim == TD_CLAIM_DONE)
+            return 0; /* (done by this host, under another store?) */
         if (claim == TD_CLAIM_OTHER) {
             s->elsewhere++;
             say(s, r, "-", "claimed by another host of the fleet");

@@ -579,14 +579,20 @@ td_fleet_claim(struct td_fleet *f, int64_t day, const char *domain,
     }
     freeReplyObject(r);
     argv[0] = "GET";
+    argv[1] = k;
     lens[0] = 3;
+    lens[1] = strlen(k);
     r = cmd(f, 2, argv, lens);
     if (r == NULL)
         return -1;
     if (r->type == REDIS_REPLY_STRING) {
         if (r->len > 5 && memcmp(r->str, "done ", 5) == 0) {
+            /* "done HOST TIME" */
+            const char *sp = memchr(r->str + 5, ' ', r->len - 5);
             *ret_state = TD_CLAIM_DONE;
-            snprintf(holder, holder_len, "%.*s", (int)(r->len - 5), r->str + 5);
+            snprintf(holder, holder_len, "%.*s",
+                     (int)(sp != NULL ? (size_t)(sp - r->str - 5) : r->len - 5),
+                     r->str + 5);
         } else if (r->len > 6 && memcmp(r->str, "claim ", 6) == 0)
             snprintf(holder, holder_len, "%.*s", (int)(r->len - 6), r->str + 6);
         freeReplyObject(r);
