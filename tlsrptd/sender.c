@@ -51,12 +51,14 @@ struct td_sender_thread {
 int64_t
 td_send_time(const struct td_config *cfg, uint64_t seed, int64_t day)
 {
-    uint64_t h = seed ^ ((uint64_t)day * UINT64_C(0x9E3779B97F4A7C15));
+    uint64_t h;
 
+    day -= day % TD_DAY; /* any time of the day */
+    h = seed ^ ((uint64_t)day * UINT64_C(0x9E3779B97F4A7C15));
     h ^= h >> 31;
     h *= UINT64_C(0xBF58476D1CE4E5B9);
     h ^= h >> 29;
-    return day - day % TD_DAY + TD_DAY + 1 +
+    return day + TD_DAY + 1 +
            (cfg->spread_window > 0 ? (int64_t)(h % (uint64_t)cfg->spread_window)
                                    : 0);
 }

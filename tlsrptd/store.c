@@ -41,10 +41,13 @@
  * waited for up to 10 s (the collector and the report command may run
  * at once).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -85,6 +88,21 @@ td_store_close(struct td_store *s)
         return;
     sqlite3_close(s->db);
     free(s);
+}
+
+/* Why dir cannot be written to, for an error message ("" when it can). */
+static const char *
+why_not_writable(const char *dir)
+{
+    struct statvfs vfs;
+
+    if (statvfs(dir, &vfs) == 0 && (vfs.f_flag & ST_RDONLY) != 0)
+        return " (the store directory is on a read-only file system)";
+    if (access(dir, W_OK) != 0)
+        return errno == EACCES ? " (the store directory is not writable)" : "";
+    if (statvfs(dir, &vfs) == 0 && vfs.f_bavail == 0)
+        return " (the file system of the store directory is full)";
+    return "";
 }
 
 int
@@ -140,8 +158,9 @@ td_store_open(const char *dir, struct td_store **ret, char *err, size_t err_len)
                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     free(path);
     if (rc != SQLITE_OK) {
-        snprintf(err, err_len, "cannot open %s/%s: %s", dir, TD_STORE_FILE,
-                 s->db != NULL ? sqlite3_errmsg(s->db) : "out of memory");
+        snprintf(err, err_len, "cannot open %s/%s: %s%s", dir, TD_STORE_FILE,
+                 s->db != NULL ? sqlite3_errmsg(s->db) : "out of memory",
+                 why_not_writable(dir));
         td_store_close(s);
         return TD_ESTORE;
     }
@@ -175,7 +194,8 @@ td_store_open(const char *dir, struct td_store **ret, char *err, size_t err_len)
     *ret = s;
     return 0;
 fail:
-    snprintf(err, err_len, "store %s/%s: %s", dir, TD_STORE_FILE, s->err);
+    snprintf(err, err_len, "store %s/%s: %s%s", dir, TD_STORE_FILE, s->err,
+             why_not_writable(dir));
     td_store_close(s);
     return TD_ESTORE;
 }

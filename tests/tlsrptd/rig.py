@@ -357,10 +357,13 @@ class Receiver:
     """A plain-HTTP server on loopback (in threads of this process) that
     records every request: (method, path, headers dict, body). statuses
     maps a path to the list of statuses of its successive requests (the
-    last one repeats); other paths get 404."""
+    last one repeats); other paths get 404. delays maps a path to the
+    seconds its first request waits (after being recorded) before its
+    answer."""
 
-    def __init__(self, statuses):
+    def __init__(self, statuses, delays=None):
         self.statuses = {k: list(v) for k, v in statuses.items()}
+        self.delays = dict(delays or {})
         self.requests = []
         self.lock = threading.Lock()
         rec = self
@@ -381,12 +384,19 @@ class Receiver:
                         status = seq[0]
                         if len(seq) > 1:
                             seq.pop(0)
-                self.send_response(status)
-                if 300 <= status < 400:
-                    self.send_header("Location", "https://elsewhere.test/")
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
+                    delay = rec.delays.pop(self.path, 0)
+                if delay:
+                    time.sleep(delay)
+                try:
+                    self.send_response(status)
+                    if 300 <= status < 400:
+                        self.send_header("Location",
+                                         "https://elsewhere.test/")
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"ok")
+                except OSError:  # the client went away (kill -9)
+                    self.close_connection = True
 
             do_PUT = do_POST
 

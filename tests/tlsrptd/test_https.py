@@ -16,7 +16,9 @@ POST to a backend that logs it and answers a scripted status. Then:
     the recorded schedule (retry_interval * (2^k - 1) after the first
     attempt); a domain with two https rua gets each on its own; no
     record, an unusable rua, two records: nothing sent; SERVFAIL: the
-    lookup is retried;
+    lookup is retried; kill -9 while a POST is in flight (its server
+    answers after 3 s): after the restart it is made again, with the same
+    bytes, and recorded delivered once;
   - every POST is Content-Type application/tlsrpt+gzip; all the POSTs of
     one destination are byte-identical, across a restart too, and gunzip
     to the report recorded in the store, which `mtasts report parse
@@ -33,6 +35,7 @@ import gzip
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -54,10 +57,11 @@ RECORDS = {
     "two": ["v=TLSRPTv1; rua=https://reports.example.test/ok2,"
             "https://reports.example.test/bad2"],
     "ftp": ["v=TLSRPTv1; rua=ftp://reports.example.test/x"],
+    "slow": ["v=TLSRPTv1; rua=https://reports.example.test/slow"],
 }
 STATUSES = {"/ok": [200], "/created": [201], "/flaky": [500, 200],
             "/bad": [500], "/redirect": [302], "/ok2": [200],
-            "/bad2": [503]}
+            "/bad2": [503], "/slow": [200]}
 
 
 def records():
@@ -107,7 +111,7 @@ def deliveries(c, day):
 def run(tmp):
     ca, cert, key = rig.make_ca(tmp)
     dns = rig.Dns(records(), servfail={"_smtp._tls.servfail.example"})
-    backend = rig.Receiver(STATUSES)
+    backend = rig.Receiver(STATUSES, delays={"/slow": 3})
     nginx = rig.Nginx(tmp, cert, key, backend.port)
     net = ["--dns-server", dns.addr, "--ca-file", ca, "--connect-to",
            "reports.example.test:443:127.0.0.1:%d" % nginx.port]
@@ -125,6 +129,14 @@ def run(tmp):
         "--https-verify", "yes", "--retry-interval", "1", "--spread-window",
         "0", "--timeout", "5"])
     c.start()
+    # kill -9 in the middle of a POST; the restart sends it again
+    check(rig.wait_for(lambda: backend.posts("/slow"), 20),
+          "the sender reaches /slow")
+    c.stop(signal.SIGKILL)
+    check(deliveries(c, day).get("https://reports.example.test/slow",
+                                 ("?",))[0] == "pending",
+          "kill -9: the POST in flight is still pending")
+    c.start()
     ok = rig.wait_for(lambda: len(backend.posts("/flaky")) >= 2 and
                       len(backend.posts("/bad")) >= 3 and
                       len(backend.posts("/redirect")) >= 3 and
@@ -135,7 +147,7 @@ def run(tmp):
     log = c.text()
     dl = deliveries(c, day)
     for path, want in (("/ok", 1), ("/created", 1), ("/flaky", 2),
-                       ("/ok2", 1)):
+                       ("/ok2", 1), ("/slow", 2)):
         check(len(backend.posts(path)) == want,
               "%s: %d POSTs, want %d" % (path, len(backend.posts(path)),
                                           want))
@@ -144,6 +156,8 @@ def run(tmp):
               "%s delivered: %s" % (path, dl.get(uri)))
     check(dl["https://reports.example.test/flaky"][1] == 2,
           "flaky: 2 attempts recorded")
+    check(dl["https://reports.example.test/slow"][1] == 1,
+          "slow: the attempt cut by kill -9 is not counted")
     check("HTTP status 500" in log and "tried again in" in log,
           "the log says why and when: " + log[-2000:])
     # the recorded schedule: attempt k+1 at first + 1 * (2^k - 1)
@@ -185,8 +199,8 @@ def run(tmp):
         return js
 
     for path, dom in (("/ok", "ok.example"), ("/flaky", "flaky.example"),
-                      ("/bad", "bad.example"), ("/created",
-                                                "created.example")):
+                      ("/bad", "bad.example"), ("/created", "created.example"),
+                      ("/slow", "slow.example")):
         bodies_ok(path, dom)
     js = bodies_ok("/ok", "ok.example")
     check(rig.totals(js) == (DOMAINS.index("ok") + 1, 2),
@@ -226,8 +240,9 @@ def run(tmp):
     check(dl["https://reports.example.test/bad"][0] == "failed",
           "bad: failed (given up): %s" % (dl["https://reports.example.test/"
                                              "bad"],))
-    for path in ("/ok", "/created", "/flaky", "/ok2"):
-        check(len(backend.posts(path)) == (2 if path == "/flaky" else 1),
+    for path in ("/ok", "/created", "/flaky", "/ok2", "/slow"):
+        check(len(backend.posts(path)) == (2 if path in ("/flaky", "/slow")
+                                           else 1),
               "%s not sent again by send" % path)
 
     # dry runs write the recorded bytes and record nothing
