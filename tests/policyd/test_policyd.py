@@ -1,0 +1,761 @@
+#!/usr/bin/env python3
+"""mtasts-policyd tests: the daemon on loopback free ports with a
+temporary config, and python clients speaking netstrings and lines.
+
+    test_policyd.py DAEMON SOURCE_ROOT CASE
+
+CASE is one of the functions named case_* below (without the prefix).
+Every server runs on 127.0.0.1 (or a UNIX socket in a temp dir) and is
+stopped by the PID this script started. Exit 77 (skip) when something the
+case needs is missing, saying what.
+
+POLICYD_IDLE_CONNS sets the number of idle connections of the slowloris
+case (default 1000; 10000 works when `ulimit -n` allows about 10100).
+"""
+import json
+import os
+import resource
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+DAEMON = os.path.abspath(sys.argv[1])
+SRC = os.path.abspath(sys.argv[2])
+FIXTURES = os.path.join(SRC, "tests", "policyd", "fixtures")
+
+
+class Skip(Exception):
+    pass
+
+
+def fail(msg):
+    raise AssertionError(msg)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def ns(data):
+    if isinstance(data, str):
+        data = data.encode()
+    return b"%d:%s," % (len(data), data)
+
+
+class NetstringReader:
+    """Reads netstrings from a socket, bounded by a deadline."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b""
+
+    def _fill(self, deadline):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            fail("no answer in time")
+        self.sock.settimeout(left)
+        try:
+            chunk = self.sock.recv(65536)
+        except socket.timeout:
+            fail("no answer in time")
+        if not chunk:
+            raise EOFError("closed")
+        self.buf += chunk
+
+    def read(self, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            colon = self.buf.find(b":")
+            if colon > 0:
+                n = int(self.buf[:colon])
+                if len(self.buf) >= colon + 1 + n + 1:
+                    data = self.buf[colon + 1:colon + 1 + n]
+                    check(self.buf[colon + 1 + n:colon + 2 + n] == b",",
+                          "bad netstring terminator: %r" % self.buf)
+                    self.buf = self.buf[colon + 2 + n:]
+                    return data.decode()
+            self._fill(deadline)
+
+
+def ask(port, key, name="postfix", timeout=10.0, family=socket.AF_INET,
+        addr=None):
+    """One socketmap query on a new connection."""
+    if family == socket.AF_UNIX:
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(addr)
+    else:
+        s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(ns("%s %s" % (name, key)))
+        return NetstringReader(s).read(timeout)
+    finally:
+        s.close()
+
+
+def ask_line(port, line, timeout=10.0, family=socket.AF_INET, addr=None):
+    """One line request, half-closing as Exim's ${readsocket} does; the
+    whole answer up to EOF."""
+    if family == socket.AF_UNIX:
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(addr)
+    else:
+        s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(line.encode() + b"\n")
+        s.shutdown(socket.SHUT_WR)
+        out = b""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            check(left > 0, "no EOF after the line answer")
+            s.settimeout(left)
+            chunk = s.recv(65536)
+            if not chunk:
+                return out.decode()
+            out += chunk
+    finally:
+        s.close()
+
+
+def closed_by_peer(sock, timeout=10.0):
+    """True when the daemon closes sock within timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            chunk = sock.recv(4096)
+        except socket.timeout:
+            return False
+        except ConnectionResetError:
+            return True
+        if not chunk:
+            return True
+    return False
+
+
+class Daemon:
+    def __init__(self, tmp, config, args=(), name="d"):
+        self.tmp = tmp
+        self.cfg = os.path.join(tmp, name + ".yml")
+        self.logf = os.path.join(tmp, name + ".log")
+        with open(self.cfg, "w") as f:
+            f.write(config)
+        self.log_fh = open(self.logf, "wb")
+        self.proc = subprocess.Popen(
+            [DAEMON, "--foreground", "--config", self.cfg] + list(args),
+            stdin=subprocess.DEVNULL, stdout=self.log_fh,
+            stderr=subprocess.STDOUT)
+        self.wait_log("event=start", 10)
+
+    def log(self):
+        with open(self.logf, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def wait_log(self, text, timeout, count=1):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.log().count(text) >= count:
+                return
+            if self.proc.poll() is not None:
+                fail("daemon exited (%d) before %r:\n%s"
+                     % (self.proc.returncode, text, self.log()))
+            time.sleep(0.02)
+        fail("no %r in the log within %ss:\n%s" % (text, timeout, self.log()))
+
+    def rewrite(self, config):
+        tmpname = self.cfg + ".new"
+        with open(tmpname, "w") as f:
+            f.write(config)
+        os.rename(tmpname, self.cfg)
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout=30):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                fail("daemon did not stop within %ss" % timeout)
+        self.log_fh.close()
+        return self.proc.returncode
+
+
+def base_config(port, extra=""):
+    """A config on port; DNS goes to a closed loopback port unless extra
+    names a server (no test reaches the network)."""
+    dns = "" if "dns_server:" in extra else "dns_server: 127.0.0.1:1\n"
+    return ("host: 127.0.0.1\nport: %d\npostfix_version: 3.7.11\n"
+            "shutdown_timeout: 5\n%s%s" % (port, dns, extra))
+
+
+def stats(port):
+    return json.loads(ask_line(port, "stats"))
+
+
+class DropDNS:
+    """A UDP (and TCP) DNS "server" that reads every query and answers
+    none."""
+
+    def __init__(self):
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind(("127.0.0.1", 0))
+        self.port = self.udp.getsockname()[1]
+        self.tcp = socket.socket()
+        try:
+            self.tcp.bind(("127.0.0.1", self.port))
+            self.tcp.listen(16)
+        except OSError:
+            self.tcp.close()
+            self.tcp = None
+        self.queries = 0
+        self.stop_flag = False
+        self.held = []
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        socks = [self.udp] + ([self.tcp] if self.tcp else [])
+        while not self.stop_flag:
+            r, _, _ = select.select(socks, [], [], 0.1)
+            for s in r:
+                if s is self.udp:
+                    self.udp.recvfrom(4096)
+                    self.queries += 1
+                else:
+                    c, _ = s.accept()
+                    self.held.append(c)
+
+    def close(self):
+        self.stop_flag = True
+        self.thread.join(5)
+        self.udp.close()
+        if self.tcp:
+            self.tcp.close()
+        for c in self.held:
+            c.close()
+
+
+def raise_nofile(want):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < want:
+        new = want if hard == resource.RLIM_INFINITY else min(want, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+# ---------------------------------------------------------------- cases
+
+
+def case_config(tmp):
+    """PMSR's own example file, our extensions, warnings and errors."""
+    r = subprocess.run([DAEMON, "--check-config", "--config",
+                        os.path.join(FIXTURES, "pmsr-debian.yml")],
+                       capture_output=True, text=True, timeout=30)
+    out = r.stdout + r.stderr
+    check(r.returncode == 0, "PMSR's example refused:\n" + out)
+    # its defaults: 127.0.0.1:8461, the sqlite cache named
+    check("listen inet:127.0.0.1:8461\n" in r.stdout, out)
+    check("cache sqlite" in r.stdout, out)
+    check("default_zone strict_testing=0 timeout=4 require_sni=1" in r.stdout,
+          out)
+    check("proactive_policy_fetching enabled=0 interval=86400 "
+          "concurrency_limit=100 grace_ratio=2" in r.stdout, out)
+
+    # every key of the resolver, in the forms PyYAML reads
+    full = """\
+path: "%s/pd.sock"
+mode: 0660
+host: 127.0.0.1
+port: 8461
+reuse_port: yes
+shutdown_timeout: 7
+cache_grace: 30
+proactive_policy_fetching:
+  enabled: true
+  interval: 3600
+  concurrency_limit: 5
+  grace_ratio: 4.0
+cache:
+  type: internal
+  options:
+    cache_size: 500
+default_zone:
+  strict_testing: False
+  timeout: 2.5
+  require_sni: off
+zones:
+  myzone:
+    strict_testing: true
+    timeout: 4
+  other:
+postfix_version: 3.10.5
+line_port: 8462
+stats: true
+unknown_top: 1
+""" % tmp
+    path = os.path.join(tmp, "full.yml")
+    with open(path, "w") as f:
+        f.write(full)
+    r = subprocess.run([DAEMON, "--check-config", "--config", path],
+                       capture_output=True, text=True, timeout=30)
+    out = r.stdout + r.stderr
+    check(r.returncode == 0, out)
+    for want in ["listen unix:%s/pd.sock\n" % tmp,
+                 "listen inet:127.0.0.1:8461\n",
+                 "listen inet:127.0.0.1:8462 (lines)\n",
+                 "postfix_version 3.10.5",
+                 "cache internal, 500 entries",
+                 "default_zone strict_testing=0 timeout=2.5 require_sni=0",
+                 "zone myzone strict_testing=1 timeout=4 require_sni=1",
+                 "zone other strict_testing=0 timeout=4 require_sni=1",
+                 "enabled=1 interval=3600 concurrency_limit=5 grace_ratio=4"]:
+        check(want in out, "missing %r in:\n%s" % (want, out))
+    check(out.count("unknown key 'unknown_top' ignored") == 1, out)
+    check("full.yml:29:" in out, "the warning names its line:\n" + out)
+
+    # errors: the line and column, and exit 1
+    for text, want in [
+            ("port: 99999\n", "bad.yml:1:7: port: 99999 is out of range"),
+            ("port: abc\n", "port: expected an integer"),
+            ("default_zone:\n  strict_testing: \"false\"\n",
+             "bad.yml:2:19: strict_testing: expected true or false"),
+            ("zones: [a, b]\n", "zones: expected a mapping"),
+            ("cache:\n  type: memcached\n", "is not internal, sqlite or redis"),
+            ("postfix_version: 2.9.1\n", "needs Postfix 2.10 or later"),
+            ("postfix_version: banana\n", "not a Postfix version"),
+            ("host: [\n", "YAML error"),
+            ("- a\n- b\n", "expected a mapping")]:
+        bad = os.path.join(tmp, "bad.yml")
+        with open(bad, "w") as f:
+            f.write(text)
+        r = subprocess.run([DAEMON, "--check-config", "--config", bad],
+                           capture_output=True, text=True, timeout=30)
+        out = r.stdout + r.stderr
+        check(r.returncode == 1, "accepted %r:\n%s" % (text, out))
+        check(want in out, "no %r for %r in:\n%s" % (want, text, out))
+
+    # unknown keys at every level: one warning each
+    text = ("zones:\n  z:\n    colour: red\nproactive_policy_fetching:\n"
+            "  speed: 3\ncache:\n  type: internal\n  options:\n"
+            "    cache_size: 5\n    shards: 2\n  flavour: x\n"
+            "port: 1\nport: 2\n")
+    bad = os.path.join(tmp, "warn.yml")
+    with open(bad, "w") as f:
+        f.write(text)
+    r = subprocess.run([DAEMON, "--check-config", "--config", bad],
+                       capture_output=True, text=True, timeout=30)
+    out = r.stdout + r.stderr
+    check(r.returncode == 0, out)
+    for want in ["unknown zone key 'colour'",
+                 "'proactive_policy_fetching.speed'",
+                 "'cache.options.shards'", "'cache.flavour'",
+                 "port: duplicate key", "listen inet:127.0.0.1:2\n"]:
+        check(out.count(want) == 1, "want one %r in:\n%s" % (want, out))
+    # a missing file given explicitly is an error
+    r = subprocess.run([DAEMON, "--check-config", "--config",
+                        os.path.join(tmp, "absent.yml")],
+                       capture_output=True, text=True, timeout=30)
+    check(r.returncode == 1, r.stdout + r.stderr)
+    # usage
+    r = subprocess.run([DAEMON, "--no-such-option"], capture_output=True,
+                       text=True, timeout=30)
+    check(r.returncode == 2 and "usage:" in r.stderr, r.stderr)
+
+
+def case_protocol(tmp):
+    """Answers that need no lookup, both protocols, UNIX sockets, stats."""
+    port, lport = free_port(), free_port()
+    sock = os.path.join(tmp, "pd.sock")
+    lsock = os.path.join(tmp, "pdl.sock")
+    d = Daemon(tmp, base_config(port, (
+        "path: %s\nmode: 0600\nline_port: %d\nline_path: %s\n"
+        "line_mode: 0660\n") % (sock, lport, lsock)))
+    try:
+        # the UNIX sockets and their modes
+        check(os.stat(sock).st_mode & 0o777 == 0o600, oct(os.stat(sock).st_mode))
+        check(os.stat(lsock).st_mode & 0o777 == 0o660,
+              oct(os.stat(lsock).st_mode))
+        # Postfix's parent-domain lookups, addresses and non-domains
+        for key in [".example.com", ".com", "[192.0.2.1]", "[192.0.2.1]:25",
+                    "not a domain", "-bad-.example"]:
+            check(ask(port, key) == "NOTFOUND ", key)
+        check(ask(0, ".example.com", family=socket.AF_UNIX, addr=sock)
+              == "NOTFOUND ", "unix netstring")
+        # several requests on one connection, sent at once: in order
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(ns("postfix .a.example") + ns("nospace") +
+                  ns("postfix .b.example") + ns(" leadingspace"))
+        rd = NetstringReader(s)
+        got = [rd.read() for _ in range(4)]
+        s.close()
+        check(got == ["NOTFOUND ",
+                      "PERM malformed request: expected NAME KEY",
+                      "NOTFOUND ",
+                      "PERM malformed request: expected NAME KEY"], got)
+        # lines: on the shared port (detected), the line port, the UNIX one
+        check(ask_line(port, "[192.0.2.1]") == "none\n", "line on main port")
+        check(ask_line(lport, ".example.com") == "none\n", "line port")
+        check(ask_line(0, "[::1]", family=socket.AF_UNIX, addr=lsock)
+              == "none\n", "line unix")
+        # a domain starting with digits is a line, not a netstring
+        check(ask_line(port, "163.") != "", "digits")
+        check(ask_line(lport, "a b c") ==
+              "error expected DOMAIN or ZONE DOMAIN\n", "3 words")
+        # CRLF and surrounding blanks; several lines; a last line without
+        # its newline
+        s = socket.create_connection(("127.0.0.1", lport))
+        s.sendall(b"  [192.0.2.1]  \r\n\n[192.0.2.2]\n[192.0.2.3]")
+        s.shutdown(socket.SHUT_WR)
+        out = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            out += chunk
+        s.close()
+        check(out == b"none\nnone\nnone\n", out)
+        # the line port does not speak netstrings
+        s = socket.create_connection(("127.0.0.1", lport))
+        s.sendall(ns("postfix .x.example"))
+        s.shutdown(socket.SHUT_WR)
+        out = s.recv(4096)
+        s.close()
+        check(out == b"none\n", out)  # "15:postfix" is taken as a line
+        st = stats(port)
+        for k in ["requests", "hits", "fetches", "failures", "cache",
+                  "connections", "postfix_version", "answers"]:
+            check(k in st, "stats lacks %s: %s" % (k, st))
+        check(st["postfix_version"] == "3.7.11", st)
+        check(st["answers"]["perm"] == 2, st)
+        check(st["answers"]["notfound"] >= 7, st)
+        check("sts-policy-fetch-error" in st["failures"], st)
+        check(st["cache"]["type"] == "internal", st)
+        check(st["connections"] >= 1, st)
+    finally:
+        rc = d.stop()
+    check(rc == 0, "exit status %d" % rc)
+    check(not os.path.exists(sock), "UNIX socket left behind")
+    check(not os.path.exists(lsock), "line UNIX socket left behind")
+
+
+def case_malformed(tmp):
+    """Bad framing and oversized netstrings close that client only."""
+    port = free_port()
+    d = Daemon(tmp, base_config(port))
+    try:
+        good = socket.create_connection(("127.0.0.1", port))
+        good_rd = NetstringReader(good)
+        bad_inputs = [
+            b"99999:",                  # over 1024
+            b"1025:" + b"x" * 1025,     # just over
+            b"3:abcX",                  # bad terminator
+            b"5:ab",                    # truncated, then EOF
+            b"12:postfix a.b,3:x",      # good, then a truncated one and EOF
+            b"x" * 2000,                # a line over 1024, no newline
+        ]
+        closed = 0
+        for data in bad_inputs:
+            s = socket.create_connection(("127.0.0.1", port))
+            s.sendall(data)
+            if data.startswith((b"5:", b"12:")):
+                s.shutdown(socket.SHUT_WR)
+            if closed_by_peer(s):
+                closed += 1
+            s.close()
+            # the long-lived client is still served, between every attack
+            good.sendall(ns("postfix .example.net"))
+            check(good_rd.read() == "NOTFOUND ", "good client")
+        check(closed == len(bad_inputs), "%d of %d closed" %
+              (closed, len(bad_inputs)))
+        # an exactly-1024-byte netstring is a request (PERM: no space)
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(ns(b"y" * 1024) + ns(b""))
+        rd = NetstringReader(s)
+        for _ in range(2):
+            check(rd.read() == "PERM malformed request: expected NAME KEY",
+                  "1024 and 0")
+        s.close()
+        st = stats(port)
+        check(st["closed_bad"] >= 4, st)
+        log = d.log()
+        check("netstring length over 1024" in log, log)
+        check("expected ',' after the data" in log, log)
+        check("line too long" in log or "request too long" in log, log)
+        good.close()
+    finally:
+        rc = d.stop()
+    check(rc == 0, "exit status %d" % rc)
+
+
+def case_slowloris(tmp):
+    """Many idle and trickling connections: others are served, the slow
+    ones are closed after request_timeout, the idle after idle_timeout."""
+    n = int(os.environ.get("POLICYD_IDLE_CONNS", "1000"))
+    have = raise_nofile(n + 200)
+    if have < n + 100:
+        n = have - 100
+        print("descriptor limit %d: %d connections" % (have, n))
+    port = free_port()
+    d = Daemon(tmp, base_config(port, (
+        "request_timeout: 1\nidle_timeout: 3\nmax_connections: %d\n")
+        % (2 * n + 50)))
+    conns = []
+    try:
+        half = n // 2
+        for i in range(n):
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            if i < half:
+                s.sendall(b"20:postfix exa")  # a request that never ends
+            conns.append(s)
+        # everyone else keeps being served
+        for _ in range(20):
+            check(ask(port, ".example.org") == "NOTFOUND ", "served")
+        st = stats(port)
+        check(st["connections"] >= n, "open: %s" % st["connections"])
+        # the trickling half goes after request_timeout (1 s)
+        deadline = time.monotonic() + 30
+        for s in conns[:half]:
+            check(closed_by_peer(s, max(0.1, deadline - time.monotonic())),
+                  "a trickling client was not closed")
+        # the idle half after idle_timeout (3 s)
+        deadline = time.monotonic() + 30
+        for s in conns[half:]:
+            check(closed_by_peer(s, max(0.1, deadline - time.monotonic())),
+                  "an idle client was not closed")
+        st = stats(port)
+        check(st["closed_timeout"] >= n, st)
+        check(st["connections"] <= 2, st)
+        log = d.log()
+        check(log.count("reason=slow_request") >= half, "slow_request logs")
+    finally:
+        for s in conns:
+            s.close()
+        rc = d.stop()
+    check(rc == 0, "exit status %d" % rc)
+
+
+def case_maxconn(tmp):
+    """Over max_connections: new clients are closed at once, open ones are
+    served."""
+    port = free_port()
+    d = Daemon(tmp, base_config(port, "max_connections: 20\n"))
+    conns = []
+    try:
+        for _ in range(20):
+            conns.append(socket.create_connection(("127.0.0.1", port)))
+        time.sleep(0.2)
+        extra = socket.create_connection(("127.0.0.1", port))
+        check(closed_by_peer(extra), "21st connection not closed")
+        extra.close()
+        conns[0].sendall(ns("postfix .example.org"))
+        check(NetstringReader(conns[0]).read() == "NOTFOUND ", "served")
+        conns[1].sendall(b"stats\n")
+        raw = b""
+        while not raw.endswith(b"\n"):
+            chunk = conns[1].recv(65536)
+            check(chunk, "no stats")
+            raw += chunk
+        st = json.loads(raw.decode())
+        check(st["refused"] >= 1, st)
+        check("max_connections" in d.log(), d.log())
+    finally:
+        for s in conns:
+            s.close()
+        rc = d.stop()
+    check(rc == 0, "exit status %d" % rc)
+
+
+def case_sighup(tmp):
+    """SIGHUP reloads: an unchanged listener keeps its socket (and its
+    connections), a new one opens, a removed one closes; a bad file
+    leaves everything as it was."""
+    port, lport, lport2 = free_port(), free_port(), free_port()
+    d = Daemon(tmp, base_config(port, "line_port: %d\n" % lport))
+    try:
+        kept = socket.create_connection(("127.0.0.1", port))
+        d.rewrite(base_config(port, "line_port: %d\nzones:\n  z:\n"
+                              "    timeout: 2\npostfix_version: 3.4.0\n"
+                              % lport2).replace(
+                                  "postfix_version: 3.7.11\n", ""))
+        d.signal(signal.SIGHUP)
+        d.wait_log("event=reload msg=\"done", 10)
+        check(ask_line(lport2, "[192.0.2.1]") == "none\n", "new line port")
+        try:
+            ask_line(lport, "[192.0.2.1]", timeout=2)
+            fail("old line port still open")
+        except (ConnectionRefusedError, EOFError, OSError):
+            pass
+        kept.sendall(ns("postfix .example.org"))
+        check(NetstringReader(kept).read() == "NOTFOUND ", "kept conn")
+        check(stats(port)["postfix_version"] == "3.4.0", "new version")
+        # a broken file: refused, the old configuration stays
+        d.rewrite("port: [\n")
+        d.signal(signal.SIGHUP)
+        d.wait_log("the old one stays", 10)
+        check(ask(port, ".example.org") == "NOTFOUND ", "still serving")
+        check(ask_line(lport2, "[192.0.2.1]") == "none\n", "still lines")
+        kept.close()
+    finally:
+        rc = d.stop()
+    check(rc == 0, "exit status %d" % rc)
+
+
+def case_shutdown(tmp):
+    """SIGTERM: pending requests are answered, new connections are not
+    taken, the daemon exits 0 within shutdown_timeout; pidfile handling."""
+    dns = DropDNS()
+    port = free_port()
+    pidfile = os.path.join(tmp, "pd.pid")
+    try:
+        d = Daemon(tmp, base_config(port, (
+            "dns_server: 127.0.0.1:%d\ndefault_zone:\n  timeout: 2\n")
+            % dns.port), args=["--pidfile", pidfile])
+        with open(pidfile) as f:
+            check(int(f.read()) == d.proc.pid, "pidfile")
+        # a request waiting for a lookup that cannot end in time
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(ns("postfix example.test"))
+        time.sleep(0.3)
+        idle = socket.create_connection(("127.0.0.1", port))
+        d.signal(signal.SIGTERM)
+        d.wait_log("event=shutdown", 5)
+        answer = NetstringReader(s).read(10)
+        check(answer.startswith("TEMP "), answer)
+        check(closed_by_peer(s), "answered connection not closed")
+        check(closed_by_peer(idle), "idle connection not closed")
+        try:
+            c = socket.create_connection(("127.0.0.1", port), timeout=2)
+            check(closed_by_peer(c, 3), "new connection served while "
+                  "stopping")
+            c.close()
+        except OSError:
+            pass
+        rc = d.proc.wait(10)
+        check(rc == 0, "exit status %d" % rc)
+        check(not os.path.exists(pidfile), "pidfile left behind")
+        s.close()
+        idle.close()
+        d.stop()
+    finally:
+        dns.close()
+
+
+def case_dnsdrop(tmp):
+    """A DNS server that drops everything: TEMP within the zone timeout,
+    one lookup for many concurrent requests, others answered meanwhile."""
+    dns = DropDNS()
+    port = free_port()
+    try:
+        d = Daemon(tmp, base_config(port, (
+            "dns_server: 127.0.0.1:%d\ndefault_zone:\n  timeout: 1\n"
+            "zones:\n  slow:\n    timeout: 3\n") % dns.port))
+        clients = []
+        for _ in range(20):
+            s = socket.create_connection(("127.0.0.1", port))
+            s.sendall(ns("postfix drop.example"))
+            clients.append(s)
+        # meanwhile others are answered at once
+        t0 = time.monotonic()
+        for _ in range(10):
+            check(ask(port, ".example.org", timeout=5) == "NOTFOUND ",
+                  "other client")
+            check(ask_line(port, "[192.0.2.7]", timeout=5) == "none\n",
+                  "line client")
+        quick = time.monotonic() - t0
+        answers = [NetstringReader(s).read(15) for s in clients]
+        for a in answers:
+            check(a == "TEMP MTA-STS policy for drop.example temporarily "
+                  "unavailable", a)
+        # a line client gets "tempfail"
+        check(ask_line(port, "drop2.example", timeout=15) == "tempfail\n",
+              "line tempfail")
+        st = stats(port)
+        check(st["coalesced"] >= 19, st)
+        check(st["lookups"] <= 3, st)
+        check(st["wait_timeouts"] >= 21, st)
+        check(st["answers"]["temp"] >= 20, st)
+        check(dns.queries >= 1, "no DNS query reached the server")
+        # the zone's own timeout applies ("slow": 3 s; default 1 s)
+        s = socket.create_connection(("127.0.0.1", port))
+        t1 = time.monotonic()
+        s.sendall(ns("slow drop3.example"))
+        a = NetstringReader(s).read(20)
+        waited = time.monotonic() - t1
+        check(a.startswith("TEMP "), a)
+        check(waited >= 2.5, "zone timeout not used: %.2fs" % waited)
+        s.close()
+        for s in clients:
+            s.close()
+        print("others answered in %.2fs while 20 waited" % quick)
+        rc = d.stop()
+        check(rc == 0, "exit status %d" % rc)
+    finally:
+        dns.close()
+
+
+def case_privdrop(tmp):
+    """--user: the daemon binds as root, then runs as the user."""
+    if os.geteuid() != 0:
+        raise Skip("needs root to change user")
+    try:
+        import pwd
+        pw = pwd.getpwnam("nobody")
+    except KeyError:
+        raise Skip("no user nobody")
+    port = free_port()
+    os.chmod(tmp, 0o755)
+    d = Daemon(tmp, base_config(port), args=["--user", "nobody"])
+    try:
+        with open("/proc/%d/status" % d.proc.pid) as f:
+            status = f.read()
+        uids = [l for l in status.splitlines() if l.startswith("Uid:")][0]
+        check(uids.split()[1:] == [str(pw.pw_uid)] * 4, uids)
+        check(ask(port, ".example.org") == "NOTFOUND ", "served as nobody")
+        check("running as nobody" in d.log(), d.log())
+    finally:
+        rc = d.stop()
+    check(rc == 0, "exit status %d" % rc)
+
+
+CASES = {name[5:]: fn for name, fn in globals().items()
+         if name.startswith("case_")}
+
+
+def main():
+    if len(sys.argv) != 4 or sys.argv[3] not in CASES:
+        print("usage: test_policyd.py DAEMON SRC CASE (%s)"
+              % ", ".join(sorted(CASES)), file=sys.stderr)
+        return 2
+    tmp = tempfile.mkdtemp(prefix="policyd-test-")
+    try:
+        CASES[sys.argv[3]](tmp)
+    except Skip as e:
+        print("SKIP: %s" % e)
+        return 77
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
