@@ -499,7 +499,7 @@ pf_pair(struct cf *c, const char *k, yaml_node_t *kn, yaml_node_t *vn,
     if (strcmp(k, "enabled") == 0)
         return get_bool(c, vn, k, &cfg->pf_enabled);
     if (strcmp(k, "interval") == 0)
-        return get_num(c, vn, k, 60, 31557600, &cfg->pf_interval);
+        return get_num(c, vn, k, 1, 31557600, &cfg->pf_interval);
     if (strcmp(k, "grace_ratio") == 0)
         return get_num(c, vn, k, 1, 1000, &cfg->pf_grace_ratio);
     if (strcmp(k, "concurrency_limit") == 0) {
@@ -765,8 +765,7 @@ top_pair(struct cf *c, const char *k, yaml_node_t *kn, yaml_node_t *vn,
     if (strcmp(k, "tempfail_no_cache") == 0)
         return get_bool(c, vn, k, &cfg->tempfail_no_cache);
     if (strcmp(k, "refresh_used_within") == 0)
-        return get_num(c, vn, k, 60, 31557600 * 10.0,
-                       &cfg->refresh_used_within);
+        return get_num(c, vn, k, 1, 31557600 * 10.0, &cfg->refresh_used_within);
     if (strcmp(k, "user") == 0)
         return get_str(c, vn, k, &cfg->user);
     if (strcmp(k, "pidfile") == 0)

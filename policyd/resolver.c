@@ -587,9 +587,11 @@ memo_fresh(const struct pd_res *res, const struct memo *m, int64_t now)
 /* answers                                                             */
 /* ------------------------------------------------------------------ */
 
-/* The enforce twin of a testing policy (strict_testing). */
+/* The enforce twin of a testing policy (strict_testing). NULL with
+ * *ret_oom set when out of memory; NULL alone when the policy cannot be
+ * enforced (the answer is then NOTFOUND, as for testing). */
 static mtasts_policy *
-strict_twin(struct pd_res *res, const mtasts_policy *pol)
+strict_twin(struct pd_res *res, const mtasts_policy *pol, int *ret_oom)
 {
     struct mtasts_policy_model mdl;
     const char **mx = NULL, **en = NULL, **ev = NULL;
@@ -597,6 +599,7 @@ strict_twin(struct pd_res *res, const mtasts_policy *pol)
     size_t nmx = mtasts_policy_mx_count(pol);
     size_t next = mtasts_policy_ext_count(pol);
     mtasts_policy *out = NULL;
+    int rc = MTASTS_ENOMEM;
 
     mx = calloc(nmx + 1, sizeof(*mx));
     mxl = calloc(nmx + 1, sizeof(*mxl));
@@ -624,9 +627,11 @@ strict_twin(struct pd_res *res, const mtasts_policy *pol)
     mdl.ext_values = ev;
     mdl.ext_value_lens = evl;
     mdl.ext_count = next;
-    if (mtasts_policy_build(res->ctx, &mdl, &out, NULL) != 0)
+    rc = mtasts_policy_build(res->ctx, &mdl, &out, NULL);
+    if (rc != 0)
         out = NULL;
 out:
+    *ret_oom = rc == MTASTS_ENOMEM;
     free(mx);
     free(mxl);
     free(en);
@@ -736,8 +741,10 @@ answer_postfix(struct pd_res *res, struct pd_req *req, const char *dom,
             if (strict_cache != NULL && *strict_cache != NULL) {
                 use = *strict_cache;
             } else {
-                twin = strict_twin(res, pol);
-                if (twin == NULL)
+                int oom = 0;
+
+                twin = strict_twin(res, pol, &oom);
+                if (twin == NULL && oom)
                     return -1;
                 use = twin;
                 if (strict_cache != NULL) {

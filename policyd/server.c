@@ -555,33 +555,38 @@ static void
 conn_service(struct conn *c)
 {
     struct pd_server *srv = c->srv;
-    int rc;
+    int rc, progressed;
 
-    for (;;) {
-        size_t consumed = 0;
-        const char *why = NULL;
+    /* parse, flush, and again while answers made room for more */
+    do {
+        progressed = 0;
+        for (;;) {
+            size_t consumed = 0;
+            const char *why = NULL;
 
-        if (c->closing || c->nq >= MAX_PIPE ||
-            c->out_len - c->out_off > OUT_SOFT || c->in_len == 0)
-            break;
-        rc = parse_one(c, &consumed, &why);
-        if (rc == 0)
-            break;
-        if (rc == -2) {
-            conn_close(c, PD_LOG_ERR, "out of memory");
-            return;
+            if (c->closing || c->nq >= MAX_PIPE ||
+                c->out_len - c->out_off > OUT_SOFT || c->in_len == 0)
+                break;
+            rc = parse_one(c, &consumed, &why);
+            if (rc == 0)
+                break;
+            if (rc == -2) {
+                conn_close(c, PD_LOG_ERR, "out of memory");
+                return;
+            }
+            if (rc < 0) {
+                srv->st.closed_bad++;
+                conn_close(c, PD_LOG_WARNING, why);
+                return;
+            }
+            memmove(c->in, c->in + consumed, c->in_len - consumed);
+            c->in_len -= consumed;
+            c->partial_since = 0;
+            progressed = 1;
         }
-        if (rc < 0) {
-            srv->st.closed_bad++;
-            conn_close(c, PD_LOG_WARNING, why);
+        if (conn_flush(c) < 0)
             return;
-        }
-        memmove(c->in, c->in + consumed, c->in_len - consumed);
-        c->in_len -= consumed;
-        c->partial_since = 0;
-    }
-    if (conn_flush(c) < 0)
-        return;
+    } while (progressed && c->in_len > 0);
     if (c->in_len > 0 && c->partial_since == 0)
         c->partial_since = pd_mono_ms();
     /* done: the client closed its side (or we drain) and all is answered */

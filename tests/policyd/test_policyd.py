@@ -402,6 +402,13 @@ def case_protocol(tmp):
               == "NOTFOUND ", "unix netstring")
         # several requests on one connection, sent at once: in order
         s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(b"".join(ns("postfix .p%d.example" % i)
+                           for i in range(100)))
+        rd = NetstringReader(s)
+        for i in range(100):
+            check(rd.read() == "NOTFOUND ", "pipelined %d" % i)
+        s.close()
+        s = socket.create_connection(("127.0.0.1", port))
         s.sendall(ns("postfix .a.example") + ns("nospace") +
                   ns("postfix .b.example") + ns(" leadingspace"))
         rd = NetstringReader(s)
@@ -446,7 +453,7 @@ def case_protocol(tmp):
             check(k in st, "stats lacks %s: %s" % (k, st))
         check(st["postfix_version"] == "3.7.11", st)
         check(st["answers"]["perm"] == 2, st)
-        check(st["answers"]["notfound"] >= 7, st)
+        check(st["answers"]["notfound"] >= 107, st)
         check("sts-policy-fetch-error" in st["failures"], st)
         check(st["cache"]["type"] == "internal", st)
         check(st["connections"] >= 1, st)
@@ -694,6 +701,18 @@ def case_dnsdrop(tmp):
         check(st["wait_timeouts"] >= 21, st)
         check(st["answers"]["temp"] >= 20, st)
         check(dns.queries >= 1, "no DNS query reached the server")
+        # one client pipelining more requests than are handled at once
+        # (16): all answered, in order
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(b"".join(ns("postfix pipe%d.example" % (i % 3))
+                           for i in range(40)) + ns("postfix .last"))
+        rd = NetstringReader(s)
+        for i in range(40):
+            a = rd.read(20)
+            check(a == "TEMP MTA-STS policy for pipe%d.example temporarily "
+                  "unavailable" % (i % 3), "pipelined %d: %r" % (i, a))
+        check(rd.read(20) == "NOTFOUND ", "the last one")
+        s.close()
         # the zone's own timeout applies ("slow": 3 s; default 1 s)
         s = socket.create_connection(("127.0.0.1", port))
         t1 = time.monotonic()
@@ -734,6 +753,222 @@ def case_privdrop(tmp):
     finally:
         rc = d.stop()
     check(rc == 0, "exit status %d" % rc)
+
+
+def case_notify(tmp):
+    """Built with libsystemd: READY=1 once listening, RELOADING=1 and
+    READY=1 around a reload, STOPPING=1 at SIGTERM (sd_notify protocol,
+    a datagram socket named by NOTIFY_SOCKET)."""
+    path = os.path.join(tmp, "notify.sock")
+    ns_sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    ns_sock.bind(path)
+    ns_sock.settimeout(10)
+    port = free_port()
+    os.environ["NOTIFY_SOCKET"] = path
+    try:
+        d = Daemon(tmp, base_config(port))
+    finally:
+        del os.environ["NOTIFY_SOCKET"]
+    got = []
+
+    def expect(state):
+        while True:
+            try:
+                msg = ns_sock.recv(4096).decode()
+            except socket.timeout:
+                fail("no %s; got %r" % (state, got))
+            got.append(msg)
+            if state in msg.split("\n"):
+                return
+    try:
+        expect("READY=1")
+        check(ask(port, ".example.org") == "NOTFOUND ", "served")
+        d.signal(signal.SIGHUP)
+        expect("RELOADING=1")
+        expect("READY=1")
+        d.signal(signal.SIGTERM)
+        expect("STOPPING=1")
+    finally:
+        rc = d.stop()
+        ns_sock.close()
+    check(rc == 0, "exit status %d" % rc)
+
+
+POLICY = ("version: STSv1\nmode: %s\nmx: mx1.%s\nmx: *.mx.%s\n"
+          "max_age: 86400\n")
+
+
+def policy_zones():
+    zones = {}
+    for dom, mode in [("enf.test", "enforce"), ("tst.test", "testing"),
+                      ("non.test", "none")]:
+        zones[dom] = {"txt": "v=STSv1; id=1;",
+                      "policy": POLICY % (mode, dom, dom), "http": "ok"}
+    zones["nopol.test"] = {"txt": "nxdomain"}
+    zones["fail.test"] = {"txt": "v=STSv1; id=1;", "policy": None,
+                          "http": 404}
+    zones["hang.test"] = {"txt": "v=STSv1; id=1;", "policy": "x",
+                          "http": "hang"}
+    zones["sf.test"] = {"txt": "servfail"}
+    return zones
+
+
+def policy_server(tmp):
+    if shutil.which("openssl") is None:
+        raise Skip("openssl not installed")
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import policyserv
+    return policyserv.PolicyServer(tmp, policy_zones())
+
+
+def net_config(port, srv, extra=""):
+    return base_config(port, (
+        "dns_server: 127.0.0.1:%d\nca_file: %s\nconnect_to:\n"
+        "  - \"%s\"\n%s") % (srv.dns_port, srv.ca_file, srv.connect_to(),
+                             extra))
+
+
+def case_answers(tmp):
+    """Every answer kind against a DNS and HTTPS policy server on
+    loopback: enforce, testing, none, no record, a failed fetch, a DNS
+    failure; strict_testing and require_sni zones; the Postfix 3.10.5
+    attributes; the in-memory front (no second fetch within
+    cache_grace) and a new id after it."""
+    srv = policy_server(tmp)
+    port, port310 = free_port(), free_port()
+    zones = ("default_zone:\n  timeout: 5\nzones:\n  strict:\n"
+             "    strict_testing: true\n    timeout: 5\n  nosni:\n"
+             "    require_sni: false\n    timeout: 5\ncache_grace: 2\n")
+    try:
+        d = Daemon(tmp, net_config(port, srv, zones))
+        d310 = Daemon(tmp, net_config(port, srv, zones).replace(
+            "postfix_version: 3.7.11", "postfix_version: 3.10.5").replace(
+            "port: %d" % port, "port: %d" % port310), name="d310")
+        enf = "OK secure match=mx1.enf.test:.mx.enf.test servername=hostname"
+        want = [("postfix", "enf.test", enf),
+                ("postfix", "ENF.test.", enf),
+                ("postfix", "tst.test", "NOTFOUND "),
+                ("strict", "tst.test",
+                 "OK secure match=mx1.tst.test:.mx.tst.test "
+                 "servername=hostname"),
+                ("nosni", "enf.test",
+                 "OK secure match=mx1.enf.test:.mx.enf.test"),
+                ("postfix", "non.test", "NOTFOUND "),
+                ("strict", "non.test", "NOTFOUND "),
+                ("postfix", "nopol.test", "NOTFOUND "),
+                ("postfix", "fail.test", "NOTFOUND "),
+                ("postfix", "sf.test", "NOTFOUND "),
+                ("postfix", ".enf.test", "NOTFOUND ")]
+        for name, key, answer in want:
+            got = ask(port, key, name=name, timeout=20)
+            check(got == answer, "%s %s: %r, want %r" % (name, key, got,
+                                                         answer))
+        lines = [("enf.test", "enforce mx1.enf.test *.mx.enf.test"),
+                 ("tst.test", "testing mx1.tst.test *.mx.tst.test"),
+                 ("strict tst.test", "enforce mx1.tst.test *.mx.tst.test"),
+                 ("non.test", "none"), ("nopol.test", "none"),
+                 ("fail.test", "none")]
+        for line, answer in lines:
+            got = ask_line(port, line, timeout=20)
+            check(got == answer + "\n", "%s: %r" % (line, got))
+        # Postfix 3.10.5: the TLSRPT attributes
+        got = ask(port310, "enf.test", timeout=20)
+        check(got.startswith(enf + " policy_type=sts policy_domain=enf.test"
+                             " mx_host_pattern=mx1.enf.test "
+                             "mx_host_pattern=*.mx.enf.test"), got)
+        check("{ policy_string = mode: enforce }" in got, got)
+        # the front answered the repeats: one fetch per domain
+        check(srv.fetches.get("enf.test") == 1, srv.fetches)
+        st = stats(port)
+        check(st["hits"] >= 3, st)
+        check(st["failures"]["sts-policy-fetch-error"] == 1, st)
+        check(st["fetch_failures"] == 1, st)
+        # after cache_grace a lookup runs: same id, no new fetch
+        time.sleep(2.2)
+        check(ask(port, "enf.test") == enf, "after grace")
+        check(srv.fetches.get("enf.test") == 1, srv.fetches)
+        # a new id: a new fetch and the new policy
+        srv.zones["enf.test"]["txt"] = "v=STSv1; id=2;"
+        srv.zones["enf.test"]["policy"] = POLICY.replace(
+            "mx1.", "mx9.") % ("enforce", "enf.test", "enf.test")
+        time.sleep(2.2)
+        got = ask(port, "enf.test")
+        check(got == enf.replace("mx1.", "mx9."), got)
+        check(srv.fetches.get("enf.test") == 2, srv.fetches)
+        log = d.log()
+        check("event=lookup domain=enf.test outcome=apply mode=enforce id=1"
+              in log, log)
+        check("result_type=sts-policy-fetch-error" in log, log)
+        check(d.stop() == 0, "exit status")
+        check(d310.stop() == 0, "exit status")
+    finally:
+        srv.close()
+
+
+def case_hang(tmp):
+    """An HTTPS server that accepts and never answers: TEMP at the zone
+    timeout, everyone else answered meanwhile, the lookup ends at
+    fetch_timeout, and then NOTFOUND (nothing cached)."""
+    srv = policy_server(tmp)
+    port = free_port()
+    try:
+        d = Daemon(tmp, net_config(port, srv, (
+            "default_zone:\n  timeout: 1\nfetch_timeout: 3\n")))
+        waiting = []
+        for _ in range(10):
+            s = socket.create_connection(("127.0.0.1", port))
+            s.sendall(ns("postfix hang.test"))
+            waiting.append(s)
+        for _ in range(5):
+            check(ask(port, "enf.test", timeout=10).startswith("OK secure"),
+                  "served meanwhile")
+        for s in waiting:
+            got = NetstringReader(s).read(10)
+            check(got == "TEMP MTA-STS policy for hang.test temporarily "
+                  "unavailable", got)
+            s.close()
+        # the fetch times out (3 s): the failure is remembered for
+        # cache_grace, and the answer is NOTFOUND
+        d.wait_log("event=lookup domain=hang.test", 15)
+        check(ask(port, "hang.test") == "NOTFOUND ", "after the timeout")
+        st = stats(port)
+        check(st["coalesced"] >= 9, st)
+        check(st["failures"]["sts-policy-fetch-error"] >= 1, st)
+        check(d.stop() == 0, "exit status")
+    finally:
+        srv.close()
+
+
+def case_refresh(tmp):
+    """Proactive refresh through the planner: a used domain is fetched
+    again without a request; a failing refresh of a valid policy logs
+    alert=1."""
+    srv = policy_server(tmp)
+    port = free_port()
+    try:
+        d = Daemon(tmp, net_config(port, srv, (
+            "proactive_policy_fetching:\n  enabled: true\n  interval: 2\n"
+            "  grace_ratio: 1\n  concurrency_limit: 2\ncache_grace: 600\n"
+            "default_zone:\n  timeout: 5\n")))
+        check(ask(port, "enf.test").startswith("OK secure"), "first")
+        check(ask(port, "tst.test") == "NOTFOUND ", "first testing")
+        check(srv.fetches.get("enf.test") == 1, srv.fetches)
+        deadline = time.monotonic() + 20
+        while srv.fetches.get("enf.test", 0) < 2 or \
+                srv.fetches.get("tst.test", 0) < 2:
+            check(time.monotonic() < deadline, "no refresh: %s" % srv.fetches)
+            time.sleep(0.1)
+        st = stats(port)
+        check(st["refreshes"] >= 2, st)
+        check(st["requests"] == 2, st)  # the stats line is not counted
+        # the policy server fails: a refresh of a valid policy alerts
+        srv.zones["enf.test"]["http"] = 500
+        d.wait_log("alert=1", 20)
+        check(ask(port, "enf.test").startswith("OK secure"), "still cached")
+        check(stats(port)["alerts"] >= 1, "alerts")
+        check(d.stop() == 0, "exit status")
+    finally:
+        srv.close()
 
 
 CASES = {name[5:]: fn for name, fn in globals().items()
