@@ -512,43 +512,221 @@ pf_pair(struct cf *c, const char *k, yaml_node_t *kn, yaml_node_t *vn,
     return 0;
 }
 
+/* %XX escapes of a URL part, in place. */
+static void
+url_unescape(char *s)
+{
+    char *d = s;
+
+    for (; *s != '\0'; s++) {
+        if (s[0] == '%' && s[1] != '\0' && s[2] != '\0') {
+            char hex[3] = {s[1], s[2], '\0'}, *end;
+            long v = strtol(hex, &end, 16);
+
+            if (*end == '\0') {
+                *d++ = (char)v;
+                s += 2;
+                continue;
+            }
+        }
+        *d++ = *s;
+    }
+    *d = '\0';
+}
+
+/* The query of a Redis URL: db=N and password=P. */
+static int
+redis_query(struct cf *c, const yaml_node_t *n, char *q)
+{
+    struct pd_config *cfg = c->cfg;
+    char *tok, *save = NULL;
+    long long v;
+
+    for (tok = strtok_r(q, "&", &save); tok != NULL;
+         tok = strtok_r(NULL, "&", &save)) {
+        if (strncmp(tok, "db=", 3) == 0) {
+            if (parse_int(tok + 3, &v) < 0 || v < 0 || v > 65535) {
+                cf_err(c, n, "cache.options.url: bad db '%s'", tok + 3);
+                return -1;
+            }
+            cfg->redis_db = (int)v;
+        } else if (strncmp(tok, "password=", 9) == 0) {
+            url_unescape(tok + 9);
+            if (set_str(&cfg->redis_password, tok + 9) < 0)
+                return -1;
+        } else {
+            cf_warn(c, n, "cache.options.url: parameter '%s' ignored", tok);
+        }
+    }
+    return 0;
+}
+
+/* redis://[[USER]:PASSWORD@]HOST[:PORT][/DB][?QUERY] or
+ * unix://[[USER]:PASSWORD@]/PATH[?QUERY], as redis-py's from_url(). */
+static int
+redis_url(struct cf *c, const yaml_node_t *n, const char *url)
+{
+    struct pd_config *cfg = c->cfg;
+    char *u = strdup(url), *p, *q, *at, *slash, *colon;
+    int is_unix = 0, rc = -1;
+    long long v;
+
+    if (u == NULL)
+        return -1;
+    if (strncmp(u, "redis://", 8) == 0) {
+        p = u + 8;
+    } else if (strncmp(u, "unix://", 7) == 0) {
+        p = u + 7;
+        is_unix = 1;
+    } else {
+        cf_err(c, n,
+               "cache.options.url: '%s' is not redis://HOST[:PORT][/DB] or "
+               "unix:///PATH (TLS, rediss://, is not supported)",
+               url);
+        goto out;
+    }
+    q = strchr(p, '?');
+    if (q != NULL)
+        *q++ = '\0';
+    at = strrchr(p, '@');
+    if (at != NULL) {
+        *at = '\0';
+        colon = strchr(p, ':');
+        if (colon != NULL) {
+            url_unescape(colon + 1);
+            if (colon[1] != '\0' &&
+                set_str(&cfg->redis_password, colon + 1) < 0)
+                goto out;
+            if (colon != p)
+                cf_warn(c, n,
+                        "cache.options.url: user '%.*s' ignored "
+                        "(AUTH with the password only)",
+                        (int)(colon - p), p);
+        }
+        p = at + 1;
+    }
+    if (is_unix) {
+        if (*p != '/') {
+            cf_err(c, n, "cache.options.url: '%s': expected unix:///PATH", url);
+            goto out;
+        }
+        if (set_str(&cfg->redis_unix, p) < 0)
+            goto out;
+    } else {
+        slash = strchr(p, '/');
+        if (slash != NULL) {
+            *slash++ = '\0';
+            if (*slash != '\0') {
+                if (parse_int(slash, &v) < 0 || v < 0 || v > 65535) {
+                    cf_err(c, n, "cache.options.url: bad database '%s'", slash);
+                    goto out;
+                }
+                cfg->redis_db = (int)v;
+            }
+        }
+        if (*p == '[') { /* [v6]:port */
+            char *e = strchr(p, ']');
+
+            if (e == NULL) {
+                cf_err(c, n, "cache.options.url: bad host in '%s'", url);
+                goto out;
+            }
+            *e = '\0';
+            colon = e[1] == ':' ? e + 1 : NULL;
+            p++;
+        } else {
+            colon = strrchr(p, ':');
+            if (colon != NULL)
+                *colon = '\0';
+        }
+        if (colon != NULL) {
+            if (parse_int(colon + 1, &v) < 0 || v < 1 || v > 65535) {
+                cf_err(c, n, "cache.options.url: bad port in '%s'", url);
+                goto out;
+            }
+            cfg->redis_port = (int)v;
+        }
+        if (*p != '\0' && set_str(&cfg->redis_host, p) < 0)
+            goto out;
+    }
+    if (q != NULL && redis_query(c, n, q) < 0)
+        goto out;
+    rc = 0;
+out:
+    free(u);
+    return rc;
+}
+
+static int
+ms_value(struct cf *c, yaml_node_t *vn, const char *k, int *dst)
+{
+    double v;
+
+    if (get_num(c, vn, k, 0.001, 3600, &v) < 0)
+        return -1;
+    *dst = (int)(v * 1000 + 0.5);
+    if (*dst < 1)
+        *dst = 1;
+    return 0;
+}
+
 static int
 cache_opt_pair(struct cf *c, const char *k, yaml_node_t *kn, yaml_node_t *vn,
                void *arg)
 {
     struct pd_config *cfg = c->cfg;
-    struct pd_kv *kv;
     long long v;
+    const char *s;
 
     (void)arg;
-    if (cfg->cache_type == PD_CACHE_INTERNAL) {
-        if (strcmp(k, "cache_size") == 0) {
-            if (get_int(c, vn, k, 1, 100000000, &v) < 0)
-                return -1;
-            cfg->cache_size = (size_t)v;
+    /* every type: the size of the in-memory front, and our horizon
+     * margin */
+    if (strcmp(k, "cache_size") == 0) {
+        if (get_int(c, vn, k, 1, 100000000, &v) < 0)
+            return -1;
+        cfg->cache_size = (size_t)v;
+        return 0;
+    }
+    if (strcmp(k, "grace") == 0 && cfg->cache_type != PD_CACHE_INTERNAL)
+        return get_num(c, vn, k, 0, 86400 * 365.0, &cfg->store_grace);
+    if (cfg->cache_type == PD_CACHE_SQLITE) {
+        if (strcmp(k, "filename") == 0)
+            return get_str(c, vn, k, &cfg->sqlite_path);
+        if (strcmp(k, "timeout") == 0)
+            return ms_value(c, vn, k, &cfg->sqlite_timeout_ms);
+        if (strcmp(k, "threads") == 0) {
+            cf_warn(c, kn,
+                    "cache.options.threads: not used (one connection, "
+                    "no threads)");
             return 0;
         }
-        cf_warn(c, kn, "unknown key 'cache.options.%s' ignored", k);
-        return 0;
+    } else if (cfg->cache_type == PD_CACHE_REDIS) {
+        if (strcmp(k, "url") == 0) {
+            s = scalar(c, vn, k);
+            return s == NULL ? -1 : redis_url(c, vn, s);
+        }
+        if (strcmp(k, "password") == 0)
+            return get_str(c, vn, k, &cfg->redis_password);
+        if (strcmp(k, "db") == 0) {
+            if (get_int(c, vn, k, 0, 65535, &v) < 0)
+                return -1;
+            cfg->redis_db = (int)v;
+            return 0;
+        }
+        if (strcmp(k, "socket_timeout") == 0)
+            return ms_value(c, vn, k, &cfg->redis_command_ms);
+        if (strcmp(k, "socket_connect_timeout") == 0)
+            return ms_value(c, vn, k, &cfg->redis_connect_ms);
+        if (strcmp(k, "prefix") == 0)
+            return get_str(c, vn, k, &cfg->redis_prefix);
+        if (strcmp(k, "max_connections") == 0) {
+            cf_warn(c, kn,
+                    "cache.options.max_connections: not used (one "
+                    "asynchronous connection)");
+            return 0;
+        }
     }
-    /* sqlite and redis options are kept as text for the store layer */
-    if (vn->type != YAML_SCALAR_NODE) {
-        cf_warn(c, kn, "cache.options.%s: not a single value; ignored", k);
-        return 0;
-    }
-    kv = realloc(cfg->cache_opts, (cfg->ncache_opts + 1) * sizeof(*kv));
-    if (kv == NULL)
-        return -1;
-    cfg->cache_opts = kv;
-    kv = &cfg->cache_opts[cfg->ncache_opts];
-    kv->key = strdup(k);
-    kv->value = strdup((const char *)vn->data.scalar.value);
-    if (kv->key == NULL || kv->value == NULL) {
-        free(kv->key);
-        free(kv->value);
-        return -1;
-    }
-    cfg->ncache_opts++;
+    cf_warn(c, kn, "unknown key 'cache.options.%s' ignored", k);
     return 0;
 }
 
@@ -618,12 +796,10 @@ cache_section(struct cf *c, yaml_node_t *vn)
         if (each_pair(c, o, "cache.options.", cache_opt_pair, NULL) < 0)
             return -1;
     }
-    if (cfg->cache_type != PD_CACHE_INTERNAL)
-        cf_warn(c, t != NULL ? t : vn,
-                "cache.type %s: this build has no persistent cache yet; the "
-                "in-memory cache is used (%zu entries)",
-                cfg->cache_type == PD_CACHE_SQLITE ? "sqlite" : "redis",
-                cfg->cache_size);
+    if (cfg->cache_type == PD_CACHE_SQLITE && cfg->sqlite_path == NULL) {
+        cf_err(c, vn, "%s", "cache: type sqlite needs options.filename");
+        return -1;
+    }
     return 0;
 }
 
@@ -826,11 +1002,11 @@ pd_config_free(struct pd_config *cfg)
     for (i = 0; i < cfg->nzones; i++)
         free(cfg->zones[i].name);
     free(cfg->zones);
-    for (i = 0; i < cfg->ncache_opts; i++) {
-        free(cfg->cache_opts[i].key);
-        free(cfg->cache_opts[i].value);
-    }
-    free(cfg->cache_opts);
+    free(cfg->sqlite_path);
+    free(cfg->redis_host);
+    free(cfg->redis_unix);
+    free(cfg->redis_password);
+    free(cfg->redis_prefix);
     free(cfg->postfix_version);
     free(cfg->dns_server);
     free(cfg->ca_file);
@@ -869,6 +1045,9 @@ config_defaults(void)
     zone_defaults(&cfg->default_zone);
     cfg->cache_type = PD_CACHE_INTERNAL;
     cfg->cache_size = DEF_CACHE_SIZE;
+    cfg->store_grace = -1;
+    cfg->sqlite_timeout_ms = -1;
+    cfg->redis_port = 6379;
     cfg->stats = 1;
     cfg->max_connections = DEF_MAX_CONNECTIONS;
     cfg->idle_timeout = DEF_IDLE_TIMEOUT;

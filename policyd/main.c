@@ -377,6 +377,18 @@ check_config(struct daemon *d)
            : c->cache_type == PD_CACHE_SQLITE ? "sqlite"
                                               : "redis",
            c->cache_size);
+    if (c->cache_type == PD_CACHE_SQLITE)
+        printf("sqlite %s\n", c->sqlite_path);
+    if (c->cache_type == PD_CACHE_REDIS) {
+        if (c->redis_unix != NULL)
+            printf("redis unix:%s", c->redis_unix);
+        else
+            printf("redis %s:%d", c->redis_host ? c->redis_host : "127.0.0.1",
+                   c->redis_port);
+        printf(" db %d password %s prefix %s\n", c->redis_db,
+               c->redis_password ? "set" : "none",
+               c->redis_prefix ? c->redis_prefix : "mtasts");
+    }
     printf("default_zone strict_testing=%d timeout=%g require_sni=%d\n",
            c->default_zone.strict_testing, c->default_zone.timeout,
            c->default_zone.require_sni);

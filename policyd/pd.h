@@ -83,12 +83,6 @@ enum pd_cache_type {
     PD_CACHE_REDIS = 2
 };
 
-/* One cache option as written (cache.options), for the store layer. */
-struct pd_kv {
-    char *key;
-    char *value;
-};
-
 /* A listening socket, as configured. */
 struct pd_listen_spec {
     int is_unix;
@@ -119,8 +113,19 @@ struct pd_config {
     size_t nzones;
     int cache_type;
     size_t cache_size; /* entries of the in-memory front */
-    struct pd_kv *cache_opts;
-    size_t ncache_opts;
+    /* cache.options of sqlite (filename, timeout) and redis (url,
+     * password, db, socket_timeout, socket_connect_timeout); ours: grace,
+     * prefix. 0 / -1 / NULL: the store's default */
+    char *sqlite_path;
+    int sqlite_timeout_ms;
+    char *redis_host;
+    int redis_port;
+    char *redis_unix;
+    char *redis_password;
+    int redis_db;
+    char *redis_prefix;
+    int redis_connect_ms, redis_command_ms;
+    double store_grace;
 
     /* our extensions (mtasts-policyd(8)) */
     char *postfix_version; /* "auto" or a version */

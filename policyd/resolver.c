@@ -219,6 +219,7 @@ struct pd_pend {
     mtasts_entry *entry; /* what the lookup started from (borrowed by lk) */
     struct pd_req *wh;   /* waiters */
     int refresh;
+    unsigned flags;
     int in_table;
     int64_t started_ms;
 };
@@ -240,8 +241,7 @@ struct stats {
 struct pd_res {
     struct event_base *base;
     mtasts_ctx *ctx;
-    struct pd_cache cache;
-    const char *cache_type;
+    struct pd_cache *cache;
     struct netglue *ng;
     struct netglue *retired;
     struct htab memo_t;
@@ -1049,7 +1049,7 @@ lookup_done_cb(void *user, int status, mtasts_lookup *lk)
         pd_server_answered(w);
     }
     if (status == 0) {
-        if (res->cache.ops->apply(res->cache.self, p->lk, now) < 0) {
+        if (pd_cache_apply(res->cache, p->lk, now) < 0) {
             struct pd_ll l;
 
             res->st.cache_errors++;
@@ -1068,7 +1068,99 @@ lookup_done_cb(void *user, int status, mtasts_lookup *lk)
     pend_free(res, p);
 }
 
-/* Start a lookup for a normalised domain. NULL on failure (logged). */
+/* The lookup could not start or run: its waiters get what the cached
+ * entry says, or TEMP. */
+static void
+pend_fail(struct pd_res *res, struct pd_pend *p)
+{
+    struct pd_req *w, *next;
+
+    w = p->wh;
+    p->wh = NULL;
+    for (; w != NULL; w = next) {
+        next = w->wnext;
+        w->wprev = w->wnext = NULL;
+        w->pend = NULL;
+        if (w->tmr != NULL) {
+            event_free(w->tmr);
+            w->tmr = NULL;
+        }
+        if (answer_fallback(res, w, p->hn.dom, p->hn.dlen, p->entry) < 0)
+            answer_failed(w);
+        pd_server_answered(w);
+    }
+    res->st.lookups_failed++;
+    if (p->refresh) {
+        res->pf_running--;
+        pf_kick(res, 1000);
+    }
+    pend_free(res, p);
+}
+
+/* The entry is known: decode it and start the lookup. 0 or -1 (logged;
+ * p untouched but for its entry). */
+static int
+pend_run(struct pd_res *res, struct pd_pend *p, const uint8_t *bytes,
+         size_t blen)
+{
+    struct mtasts_diag diag = MTASTS_DIAG_INIT;
+    int rc;
+
+    if (bytes != NULL) {
+        rc = mtasts_entry_decode(res->ctx, bytes, blen, &p->entry, &diag);
+        if (rc != 0) {
+            struct pd_ll l;
+
+            p->entry = NULL;
+            res->st.cache_errors++;
+            pd_ll_begin(&l, PD_LOG_WARNING, "cache");
+            pd_ll_str(&l, "domain", p->hn.dom, p->hn.dlen);
+            pd_ll_cstr(&l, "msg", "cached entry refused");
+            pd_ll_cstr(&l, "status", mtasts_status_name(rc));
+            pd_ll_cstr(&l, "reason", mtasts_reason_name(diag.reason));
+            pd_ll_end(&l);
+        }
+    }
+    if (res->ng == NULL) {
+        rc = MTASTS_ESTATE;
+        goto fail;
+    }
+    rc = mtasts_lookup_new_decoded(res->ctx, p->hn.dom, p->hn.dlen, p->entry,
+                                   pd_now(), p->flags, &p->lk);
+    if (rc != 0)
+        goto fail;
+    rc = mtasts_net_lookup_start(res->ng->net, p->lk, lookup_step_cb,
+                                 lookup_done_cb, p);
+    if (rc != 0)
+        goto fail;
+    p->ng = res->ng;
+    p->ng->users++;
+    return 0;
+fail:
+    pd_log_msg(PD_LOG_ERR, "lookup", "cannot start a lookup: %s",
+               mtasts_net_strerror(rc));
+    mtasts_lookup_free(p->lk);
+    p->lk = NULL;
+    return -1;
+}
+
+static void
+pend_got_entry(void *arg, int status, const uint8_t *bytes, size_t blen)
+{
+    struct pd_pend *p = arg;
+    struct pd_res *res = p->res;
+
+    if (status != 0) {
+        pend_fail(res, p);
+        return;
+    }
+    if (pend_run(res, p, bytes, blen) < 0)
+        pend_fail(res, p);
+}
+
+/* Start a lookup for a normalised domain: read its entry (at once, or
+ * later from an asynchronous cache), then drive it over the network.
+ * NULL on failure (logged). */
 static struct pd_pend *
 lookup_start(struct pd_res *res, const char *dom, size_t dlen, uint64_t h,
              unsigned flags)
@@ -1076,8 +1168,6 @@ lookup_start(struct pd_res *res, const char *dom, size_t dlen, uint64_t h,
     struct pd_pend *p;
     const uint8_t *bytes = NULL;
     size_t blen = 0;
-    int64_t now = pd_now();
-    struct mtasts_diag diag = MTASTS_DIAG_INIT;
     int rc;
 
     if (res->ng == NULL)
@@ -1090,41 +1180,12 @@ lookup_start(struct pd_res *res, const char *dom, size_t dlen, uint64_t h,
     p->hn.dlen = dlen;
     memcpy(p->hn.dom, dom, dlen);
     p->hn.dom[dlen] = '\0';
+    p->flags = flags;
     p->refresh = (flags & MTASTS_LOOKUP_F_REFRESH) != 0;
     p->started_ms = pd_mono_ms();
-    if (res->cache.ops->get(res->cache.self, dom, dlen, now, &bytes, &blen) <
-        0) {
-        res->st.cache_errors++;
-        bytes = NULL;
-    }
-    if (bytes != NULL) {
-        rc = mtasts_entry_decode(res->ctx, bytes, blen, &p->entry, &diag);
-        if (rc != 0) {
-            struct pd_ll l;
-
-            p->entry = NULL;
-            res->st.cache_errors++;
-            pd_ll_begin(&l, PD_LOG_WARNING, "cache");
-            pd_ll_str(&l, "domain", dom, dlen);
-            pd_ll_cstr(&l, "msg", "cached entry refused");
-            pd_ll_cstr(&l, "status", mtasts_status_name(rc));
-            pd_ll_cstr(&l, "reason", mtasts_reason_name(diag.reason));
-            pd_ll_end(&l);
-        }
-    }
-    rc = mtasts_lookup_new_decoded(res->ctx, dom, dlen, p->entry, now, flags,
-                                   &p->lk);
-    if (rc != 0)
-        goto fail;
-    rc = mtasts_net_lookup_start(res->ng->net, p->lk, lookup_step_cb,
-                                 lookup_done_cb, p);
-    if (rc != 0)
-        goto fail;
-    /* the lookup runs and cannot be taken back: when the table cannot
-     * grow it is kept in the list only, and is not joined by others */
+    /* the lookup cannot be taken back once it runs: when the table
+     * cannot grow it is kept in the list only, and is not joined */
     p->in_table = ht_insert(&res->pend_t, &p->hn) == 0;
-    p->ng = res->ng;
-    p->ng->users++;
     p->next = res->pends;
     if (res->pends != NULL)
         res->pends->prev = p;
@@ -1132,14 +1193,22 @@ lookup_start(struct pd_res *res, const char *dom, size_t dlen, uint64_t h,
     res->st.lookups++;
     if (p->refresh)
         res->st.refreshes++;
+    rc = pd_cache_get(res->cache, dom, dlen, pd_now(), pend_got_entry, p,
+                      &bytes, &blen);
+    if (rc == 1)
+        return p; /* pend_got_entry() goes on */
+    if (rc < 0) {
+        res->st.cache_errors++;
+        bytes = NULL;
+    }
+    if (pend_run(res, p, bytes, blen) < 0) {
+        res->st.lookups--;
+        if (p->refresh)
+            res->st.refreshes--;
+        pend_free(res, p);
+        return NULL;
+    }
     return p;
-fail:
-    pd_log_msg(PD_LOG_ERR, "lookup", "cannot start a lookup: %s",
-               mtasts_net_strerror(rc));
-    mtasts_lookup_free(p->lk);
-    mtasts_entry_free(p->entry);
-    free(p);
-    return NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1280,9 +1349,8 @@ pf_cb(evutil_socket_t fd, short what, void *arg)
     for (rounds = 0; rounds < 1000; rounds++) {
         if (res->pf_running >= res->pf_concurrency)
             return; /* kicked again when one ends */
-        rc = res->cache.ops->next_refresh(res->cache.self, now,
-                                          res->used_within, res->pf_jitter, dom,
-                                          sizeof(dom), &due);
+        rc = pd_cache_next_refresh(res->cache, now, res->used_within,
+                                   res->pf_jitter, dom, sizeof(dom), &due);
         if (rc != 0) {
             pf_kick(res, 60000);
             return;
@@ -1298,8 +1366,7 @@ pf_cb(evutil_socket_t fd, short what, void *arg)
                                                : now - res->used_within + 1;
         if (ht_find(&res->pend_t, h, dom, dlen) != NULL) {
             /* a client's lookup runs: it sets the next time */
-            res->cache.ops->postpone(res->cache.self, dom, dlen, now + 60,
-                                     used_at);
+            pd_cache_postpone(res->cache, dom, dlen, now + 60, used_at);
             continue;
         }
         if (res->pend_t.n >= res->max_lookups) {
@@ -1307,15 +1374,13 @@ pf_cb(evutil_socket_t fd, short what, void *arg)
             return;
         }
         if (lookup_start(res, dom, dlen, h, MTASTS_LOOKUP_F_REFRESH) == NULL) {
-            res->cache.ops->postpone(res->cache.self, dom, dlen, now + 300,
-                                     used_at);
+            pd_cache_postpone(res->cache, dom, dlen, now + 300, used_at);
             continue;
         }
         res->pf_running++;
         /* not offered again while in flight; the lookup's end sets the
          * real time */
-        res->cache.ops->postpone(res->cache.self, dom, dlen, now + 3600,
-                                 used_at);
+        pd_cache_postpone(res->cache, dom, dlen, now + 3600, used_at);
     }
     pf_kick(res, 1000);
 }
@@ -1331,7 +1396,7 @@ gc_cb(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    n = res->cache.ops->gc(res->cache.self, now, res->used_within);
+    n = pd_cache_gc(res->cache, now, res->used_within);
     for (m = res->lru_tail; m != NULL; m = prev) {
         prev = m->lprev;
         if (m->last_use >= now - res->used_within)
@@ -1458,7 +1523,6 @@ pd_res_new(struct event_base *base, const struct pd_config *cfg,
            uint32_t postfix_version, struct pd_res **ret)
 {
     struct pd_res *res = calloc(1, sizeof(*res));
-    size_t max_bytes;
     struct timeval tv = {GC_INTERVAL_S, 0};
     FILE *f;
 
@@ -1480,12 +1544,8 @@ pd_res_new(struct event_base *base, const struct pd_config *cfg,
     if (settings(res, cfg, postfix_version) < 0)
         goto fail;
     res->memo_max = cfg->cache_size;
-    max_bytes = cfg->cache_size * 4096;
-    if (max_bytes < (1u << 20))
-        max_bytes = 1u << 20;
-    if (pd_cache_mem_new(res->ctx, cfg->cache_size, max_bytes, &res->cache) < 0)
+    if (pd_cache_open(res->ctx, base, cfg, res->started, &res->cache) < 0)
         goto fail;
-    res->cache_type = "internal";
     res->net_key = net_key(cfg);
     if (res->net_key == NULL)
         goto fail;
@@ -1570,12 +1630,14 @@ pd_res_free(struct pd_res *res)
         res->retired = g->next;
         glue_free(g);
     }
+    /* entries still being read are called back (MTASTS_ESTATE): their
+     * pends go */
+    pd_cache_free(res->cache);
+    res->cache = NULL;
     while ((m = res->lru_head) != NULL)
         memo_drop(res, m);
     free(res->memo_t.b);
     free(res->pend_t.b);
-    if (res->cache.ops != NULL)
-        res->cache.ops->free(res->cache.self);
     if (res->pf_tmr != NULL)
         event_free(res->pf_tmr);
     if (res->gc_tmr != NULL)
@@ -1643,6 +1705,7 @@ pd_res_stats(struct pd_res *res, size_t *ret_len)
     const struct pd_server_stats *ss =
         res->srv != NULL ? pd_server_stats(res->srv) : NULL;
     const struct stats *st = &res->st;
+    struct pd_cache_stats cs;
     int i;
 
     b.cap = 2048;
@@ -1690,11 +1753,18 @@ pd_res_stats(struct pd_res *res, size_t *ret_len)
            (unsigned long long)st->line_testing,
            (unsigned long long)st->line_none,
            (unsigned long long)st->line_tempfail);
+    pd_cache_stats(res->cache, &cs);
     jb_add(&b,
-           "\"cache\":{\"type\":\"%s\",\"entries\":%zu,\"bytes\":%zu,"
-           "\"memo\":%zu,\"errors\":%llu}",
-           res->cache_type, res->cache.ops->count(res->cache.self),
-           res->cache.ops->bytes(res->cache.self), res->memo_t.n,
+           "\"cache\":{\"type\":\"%s\",\"state\":\"%s\",\"entries\":%zu,"
+           "\"bytes\":%zu,\"memo\":%zu,\"gets\":%llu,\"memory_hits\":%llu,"
+           "\"backend_hits\":%llu,\"misses\":%llu,\"backend_writes\":%llu,"
+           "\"backend_errors\":%llu,\"corrupt\":%llu,\"errors\":%llu}",
+           cs.type, cs.state, cs.entries, cs.bytes, res->memo_t.n,
+           (unsigned long long)cs.gets, (unsigned long long)cs.memory_hits,
+           (unsigned long long)cs.backend_hits, (unsigned long long)cs.misses,
+           (unsigned long long)cs.backend_writes,
+           (unsigned long long)cs.backend_errors,
+           (unsigned long long)cs.corrupt,
            (unsigned long long)st->cache_errors);
     if (ss != NULL)
         jb_add(&b,

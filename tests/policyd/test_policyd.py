@@ -353,6 +353,39 @@ unknown_top: 1
         check(r.returncode == 1, "accepted %r:\n%s" % (text, out))
         check(want in out, "no %r for %r in:\n%s" % (want, text, out))
 
+    # the cache section: sqlite and redis options of the resolver
+    for text, want, rc in [
+            ("cache:\n  type: sqlite\n  options:\n    filename: /x/c.db\n"
+             "    threads: 4\n    timeout: 5\n",
+             ["sqlite /x/c.db", "cache.options.threads: not used"], 0),
+            ("cache:\n  type: sqlite\n", ["needs options.filename"], 1),
+            ("cache:\n  type: redis\n  options:\n"
+             "    url: \"redis://:s3cr%40t@127.0.0.2:6380/3\"\n"
+             "    max_connections: 25\n    socket_timeout: 1.0\n"
+             "    socket_connect_timeout: 0.5\n    prefix: fleet\n"
+             "    cache_size: 77\n",
+             ["redis 127.0.0.2:6380 db 3 password set prefix fleet",
+              "max_connections: not used", "77 entries"], 0),
+            ("cache:\n  type: redis\n  options:\n"
+             "    url: \"unix:///run/r.sock?db=2\"\n",
+             ["redis unix:/run/r.sock db 2 password none"], 0),
+            ("cache:\n  type: redis\n  options:\n    url: rediss://h\n",
+             ["rediss://, is not supported"], 1),
+            ("cache:\n  type: redis\n  options:\n    url: redis://h:0\n",
+             ["bad port"], 1),
+            ("cache:\n  type: internal\n  options:\n    filename: x\n",
+             ["unknown key 'cache.options.filename'"], 0)]:
+        bad = os.path.join(tmp, "cache.yml")
+        with open(bad, "w") as f:
+            f.write(text)
+        r = subprocess.run([DAEMON, "--check-config", "--config", bad],
+                           capture_output=True, text=True, timeout=30)
+        out = r.stdout + r.stderr
+        check(r.returncode == rc, "%r: exit %d\n%s" % (text, r.returncode,
+                                                        out))
+        for w in want:
+            check(w in out, "no %r for %r in:\n%s" % (w, text, out))
+
     # unknown keys at every level: one warning each
     text = ("zones:\n  z:\n    colour: red\nproactive_policy_fetching:\n"
             "  speed: 3\ncache:\n  type: internal\n  options:\n"
@@ -968,6 +1001,104 @@ def case_refresh(tmp):
         check(stats(port)["alerts"] >= 1, "alerts")
         check(d.stop() == 0, "exit status")
     finally:
+        srv.close()
+
+
+def case_sqlite(tmp):
+    """The SQLite cache survives a restart: the first answer after it
+    comes from the file, with a DNS check and no HTTPS request."""
+    srv = policy_server(tmp)
+    port = free_port()
+    db = os.path.join(tmp, "cache.db")
+    cfg = net_config(port, srv, (
+        "cache:\n  type: sqlite\n  options:\n    filename: %s\n"
+        "default_zone:\n  timeout: 5\n") % db)
+    try:
+        d = Daemon(tmp, cfg)
+        enf = ask(port, "enf.test")
+        check(enf.startswith("OK secure match=mx1.enf.test"), enf)
+        check(srv.fetches.get("enf.test") == 1, srv.fetches)
+        st = stats(port)
+        check(st["cache"]["type"] == "sqlite" and
+              st["cache"]["state"] == "up", st)
+        check(st["cache"]["backend_writes"] >= 1, st)
+        check(d.stop() == 0, "exit status")
+        check(os.path.exists(db), "no database file")
+        d = Daemon(tmp, cfg, name="d2")
+        check(ask(port, "enf.test") == enf, "after the restart")
+        check(srv.fetches.get("enf.test") == 1,
+              "fetched again after a restart: %s" % srv.fetches)
+        st = stats(port)
+        check(st["cache"]["backend_hits"] >= 1, st)
+        check(d.stop() == 0, "exit status")
+    finally:
+        srv.close()
+
+
+def start_redis(tmp):
+    exe = shutil.which("redis-server")
+    if exe is None:
+        raise Skip("redis-server not installed")
+    port = free_port()
+    proc = subprocess.Popen(
+        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", tmp, "--protected-mode", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            s = socket.create_connection(("127.0.0.1", port), timeout=1)
+            s.sendall(b"PING\r\n")
+            if s.recv(100).startswith(b"+PONG"):
+                s.close()
+                return proc, port
+            s.close()
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            fail("redis-server did not start")
+        time.sleep(0.05)
+
+
+def case_redis(tmp):
+    """Two daemons share one redis-server: the second answers a domain
+    the first fetched, with no HTTPS request. With Redis gone, both keep
+    answering (from memory and the network) and log one alert."""
+    srv = policy_server(tmp)
+    rproc, rport = start_redis(tmp)
+    p1, p2 = free_port(), free_port()
+    cache = ("cache:\n  type: redis\n  options:\n"
+             "    url: redis://127.0.0.1:%d/0\n    prefix: t%d\n"
+             "default_zone:\n  timeout: 5\n") % (rport, os.getpid())
+    try:
+        d1 = Daemon(tmp, net_config(p1, srv, cache), name="d1")
+        d2 = Daemon(tmp, net_config(p2, srv, cache), name="d2")
+        enf = ask(p1, "enf.test")
+        check(enf.startswith("OK secure match=mx1.enf.test"), enf)
+        check(srv.fetches.get("enf.test") == 1, srv.fetches)
+        time.sleep(0.3)  # the write reaches Redis
+        check(ask(p2, "enf.test") == enf, "second daemon")
+        check(srv.fetches.get("enf.test") == 1,
+              "the second daemon fetched: %s" % srv.fetches)
+        st = stats(p2)
+        check(st["cache"]["type"] == "redis", st)
+        check(st["cache"]["backend_hits"] >= 1, st)
+        # Redis goes away: answers go on, one alert
+        rproc.terminate()
+        rproc.wait(10)
+        check(ask(p2, "tst.test", name="strict").startswith("OK secure"),
+              "answer with Redis down")
+        check(ask(p1, "enf.test") == enf, "memory with Redis down")
+        d2.wait_log("state=down", 10)
+        check("alert=1" in d2.log(), d2.log())
+        check(d1.stop() == 0, "exit status")
+        check(d2.stop() == 0, "exit status")
+    finally:
+        if rproc.poll() is None:
+            rproc.terminate()
+            rproc.wait(10)
         srv.close()
 
 
