@@ -556,6 +556,7 @@ conn_service(struct conn *c)
 {
     struct pd_server *srv = c->srv;
     int rc, progressed;
+    unsigned before;
 
     /* parse, flush, and again while answers made room for more */
     do {
@@ -584,9 +585,10 @@ conn_service(struct conn *c)
             c->partial_since = 0;
             progressed = 1;
         }
+        before = c->nq;
         if (conn_flush(c) < 0)
             return;
-    } while (progressed && c->in_len > 0);
+    } while (c->in_len > 0 && (progressed || c->nq < before));
     if (c->in_len > 0 && c->partial_since == 0)
         c->partial_since = pd_mono_ms();
     /* done: the client closed its side (or we drain) and all is answered */

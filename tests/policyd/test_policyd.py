@@ -11,11 +11,13 @@ case needs is missing, saying what.
 
 POLICYD_IDLE_CONNS sets the number of idle connections of the slowloris
 case (default 1000; 10000 works when `ulimit -n` allows about 10100).
+POLICYD_WRAP runs the daemon under a tool (valgrind).
 """
 import json
 import os
 import resource
 import select
+import shlex
 import shutil
 import signal
 import socket
@@ -156,11 +158,16 @@ class Daemon:
         with open(self.cfg, "w") as f:
             f.write(config)
         self.log_fh = open(self.logf, "wb")
+        # POLICYD_WRAP runs the daemon under a tool, for instance
+        # "valgrind --error-exitcode=99 --leak-check=full": its exit status
+        # is checked by every case
+        wrap = shlex.split(os.environ.get("POLICYD_WRAP", ""))
         self.proc = subprocess.Popen(
-            [DAEMON, "--foreground", "--config", self.cfg] + list(args),
+            wrap + [DAEMON, "--foreground", "--config", self.cfg] +
+            list(args),
             stdin=subprocess.DEVNULL, stdout=self.log_fh,
             stderr=subprocess.STDOUT)
-        self.wait_log("event=start", 10)
+        self.wait_log("event=start", 60 if wrap else 10)
 
     def log(self):
         with open(self.logf, "rb") as f:
