@@ -421,6 +421,31 @@ unknown_top: 1
     check(r.returncode == 2 and "usage:" in r.stderr, r.stderr)
 
 
+def case_auto(tmp):
+    """postfix_version: auto asks postconf -h mail_version (3.4.0 with a
+    warning when postconf cannot run)."""
+    port = free_port()
+    d = Daemon(tmp, base_config(port).replace("postfix_version: 3.7.11",
+                                              "postfix_version: auto"))
+    try:
+        st = stats(port)
+        postconf = shutil.which("postconf") or (
+            "/usr/sbin/postconf" if os.path.exists("/usr/sbin/postconf")
+            else None)
+        want = "3.4.0"
+        if postconf is not None:
+            r = subprocess.run([postconf, "-h", "mail_version"],
+                               capture_output=True, text=True, timeout=30)
+            if r.returncode == 0 and r.stdout.strip():
+                want = r.stdout.strip()
+        if want == "3.4.0":
+            check("postconf -h mail_version' failed" in d.log(), d.log())
+        check(st["postfix_version"] == want, (st["postfix_version"], want))
+    finally:
+        rc = d.stop()
+    check(rc == 0, "exit status %d" % rc)
+
+
 def case_protocol(tmp):
     """Answers that need no lookup, both protocols, UNIX sockets, stats."""
     port, lport = free_port(), free_port()
@@ -1106,6 +1131,50 @@ def case_redis(tmp):
         if rproc.poll() is None:
             rproc.terminate()
             rproc.wait(10)
+        srv.close()
+
+
+def case_postmap(tmp):
+    """Postfix's own client: postmap -q DOMAIN socketmap:inet:...:NAME for
+    every answer kind (postmap needs no running Postfix)."""
+    postmap = shutil.which("postmap") or (
+        "/usr/sbin/postmap" if os.path.exists("/usr/sbin/postmap") else None)
+    if postmap is None:
+        raise Skip("postmap (Postfix) not installed")
+    srv = policy_server(tmp)
+    port = free_port()
+    try:
+        d = Daemon(tmp, net_config(port, srv, (
+            "default_zone:\n  timeout: 2\nfetch_timeout: 5\nzones:\n"
+            "  strict:\n    strict_testing: true\n")))
+
+        def q(key, name="postfix"):
+            r = subprocess.run(
+                [postmap, "-q", key,
+                 "socketmap:inet:127.0.0.1:%d:%s" % (port, name)],
+                capture_output=True, text=True, timeout=30)
+            return r.returncode, r.stdout.strip(), r.stderr
+        enf = "secure match=mx1.enf.test:.mx.enf.test servername=hostname"
+        for key, name, rc, out in [
+                ("enf.test", "postfix", 0, enf),
+                ("tst.test", "postfix", 1, ""),
+                ("tst.test", "strict", 0, enf.replace("enf", "tst")),
+                ("non.test", "postfix", 1, ""),
+                ("nopol.test", "postfix", 1, ""),
+                ("fail.test", "postfix", 1, ""),
+                (".enf.test", "postfix", 1, ""),
+                ("[192.0.2.1]:25", "postfix", 1, "")]:
+            got = q(key, name)
+            check(got[0] == rc and got[1] == out,
+                  "postmap %s (%s): %r, want (%d, %r)" % (key, name, got, rc,
+                                                         out))
+        # a temporary failure: postmap reports the table's error
+        got = q("hang.test")
+        check(got[0] != 0 and got[1] == "", "hang: %r" % (got,))
+        check("temporar" in got[2].lower() or "error" in got[2].lower(),
+              "hang: %r" % (got,))
+        check(d.stop() == 0, "exit status")
+    finally:
         srv.close()
 
 
