@@ -796,6 +796,46 @@ def case_dnsdrop(tmp):
         dns.close()
 
 
+def case_daemon(tmp):
+    """Without --foreground: the parent exits 0 once the daemon listens
+    (1 when it cannot start), the pidfile names the daemon, SIGTERM ends
+    it and removes the pidfile."""
+    port = free_port()
+    cfg = os.path.join(tmp, "d.yml")
+    pidfile = os.path.join(tmp, "d.pid")
+    with open(cfg, "w") as f:
+        f.write(base_config(port))
+    r = subprocess.run([DAEMON, "--config", cfg, "--pidfile", pidfile],
+                       capture_output=True, text=True, timeout=30)
+    check(r.returncode == 0, "parent: %d %s" % (r.returncode, r.stderr))
+    with open(pidfile) as f:
+        pid = int(f.read())
+    try:
+        check(ask(port, ".example.org") == "NOTFOUND ", "daemon serves")
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        check(int(fields[3]) == pid, "not a session leader: %s" % fields)
+    finally:
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 20
+    while os.path.exists("/proc/%d" % pid):
+        check(time.monotonic() < deadline, "daemon did not stop")
+        time.sleep(0.05)
+    check(not os.path.exists(pidfile), "pidfile left behind")
+    # a port in use: the parent says so and exits 1
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    with open(cfg, "w") as f:
+        f.write(base_config(busy.getsockname()[1]).replace(
+            "host: 127.0.0.1\n", "host: 127.0.0.1\nreuse_port: false\n"))
+    r = subprocess.run([DAEMON, "--config", cfg], capture_output=True,
+                       text=True, timeout=30)
+    busy.close()
+    check(r.returncode == 1 and "start-up failed" in r.stderr,
+          "busy port: %d %s" % (r.returncode, r.stderr))
+
+
 def case_privdrop(tmp):
     """--user: the daemon binds as root, then runs as the user."""
     if os.geteuid() != 0:
