@@ -551,8 +551,8 @@ main(int argc, char **argv)
                "mtasts-policyd %s ready: answering for Postfix %s, cache %s",
                MTASTS_VERSION_STRING, d.postfix_text,
                d.cfg->cache_type == PD_CACHE_INTERNAL ? "internal"
-               : d.cfg->cache_type == PD_CACHE_SQLITE ? "sqlite (in memory)"
-                                                      : "redis (in memory)");
+               : d.cfg->cache_type == PD_CACHE_SQLITE ? "sqlite"
+                                                      : "redis");
     pd_notify("READY=1");
     if (ready_fd >= 0) {
         if (write(ready_fd, "1", 1) != 1)
