@@ -153,16 +153,13 @@ name_of(int (*fn)(const char *, size_t, char *, size_t, size_t *),
     return fn(domain, n, *ret, need + 1, NULL);
 }
 
-/* "in N days (YYYY-MM-DD HH:MM:SS UTC)" for a notAfter. */
+/* "expires in N days, on DATE" (or "expired on DATE") for a notAfter. */
 static void
 when(int64_t t, int64_t now, char *buf, size_t len)
 {
-    time_t tt = (time_t)t;
-    struct tm *tm = gmtime(&tt);
-    char date[32] = "?";
+    char date[64];
 
-    if (tm != NULL)
-        (void)strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC", tm);
+    nt_date(t, date, sizeof(date));
     if (t <= now)
         (void)snprintf(buf, len, "expired on %s", date);
     else
@@ -366,7 +363,7 @@ check_fetch(struct ck *c)
 {
     const struct nt_fetch *f = &c->fetch;
     const char *e = err_or(f->error, "no detail");
-    char buf[96];
+    char buf[128];
 
     switch (f->transport) {
     case MTASTS_FETCH_OK:
@@ -484,7 +481,7 @@ check_probe(struct ck *c, const struct nt_mx *m)
 {
     const struct nt_probe *p = &m->probe;
     const char *h = m->host, *e = err_or(p->error, "no detail");
-    char buf[96];
+    char buf[128];
 
     switch (p->tls) {
     case MTASTS_TLS_OK:

@@ -514,7 +514,7 @@ print_json(const struct lk *s)
 {
     const mtasts_lookup *lk = s->lookup;
     const char *rtn = mtasts_result_type_name(mtasts_lookup_result_type(lk));
-    const char *id = NULL;
+    const char *id = NULL, *why;
     size_t l = 0;
     int ee = mtasts_lookup_entry_error(lk);
 
@@ -524,7 +524,8 @@ print_json(const struct lk *s)
     print_steps(s, 1);
     printf("],\"outcome\":\"%s\",\"why\":",
            outcome_name(mtasts_lookup_outcome(lk)));
-    json_cstr(mtasts_why_name(mtasts_lookup_why(lk)));
+    why = mtasts_why_name(mtasts_lookup_why(lk));
+    json_str_or_null(why, why ? strlen(why) : 0);
     printf(",\"source\":\"%s\",\"result_type\":", source_name(lk));
     if (rtn != NULL)
         printf("\"%s\"", rtn);
@@ -567,12 +568,14 @@ print_text(const struct lk *s)
 {
     const mtasts_lookup *lk = s->lookup;
     const char *rtn = mtasts_result_type_name(mtasts_lookup_result_type(lk));
+    const char *why;
     int ee = mtasts_lookup_entry_error(lk);
 
     print_steps(s, 0);
     print_policy_text(s);
+    why = mtasts_why_name(mtasts_lookup_why(lk));
     printf("outcome: %s why=%s\n", outcome_name(mtasts_lookup_outcome(lk)),
-           mtasts_why_name(mtasts_lookup_why(lk)));
+           why ? why : "-");
     if (rtn != NULL)
         printf("result_type: %s\n", rtn);
     if (mtasts_lookup_alert(lk))

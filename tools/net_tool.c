@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mtasts.h"
 #include "net_tool.h"
@@ -725,8 +726,20 @@ nt_probe_json(const struct nt_probe *p)
 }
 
 void
+nt_date(int64_t t, char *buf, size_t len)
+{
+    time_t tt = (time_t)t;
+    struct tm *tm = gmtime(&tt);
+
+    if (tm == NULL || strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", tm) == 0)
+        (void)snprintf(buf, len, "%lld", (long long)t);
+}
+
+void
 nt_probe_text(const struct nt_probe *p)
 {
+    char date[64];
+
     fputs(" (", stdout);
     if (p->tls_version[0] != '\0') {
         text_puts(stdout, p->tls_version);
@@ -736,8 +749,10 @@ nt_probe_text(const struct nt_probe *p)
         text_puts(stdout, p->peer);
         fputs(", ", stdout);
     }
-    if (p->cert_not_after != 0)
-        printf("certificate until %lld, ", (long long)p->cert_not_after);
+    if (p->cert_not_after != 0) {
+        nt_date(p->cert_not_after, date, sizeof(date));
+        printf("certificate until %s, ", date);
+    }
     printf("%lu ms", (unsigned long)p->elapsed_ms);
     if (p->error[0] != '\0') {
         fputs(": ", stdout);

@@ -108,6 +108,8 @@ void nt_probe_cb(void *user, int status, const struct mtasts_net_probe *probe);
 /* {"connected":...,"tls_version":...,"error":...,"peer":...,
  *  "cert_not_after":...}, or null when not probed. */
 void nt_probe_json(const struct nt_probe *p);
+/* "YYYY-MM-DD HH:MM:SS UTC" (the number when out of range). */
+void nt_date(int64_t t, char *buf, size_t len);
 /* " (tls_version, peer, error)" for text output. */
 void nt_probe_text(const struct nt_probe *p);
 /* 1 when the probe could not even resolve the host's address. */
