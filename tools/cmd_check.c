@@ -688,6 +688,9 @@ run(struct ck *c)
         rc = MTASTS_ENOMEM;
     if (rc == MTASTS_OK)
         rc = nt_tlsrpt_eval(c->ctx, &c->tlsrpt);
+    /* a domain that does not exist has no implicit MX worth probing */
+    if (c->mx.dns == MTASTS_NET_DNS_NXDOMAIN)
+        nt_mxlist_free(&c->mx);
     if (rc == MTASTS_OK)
         rc = nt_mxlist_probe(c->net, &c->mx);
     if (rc == MTASTS_OK)

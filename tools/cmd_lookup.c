@@ -471,10 +471,11 @@ print_mx(const struct lk *s, int json)
         }
         fputs("mx ", stdout);
         text_put(stdout, m->host, m->host_len);
-        if (m->preference >= 0)
-            printf(" (%d)", m->preference);
-        else
+        if (m->preference < 0)
             fputs(" (argument)", stdout);
+        else
+            printf(" (%d%s)", m->preference,
+                   m->source == NT_MX_IMPLICIT ? ", implicit" : "");
         printf(": %s %s", action == MTASTS_DELIVER ? "deliver" : "skip",
                mtasts_decide_reason_name(reason));
         if (rtn != NULL)
@@ -677,7 +678,9 @@ run(struct lk *s)
     rc = mtasts_net_lookup(s->net, s->lookup, step_cb, s);
     if (rc == MTASTS_OK)
         rc = mtasts_net_wait(s->net, 0);
-    if (rc == MTASTS_OK && (s->mx.status != MTASTS_OK || s->oom))
+    if (rc == MTASTS_OK && s->mx.status != MTASTS_OK)
+        rc = s->mx.status;
+    if (rc == MTASTS_OK && s->oom)
         rc = MTASTS_ENOMEM;
     if (rc == MTASTS_OK && o->probe) {
         rc = nt_mxlist_probe(s->net, &s->mx);
