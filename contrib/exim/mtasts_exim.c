@@ -252,31 +252,98 @@ parse_seconds(const char *s, double lo, double hi, double *ret)
     return 0;
 }
 
+/* One KEY=VALUE option word (p, NUL-terminated, modified in place) into o.
+ * Returns 0, or -1 with *yield set. */
+static int
+parse_word(unsigned char **yield, char *p, struct opts *o)
+{
+    char *eq = strchr(p, '=');
+    const char *v;
+    double d;
+
+    if (eq == NULL || eq == p) {
+        givef(yield, EXIM_ERROR,
+              "mtasts_exim: option \"%.64s\": expected KEY=VALUE", p);
+        return -1;
+    }
+    *eq = '\0';
+    v = eq + 1;
+    if (strcmp(p, "cache") == 0) {
+        o->cache = (*v == '\0' || strcmp(v, "none") == 0) ? NULL : v;
+    } else if (strcmp(p, "timeout") == 0) {
+        if (parse_seconds(v, 0.1, 600, &d) != 0)
+            goto bad_value;
+        o->timeout_ms = (uint32_t)(d * 1000.0);
+    } else if (strcmp(p, "dns") == 0) {
+        o->dns = *v ? v : NULL;
+    } else if (strcmp(p, "ca_file") == 0) {
+        o->ca_file = *v ? v : NULL;
+    } else if (strcmp(p, "connect_to") == 0) {
+        if (o->connect_to_count == MAX_CONNECT_TO)
+            goto bad_value;
+        o->connect_to[o->connect_to_count++] = v;
+    } else if (strcmp(p, "dns_tempfail") == 0) {
+        if (strcmp(v, "defer") == 0)
+            o->dns_tempfail_defer = 1;
+        else if (strcmp(v, "deliver") == 0)
+            o->dns_tempfail_defer = 0;
+        else
+            goto bad_value;
+    } else if (strcmp(p, "memo") == 0) {
+        if (parse_seconds(v, 0, 86400, &d) != 0)
+            goto bad_value;
+        o->memo_s = (int64_t)d;
+    } else if (strcmp(p, "log") == 0) {
+        if (strcmp(v, "syslog") == 0) {
+            o->log = OUT_SYSLOG;
+        } else if (strcmp(v, "none") == 0) {
+            o->log = OUT_NONE;
+        } else if (v[0] == '/') {
+            o->log = OUT_FILE;
+            o->log_file = v;
+        } else {
+            goto bad_value;
+        }
+    } else {
+        givef(yield, EXIM_ERROR,
+              "mtasts_exim: unknown option \"%.32s\" (known: cache, "
+              "timeout, dns, ca_file, connect_to, dns_tempfail, memo, log, "
+              "also)",
+              p);
+        return -1;
+    }
+    return 0;
+bad_value:
+    givef(yield, EXIM_ERROR, "mtasts_exim: bad value in option %s=%.64s", p, v);
+    return -1;
+}
+
 /* Parse the option arguments argv[first..argc-1] into a fresh struct opts
- * (strings copied into *ret_buf). A per-call key (also=) is returned in
- * *ret_also and not part of the process options. On error, *yield holds
- * the message. */
+ * (strings copied into *ret_buf). An argument that starts with "also=" is
+ * one per-call option whose value is the rest of the argument (returned in
+ * *ret_also, not a process option); any other argument is a list of
+ * KEY=VALUE words separated by white space, so that one Exim macro can
+ * carry them all (Exim 4.96 takes at most 7 ${dlfunc} arguments). The
+ * process options, in order, are the key of the state (*ret_key). On
+ * error, *yield holds the message. */
 static int
 parse_opts(unsigned char **yield, int argc, unsigned char *argv[], int first,
            struct opts *o, char **ret_buf, char **ret_key,
            const char **ret_also)
 {
-    size_t total = 1, keylen = 1;
+    size_t total = 1;
     char *buf, *key, *p, *k;
     int i;
-    double d;
 
     memset(o, 0, sizeof *o);
     o->timeout_ms = DEFAULT_TIMEOUT_MS;
     o->memo_s = DEFAULT_MEMO_S;
     o->log = OUT_SYSLOG;
     *ret_also = NULL;
-    for (i = first; i < argc; i++) {
+    for (i = first; i < argc; i++)
         total += strlen((const char *)argv[i]) + 1;
-        keylen += strlen((const char *)argv[i]) + 1;
-    }
     buf = malloc(total);
-    key = malloc(keylen);
+    key = malloc(total);
     if (buf == NULL || key == NULL) {
         free(buf);
         free(key);
@@ -286,82 +353,36 @@ parse_opts(unsigned char **yield, int argc, unsigned char *argv[], int first,
     k = key;
     for (i = first; i < argc; i++) {
         const char *a = (const char *)argv[i];
-        const char *eq = strchr(a, '=');
         size_t n = strlen(a);
-        const char *v;
 
-        if (eq == NULL || eq == a) {
-            free(buf);
-            free(key);
-            return givef(yield, EXIM_ERROR,
-                         "mtasts_exim: argument %d \"%.64s\": expected "
-                         "KEY=VALUE",
-                         i + 1, a);
-        }
-        memcpy(p, a, n + 1);
-        p[eq - a] = '\0';
-        v = p + (eq - a) + 1;
-        if (strcmp(p, "also") == 0) {
-            *ret_also = (const char *)argv[i] + (eq - a) + 1;
-            p += n + 1;
+        if (strncmp(a, "also=", 5) == 0) {
+            *ret_also = a + 5;
             continue;
         }
-        /* the process options, in order, make the key of the state */
-        memcpy(k, a, n);
-        k[n] = '\n';
-        k += n + 1;
-        if (strcmp(p, "cache") == 0) {
-            o->cache = (*v == '\0' || strcmp(v, "none") == 0) ? NULL : v;
-        } else if (strcmp(p, "timeout") == 0) {
-            if (parse_seconds(v, 0.1, 600, &d) != 0)
-                goto bad_value;
-            o->timeout_ms = (uint32_t)(d * 1000.0);
-        } else if (strcmp(p, "dns") == 0) {
-            o->dns = *v ? v : NULL;
-        } else if (strcmp(p, "ca_file") == 0) {
-            o->ca_file = *v ? v : NULL;
-        } else if (strcmp(p, "connect_to") == 0) {
-            if (o->connect_to_count == MAX_CONNECT_TO)
-                goto bad_value;
-            o->connect_to[o->connect_to_count++] = v;
-        } else if (strcmp(p, "dns_tempfail") == 0) {
-            if (strcmp(v, "defer") == 0)
-                o->dns_tempfail_defer = 1;
-            else if (strcmp(v, "deliver") == 0)
-                o->dns_tempfail_defer = 0;
-            else
-                goto bad_value;
-        } else if (strcmp(p, "memo") == 0) {
-            if (parse_seconds(v, 0, 86400, &d) != 0)
-                goto bad_value;
-            o->memo_s = (int64_t)d;
-        } else if (strcmp(p, "log") == 0) {
-            if (strcmp(v, "syslog") == 0) {
-                o->log = OUT_SYSLOG;
-            } else if (strcmp(v, "none") == 0) {
-                o->log = OUT_NONE;
-            } else if (v[0] == '/') {
-                o->log = OUT_FILE;
-                o->log_file = v;
-            } else {
-                goto bad_value;
+        memcpy(p, a, n + 1);
+        while (*p != '\0') {
+            char *w;
+            size_t wl;
+            if (*p == ' ' || *p == '\t' || *p == '\n') {
+                p++;
+                continue;
             }
-        } else {
-            free(buf);
-            free(key);
-            return givef(yield, EXIM_ERROR,
-                         "mtasts_exim: unknown option \"%.32s\" (known: "
-                         "cache, timeout, dns, ca_file, connect_to, "
-                         "dns_tempfail, memo, log, also)",
-                         p);
+            w = p;
+            while (*p != '\0' && *p != ' ' && *p != '\t' && *p != '\n')
+                p++;
+            wl = (size_t)(p - w);
+            if (*p != '\0')
+                *p++ = '\0';
+            memcpy(k, w, wl);
+            k[wl] = '\n';
+            k += wl + 1;
+            if (parse_word(yield, w, o) != 0) {
+                free(buf);
+                free(key);
+                return EXIM_ERROR;
+            }
         }
-        p += n + 1;
-        continue;
-    bad_value:
-        free(buf);
-        free(key);
-        return givef(yield, EXIM_ERROR, "mtasts_exim: bad value in \"%.64s\"",
-                     a);
+        p++;
     }
     *k = '\0';
     if (o->cache == NULL) {
@@ -865,7 +886,8 @@ put_pattern_re(char **buf, size_t *len, size_t *cap, const char *pat, size_t n)
 {
     size_t i = 0;
 
-    if (grow_put(buf, len, cap, " ; !^", 5) != 0)
+    if (grow_put(buf, len, cap, *len > 2 ? " ; !^" : " !^", *len > 2 ? 5 : 3) !=
+        0)
         return -1;
     if (n >= 2 && pat[0] == '*' && pat[1] == '.') {
         if (grow_put(buf, len, cap, "[^.]+\\.", 7) != 0)
@@ -927,14 +949,16 @@ mtasts_exim_ignore_hosts(unsigned char **yield, int argc, unsigned char *argv[])
             if (put_pattern_re(&buf, &len, &cap, p, n) != 0)
                 goto oom;
         }
-        if (grow_put(&buf, &len, &cap, " ; *", 4) != 0)
+        if (grow_put(&buf, &len, &cap, len > 2 ? " ; *" : " *",
+                     len > 2 ? 4 : 2) != 0)
             goto oom;
     } else if (m->kind == K_TEMPFAIL || m->kind == K_ERROR) {
         /* fail closed: a router using this list declines, and the defer
          * router after it (README) defers the message */
         logmsg(LOG_WARNING, "%s: every host ignored",
                m->msg ? m->msg : "MTA-STS lookup failed");
-        if (grow_put(&buf, &len, &cap, " ; *", 4) != 0)
+        if (grow_put(&buf, &len, &cap, len > 2 ? " ; *" : " *",
+                     len > 2 ? 4 : 2) != 0)
             goto oom;
     }
     rc = give(yield, EXIM_OK, len == 2 ? "" : buf);

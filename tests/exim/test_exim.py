@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Real-Exim test of the ${dlfunc} module mtasts_exim.so (meson suite exim).
 
-usage: test_exim.py MODULE_SO RIG_DIR CACHE_DIR [--sanitized]
+usage: test_exim.py MODULE_SO SOURCE_ROOT CACHE_DIR [--sanitized]
 
 Exim and Postfix conflict as Debian packages, so Exim is not installed:
 Debian's exim4-daemon-heavy .deb is fetched with `apt-get download` into
@@ -25,7 +25,8 @@ touching the machine:
 The policy hosts are served by the rig's nginx (a throwaway CA); the module
 reaches it through its connect_to option (the nginx port is a free port).
 
-The Exim configuration is the one contrib/exim/README.md documents: an
+The Exim configuration is taken from contrib/exim/README.md's own code
+blocks (only the CA file and the daemon's port are changed): an
 MTA-STS dnslookup router for enforce-mode domains (ignore_target_hosts from
 the module), a redirect router that defers when no MX is left, the normal
 dnslookup router, and an smtp transport whose TLS requirements come from
@@ -66,6 +67,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import textwrap
 import threading
 import time
 
@@ -260,6 +262,12 @@ class Sink:
                 r = "250 2.0.0 ok\r\n"
             elif verb == "QUIT":
                 self._send(sock, "221 2.0.0 bye\r\n")
+                if sess["tls"]:
+                    try:
+                        sock.settimeout(2)
+                        sock.unwrap()  # close_notify, as Exim expects
+                    except (OSError, ssl.SSLError, ValueError):
+                        pass
                 return
             else:
                 r = "502 5.5.2 unknown command\r\n"
@@ -344,9 +352,23 @@ def private_etc(tmp):
     return uid, gid
 
 
-def exim_config(tmp, exim, module, args):
-    so = module
-    a = "".join("{" + x + "}" for x in args)
+def readme_blocks(path):
+    """The fenced code blocks of contrib/exim/README.md, dedented."""
+    with open(path) as f:
+        text = f.read()
+    blocks = re.findall(r"^[ ]*```[a-z]*\n(.*?)^[ ]*```", text, re.M | re.S)
+    return [textwrap.dedent(b) for b in blocks]
+
+
+def pick(blocks, *needles):
+    found = [b for b in blocks if all(n in b for n in needles)]
+    if len(found) != 1:
+        fail("contrib/exim/README.md: expected one configuration block with "
+             f"{needles}, found {len(found)}")
+    return found[0]
+
+
+def config_head(tmp, exim):
     return f"""# private configuration of the MTA-STS Exim test
 exim_path = {exim}
 spool_directory = {tmp}/spool
@@ -359,55 +381,105 @@ keep_environment =
 log_selector = +tls_certificate_verified +tls_peerdn +smtp_confirmation \\
   +received_recipients
 dns_ipv4_lookup = *
+# Debian's default ignores 127.0.0.0/8, where this test's MX hosts are
+ROUTER_DNSLOOKUP_IGNORE_TARGET_HOSTS = <; 0.0.0.0 ; 192.0.2.0/24
+"""
 
-MTASTS_SO = {so}
-MTASTS_ARGS = {a}
 
-begin routers
-
-# MTA-STS: enforce-mode domains go to the MX hosts their policy names
-mtasts_enforce:
-  driver = dnslookup
-  domains = ! +local_domains
-  condition = ${{if eq{{${{dlfunc{{MTASTS_SO}}{{mtasts_exim_tls_required}}{{$domain}}MTASTS_ARGS}}}}{{yes}}}}
-  ignore_target_hosts = ${{dlfunc{{MTASTS_SO}}{{mtasts_exim_ignore_hosts}}{{$domain}}MTASTS_ARGS}}
-  transport = mtasts_smtp
-  same_domain_copy_routing = yes
-
-# ... and are deferred when no MX host is left
-mtasts_defer:
-  driver = redirect
-  domains = ! +local_domains
-  condition = ${{if eq{{${{dlfunc{{MTASTS_SO}}{{mtasts_exim_tls_required}}{{$domain}}MTASTS_ARGS}}}}{{yes}}}}
-  allow_defer
-  data = :defer: MTA-STS: no MX host of $domain matches its enforced policy
-  no_more
-
+def config_tail(tmp):
+    # Debian's own dnslookup router and remote_smtp transport, reduced
+    return f"""
 dnslookup:
   driver = dnslookup
   domains = ! +local_domains
   transport = remote_smtp
   same_domain_copy_routing = yes
   no_more
-
-begin transports
-
-mtasts_smtp:
-  driver = smtp
-  multi_domain = false
-  hosts_require_tls = ${{dlfunc{{MTASTS_SO}}{{mtasts_exim_tls_hosts}}{{$domain}}MTASTS_ARGS}}
-  tls_verify_hosts = ${{dlfunc{{MTASTS_SO}}{{mtasts_exim_tls_hosts}}{{$domain}}MTASTS_ARGS}}
-  tls_verify_cert_hostnames = ${{dlfunc{{MTASTS_SO}}{{mtasts_exim_tls_hosts}}{{$domain}}MTASTS_ARGS}}
-  tls_verify_certificates = {tmp}/ca.pem
-
-remote_smtp:
-  driver = smtp
-  tls_verify_certificates = {tmp}/ca.pem
-
-begin retry
-
-*   *   F,1d,15m
 """
+
+
+def exim_config(tmp, exim, module, args, blocks):
+    """The module configuration of contrib/exim/README.md, verbatim but for
+    the CA (the rig's instead of the system store)."""
+    routers = pick(blocks, "mtasts_enforce:", "mtasts_exim_ignore_hosts")
+    transport = pick(blocks, "mtasts_smtp:", "mtasts_exim_tls_hosts")
+    # one ${dlfunc} argument carries every option: Exim 4.96 takes at most
+    # 7 arguments (and crashes with 8)
+    a = "{" + " ".join(args) + "}"
+    ca = f"{tmp}/ca.pem"
+    return (config_head(tmp, exim)
+            + f"MTASTS_SO = {module}\nMTASTS_ARGS = {a}\n"
+            + "\nbegin routers\n\n" + routers + config_tail(tmp)
+            + "\nbegin transports\n\n"
+            + transport.replace("= system", "= " + ca)
+            + f"\nremote_smtp:\n  driver = smtp\n"
+            f"  tls_verify_certificates = {ca}\n"
+            + "\nbegin retry\n\n*   *   F,1d,15m\n")
+
+
+def readsocket_config(tmp, exim, port, blocks):
+    """The ${readsocket} configuration of contrib/exim/README.md, verbatim
+    but for the daemon's port and the CA."""
+    macro = pick(blocks, "MTASTS_LINE = ", "${readsocket{inet:")
+    routers = pick(blocks, "mtasts_tempfail:", "mtasts_enforce:")
+    transport = pick(blocks, "mtasts_smtp:", "hosts_require_tls = *")
+    ca = f"{tmp}/ca.pem"
+    if "inet:127.0.0.1:8461" not in macro:
+        fail("the README's MTASTS_LINE macro does not ask 127.0.0.1:8461")
+    return (config_head(tmp, exim)
+            + macro.replace("127.0.0.1:8461", f"127.0.0.1:{port}")
+            + "\nbegin routers\n\n" + routers + config_tail(tmp)
+            + "\nbegin transports\n\n"
+            + transport.replace("= system", "= " + ca)
+            + f"\nremote_smtp:\n  driver = smtp\n"
+            f"  tls_verify_certificates = {ca}\n"
+            + "\nbegin retry\n\n*   *   F,1d,15m\n")
+
+
+class LineServer:
+    """A stand-in for mtasts-policyd's line protocol ("DOMAIN\\n" ->
+    "MODE PATTERN...\\n" | "none\\n" | "tempfail\\n"), answering from a
+    table, to run the README's ${readsocket} configuration."""
+
+    def __init__(self, answers):
+        self.answers = answers
+        self.asked = []
+        self.stopping = threading.Event()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stopping.is_set():
+            try:
+                c, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with c:
+                c.settimeout(2)
+                buf = b""
+                try:
+                    while b"\n" not in buf and len(buf) < 1024:
+                        d = c.recv(1024)
+                        if not d:
+                            break
+                        buf += d
+                    dom = buf.split(b"\n")[0].decode().strip().lower()
+                    self.asked.append(dom)
+                    c.sendall((self.answers.get(dom, "none") + "\n").encode())
+                except OSError:
+                    pass
+
+    def stop(self):
+        self.stopping.set()
+        self.sock.close()
+        self.thread.join(5)
 
 
 def mainlog(tmp):
@@ -439,11 +511,20 @@ def log_lines(log, rcpt):
 
 
 def expand(exim, conf, s):
-    """exim -be: (status, output)."""
+    """Expand s with exim -be: (ok, result or error message, seconds). The
+    string goes through stdin (Exim 4.96 limits command-line arguments to
+    256 bytes); exim prints "> RESULT" or "> Failed: MESSAGE"."""
     t0 = time.monotonic()
-    p = subprocess.run([exim, "-C", conf, "-be", s], capture_output=True,
-                       text=True, timeout=120)
-    return p.returncode, (p.stdout + p.stderr).strip(), time.monotonic() - t0
+    p = subprocess.run([exim, "-C", conf, "-be"], input=s + "\n",
+                       capture_output=True, text=True, timeout=120)
+    secs = time.monotonic() - t0
+    first = p.stdout.split("\n", 1)[0]
+    if p.returncode != 0 or not first.startswith(">"):
+        return False, f"exit {p.returncode}: {p.stdout}{p.stderr}", secs
+    out = first[1:].strip(" ")
+    if out.startswith("Failed: "):
+        return False, out[len("Failed: "):], secs
+    return True, out, secs
 
 
 # ---------------------------------------------------------------- the test
@@ -464,7 +545,9 @@ class Checker:
                 "\n", "\n    ") if detail else ""))
 
 
-def inner(module, rig_dir, exim):
+def inner(module, src, exim):
+    rig_dir = os.path.join(src, "tests", "e2e")
+    blocks = readme_blocks(os.path.join(src, "contrib", "exim", "README.md"))
     sys.path.insert(0, rig_dir)
     import rig as rigmod  # noqa: E402 - the rig lives in RIG_DIR
 
@@ -521,7 +604,7 @@ def inner(module, rig_dir, exim):
                 "memo=0"]
         conf = os.path.join(tmp, "exim.conf")
         with open(conf, "w") as f:
-            f.write(exim_config(tmp, exim, module, args))
+            f.write(exim_config(tmp, exim, module, args, blocks))
         os.chmod(conf, 0o644)
 
         # --- the deliveries
@@ -622,11 +705,50 @@ def inner(module, rig_dir, exim):
                  "the SQLite store holds an entry for every domain",
                  repr(rows))
 
+        # --- the README's ${readsocket} configuration, against a stand-in
+        # for mtasts-policyd's line protocol
+        answers = {d: " ".join([mode] + pats)
+                   for d, (mode, pats, _) in CASES.items()}
+        answers["down.e2e.test"] = "tempfail"
+        ls_srv = LineServer(answers)
+        try:
+            conf_rs = os.path.join(tmp, "exim-readsocket.conf")
+            with open(conf_rs, "w") as f:
+                f.write(readsocket_config(tmp, exim, ls_srv.port, blocks))
+            os.chmod(conf_rs, 0o644)
+            rs = {"good": "rs@good.e2e.test", "wild": "rs@wild.e2e.test",
+                  "badmx": "rs@badmx.e2e.test", "down": "rs@down.e2e.test",
+                  "testing": "rs@testing.e2e.test"}
+            for k, rc in rs.items():
+                send(exim, conf_rs, rc, "readsocket " + k)
+        finally:
+            ls_srv.stop()
+        log = mainlog(tmp)
+        delivered(rs["good"], "mtasts_enforce", "mtasts_smtp",
+                  "mx.good.e2e.test", "yes")
+        delivered(rs["wild"], "mtasts_enforce", "mtasts_smtp",
+                  "mx.wild.e2e.test", "yes")
+        ck.check(not sinks["a.deep.wild.e2e.test"].sessions,
+                 "readsocket: a.deep.wild.e2e.test still never contacted",
+                 repr(sinks["a.deep.wild.e2e.test"].sessions))
+        deferred(rs["badmx"], "mtasts_defer", r"MTA-STS: no MX host",
+                 "mx.badmx.e2e.test")
+        ls = log_lines(log, rs["down"])
+        ck.check(ls and all(f == "==" and " R=mtasts_tempfail " in ln
+                            and "cannot be known now" in ln for f, ln in ls),
+                 "readsocket: a tempfail answer defers (mtasts_tempfail)",
+                 "\n".join(ln for _, ln in ls) or log[-3000:])
+        delivered(rs["testing"], "dnslookup", "remote_smtp",
+                  "mx.testing.e2e.test", "no")
+        ck.check("good.e2e.test" in ls_srv.asked,
+                 "readsocket: the line server was asked",
+                 repr(ls_srv.asked))
+
         # --- each function through exim -be
         so = module
 
         def call(fn, *a, extra=()):
-            allargs = list(a) + args + list(extra)
+            allargs = list(a) + [" ".join(args)] + list(extra)
             s = "${dlfunc{%s}{%s}%s}" % (
                 so, fn, "".join("{" + x + "}" for x in allargs))
             return expand(exim, conf, s)
@@ -658,16 +780,16 @@ def inner(module, rig_dir, exim):
                                               "also=<; 0.0.0.0 ; ::1"],
                  r"<; 0.0.0.0 ; ::1 ; !^mx\.good\.e2e\.test$ ; *"),
                 ("mtasts_exim_ignore_hosts", ["testing.e2e.test"], "")]:
-            rc, out, _ = call(fn, *a)
-            ck.check(rc == 0 and out == want,
-                     f"exim -be {fn}{a} = {want!r}", f"exit {rc}: {out!r}")
+            ok, out, _ = call(fn, *a)
+            ck.check(ok and out == want,
+                     f"exim -be {fn}{a} = {want!r}", f"ok={ok}: {out!r}")
 
-        rc, out, _ = call("mtasts_exim_mode", "good.e2e.test",
+        ok, out, _ = call("mtasts_exim_mode", "good.e2e.test",
                           extra=["colour=blue"])
-        ck.check(rc != 0 and "unknown option" in out,
+        ck.check(not ok and "unknown option" in out,
                  "an unknown option fails the expansion with a message", out)
-        rc, out, _ = call("mtasts_exim_mx_allowed", "good.e2e.test")
-        ck.check(rc != 0 and "needs the domain and a host name" in out,
+        ok, out, _ = call("mtasts_exim_mx_allowed", "good.e2e.test")
+        ck.check(not ok and "needs the domain and a host name" in out,
                  "mtasts_exim_mx_allowed without a host fails with a message",
                  out)
 
@@ -676,27 +798,25 @@ def inner(module, rig_dir, exim):
         hole.bind(("127.0.0.1", 0))
         hport = hole.getsockname()[1]
         try:
-            base = [x for x in args if not x.startswith(("timeout=",
-                                                         "cache="))]
-            s = ("${dlfunc{%s}{mtasts_exim_mode}{unseen.e2e.test}"
-                 "{dns=127.0.0.1:%d}{dns_tempfail=defer}{timeout=2}"
-                 "{cache=none}%s}") % (
-                     so, hport, "".join("{" + x + "}" for x in base))
-            rc, out, secs = expand(exim, conf, s)
-            ck.check(rc != 0 and "MTA-STS lookup for unseen.e2e.test" in out,
+            # later words override earlier ones
+            s = ("${dlfunc{%s}{mtasts_exim_mode}{unseen.e2e.test}{%s}"
+                 "{dns=127.0.0.1:%d dns_tempfail=defer timeout=2 "
+                 "cache=none}}") % (so, " ".join(args), hport)
+            ok, out, secs = expand(exim, conf, s)
+            ck.check(not ok and "MTA-STS lookup for unseen.e2e.test" in out,
                      "DNS that never answers, dns_tempfail=defer: the "
                      "expansion defers with a message", out)
             ck.check(secs < 30, f"... and returns in bounded time "
                      f"({secs:.1f} s, timeout=2)")
             s2 = s.replace("mtasts_exim_mode", "mtasts_exim_policy")
-            rc, out, _ = expand(exim, conf, s2)
-            ck.check(rc == 0 and out == "tempfail",
-                     "mtasts_exim_policy answers tempfail", f"{rc}: {out}")
+            ok, out, _ = expand(exim, conf, s2)
+            ck.check(ok and out == "tempfail",
+                     "mtasts_exim_policy answers tempfail", f"{ok}: {out}")
             s3 = s.replace("mtasts_exim_mode", "mtasts_exim_ignore_hosts")
-            rc, out, _ = expand(exim, conf, s3)
-            ck.check(rc == 0 and out == "<; *",
+            ok, out, _ = expand(exim, conf, s3)
+            ck.check(ok and out == "<; *",
                      "mtasts_exim_ignore_hosts on a temporary failure "
-                     "ignores every host", f"{rc}: {out}")
+                     "ignores every host", f"{ok}: {out}")
         finally:
             hole.close()
     finally:
@@ -723,9 +843,10 @@ def main():
     if len(argv) < 3:
         print(__doc__)
         return 2
-    module, rig_dir, cache_dir = (os.path.abspath(a) for a in argv[:3])
+    module, src, cache_dir = (os.path.abspath(a) for a in argv[:3])
+    rig_dir = os.path.join(src, "tests", "e2e")
     if INNER in argv:
-        return inner(module, rig_dir, argv[argv.index(INNER) + 1])
+        return inner(module, src, argv[argv.index(INNER) + 1])
     if "--sanitized" in argv:
         skip("the module is built with sanitizers: Exim cannot dlopen it")
     if os.geteuid() != 0:
@@ -754,7 +875,7 @@ def main():
         skip("cannot make a mount and network namespace: " + r.stderr.strip())
     p = subprocess.run(["unshare", "-m", "-n", "--propagation", "private",
                         sys.executable, os.path.abspath(__file__), module,
-                        rig_dir, cache_dir, INNER, exim])
+                        src, cache_dir, INNER, exim])
     return p.returncode
 
 
