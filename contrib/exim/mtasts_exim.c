@@ -136,9 +136,10 @@ struct memo {
 };
 
 static struct state {
-    pid_t pid; /* the process that made ctx, store and net */
-    char *key; /* the option arguments they were made with */
-    char *buf; /* the option strings (struct opts points here) */
+    pid_t pid;       /* the process that made ctx, store and net */
+    char *key;       /* the option arguments they were made with */
+    char *buf;       /* the option strings (struct opts points here) */
+    size_t opt_size; /* the size of key and of buf */
     struct opts o;
     mtasts_ctx *ctx;
     mtasts_store *store;
@@ -150,6 +151,68 @@ static struct state {
 
 static const char *const OOM_MSG = "mtasts_exim: out of memory";
 
+/* Memory: the module's own blocks and those of the core (context, lookups,
+ * the store's memory cache) go through one allocator, malloc here; the
+ * unit test (tests/exim/test_exim_module.c) puts its failing allocator in
+ * AL. c-ares, libcurl and SQLite use their own. */
+static void *
+sys_alloc(void *user, size_t n)
+{
+    (void)user;
+    return malloc(n);
+}
+
+static void *
+sys_realloc(void *user, void *p, size_t old, size_t n)
+{
+    (void)user;
+    (void)old;
+    return realloc(p, n);
+}
+
+static void
+sys_free(void *user, void *p, size_t n)
+{
+    (void)user;
+    (void)n;
+    free(p);
+}
+
+static const struct mtasts_alloc SYS_ALLOC = {MTASTS_ALLOC_VERSION, sys_alloc,
+                                              sys_realloc, sys_free, NULL};
+static const struct mtasts_alloc *AL = &SYS_ALLOC;
+
+static void *
+xalloc(size_t n)
+{
+    return AL->alloc(AL->user, n);
+}
+
+static void
+xfree(void *p, size_t n)
+{
+    if (p != NULL)
+        AL->free(AL->user, p, n);
+}
+
+static char *
+xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = xalloc(n);
+
+    if (p != NULL)
+        memcpy(p, s, n);
+    return p;
+}
+
+static void
+xstrfree(char *s)
+{
+    if (s != NULL)
+        xfree(s, strlen(s) + 1);
+}
+
 /* ------------------------------------------------------------------ */
 /* results and logs                                                    */
 /* ------------------------------------------------------------------ */
@@ -159,15 +222,13 @@ static const char *const OOM_MSG = "mtasts_exim: out of memory";
 static int
 give(unsigned char **yield, int rc, const char *s)
 {
-    size_t n = strlen(s);
-    char *p = malloc(n + 1);
+    char *p = xstrdup(s);
 
     if (p == NULL) {
         *yield = (unsigned char *)(uintptr_t)OOM_MSG;
         return EXIM_DEFER;
     }
-    memcpy(p, s, n + 1);
-    free(S.ring[S.ring_next]);
+    xstrfree(S.ring[S.ring_next]);
     S.ring[S.ring_next] = p;
     S.ring_next = (S.ring_next + 1) % RING_SLOTS;
     *yield = (unsigned char *)p;
@@ -253,7 +314,8 @@ parse_seconds(const char *s, double lo, double hi, double *ret)
 }
 
 /* One KEY=VALUE option word (p, NUL-terminated, modified in place) into o.
- * Returns 0, or -1 with *yield set. */
+ * Returns EXIM_OK, or EXIM_ERROR (EXIM_DEFER when out of memory) with
+ * *yield set. */
 static int
 parse_word(unsigned char **yield, char *p, struct opts *o)
 {
@@ -262,9 +324,8 @@ parse_word(unsigned char **yield, char *p, struct opts *o)
     double d;
 
     if (eq == NULL || eq == p) {
-        givef(yield, EXIM_ERROR,
-              "mtasts_exim: option \"%.64s\": expected KEY=VALUE", p);
-        return -1;
+        return givef(yield, EXIM_ERROR,
+                     "mtasts_exim: option \"%.64s\": expected KEY=VALUE", p);
     }
     *eq = '\0';
     v = eq + 1;
@@ -305,17 +366,17 @@ parse_word(unsigned char **yield, char *p, struct opts *o)
             goto bad_value;
         }
     } else {
-        givef(yield, EXIM_ERROR,
-              "mtasts_exim: unknown option \"%.32s\" (known: cache, "
-              "timeout, dns, ca_file, connect_to, dns_tempfail, memo, log, "
-              "also)",
-              p);
-        return -1;
+        return givef(
+            yield, EXIM_ERROR,
+            "mtasts_exim: unknown option \"%.32s\" (known: cache, "
+            "timeout, dns, ca_file, connect_to, dns_tempfail, memo, log, "
+            "also)",
+            p);
     }
-    return 0;
+    return EXIM_OK;
 bad_value:
-    givef(yield, EXIM_ERROR, "mtasts_exim: bad value in option %s=%.64s", p, v);
-    return -1;
+    return givef(yield, EXIM_ERROR, "mtasts_exim: bad value in option %s=%.64s",
+                 p, v);
 }
 
 /* Parse the option arguments argv[first..argc-1] into a fresh struct opts
@@ -328,7 +389,7 @@ bad_value:
  * error, *yield holds the message. */
 static int
 parse_opts(unsigned char **yield, int argc, unsigned char *argv[], int first,
-           struct opts *o, char **ret_buf, char **ret_key,
+           struct opts *o, char **ret_buf, char **ret_key, size_t *ret_size,
            const char **ret_also)
 {
     size_t total = 1;
@@ -342,11 +403,11 @@ parse_opts(unsigned char **yield, int argc, unsigned char *argv[], int first,
     *ret_also = NULL;
     for (i = first; i < argc; i++)
         total += strlen((const char *)argv[i]) + 1;
-    buf = malloc(total);
-    key = malloc(total);
+    buf = xalloc(total);
+    key = xalloc(total);
     if (buf == NULL || key == NULL) {
-        free(buf);
-        free(key);
+        xfree(buf, total);
+        xfree(key, total);
         return give(yield, EXIM_DEFER, OOM_MSG);
     }
     p = buf;
@@ -376,10 +437,11 @@ parse_opts(unsigned char **yield, int argc, unsigned char *argv[], int first,
             memcpy(k, w, wl);
             k[wl] = '\n';
             k += wl + 1;
-            if (parse_word(yield, w, o) != 0) {
-                free(buf);
-                free(key);
-                return EXIM_ERROR;
+            int rc = parse_word(yield, w, o);
+            if (rc != EXIM_OK) {
+                xfree(buf, total);
+                xfree(key, total);
+                return rc;
             }
         }
         p++;
@@ -392,6 +454,7 @@ parse_opts(unsigned char **yield, int argc, unsigned char *argv[], int first,
     }
     *ret_buf = buf;
     *ret_key = key;
+    *ret_size = total;
     return EXIM_OK;
 }
 
@@ -403,7 +466,7 @@ static void
 memo_clear(struct memo *m)
 {
     mtasts_lookup_free(m->lk);
-    free(m->msg);
+    xstrfree(m->msg);
     memset(m, 0, sizeof *m);
 }
 
@@ -427,6 +490,20 @@ state_drop(void)
     S.pid = 0;
 }
 
+#ifdef MTASTS_EXIM_TEST
+/* Free everything the module holds (the unit test's leak checks). */
+static void
+test_reset(void)
+{
+    state_drop();
+    xfree(S.key, S.opt_size);
+    xfree(S.buf, S.opt_size);
+    for (size_t i = 0; i < RING_SLOTS; i++)
+        xstrfree(S.ring[i]);
+    memset(&S, 0, sizeof S);
+}
+#endif
+
 /* As root, a cache file that does not exist yet is created here, owned by
  * the owner of its directory (Debian-exim, for the directory the README
  * makes), so that the delivery processes that run as root and the
@@ -436,28 +513,23 @@ static void
 prepare_cache_file(const char *path)
 {
     struct stat st;
-    char *dir, *slash;
+    char dir[4096];
+    char *slash;
     int fd;
 
-    if (geteuid() != 0 || stat(path, &st) == 0 || errno != ENOENT)
+    if (geteuid() != 0 || strlen(path) >= sizeof dir || stat(path, &st) == 0 ||
+        errno != ENOENT)
         return;
-    dir = malloc(strlen(path) + 2);
-    if (dir == NULL)
-        return;
-    strcpy(dir, path);
+    memcpy(dir, path, strlen(path) + 1);
     slash = strrchr(dir, '/');
-    if (slash == NULL) {
-        strcpy(dir, ".");
-    } else if (slash == dir) {
+    if (slash == NULL)
+        memcpy(dir, ".", 2);
+    else if (slash == dir)
         dir[1] = '\0';
-    } else {
+    else
         *slash = '\0';
-    }
-    if (stat(dir, &st) != 0 || st.st_uid == 0) {
-        free(dir);
+    if (stat(dir, &st) != 0 || st.st_uid == 0)
         return;
-    }
-    free(dir);
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
     if (fd < 0)
         return;
@@ -474,13 +546,14 @@ state_ready(unsigned char **yield, int argc, unsigned char *argv[], int first,
 {
     struct opts o;
     char *buf = NULL, *key = NULL;
+    size_t size = 0;
     int rc;
     pid_t me = getpid();
     mtasts_store_config sc;
     struct mtasts_net_config nc;
     uint32_t half;
 
-    rc = parse_opts(yield, argc, argv, first, &o, &buf, &key, ret_also);
+    rc = parse_opts(yield, argc, argv, first, &o, &buf, &key, &size, ret_also);
     if (rc != EXIM_OK)
         return rc;
     if (S.pid != 0 && S.pid != me) {
@@ -492,21 +565,22 @@ state_ready(unsigned char **yield, int argc, unsigned char *argv[], int first,
     }
     if (S.key != NULL && strcmp(S.key, key) == 0 && S.ctx != NULL &&
         S.store != NULL && S.net != NULL) {
-        free(buf);
-        free(key);
+        xfree(buf, size);
+        xfree(key, size);
         return EXIM_OK;
     }
     if (S.key != NULL && strcmp(S.key, key) != 0)
         state_drop();
-    free(S.key);
-    free(S.buf);
+    xfree(S.key, S.opt_size);
+    xfree(S.buf, S.opt_size);
     S.key = key;
     S.buf = buf;
+    S.opt_size = size;
     S.o = o;
     S.pid = me;
 
     if (S.ctx == NULL) {
-        rc = mtasts_ctx_new(NULL, &S.ctx);
+        rc = mtasts_ctx_new(AL, &S.ctx);
         if (rc != 0)
             goto fail;
     }
@@ -522,6 +596,7 @@ state_ready(unsigned char **yield, int argc, unsigned char *argv[], int first,
         sc.memory_entries = 1000;
         sc.memory_bytes = 4u << 20;
         sc.log = store_log;
+        sc.alloc = AL;
         if (o.cache != NULL) {
             prepare_cache_file(o.cache);
             sc.backend = MTASTS_STORE_SQLITE;
@@ -550,15 +625,19 @@ state_ready(unsigned char **yield, int argc, unsigned char *argv[], int first,
     return EXIM_OK;
 
 fail:
-    rc = givef(yield, rc == MTASTS_EINVAL ? EXIM_ERROR : EXIM_DEFER,
-               "mtasts_exim: cannot set up (%s): check the dns, ca_file, "
-               "connect_to and cache options",
-               mtasts_net_strerror(rc));
+    if (rc == MTASTS_ENOMEM)
+        rc = give(yield, EXIM_DEFER, OOM_MSG);
+    else
+        rc = givef(yield, rc == MTASTS_EINVAL ? EXIM_ERROR : EXIM_DEFER,
+                   "mtasts_exim: cannot set up (%s): check the dns, ca_file, "
+                   "connect_to and cache options",
+                   mtasts_net_strerror(rc));
     state_drop();
-    free(S.key);
-    free(S.buf);
+    xfree(S.key, S.opt_size);
+    xfree(S.buf, S.opt_size);
     S.key = NULL;
     S.buf = NULL;
+    S.opt_size = 0;
     memset(&S.o, 0, sizeof S.o);
     return rc;
 }
@@ -663,6 +742,11 @@ answer(unsigned char **yield, const char *domain, struct memo **ret)
     } else {
         rc = d.status;
     }
+    if (rc == MTASTS_ENOMEM) {
+        mtasts_lookup_free(lk);
+        memo_clear(m);
+        return give(yield, EXIM_DEFER, OOM_MSG);
+    }
     if (rc != 0) {
         char msg[300];
         if (rc == MTASTS_NET_ETIMEOUT || rc == MTASTS_NET_ECANCELED)
@@ -674,12 +758,11 @@ answer(unsigned char **yield, const char *domain, struct memo **ret)
                      domain, mtasts_net_strerror(rc));
         mtasts_lookup_free(lk);
         m->kind = K_ERROR;
-        m->msg = malloc(strlen(msg) + 1);
+        m->msg = xstrdup(msg);
         if (m->msg == NULL) {
             memo_clear(m);
             return give(yield, EXIM_DEFER, OOM_MSG);
         }
-        strcpy(m->msg, msg);
         logmsg(LOG_WARNING, "%s", msg);
         *ret = m;
         return EXIM_OK;
@@ -707,12 +790,11 @@ answer(unsigned char **yield, const char *domain, struct memo **ret)
                  why ? why : "?");
         mtasts_lookup_free(lk);
         m->kind = K_TEMPFAIL;
-        m->msg = malloc(strlen(msg) + 1);
+        m->msg = xstrdup(msg);
         if (m->msg == NULL) {
             memo_clear(m);
             return give(yield, EXIM_DEFER, OOM_MSG);
         }
-        strcpy(m->msg, msg);
     } else if (outcome == MTASTS_OUTCOME_APPLY &&
                (mode == MTASTS_MODE_ENFORCE || mode == MTASTS_MODE_TESTING)) {
         m->kind = mode == MTASTS_MODE_ENFORCE ? K_ENFORCE : K_TESTING;
@@ -864,9 +946,12 @@ grow_put(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
         char *p;
         while (c < *len + n + 1)
             c *= 2;
-        p = realloc(*buf, c);
+        p = xalloc(c);
         if (p == NULL)
             return -1;
+        if (*buf != NULL)
+            memcpy(p, *buf, *len + 1);
+        xfree(*buf, *cap);
         *buf = p;
         *cap = c;
     }
@@ -962,10 +1047,10 @@ mtasts_exim_ignore_hosts(unsigned char **yield, int argc, unsigned char *argv[])
             goto oom;
     }
     rc = give(yield, EXIM_OK, len == 2 ? "" : buf);
-    free(buf);
+    xfree(buf, cap);
     return rc;
 oom:
-    free(buf);
+    xfree(buf, cap);
     return give(yield, EXIM_DEFER, OOM_MSG);
 }
 
@@ -999,9 +1084,9 @@ mtasts_exim_policy(unsigned char **yield, int argc, unsigned char *argv[])
             goto oom;
     }
     rc = give(yield, EXIM_OK, buf);
-    free(buf);
+    xfree(buf, cap);
     return rc;
 oom:
-    free(buf);
+    xfree(buf, cap);
     return give(yield, EXIM_DEFER, OOM_MSG);
 }
