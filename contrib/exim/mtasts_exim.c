@@ -16,27 +16,40 @@
  * used by the next one without an HTTPS request.
  *
  * Functions (contrib/exim/README.md has the configuration):
- *   mtasts_exim_mode          "enforce", "testing" or "none"
- *   mtasts_exim_tls_required  "yes" (enforce) or "no"
- *   mtasts_exim_tls_hosts     "*" (enforce) or "": a host list for the smtp
- *                        transport's hosts_require_tls, tls_verify_hosts
- *                        and tls_verify_cert_hostnames
- *   mtasts_exim_mx_allowed    {DOMAIN}{HOST}: "yes" when the policy lets mail
- * go to HOST (always "yes" unless the mode is enforce) mtasts_exim_ignore_hosts
- * a host list for a dnslookup router's ignore_target_hosts: every MX the
- * enforced policy does not name is ignored mtasts_exim_policy        the line
- * of the `mtasts lookup` "exim" key and of mtasts-policyd's line protocol:
- * "enforce PATTERN...", "testing PATTERN...", "none" or "tempfail" A temporary
- * failure (the lookup says tempfail, or it could not finish in time) makes the
- * expansion fail with DEFER, so Exim defers the message; mtasts_exim_policy
- * answers "tempfail" instead and mtasts_exim_ignore_hosts ignores every host
- * (see the README for why).
+ *
+ *  - mtasts_exim_mode: "enforce", "testing", "none" or "tempfail".
+ *
+ *  - mtasts_exim_tls_required: "yes" (enforce) or "no".
+ *
+ *  - mtasts_exim_tls_hosts: "*" (enforce) or "", a host list for the smtp
+ *    transport's hosts_require_tls, tls_verify_hosts and
+ *    tls_verify_cert_hostnames.
+ *
+ *  - mtasts_exim_mx_allowed {DOMAIN}{HOST}: "yes" when the policy lets mail
+ *    go to HOST (always, unless the mode is enforce), else "no".
+ *
+ *  - mtasts_exim_ignore_hosts: a host list for a dnslookup router's
+ *    ignore_target_hosts, in which every MX the enforced policy does not
+ *    name is ignored.
+ *
+ *  - mtasts_exim_policy: the "exim" line of `mtasts lookup` and of
+ *    mtasts-policyd's line protocol: "enforce PATTERN...", "testing
+ *    PATTERN...", "none" or "tempfail".
+ *
+ * When the policy cannot be known now (the lookup says tempfail, could not
+ * finish in time, or memory ran out) every function still answers, with
+ * the answer that keeps mail from going out unprotected: TLS required,
+ * every host ignored, no MX allowed, "tempfail". A failed expansion would
+ * not do that: Exim takes it as "condition false" in a router and "not in
+ * the list" in a transport's host lists. Only bad arguments fail (ERROR,
+ * which Exim writes to its panic log).
  *
  * Exim's interface (its local_scan.h, declared here by hand: the module is
  * built without Exim's headers): int fn(uschar **yield, int argc,
  * uschar *argv[]), returning OK 0 (*yield is the result), DEFER 1, FAIL 2,
- * ERROR 3 or FAIL_FORCED 4 (*yield is the error message). Exim copies the
- * result; messages stay valid until a few calls later (a ring of buffers).
+ * ERROR 3 or FAIL_FORCED 4 (*yield is the error message; DEFER and ERROR
+ * are also written to the panic log). Exim copies the result; messages
+ * stay valid until a few calls later (a ring of buffers).
  *
  * State is per process and made on first use: Exim forks its delivery and
  * transport processes, and an SQLite connection or a socket must not be
@@ -151,6 +164,10 @@ static struct state {
 
 static const char *const OOM_MSG = "mtasts_exim: out of memory";
 
+/* The answer when no answer could be made (out of memory, a lookup that
+ * could not run): every function then gives its fail-closed answer. */
+static struct memo FAILED = {"", 0, K_ERROR, NULL, NULL};
+
 /* Memory: the module's own blocks and those of the core (context, lookups,
  * the store's memory cache) go through one allocator, malloc here; the
  * unit test (tests/exim/test_exim_module.c) puts its failing allocator in
@@ -233,6 +250,14 @@ give(unsigned char **yield, int rc, const char *s)
     S.ring_next = (S.ring_next + 1) % RING_SLOTS;
     *yield = (unsigned char *)p;
     return rc;
+}
+
+/* A fixed answer: no allocation, so it cannot fail (Exim copies it). */
+static int
+give_const(unsigned char **yield, const char *s)
+{
+    *yield = (unsigned char *)(uintptr_t)s;
+    return EXIM_OK;
 }
 
 static int PRINTF_LIKE(3, 4)
@@ -831,8 +856,13 @@ prologue(unsigned char **yield, int argc, unsigned char *argv[], int npos,
                      npos == 1 ? "" : "s", given, given == 1 ? "" : "s");
     }
     rc = state_ready(yield, argc, argv, npos, ret_also);
-    if (rc != EXIM_OK)
-        return rc;
+    if (rc == EXIM_ERROR)
+        return rc; /* a configuration error: Exim logs it, loudly */
+    if (rc != EXIM_OK) {
+        logmsg(LOG_ERR, "%s: %s: fail-closed answer", fn, (char *)*yield);
+        *ret = &FAILED;
+        return EXIM_OK;
+    }
     d = (const char *)argv[0];
     n = strlen(d);
     if (n > 0 && d[0] == '[') {
@@ -848,18 +878,23 @@ prologue(unsigned char **yield, int argc, unsigned char *argv[], int npos,
                d);
         snprintf(dom, sizeof dom, "[invalid]");
     }
-    return answer(yield, dom, ret);
-}
-
-static int
-fail_answer(unsigned char **yield, const struct memo *m)
-{
-    return give(yield, EXIM_DEFER, m->msg ? m->msg : "MTA-STS lookup failed");
+    rc = answer(yield, dom, ret);
+    if (rc != EXIM_OK) {
+        logmsg(LOG_ERR, "%s: %s: fail-closed answer", fn, (char *)*yield);
+        *ret = &FAILED;
+    }
+    return EXIM_OK;
 }
 
 /* ------------------------------------------------------------------ */
 /* the functions                                                       */
 /* ------------------------------------------------------------------ */
+
+/* Each function gives, when the policy cannot be known now (outcome
+ * tempfail, a lookup that could not finish, out of memory), the answer
+ * that keeps mail from going out unprotected: Exim treats an expansion
+ * that fails as "condition false" in a router and as "not in the list" in
+ * a transport's host lists, so a DEFER here would let the mail through. */
 
 int
 mtasts_exim_mode(unsigned char **yield, int argc, unsigned char *argv[])
@@ -872,13 +907,13 @@ mtasts_exim_mode(unsigned char **yield, int argc, unsigned char *argv[])
         return rc;
     switch (m->kind) {
     case K_ENFORCE:
-        return give(yield, EXIM_OK, "enforce");
+        return give_const(yield, "enforce");
     case K_TESTING:
-        return give(yield, EXIM_OK, "testing");
+        return give_const(yield, "testing");
     case K_NONE:
-        return give(yield, EXIM_OK, "none");
+        return give_const(yield, "none");
     default:
-        return fail_answer(yield, m);
+        return give_const(yield, "tempfail");
     }
 }
 
@@ -892,11 +927,9 @@ mtasts_exim_tls_required(unsigned char **yield, int argc, unsigned char *argv[])
 
     if (rc != EXIM_OK)
         return rc;
-    if (m->kind == K_ENFORCE)
-        return give(yield, EXIM_OK, "yes");
     if (m->kind == K_TESTING || m->kind == K_NONE)
-        return give(yield, EXIM_OK, "no");
-    return fail_answer(yield, m);
+        return give_const(yield, "no");
+    return give_const(yield, "yes"); /* enforce, or not known now */
 }
 
 int
@@ -908,11 +941,9 @@ mtasts_exim_tls_hosts(unsigned char **yield, int argc, unsigned char *argv[])
 
     if (rc != EXIM_OK)
         return rc;
-    if (m->kind == K_ENFORCE)
-        return give(yield, EXIM_OK, "*");
     if (m->kind == K_TESTING || m->kind == K_NONE)
-        return give(yield, EXIM_OK, "");
-    return fail_answer(yield, m);
+        return give_const(yield, "");
+    return give_const(yield, "*"); /* enforce, or not known now */
 }
 
 int
@@ -928,13 +959,13 @@ mtasts_exim_mx_allowed(unsigned char **yield, int argc, unsigned char *argv[])
     host = (const char *)argv[1];
     if (m->kind == K_ENFORCE) {
         const mtasts_policy *pol = mtasts_lookup_policy(m->lk);
-        return give(yield, EXIM_OK,
-                    mtasts_policy_mx_allowed(pol, host, strlen(host)) ? "yes"
-                                                                      : "no");
+        return give_const(
+            yield,
+            mtasts_policy_mx_allowed(pol, host, strlen(host)) ? "yes" : "no");
     }
     if (m->kind == K_TESTING || m->kind == K_NONE)
-        return give(yield, EXIM_OK, "yes");
-    return fail_answer(yield, m);
+        return give_const(yield, "yes");
+    return give_const(yield, "no"); /* not known now */
 }
 
 /* Append s to the growing string *buf (length *len, capacity *cap). */
@@ -1037,21 +1068,22 @@ mtasts_exim_ignore_hosts(unsigned char **yield, int argc, unsigned char *argv[])
         if (grow_put(&buf, &len, &cap, len > 2 ? " ; *" : " *",
                      len > 2 ? 4 : 2) != 0)
             goto oom;
-    } else if (m->kind == K_TEMPFAIL || m->kind == K_ERROR) {
-        /* fail closed: a router using this list declines, and the defer
-         * router after it (README) defers the message */
-        logmsg(LOG_WARNING, "%s: every host ignored",
-               m->msg ? m->msg : "MTA-STS lookup failed");
-        if (grow_put(&buf, &len, &cap, len > 2 ? " ; *" : " *",
-                     len > 2 ? 4 : 2) != 0)
-            goto oom;
+    } else if (m->kind != K_TESTING && m->kind != K_NONE) {
+        /* not known now: every host ignored, so a dnslookup router
+         * declines and the defer router after it (README) defers */
+        xfree(buf, cap);
+        return give_const(yield, "<; *");
     }
     rc = give(yield, EXIM_OK, len == 2 ? "" : buf);
     xfree(buf, cap);
+    if (rc != EXIM_OK)
+        return give_const(yield, "<; *");
     return rc;
 oom:
     xfree(buf, cap);
-    return give(yield, EXIM_DEFER, OOM_MSG);
+    logmsg(LOG_ERR, "mtasts_exim_ignore_hosts: %s: every host ignored",
+           OOM_MSG);
+    return give_const(yield, "<; *");
 }
 
 int
@@ -1067,11 +1099,9 @@ mtasts_exim_policy(unsigned char **yield, int argc, unsigned char *argv[])
     if (rc != EXIM_OK)
         return rc;
     if (m->kind == K_NONE)
-        return give(yield, EXIM_OK, "none");
-    if (m->kind == K_TEMPFAIL)
-        return give(yield, EXIM_OK, "tempfail");
-    if (m->kind == K_ERROR)
-        return fail_answer(yield, m);
+        return give_const(yield, "none");
+    if (m->kind != K_ENFORCE && m->kind != K_TESTING)
+        return give_const(yield, "tempfail");
     pol = mtasts_lookup_policy(m->lk);
     if (grow_put(&buf, &len, &cap, m->kind == K_ENFORCE ? "enforce" : "testing",
                  7) != 0)
@@ -1085,8 +1115,11 @@ mtasts_exim_policy(unsigned char **yield, int argc, unsigned char *argv[])
     }
     rc = give(yield, EXIM_OK, buf);
     xfree(buf, cap);
+    if (rc != EXIM_OK)
+        return give_const(yield, "tempfail");
     return rc;
 oom:
     xfree(buf, cap);
-    return give(yield, EXIM_DEFER, OOM_MSG);
+    logmsg(LOG_ERR, "mtasts_exim_policy: %s", OOM_MSG);
+    return give_const(yield, "tempfail");
 }

@@ -45,6 +45,9 @@ sinks:
                                             -> deferred by the transport
   badmx.e2e.test     enforce, no MX matches -> deferred by the router
   testing.e2e.test   testing, bad cert      -> delivered (CV=no)
+  tf@good.e2e.test   the module's DNS never answers (dns_tempfail=defer,
+                     no cache)              -> deferred by the router, the
+                                               MX never reached
 Then the cache: a second message to good.e2e.test is delivered with no new
 HTTPS request (nginx's access log), the SQLite file has the entry and
 belongs to Debian-exim, and the module never logged a store failure.
@@ -656,13 +659,36 @@ def inner(module, src, exim):
                      for s in sinks["mx.badcert.e2e.test"].sessions),
                  "badcert.e2e.test: Exim did reach the MX and tried TLS",
                  repr(sinks["mx.badcert.e2e.test"].sessions))
-        deferred(rcpts["badmx"], "mtasts_defer", r"MTA-STS: no MX host",
+        deferred(rcpts["badmx"], "mtasts_defer",
+                 r"MTA-STS: no usable MX host for badmx\.e2e\.test under its "
+                 r"policy \(enforce mx\.elsewhere\.e2e\.test\)",
                  "mx.badmx.e2e.test")
         ck.check(not sinks["mx.badmx.e2e.test"].sessions,
                  "badmx.e2e.test: the MX the policy does not name was never "
                  "contacted", repr(sinks["mx.badmx.e2e.test"].sessions))
         delivered(rcpts["testing"], "dnslookup", "remote_smtp",
                   "mx.testing.e2e.test", "no")
+
+        # --- a policy that cannot be known now: the module's DNS server
+        # never answers (dns_tempfail=defer, nothing cached); Exim's own
+        # DNS works, so only the module's answer can hold the mail
+        hole = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        hole.bind(("127.0.0.1", 0))
+        try:
+            targs = [a for a in args if not a.startswith("cache=")] + [
+                "cache=none", f"dns=127.0.0.1:{hole.getsockname()[1]}",
+                "dns_tempfail=defer", "timeout=3"]
+            conf_tf = os.path.join(tmp, "exim-tempfail.conf")
+            with open(conf_tf, "w") as f:
+                f.write(exim_config(tmp, exim, module, targs, blocks))
+            os.chmod(conf_tf, 0o644)
+            send(exim, conf_tf, "tf@good.e2e.test", "tempfail")
+        finally:
+            hole.close()
+        log = mainlog(tmp)
+        deferred("tf@good.e2e.test", "mtasts_defer",
+                 r"MTA-STS: no usable MX host for good\.e2e\.test under its "
+                 r"policy \(tempfail\)", "mx.good.e2e.test")
 
         # --- the shared cache
         fetches = len(rig.nginx.requests("mta-sts.good.e2e.test"))
@@ -803,11 +829,18 @@ def inner(module, src, exim):
                  "{dns=127.0.0.1:%d dns_tempfail=defer timeout=2 "
                  "cache=none}}") % (so, " ".join(args), hport)
             ok, out, secs = expand(exim, conf, s)
-            ck.check(not ok and "MTA-STS lookup for unseen.e2e.test" in out,
-                     "DNS that never answers, dns_tempfail=defer: the "
-                     "expansion defers with a message", out)
-            ck.check(secs < 30, f"... and returns in bounded time "
-                     f"({secs:.1f} s, timeout=2)")
+            ck.check(ok and out == "tempfail",
+                     "DNS that never answers, dns_tempfail=defer: "
+                     "mtasts_exim_mode answers tempfail", f"{ok}: {out}")
+            ck.check(secs < 30, f"... in bounded time ({secs:.1f} s, "
+                     "timeout=2)")
+            for fn, want in (("mtasts_exim_tls_required", "yes"),
+                             ("mtasts_exim_tls_hosts", "*")):
+                ok, out, _ = expand(exim, conf,
+                                    s.replace("mtasts_exim_mode", fn))
+                ck.check(ok and out == want,
+                         f"... {fn} answers {want!r} (fail closed)",
+                         f"{ok}: {out}")
             s2 = s.replace("mtasts_exim_mode", "mtasts_exim_policy")
             ok, out, _ = expand(exim, conf, s2)
             ck.check(ok and out == "tempfail",
