@@ -1064,6 +1064,7 @@ def case_refresh(tmp):
         while srv.fetches.get("enf.test", 0) < 2 or \
                 srv.fetches.get("tst.test", 0) < 2:
             check(time.monotonic() < deadline, "no refresh: %s" % srv.fetches)
+            check(stats(port)["refreshes_running"] <= 2, "concurrency_limit")
             time.sleep(0.1)
         st = stats(port)
         check(st["refreshes"] >= 2, st)
