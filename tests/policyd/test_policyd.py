@@ -150,6 +150,10 @@ def closed_by_peer(sock, timeout=10.0):
     return False
 
 
+# every process a case starts, stopped by main() whatever happened
+CHILDREN = []
+
+
 class Daemon:
     def __init__(self, tmp, config, args=(), name="d"):
         self.tmp = tmp
@@ -167,6 +171,7 @@ class Daemon:
             list(args),
             stdin=subprocess.DEVNULL, stdout=self.log_fh,
             stderr=subprocess.STDOUT)
+        CHILDREN.append(self.proc)
         self.wait_log("event=start", 60 if wrap else 10)
 
     def log(self):
@@ -1119,6 +1124,7 @@ def start_redis(tmp):
         [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
          "--appendonly", "no", "--dir", tmp, "--protected-mode", "no"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    CHILDREN.append(proc)
     deadline = time.monotonic() + 10
     while True:
         try:
@@ -1239,6 +1245,10 @@ def main():
         print("SKIP: %s" % e)
         return 77
     finally:
+        for proc in CHILDREN:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
         shutil.rmtree(tmp, ignore_errors=True)
     print("ok")
     return 0
