@@ -337,7 +337,9 @@ MTASTS_NET_API int mtasts_net_lookup_start(mtasts_net *net,
  * Run the handle's requests (poll() on its sockets) until none is left or
  * timeout_ms passed (0: no limit). Callbacks run from inside this call.
  * @return 0 (nothing left), MTASTS_NET_ETIMEOUT, MTASTS_EINVAL (event-loop
- *         mode), MTASTS_ENOMEM.
+ *         mode), MTASTS_ENOMEM, MTASTS_ESTATE (requests are pending but
+ *         nothing can move them: an internal error, reported rather than
+ *         waited on forever).
  */
 MTASTS_NET_API int mtasts_net_wait(mtasts_net *net, uint32_t timeout_ms);
 

@@ -35,8 +35,11 @@ enum mtn_owner {
 
 /* A module asks to watch fd for what (MTASTS_NET_F_POLL_IN | _OUT) or to
  * stop (MTASTS_NET_F_POLL_REMOVE). net.c forwards it to the caller's loop
- * or its own poll() table, and remembers the owner to dispatch events. */
-MTN_HIDDEN void mtn_watch(mtasts_net *net, int owner, int fd, unsigned what);
+ * or its own poll() table, and remembers the owner to dispatch events.
+ * 0, or MTASTS_ENOMEM (the fd table could not grow: fail the transfer —
+ * curl's socket callback returns -1 — or, for c-ares, whose callback
+ * cannot fail, let the query end through its timeout). */
+MTN_HIDDEN int mtn_watch(mtasts_net *net, int owner, int fd, unsigned what);
 
 /* A module's next timeout may have changed: net.c recomputes its timer
  * (the minimum of mtn_dns_timeout(), mtn_http_timeout() and pending
