@@ -770,7 +770,10 @@ def run_check(w, case, label, want_rc, must=(), must_not_errors=False,
     errors = [f for f in fl if f.get("severity") == "error"]
     F.eq(case, "errors count", o.get("errors"), len(errors))
     if must_not_errors:
-        F.eq(case, "no error finding", errors, [])
+        # an all-good domain has only info findings, or none
+        F.eq(case, "only info findings",
+             [f for f in fl if f.get("severity") != "info"], [])
+        F.eq(case, "warnings count", o.get("warnings"), 0)
     if mx_check:
         mx_check(o.get("mx") or [])
     # the human form: the same exit code and the finding codes
@@ -800,9 +803,36 @@ def check_cases(w):
             must=[("mx-mismatch", f"mx.rogue.{Z}"),
                   ("mx-cert-expired", f"mx1.checkbad.{Z}")],
             mx_check=bad_mx)),
+        # every MX certificate fault, each its own finding
+        ("check-probe", lambda: run_check(
+            w, "check-probe", "probe", 1,
+            must=[("mx-cert-expired", f"expired.probe.{Z}"),
+                  ("mx-cert-host-mismatch", f"wrongname.probe.{Z}"),
+                  ("mx-cert-untrusted", f"untrusted.probe.{Z}"),
+                  ("mx-no-starttls", f"nostarttls.probe.{Z}"),
+                  ("max-age-short", None), ("tlsrpt-missing", None)])),
+        # the policy host's faults
         ("check-policy-cert-expired", lambda: run_check(
             w, "check-policy-cert-expired", "expired", 1,
             must=[("policy-cert-expired", None)])),
+        ("check-policy-cert-host-mismatch", lambda: run_check(
+            w, "check-policy-cert-host-mismatch", "wrongname", 1,
+            must=[("policy-cert-host-mismatch", None)])),
+        ("check-policy-cert-untrusted", lambda: run_check(
+            w, "check-policy-cert-untrusted", "untrusted", 1,
+            must=[("policy-cert-untrusted", None)])),
+        ("check-policy-host-unresolvable", lambda: run_check(
+            w, "check-policy-host-unresolvable", "nxhost", 1,
+            must=[("policy-host-unresolvable", None)])),
+        ("check-policy-http-status", lambda: run_check(
+            w, "check-policy-http-status", "notfound", 1,
+            must=[("policy-http-status", None)])),
+        ("check-policy-content-type", lambda: run_check(
+            w, "check-policy-content-type", "html", 1,
+            must=[("policy-content-type", None)])),
+        ("check-policy-too-big", lambda: run_check(
+            w, "check-policy-too-big", "size64k1", 1,
+            must=[("policy-too-big", None)])),
         ("check-txt-multiple", lambda: run_check(
             w, "check-txt-multiple", "multi", 1,
             must=[("txt-multiple", None)])),
