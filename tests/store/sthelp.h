@@ -1,0 +1,48 @@
+/*
+ * Helpers of the store suites (tests/store): entries with chosen times, a
+ * log recorder, temporary directories.
+ */
+#ifndef MTASTS_STHELP_H
+#define MTASTS_STHELP_H
+
+#include "dharness.h"
+#include "store.h"
+
+#define STH_BODY                                                    \
+    "version: STSv1\nmode: enforce\nmx: mx1.example.com\nmax_age: " \
+    "604800\n"
+
+/* An entry of domain, encoded in the current version (with its CRC-32),
+ * into dst; returns its length. with_policy 0: no policy (fetched and
+ * expires must be 0). bo_id NULL: "". */
+struct sth_times {
+    int64_t fetched, expires, backoff_until, last_used;
+};
+size_t sth_entry(mtasts_ctx *ctx, uint8_t *dst, size_t cap, const char *domain,
+                 const char *id, struct sth_times t, const char *bo_id,
+                 int bo_result, int with_policy);
+
+/* A policy entry fetched at f with expiry f + max_age and last use lu. */
+size_t sth_simple(mtasts_ctx *ctx, uint8_t *dst, size_t cap, const char *domain,
+                  int64_t f, int64_t max_age, int64_t lu);
+
+/* Decode bytes (asserting success); free with mtasts_entry_free(). */
+mtasts_entry *sth_decode(mtasts_ctx *ctx, const uint8_t *b, size_t n);
+
+/* The log recorder: pass sth_log as mtasts_store_config.log and a
+ * struct sth_log as its argument. */
+struct sth_log {
+    unsigned lines, alerts, downs, ups, corrupt;
+    char last[800];
+};
+void sth_log(void *arg, int level, int alert, const char *msg);
+
+/* mkdtemp under TMPDIR (or /tmp); path into dst. Asserts. */
+void sth_tmpdir(char *dst, size_t cap);
+/* rm -r of a temporary directory (files one level deep). */
+void sth_rmdir(const char *dir);
+
+/* Write a formatted line to stderr and return 77 (a skipped test). */
+int sth_skip(const char *why);
+
+#endif
