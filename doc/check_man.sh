@@ -15,7 +15,23 @@ shift 2
 tmp=${TMPDIR:-/tmp}/check_man.$$
 trap 'rm -f "$tmp".*' EXIT
 
-grep -o 'mtasts_[a-z0-9_]*(' "$header" | tr -d '(' | sort -u >"$tmp.api"
+# the functions declared, not those named in comments
+awk '{
+    line = $0; out = ""
+    while (length(line) > 0) {
+        if (incomment) {
+            i = index(line, "*/")
+            if (i == 0) { line = ""; break }
+            line = substr(line, i + 2); incomment = 0
+        } else {
+            i = index(line, "/*")
+            if (i == 0) { out = out line; line = ""; break }
+            out = out substr(line, 1, i - 1); line = substr(line, i + 2)
+            incomment = 1
+        }
+    }
+    print out
+}' "$header" | grep -o 'mtasts_[a-z0-9_]*(' | tr -d '(' | sort -u >"$tmp.api"
 sed -n 's/^\.Nm \(mtasts_[a-z0-9_]*\).*/\1/p' "$docdir"/*.3 | sort -u >"$tmp.nm"
 for n in "$@"; do echo "$n"; done | sort -u >"$tmp.inst"
 

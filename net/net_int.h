@@ -38,7 +38,8 @@ enum mtn_owner {
  * or its own poll() table, and remembers the owner to dispatch events.
  * 0, or MTASTS_ENOMEM (the fd table could not grow: fail the transfer —
  * curl's socket callback returns -1 — or, for c-ares, whose callback
- * cannot fail, let the query end through its timeout). */
+ * cannot fail, end the channel's running queries with MTASTS_ENOMEM at
+ * the next event, which mtn_dns_timeout() makes due at once). */
 MTN_HIDDEN int mtn_watch(mtasts_net *net, int owner, int fd, unsigned what);
 
 /* A module's next timeout may have changed: net.c recomputes its timer
@@ -53,7 +54,12 @@ MTN_HIDDEN int mtn_defer(mtasts_net *net, void (*fn)(void *arg, int cancel),
 
 /* ---- provided by dns.c (c-ares) ---- */
 
-/* Textual addresses of a name (A and AAAA, IPv6 first when both). */
+/* Textual addresses of a name (A and AAAA): every IPv4 address, then every
+ * IPv6 address, each family in the order of the answer (no RFC 6724
+ * sorting), so the order is deterministic and a loopback server on
+ * 127.0.0.1 is tried first. An IP literal is its own answer (no query);
+ * the system's lookup order applies (/etc/hosts, then DNS; "localhost"
+ * is never sent to a server). */
 struct mtn_addrs {
     int status; /* an mtasts_net_dns_status value */
     size_t count;
@@ -63,11 +69,22 @@ typedef void (*mtn_addrs_cb)(void *user, int status,
                              const struct mtn_addrs *addrs);
 
 /* Servers, timeouts and tries come from config. MTASTS_EINVAL for a
- * malformed dns_servers string. */
+ * malformed dns_servers string (empty, an empty entry, not an IP address,
+ * a port outside 1..65535; blanks around entries are allowed),
+ * dns_timeout_ms above 86400000 or dns_tries above 100, or an unreadable
+ * system resolver configuration. */
 MTN_HIDDEN int mtn_dns_new(mtasts_net *net,
                            const struct mtasts_net_config *config,
                            struct mtn_dns **ret_dns);
+/* Cancels the running queries (their callbacks run, with
+ * MTASTS_NET_ECANCELED, before this returns); a result waiting in the
+ * deferred queue is left there, detached, and is cancelled from it. */
 MTN_HIDDEN void mtn_dns_free(struct mtn_dns *dns);
+/* Start a query. name: a domain name of at most 253 bytes (one trailing
+ * dot aside), labels of 1..63 bytes, no NUL, no backslash; otherwise
+ * MTASTS_EINVAL. MTASTS_ENOMEM when c-ares ran out of memory inside the
+ * call (the callback will not run). MTASTS_ESTATE from a callback run by
+ * mtn_dns_free(). */
 MTN_HIDDEN int mtn_dns_txt(struct mtn_dns *dns, const char *name,
                            size_t name_len, mtasts_net_txt_cb cb, void *user);
 MTN_HIDDEN int mtn_dns_mx(struct mtn_dns *dns, const char *name,
@@ -78,7 +95,13 @@ MTN_HIDDEN void mtn_dns_on_socket(struct mtn_dns *dns, int fd, unsigned events);
 MTN_HIDDEN void mtn_dns_on_timeout(struct mtn_dns *dns);
 /* ms until mtn_dns_on_timeout() is due; -1: nothing pending */
 MTN_HIDDEN long mtn_dns_timeout(struct mtn_dns *dns);
+/* Requests whose callback has not run yet (deferred results included). */
 MTN_HIDDEN size_t mtn_dns_pending(const struct mtn_dns *dns);
+/* The outcome of a c-ares status (ARES_*) with nrecords records of the
+ * type asked: an mtasts_net_dns_status, or MTASTS_ENOMEM (ARES_ENOMEM) or
+ * MTASTS_NET_ECANCELED (ARES_EDESTRUCTION, ARES_ECANCELLED) for the
+ * callback's status. The table is at the top of dns.c. */
+MTN_HIDDEN int mtn_dns_map_status(int ares_status, size_t nrecords);
 
 /* ---- provided by http.c (libcurl multi) ---- */
 
