@@ -57,6 +57,8 @@ static const char policy_text[] = "version: STSv1\n"
                                   "mx: aspmx.l.google.com\n"
                                   "mx: *.aspmx.l.google.com\n"
                                   "max_age: 86400\n";
+/* The peers (bench/peers/bench_pmsr.py, bench_mailauth.js) measure the same
+ * TXT record and MX names: keep them in step. */
 static const char txt_text[] = "v=STSv1; id=20160831085700Z;";
 static const char mx_wild_pat[] = "*.aspmx.l.google.com";
 static const char mx_exact_pat[] = "aspmx.l.google.com";

@@ -2,7 +2,7 @@
 # Build and run every benchmark of bench/ and print one combined table
 # (bench/README.md says what each case measures):
 #   bench_text       policy parse, TXT parse, MX match vs hand-written
-#                    baselines, and the policy parse vs the two peers
+#                    baselines and vs the two peers
 #   bench_discovery  the per-delivery path (cached lookup + decision) and
 #                    the in-memory cache vs the same peers
 #   bench_json       report ingest vs cJSON, and the peak memory (max RSS)
@@ -128,7 +128,9 @@ fi
 
 machine="$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) CPU(s), $(uname -sr), $(cc --version | head -1)"
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [ -n "$(git -C "$root" status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+# (the results file itself, rewritten by the previous run, does not count)
+if [ -n "$(git -C "$root" status --porcelain --untracked-files=no -- . \
+    ':!bench/RESULTS.md' 2>/dev/null)" ]; then
     commit="$commit (with uncommitted changes)"
 fi
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -142,11 +144,11 @@ while [ "$i" -le "$runs" ]; do
     "$build/bench/bench_text" --json --batches "$batches" \
         --batch-ms "$batch_ms" >"$d/text.json"
     if [ -n "$have_py" ]; then
-        peer "postfix-mta-sts-resolver parse" "$d/pmsr.json" "$pmsr_how" \
+        peer "postfix-mta-sts-resolver text paths" "$d/pmsr.json" "$pmsr_how" \
             "$pysys" "$here/peers/bench_pmsr.py"
     fi
     if [ -n "$have_node" ]; then
-        peer "mailauth parse" "$d/mailauth.json" "$mailauth_how" \
+        peer "mailauth text paths" "$d/mailauth.json" "$mailauth_how" \
             "$node" "$here/peers/bench_mailauth.js"
     fi
     say "run $i of $runs: bench_discovery..."

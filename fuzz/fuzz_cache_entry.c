@@ -37,10 +37,10 @@ split_fields(const char *b, size_t n, struct fields *f)
 {
     size_t p = 0, e, k, kl;
 
-    /* the encoder writes version 2: the header, then the check line */
-    FZ_CHECK(n >= 30 && memcmp(b, "MTASTS-ENTRY/2\ncrc32=", 21) == 0 &&
-             b[29] == '\n');
-    for (k = 0; k < 29; k++)
+    /* the encoder writes version 3: the header, then the check line */
+    FZ_CHECK(n >= 38 && memcmp(b, "MTASTS-ENTRY/3\ncheck=", 21) == 0 &&
+             b[37] == '\n');
+    for (k = 0; k < 37; k++)
         FZ_CHECK(k < 21 || (b[k] >= '0' && b[k] <= '9') ||
                  (b[k] >= 'a' && b[k] <= 'f'));
     for (k = 0; k < 10; k++) {
@@ -48,8 +48,8 @@ split_fields(const char *b, size_t n, struct fields *f)
             ;
         FZ_CHECK(e < n); /* a decoded entry has all ten lines */
         if (k == 0) {
-            FZ_CHECK(e - p == 14 && memcmp(b, "MTASTS-ENTRY/2", 14) == 0);
-            e += 15; /* and the check line */
+            FZ_CHECK(e - p == 14 && memcmp(b, "MTASTS-ENTRY/3", 14) == 0);
+            e += 23; /* and the check line */
         } else {
             kl = strlen(keys[k]);
             FZ_CHECK(e - p > kl && memcmp(b + p, keys[k], kl) == 0 &&
@@ -108,11 +108,13 @@ check_entry(mtasts_ctx *ctx, struct fz_alloc *fa, const mtasts_entry *e,
 
     memset(&f, 0, sizeof(f));
     /* the decoder is strict: the encoding of a decoded entry is its input
-     * (for a version-1 input: the same fields and body after the version-2
-     * header and check line) */
+     * (for a version-1 or 2 input: the same fields and body after the
+     * version-3 header and check line) */
     enc = fz_format(fmt_entry, e, &n);
     if (size >= 15 && memcmp(data, "MTASTS-ENTRY/1\n", 15) == 0)
-        FZ_CHECK(n == size + 15 && memcmp(enc + 30, data + 15, size - 15) == 0);
+        FZ_CHECK(n == size + 23 && memcmp(enc + 38, data + 15, size - 15) == 0);
+    else if (size >= 30 && memcmp(data, "MTASTS-ENTRY/2\n", 15) == 0)
+        FZ_CHECK(n == size + 8 && memcmp(enc + 38, data + 30, size - 30) == 0);
     else
         FZ_CHECK(n == size && memcmp(enc, data, n) == 0);
     rc = mtasts_entry_decode(ctx, (const uint8_t *)enc, n, &e2, NULL);
@@ -318,12 +320,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                mtasts_hostname_check(dom, dlen, 0, NULL) == MTASTS_OK) {
         size_t i;
         int lower = 1;
-        /* the header is checked before the domain line; so is version
-         * 2's crc32 line, which must come where this input has its
-         * domain line: a failure there is the decoder's for any domain */
-        int header = d.reason == MTASTS_R_VERSION ||
-                     (rc == MTASTS_ETOOBIG && d.offset == 0) ||
-                     (size >= 15 && memcmp(data, "MTASTS-ENTRY/2\n", 15) == 0);
+        /* the header is checked before the domain line; so is the check
+         * line of versions 2 and 3, which must come where this input has
+         * its domain line: a failure there is the decoder's for any
+         * domain */
+        int header =
+            d.reason == MTASTS_R_VERSION ||
+            (rc == MTASTS_ETOOBIG && d.offset == 0) ||
+            (size >= 15 && (memcmp(data, "MTASTS-ENTRY/2\n", 15) == 0 ||
+                            memcmp(data, "MTASTS-ENTRY/3\n", 15) == 0));
         for (i = 0; i < dlen; i++)
             if (dom[i] >= 'A' && dom[i] <= 'Z')
                 lower = 0;

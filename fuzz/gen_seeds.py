@@ -264,6 +264,31 @@ def v2(e, crc=None):
     return b"MTASTS-ENTRY/2\ncrc32=" + crc + b"\n" + rest
 
 
+def fletcher64(data):
+    """The check of version 3 (doc/cache-entry.md): Fletcher-64 over the
+    32-bit little-endian words of data (zero-padded), then one word, the
+    length of data in bytes."""
+    m = 0xffffffff
+    a = b = 0
+    padded = data + b"\0" * (-len(data) % 4)
+    words = [int.from_bytes(padded[i:i + 4], "little")
+             for i in range(0, len(padded), 4)]
+    for w in words + [len(data) & 0xffffffff]:
+        a = (a + w) % m
+        b = (b + a) % m
+    return b << 32 | a
+
+
+def v3(e, check=None):
+    """The version-3 form of a version-1 entry: the header of version 3
+    and the check line (Fletcher-64 of everything after that line)."""
+    assert e.startswith(b"MTASTS-ENTRY/1\n")
+    rest = e[15:]
+    if check is None:
+        check = b"%016x" % fletcher64(rest)
+    return b"MTASTS-ENTRY/3\ncheck=" + check + b"\n" + rest
+
+
 def mangles():
     base = entry()
     nopol = dict(id=b"", fetched=b"0", expires=b"0", bu=b"1700000300",
@@ -274,6 +299,7 @@ def mangles():
         "head-v0": entry(head=b"MTASTS-ENTRY/0"),
         "head-v01": entry(head=b"MTASTS-ENTRY/01"),
         "head-v3": entry(head=b"MTASTS-ENTRY/3"),
+        "head-v4": entry(head=b"MTASTS-ENTRY/4"),
         "head-v-long": entry(head=b"MTASTS-ENTRY/99999999"),
         "head-empty-version": entry(head=b"MTASTS-ENTRY/"),
         "head-crlf": entry(head=b"MTASTS-ENTRY/1\r"),
@@ -348,6 +374,23 @@ def mangles():
                                          b"expires=1700086401"),
         "v2-truncated": b2[:-1],
         "v2-fields-bad": v2(entry(domain=b"Example.com")),
+    })
+    # version 3 (a Fletcher-64 line after the header), written since
+    b3 = v3(base)
+    m.update({
+        "v3-valid-hand": b3,
+        "v3-valid-backoff-only": v3(entry(**nopol)),
+        "v3-no-check-line": entry(head=b"MTASTS-ENTRY/3"),
+        "v3-check-zero": v3(base, b"0" * 16),
+        "v3-check-upper": v3(base, b"%016X" % fletcher64(base[15:])),
+        "v3-check-short": v3(base, b"%015x" % (fletcher64(base[15:]) >> 4)),
+        "v3-crc32-line": v2(base).replace(b"MTASTS-ENTRY/2", b"MTASTS-ENTRY/3"),
+        "v3-body-flipped": b3[:-3] + bytes([b3[-3] ^ 1]) + b3[-2:],
+        "v3-expires-flipped": b3.replace(b"expires=1700086400",
+                                         b"expires=1700086401"),
+        "v3-words-swapped": b3[:40] + b3[44:48] + b3[40:44] + b3[48:],
+        "v3-truncated": b3[:-1],
+        "v3-fields-bad": v3(entry(domain=b"Example.com")),
     })
     return m
 

@@ -449,7 +449,7 @@ typedef enum mtasts_reason {
     MTASTS_R_BAD_MODEL = 31,
     /** input ends too early */
     MTASTS_R_TRUNCATED = 32,
-    /** CRC-32 or length check failed */
+    /** check failed (CRC-32, Fletcher-64 or length) */
     MTASTS_R_CHECKSUM = 33,
     /** invalid DEFLATE data */
     MTASTS_R_DEFLATE = 34,
@@ -962,16 +962,18 @@ MTASTS_API int64_t mtasts_ctx_get_option(const mtasts_ctx *ctx, int option);
  */
 typedef struct mtasts_entry mtasts_entry;
 
-/** Current encoding version written by mtasts_entry_encode(): 2, with a
- * CRC-32 of the entry; version 1 (no check) is still read. */
-#define MTASTS_ENTRY_FORMAT_VERSION 2
+/** Current encoding version written by mtasts_entry_encode(): 3, with a
+ * Fletcher-64 of the entry; versions 2 (a CRC-32) and 1 (no check) are
+ * still read. */
+#define MTASTS_ENTRY_FORMAT_VERSION 3
 
 /**
- * Decode an entry. Bytes that fail the entry's CRC-32 (version 2) are
- * refused with MTASTS_ECORRUPT (reason MTASTS_R_CHECKSUM); malformed,
- * truncated or oversized input with MTASTS_ESYNTAX / MTASTS_ETOOBIG, a
- * newer encoding version with MTASTS_EVERSION; the stored policy is
- * parsed again and must be valid. Version 1 entries carry no check.
+ * Decode an entry. Bytes that fail the entry's check (version 3: a
+ * Fletcher-64, version 2: a CRC-32) are refused with MTASTS_ECORRUPT (reason
+ * MTASTS_R_CHECKSUM); malformed, truncated or oversized input with
+ * MTASTS_ESYNTAX / MTASTS_ETOOBIG, a newer encoding version with
+ * MTASTS_EVERSION; the stored policy is parsed again and must be valid. Version
+ * 1 entries carry no check.
  * @return 0, MTASTS_ECORRUPT, MTASTS_ESYNTAX, MTASTS_ETOOBIG,
  *         MTASTS_EVERSION, MTASTS_EINVAL, MTASTS_ENOMEM.
  * Ownership: free *ret_entry with mtasts_entry_free().

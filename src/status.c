@@ -160,7 +160,7 @@ static const struct reason_row reason_rows[] = {
     {"not_found", "no candidate record"},
     {"bad_model", "object cannot be serialized"},
     {"truncated", "input ends too early"},
-    {"checksum", "CRC-32 or length check failed"},
+    {"checksum", "check failed (CRC-32, Fletcher-64 or length)"},
     {"deflate", "invalid DEFLATE compressed data"},
     {"trailing", "unexpected bytes after the end of the data"},
     {"uri", "malformed URI (RFC 3986; ',', '!' and ';' must be %-encoded)"},

@@ -93,6 +93,47 @@ to_v2(struct enc *e)
     e->n += 15;
 }
 
+/* The check of version 3 as doc/cache-entry.md defines it, written
+ * apart from the library's (a word at a time, reduced at every step):
+ * Fletcher-64 of the 32-bit little-endian words of p[0..n), the last one
+ * padded with zero bytes, then of the word n mod 2^32. */
+static uint64_t
+ref_check(const char *p, size_t n)
+{
+    const uint64_t m = 0xffffffffu;
+    uint64_t a = 0, b = 0, w;
+    size_t i, k;
+
+    for (i = 0; i < n; i += 4) {
+        w = 0;
+        for (k = 0; k < 4 && i + k < n; k++)
+            w |= (uint64_t)(unsigned char)p[i + k] << (8 * k);
+        a = (a + w) % m;
+        b = (b + a) % m;
+    }
+    a = (a + (n & 0xffffffffu)) % m;
+    b = (b + a) % m;
+    return b << 32 | a;
+}
+
+/* A version-1 encoding (from build()) turned into the version-3 one of
+ * the same entry: header "MTASTS-ENTRY/3" and the check line. */
+static void
+to_v3(struct enc *e)
+{
+    char line[32];
+    size_t rest = e->n - 15;
+
+    assert_memory_equal(e->b, "MTASTS-ENTRY/1\n", 15);
+    snprintf(line, sizeof(line), "check=%016llx\n",
+             (unsigned long long)ref_check(e->b + 15, rest));
+    assert_int_equal(strlen(line), 23);
+    memmove(e->b + 38, e->b + 15, rest);
+    memcpy(e->b, "MTASTS-ENTRY/3\n", 15);
+    memcpy(e->b + 15, line, 23);
+    e->n += 23;
+}
+
 /* Decode from an exact-size heap copy (so ASan sees any over-read). */
 static int
 decode_copy(mtasts_ctx *ctx, const void *buf, size_t len, struct mtasts_diag *d)
@@ -161,7 +202,7 @@ with_line(mtasts_ctx *ctx, size_t i, const char *l)
 static void
 round_trip_every_field(void **state)
 {
-    struct enc e;
+    struct enc e, e2;
     mtasts_entry *ent = NULL;
     const char *s;
     size_t n, need;
@@ -172,10 +213,17 @@ round_trip_every_field(void **state)
     assert_true(mt_crc32(0, "123456789", 9) == UINT32_C(0xcbf43926));
     assert_true(mt_crc32(mt_crc32(0, "1234", 4), "56789", 5) ==
                 UINT32_C(0xcbf43926));
+    /* the reference check on values worked by hand: "abcd" is the word
+     * 0x64636261, then the length word 4 */
+    assert_true(ref_check("abcd", 4) == UINT64_C(0xc8c6c4c664636265));
+    assert_true(ref_check("a", 1) == UINT64_C(0x000000c300000062));
     build(&e, good_lines, BODY);
-    /* version 1 (no check) still decodes */
+    /* versions 1 (no check) and 2 (CRC-32) still decode */
     assert_int_equal(decode_copy(*state, e.b, e.n, &d), MTASTS_OK);
-    to_v2(&e);
+    e2 = e;
+    to_v2(&e2);
+    assert_int_equal(decode_copy(*state, e2.b, e2.n, &d), MTASTS_OK);
+    to_v3(&e);
     assert_int_equal(
         mtasts_entry_decode(*state, (const uint8_t *)e.b, e.n, &ent, &d),
         MTASTS_OK);
@@ -266,7 +314,7 @@ round_trip_variants(void **state)
 
         build(&e, variants[i], bodies[i]);
         assert_int_equal(decode_copy(*state, e.b, e.n, NULL), MTASTS_OK);
-        to_v2(&e);
+        to_v3(&e);
         assert_int_equal(
             mtasts_entry_decode(*state, (const uint8_t *)e.b, e.n, &ent, NULL),
             MTASTS_OK);
@@ -320,10 +368,10 @@ round_trip_from_lookup(void **state)
     assert_int_equal(na, nb);
     assert_memory_equal(a, b, na);
     mtasts_entry_free(ent);
-    /* the documented format, exactly (the CRC-32 from Python's
-     * zlib.crc32 of the entry without its check line) */
+    /* the documented format, exactly (the check from fletcher64() of
+     * fuzz/gen_seeds.py, of the entry after its check line) */
     assert_memory_equal(a,
-                        "MTASTS-ENTRY/2\ncrc32=c4d1a6c5\n"
+                        "MTASTS-ENTRY/3\ncheck=5b2123d9c6dfe418\n"
                         "domain=example.com\nid=abc\n"
                         "fetched=1700000000\nexpires=1700604800\n"
                         "backoff-until=0\nbackoff-id=\nbackoff-result=0\n"
@@ -594,11 +642,12 @@ strict_byte_flips(void **state)
     assert_int_equal(harness_leaks(), 1); /* only the context */
 }
 
-/* Issue 9: every single-bit flip of a version-2 entry is refused, and
- * never decodes as another valid entry. A flip after the check line is
+/* Issue 9: every single-bit flip of a version-2 or 3 entry is refused,
+ * and never decodes as another valid entry. A flip after the check line is
  * MTASTS_ECORRUPT (reason checksum, at the check line); one in the header
  * or the check line is MTASTS_ESYNTAX, MTASTS_EVERSION or
- * MTASTS_ECORRUPT. Entries with and without a policy, from the encoder. */
+ * MTASTS_ECORRUPT. Entries with and without a policy; version 3 from the
+ * encoder. */
 static void
 corrupt_bit_flips(void **state)
 {
@@ -609,25 +658,32 @@ corrupt_bit_flips(void **state)
         "policy=0",
     };
     struct mtasts_diag d = MTASTS_DIAG_INIT;
-    size_t i, bit, flips = 0, corrupt = 0;
+    size_t i, bit, flips = 0, corrupt = 0, head;
     int v, rc;
 
-    for (v = 0; v < 2; v++) {
+    for (v = 0; v < 4; v++) {
         struct enc e;
         mtasts_entry *ent = NULL;
         uint8_t out[1024];
         size_t n;
 
-        build(&e, v == 0 ? good_lines : backoff_only, v == 0 ? BODY : "");
-        assert_int_equal(
-            mtasts_entry_decode(*state, (const uint8_t *)e.b, e.n, &ent, NULL),
-            MTASTS_OK);
-        assert_int_equal(mtasts_entry_encode(ent, out, sizeof(out), &n),
-                         MTASTS_OK);
-        mtasts_entry_free(ent);
-        memcpy(e.b, out, n);
-        e.n = n;
-        assert_memory_equal(e.b, "MTASTS-ENTRY/2\ncrc32=", 21);
+        build(&e, v % 2 == 0 ? good_lines : backoff_only,
+              v % 2 == 0 ? BODY : "");
+        if (v < 2) {
+            to_v2(&e);
+            head = 30;
+        } else {
+            assert_int_equal(mtasts_entry_decode(*state, (const uint8_t *)e.b,
+                                                 e.n, &ent, NULL),
+                             MTASTS_OK);
+            assert_int_equal(mtasts_entry_encode(ent, out, sizeof(out), &n),
+                             MTASTS_OK);
+            mtasts_entry_free(ent);
+            memcpy(e.b, out, n);
+            e.n = n;
+            assert_memory_equal(e.b, "MTASTS-ENTRY/3\ncheck=", 21);
+            head = 38;
+        }
         assert_int_equal(decode_copy(*state, e.b, e.n, &d), MTASTS_OK);
         for (i = 0; i < e.n; i++)
             for (bit = 0; bit < 8; bit++) {
@@ -637,9 +693,9 @@ corrupt_bit_flips(void **state)
                 flips++;
                 if (rc != MTASTS_ECORRUPT && rc != MTASTS_ESYNTAX &&
                     rc != MTASTS_EVERSION)
-                    fail_msg("flip of bit %zu of byte %zu: %s", bit, i,
+                    fail_msg("v%d: flip of bit %zu of byte %zu: %s", v, bit, i,
                              mtasts_status_name(rc));
-                if (i >= 30) {
+                if (i >= head) {
                     assert_int_equal(rc, MTASTS_ECORRUPT);
                     assert_int_equal(d.code, MTASTS_ECORRUPT);
                     assert_int_equal(d.reason, MTASTS_R_CHECKSUM);
@@ -648,58 +704,166 @@ corrupt_bit_flips(void **state)
                 corrupt += rc == MTASTS_ECORRUPT;
             }
     }
-    assert_true(flips > 1000);
+    assert_true(flips > 2000);
     assert_true(corrupt > flips / 2);
     assert_string_equal(mtasts_status_name(MTASTS_ECORRUPT), "MTASTS_ECORRUPT");
     assert_int_equal(harness_leaks(), 1); /* only the context */
 }
 
-/* A version-2 entry whose check line is malformed is a syntax error at
- * that line; a well-formed check that does not match is corruption. */
+/* What doc/cache-entry.md promises of the version-3 check: every error
+ * of two bits, and every burst of up to 64 bits (bits i and j flipped,
+ * any bits between them too: here all between or none), after the check
+ * line is MTASTS_ECORRUPT; so are two 32-bit words swapped. And the
+ * encoder's check is the reference one, also past the F64_BLOCK words
+ * between reductions and for every length mod 4. */
+static void
+corrupt_v3_check(void **state)
+{
+    struct enc *e = malloc(sizeof(*e)), *x = malloc(sizeof(*x));
+    char *body = malloc(20000), line[32];
+    mtasts_entry *ent = NULL;
+    const char *lines[L_COUNT];
+    size_t i, j, k, n, bits, tried = 0, bl;
+
+    assert_non_null(e);
+    assert_non_null(x);
+    assert_non_null(body);
+    build(e, good_lines, BODY);
+    to_v3(e);
+    bits = (e->n - 38) * 8;
+    for (i = 0; i < bits; i++)
+        for (j = i + 1; j < bits && j - i < 64; j++) {
+            for (k = 0; k < 2; k++) {
+                size_t b, lo = i, hi = k == 0 ? i : j;
+
+                *x = *e;
+                /* k 0: bits i and j; k 1: bits i to j */
+                for (b = lo; b <= hi; b++)
+                    x->b[38 + b / 8] ^= (char)(1 << (b % 8));
+                if (k == 0)
+                    x->b[38 + j / 8] ^= (char)(1 << (j % 8));
+                assert_int_equal(mtasts_entry_decode(*state,
+                                                     (const uint8_t *)x->b,
+                                                     x->n, &ent, NULL),
+                                 MTASTS_ECORRUPT);
+                tried++;
+            }
+        }
+    assert_true(tried > 10000);
+    *x = *e;
+    memcpy(x->b + 40, e->b + 44, 4);
+    memcpy(x->b + 44, e->b + 40, 4);
+    assert_int_equal(
+        mtasts_entry_decode(*state, (const uint8_t *)x->b, x->n, &ent, NULL),
+        MTASTS_ECORRUPT);
+
+    /* bodies of 4 lengths mod 4, past 4096 bytes */
+    memcpy(lines, good_lines, sizeof(lines));
+    for (k = 0; k < 4; k++) {
+        bl = (size_t)snprintf(body, 200, "%s", BODY);
+        while (bl < 17000) {
+            memcpy(body + bl, "ext_field: some value to fill\n", 30);
+            bl += 30;
+        }
+        memcpy(body + bl, "x: ", 3);
+        memset(body + bl + 3, 'a', 2 + k);
+        body[bl + 5 + k] = '\0';
+        build(e, lines, body);
+        to_v3(e);
+        assert_int_equal(mtasts_entry_decode(*state, (const uint8_t *)e->b,
+                                             e->n, &ent, NULL),
+                         MTASTS_OK);
+        assert_int_equal(
+            mtasts_entry_encode(ent, (uint8_t *)x->b, sizeof(x->b), &n),
+            MTASTS_OK);
+        mtasts_entry_free(ent);
+        assert_int_equal(n, e->n);
+        assert_memory_equal(x->b, e->b, n);
+        snprintf(line, sizeof(line), "check=%016llx\n",
+                 (unsigned long long)ref_check(e->b + 38, e->n - 38));
+        assert_memory_equal(x->b + 15, line, 23);
+        /* and a flip near the end */
+        e->b[e->n - 7] ^= 0x10;
+        assert_int_equal(mtasts_entry_decode(*state, (const uint8_t *)e->b,
+                                             e->n, &ent, NULL),
+                         MTASTS_ECORRUPT);
+    }
+    free(body);
+    free(x);
+    free(e);
+}
+
+/* A version-2 or 3 entry whose check line is malformed is a syntax error
+ * at that line; a well-formed check that does not match is corruption. */
 static void
 corrupt_check_line(void **state)
 {
-    static const char *const bad[] = {
+    static const char *const bad2[] = {
         "crc32=",         "crc32=1234567", "crc32=123456789", "crc32=C4D1A6C5",
-        "crc32=c4d1a6cg", "crc=c4d1a6c5",  "crc32 =c4d1a6c5",
+        "crc32=c4d1a6cg", "crc=c4d1a6c5",  "crc32 =c4d1a6c5", "check=c4d1a6c5",
+    };
+    static const char *const bad3[] = {
+        "check=",
+        "check=0123456789abcde",
+        "check=0123456789abcdef0",
+        "check=0123456789ABCDEF",
+        "check=0123456789abcdeg",
+        "chek=0123456789abcdef",
+        "check =0123456789abcdef",
+        "crc32=0123456789abcdef",
+        "crc32=c4d1a6c5",
     };
     struct mtasts_diag d = MTASTS_DIAG_INIT;
     struct enc e, x;
-    size_t i, k;
+    size_t i, k, ver, nbad, cl;
 
-    build(&e, good_lines, BODY);
-    to_v2(&e);
-    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        k = strlen(bad[i]);
+    for (ver = 2; ver <= 3; ver++) {
+        const char *const *bad = ver == 2 ? bad2 : bad3;
+
+        nbad = ver == 2 ? sizeof(bad2) / sizeof(bad2[0])
+                        : sizeof(bad3) / sizeof(bad3[0]);
+        cl = ver == 2 ? 15 : 23; /* the check line */
+        build(&e, good_lines, BODY);
+        if (ver == 2)
+            to_v2(&e);
+        else
+            to_v3(&e);
+        for (i = 0; i < nbad; i++) {
+            k = strlen(bad[i]);
+            memcpy(x.b, e.b, 15);
+            memcpy(x.b + 15, bad[i], k);
+            x.b[15 + k] = '\n';
+            memcpy(x.b + 16 + k, e.b + 15 + cl, e.n - 15 - cl);
+            x.n = e.n - cl + k + 1;
+            assert_int_equal(decode_copy(*state, x.b, x.n, &d), MTASTS_ESYNTAX);
+            assert_int_equal(d.reason, MTASTS_R_FIELD);
+            assert_int_equal(d.offset, 15);
+        }
+        /* the right check of other bytes */
+        x = e;
+        memcpy(x.b + 21, "00000000", 8);
+        assert_int_equal(decode_copy(*state, x.b, x.n, &d), MTASTS_ECORRUPT);
+        /* no check line at all */
         memcpy(x.b, e.b, 15);
-        memcpy(x.b + 15, bad[i], k);
-        x.b[15 + k] = '\n';
-        memcpy(x.b + 16 + k, e.b + 30, e.n - 30);
-        x.n = e.n - 15 + k + 1;
+        memcpy(x.b + 15, e.b + 15 + cl, e.n - 15 - cl);
+        x.n = e.n - cl;
         assert_int_equal(decode_copy(*state, x.b, x.n, &d), MTASTS_ESYNTAX);
-        assert_int_equal(d.reason, MTASTS_R_FIELD);
+        assert_int_equal(d.offset, 15);
+        /* a version-1 entry with a check line is not version 1 */
+        x = e;
+        x.b[13] = '1';
+        assert_int_equal(decode_copy(*state, x.b, x.n, &d), MTASTS_ESYNTAX);
+        /* nor is version 2 with version 3's line, or 3 with 2's */
+        x.b[13] = ver == 2 ? '3' : '2';
+        assert_int_equal(decode_copy(*state, x.b, x.n, &d), MTASTS_ESYNTAX);
         assert_int_equal(d.offset, 15);
     }
-    /* the right check of other bytes */
-    x = e;
-    memcpy(x.b + 21, "00000000", 8);
-    assert_int_equal(decode_copy(*state, x.b, x.n, &d), MTASTS_ECORRUPT);
-    /* no check line at all */
-    memcpy(x.b, e.b, 15);
-    memcpy(x.b + 15, e.b + 30, e.n - 30);
-    x.n = e.n - 15;
-    assert_int_equal(decode_copy(*state, x.b, x.n, &d), MTASTS_ESYNTAX);
-    assert_int_equal(d.offset, 15);
-    /* a version-1 entry with a check line is not version 1 */
-    x = e;
-    x.b[13] = '1';
-    assert_int_equal(decode_copy(*state, x.b, x.n, &d), MTASTS_ESYNTAX);
 }
 
 static void
 future_version(void **state)
 {
-    static const char *const v[] = {"MTASTS-ENTRY/3", "MTASTS-ENTRY/10",
+    static const char *const v[] = {"MTASTS-ENTRY/4", "MTASTS-ENTRY/10",
                                     "MTASTS-ENTRY/9999999"};
     struct mtasts_diag d = MTASTS_DIAG_INIT;
     size_t i;
@@ -717,7 +881,7 @@ future_version(void **state)
         assert_int_equal(d.offset, 13);
     }
     /* whatever follows a newer header is not looked at */
-    assert_int_equal(decode_copy(*state, "MTASTS-ENTRY/3\nanything", 23, NULL),
+    assert_int_equal(decode_copy(*state, "MTASTS-ENTRY/4\nanything", 23, NULL),
                      MTASTS_EVERSION);
 }
 
@@ -824,6 +988,7 @@ main(void)
         T(strict_truncated),
         T(strict_byte_flips),
         T(corrupt_bit_flips),
+        T(corrupt_v3_check),
         T(corrupt_check_line),
         T(future_version),
         T(diag_offsets),

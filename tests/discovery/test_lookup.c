@@ -1719,16 +1719,16 @@ bad_entries_ignored_STS_CACHE_14(void **state)
             p = (uint8_t *)strstr((char *)st.buf, "mode: enforce");
             assert_non_null(p);
             p[12] = 'X';
-            want = MTASTS_ECORRUPT; /* the entry's CRC-32 catches it */
+            want = MTASTS_ECORRUPT; /* the entry's check catches it */
             break;
         case 1: /* truncated by one byte */
             st.len--;
             want = MTASTS_ECORRUPT;
             break;
         case 2: /* future version */
-            p = (uint8_t *)strstr((char *)st.buf, "MTASTS-ENTRY/2\n");
+            p = (uint8_t *)strstr((char *)st.buf, "MTASTS-ENTRY/3\n");
             assert_ptr_equal(p, st.buf);
-            p[13] = '3';
+            p[13] = '4';
             want = MTASTS_EVERSION;
             break;
         case 3: /* garbage */

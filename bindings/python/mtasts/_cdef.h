@@ -90,7 +90,7 @@ typedef enum mtasts_option { MTASTS_OPT_REFRESH_INTERVAL = 100, MTASTS_OPT_FETCH
 int mtasts_ctx_set_option(mtasts_ctx *ctx, int option, int64_t value);
 int64_t mtasts_ctx_get_option(const mtasts_ctx *ctx, int option);
 typedef struct mtasts_entry mtasts_entry;
-static const int MTASTS_ENTRY_FORMAT_VERSION = 2;
+static const int MTASTS_ENTRY_FORMAT_VERSION = 3;
 int mtasts_entry_decode(mtasts_ctx *ctx, const uint8_t *buf, size_t len, mtasts_entry **ret_entry, struct mtasts_diag *reterr);
 int mtasts_entry_encode(const mtasts_entry *entry, uint8_t *dst, size_t dst_len, size_t *ret_needed);
 void mtasts_entry_free(mtasts_entry *entry);
