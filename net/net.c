@@ -709,7 +709,8 @@ struct xfer {
     char *host;
     size_t host_len;
     char target[NET_HOST_MAX + 1];
-    uint16_t port;
+    uint16_t port;        /* the original port (of the URL, or the MX's) */
+    uint16_t target_port; /* after connect-to: the CURLOPT_RESOLVE entry's */
     uint32_t timeout_ms;
     size_t max_size;
     char error[NET_HOST_MAX + 96];
@@ -833,7 +834,8 @@ xfer_resolved(void *arg, int status, const struct mtn_addrs *a)
         xfer_fail(x, MTASTS_ENOMEM);
         return;
     }
-    n = (size_t)snprintf(resolve, n, "%s:%u:", x->target, (unsigned)x->port);
+    n = (size_t)snprintf(resolve, n, "%s:%u:", x->target,
+                         (unsigned)x->target_port);
     for (i = 0; i < a->count; i++) {
         int v6 = strchr(a->addrs[i], ':') != NULL;
 
@@ -856,8 +858,10 @@ xfer_start(mtasts_net *net, struct xfer *x)
 {
     int rc;
 
+    /* libcurl applies the same mapping (CURLOPT_CONNECT_TO) to the
+     * original host and port, which mtn_http_probe() must therefore get */
     (void)mtn_connect_to_map(net, x->host, x->host_len, x->port, x->target,
-                             &x->port);
+                             &x->target_port);
     if (is_ip_literal(x->target))
         return xfer_go(x, NULL);
     rc =

@@ -128,6 +128,19 @@ MTN_HIDDEN void mtn_http_on_timeout(struct mtn_http *http);
 MTN_HIDDEN long mtn_http_timeout(struct mtn_http *http);
 MTN_HIDDEN size_t mtn_http_pending(const struct mtn_http *http);
 
+/* The one mapping of a libcurl result (a CURLcode) and the OpenSSL verify
+ * result (X509_V_*, CURLINFO_SSL_VERIFYRESULT) to a fetch transport
+ * (MTASTS_FETCH_*) and a TLS outcome (MTASTS_TLS_*; MTASTS_TLS_NOT_TRIED
+ * when the code says nothing of TLS). The table is in http.c and in
+ * mtasts_net(3), FAILURE MAPPING. Pure; either out-pointer may be NULL. */
+MTN_HIDDEN void mtn_http_map(int curl_code, long verify_result,
+                             int *ret_transport, int *ret_tls);
+
+/* A certificate date as libcurl's CERTINFO gives it ("Jan  2 03:04:05
+ * 2030 GMT", or "2030-01-02 03:04:05" with an optional zone), in seconds
+ * since the epoch; 0 when the text is not such a date. */
+MTN_HIDDEN int64_t mtn_http_parse_date(const char *s, size_t len);
+
 /* The connect-to mapping of (host, port) (net.c): writes the target host
  * (NUL-terminated, at most 254 bytes) and port. Returns 1 when an entry
  * matched, 0 when not (target = the original). */
