@@ -460,7 +460,11 @@ def run_lookup(w, case, label, exp, mx_args=(), timeout=5, probe=False,
         t = step(o, "txt")
         if F.check(case, "a txt step", t is not None, o.get("steps")):
             for k, v in exp["txt"].items():
-                F.eq(case, "txt " + k, t.get(k), v)
+                got = t.get(k)
+                if k == "records" and isinstance(got, list):
+                    # an RRset has no order; the strings of one record do
+                    got, v = sorted(got), sorted(v)
+                F.eq(case, "txt " + k, got, v)
     fs = step(o, "fetch")
     if exp.get("fetch") is None:
         F.check(case, "no fetch step", fs is None, fs)
@@ -622,12 +626,16 @@ def lookup_cases(w):
     add("body-64KiB+1", "size64k1", fail(PI, transport="too_big"))
     add("chunked", "chunkedok", applied(content_type="text/plain"))
     add("chunked-over-length", "chunkedbig", fail(PI, transport="too_big"))
-    add("cert-expired", "expired",
-        fail(WI, transport="cert", tls="cert_expired"))
-    add("cert-wrong-name", "wrongname",
-        fail(WI, transport="cert", tls="cert_host_mismatch"))
-    add("cert-untrusted", "untrusted",
-        fail(WI, transport="cert", tls="cert_untrusted"))
+    # a certificate refused: the handshake ends before any request is sent
+    # (nothing in the access log)
+    for name, label, tls in (("cert-expired", "expired", "cert_expired"),
+                             ("cert-wrong-name", "wrongname",
+                              "cert_host_mismatch"),
+                             ("cert-untrusted", "untrusted",
+                              "cert_untrusted")):
+        exp = fail(WI, transport="cert", tls=tls)
+        exp["requests"] = 0
+        add(name, label, exp)
     # accepts TCP and never answers: no TLS handshake, nothing logged
     exp = fail(FE, transport="timeout")
     exp["requests"] = 0
@@ -895,6 +903,13 @@ def main():
         print("SKIP: the e2e rig needs " + ", ".join(missing)
               + " (apt-get install dnsmasq nginx-light openssl)")
         return 77
+    if group != "event-loop":
+        p = subprocess.run([mtasts, group, "--help"], capture_output=True)
+        if p.returncode != 0:
+            # a tree where libmtasts-net is in but the commands are not yet
+            print(f"SKIP: this mtasts has no working '{group}' command "
+                  f"(`mtasts {group} --help` exited {p.returncode})")
+            return 77
     if group == "event-loop" and (len(sys.argv) < 4
                                   or not os.access(sys.argv[3], os.X_OK)):
         print("SKIP: net_event_loop was not built (needs libevent)")
