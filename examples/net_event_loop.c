@@ -45,7 +45,7 @@
 #include <mtasts.h>
 #include <mtasts_net.h>
 
-#define MAX_CONNECT_TO 16
+#define MAX_CONNECT_TO 64
 #define MAX_COUNT      10000
 
 /* One socket watched for libmtasts-net. */
