@@ -3,10 +3,11 @@
 Python 3 standard library only. Everything lives in one temporary
 directory; every server listens on 127.0.0.1 on a free port and is
 stopped by the PID (or thread) the rig started, on every exit path
-(context manager, atexit, SIGTERM).
+(context manager, atexit, SIGTERM; after a SIGKILL of the rig, a small
+reaper process it started stops the servers by their PIDs).
 
     with Rig() as rig:
-        pki = rig.pki                      # throwaway CAs made by openssl
+        pki = rig.make_pki()               # throwaway CAs made by openssl
         good = pki.issue("good", ["mta-sts.a.e2e.test"])
         rig.dns.txt("_mta-sts.a.e2e.test", "v=STSv1; id=1;")
         rig.dns.a("mta-sts.a.e2e.test")
@@ -31,6 +32,7 @@ import socket
 import ssl
 import struct
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -255,24 +257,98 @@ commonName = supplied
 # ---------------------------------------------------------------- processes
 
 
-class Proc:
-    """A child process stopped by its PID: SIGTERM, then SIGKILL."""
+# The reaper: a small child process that outlives the rig only if the rig
+# dies without cleaning up (SIGKILL). The rig tells it, over a pipe, each
+# server PID it starts and stops and its temp dir; at end of input (the
+# rig exited, however) it sends SIGTERM to the servers still listed, by
+# their PIDs, and removes the temp dir. After a normal stop the list is
+# empty and the reaper just exits.
+REAPER = r"""
+import os, shutil, signal, sys, time
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+pids, tmp = set(), None
+for line in sys.stdin:
+    cmd, _, arg = line.strip().partition(" ")
+    if cmd == "start":
+        pids.add(int(arg))
+    elif cmd == "stop":
+        pids.discard(int(arg))
+    elif cmd == "dir":
+        tmp = arg
+    elif cmd == "done":
+        pids, tmp = set(), None
+for p in pids:
+    try:
+        os.kill(p, signal.SIGTERM)
+    except OSError:
+        pass
+if tmp:
+    time.sleep(1)
+    shutil.rmtree(tmp, ignore_errors=True)
+"""
 
-    def __init__(self, name, argv, log):
+
+class Reaper:
+    def __init__(self):
+        self.p = subprocess.Popen([sys.executable, "-c", REAPER],
+                                  stdin=subprocess.PIPE,
+                                  stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        self.lock = threading.Lock()
+
+    def tell(self, line):
+        with self.lock:
+            if self.p is None:
+                return
+            try:
+                self.p.stdin.write((line + "\n").encode())
+                self.p.stdin.flush()
+            except OSError:
+                pass
+
+    def close(self):
+        with self.lock:
+            p, self.p = self.p, None
+        if p is None:
+            return
+        try:
+            p.stdin.write(b"done\n")
+            p.stdin.close()
+        except OSError:
+            pass
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout=5)
+
+
+class Proc:
+    """A child process stopped by its PID: SIGTERM, then SIGKILL. The
+    reaper (when given) learns the PID, in case the rig is killed."""
+
+    def __init__(self, name, argv, log, reaper=None):
         self.name = name
         self.argv = argv
         self.log = log
+        self.reaper = reaper
         self.p = None
 
     def start(self):
         with open(self.log, "ab") as lf:
             self.p = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
                                       stdout=lf, stderr=subprocess.STDOUT)
+        if self.reaper is not None:
+            self.reaper.tell(f"start {self.p.pid}")
         return self.p
 
     def stop(self):
         p, self.p = self.p, None
-        if p is None or p.poll() is not None:
+        if p is None:
+            return
+        if p.poll() is not None:
+            if self.reaper is not None:
+                self.reaper.tell(f"stop {p.pid}")
             return
         p.send_signal(signal.SIGTERM)
         try:
@@ -280,6 +356,8 @@ class Proc:
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait(timeout=5)
+        if self.reaper is not None:
+            self.reaper.tell(f"stop {p.pid}")
 
     def log_text(self):
         try:
@@ -350,7 +428,8 @@ class Dns:
             # dir
             argv.append("--user=root")
         self.proc = Proc("dnsmasq", argv,
-                         os.path.join(self.rig.dir, "dnsmasq.out"))
+                         os.path.join(self.rig.dir, "dnsmasq.out"),
+                         self.rig.reaper)
         p = self.proc.start()
         end = time.monotonic() + 10
         probe = "rig-probe." + self.zones[0]
@@ -452,7 +531,7 @@ class Nginx:
             f.write("\n".join(out) + "\n")
         self.proc = Proc("nginx", [which("nginx"), "-p", d, "-c", conf,
                                    "-e", os.path.join(d, "error.log")],
-                         os.path.join(d, "nginx.out"))
+                         os.path.join(d, "nginx.out"), self.rig.reaper)
         p = self.proc.start()
         try:
             wait_tcp(self.port, 10, p, "nginx")
@@ -867,6 +946,9 @@ class Rig:
     def __init__(self, keep=False):
         self.keep = keep or os.environ.get("E2E_KEEP") == "1"
         self.dir = tempfile.mkdtemp(prefix="mtasts-e2e.")
+        self.reaper = Reaper()
+        if not self.keep:
+            self.reaper.tell("dir " + self.dir)
         self.pki = None
         self.dns = Dns(self)
         self.nginx = Nginx(self)
@@ -920,5 +1002,6 @@ class Rig:
                 s.stop()
             except Exception:  # noqa: BLE001 - stop the others anyway
                 pass
+        self.reaper.close()
         if not self.keep:
             shutil.rmtree(self.dir, ignore_errors=True)

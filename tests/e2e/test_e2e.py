@@ -524,6 +524,9 @@ def run_lookup(w, case, label, exp, mx_args=(), timeout=5, probe=False,
             F.eq(case, "human: exit code", rc2, rc)
             check_human(case, hout, exp,
                         {h: v[:3] for h, v in (mx_exp or {}).items()})
+            for line in exp.get("human", ()):
+                F.check(case, "human: a line " + repr(line),
+                        line in human_lines(hout), hout[-1500:])
     return o
 
 
@@ -579,6 +582,7 @@ def lookup_cases(w):
         m = (o.get("mx") or [{}])[0]
         F.eq("valid", "mx preference", m.get("preference"), 10)
         F.eq("valid", "mx source", m.get("source"), "dns")
+        F.eq("valid", "mx_dns", o.get("mx_dns"), "ok")
 
     exp = applied(content_type="text/plain",
                   body_size=len(w.policies["valid"]))
@@ -650,10 +654,15 @@ def lookup_cases(w):
         timeout=2)
     exp = applied()
     exp["txt"] = {"dns": "ok", "records": [["v=STSv1; i", "d=split2024;"]]}
+    # the human form shows the two strings apart
+    exp["human"] = [f'txt _mta-sts.split.{Z}: ok "v=STSv1; i" "d=split2024;"']
     add("txt-split", "split", exp)
     # an MX that matches no pattern is skipped under enforce (reported as
     # validation-failure), delivered under testing (still reported)
-    add("mx-mismatch", "mismatch", applied(),
+    exp = applied()
+    exp["check"] = lambda o: F.eq("mx-mismatch", "mx_dns (MX given)",
+                                  o.get("mx_dns"), None)
+    add("mx-mismatch", "mismatch", exp,
         mx_args=[f"mx1.mismatch.{Z}", "mx.attacker.test"],
         mx_exp={f"mx1.mismatch.{Z}": ("deliver", "pass", None),
                 "mx.attacker.test": ("skip", "mx_mismatch",
@@ -932,13 +941,17 @@ def main():
                                       lambda: event_loop(w, sys.argv[3]))]
         # independent cases (one domain each) run 4 at a time; those that
         # restart dnsmasq run alone afterwards
-        with concurrent.futures.ThreadPoolExecutor(4) as ex:
+        ex = concurrent.futures.ThreadPoolExecutor(4)
+        try:
             futs = {ex.submit(fn): name for name, fn in cases}
             for fut in concurrent.futures.as_completed(futs):
                 try:
                     fut.result()
                 except Exception as e:  # noqa: BLE001 - a case's bug
                     F.items.append(f"{futs[fut]}: raised {e!r}")
+        finally:
+            # on SIGTERM or ^C the cases not started yet are dropped
+            ex.shutdown(wait=True, cancel_futures=True)
         for name, fn in sequential:
             try:
                 fn()
