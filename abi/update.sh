@@ -1,6 +1,6 @@
 #!/bin/bash
-# Regenerate the ABI baseline abi/libmtasts.abi from a build with debug
-# info. Usage:
+# Regenerate the ABI baselines abi/libmtasts.abi and abi/libmtasts-net.abi
+# (when built) from a build with debug info. Usage:
 #
 #   abi/update.sh [BUILD_DIR]     # default BUILD_DIR: <project>/build
 #
@@ -15,9 +15,17 @@ if [ ! -e "$build/src/libmtasts.so.1" ]; then
     echo "abi/update.sh: $build/src/libmtasts.so.1 not found; build first" >&2
     exit 2
 fi
-lib=$(readlink -f "$build/src/libmtasts.so.1")
-abidw --drop-private-types --headers-dir "$root/include" \
-    --out-file "$here/libmtasts.abi" "$lib"
-# Keep the baseline free of machine-specific paths.
-sed -i -e "s|$root/||g" -e "s|$(readlink -f "$build")/||g" "$here/libmtasts.abi"
-echo "abi/update.sh: wrote abi/libmtasts.abi from $lib"
+for pair in libmtasts:src libmtasts-net:net; do
+    name=${pair%%:*}
+    sub=${pair#*:}
+    [ -e "$build/$sub/$name.so.1" ] || {
+        echo "abi/update.sh: $name not built: its baseline is kept"
+        continue
+    }
+    lib=$(readlink -f "$build/$sub/$name.so.1")
+    abidw --drop-private-types --headers-dir "$root/include" \
+        --out-file "$here/$name.abi" "$lib"
+    # Keep the baseline free of machine-specific paths.
+    sed -i -e "s|$root/||g" -e "s|$(readlink -f "$build")/||g" "$here/$name.abi"
+    echo "abi/update.sh: wrote abi/$name.abi from $lib"
+done

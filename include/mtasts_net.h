@@ -28,11 +28,10 @@
  * A handle in event-loop mode must not be used with the blocking calls.
  *
  * Thread-safety: a handle (mtasts_net) is used by one thread at a time.
- * Distinct handles may be used from different threads at once: c-ares and
- * libcurl are thread-safe for distinct channels and multi handles, and
- * libcurl's global initialisation is done once, thread-safely, by the
- * first mtasts_net_new() (curl_global_init is thread-safe since libcurl
- * 7.84 with OpenSSL; the library checks the running version).
+ * Distinct handles may be used from different threads at once: c-ares
+ * channels and libcurl multi handles are independent, and libcurl's
+ * global initialisation is done once, under a mutex, by the first
+ * mtasts_net_new() (and tried again by the next one if it failed).
  */
 #ifndef MTASTS_NET_H
 #define MTASTS_NET_H
@@ -77,11 +76,14 @@ struct mtasts_net_config {
     size_t connect_to_count;
     /** TCP connect timeout, ms (default 10000) */
     uint32_t connect_timeout_ms;
-    /** time for one DNS try, ms (default 2000); tries: dns_tries
-     * (default 3) */
+    /** time for the first DNS try, ms (default 2000; at most 86400000);
+     * tries: dns_tries (default 3; at most 100). c-ares doubles the time
+     * of each further try, so 2000 ms and 3 tries take up to 14 s. */
     uint32_t dns_timeout_ms;
     unsigned dns_tries;
-    /** whole STARTTLS probe, ms (default 30000) */
+    /** whole STARTTLS probe, ms (default 30000); libcurl counts the
+     * greeting, EHLO and STARTTLS as connecting, so this is also the
+     * probe's connect timeout (connect_timeout_ms is for fetches) */
     uint32_t probe_timeout_ms;
     /** EHLO name of the probe (default "localhost") */
     const char *helo_name;
@@ -138,7 +140,8 @@ typedef enum mtasts_net_dns_status {
 MTASTS_NET_API const char *mtasts_net_dns_status_name(int status);
 
 /** The core's mtasts_dns_status for an mtasts_net_dns_status: SERVFAIL,
- * TIMEOUT and ERROR are MTASTS_DNS_TEMPFAIL. */
+ * TIMEOUT and ERROR are MTASTS_DNS_TEMPFAIL; MTASTS_EINVAL for a value
+ * that is not an mtasts_net_dns_status. */
 MTASTS_NET_API int mtasts_net_dns_status_core(int status);
 
 /**

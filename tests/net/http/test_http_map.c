@@ -3,7 +3,7 @@
  * against its documentation, code by code, and the certificate date
  * parser (mtn_http_parse_date()).
  *
- *   test_net_http_map PATH/TO/doc/mtasts_net.3
+ *   test_net_http_map PATH/TO/net/doc/mtasts_net_new.3
  *
  * The FAILURE MAPPING section of the page holds three tables (fetch
  * outcome and TLS outcome of a CURLcode, certificate outcome of a verify
@@ -442,7 +442,7 @@ main(int argc, char **argv)
     };
 
     if (argc != 2) {
-        fprintf(stderr, "usage: %s PATH/TO/doc/mtasts_net.3\n", argv[0]);
+        fprintf(stderr, "usage: %s PATH/TO/net/doc/mtasts_net_new.3\n", argv[0]);
         return 2;
     }
     doc_path = argv[1];
