@@ -774,6 +774,7 @@ xfer_unresolved(struct xfer *x, int dns_status)
         f.body = "";
         f.error = x->error;
         f.peer = "";
+        f.resolve_status = dns_status;
         fetch_done(x, 0, &f);
     } else {
         struct mtasts_net_probe p;
@@ -783,6 +784,7 @@ xfer_unresolved(struct xfer *x, int dns_status)
         p.tls_version = "";
         p.error = x->error;
         p.peer = "";
+        p.resolve_status = dns_status;
         probe_done(x, 0, &p);
     }
 }

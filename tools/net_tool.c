@@ -623,6 +623,7 @@ nt_fetch_copy(struct nt_fetch *f, const struct mtasts_net_fetch *src)
     f->tls = src->tls;
     f->cert_not_after = src->cert_not_after;
     f->curl_code = src->curl_code;
+    f->resolve_status = src->resolve_status;
     f->verify_result = src->verify_result;
     f->elapsed_ms = src->elapsed_ms;
     f->body_len = src->body_len;
@@ -654,15 +655,12 @@ nt_fetch_cb(void *user, int status, const struct mtasts_net_fetch *fetch)
         f->status = nt_fetch_copy(f, fetch);
 }
 
-/* A connection failure with no libcurl code: libmtasts-net resolves the
- * target itself before handing it to libcurl, and reports a name that
- * does not resolve as a connection failure (CURLE_OK, no peer, the
- * error "cannot resolve ..."). */
+/* The target name did not resolve (libmtasts-net's resolve_status): no
+ * connection was tried. */
 int
 nt_fetch_unresolved(const struct nt_fetch *f)
 {
-    return f->transport == MTASTS_FETCH_CONNECT && f->curl_code == 0 &&
-           (f->peer == NULL || f->peer[0] == '\0');
+    return f->resolve_status != MTASTS_NET_DNS_OK;
 }
 
 /* ---- probe ---- */
@@ -691,6 +689,7 @@ nt_probe_cb(void *user, int status, const struct mtasts_net_probe *probe)
     p->curl_code = probe->curl_code;
     p->verify_result = probe->verify_result;
     p->elapsed_ms = probe->elapsed_ms;
+    p->resolve_status = probe->resolve_status;
     p->tls_version = cstrdup(probe->tls_version);
     p->error = cstrdup(probe->error);
     p->peer = cstrdup(probe->peer);
@@ -703,8 +702,7 @@ nt_probe_cb(void *user, int status, const struct mtasts_net_probe *probe)
 int
 nt_probe_unresolved(const struct nt_probe *p)
 {
-    return !p->connected && p->tls == MTASTS_TLS_FAILED && p->curl_code == 0 &&
-           (p->peer == NULL || p->peer[0] == '\0');
+    return p->resolve_status != MTASTS_NET_DNS_OK;
 }
 
 void

@@ -86,6 +86,7 @@ struct nt_fetch {
     long verify_result;
     char *error, *peer;
     uint32_t elapsed_ms;
+    int resolve_status; /* an mtasts_net_dns_status value */
 };
 void nt_fetch_free(struct nt_fetch *f);
 int nt_fetch_copy(struct nt_fetch *f, const struct mtasts_net_fetch *src);
@@ -100,6 +101,7 @@ struct nt_probe {
     int curl_code;
     long verify_result;
     char *tls_version, *error, *peer;
+    int resolve_status; /* an mtasts_net_dns_status value */
     uint32_t elapsed_ms;
 };
 void nt_probe_free(struct nt_probe *p);
