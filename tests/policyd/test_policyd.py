@@ -27,6 +27,8 @@ import tempfile
 import threading
 import time
 
+sys.dont_write_bytecode = True  # nothing written into the source tree
+
 DAEMON = os.path.abspath(sys.argv[1])
 SRC = os.path.abspath(sys.argv[2])
 FIXTURES = os.path.join(SRC, "tests", "policyd", "fixtures")
@@ -1227,6 +1229,96 @@ def case_postmap(tmp):
         check(d.stop() == 0, "exit status")
     finally:
         srv.close()
+
+
+def case_rig(tmp):
+    """The e2e rig (tests/e2e/rig.py: dnsmasq, nginx, throwaway CAs):
+    postmap -q DOMAIN socketmap:inet:127.0.0.1:PORT:NAME for each answer
+    kind, including the certificate failures of the policy host, a policy
+    host that never answers, and nginx's access log proving the in-memory
+    front (one request per domain)."""
+    postmap = shutil.which("postmap") or (
+        "/usr/sbin/postmap" if os.path.exists("/usr/sbin/postmap") else None)
+    if postmap is None:
+        raise Skip("postmap (Postfix) not installed")
+    sys.path.insert(0, os.path.join(SRC, "tests", "e2e"))
+    import rig as R
+    missing = R.missing_programs()
+    if missing:
+        raise Skip("the e2e rig needs " + ", ".join(missing))
+    z = "e2e.test"
+    with R.Rig() as rig:
+        pki = rig.make_pki()
+        labels = ["enf", "tst", "non", "nf", "exp", "wrong", "untr", "hang"]
+        good = pki.issue("good", ["mta-sts.%s.%s" % (l, z) for l in
+                                  ("enf", "tst", "non", "nf")])
+        certs = {"exp": pki.issue("exp", ["mta-sts.exp." + z],
+                                  expired=True),
+                 "wrong": pki.issue("wrong", ["mta-sts.other." + z]),
+                 "untr": pki.issue("untr", ["mta-sts.untr." + z],
+                                   ca="untrusted")}
+        hold = rig.tcp_hold(30)
+        for l in labels:
+            rig.dns.txt("_mta-sts.%s.%s" % (l, z), "v=STSv1; id=1;")
+            rig.dns.a("mta-sts.%s.%s" % (l, z))
+        modes = {"enf": "enforce", "tst": "testing", "non": "none",
+                 "exp": "enforce", "wrong": "enforce", "untr": "enforce"}
+        for l, mode in modes.items():
+            f = rig.nginx.file(l + ".txt", (POLICY % (mode, l + "." + z,
+                                                      l + "." + z)).encode())
+            rig.nginx.server("mta-sts.%s.%s" % (l, z), certs.get(l, good),
+                             {"/.well-known/mta-sts.txt":
+                              'default_type "text/plain"; alias %s;' % f})
+        rig.nginx.server("mta-sts.nf." + z, good, {})  # 404
+        rig.start()
+        port = free_port()
+        cfg = base_config(port, (
+            "dns_server: 127.0.0.1:%d\nca_file: %s\nconnect_to:\n"
+            "  - \"mta-sts.hang.%s:443:127.0.0.1:%d\"\n"
+            "  - \":443::%d\"\ndefault_zone:\n  timeout: 3\n"
+            "fetch_timeout: 4\nzones:\n  strict:\n"
+            "    strict_testing: true\n") % (rig.dns.port, pki.ca_file, z,
+                                             hold.port, rig.nginx.port))
+        d = Daemon(tmp, cfg)
+        try:
+            def q(key, name="postfix"):
+                r = subprocess.run(
+                    [postmap, "-q", key,
+                     "socketmap:inet:127.0.0.1:%d:%s" % (port, name)],
+                    capture_output=True, text=True, timeout=30)
+                return r.returncode, r.stdout.strip(), r.stderr
+
+            def ok(l):
+                return (0, "secure match=mx1.%s.%s:.mx.%s.%s "
+                        "servername=hostname" % (l, z, l, z))
+            for key, name, want in [
+                    ("enf." + z, "postfix", ok("enf")),
+                    ("enf." + z, "postfix", ok("enf")),
+                    ("tst." + z, "postfix", (1, "")),
+                    ("tst." + z, "strict", ok("tst")),
+                    ("non." + z, "strict", (1, "")),
+                    ("none." + z, "postfix", (1, "")),  # NXDOMAIN
+                    ("nf." + z, "postfix", (1, "")),
+                    ("exp." + z, "postfix", (1, "")),
+                    ("wrong." + z, "postfix", (1, "")),
+                    ("untr." + z, "postfix", (1, "")),
+                    (".enf." + z, "postfix", (1, ""))]:
+                got = q(key, name)
+                check(got[:2] == want, "postmap %s (%s): %r, want %r\n%s"
+                      % (key, name, got, want, d.log()))
+            got = q("hang." + z)
+            check(got[0] != 0 and got[1] == "", "hang: %r" % (got,))
+            # one HTTPS request per domain: the second enf was from memory
+            check(len(rig.nginx.requests("mta-sts.enf." + z)) == 1,
+                  rig.nginx.requests())
+            st = stats(port)
+            f = st["failures"]
+            check(f["sts-webpki-invalid"] >= 3, st)
+            check(f["sts-policy-fetch-error"] >= 1, st)
+            check(st["hits"] >= 1, st)
+        finally:
+            rc = d.stop()
+        check(rc == 0, "exit status %d" % rc)
 
 
 CASES = {name[5:]: fn for name, fn in globals().items()
