@@ -235,6 +235,11 @@ struct mtasts_net_fetch {
     const char *peer;
     /** wall time of the fetch, ms */
     uint32_t elapsed_ms;
+    /** how the connection's target host resolved: an mtasts_net_dns_status
+     * value; MTASTS_NET_DNS_OK also when it is an IP literal. Anything
+     * else means no connection was tried (transport is
+     * MTASTS_FETCH_CONNECT). */
+    int resolve_status;
 };
 
 typedef void (*mtasts_net_fetch_cb)(void *user, int status,
@@ -277,6 +282,9 @@ struct mtasts_net_probe {
     const char *error;
     const char *peer;
     uint32_t elapsed_ms;
+    /** as in struct mtasts_net_fetch: not MTASTS_NET_DNS_OK when the MX
+     * name did not resolve and no connection was tried */
+    int resolve_status;
 };
 
 typedef void (*mtasts_net_probe_cb)(void *user, int status,

@@ -738,9 +738,10 @@ fetch_done(void *arg, int status, const struct mtasts_net_fetch *f)
     struct xfer *x = arg;
     struct req *r = x->req;
 
-    xfer_free(x);
     req_end(r);
+    /* the result may point into x (the error of an unresolved target) */
     r->cb.fetch(r->user, status, f);
+    xfer_free(x);
     free(r);
 }
 
@@ -750,9 +751,10 @@ probe_done(void *arg, int status, const struct mtasts_net_probe *p)
     struct xfer *x = arg;
     struct req *r = x->req;
 
-    xfer_free(x);
     req_end(r);
+    /* the result may point into x (the error of an unresolved target) */
     r->cb.probe(r->user, status, p);
+    xfer_free(x);
     free(r);
 }
 
@@ -772,6 +774,7 @@ xfer_unresolved(struct xfer *x, int dns_status)
         f.body = "";
         f.error = x->error;
         f.peer = "";
+        f.resolve_status = dns_status;
         fetch_done(x, 0, &f);
     } else {
         struct mtasts_net_probe p;
@@ -781,6 +784,7 @@ xfer_unresolved(struct xfer *x, int dns_status)
         p.tls_version = "";
         p.error = x->error;
         p.peer = "";
+        p.resolve_status = dns_status;
         probe_done(x, 0, &p);
     }
 }

@@ -12,6 +12,12 @@
  *   mtasts cache dump [--json] FILE|-
  *   mtasts report parse [--strict] [--json | --canonical] [--dkim-pass] FILE|-
  *   mtasts report build --org ORG --contact ADDR --day YYYY-MM-DD ... FILE|-
+ *   mtasts lookup [--json] [--probe] [--postfix VERSION] [--cache FILE]
+ *       [--dns-server IP[:PORT]]... [--ca-file FILE]
+ *       [--connect-to HOST:PORT:HOST2:PORT2]... [--timeout SECONDS]
+ *       DOMAIN [MX...]
+ *   mtasts check [--json] [--dns-server ...] [--ca-file FILE]
+ *       [--connect-to ...] [--timeout SECONDS] DOMAIN
  *   mtasts version
  *
  * One file per command group: this file holds the dispatch, the usage
@@ -19,10 +25,13 @@
  * cmd_record.c record and tlsrpt-record parse; cmd_policy.c policy parse
  * and check, and match; cmd_decide.c decide, --postfix included;
  * cmd_cache.c cache dump; cmd_report.c report parse; cmd_report_build.c
- * report build. text.c is the one escaping printer for text output.
+ * report build; cmd_lookup.c lookup and cmd_check.c check, the live
+ * commands, with what they share in net_tool.c (they need libmtasts-net:
+ * MTASTS_TOOL_NET). text.c is the one escaping printer for text output.
  *
  * Exit status: 0 valid or lenient (or match), 1 invalid (or no match),
- * 2 usage or I/O error.
+ * 2 usage or I/O error; lookup and check have their own (cmd_lookup.c,
+ * cmd_check.c).
  *
  * Every string from input (a file, a record, a host name, an argument)
  * reaches human-readable output through text_put() (text.c), which
@@ -61,6 +70,16 @@ usage(void)
           "           [--json [--pretty] | --mail --from A --to B "
           "--date DATE --message-id ID [--gzip]\n"
           "            | --https [--gzip] -o FILE] SESSIONS|-\n"
+          "       mtasts lookup [--json] [--probe] [--postfix VERSION] "
+          "[--cache FILE]\n"
+          "           [--dns-server IP[:PORT]]... [--ca-file FILE]\n"
+          "           [--connect-to HOST:PORT:HOST2:PORT2]... "
+          "[--timeout SECONDS]\n"
+          "           DOMAIN [MX...]\n"
+          "       mtasts check [--json] [--dns-server IP[:PORT]]... "
+          "[--ca-file FILE]\n"
+          "           [--connect-to HOST:PORT:HOST2:PORT2]... "
+          "[--timeout SECONDS] DOMAIN\n"
           "       mtasts version\n",
           stderr);
 }
@@ -122,14 +141,28 @@ out:
     return buf;
 }
 
+/* JSON text must be UTF-8 (RFC 8259): well-formed UTF-8 is written as
+ * is, and a byte that is not part of it (text from the network can hold
+ * any byte) as U+FFFD, the replacement character. */
 void
 json_str(const char *s, size_t n)
 {
-    size_t i;
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i, k;
 
     putchar('"');
     for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
+        unsigned char c = u[i];
+        if (c >= 0x80) {
+            k = text_utf8_len(u, n, i);
+            if (k == 0) {
+                fputs("\\ufffd", stdout);
+            } else {
+                fwrite(u + i, 1, k, stdout);
+                i += k - 1;
+            }
+            continue;
+        }
         switch (c) {
         case '"':
             fputs("\\\"", stdout);
@@ -359,6 +392,10 @@ main(int argc, char **argv)
         rc = cmd_report_build(ctx, argc - 3, argv + 3);
     } else if (strcmp(argv[1], "cache") == 0 && strcmp(argv[2], "dump") == 0) {
         rc = cmd_cache_dump(ctx, argc - 3, argv + 3);
+    } else if (strcmp(argv[1], "lookup") == 0) {
+        rc = cmd_lookup(ctx, argc - 2, argv + 2);
+    } else if (strcmp(argv[1], "check") == 0) {
+        rc = cmd_check(ctx, argc - 2, argv + 2);
     } else {
         usage();
         rc = EXIT_USAGE;

@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
 """Tests of the mtasts command-line tool: JSON shape, verdicts, exit codes.
 
-usage: test_tool.py PATH_TO_MTASTS PROJECT_ROOT
+usage: test_tool.py PATH_TO_MTASTS PROJECT_ROOT [net|nonet]
 """
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
 
 TOOL = sys.argv[1]
 ROOT = sys.argv[2]
+NET = len(sys.argv) > 3 and sys.argv[3] == "net"
 failures = []
 
 
@@ -788,6 +790,148 @@ for f in (ENF, TST, BADPOL):
 
 for f in (good, lenient, bad, rec, rpt):
     os.unlink(f)
+
+# lookup and check: usage, options and the failures that need no server.
+# The cases with real DNS and HTTPS servers are the e2e suite's. The two
+# commands share their option parser: every bad value is tried on lookup,
+# one of each kind on check (each run of a tool linked with libcurl costs
+# tens of milliseconds).
+for cmd in ("lookup", "check"):
+    rc, out, err = run(cmd, "--help")
+    check(cmd + " --help", rc == 0 and out.startswith("usage: mtasts " + cmd)
+          and "--dns-server" in out, (rc, out, err))
+    rc, out, err = run(cmd, "--json")
+    check(cmd + " only options", rc == 2 and b"usage: mtasts " + cmd.encode()
+          in err, (rc, out, err))
+    rc, out, err = run(cmd, "--bogus", "example.test")
+    check(cmd + " unknown option", rc == 2 and b"unknown option --bogus"
+          in err, (rc, out, err))
+    rc, out, err = run(cmd, "example.test", "--timeout")
+    check(cmd + " option without value",
+          rc == 2 and b"--timeout needs a value" in err, (rc, out, err))
+    rc, out, err = run(cmd, "bad..example")
+    check(cmd + " bad domain", rc == 2 and out == ""
+          and b"not a domain name" in err, (rc, out, err))
+rc, out, err = run("lookup")
+check("lookup no domain", rc == 2 and out == "", (rc, out, err))
+for bad, cmd in (("1.2.3", "lookup"), ("127.0.0.1:0", "lookup"),
+                 ("127.0.0.1:65536", "lookup"), ("[::1", "lookup"),
+                 ("[::1]x", "lookup"), ("ns.example.test", "lookup"),
+                 ("127.0.0.1,", "lookup"), ("127.0.0.1:53:53", "check")):
+    rc, out, err = run(cmd, "--dns-server", bad, "example.test")
+    check(cmd + " bad --dns-server " + bad,
+          rc == 2 and out == "" and b"--dns-server " + bad.encode()
+          + b": not an IP address" in err, (rc, out, err))
+for bad, cmd in (("a:b:c:d", "lookup"), ("a:1:b", "lookup"),
+                 ("a:1:b:2:3", "lookup"), ("[::1:1:b:2", "lookup"),
+                 ("a:70000::", "lookup"), ("bad_host:25::", "lookup"),
+                 ("::[1.2.3.4]:25", "check")):
+    rc, out, err = run(cmd, "--connect-to", bad, "example.test")
+    check(cmd + " bad --connect-to " + bad,
+          rc == 2 and out == "" and b"--connect-to " + bad.encode()
+          + b": expected HOST:PORT:HOST2:PORT2" in err, (rc, out, err))
+for bad in ("0", "0.000", "-1", "abc", "1e3", "86401", "1.", ".5"):
+    rc, out, err = run("lookup", "--timeout", bad, "example.test")
+    check("bad --timeout " + bad, rc == 2 and b"--timeout" in err,
+          (rc, out, err))
+rc, out, err = run("check", "--ca-file", "/nonexistent/ca.pem", "example.test")
+check("missing --ca-file", rc == 2 and b"/nonexistent/ca.pem" in err,
+      (rc, out, err))
+for bad in ("x-.example", "\u00e9.example"):
+    rc, out, err = run("lookup", bad)
+    check("lookup bad domain " + bad, rc == 2 and out == ""
+          and b"not a domain name" in err, (rc, out, err))
+rc, out, err = run("check", "example.test", "mx1.example.test")
+check("check takes one domain", rc == 2 and b"usage: mtasts check" in err,
+      (rc, out, err))
+for bad in ("--cache", "--postfix", "--probe"):
+    rc, out, err = run("check", bad, "x", "example.test")
+    check("check refuses " + bad, rc == 2 and b"unknown option" in err,
+          (rc, out, err))
+rc, out, err = run("lookup", "example.test", "bad mx")
+check("lookup bad MX", rc == 2 and b"MX bad mx: not a host name" in err,
+      (rc, out, err))
+rc, out, err = run("lookup", "--postfix", "3.7", "example.test")
+check("lookup bad --postfix", rc == 2 and b"bad version at offset 3" in err,
+      (rc, out, err))
+rc, out, err = run("lookup", "--postfix", "2.9.9", "example.test")
+check("lookup --postfix too old", rc == 2 and b"before 2.10" in err,
+      (rc, out, err))
+rc, out, err = run("lookup", "--now", "yesterday", "example.test")
+check("lookup bad --now", rc == 2 and b"--now" in err, (rc, out, err))
+
+
+def free_port(kind):
+    """A loopback port nothing listens on (bound, then closed)."""
+    s = socket.socket(socket.AF_INET, kind)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+if not NET:
+    for cmd in ("lookup", "check"):
+        rc, out, err = run(cmd, "example.test")
+        check(cmd + " without libmtasts-net", rc == 4 and out == "" and
+              b"needs libmtasts-net" in err, (rc, out, err))
+else:
+    # An address literal asks nothing of the network (STS-FETCH-15).
+    rc, o = js("lookup", "--json", "--postfix", "3.10.5", "[192.0.2.1]")
+    check("lookup literal", rc == 1 and o["outcome"] == "no_policy"
+          and o["why"] == "address_literal" and o["steps"] == []
+          and o["policy"] is None and o["mx"] == [] and o["tlsrpt"] is None
+          and o["postfix"] == "NOTFOUND " and o["exim"] == "none", o)
+    # A DNS server that is not there, and a port 25 that is closed: the
+    # TXT query fails temporarily (exit 3) and a probe cannot connect.
+    dns = "127.0.0.1:%d" % free_port(socket.SOCK_DGRAM)
+    smtp = "::127.0.0.1:%d" % free_port(socket.SOCK_STREAM)
+    cache = os.path.join(tempfile.mkdtemp(), "entry")
+    rc, o = js("lookup", "--json", "--dns-server", dns, "--timeout", "0.3",
+               "--connect-to", smtp, "--probe", "--cache", cache,
+               "--postfix", "3.7.11", "example.test", "mx1.example.test")
+    check("lookup no dns rc", rc == 3, rc)
+    st = o.get("steps") or [{}]
+    check("lookup no dns", o["domain"] == "example.test"
+          and st[0].get("kind") == "txt"
+          and st[0].get("name") == "_mta-sts.example.test"
+          and st[0].get("dns") in ("timeout", "error", "servfail")
+          and st[0].get("records") == []
+          and o["outcome"] == "no_policy" and o["why"] == "txt_tempfail"
+          and o["source"] == "none" and o["result_type"] is None
+          and o["alert"] is False and o["policy"] is None
+          and o["cache"]["file"] == cache and o["cache"]["entry_error"] is None
+          and o["tlsrpt"]["name"] == "_smtp._tls.example.test"
+          and o["tlsrpt"]["record"] is None and o["tlsrpt"]["error"]
+          and o["postfix"] == "NOTFOUND " and o["exim"] == "none", o)
+    mx = (o.get("mx") or [{}])[0]
+    check("lookup probe refused", len(o["mx"]) == 1
+          and mx.get("host") == "mx1.example.test"
+          and mx.get("source") == "argument" and mx.get("preference") is None
+          and mx.get("action") == "deliver" and mx.get("reason") == "no_policy"
+          and mx.get("tls") == "failed"
+          and mx.get("probe", {}).get("connected") is False
+          and mx.get("probe", {}).get("error"), o)
+    check("lookup no dns: no cache file", not os.path.exists(cache), cache)
+    rc, out, err = run("lookup", "--dns-server", dns, "--timeout", "0.3",
+                       "example.test")
+    check("lookup no dns text", rc == 3 and
+          "txt _mta-sts.example.test: " in out and
+          "outcome: no_policy why=txt_tempfail" in out and
+          "exim: none" in out, (rc, out, err))
+    rc, o = js("check", "--json", "--dns-server", dns, "--timeout", "0.3",
+               "example.test")
+    codes = [f["code"] for f in o.get("findings", [])]
+    check("check no dns", rc == 3 and "txt-tempfail" in codes
+          and o["errors"] >= 1 and o["policy"] is None
+          and all(f["severity"] in ("error", "warning", "info")
+                  for f in o["findings"]), (rc, o))
+    rc, out, err = run("check", "--dns-server", dns, "--timeout", "0.3",
+                       "example.test")
+    check("check no dns text", rc == 3 and "error txt-tempfail "
+          "_mta-sts.example.test: " in out, (rc, out, err))
+    os.rmdir(os.path.dirname(cache))
+
 if failures:
     print("\n".join(failures))
     sys.exit(1)

@@ -67,5 +67,8 @@ int cmd_cache_dump(mtasts_ctx *ctx, int argc, char **argv);
 int cmd_report_parse(mtasts_ctx *ctx, int argc, char **argv);
 /* cmd_report_build.c */
 int cmd_report_build(mtasts_ctx *ctx, int argc, char **argv);
+/* cmd_lookup.c, cmd_check.c (exit statuses of their own: net_tool.h) */
+int cmd_lookup(mtasts_ctx *ctx, int argc, char **argv);
+int cmd_check(mtasts_ctx *ctx, int argc, char **argv);
 
 #endif

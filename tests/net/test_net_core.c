@@ -109,6 +109,7 @@ struct seen {
     int status;
     int in_start;
     int transport;
+    int resolve_status;
     int outcome;
     int why;
 };
@@ -212,8 +213,10 @@ fetch_cb(void *user, int status, const struct mtasts_net_fetch *f)
     assert_int_equal(s->in_start, 0);
     s->calls++;
     s->status = status;
-    if (f != NULL)
+    if (f != NULL) {
         s->transport = f->transport;
+        s->resolve_status = f->resolve_status;
+    }
 }
 
 /* A closed loopback port (an IP literal after connect-to: no DNS). */
@@ -246,11 +249,13 @@ fetch_refused(void **state)
                          S("mta-sts.a.test"), 2000, 65536, fetch_cb, &s),
                      0);
     s.in_start = 0;
+    s.resolve_status = -1;
     assert_int_equal(mtasts_net_wait(net, 10000), 0);
     close(fd);
     assert_int_equal(s.calls, 1);
     assert_int_equal(s.status, 0);
     assert_int_equal(s.transport, MTASTS_FETCH_CONNECT);
+    assert_int_equal(s.resolve_status, MTASTS_NET_DNS_OK);
     /* bad URLs and hosts are refused at once */
     assert_int_equal(mtasts_net_fetch_start(net, S("http://a.test/"),
                                             S("a.test"), 1, 1, fetch_cb, &s),
@@ -262,6 +267,34 @@ fetch_refused(void **state)
                                             1, fetch_cb, &s),
                      MTASTS_EINVAL);
     mtasts_net_free(net);
+}
+
+/* A policy host that does not resolve: no connection is tried, and the
+ * result says why. */
+static void
+fetch_unresolved(void **state)
+{
+    mtasts_net *net;
+    struct seen s;
+    char dns[64];
+    int port, fd = silent_udp(&port);
+
+    (void)state;
+    snprintf(dns, sizeof(dns), "127.0.0.1:%d", port);
+    assert_int_equal(new_net(dns, NULL, 0, &net), 0);
+    memset(&s, 0, sizeof(s));
+    s.resolve_status = -1;
+    assert_int_equal(mtasts_net_fetch_start(
+                         net,
+                         S("https://mta-sts.a.test/.well-known/mta-sts.txt"),
+                         S("mta-sts.a.test"), 2000, 65536, fetch_cb, &s),
+                     0);
+    assert_int_equal(mtasts_net_wait(net, 10000), 0);
+    assert_int_equal(s.calls, 1);
+    assert_int_equal(s.transport, MTASTS_FETCH_CONNECT);
+    assert_int_equal(s.resolve_status, MTASTS_NET_DNS_TIMEOUT);
+    mtasts_net_free(net);
+    close(fd);
 }
 
 /* Freeing the handle calls every owed callback once, cancelled. */
@@ -372,8 +405,9 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(config_checks),  cmocka_unit_test(connect_to_map),
         cmocka_unit_test(lookup_literal), cmocka_unit_test(lookup_dns_timeout),
-        cmocka_unit_test(fetch_refused),  cmocka_unit_test(cancel_on_free),
-        cmocka_unit_test(loop_rules),     cmocka_unit_test(strerror_texts),
+        cmocka_unit_test(fetch_refused),  cmocka_unit_test(fetch_unresolved),
+        cmocka_unit_test(cancel_on_free), cmocka_unit_test(loop_rules),
+        cmocka_unit_test(strerror_texts),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
