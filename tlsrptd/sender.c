@@ -18,9 +18,9 @@
  *    it has stored it whole, at most fleet_wait seconds after its end;
  *  - once an hour, the days older than the retention are removed.
  *
- * With out_dir set it writes what it would send there instead (a dry
- * run) and marks the day finished; `mtasts-tlsrptd send --day` sends
- * such a day for real later.
+ * With out_dir set it writes what it would send to OUT/YYYY-MM-DD/
+ * instead (a dry run) and marks the day finished; `mtasts-tlsrptd send --day`
+ * sends such a day for real later.
  *
  * Stopping waits for the attempt under way (at most the timeout).
  */
@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -164,9 +165,19 @@ one_day_locked(struct td_sender_thread *t, struct td_sender *s, int64_t day,
 {
     struct td_report *reports = NULL;
     struct td_close_info info;
+    char dir[4200];
     size_t n = 0;
     int64_t next;
 
+    if (s->dry_run) {
+        /* the collector's dry run: one directory per day */
+        snprintf(dir, sizeof(dir), "%s/%s", t->cfg->out_dir, d);
+        if ((mkdir(t->cfg->out_dir, 0755) != 0 && errno != EEXIST) ||
+            (mkdir(dir, 0755) != 0 && errno != EEXIST)) {
+            td_log(TD_LOG_ERR, "cannot make %s: %s", dir, strerror(errno));
+            return now + 60;
+        }
+    }
     if (td_day_close(t->cfg, s->store, s->fleet, day,
                      day + TD_DAY + t->cfg->fleet_wait, now, &reports, &n,
                      &info) != 0)
@@ -175,7 +186,9 @@ one_day_locked(struct td_sender_thread *t, struct td_sender *s, int64_t day,
         return now + 10;
     if (info.made > 0)
         td_log(TD_LOG_INFO, "day %s closed: %zu report(s) made", d, info.made);
+    s->out_dir = s->dry_run ? dir : NULL;
     next = td_send_reports(s, day, reports, n, now);
+    s->out_dir = NULL;
     td_store_reports_free(reports, n);
     if (next < 0)
         return now + 60;
@@ -224,7 +237,6 @@ run(void *arg)
     if (ready) {
         s.stop = &t->stop;
         s.dry_run = cfg->out_dir != NULL;
-        s.out_dir = cfg->out_dir;
     }
     pthread_mutex_lock(&t->mu);
     while (!t->stop) {

@@ -27,7 +27,8 @@ POST to a backend that logs it and answers a scripted status. Then:
     given up after the bound (9 attempts), what was delivered is not sent
     again;
   - `send --dry-run --out-dir` and `report --dry-run` write the recorded
-    bytes.
+    bytes; a collector with --out-dir writes a day to OUT/YYYY-MM-DD/
+    instead of sending it.
 
 Skips (77) when nginx or openssl is missing.
 """
@@ -265,6 +266,27 @@ def run(tmp):
               "report --dry-run: the report")
     check(len(backend.posts("/ok")) == 1, "dry runs send nothing")
     check(deliveries(c, day) == dl, "dry runs record nothing")
+
+    # a collector with --out-dir writes each day instead of sending it
+    s = rig.Collector(TLSRPTD, tmp, "sink",
+                      env={"MTASTS_TLSRPTD_TEST_CLOCK_OFFSET": "-86400"})
+    s.start()
+    s.send([rig.datagram(b"ok.example", [rig.sts_policy(b"ok.example", 0)])])
+    check(s.stop() == 0, "sink: fill")
+    out = os.path.join(tmp, "sink-out")
+    s.start(extra=ORG + net + ["--spread-window", "0", "--out-dir", out])
+    path = os.path.join(out, day, "ok.example.rua-1.post")
+    check(rig.wait_for(lambda: s.query("SELECT COUNT(*) FROM sent_days")[0][0]
+                       == 1, 20), "sink: the day is finished")
+    check(s.stop() == 0, "sink: stop")
+    if check(os.path.exists(path), "sink: %s written" % path):
+        with open(path, "rb") as f:
+            check(gzip.decompress(f.read()) ==
+                  rig.report_json(s.store, day, "ok.example")[1],
+                  "sink: the report, gzip'd")
+    check(len(backend.posts("/ok")) == 1, "sink: nothing sent")
+    check(s.query("SELECT COUNT(*) FROM deliveries")[0][0] == 0,
+          "sink: nothing recorded about sending")
     nginx.stop()
     backend.stop()
     dns.stop()
