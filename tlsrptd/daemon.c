@@ -611,12 +611,14 @@ td_daemon_run(const struct td_config *cfg)
     td_store_close(store);
     store = NULL;
     if (cfg->redis != NULL) {
-        /* checked now, on stderr; each thread connects on its own */
-        if (td_fleet_open(cfg, cfg->host_id, 1, &fleet, err, sizeof(err)) !=
-            0) {
-            fail("%s", err);
-            goto out;
-        }
+        /* tried now, said on stderr; but results are not refused for a
+         * Redis that is down: they are stored, and written to Redis once
+         * it answers (each thread connects on its own) */
+        if (td_fleet_open(cfg, cfg->host_id, 1, &fleet, err, sizeof(err)) != 0)
+            fprintf(stderr,
+                    "mtasts-tlsrptd: warning: %s; results are stored here "
+                    "and written to Redis once it answers\n",
+                    err);
         td_fleet_close(fleet);
         fleet = NULL;
     }

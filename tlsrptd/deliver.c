@@ -227,10 +227,13 @@ lookup(struct td_sender *s, const char *domain, mtasts_tlsrpt_record **ret,
     if (rc == MTASTS_OK)
         rc = mtasts_net_wait(s->net, (uint32_t)s->cfg->timeout * 1000u);
     if (rc != MTASTS_OK || !l.done) {
-        /* (a request left running is cancelled with the handle) */
+        int done = l.done;
+
+        /* a request left running is cancelled with the handle (its
+         * callback runs then: what it says is not the reason) */
         mtasts_net_free(s->net);
         s->net = NULL;
-        if (!l.done)
+        if (!done)
             snprintf(err, err_len, "DNS: %s", mtasts_net_strerror(rc));
         mtasts_tlsrpt_record_free(l.rec);
         return LK_TEMP;
@@ -572,7 +575,11 @@ run_sendmail(const struct td_config *cfg, const uint8_t *msg, size_t len,
     close(eo[0]);
     if (got && WIFEXITED(status) && WEXITSTATUS(status) == 0 && off == len)
         return 0;
-    if (got && WIFEXITED(status) && WEXITSTATUS(status) == 127 && olen == 0)
+    if (got && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        snprintf(err, err_len, "%s exited after reading %zu of the %zu bytes",
+                 argv[0], off, len);
+    else if (got && WIFEXITED(status) && WEXITSTATUS(status) == 127 &&
+             olen == 0)
         snprintf(err, err_len, "cannot run %s", argv[0]);
     else if (got && WIFEXITED(status))
         snprintf(err, err_len, "%s exited with status %d%s%.300s", argv[0],

@@ -152,7 +152,7 @@ merge(struct td_writer *w, const struct td_delta *delta)
     ds->sessions += delta->sessions;
     if (delta->sessions > 0) {
         ds->dirty = 1;
-        ds->rdirty = 1;
+        ds->rdirty = w->fleet != NULL;
         if (td_store_day_reported(w->store, delta->day) == 1) {
             td_day_format(delta->day, d);
             td_log_limited(&w->rl, now_s(), TD_LOG_WARNING,
@@ -350,6 +350,22 @@ work(struct td_writer *w, struct td_delta *in, size_t n, int final,
     }
 }
 
+/* Fleet mode, at start: the stored days that may still be reported
+ * (today and yesterday) are written to Redis at the first tick, in case
+ * they were not before the last stop. */
+static void
+fleet_resume(struct td_writer *w)
+{
+    struct dstate *ds;
+    int64_t today = now_s() - now_s() % TD_DAY, day;
+
+    for (day = today - TD_DAY; day <= today; day += TD_DAY) {
+        ds = day_state(w, day);
+        if (ds != NULL && ds->sessions > 0)
+            ds->rdirty = 1;
+    }
+}
+
 static void *
 run(void *arg)
 {
@@ -359,6 +375,8 @@ run(void *arg)
     int64_t taken;
     int stop, tries;
 
+    if (w->fleet != NULL)
+        fleet_resume(w);
     pthread_mutex_lock(&w->mu);
     for (;;) {
         while (w->nq == 0 && !w->tick && !w->stop)
@@ -495,6 +513,14 @@ td_writer_stop(struct td_writer *w)
         mtasts_tlsrpt_agg_free(w->pending[i].agg);
     }
     for (i = 0; i < w->ndays; i++) {
+        if (w->fleet != NULL && w->days[i].rdirty && !w->days[i].dirty) {
+            char d[11];
+            td_day_format(w->days[i].day, d);
+            td_log(TD_LOG_WARNING,
+                   "day %s: stored, but not written to Redis (%s); it is "
+                   "written when the collector starts again",
+                   d, td_fleet_error(w->fleet));
+        }
         if (w->days[i].dirty) {
             char d[11];
             status = -1;

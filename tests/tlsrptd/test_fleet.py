@@ -19,6 +19,9 @@ hand). Host b's `send` leaves the report alone while the claim lives,
 then takes it over: it POSTs host a's bytes (same report-id) to the other
 destination only, and marks the claim done.
 
+A collector started while Redis does not answer stores its results and
+writes them to Redis when it starts again with Redis up.
+
 Skips (77) when redis-server, redis-cli, nginx or openssl is missing.
 """
 import gzip
@@ -188,6 +191,24 @@ def run(tmp):
     check(redis.cli("GET", key).startswith("done b "), "the claim is done")
     check("delivered by another host" in r.out, "b says c2 was delivered "
           "by a: " + r.out)
+
+    # a collector that could not reach Redis writes its days there when it
+    # starts again
+    c = rig.Collector(TLSRPTD, tmp, "c", extra=["--redis-prefix", PREFIX,
+                                                "--host-id", "c"])
+    c.start(extra=["--redis", "127.0.0.1:%d" % rig.free_port()],
+            env=yesterday)
+    c.send(ok_dgs(b"late.example", 2))
+    check(c.stop() == 0, "no Redis: the results are stored")
+    check("not written to Redis" in c.text() and
+          "written to Redis once it answers" in c.text(),
+          "no Redis: said at start and at stop: " + c.text()[-1500:])
+    key = "%s:day:%s:host:c" % (PREFIX, day)
+    check(redis.cli("EXISTS", key).strip() == "0", "no Redis: not there")
+    c.start(extra=["--redis", redis.addr])
+    check(rig.wait_for(lambda: redis.cli("EXISTS", key).strip() == "1", 20),
+          "Redis again: the stored day is written at start")
+    check(c.stop() == 0, "Redis again: stop")
     nginx.stop()
     backend.stop()
     dns.stop()
