@@ -355,13 +355,11 @@ mail_payload(struct td_sender *s, const mtasts_tlsrpt_report *rep,
     return 0;
 }
 
-/* The deliveries of report r (from its recorded JSON) to the usable rua
- * of rec; unusable ones are logged. */
-static int
-make_deliveries(struct td_sender *s, const struct td_report *r,
-                const mtasts_tlsrpt_record *rec, int64_t now,
-                struct td_delivery **ret, size_t *ret_n, char *err,
-                size_t err_len)
+int
+td_make_deliveries(struct td_sender *s, const struct td_report *r,
+                   const mtasts_tlsrpt_record *rec, int64_t now,
+                   struct td_delivery **ret, size_t *ret_n, char *err,
+                   size_t err_len)
 {
     struct mtasts_diag diag = MTASTS_DIAG_INIT;
     mtasts_tlsrpt_report *rep = NULL;
@@ -777,7 +775,7 @@ do_lookup(struct td_sender *s, int64_t day, const struct td_report *r,
     err[0] = '\0';
     lk = lookup(s, r->domain, &rec, err, sizeof(err));
     if (lk == LK_FOUND) {
-        rc = make_deliveries(s, r, rec, now, &d, &n, err, sizeof(err));
+        rc = td_make_deliveries(s, r, rec, now, &d, &n, err, sizeof(err));
         if (rc == MTASTS_ENOMEM) {
             mtasts_tlsrpt_record_free(rec);
             td_log(TD_LOG_ERR, "report for %s: out of memory", r->domain);

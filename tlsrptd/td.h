@@ -461,6 +461,13 @@ void td_sender_fini(struct td_sender *s);
  * is over, or -1 on a store error (logged) */
 int64_t td_send_reports(struct td_sender *s, int64_t day,
                         const struct td_report *reports, size_t n, int64_t now);
+/* The deliveries of report r (from its recorded JSON) to the usable rua
+ * of rec, each with its bytes; unusable ones are logged.
+ * @return 0, MTASTS_ENOMEM, or -1 (err says why) */
+int td_make_deliveries(struct td_sender *s, const struct td_report *r,
+                       const mtasts_tlsrpt_record *rec, int64_t now,
+                       struct td_delivery **ret, size_t *ret_n, char *err,
+                       size_t err_len);
 /* (close.c) When the next attempt after attempts failed ones (the first
  * at first) is due; 0 when there is none left (mtasts_tlsrpt_retry_time()
  * scaled by retry_interval / 300). */
