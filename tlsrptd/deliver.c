@@ -979,8 +979,18 @@ send_report(struct td_sender *s, int64_t day, const struct td_report *r,
             ;
         td_store_deliveries_free(d, n);
         d = NULL;
-        if (i == n)
-            return 0; /* every destination is final */
+        if (i == n) {
+            /* every destination is final; in a fleet, our claim is done
+             * (when marking it so failed before) */
+            if (s->fleet != NULL &&
+                td_fleet_claim(s->fleet, day, r->domain, &claim, holder,
+                               sizeof(holder)) == 0 &&
+                claim == TD_CLAIM_MINE &&
+                td_fleet_claim_done(s->fleet, day, r->domain) != 0)
+                td_log(TD_LOG_WARNING, "report for %s: %s", r->domain,
+                       td_fleet_error(s->fleet));
+            return 0;
+        }
     }
     if (s->fleet != NULL) {
         if (td_fleet_claim(s->fleet, day, r->domain, &claim, holder,

@@ -5,13 +5,20 @@
  *              struct td_result
  *   collect.c  the seam every result goes through (td_collect()): a
  *              td_result into the day's aggregate of the library
- *   store.c    the SQLite store (WAL): day aggregates and made reports
+ *   store.c    the SQLite store (WAL): day aggregates, made reports,
+ *              their lookups and deliveries
  *   writer.c   the thread that merges the collector's deltas into the
- *              day aggregates and stores them
+ *              day aggregates and stores them (and, in fleet mode,
+ *              writes them to Redis)
+ *   close.c    closing a day: its reports, made once and recorded
+ *   deliver.c  the _smtp._tls lookups and the deliveries (sendmail,
+ *              libcurl); nonet.c without libmtasts-net
+ *   sender.c   the collector's sending thread (schedule, retention)
+ *   fleet.c    fleet mode on Redis (hiredis); nofleet.c without
  *   config.c   the configuration file and the options
  *   log.c      logging (stderr or syslog) with rate limits
  *   daemon.c   the collector: socket, libevent loop, signals, dump file
- *   report.c   the report command
+ *   report.c   the report and send commands
  *   main.c     the command line
  *
  * Status codes are the library's (MTASTS_OK, MTASTS_ENOMEM, ...).
@@ -333,7 +340,7 @@ int td_store_delivery_update(struct td_store *s, int64_t day,
 
 struct td_writer;
 
-/* Start the thread; it owns store and fleet (NULL: not in a fleet; then
+/* Start the thread; it owns store and fleet (NULL: not in a fleet; else
  * each stored day is also written to Redis) from now on, and closes them
  * at the end. @return 0 or an errno value */
 int td_writer_start(struct td_store *store, struct td_fleet *fleet,
