@@ -326,19 +326,26 @@ class Reaper:
 
 class Proc:
     """A child process stopped by its PID: SIGTERM, then SIGKILL. The
-    reaper (when given) learns the PID, in case the rig is killed."""
+    reaper (when given) learns the PID, in case the rig is killed. env:
+    variables added to the environment it inherits."""
 
-    def __init__(self, name, argv, log, reaper=None):
+    def __init__(self, name, argv, log, reaper=None, env=None):
         self.name = name
         self.argv = argv
         self.log = log
         self.reaper = reaper
+        self.env = env
         self.p = None
 
     def start(self):
+        env = None
+        if self.env:
+            env = dict(os.environ)
+            env.update(self.env)
         with open(self.log, "ab") as lf:
             self.p = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
-                                      stdout=lf, stderr=subprocess.STDOUT)
+                                      stdout=lf, stderr=subprocess.STDOUT,
+                                      env=env)
         if self.reaper is not None:
             self.reaper.tell(f"start {self.p.pid}")
         return self.p

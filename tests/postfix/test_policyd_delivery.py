@@ -8,16 +8,20 @@ A private Postfix instance (tests/postfix/pfinstance.py: its own config,
 queue, data directory and maillog_file in a temp dir, smtpd on loopback
 only) has
 
-    smtp_tls_policy_maps = socketmap:inet:127.0.0.1:PORT:postfix
-    smtp_tls_CAfile = the rig's CA
+    smtp_tls_policy_maps = socketmap:inet:127.0.0.1:8461:postfix
     smtp_tls_security_level = may
+    smtp_tls_CApath = /etc/ssl/certs
+    smtp_tls_CAfile = the rig's CA
 
-and mtasts-policyd answers on PORT, reading a YAML configuration of
-postfix-mta-sts-resolver's format, with postfix_version auto (so it asks
-`postconf` which Postfix this is). The policies come from the e2e rig
-(tests/e2e/rig.py): dnsmasq for the TXT, MX and A records and nginx, with
-a throwaway CA, for the policy files; the daemon reaches them through
---dns-server, --ca-file and --connect-to.
+and mtasts-policyd answers on 8461. The main.cf settings, the daemon's
+configuration file (postfix-mta-sts-resolver's format; postfix_version is
+left to auto, so the daemon asks `postconf` which Postfix this is) and the
+`postmap -q` check are those of README.md's "Postfix in five minutes",
+with only the cache file moved to the temp dir and the checked domain
+replaced. The policies come from the e2e rig (tests/e2e/rig.py): dnsmasq
+for the TXT, MX and A records and nginx, with a throwaway CA, for the
+policy files; the daemon reaches them through --dns-server, --ca-file and
+--connect-to.
 
 Postfix must look up the MX hosts that the policy names, so it uses real
 DNS: everything runs in a private mount and network namespace (unshare -m
@@ -54,6 +58,7 @@ programs (openssl, dnsmasq, nginx).
 import json
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -105,6 +110,29 @@ class Checker:
             self.failures.append(what)
             print("not ok - " + what + ("\n    " + str(detail).replace(
                 "\n", "\n    ") if detail else ""))
+
+
+def readme_postfix(src):
+    """The README's "Postfix in five minutes": its configuration file (the
+    yaml block), its main.cf settings (the quoted arguments of its
+    `postconf -e` lines) and its `postmap -q` command (argv)."""
+    with open(os.path.join(src, "README.md")) as f:
+        text = f.read()
+    m = re.search(r"^## Postfix in five minutes\n(.*?)^## ", text,
+                  re.M | re.S)
+    if m is None:
+        raise SystemExit("FAIL: README.md has no 'Postfix in five minutes'")
+    sec = m.group(1)
+    y = re.findall(r"^```yaml\n(.*?)^```", sec, re.M | re.S)
+    settings = [a for ln in sec.splitlines() if ln.startswith("postconf -e ")
+                for a in re.findall(r"'([^']*)'", ln)]
+    postmap = [shlex.split(ln) for ln in sec.splitlines()
+               if ln.startswith("postmap -q ")]
+    if len(y) != 1 or not settings or len(postmap) != 1:
+        raise SystemExit("FAIL: README.md 'Postfix in five minutes': "
+                         "expected one yaml block, postconf -e lines and "
+                         "one postmap -q line")
+    return y[0], settings, postmap[0]
 
 
 def version_tuple(v):
@@ -175,13 +203,18 @@ def inner(daemon, src):
         rig.dns.port = 53  # the namespace's resolv.conf names it
         rig.start()
 
-        # mtasts-policyd: postfix-mta-sts-resolver's configuration format
-        port = pfinstance.free_port()
+        # mtasts-policyd with the README's configuration file (the port is
+        # the namespace's own; the cache file goes to the temp dir)
+        yml, settings, postmap = readme_postfix(src)
+        port = 8461
+        ck.check(f"port: {port}\n" in yml and
+                 "/var/lib/mta-sts/cache.db" in yml,
+                 "the README's configuration: port 8461, a SQLite cache",
+                 yml)
         cfg = os.path.join(tmp, "mta-sts-daemon.yml")
         with open(cfg, "w") as f:
-            f.write(f"host: 127.0.0.1\nport: {port}\nreuse_port: true\n"
-                    "shutdown_timeout: 5\ncache_grace: 60\n"
-                    "default_zone:\n  strict_testing: false\n  timeout: 10\n")
+            f.write(yml.replace("/var/lib/mta-sts/cache.db",
+                                os.path.join(tmp, "cache.db")))
         pd = R.Proc("mtasts-policyd",
                     [daemon, "--foreground", "--config", cfg,
                      "--dns-server", "127.0.0.1:53", "--ca-file", ca,
@@ -189,13 +222,22 @@ def inner(daemon, src):
                     os.path.join(tmp, "policyd.log"), rig.reaper)
         R.wait_tcp(port, 10, pd.start(), "mtasts-policyd")
 
-        pf = pfinstance.Instance(tmp, f"""\
-smtp_tls_security_level = may
-smtp_tls_CAfile = {ca}
-smtp_tls_loglevel = 1
-smtp_tls_policy_maps = socketmap:inet:127.0.0.1:{port}:postfix
-""")
+        # the README's main.cf settings, and the rig's CA
+        ck.check(f"smtp_tls_policy_maps = socketmap:inet:127.0.0.1:{port}:"
+                 "postfix" in settings, "the README's main.cf names the "
+                 "daemon's socketmap", repr(settings))
+        pf = pfinstance.Instance(tmp, "".join(a + "\n" for a in settings)
+                                 + f"smtp_tls_CAfile = {ca}\n"
+                                 "smtp_tls_loglevel = 1\n")
         pf.start()
+        # the README's check, on a domain of the rig
+        argv = [pfinstance.program("postmap") if a == "postmap" else
+                "good.e2e.test" if a == "gmail.com" else a for a in postmap]
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        ck.check(r.returncode == 0 and r.stdout.strip() ==
+                 "secure match=mx.good.e2e.test servername=hostname",
+                 "the README's postmap -q check: " + " ".join(argv),
+                 f"exit {r.returncode}: {r.stdout}{r.stderr}")
         rcpts = {d: "user@" + d for d in CASES}
         qids = {rcpts[d]: pf.inject(rcpts[d]) for d in CASES}
         status = pf.wait_status(qids, DEADLINE)
