@@ -388,6 +388,25 @@ class Checker:
                 "\n", "\n    ") if detail else ""))
 
 
+def readable_module(module, tmp):
+    """A copy of the module and the two libraries its run path names
+    ($ORIGIN/../../net, $ORIGIN/../../src), in the same layout under tmp:
+    Exim's transport runs as Debian-exim, which cannot reach a build
+    directory below a 0700 one (a clone in /root, or CI's mktemp -d)."""
+    build = os.path.dirname(os.path.dirname(os.path.dirname(module)))
+    dst = os.path.join(tmp, "lib")
+    for rel in (os.path.join("contrib", "exim", os.path.basename(module)),
+                os.path.join("net", "libmtasts-net.so.1"),
+                os.path.join("src", "libmtasts.so.1")):
+        os.makedirs(os.path.join(dst, os.path.dirname(rel)), exist_ok=True)
+        shutil.copy(os.path.join(build, rel), os.path.join(dst, rel))
+    for d, _, files in os.walk(dst):
+        os.chmod(d, 0o755)
+        for f in files:
+            os.chmod(os.path.join(d, f), 0o755)
+    return os.path.join(dst, "contrib", "exim", os.path.basename(module))
+
+
 def inner(module, src, exim):
     rig_dir = os.path.join(src, "tests", "e2e")
     blocks = readme_blocks(os.path.join(src, "contrib", "exim", "README.md"))
@@ -400,6 +419,7 @@ def inner(module, src, exim):
         skip("cannot bring up lo in the network namespace: " + r.stderr)
     tmp = tempfile.mkdtemp(prefix="mtasts-exim.")
     os.chmod(tmp, 0o755)
+    module = readable_module(module, tmp)
     keep = os.environ.get("E2E_KEEP") == "1"
     uid, gid = private_etc(tmp)
     ck = Checker()
