@@ -4,7 +4,7 @@ the same questions (meson suites postfix and policyd).
 
 usage: test_migration.py MTASTS_POLICYD SOURCE_ROOT [--show]
 
-postfix-mta-sts-resolver (Debian's package: /usr/bin/mta-sts-daemon) and
+postfix-mta-sts-resolver (Debian's package: mta-sts-daemon) and
 mtasts-policyd are started one after the other with the same
 mta-sts-daemon.yml (host, port 8461, cache sqlite with one file, zones,
 timeouts), and each is asked the same keys with Postfix's own client,
@@ -21,10 +21,11 @@ private /etc/resolv.conf naming it is bind-mounted; nginx listens on
 honour) and to mtasts-policyd with --ca-file. Both use the namespace's
 resolv.conf (mtasts-policyd gets no --dns-server).
 
-They must give the same answer to every key but the ones listed in
-DIFFERENCES, where the two differ as
-doc/migration-from-postfix-mta-sts-resolver.md says; those are asserted
-exactly. Then mtasts-policyd runs once more with the same file plus
+They must give the answer AGREED lists (NOTFOUND when not listed) to
+every key but the ones in DIFFERENCES, where each gives exactly the answer
+listed there, as doc/migration-from-postfix-mta-sts-resolver.md says (the
+keys of its table of differences must be those of DIFFERENCES). The one
+SQLite file then holds both daemons' tables. Then mtasts-policyd runs once more with the same file plus
 `postfix_version: 3.10.5` (the resolver ignores that key): the answer for
 the wildcard policy carries mx_host_pattern=*.wild..., which Postfix
 3.10.5 and later match one label deep only, while the resolver's answer
@@ -53,7 +54,8 @@ import pfinstance  # noqa: E402 - tests/postfix/pfinstance.py, beside this
 
 SKIP = 77
 INNER = "--inner"
-PMSR = "/usr/bin/mta-sts-daemon"
+# the resolver's daemon (Debian's package installs it in /usr/bin)
+PMSR = shutil.which("mta-sts-daemon") or "/usr/bin/mta-sts-daemon"
 PORT = 8461  # the resolver's default; the namespace has its own ports
 Z = "e2e.test"
 
