@@ -373,8 +373,11 @@ fetch_timeout: 5
             time.sleep(0.1)
         ours += ask_all([("hang." + Z, "postfix")])
         st = line_request(PORT, "stats")
+        proc = p.p
         p.stop()
         pd_log = p.log_text()
+        ck.check(proc.returncode == 0, "mtasts-policyd exits with status 0 "
+                 "after SIGTERM", "%s\n%s" % (proc.returncode, pd_log))
         t2 = time.monotonic()
         print("(resolver %.1f s, mtasts-policyd %.1f s)" % (t1 - t0,
                                                           t2 - t1))

@@ -321,6 +321,11 @@ def inner(daemon, src):
         ck.check(f"answering for Postfix {version}," in plog,
                  f"the daemon found Postfix {version} (postfix_version: "
                  "auto)", plog)
+        pf.stop()
+        proc = pd.p
+        pd.stop()
+        ck.check(proc.returncode == 0, "the daemon exits with status 0 "
+                 "after SIGTERM", f"{proc.returncode}\n{pd.log_text()}")
     finally:
         if pf is not None:
             pf.stop()
