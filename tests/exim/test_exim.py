@@ -18,7 +18,8 @@ touching the machine:
     bind-mounted, so Exim's dnslookup router and the module's c-ares both
     ask it for MX, A and TXT records;
   - each MX host has its own address (127.0.0.2, .3, ...) where a STARTTLS
-    SMTP sink of this script listens on port 25 and accepts whole messages;
+    SMTP sink (the rig's MailSink) listens on port 25 and accepts whole
+    messages;
   - Exim's binary runs its transports as the user "Debian-exim": a private
     /etc/passwd and /etc/group with that user are bind-mounted when the
     system has none. The system's files are never changed.
@@ -66,7 +67,6 @@ import re
 import shutil
 import socket
 import sqlite3
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -127,166 +127,6 @@ def get_exim(cache_dir):
         finally:
             shutil.rmtree(debs, ignore_errors=True)
     return exe
-
-
-# ---------------------------------------------------------------- SMTP sink
-
-
-class Sink:
-    """A STARTTLS SMTP server on (addr, 25) that accepts every message.
-    Records sessions (TLS or not, handshake failures) and messages
-    (recipients, whether over TLS, the data)."""
-
-    def __init__(self, rig_mod, addr, cert, name):
-        self.rig = rig_mod
-        self.addr = addr
-        self.name = name
-        self.ctx = rig_mod.ssl_server_context(cert)
-        self.stopping = threading.Event()
-        self.lock = threading.Lock()
-        self.sessions = []
-        self.messages = []
-        self.errors = []
-        self.sock = None
-        self.threads = []
-
-    def start(self):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind((self.addr, 25))
-        s.listen(16)
-        s.settimeout(0.2)
-        self.sock = s
-        t = threading.Thread(target=self._accept, daemon=True)
-        t.start()
-        self.threads.append(t)
-
-    def _accept(self):
-        while not self.stopping.is_set():
-            try:
-                c, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            c.settimeout(0.5)
-            t = threading.Thread(target=self._run, args=(c,), daemon=True)
-            t.start()
-            self.threads.append(t)
-
-    def _run(self, c):
-        sess = {"tls": False, "commands": []}
-        with self.lock:
-            self.sessions.append(sess)
-        try:
-            self._session(c, sess)
-        except (OSError, ssl.SSLError, ValueError) as e:
-            with self.lock:
-                self.errors.append(repr(e))
-        finally:
-            try:
-                c.close()
-            except OSError:
-                pass
-
-    def _line(self, sock, st, limit=65536):
-        end = time.monotonic() + 30
-        while b"\r\n" not in st["buf"]:
-            if self.stopping.is_set() or time.monotonic() > end:
-                raise ValueError("no line in time")
-            try:
-                d = sock.recv(4096)
-            except (socket.timeout, ssl.SSLWantReadError):
-                continue
-            if not d:
-                return None
-            st["buf"] += d
-            if len(st["buf"]) > limit:
-                raise ValueError("line too long")
-        line, st["buf"] = st["buf"].split(b"\r\n", 1)
-        return line
-
-    def _send(self, sock, text):
-        return self.rig.send_all(sock, text.encode("ascii"), self)
-
-    def _session(self, c, sess):
-        sock = c
-        st = {"buf": b""}
-        if not self._send(sock, f"220 {self.name} ESMTP sink\r\n"):
-            return
-        rcpts = []
-        for _ in range(200):
-            line = self._line(sock, st)
-            if line is None:
-                return
-            cmd = line.decode("latin-1")
-            verb = cmd.split(" ", 1)[0].upper()
-            sess["commands"].append(verb)
-            if verb in ("EHLO", "HELO"):
-                caps = [self.name, "8BITMIME"]
-                if not sess["tls"]:
-                    caps.append("STARTTLS")
-                r = "".join(f"250-{x}\r\n" for x in caps[:-1]) \
-                    + f"250 {caps[-1]}\r\n"
-            elif verb == "STARTTLS" and not sess["tls"]:
-                if not self._send(sock, "220 2.0.0 go ahead\r\n"):
-                    return
-                try:
-                    sock = self.rig.tls_accept(c, self.ctx, self)
-                except (ssl.SSLError, OSError, ValueError):
-                    sess["handshake_failed"] = True
-                    return
-                sess["tls"] = True
-                st["buf"] = b""
-                continue
-            elif verb == "MAIL":
-                rcpts = []
-                r = "250 2.1.0 ok\r\n"
-            elif verb == "RCPT":
-                m = re.search(r"<([^>]*)>", cmd)
-                rcpts.append(m.group(1) if m else cmd)
-                r = "250 2.1.5 ok\r\n"
-            elif verb == "DATA":
-                if not self._send(sock, "354 go ahead\r\n"):
-                    return
-                data = b""
-                while not data.endswith(b"\r\n.\r\n") and data != b".\r\n":
-                    ln = self._line(sock, st)
-                    if ln is None:
-                        return
-                    data += ln + b"\r\n"
-                    if len(data) > 1 << 20:
-                        raise ValueError("message too big")
-                with self.lock:
-                    self.messages.append({"rcpts": list(rcpts),
-                                          "tls": sess["tls"], "data": data})
-                r = "250 2.0.0 queued\r\n"
-            elif verb in ("RSET", "NOOP"):
-                r = "250 2.0.0 ok\r\n"
-            elif verb == "QUIT":
-                self._send(sock, "221 2.0.0 bye\r\n")
-                if sess["tls"]:
-                    try:
-                        sock.settimeout(2)
-                        sock.unwrap()  # close_notify, as Exim expects
-                    except (OSError, ssl.SSLError, ValueError):
-                        pass
-                return
-            else:
-                r = "502 5.5.2 unknown command\r\n"
-            if not self._send(sock, r):
-                return
-
-    def got(self, rcpt):
-        with self.lock:
-            return [m for m in self.messages if rcpt in m["rcpts"]]
-
-    def stop(self):
-        self.stopping.set()
-        if self.sock is not None:
-            self.sock.close()
-        for t in self.threads:
-            t.join(5)
 
 
 # ---------------------------------------------------------------- setup
@@ -607,7 +447,7 @@ def inner(module, src, exim):
                 rig.dns.mx(dom, mx, pref)
                 rig.dns.a(mx, addr)
                 cert = pki.issue(mx, names, ca=ca)
-                sinks[mx] = Sink(rigmod, addr, cert, mx)
+                sinks[mx] = rigmod.MailSink(cert, addr, 25, mx)
         rig.dns.port = 53  # the namespace's own resolv.conf names it
         rig.start()
         for s in sinks.values():
