@@ -630,6 +630,19 @@ req_abort(struct req *r)
     free(r);
 }
 
+/* The end of every mtasts_net_*_start(), entered with enter() after its
+ * request r was made: a failed start (rc < 0) takes r back; then leave(). */
+static int
+req_started(struct req *r, int rc)
+{
+    mtasts_net *net = r->net;
+
+    if (rc < 0)
+        req_abort(r);
+    leave(net);
+    return rc;
+}
+
 static void
 txt_done(void *arg, int status, const struct mtasts_net_txt *txt)
 {
@@ -655,7 +668,6 @@ mtasts_net_txt_start(mtasts_net *net, const char *name, size_t name_len,
                      mtasts_net_txt_cb cb, void *user)
 {
     struct req *r;
-    int rc;
 
     if (net == NULL || name == NULL || cb == NULL || net->closing)
         return MTASTS_EINVAL;
@@ -664,11 +676,7 @@ mtasts_net_txt_start(mtasts_net *net, const char *name, size_t name_len,
         return MTASTS_ENOMEM;
     r->cb.txt = cb;
     enter(net);
-    rc = mtn_dns_txt(net->dns, name, name_len, txt_done, r);
-    if (rc < 0)
-        req_abort(r);
-    leave(net);
-    return rc;
+    return req_started(r, mtn_dns_txt(net->dns, name, name_len, txt_done, r));
 }
 
 int
@@ -676,7 +684,6 @@ mtasts_net_mx_start(mtasts_net *net, const char *domain, size_t domain_len,
                     mtasts_net_mx_cb cb, void *user)
 {
     struct req *r;
-    int rc;
 
     if (net == NULL || domain == NULL || cb == NULL || net->closing)
         return MTASTS_EINVAL;
@@ -685,11 +692,7 @@ mtasts_net_mx_start(mtasts_net *net, const char *domain, size_t domain_len,
         return MTASTS_ENOMEM;
     r->cb.mx = cb;
     enter(net);
-    rc = mtn_dns_mx(net->dns, domain, domain_len, mx_done, r);
-    if (rc < 0)
-        req_abort(r);
-    leave(net);
-    return rc;
+    return req_started(r, mtn_dns_mx(net->dns, domain, domain_len, mx_done, r));
 }
 
 /* ------------------------------------------------------------------ */
@@ -857,20 +860,27 @@ xfer_resolved(void *arg, int status, const struct mtn_addrs *a)
         xfer_fail(x, rc);
 }
 
+/* Start x, whose request is made; on failure x and its request are
+ * freed. */
 static int
 xfer_start(mtasts_net *net, struct xfer *x)
 {
+    struct req *r = x->req;
     int rc;
 
+    enter(net);
     /* libcurl applies the same mapping (CURLOPT_CONNECT_TO) to the
      * original host and port, which mtn_http_probe() must therefore get */
     (void)mtn_connect_to_map(net, x->host, x->host_len, x->port, x->target,
                              &x->target_port);
     if (is_ip_literal(x->target))
-        return xfer_go(x, NULL);
-    rc =
-        mtn_dns_addrs(net->dns, x->target, strlen(x->target), xfer_resolved, x);
-    return rc;
+        rc = xfer_go(x, NULL);
+    else
+        rc = mtn_dns_addrs(net->dns, x->target, strlen(x->target),
+                           xfer_resolved, x);
+    if (rc < 0)
+        xfer_free(x);
+    return req_started(r, rc);
 }
 
 static char *
@@ -928,7 +938,6 @@ mtasts_net_fetch_start(mtasts_net *net, const char *url, size_t url_len,
                        size_t max_size, mtasts_net_fetch_cb cb, void *user)
 {
     struct xfer *x;
-    int rc;
 
     if (net == NULL || url == NULL || cb == NULL || !host_ok(host, host_len) ||
         net->closing || memchr(url, '\0', url_len) != NULL)
@@ -954,14 +963,7 @@ mtasts_net_fetch_start(mtasts_net *net, const char *url, size_t url_len,
         return MTASTS_ENOMEM;
     }
     x->req->cb.fetch = cb;
-    enter(net);
-    rc = xfer_start(net, x);
-    if (rc < 0) {
-        req_abort(x->req);
-        xfer_free(x);
-    }
-    leave(net);
-    return rc;
+    return xfer_start(net, x);
 }
 
 int
@@ -969,7 +971,6 @@ mtasts_net_probe_start(mtasts_net *net, const char *mx, size_t mx_len,
                        uint16_t port, mtasts_net_probe_cb cb, void *user)
 {
     struct xfer *x;
-    int rc;
 
     if (net == NULL || cb == NULL || !host_ok(mx, mx_len) || net->closing)
         return MTASTS_EINVAL;
@@ -986,14 +987,7 @@ mtasts_net_probe_start(mtasts_net *net, const char *mx, size_t mx_len,
         return MTASTS_ENOMEM;
     }
     x->req->cb.probe = cb;
-    enter(net);
-    rc = xfer_start(net, x);
-    if (rc < 0) {
-        req_abort(x->req);
-        xfer_free(x);
-    }
-    leave(net);
-    return rc;
+    return xfer_start(net, x);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1141,6 +1135,7 @@ mtasts_net_lookup_start(mtasts_net *net, mtasts_lookup *lookup,
                         void *user)
 {
     struct drive *d;
+    struct req *r;
     int rc;
 
     if (net == NULL || lookup == NULL || cb == NULL || net->closing)
@@ -1156,14 +1151,12 @@ mtasts_net_lookup_start(mtasts_net *net, mtasts_lookup *lookup,
     d->req->cb.lookup = cb;
     d->lookup = lookup;
     d->step = step;
+    r = d->req;
     enter(net);
     rc = mtn_defer(net, drive_kick, d);
-    if (rc < 0) {
-        req_abort(d->req);
+    if (rc < 0)
         free(d);
-    }
-    leave(net);
-    return rc;
+    return req_started(r, rc);
 }
 
 struct blocking {
