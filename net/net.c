@@ -735,30 +735,34 @@ is_ip_literal(const char *s)
     return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
 }
 
+/* x is done: call the caller back with the result of its kind (f or p;
+ * NULL with a status < 0), then free x and its request. */
 static void
-fetch_done(void *arg, int status, const struct mtasts_net_fetch *f)
+xfer_done(struct xfer *x, int status, const struct mtasts_net_fetch *f,
+          const struct mtasts_net_probe *p)
 {
-    struct xfer *x = arg;
     struct req *r = x->req;
 
     req_end(r);
     /* the result may point into x (the error of an unresolved target) */
-    r->cb.fetch(r->user, status, f);
+    if (x->kind == XFER_FETCH)
+        r->cb.fetch(r->user, status, f);
+    else
+        r->cb.probe(r->user, status, p);
     xfer_free(x);
     free(r);
 }
 
 static void
+fetch_done(void *arg, int status, const struct mtasts_net_fetch *f)
+{
+    xfer_done(arg, status, f, NULL);
+}
+
+static void
 probe_done(void *arg, int status, const struct mtasts_net_probe *p)
 {
-    struct xfer *x = arg;
-    struct req *r = x->req;
-
-    req_end(r);
-    /* the result may point into x (the error of an unresolved target) */
-    r->cb.probe(r->user, status, p);
-    xfer_free(x);
-    free(r);
+    xfer_done(arg, status, NULL, p);
 }
 
 /* The target could not be resolved: the result a connection failure
@@ -778,7 +782,7 @@ xfer_unresolved(struct xfer *x, int dns_status)
         f.error = x->error;
         f.peer = "";
         f.resolve_status = dns_status;
-        fetch_done(x, 0, &f);
+        xfer_done(x, 0, &f, NULL);
     } else {
         struct mtasts_net_probe p;
 
@@ -788,7 +792,7 @@ xfer_unresolved(struct xfer *x, int dns_status)
         p.error = x->error;
         p.peer = "";
         p.resolve_status = dns_status;
-        probe_done(x, 0, &p);
+        xfer_done(x, 0, NULL, &p);
     }
 }
 
@@ -806,15 +810,6 @@ xfer_go(struct xfer *x, const char *resolve)
 }
 
 static void
-xfer_fail(struct xfer *x, int status)
-{
-    if (x->kind == XFER_FETCH)
-        fetch_done(x, status, NULL);
-    else
-        probe_done(x, status, NULL);
-}
-
-static void
 xfer_resolved(void *arg, int status, const struct mtn_addrs *a)
 {
     struct xfer *x = arg;
@@ -823,7 +818,7 @@ xfer_resolved(void *arg, int status, const struct mtn_addrs *a)
     int rc;
 
     if (status < 0) {
-        xfer_fail(x, status);
+        xfer_done(x, status, NULL, NULL);
         return;
     }
     if (a->status != MTASTS_NET_DNS_OK || a->count == 0) {
@@ -838,7 +833,7 @@ xfer_resolved(void *arg, int status, const struct mtn_addrs *a)
         n += strlen(a->addrs[i]) + 3;
     resolve = malloc(n);
     if (resolve == NULL) {
-        xfer_fail(x, MTASTS_ENOMEM);
+        xfer_done(x, MTASTS_ENOMEM, NULL, NULL);
         return;
     }
     n = (size_t)snprintf(resolve, n, "%s:%u:", x->target,
@@ -851,13 +846,13 @@ xfer_resolved(void *arg, int status, const struct mtn_addrs *a)
     }
     if (x->req->net->closing) {
         free(resolve);
-        xfer_fail(x, MTASTS_NET_ECANCELED);
+        xfer_done(x, MTASTS_NET_ECANCELED, NULL, NULL);
         return;
     }
     rc = xfer_go(x, resolve);
     free(resolve);
     if (rc < 0)
-        xfer_fail(x, rc);
+        xfer_done(x, rc, NULL, NULL);
 }
 
 /* Start x, whose request is made; on failure x and its request are
