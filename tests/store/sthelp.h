@@ -8,6 +8,11 @@
 #include "dharness.h"
 #include "store.h"
 
+/* The times of the store suites: a "now" and two spans. */
+#define T0   INT64_C(1700000000)
+#define DAY  INT64_C(86400)
+#define WEEK INT64_C(604800)
+
 #define STH_BODY                                                    \
     "version: STSv1\nmode: enforce\nmx: mx1.example.com\nmax_age: " \
     "604800\n"

@@ -32,10 +32,6 @@
 
 #include "sthelp.h"
 
-#define T0   INT64_C(1700000000)
-#define DAY  INT64_C(86400)
-#define WEEK INT64_C(604800)
-
 static const char *redis_bin;
 
 struct fx;

@@ -22,10 +22,6 @@
 
 #include "sthelp.h"
 
-#define T0   INT64_C(1700000000)
-#define DAY  INT64_C(86400)
-#define WEEK INT64_C(604800)
-
 struct fx {
     mtasts_ctx *ctx;
     char dir[512];
