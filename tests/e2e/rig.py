@@ -575,14 +575,17 @@ class Nginx:
 
 
 class ThreadServer:
-    """A TCP listener on 127.0.0.1 with one thread per connection. handle
-    (sock, server) runs in the connection's thread; it must return when
-    server.stopping is set (sockets have a timeout, loops are bounded).
-    Connections are counted (server.connections)."""
+    """A TCP listener on 127.0.0.1 (or addr; a free port, or port) with one
+    thread per connection. handle (sock, server) runs in the connection's
+    thread; it must return when server.stopping is set (sockets have a
+    timeout, loops are bounded). Connections are counted
+    (server.connections); what a handler raised is in server.errors."""
 
-    def __init__(self, name, handle):
+    def __init__(self, name, handle, addr="127.0.0.1", port=0):
         self.name = name
         self.handle = handle
+        self.addr = addr
+        self.bind_port = port
         self.stopping = threading.Event()
         self.connections = 0
         self.errors = []
@@ -595,7 +598,7 @@ class ThreadServer:
     def start(self):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", 0))
+        s.bind((self.addr, self.bind_port))
         s.listen(64)
         s.settimeout(0.2)
         self.sock = s

@@ -139,55 +139,24 @@ class Sink:
 
     def __init__(self, rig_mod, addr, cert, name):
         self.rig = rig_mod
-        self.addr = addr
         self.name = name
         self.ctx = rig_mod.ssl_server_context(cert)
-        self.stopping = threading.Event()
+        self.srv = rig_mod.ThreadServer("sink-" + name, self._handle,
+                                        addr=addr, port=25)
+        self.stopping = self.srv.stopping
+        self.errors = self.srv.errors
         self.lock = threading.Lock()
         self.sessions = []
         self.messages = []
-        self.errors = []
-        self.sock = None
-        self.threads = []
 
     def start(self):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind((self.addr, 25))
-        s.listen(16)
-        s.settimeout(0.2)
-        self.sock = s
-        t = threading.Thread(target=self._accept, daemon=True)
-        t.start()
-        self.threads.append(t)
+        self.srv.start()
 
-    def _accept(self):
-        while not self.stopping.is_set():
-            try:
-                c, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            c.settimeout(0.5)
-            t = threading.Thread(target=self._run, args=(c,), daemon=True)
-            t.start()
-            self.threads.append(t)
-
-    def _run(self, c):
+    def _handle(self, c, server):
         sess = {"tls": False, "commands": []}
         with self.lock:
             self.sessions.append(sess)
-        try:
-            self._session(c, sess)
-        except (OSError, ssl.SSLError, ValueError) as e:
-            with self.lock:
-                self.errors.append(repr(e))
-        finally:
-            try:
-                c.close()
-            except OSError:
-                pass
+        self._session(c, sess)
 
     def _line(self, sock, st, limit=65536):
         end = time.monotonic() + 30
@@ -282,11 +251,7 @@ class Sink:
             return [m for m in self.messages if rcpt in m["rcpts"]]
 
     def stop(self):
-        self.stopping.set()
-        if self.sock is not None:
-            self.sock.close()
-        for t in self.threads:
-            t.join(5)
+        self.srv.stop()
 
 
 # ---------------------------------------------------------------- setup
@@ -444,45 +409,27 @@ class LineServer:
     "MODE PATTERN...\\n" | "none\\n" | "tempfail\\n"), answering from a
     table, to run the README's ${readsocket} configuration."""
 
-    def __init__(self, answers):
+    def __init__(self, rig_mod, answers):
         self.answers = answers
         self.asked = []
-        self.stopping = threading.Event()
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
+        self.srv = rig_mod.ThreadServer("readsocket", self._handle)
+        self.srv.start()
+        self.port = self.srv.port
 
-    def _run(self):
-        while not self.stopping.is_set():
-            try:
-                c, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            with c:
-                c.settimeout(2)
-                buf = b""
-                try:
-                    while b"\n" not in buf and len(buf) < 1024:
-                        d = c.recv(1024)
-                        if not d:
-                            break
-                        buf += d
-                    dom = buf.split(b"\n")[0].decode().strip().lower()
-                    self.asked.append(dom)
-                    c.sendall((self.answers.get(dom, "none") + "\n").encode())
-                except OSError:
-                    pass
+    def _handle(self, c, server):
+        c.settimeout(2)
+        buf = b""
+        while b"\n" not in buf and len(buf) < 1024:
+            d = c.recv(1024)
+            if not d:
+                break
+            buf += d
+        dom = buf.split(b"\n")[0].decode().strip().lower()
+        self.asked.append(dom)
+        c.sendall((self.answers.get(dom, "none") + "\n").encode())
 
     def stop(self):
-        self.stopping.set()
-        self.sock.close()
-        self.thread.join(5)
+        self.srv.stop()
 
 
 def mainlog(tmp):
@@ -756,7 +703,7 @@ def inner(module, src, exim):
         answers = {d: " ".join([mode] + pats)
                    for d, (mode, pats, _) in CASES.items()}
         answers["down.e2e.test"] = "tempfail"
-        ls_srv = LineServer(answers)
+        ls_srv = LineServer(rigmod, answers)
         try:
             conf_rs = os.path.join(tmp, "exim-readsocket.conf")
             with open(conf_rs, "w") as f:
