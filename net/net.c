@@ -878,8 +878,8 @@ xfer_start(mtasts_net *net, struct xfer *x)
     return req_started(r, rc);
 }
 
-static char *
-dup_n(const char *s, size_t n)
+char *
+mtn_strndup(const char *s, size_t n)
 {
     char *d = malloc(n + 1);
 
@@ -946,9 +946,9 @@ mtasts_net_fetch_start(mtasts_net *net, const char *url, size_t url_len,
         free(x);
         return MTASTS_EINVAL;
     }
-    x->url = dup_n(url, url_len);
+    x->url = mtn_strndup(url, url_len);
     x->url_len = url_len;
-    x->host = dup_n(host, host_len);
+    x->host = mtn_strndup(host, host_len);
     x->host_len = host_len;
     x->timeout_ms = timeout_ms;
     x->max_size = max_size;
@@ -974,7 +974,7 @@ mtasts_net_probe_start(mtasts_net *net, const char *mx, size_t mx_len,
         return MTASTS_ENOMEM;
     x->kind = XFER_PROBE;
     x->port = port ? port : 25;
-    x->host = dup_n(mx, mx_len);
+    x->host = mtn_strndup(mx, mx_len);
     x->host_len = mx_len;
     x->req = x->host ? req_new(net, user) : NULL;
     if (x->req == NULL) {
