@@ -284,45 +284,27 @@ class LineServer:
     "MODE PATTERN...\\n" | "none\\n" | "tempfail\\n"), answering from a
     table, to run the README's ${readsocket} configuration."""
 
-    def __init__(self, answers):
+    def __init__(self, rig_mod, answers):
         self.answers = answers
         self.asked = []
-        self.stopping = threading.Event()
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
+        self.srv = rig_mod.ThreadServer("readsocket", self._handle)
+        self.srv.start()
+        self.port = self.srv.port
 
-    def _run(self):
-        while not self.stopping.is_set():
-            try:
-                c, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            with c:
-                c.settimeout(2)
-                buf = b""
-                try:
-                    while b"\n" not in buf and len(buf) < 1024:
-                        d = c.recv(1024)
-                        if not d:
-                            break
-                        buf += d
-                    dom = buf.split(b"\n")[0].decode().strip().lower()
-                    self.asked.append(dom)
-                    c.sendall((self.answers.get(dom, "none") + "\n").encode())
-                except OSError:
-                    pass
+    def _handle(self, c, server):
+        c.settimeout(2)
+        buf = b""
+        while b"\n" not in buf and len(buf) < 1024:
+            d = c.recv(1024)
+            if not d:
+                break
+            buf += d
+        dom = buf.split(b"\n")[0].decode().strip().lower()
+        self.asked.append(dom)
+        c.sendall((self.answers.get(dom, "none") + "\n").encode())
 
     def stop(self):
-        self.stopping.set()
-        self.sock.close()
-        self.thread.join(5)
+        self.srv.stop()
 
 
 def mainlog(tmp):
@@ -596,7 +578,7 @@ def inner(module, src, exim):
         answers = {d: " ".join([mode] + pats)
                    for d, (mode, pats, _) in CASES.items()}
         answers["down.e2e.test"] = "tempfail"
-        ls_srv = LineServer(answers)
+        ls_srv = LineServer(rigmod, answers)
         try:
             conf_rs = os.path.join(tmp, "exim-readsocket.conf")
             with open(conf_rs, "w") as f:
