@@ -389,6 +389,18 @@ def readable_module(module, tmp):
     return os.path.join(dst, "contrib", "exim", os.path.basename(module))
 
 
+def readable_exim(exim, tmp):
+    """A copy of the Exim binary in tmp: Exim execs itself again
+    (exim_path) after changing to Debian-exim, which cannot reach a binary
+    unpacked below a 0700 directory (CI's mktemp -d, a build in /root)."""
+    dst = os.path.join(tmp, "lib", "exim4")
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    shutil.copy(exim, dst)
+    os.chmod(os.path.dirname(dst), 0o755)
+    os.chmod(dst, 0o755)
+    return dst
+
+
 def inner(module, src, exim):
     rig_dir = os.path.join(src, "tests", "e2e")
     blocks = readme_blocks(os.path.join(src, "contrib", "exim", "README.md"))
@@ -402,6 +414,7 @@ def inner(module, src, exim):
     tmp = tempfile.mkdtemp(prefix="mtasts-exim.")
     os.chmod(tmp, 0o755)
     module = readable_module(module, tmp)
+    exim = readable_exim(exim, tmp)
     keep = os.environ.get("E2E_KEEP") == "1"
     uid, gid = private_etc(tmp)
     ck = Checker()
