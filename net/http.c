@@ -513,17 +513,6 @@ timer_cb(CURLM *multi, long timeout_ms, void *userp)
     return 0;
 }
 
-static char *
-dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-
-    if (d != NULL)
-        memcpy(d, s, n);
-    return d;
-}
-
 /* A host name or address literal that may go into an smtp:// URL as is
  * (the EHLO name is the URL's path; the MX its host). */
 static int
@@ -574,11 +563,11 @@ mtn_http_new(mtasts_net *net, const struct mtasts_net_config *config,
     http->probe_timeout_ms = config->probe_timeout_ms
                                  ? (long)config->probe_timeout_ms
                                  : (long)HTTP_PROBE_TIMEOUT_DEF;
-    http->helo = dup_str(helo);
+    http->helo = mtn_strndup(helo, strlen(helo));
     if (http->helo == NULL)
         goto nomem;
     if (config->ca_file != NULL && config->ca_file[0] != '\0') {
-        http->ca_file = dup_str(config->ca_file);
+        http->ca_file = mtn_strndup(config->ca_file, strlen(config->ca_file));
         if (http->ca_file == NULL)
             goto nomem;
     }

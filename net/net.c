@@ -630,6 +630,19 @@ req_abort(struct req *r)
     free(r);
 }
 
+/* The end of every mtasts_net_*_start(), entered with enter() after its
+ * request r was made: a failed start (rc < 0) takes r back; then leave(). */
+static int
+req_started(struct req *r, int rc)
+{
+    mtasts_net *net = r->net;
+
+    if (rc < 0)
+        req_abort(r);
+    leave(net);
+    return rc;
+}
+
 static void
 txt_done(void *arg, int status, const struct mtasts_net_txt *txt)
 {
@@ -655,7 +668,6 @@ mtasts_net_txt_start(mtasts_net *net, const char *name, size_t name_len,
                      mtasts_net_txt_cb cb, void *user)
 {
     struct req *r;
-    int rc;
 
     if (net == NULL || name == NULL || cb == NULL || net->closing)
         return MTASTS_EINVAL;
@@ -664,11 +676,7 @@ mtasts_net_txt_start(mtasts_net *net, const char *name, size_t name_len,
         return MTASTS_ENOMEM;
     r->cb.txt = cb;
     enter(net);
-    rc = mtn_dns_txt(net->dns, name, name_len, txt_done, r);
-    if (rc < 0)
-        req_abort(r);
-    leave(net);
-    return rc;
+    return req_started(r, mtn_dns_txt(net->dns, name, name_len, txt_done, r));
 }
 
 int
@@ -676,7 +684,6 @@ mtasts_net_mx_start(mtasts_net *net, const char *domain, size_t domain_len,
                     mtasts_net_mx_cb cb, void *user)
 {
     struct req *r;
-    int rc;
 
     if (net == NULL || domain == NULL || cb == NULL || net->closing)
         return MTASTS_EINVAL;
@@ -685,11 +692,7 @@ mtasts_net_mx_start(mtasts_net *net, const char *domain, size_t domain_len,
         return MTASTS_ENOMEM;
     r->cb.mx = cb;
     enter(net);
-    rc = mtn_dns_mx(net->dns, domain, domain_len, mx_done, r);
-    if (rc < 0)
-        req_abort(r);
-    leave(net);
-    return rc;
+    return req_started(r, mtn_dns_mx(net->dns, domain, domain_len, mx_done, r));
 }
 
 /* ------------------------------------------------------------------ */
@@ -732,30 +735,34 @@ is_ip_literal(const char *s)
     return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
 }
 
+/* x is done: call the caller back with the result of its kind (f or p;
+ * NULL with a status < 0), then free x and its request. */
 static void
-fetch_done(void *arg, int status, const struct mtasts_net_fetch *f)
+xfer_done(struct xfer *x, int status, const struct mtasts_net_fetch *f,
+          const struct mtasts_net_probe *p)
 {
-    struct xfer *x = arg;
     struct req *r = x->req;
 
     req_end(r);
     /* the result may point into x (the error of an unresolved target) */
-    r->cb.fetch(r->user, status, f);
+    if (x->kind == XFER_FETCH)
+        r->cb.fetch(r->user, status, f);
+    else
+        r->cb.probe(r->user, status, p);
     xfer_free(x);
     free(r);
 }
 
 static void
+fetch_done(void *arg, int status, const struct mtasts_net_fetch *f)
+{
+    xfer_done(arg, status, f, NULL);
+}
+
+static void
 probe_done(void *arg, int status, const struct mtasts_net_probe *p)
 {
-    struct xfer *x = arg;
-    struct req *r = x->req;
-
-    req_end(r);
-    /* the result may point into x (the error of an unresolved target) */
-    r->cb.probe(r->user, status, p);
-    xfer_free(x);
-    free(r);
+    xfer_done(arg, status, NULL, p);
 }
 
 /* The target could not be resolved: the result a connection failure
@@ -775,7 +782,7 @@ xfer_unresolved(struct xfer *x, int dns_status)
         f.error = x->error;
         f.peer = "";
         f.resolve_status = dns_status;
-        fetch_done(x, 0, &f);
+        xfer_done(x, 0, &f, NULL);
     } else {
         struct mtasts_net_probe p;
 
@@ -785,7 +792,7 @@ xfer_unresolved(struct xfer *x, int dns_status)
         p.error = x->error;
         p.peer = "";
         p.resolve_status = dns_status;
-        probe_done(x, 0, &p);
+        xfer_done(x, 0, NULL, &p);
     }
 }
 
@@ -803,15 +810,6 @@ xfer_go(struct xfer *x, const char *resolve)
 }
 
 static void
-xfer_fail(struct xfer *x, int status)
-{
-    if (x->kind == XFER_FETCH)
-        fetch_done(x, status, NULL);
-    else
-        probe_done(x, status, NULL);
-}
-
-static void
 xfer_resolved(void *arg, int status, const struct mtn_addrs *a)
 {
     struct xfer *x = arg;
@@ -820,7 +818,7 @@ xfer_resolved(void *arg, int status, const struct mtn_addrs *a)
     int rc;
 
     if (status < 0) {
-        xfer_fail(x, status);
+        xfer_done(x, status, NULL, NULL);
         return;
     }
     if (a->status != MTASTS_NET_DNS_OK || a->count == 0) {
@@ -835,7 +833,7 @@ xfer_resolved(void *arg, int status, const struct mtn_addrs *a)
         n += strlen(a->addrs[i]) + 3;
     resolve = malloc(n);
     if (resolve == NULL) {
-        xfer_fail(x, MTASTS_ENOMEM);
+        xfer_done(x, MTASTS_ENOMEM, NULL, NULL);
         return;
     }
     n = (size_t)snprintf(resolve, n, "%s:%u:", x->target,
@@ -848,33 +846,40 @@ xfer_resolved(void *arg, int status, const struct mtn_addrs *a)
     }
     if (x->req->net->closing) {
         free(resolve);
-        xfer_fail(x, MTASTS_NET_ECANCELED);
+        xfer_done(x, MTASTS_NET_ECANCELED, NULL, NULL);
         return;
     }
     rc = xfer_go(x, resolve);
     free(resolve);
     if (rc < 0)
-        xfer_fail(x, rc);
+        xfer_done(x, rc, NULL, NULL);
 }
 
+/* Start x, whose request is made; on failure x and its request are
+ * freed. */
 static int
 xfer_start(mtasts_net *net, struct xfer *x)
 {
+    struct req *r = x->req;
     int rc;
 
+    enter(net);
     /* libcurl applies the same mapping (CURLOPT_CONNECT_TO) to the
      * original host and port, which mtn_http_probe() must therefore get */
     (void)mtn_connect_to_map(net, x->host, x->host_len, x->port, x->target,
                              &x->target_port);
     if (is_ip_literal(x->target))
-        return xfer_go(x, NULL);
-    rc =
-        mtn_dns_addrs(net->dns, x->target, strlen(x->target), xfer_resolved, x);
-    return rc;
+        rc = xfer_go(x, NULL);
+    else
+        rc = mtn_dns_addrs(net->dns, x->target, strlen(x->target),
+                           xfer_resolved, x);
+    if (rc < 0)
+        xfer_free(x);
+    return req_started(r, rc);
 }
 
-static char *
-dup_n(const char *s, size_t n)
+char *
+mtn_strndup(const char *s, size_t n)
 {
     char *d = malloc(n + 1);
 
@@ -928,7 +933,6 @@ mtasts_net_fetch_start(mtasts_net *net, const char *url, size_t url_len,
                        size_t max_size, mtasts_net_fetch_cb cb, void *user)
 {
     struct xfer *x;
-    int rc;
 
     if (net == NULL || url == NULL || cb == NULL || !host_ok(host, host_len) ||
         net->closing || memchr(url, '\0', url_len) != NULL)
@@ -942,9 +946,9 @@ mtasts_net_fetch_start(mtasts_net *net, const char *url, size_t url_len,
         free(x);
         return MTASTS_EINVAL;
     }
-    x->url = dup_n(url, url_len);
+    x->url = mtn_strndup(url, url_len);
     x->url_len = url_len;
-    x->host = dup_n(host, host_len);
+    x->host = mtn_strndup(host, host_len);
     x->host_len = host_len;
     x->timeout_ms = timeout_ms;
     x->max_size = max_size;
@@ -954,14 +958,7 @@ mtasts_net_fetch_start(mtasts_net *net, const char *url, size_t url_len,
         return MTASTS_ENOMEM;
     }
     x->req->cb.fetch = cb;
-    enter(net);
-    rc = xfer_start(net, x);
-    if (rc < 0) {
-        req_abort(x->req);
-        xfer_free(x);
-    }
-    leave(net);
-    return rc;
+    return xfer_start(net, x);
 }
 
 int
@@ -969,7 +966,6 @@ mtasts_net_probe_start(mtasts_net *net, const char *mx, size_t mx_len,
                        uint16_t port, mtasts_net_probe_cb cb, void *user)
 {
     struct xfer *x;
-    int rc;
 
     if (net == NULL || cb == NULL || !host_ok(mx, mx_len) || net->closing)
         return MTASTS_EINVAL;
@@ -978,7 +974,7 @@ mtasts_net_probe_start(mtasts_net *net, const char *mx, size_t mx_len,
         return MTASTS_ENOMEM;
     x->kind = XFER_PROBE;
     x->port = port ? port : 25;
-    x->host = dup_n(mx, mx_len);
+    x->host = mtn_strndup(mx, mx_len);
     x->host_len = mx_len;
     x->req = x->host ? req_new(net, user) : NULL;
     if (x->req == NULL) {
@@ -986,14 +982,7 @@ mtasts_net_probe_start(mtasts_net *net, const char *mx, size_t mx_len,
         return MTASTS_ENOMEM;
     }
     x->req->cb.probe = cb;
-    enter(net);
-    rc = xfer_start(net, x);
-    if (rc < 0) {
-        req_abort(x->req);
-        xfer_free(x);
-    }
-    leave(net);
-    return rc;
+    return xfer_start(net, x);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1141,6 +1130,7 @@ mtasts_net_lookup_start(mtasts_net *net, mtasts_lookup *lookup,
                         void *user)
 {
     struct drive *d;
+    struct req *r;
     int rc;
 
     if (net == NULL || lookup == NULL || cb == NULL || net->closing)
@@ -1156,14 +1146,12 @@ mtasts_net_lookup_start(mtasts_net *net, mtasts_lookup *lookup,
     d->req->cb.lookup = cb;
     d->lookup = lookup;
     d->step = step;
+    r = d->req;
     enter(net);
     rc = mtn_defer(net, drive_kick, d);
-    if (rc < 0) {
-        req_abort(d->req);
+    if (rc < 0)
         free(d);
-    }
-    leave(net);
-    return rc;
+    return req_started(r, rc);
 }
 
 struct blocking {

@@ -52,6 +52,9 @@ MTN_HIDDEN void mtn_timer_changed(mtasts_net *net);
 MTN_HIDDEN int mtn_defer(mtasts_net *net, void (*fn)(void *arg, int cancel),
                          void *arg);
 
+/* A NUL-terminated malloc() copy of the n bytes at s; NULL: no memory. */
+MTN_HIDDEN char *mtn_strndup(const char *s, size_t n);
+
 /* ---- provided by dns.c (c-ares) ---- */
 
 /* Textual addresses of a name (A and AAAA): every IPv4 address, then every

@@ -238,22 +238,32 @@ ctx_fail(mtasts_store *s, const char *what)
     return ST_EBACKEND;
 }
 
-/* A command whose reply must not be an error (AUTH, SELECT, PING). */
+/* The end of a reply that must not be an error: an error reply is the
+ * server's failure (its message kept, the connection dropped); the reply
+ * is freed. */
 static int
-simple(mtasts_store *s, int argc, const char **argv, const size_t *len)
+reply_end(mtasts_store *s, redisReply *rep)
 {
-    struct rd *r = s->be;
-    redisReply *rep = redisCommandArgv(r->c, argc, argv, len);
     int rc = MTASTS_OK;
 
-    if (rep == NULL)
-        return ctx_fail(s, "");
     if (rep->type == REDIS_REPLY_ERROR) {
         rc = reply_error(s, rep);
         rb_disconnect(s);
     }
     freeReplyObject(rep);
     return rc;
+}
+
+/* A command whose reply must not be an error (AUTH, SELECT, PING). */
+static int
+simple(mtasts_store *s, int argc, const char **argv, const size_t *len)
+{
+    struct rd *r = s->be;
+    redisReply *rep = redisCommandArgv(r->c, argc, argv, len);
+
+    if (rep == NULL)
+        return ctx_fail(s, "");
+    return reply_end(s, rep);
 }
 
 static int
@@ -399,12 +409,7 @@ rb_del(mtasts_store *s, const char *key, size_t key_len,
     rc = command(s, &c, &rep);
     if (rc != MTASTS_OK)
         return rc;
-    if (rep->type == REDIS_REPLY_ERROR) {
-        rc = reply_error(s, rep);
-        rb_disconnect(s);
-    }
-    freeReplyObject(rep);
-    return rc;
+    return reply_end(s, rep);
 }
 
 /* ------------------------------------------------------------------ */

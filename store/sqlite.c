@@ -202,12 +202,12 @@ sq_connect(mtasts_store *s)
     return rc;
 }
 
-/* Run a statement that returns no row; reset it whatever happens. */
+/* The end of a statement whose step gave rc, not a row: SQLITE_DONE is
+ * MTASTS_OK, anything else a failure of the backend (fail()); the
+ * statement is reset either way. */
 static int
-run(mtasts_store *s, sqlite3_stmt *st, const char *what)
+step_end(mtasts_store *s, sqlite3_stmt *st, int rc, const char *what)
 {
-    int rc = sqlite3_step(st);
-
     if (rc == SQLITE_DONE) {
         sqlite3_reset(st);
         return MTASTS_OK;
@@ -215,6 +215,13 @@ run(mtasts_store *s, sqlite3_stmt *st, const char *what)
     rc = fail(s, rc, what);
     sqlite3_reset(st);
     return rc;
+}
+
+/* Run a statement that returns no row; reset it whatever happens. */
+static int
+run(mtasts_store *s, sqlite3_stmt *st, const char *what)
+{
+    return step_end(s, st, sqlite3_step(st), what);
 }
 
 /* Run a query of one blob column; copies the first row's blob to out. */
@@ -237,13 +244,7 @@ query_blob(mtasts_store *s, sqlite3_stmt *st, struct st_buf *out, int *found,
         *found = 1;
         return MTASTS_OK;
     }
-    if (rc == SQLITE_DONE) {
-        sqlite3_reset(st);
-        return MTASTS_OK;
-    }
-    rc = fail(s, rc, what);
-    sqlite3_reset(st);
-    return rc;
+    return step_end(s, st, rc, what);
 }
 
 static int

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Exported-symbol check for the shared library.
 
-  check_symbols.py NM LIBRARY MAP HEADER
+  check_symbols.py NM LIBRARY MAP HEADER [API_MACRO]
 
 Compares three sets of names and fails with a diff when they differ:
   - the dynamic symbols LIBRARY defines (NM -D --defined-only), without
     version suffixes and without the version-node symbols (MTASTS_1.0),
   - the global names of the linker version script MAP,
-  - the functions HEADER declares with MTASTS_API.
+  - the functions HEADER declares with API_MACRO (default MTASTS_API;
+    MTASTS_NET_API for libmtasts-net).
 Stdlib only.
 """
 
@@ -65,12 +66,12 @@ def map_symbols(path):
     return names, nodes
 
 
-def header_functions(path):
+def header_functions(path, macro="MTASTS_API"):
     with open(path, encoding="utf-8") as f:
         text = strip_c_comments(f.read())
     text = re.sub(r"^\s*#.*$", " ", text, flags=re.M)  # drop directives
     names = set()
-    for m in re.finditer(r"\bMTASTS_API\b([^;{]*?)\b([A-Za-z_]\w*)\s*\(",
+    for m in re.finditer(r"\b" + macro + r"\b([^;{]*?)\b([A-Za-z_]\w*)\s*\(",
                          text, flags=re.S):
         names.add(m.group(2))
     return names
@@ -86,13 +87,14 @@ def diff(label_a, a, label_b, b):
 
 
 def main(argv):
-    if len(argv) != 4:
+    if len(argv) not in (4, 5):
         print(__doc__)
         return 2
-    nm, lib, map_path, header = argv
+    nm, lib, map_path, header = argv[:4]
+    macro = argv[4] if len(argv) == 5 else "MTASTS_API"
     lib_names, lib_nodes = library_symbols(nm, lib)
     map_names, map_nodes = map_symbols(map_path)
-    hdr_names = header_functions(header)
+    hdr_names = header_functions(header, macro)
 
     print("library exports %d symbols (version nodes: %s)"
           % (len(lib_names), ", ".join(sorted(lib_nodes)) or "none"))

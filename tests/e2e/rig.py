@@ -26,6 +26,7 @@ import atexit
 import datetime
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -325,19 +326,26 @@ class Reaper:
 
 class Proc:
     """A child process stopped by its PID: SIGTERM, then SIGKILL. The
-    reaper (when given) learns the PID, in case the rig is killed."""
+    reaper (when given) learns the PID, in case the rig is killed. env:
+    variables added to the environment it inherits."""
 
-    def __init__(self, name, argv, log, reaper=None):
+    def __init__(self, name, argv, log, reaper=None, env=None):
         self.name = name
         self.argv = argv
         self.log = log
         self.reaper = reaper
+        self.env = env
         self.p = None
 
     def start(self):
+        env = None
+        if self.env:
+            env = dict(os.environ)
+            env.update(self.env)
         with open(self.log, "ab") as lf:
             self.p = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
-                                      stdout=lf, stderr=subprocess.STDOUT)
+                                      stdout=lf, stderr=subprocess.STDOUT,
+                                      env=env)
         if self.reaper is not None:
             self.reaper.tell(f"start {self.p.pid}")
         return self.p
@@ -464,7 +472,8 @@ class Dns:
 class Nginx:
     """nginx on 127.0.0.1:port, single process (no daemon, no master), one
     server block per policy host selected by SNI. The access log has one
-    line per request: "SNI|Host|URI|status|bytes"."""
+    line per request: "SNI|Host|URI|status|bytes". The port is a free one
+    unless set before start()."""
 
     def __init__(self, rig):
         self.rig = rig
@@ -492,7 +501,10 @@ class Nginx:
 
     def start(self):
         os.makedirs(self.dir, exist_ok=True)
-        self.port = free_port()
+        if self.port is None:
+            # a port set before start is kept (443 in a private network
+            # namespace, for programs that cannot be given another port)
+            self.port = free_port()
         d = self.dir
         tmp = [os.path.join(d, "tmp", t) for t in
                ("body", "proxy", "fastcgi", "uwsgi", "scgi")]
@@ -575,14 +587,17 @@ class Nginx:
 
 
 class ThreadServer:
-    """A TCP listener on 127.0.0.1 with one thread per connection. handle
+    """A TCP listener on 127.0.0.1 (or addr: another loopback address)
+    with one thread per connection, on a free port (or port). handle
     (sock, server) runs in the connection's thread; it must return when
     server.stopping is set (sockets have a timeout, loops are bounded).
     Connections are counted (server.connections)."""
 
-    def __init__(self, name, handle):
+    def __init__(self, name, handle, addr="127.0.0.1", port=0):
         self.name = name
         self.handle = handle
+        self.addr = addr
+        self.want_port = port
         self.stopping = threading.Event()
         self.connections = 0
         self.errors = []
@@ -595,7 +610,7 @@ class ThreadServer:
     def start(self):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", 0))
+        s.bind((self.addr, self.want_port))
         s.listen(64)
         s.settimeout(0.2)
         self.sock = s
@@ -923,6 +938,133 @@ class Smtp:
         self.srv.stop()
 
 
+class MailSink:
+    """A STARTTLS SMTP server that accepts every message: the MX host of
+    a real MTA's delivery test (Exim, Postfix). It listens on addr:port
+    (a free port when 0; port 25 on 127.0.0.x in a private network
+    namespace, where the MTA finds it through the rig's DNS), offers
+    STARTTLS with cert (a Cert), and records the sessions (self.sessions:
+    the commands, whether TLS was established, a failed handshake) and the
+    messages (self.messages: recipients, over TLS or not, the data)."""
+
+    def __init__(self, cert, addr="127.0.0.1", port=0, name="mx.e2e.test"):
+        self.name = name
+        self.ctx = ssl_server_context(cert)
+        self.sessions = []
+        self.messages = []
+        self.srv = ThreadServer("sink-" + name, self._handle, addr, port)
+
+    def start(self):
+        self.srv.start()
+
+    @property
+    def port(self):
+        return self.srv.port
+
+    @property
+    def errors(self):
+        return self.srv.errors
+
+    def _line(self, sock, st, limit=65536):
+        end = time.monotonic() + 30
+        while b"\r\n" not in st["buf"]:
+            if self.srv.stopping.is_set() or time.monotonic() > end:
+                raise ValueError("no line in time")
+            try:
+                d = sock.recv(4096)
+            except (socket.timeout, ssl.SSLWantReadError):
+                continue
+            if not d:
+                return None
+            st["buf"] += d
+            if len(st["buf"]) > limit:
+                raise ValueError("line too long")
+        line, st["buf"] = st["buf"].split(b"\r\n", 1)
+        return line
+
+    def _send(self, sock, text):
+        return send_all(sock, text.encode("ascii"), self.srv)
+
+    def _handle(self, c, server):
+        sess = {"tls": False, "commands": []}
+        with server.lock:
+            self.sessions.append(sess)
+        sock = c
+        st = {"buf": b""}
+        if not self._send(sock, f"220 {self.name} ESMTP sink\r\n"):
+            return
+        rcpts = []
+        for _ in range(200):  # commands per session
+            line = self._line(sock, st)
+            if line is None:
+                return
+            cmd = line.decode("latin-1")
+            verb = cmd.split(" ", 1)[0].upper()
+            sess["commands"].append(verb)
+            if verb in ("EHLO", "HELO"):
+                caps = [self.name, "8BITMIME"]
+                if not sess["tls"]:
+                    caps.append("STARTTLS")
+                r = "".join(f"250-{x}\r\n" for x in caps[:-1]) \
+                    + f"250 {caps[-1]}\r\n"
+            elif verb == "STARTTLS" and not sess["tls"]:
+                if not self._send(sock, "220 2.0.0 go ahead\r\n"):
+                    return
+                try:
+                    sock = tls_accept(c, self.ctx, server)
+                except (ssl.SSLError, OSError, ValueError):
+                    sess["handshake_failed"] = True
+                    return
+                sess["tls"] = True
+                st["buf"] = b""
+                continue
+            elif verb == "MAIL":
+                rcpts = []
+                r = "250 2.1.0 ok\r\n"
+            elif verb == "RCPT":
+                m = re.search(r"<([^>]*)>", cmd)
+                rcpts.append(m.group(1) if m else cmd)
+                r = "250 2.1.5 ok\r\n"
+            elif verb == "DATA":
+                if not self._send(sock, "354 go ahead\r\n"):
+                    return
+                data = b""
+                while not data.endswith(b"\r\n.\r\n") and data != b".\r\n":
+                    ln = self._line(sock, st)
+                    if ln is None:
+                        return
+                    data += ln + b"\r\n"
+                    if len(data) > 1 << 20:
+                        raise ValueError("message too big")
+                with server.lock:
+                    self.messages.append({"rcpts": list(rcpts),
+                                          "tls": sess["tls"], "data": data})
+                r = "250 2.0.0 queued\r\n"
+            elif verb in ("RSET", "NOOP"):
+                r = "250 2.0.0 ok\r\n"
+            elif verb == "QUIT":
+                self._send(sock, "221 2.0.0 bye\r\n")
+                if sess["tls"]:
+                    try:
+                        sock.settimeout(2)
+                        sock.unwrap()  # close_notify, as Exim expects
+                    except (OSError, ssl.SSLError, ValueError):
+                        pass
+                return
+            else:
+                r = "502 5.5.2 unknown command\r\n"
+            if not self._send(sock, r):
+                return
+
+    def got(self, rcpt):
+        """The messages with rcpt among their recipients."""
+        with self.srv.lock:
+            return [m for m in self.messages if rcpt in m["rcpts"]]
+
+    def stop(self):
+        self.srv.stop()
+
+
 # ---------------------------------------------------------------- the rig
 
 _live = []
@@ -974,8 +1116,13 @@ class Rig:
         self.threads.append(s)
         return s
 
-    def tcp_hold(self, seconds=30):
-        s = ThreadServer("tcp-hold", tcp_hold(seconds))
+    def tcp_hold(self, seconds=30, addr="127.0.0.1", port=0):
+        s = ThreadServer("tcp-hold", tcp_hold(seconds), addr, port)
+        self.threads.append(s)
+        return s
+
+    def mail_sink(self, cert, addr="127.0.0.1", port=0, name="mx.e2e.test"):
+        s = MailSink(cert, addr, port, name)
         self.threads.append(s)
         return s
 

@@ -18,7 +18,8 @@ touching the machine:
     bind-mounted, so Exim's dnslookup router and the module's c-ares both
     ask it for MX, A and TXT records;
   - each MX host has its own address (127.0.0.2, .3, ...) where a STARTTLS
-    SMTP sink of this script listens on port 25 and accepts whole messages;
+    SMTP sink (the rig's MailSink) listens on port 25 and accepts whole
+    messages;
   - Exim's binary runs its transports as the user "Debian-exim": a private
     /etc/passwd and /etc/group with that user are bind-mounted when the
     system has none. The system's files are never changed.
@@ -66,7 +67,6 @@ import re
 import shutil
 import socket
 import sqlite3
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -127,166 +127,6 @@ def get_exim(cache_dir):
         finally:
             shutil.rmtree(debs, ignore_errors=True)
     return exe
-
-
-# ---------------------------------------------------------------- SMTP sink
-
-
-class Sink:
-    """A STARTTLS SMTP server on (addr, 25) that accepts every message.
-    Records sessions (TLS or not, handshake failures) and messages
-    (recipients, whether over TLS, the data)."""
-
-    def __init__(self, rig_mod, addr, cert, name):
-        self.rig = rig_mod
-        self.addr = addr
-        self.name = name
-        self.ctx = rig_mod.ssl_server_context(cert)
-        self.stopping = threading.Event()
-        self.lock = threading.Lock()
-        self.sessions = []
-        self.messages = []
-        self.errors = []
-        self.sock = None
-        self.threads = []
-
-    def start(self):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind((self.addr, 25))
-        s.listen(16)
-        s.settimeout(0.2)
-        self.sock = s
-        t = threading.Thread(target=self._accept, daemon=True)
-        t.start()
-        self.threads.append(t)
-
-    def _accept(self):
-        while not self.stopping.is_set():
-            try:
-                c, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            c.settimeout(0.5)
-            t = threading.Thread(target=self._run, args=(c,), daemon=True)
-            t.start()
-            self.threads.append(t)
-
-    def _run(self, c):
-        sess = {"tls": False, "commands": []}
-        with self.lock:
-            self.sessions.append(sess)
-        try:
-            self._session(c, sess)
-        except (OSError, ssl.SSLError, ValueError) as e:
-            with self.lock:
-                self.errors.append(repr(e))
-        finally:
-            try:
-                c.close()
-            except OSError:
-                pass
-
-    def _line(self, sock, st, limit=65536):
-        end = time.monotonic() + 30
-        while b"\r\n" not in st["buf"]:
-            if self.stopping.is_set() or time.monotonic() > end:
-                raise ValueError("no line in time")
-            try:
-                d = sock.recv(4096)
-            except (socket.timeout, ssl.SSLWantReadError):
-                continue
-            if not d:
-                return None
-            st["buf"] += d
-            if len(st["buf"]) > limit:
-                raise ValueError("line too long")
-        line, st["buf"] = st["buf"].split(b"\r\n", 1)
-        return line
-
-    def _send(self, sock, text):
-        return self.rig.send_all(sock, text.encode("ascii"), self)
-
-    def _session(self, c, sess):
-        sock = c
-        st = {"buf": b""}
-        if not self._send(sock, f"220 {self.name} ESMTP sink\r\n"):
-            return
-        rcpts = []
-        for _ in range(200):
-            line = self._line(sock, st)
-            if line is None:
-                return
-            cmd = line.decode("latin-1")
-            verb = cmd.split(" ", 1)[0].upper()
-            sess["commands"].append(verb)
-            if verb in ("EHLO", "HELO"):
-                caps = [self.name, "8BITMIME"]
-                if not sess["tls"]:
-                    caps.append("STARTTLS")
-                r = "".join(f"250-{x}\r\n" for x in caps[:-1]) \
-                    + f"250 {caps[-1]}\r\n"
-            elif verb == "STARTTLS" and not sess["tls"]:
-                if not self._send(sock, "220 2.0.0 go ahead\r\n"):
-                    return
-                try:
-                    sock = self.rig.tls_accept(c, self.ctx, self)
-                except (ssl.SSLError, OSError, ValueError):
-                    sess["handshake_failed"] = True
-                    return
-                sess["tls"] = True
-                st["buf"] = b""
-                continue
-            elif verb == "MAIL":
-                rcpts = []
-                r = "250 2.1.0 ok\r\n"
-            elif verb == "RCPT":
-                m = re.search(r"<([^>]*)>", cmd)
-                rcpts.append(m.group(1) if m else cmd)
-                r = "250 2.1.5 ok\r\n"
-            elif verb == "DATA":
-                if not self._send(sock, "354 go ahead\r\n"):
-                    return
-                data = b""
-                while not data.endswith(b"\r\n.\r\n") and data != b".\r\n":
-                    ln = self._line(sock, st)
-                    if ln is None:
-                        return
-                    data += ln + b"\r\n"
-                    if len(data) > 1 << 20:
-                        raise ValueError("message too big")
-                with self.lock:
-                    self.messages.append({"rcpts": list(rcpts),
-                                          "tls": sess["tls"], "data": data})
-                r = "250 2.0.0 queued\r\n"
-            elif verb in ("RSET", "NOOP"):
-                r = "250 2.0.0 ok\r\n"
-            elif verb == "QUIT":
-                self._send(sock, "221 2.0.0 bye\r\n")
-                if sess["tls"]:
-                    try:
-                        sock.settimeout(2)
-                        sock.unwrap()  # close_notify, as Exim expects
-                    except (OSError, ssl.SSLError, ValueError):
-                        pass
-                return
-            else:
-                r = "502 5.5.2 unknown command\r\n"
-            if not self._send(sock, r):
-                return
-
-    def got(self, rcpt):
-        with self.lock:
-            return [m for m in self.messages if rcpt in m["rcpts"]]
-
-    def stop(self):
-        self.stopping.set()
-        if self.sock is not None:
-            self.sock.close()
-        for t in self.threads:
-            t.join(5)
 
 
 # ---------------------------------------------------------------- setup
@@ -444,45 +284,27 @@ class LineServer:
     "MODE PATTERN...\\n" | "none\\n" | "tempfail\\n"), answering from a
     table, to run the README's ${readsocket} configuration."""
 
-    def __init__(self, answers):
+    def __init__(self, rig_mod, answers):
         self.answers = answers
         self.asked = []
-        self.stopping = threading.Event()
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
+        self.srv = rig_mod.ThreadServer("readsocket", self._handle)
+        self.srv.start()
+        self.port = self.srv.port
 
-    def _run(self):
-        while not self.stopping.is_set():
-            try:
-                c, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            with c:
-                c.settimeout(2)
-                buf = b""
-                try:
-                    while b"\n" not in buf and len(buf) < 1024:
-                        d = c.recv(1024)
-                        if not d:
-                            break
-                        buf += d
-                    dom = buf.split(b"\n")[0].decode().strip().lower()
-                    self.asked.append(dom)
-                    c.sendall((self.answers.get(dom, "none") + "\n").encode())
-                except OSError:
-                    pass
+    def _handle(self, c, server):
+        c.settimeout(2)
+        buf = b""
+        while b"\n" not in buf and len(buf) < 1024:
+            d = c.recv(1024)
+            if not d:
+                break
+            buf += d
+        dom = buf.split(b"\n")[0].decode().strip().lower()
+        self.asked.append(dom)
+        c.sendall((self.answers.get(dom, "none") + "\n").encode())
 
     def stop(self):
-        self.stopping.set()
-        self.sock.close()
-        self.thread.join(5)
+        self.srv.stop()
 
 
 def mainlog(tmp):
@@ -567,6 +389,18 @@ def readable_module(module, tmp):
     return os.path.join(dst, "contrib", "exim", os.path.basename(module))
 
 
+def readable_exim(exim, tmp):
+    """A copy of the Exim binary in tmp: Exim execs itself again
+    (exim_path) after changing to Debian-exim, which cannot reach a binary
+    unpacked below a 0700 directory (CI's mktemp -d, a build in /root)."""
+    dst = os.path.join(tmp, "lib", "exim4")
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    shutil.copy(exim, dst)
+    os.chmod(os.path.dirname(dst), 0o755)
+    os.chmod(dst, 0o755)
+    return dst
+
+
 def inner(module, src, exim):
     rig_dir = os.path.join(src, "tests", "e2e")
     blocks = readme_blocks(os.path.join(src, "contrib", "exim", "README.md"))
@@ -580,6 +414,7 @@ def inner(module, src, exim):
     tmp = tempfile.mkdtemp(prefix="mtasts-exim.")
     os.chmod(tmp, 0o755)
     module = readable_module(module, tmp)
+    exim = readable_exim(exim, tmp)
     keep = os.environ.get("E2E_KEEP") == "1"
     uid, gid = private_etc(tmp)
     ck = Checker()
@@ -607,7 +442,7 @@ def inner(module, src, exim):
                 rig.dns.mx(dom, mx, pref)
                 rig.dns.a(mx, addr)
                 cert = pki.issue(mx, names, ca=ca)
-                sinks[mx] = Sink(rigmod, addr, cert, mx)
+                sinks[mx] = rigmod.MailSink(cert, addr, 25, mx)
         rig.dns.port = 53  # the namespace's own resolv.conf names it
         rig.start()
         for s in sinks.values():
@@ -756,7 +591,7 @@ def inner(module, src, exim):
         answers = {d: " ".join([mode] + pats)
                    for d, (mode, pats, _) in CASES.items()}
         answers["down.e2e.test"] = "tempfail"
-        ls_srv = LineServer(answers)
+        ls_srv = LineServer(rigmod, answers)
         try:
             conf_rs = os.path.join(tmp, "exim-readsocket.conf")
             with open(conf_rs, "w") as f:

@@ -40,125 +40,10 @@ static const char *closed_srv;  /* nothing listens there */
 /* ------------------------------------------------------------------ */
 
 #ifndef MTN_TEST_NO_WRAP
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t m);
-void *__real_realloc(void *p, size_t n);
-void __real_free(void *p);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t m);
-void *__wrap_realloc(void *p, size_t n);
-void __wrap_free(void *p);
-
-#define TRACK_MAX 16384
-static void *track[TRACK_MAX];
-static size_t live;
-static size_t attempts, failures;
-static long fail_n = -1;
-static int fail_from;
-
-static void
-track_add(void *p)
-{
-    if (live == TRACK_MAX)
-        abort(); /* far more than a test ever holds */
-    track[live++] = p;
-}
-
-static void
-track_del(void *p)
-{
-    size_t i;
-
-    for (i = live; i > 0; i--) {
-        if (track[i - 1] == p) {
-            track[i - 1] = track[--live];
-            return;
-        }
-    }
-    /* not ours (allocated before the wrap or by libc itself) */
-}
-
-static int
-should_fail(void)
-{
-    size_t n = attempts++;
-
-    if (fail_n < 0)
-        return 0;
-    if (n == (size_t)fail_n || (fail_from && n > (size_t)fail_n)) {
-        failures++;
-        return 1;
-    }
-    return 0;
-}
-
-void *
-__wrap_malloc(size_t n)
-{
-    void *p;
-
-    if (should_fail())
-        return NULL;
-    p = __real_malloc(n);
-    if (p != NULL)
-        track_add(p);
-    return p;
-}
-
-void *
-__wrap_calloc(size_t n, size_t m)
-{
-    void *p;
-
-    if (should_fail())
-        return NULL;
-    p = __real_calloc(n, m);
-    if (p != NULL)
-        track_add(p);
-    return p;
-}
-
-void *
-__wrap_realloc(void *p, size_t n)
-{
-    void *q;
-
-    if (should_fail())
-        return NULL;
-    q = __real_realloc(p, n);
-    if (q != NULL) {
-        if (p != NULL)
-            track_del(p);
-        track_add(q);
-    }
-    return q;
-}
-
-void
-__wrap_free(void *p)
-{
-    if (p != NULL)
-        track_del(p);
-    __real_free(p);
-}
-
-static void
-fail_arm(long n, int from)
-{
-    attempts = 0;
-    failures = 0;
-    fail_n = n;
-    fail_from = from;
-}
-
-static void
-fail_disarm(void)
-{
-    fail_n = -1;
-}
+#include "net_wrap.h"
 
 /* live blocks of the library, c-ares and the test */
-#define LIVE() live
+#define LIVE() net_wrap_live
 #else
 #define LIVE() ((size_t)0)
 #endif
@@ -1147,13 +1032,13 @@ oom_run(long n, int from)
     struct mtasts_net_config cfg;
     mtasts_net *net = NULL;
     struct got a, b;
-    size_t before = live;
+    size_t before = net_wrap_live;
     int rc, ra = -1, rb = -1, rw = 0;
 
     memset(&a, 0, sizeof(a));
     memset(&b, 0, sizeof(b));
     config(&cfg, dnsmasq_srv, OOM_TIMEOUT_MS, 2);
-    fail_arm(n, from);
+    net_wrap_arm(n, from);
     rc = mtasts_net_new(&cfg, &net);
     if (rc == 0) {
         ra = mtasts_net_txt_start(net, "split.test", 10, on_txt, &a);
@@ -1161,27 +1046,27 @@ oom_run(long n, int from)
         rw = mtasts_net_wait(net, 30000);
         mtasts_net_free(net);
     }
-    fail_disarm();
-    if (live != before)
+    net_wrap_disarm();
+    if (net_wrap_live != before)
         fail_msg("step %ld%s: %zu blocks leaked", n, from ? "+" : "",
-                 live - before);
+                 net_wrap_live - before);
     if (rc != 0) {
         assert_int_equal(rc, MTASTS_ENOMEM);
         assert_null(net);
-        assert_true(failures > 0);
+        assert_true(net_wrap_failures > 0);
         return 0;
     }
     /* a start that failed leaves no callback; one that did not calls
      * back exactly once */
-    assert_true(ra == 0 || (ra == MTASTS_ENOMEM && failures > 0));
-    assert_true(rb == 0 || (rb == MTASTS_ENOMEM && failures > 0));
+    assert_true(ra == 0 || (ra == MTASTS_ENOMEM && net_wrap_failures > 0));
+    assert_true(rb == 0 || (rb == MTASTS_ENOMEM && net_wrap_failures > 0));
     assert_int_equal(a.calls, ra == 0 ? 1 : 0);
     assert_int_equal(b.calls, rb == 0 ? 1 : 0);
-    assert_true(rw == 0 || (rw == MTASTS_ENOMEM && failures > 0));
-    if (failures == 0 &&
+    assert_true(rw == 0 || (rw == MTASTS_ENOMEM && net_wrap_failures > 0));
+    if (net_wrap_failures == 0 &&
         (a.dns == MTASTS_NET_DNS_TIMEOUT || b.dns == MTASTS_NET_DNS_TIMEOUT))
         return -1;
-    if (failures == 0) {
+    if (net_wrap_failures == 0) {
         assert_int_equal(ra, 0);
         assert_int_equal(a.status, 0);
         assert_int_equal(a.dns, MTASTS_NET_DNS_OK);
@@ -1254,7 +1139,7 @@ oom_addrs_run(long n, int from)
     struct mtn_dns *dns = NULL;
     struct got g;
     struct own o;
-    size_t before = live;
+    size_t before = net_wrap_live;
     int rc, rq = -1;
 
     memset(&g, 0, sizeof(g));
@@ -1262,7 +1147,7 @@ oom_addrs_run(long n, int from)
     loop_install(net, &o.lp);
     o.net = net;
     config(&cfg, dnsmasq_srv, OOM_TIMEOUT_MS, 2);
-    fail_arm(n, from);
+    net_wrap_arm(n, from);
     rc = mtn_dns_new(net, &cfg, &dns);
     if (rc == 0) {
         o.dns = dns;
@@ -1280,21 +1165,21 @@ oom_addrs_run(long n, int from)
         }
         mtn_dns_free(dns);
     }
-    fail_disarm();
+    net_wrap_disarm();
     mtasts_net_free(net);
-    if (live != before)
+    if (net_wrap_live != before)
         fail_msg("addrs step %ld%s: %zu blocks leaked", n, from ? "+" : "",
-                 live - before);
+                 net_wrap_live - before);
     if (rc != 0) {
         assert_int_equal(rc, MTASTS_ENOMEM);
         assert_null(dns);
         return 0;
     }
-    assert_true(rq == 0 || (rq == MTASTS_ENOMEM && failures > 0));
+    assert_true(rq == 0 || (rq == MTASTS_ENOMEM && net_wrap_failures > 0));
     assert_int_equal(g.calls, rq == 0 ? 1 : 0);
-    if (failures == 0 && g.dns == MTASTS_NET_DNS_TIMEOUT)
+    if (net_wrap_failures == 0 && g.dns == MTASTS_NET_DNS_TIMEOUT)
         return -1;
-    if (failures == 0) {
+    if (net_wrap_failures == 0) {
         assert_int_equal(g.status, 0);
         assert_string_equal(g.text, "127.0.0.3 ::3");
         return 1;

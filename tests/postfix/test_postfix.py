@@ -44,14 +44,15 @@ is missing, or when a mount namespace cannot be made.
 import os
 import re
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
 import sys
 import tempfile
 import threading
-import time
+
+sys.dont_write_bytecode = True  # nothing written into the source tree
+import pfinstance  # noqa: E402 - tests/postfix/pfinstance.py, beside this
 
 SKIP = 77
 TOOL = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else None
@@ -76,14 +77,6 @@ DOMAINS = ["good.test", "wild.test", "bad.test", "testing.test", "nopol.test",
 def skip(why):
     print("SKIP: " + why)
     sys.exit(SKIP)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def run(cmd, **kw):
@@ -257,54 +250,8 @@ class Sink(LoopbackServer):
 
 # ---------------------------------------------------------------- Postfix
 
-MASTER_CF = """\
-127.0.0.1:{pin} inet n - n - - smtpd
-cleanup   unix  n - n - 0 cleanup
-qmgr      unix  n - n 300 1 qmgr
-tlsmgr    unix  - - n 1000? 1 tlsmgr
-rewrite   unix  - - n - - trivial-rewrite
-bounce    unix  - - n - 0 bounce
-defer     unix  - - n - 0 bounce
-trace     unix  - - n - 0 bounce
-verify    unix  - - n - 1 verify
-flush     unix  n - n 1000? 0 flush
-proxymap  unix  - - n - - proxymap
-smtp      unix  - - n - - smtp
-showq     unix  n - n - - showq
-error     unix  - - n - - error
-retry     unix  - - n - - error
-discard   unix  - - n - - discard
-anvil     unix  - - n - 1 anvil
-scache    unix  - - n - 1 scache
-postlog   unix-dgram n - n - 1 postlogd
-"""
-
+# The smtp client of this test (pfinstance.MAIN_CF has the rest).
 MAIN_CF = """\
-compatibility_level = 3.6
-queue_directory = {tmp}/queue
-data_directory = {tmp}/data
-maillog_file = {tmp}/maillog
-maillog_file_prefixes = {tmp}
-syslog_name = postfix-mtasts-test
-myhostname = client.sender.test
-mydomain = sender.test
-mydestination =
-relay_domains =
-local_recipient_maps =
-alias_maps =
-local_transport = error:no local delivery in this test
-inet_interfaces = loopback-only
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-smtpd_relay_restrictions = permit_mynetworks, reject
-notify_classes =
-smtputf8_enable = no
-biff = no
-default_process_limit = 10
-# Deferred mail stays deferred for the test's lifetime.
-queue_run_delay = 3600s
-minimal_backoff_time = 3600s
-maximal_backoff_time = 3600s
 # Client TLS: the default level is "may", so NOTFOUND is visible as an
 # unverified (Trusted) session, and "secure" answers as Verified ones.
 smtp_tls_security_level = may
@@ -316,9 +263,6 @@ smtp_tls_policy_maps = socketmap:inet:127.0.0.1:{psm}:mtasts
 smtp_dns_support_level = disabled
 smtp_host_lookup = native
 smtp_tcp_port = {psink}
-smtp_connect_timeout = 5s
-smtp_helo_timeout = 10s
-smtp_starttls_timeout = 10s
 """
 
 
@@ -343,53 +287,21 @@ def make_ca(tmp):
          "mx.pem")
 
 
-def inject(port, rcpt):
-    """Submit one message to the private smtpd; returns its queue id."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=20)
-    f = s.makefile("rwb")
-
-    def cmd(line, want):
-        if line is not None:
-            f.write(line.encode() + b"\r\n")
-            f.flush()
-        while True:
-            r = f.readline(1000).decode("ascii", "replace")
-            if not r:
-                raise RuntimeError("smtpd closed the connection")
-            if r[3:4] != "-":
-                break
-        if not r.startswith(want):
-            raise RuntimeError("smtpd: %r to %r" % (r, line))
-        return r
-
-    cmd(None, "220")
-    cmd("EHLO injector.sender.test", "250")
-    cmd("MAIL FROM:<sender@sender.test>", "250")
-    cmd("RCPT TO:<%s>" % rcpt, "250")
-    cmd("DATA", "354")
-    r = cmd("Subject: %s\r\n\r\ntest\r\n." % rcpt, "250")
-    cmd("QUIT", "221")
-    f.close()
-    s.close()
-    return r
-
-
 def main():
     if TOOL is None:
         print("usage: test_postfix.py PATH_TO_MTASTS")
         return 2
     if os.geteuid() != 0:
         skip("not root: a private Postfix instance must be started as root")
-    for prog in ("postfix", "postconf", "openssl", "unshare", "mount"):
-        if shutil.which(prog) is None and not os.path.exists(
-                "/usr/sbin/" + prog):
-            skip(prog + " is not installed (apt-get install postfix)")
-    postfix = shutil.which("postfix") or "/usr/sbin/postfix"
-    postconf = shutil.which("postconf") or "/usr/sbin/postconf"
-    p = run([postconf, "-d", "-h", "mail_version"])
-    version = p.stdout.decode().strip()
-    if p.returncode != 0 or not version:
-        skip("postconf -d -h mail_version failed: %r" % p.stderr)
+    for prog in ("openssl", "unshare", "mount"):
+        if shutil.which(prog) is None:
+            skip(prog + " is not installed")
+    miss = pfinstance.missing_programs()
+    if miss:
+        skip(", ".join(miss) + " not installed (apt-get install postfix)")
+    version = pfinstance.mail_version()
+    if version is None:
+        skip("postconf -d -h mail_version failed")
     # The tool must accept what postconf prints (this is the point).
     p = run([TOOL, "decide", "--postfix", version, "--domain", "x.test",
              "--no-policy"])
@@ -403,18 +315,17 @@ def main():
 
     tmp = tempfile.mkdtemp(prefix="mtasts-postfix-")
     os.chmod(tmp, 0o755)  # postfix-owned processes walk into it
-    conf = os.path.join(tmp, "conf")
-    master_pid = None
+    pf = None
     sm = sink = None
+    qids = {}
+    status = {}
     try:
-        for d in ("conf", "queue", "data"):
-            os.mkdir(os.path.join(tmp, d))
-        shutil.chown(os.path.join(tmp, "data"), "postfix")
         make_ca(tmp)
         for dom, body in POLICIES.items():
             with open(os.path.join(tmp, dom + ".policy"), "wb") as f:
                 f.write(body)
-        with open(os.path.join(tmp, "hosts"), "w") as f:
+        hosts = os.path.join(tmp, "hosts")
+        with open(hosts, "w") as f:
             f.write("127.0.0.1 localhost\n")
             for dom in DOMAINS:
                 f.write("127.0.0.1 %s\n" % dom)
@@ -423,87 +334,36 @@ def main():
         sink = Sink(os.path.join(tmp, "mx.pem"), os.path.join(tmp, "mx.key"))
         sm.start()
         sink.start()
-        pin = free_port()
-        with open(os.path.join(conf, "main.cf"), "w") as f:
-            f.write(MAIN_CF.format(tmp=tmp, psm=sm.port, psink=sink.port))
-        with open(os.path.join(conf, "master.cf"), "w") as f:
-            f.write(MASTER_CF.format(pin=pin))
+        pf = pfinstance.Instance(tmp, MAIN_CF.format(tmp=tmp, psm=sm.port,
+                                                     psink=sink.port))
 
         # Start the master inside a mount namespace with the private hosts
         # file; the namespace lives as long as the master and its children.
-        start = ("mount --bind %s/hosts /etc/hosts && exec %s -c %s start"
-                 % (tmp, postfix, conf))
-        p = run(["unshare", "-m", "--propagation", "private", "sh", "-c",
-                 start])
-        if p.returncode != 0:
-            print("FAIL: postfix start: %s %s" % (p.stdout, p.stderr))
+        def in_ns(argv):
+            return ["unshare", "-m", "--propagation", "private", "sh", "-c",
+                    'mount --bind "$0" /etc/hosts && exec "$@"', hosts] + argv
+        try:
+            pf.start(wrap=in_ns)
+        except pfinstance.PostfixError as e:
+            print("FAIL: %s" % e)
             return 1
-        pidfile = os.path.join(tmp, "queue", "pid", "master.pid")
-        for _ in range(100):
-            if os.path.exists(pidfile):
-                break
-            time.sleep(0.1)
-        with open(pidfile) as f:
-            master_pid = int(f.read().strip())
-        # Wait for the private smtpd listener.
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", pin), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
 
-        qids = {}
         for dom in DOMAINS:
-            r = inject(pin, "user@" + dom)
-            m = re.search(r"queued as ([0-9A-Za-z]+)", r)
-            qids[dom] = m.group(1) if m else None
-
-        logf = os.path.join(tmp, "maillog")
-        status = {}
-        end = time.monotonic() + DEADLINE
-        log = ""
-        while time.monotonic() < end and len(status) < len(DOMAINS):
-            time.sleep(0.5)
-            try:
-                with open(logf, errors="replace") as f:
-                    log = f.read()
-            except OSError:
-                continue
-            for dom, q in qids.items():
-                if q is None or dom in status:
-                    continue
-                m = re.search(r"%s: to=<user@%s>.*status=(sent|deferred|"
-                              r"bounced)" % (q, re.escape(dom)), log)
-                if m:
-                    status[dom] = m.group(1)
+            qids[dom] = pf.inject("user@" + dom)
+        got = pf.wait_status({"user@" + d: q for d, q in qids.items()},
+                             DEADLINE)
+        status = {rcpt[5:]: st for rcpt, st in got.items()}
     finally:
         # Stop by the master's PID (and postfix stop), then the servers.
-        if master_pid is not None:
-            run([postfix, "-c", conf, "stop"])
-            for _ in range(50):
-                try:
-                    os.kill(master_pid, 0)
-                except ProcessLookupError:
-                    break
-                time.sleep(0.1)
-            else:
-                try:
-                    os.kill(master_pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+        if pf is not None:
+            pf.stop()
         if sm is not None:
             sm.stop = True
             sm.sock.close()
         if sink is not None:
             sink.stop = True
             sink.sock.close()
-        saved_log = None
-        try:
-            with open(os.path.join(tmp, "maillog"), errors="replace") as f:
-                saved_log = f.read()
-        except OSError:
-            pass
+        saved_log = pf.log() if pf is not None else None
         shutil.rmtree(tmp, ignore_errors=True)
 
     failures = []

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sthelp.h"
@@ -113,4 +115,75 @@ sth_skip(const char *why)
 {
     fprintf(stderr, "SKIP: %s\n", why);
     return 77;
+}
+
+static int
+race_child(const mtasts_store_config *cfg0, int own_domains, int which)
+{
+    mtasts_ctx *ctx = NULL;
+    mtasts_store_config cfg = *cfg0;
+    mtasts_store *s = NULL;
+    struct sth_log log = {0};
+    uint8_t b[2048];
+    char dom[64];
+    int i, bad = 0, rc;
+
+    if (mtasts_ctx_new(NULL, &ctx) != MTASTS_OK)
+        return 2;
+    cfg.log = sth_log;
+    cfg.log_arg = &log;
+    if (mtasts_store_open(ctx, &cfg, T0, &s) != MTASTS_OK) {
+        mtasts_ctx_free(ctx);
+        return 2;
+    }
+    for (i = 0; i < STH_RACE_N; i++) {
+        /* which 0 rises through the even last-used values, which 1 falls
+         * through the odd ones from the top */
+        int64_t lu = which == 0 ? T0 + 2 * i : T0 + 2 * (STH_RACE_N - i) + 1;
+        struct sth_times t = {T0, T0 + WEEK, 0, lu};
+        size_t n = sth_entry(ctx, b, sizeof(b), "shared.example", "id1", t,
+                             NULL, 0, 1);
+        const uint8_t *p;
+        size_t pn;
+
+        rc = mtasts_store_put(s, b, n, 0, T0 + i);
+        if (rc != MTASTS_OK && rc != MTASTS_NONE)
+            bad++;
+        if (!own_domains)
+            continue;
+        snprintf(dom, sizeof(dom), "d%d-%d.example", which, i);
+        n = sth_simple(ctx, b, sizeof(b), dom, T0 + i, WEEK, T0 + i);
+        if (mtasts_store_put(s, b, n, 0, T0 + i) != MTASTS_OK)
+            bad++;
+        if (mtasts_store_get(s, S("shared.example"), T0 + i, 0, &p, &pn) !=
+                MTASTS_OK ||
+            p == NULL)
+            bad++;
+    }
+    mtasts_store_free(s);
+    mtasts_ctx_free(ctx);
+    return bad == 0 && log.alerts == 0 ? 0 : 1;
+}
+
+void
+sth_race(const mtasts_store_config *cfg, int own_domains,
+         void (*in_child)(void *arg), void *arg)
+{
+    pid_t pid[2];
+    int i, status;
+
+    for (i = 0; i < 2; i++) {
+        pid[i] = fork();
+        assert_true(pid[i] >= 0);
+        if (pid[i] == 0) {
+            if (in_child != NULL)
+                in_child(arg);
+            _exit(race_child(cfg, own_domains, i));
+        }
+    }
+    for (i = 0; i < 2; i++) {
+        assert_int_equal(waitpid(pid[i], &status, 0), pid[i]);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
 }

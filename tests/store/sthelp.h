@@ -8,6 +8,11 @@
 #include "dharness.h"
 #include "store.h"
 
+/* The times of the store suites: a "now" and two spans. */
+#define T0   INT64_C(1700000000)
+#define DAY  INT64_C(86400)
+#define WEEK INT64_C(604800)
+
 #define STH_BODY                                                    \
     "version: STSv1\nmode: enforce\nmx: mx1.example.com\nmax_age: " \
     "604800\n"
@@ -41,6 +46,20 @@ void sth_log(void *arg, int level, int alert, const char *msg);
 void sth_tmpdir(char *dst, size_t cap);
 /* rm -r of a temporary directory (files one level deep). */
 void sth_rmdir(const char *dir);
+
+/* Two processes race one domain, each through a store of its own opened
+ * with cfg (log and log_arg are set by the child; a new context, no
+ * allocator). STH_RACE_N puts each of "shared.example" fetched at T0:
+ * process 0 rises through the even last-used values from T0, process 1
+ * falls through the odd ones from T0 + 2 * STH_RACE_N + 1, so the newest
+ * has last-used T0 + 2 * STH_RACE_N + 1. With own_domains each step also
+ * puts "dWHICH-I.example" and gets the shared domain (2 * STH_RACE_N
+ * domains of their own in all). in_child(arg) runs first in each child
+ * (NULL: nothing). Asserts that both exited 0: no put or get failed and
+ * no alert was logged. */
+#define STH_RACE_N 150
+void sth_race(const mtasts_store_config *cfg, int own_domains,
+              void (*in_child)(void *arg), void *arg);
 
 /* Write a formatted line to stderr and return 77 (a skipped test). */
 int sth_skip(const char *why);

@@ -13,10 +13,6 @@
 
 #include "sthelp.h"
 
-#define T0   INT64_C(1700000000)
-#define DAY  INT64_C(86400)
-#define WEEK INT64_C(604800)
-
 static const struct dh_answers ok_id1 = {MTASTS_DNS_OK,
                                          {{"v=STSv1; id=id1;", NULL}},
                                          MTASTS_FETCH_OK,

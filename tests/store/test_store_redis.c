@@ -32,10 +32,6 @@
 
 #include "sthelp.h"
 
-#define T0   INT64_C(1700000000)
-#define DAY  INT64_C(86400)
-#define WEEK INT64_C(604800)
-
 static const char *redis_bin;
 
 struct fx;
@@ -442,76 +438,36 @@ test_order_two_clients(void **state)
     assert_int_equal(f->log.alerts, 0);
 }
 
-#define RACE_N 150
-
-static int
-race_child(int port, int which)
+/* The parent's client is not a child's to use. */
+static void
+race_in_child(void *arg)
 {
-    mtasts_ctx *ctx = NULL;
-    mtasts_store_config cfg;
-    mtasts_store *s = NULL;
-    struct sth_log log = {0};
-    uint8_t b[2048];
-    int i, bad = 0, rc;
+    struct fx *f = arg;
 
-    if (mtasts_ctx_new(NULL, &ctx) != MTASTS_OK)
-        return 2;
-    mtasts_store_config_init(&cfg);
-    cfg.backend = MTASTS_STORE_REDIS;
-    cfg.redis_port = port;
-    cfg.redis_command_timeout_ms = 10000;
-    cfg.log = sth_log;
-    cfg.log_arg = &log;
-    if (mtasts_store_open(ctx, &cfg, T0, &s) != MTASTS_OK) {
-        mtasts_ctx_free(ctx);
-        return 2;
-    }
-    for (i = 0; i < RACE_N; i++) {
-        int64_t lu = which == 0 ? T0 + 2 * i : T0 + 2 * (RACE_N - i) + 1;
-        struct sth_times t = {T0, T0 + WEEK, 0, lu};
-        size_t n = sth_entry(ctx, b, sizeof(b), "shared.example", "id1", t,
-                             NULL, 0, 1);
-
-        rc = mtasts_store_put(s, b, n, 0, T0 + i);
-        if (rc != MTASTS_OK && rc != MTASTS_NONE)
-            bad++;
-    }
-    mtasts_store_free(s);
-    mtasts_ctx_free(ctx);
-    return bad == 0 && log.alerts == 0 ? 0 : 1;
+    redisFree(f->raw);
+    f->raw = NULL;
 }
 
 /* Two processes (two connections) race rising and falling entries of one
- * domain: the newest stays. */
+ * domain (sth_race()): the newest stays. */
 static void
 test_race_processes(void **state)
 {
     struct fx *f = *state;
-    pid_t pid[2];
-    int i, status;
+    mtasts_store_config cfg;
     redisReply *r;
     mtasts_entry *e;
 
-    for (i = 0; i < 2; i++) {
-        pid[i] = fork();
-        assert_true(pid[i] >= 0);
-        if (pid[i] == 0) {
-            /* the parent's client is not the child's to use */
-            redisFree(f->raw);
-            f->raw = NULL;
-            _exit(race_child(f->port, i));
-        }
-    }
-    for (i = 0; i < 2; i++) {
-        assert_int_equal(waitpid(pid[i], &status, 0), pid[i]);
-        assert_true(WIFEXITED(status));
-        assert_int_equal(WEXITSTATUS(status), 0);
-    }
+    mtasts_store_config_init(&cfg);
+    cfg.backend = MTASTS_STORE_REDIS;
+    cfg.redis_port = f->port;
+    cfg.redis_command_timeout_ms = 10000;
+    sth_race(&cfg, 0, race_in_child, f);
     r = raw_get(f, "mtasts:shared.example");
     assert_non_null(r);
     e = sth_decode(f->ctx, (const uint8_t *)r->str, r->len);
     assert_int_equal(mtasts_entry_time(e, MTASTS_ENTRY_TIME_LAST_USED),
-                     T0 + 2 * RACE_N + 1);
+                     T0 + 2 * STH_RACE_N + 1);
     mtasts_entry_free(e);
     freeReplyObject(r);
 }

@@ -15,16 +15,11 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "sthelp.h"
-
-#define T0   INT64_C(1700000000)
-#define DAY  INT64_C(86400)
-#define WEEK INT64_C(604800)
 
 struct fx {
     mtasts_ctx *ctx;
@@ -301,98 +296,38 @@ test_order(void **state)
     assert_int_equal(f->log.alerts, 0);
 }
 
-/* Two processes write the same file at once: one domain gets entries of
- * rising and falling order from both, each process also writes domains
- * of its own. The file ends with the newest entry of the shared domain
+/* Two processes write the same file at once (sth_race(), with domains of
+ * their own): the file ends with the newest entry of the shared domain
  * and every other one, and no process saw its backend fail. */
-#define RACE_N 150
-
-static int
-race_child(const char *path, int which)
-{
-    mtasts_ctx *ctx = NULL;
-    mtasts_store_config cfg;
-    mtasts_store *s = NULL;
-    struct sth_log log = {0};
-    uint8_t b[2048];
-    char dom[64];
-    int i, bad = 0, rc;
-
-    if (mtasts_ctx_new(NULL, &ctx) != MTASTS_OK)
-        return 2;
-    mtasts_store_config_init(&cfg);
-    cfg.backend = MTASTS_STORE_SQLITE;
-    cfg.sqlite_path = path;
-    cfg.sqlite_busy_timeout_ms = 30000;
-    cfg.memory_entries = 4; /* so most gets reach the file */
-    cfg.log = sth_log;
-    cfg.log_arg = &log;
-    if (mtasts_store_open(ctx, &cfg, T0, &s) != MTASTS_OK) {
-        mtasts_ctx_free(ctx);
-        return 2;
-    }
-    for (i = 0; i < RACE_N; i++) {
-        /* which 0 rises through the even last-used values, which 1 falls
-         * through the odd ones from the top */
-        int64_t lu = which == 0 ? T0 + 2 * i : T0 + 2 * (RACE_N - i) + 1;
-        struct sth_times t = {T0, T0 + WEEK, 0, lu};
-        size_t n = sth_entry(ctx, b, sizeof(b), "shared.example", "id1", t,
-                             NULL, 0, 1);
-        const uint8_t *p;
-        size_t pn;
-
-        rc = mtasts_store_put(s, b, n, 0, T0 + i);
-        if (rc != MTASTS_OK && rc != MTASTS_NONE)
-            bad++;
-        snprintf(dom, sizeof(dom), "d%d-%d.example", which, i);
-        n = sth_simple(ctx, b, sizeof(b), dom, T0 + i, WEEK, T0 + i);
-        if (mtasts_store_put(s, b, n, 0, T0 + i) != MTASTS_OK)
-            bad++;
-        if (mtasts_store_get(s, S("shared.example"), T0 + i, 0, &p, &pn) !=
-                MTASTS_OK ||
-            p == NULL)
-            bad++;
-    }
-    mtasts_store_free(s);
-    mtasts_ctx_free(ctx);
-    return bad == 0 && log.alerts == 0 ? 0 : 1;
-}
-
 static void
 test_two_processes(void **state)
 {
     struct fx *f = *state;
     mtasts_store *s = open_store(f, T0); /* creates the file */
-    pid_t pid[2];
-    int i, status;
+    mtasts_store_config cfg;
     mtasts_entry *e;
     sqlite3 *db;
 
     mtasts_store_free(s);
-    for (i = 0; i < 2; i++) {
-        pid[i] = fork();
-        assert_true(pid[i] >= 0);
-        if (pid[i] == 0)
-            _exit(race_child(f->path, i));
-    }
-    for (i = 0; i < 2; i++) {
-        assert_int_equal(waitpid(pid[i], &status, 0), pid[i]);
-        assert_true(WIFEXITED(status));
-        assert_int_equal(WEXITSTATUS(status), 0);
-    }
+    mtasts_store_config_init(&cfg);
+    cfg.backend = MTASTS_STORE_SQLITE;
+    cfg.sqlite_path = f->path;
+    cfg.sqlite_busy_timeout_ms = 30000;
+    cfg.memory_entries = 4; /* so most gets reach the file */
+    sth_race(&cfg, 1, NULL, NULL);
     db = raw_open(f->path);
     assert_int_equal(raw_int(db, "SELECT count(*) FROM mtasts_cache"),
-                     1 + 2 * RACE_N);
+                     1 + 2 * STH_RACE_N);
     e = raw_entry(f, db, "shared.example");
     assert_non_null(e);
     /* the largest last-used written: which 1's first, T0 + 2N + 1 */
     assert_int_equal(mtasts_entry_time(e, MTASTS_ENTRY_TIME_LAST_USED),
-                     T0 + 2 * RACE_N + 1);
+                     T0 + 2 * STH_RACE_N + 1);
     mtasts_entry_free(e);
     assert_int_equal(
         raw_int(db, "SELECT last_used FROM mtasts_cache WHERE domain = "
                     "'shared.example'"),
-        T0 + 2 * RACE_N + 1);
+        T0 + 2 * STH_RACE_N + 1);
     sqlite3_close(db);
 }
 

@@ -6,7 +6,8 @@
  *   http_oom CA_FILE CONNECT_TO probe MX PORT
  *
  * The allocations of libmtasts-net (linked from its static archive, with
- * malloc, calloc, realloc and free wrapped at link time) and of libcurl
+ * malloc, calloc, realloc and free wrapped at link time: ../net_wrap.c)
+ * and of libcurl
  * (curl_global_init_mem()) share one counter. libcurl's allocations are
  * failed only in the calls that set a request up or tear it down
  * (mtasts_net_new(), the start call, mtasts_net_free()), where this
@@ -34,86 +35,9 @@
 #include <curl/curl.h>
 
 #include "mtasts_net.h"
+#include "net_wrap.h"
 
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t m);
-void *__real_realloc(void *p, size_t n);
-void __real_free(void *p);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t m);
-void *__wrap_realloc(void *p, size_t n);
-void __wrap_free(void *p);
-
-static long attempts;  /* allocation attempts in this run */
-static long fail_at;   /* -1: none */
-static int fail_from;  /* fail every attempt from fail_at on */
-static long failed;    /* attempts made to fail in this run */
-static long live;      /* blocks allocated and not freed */
 static int curl_phase; /* libcurl's allocations may fail now */
-static int in_curl;    /* the attempt comes from libcurl */
-
-static int
-should_fail(void)
-{
-    long a;
-
-    if (in_curl && !curl_phase)
-        return 0;
-    a = attempts++;
-
-    if (fail_at >= 0 && (a == fail_at || (fail_from && a > fail_at))) {
-        failed++;
-        return 1;
-    }
-    return 0;
-}
-
-void *
-__wrap_malloc(size_t n)
-{
-    void *p;
-
-    if (should_fail())
-        return NULL;
-    p = __real_malloc(n);
-    if (p != NULL)
-        live++;
-    return p;
-}
-
-void *
-__wrap_calloc(size_t n, size_t m)
-{
-    void *p;
-
-    if (should_fail())
-        return NULL;
-    p = __real_calloc(n, m);
-    if (p != NULL)
-        live++;
-    return p;
-}
-
-void *
-__wrap_realloc(void *p, size_t n)
-{
-    void *q;
-
-    if (p == NULL)
-        return __wrap_malloc(n);
-    if (should_fail())
-        return NULL;
-    q = __real_realloc(p, n);
-    return q;
-}
-
-void
-__wrap_free(void *p)
-{
-    if (p != NULL)
-        live--;
-    __real_free(p);
-}
 
 /* libcurl's allocator: the same counter, failures only in curl_phase */
 static void *
@@ -121,9 +45,9 @@ curl_malloc_cb(size_t n)
 {
     void *p;
 
-    in_curl = 1;
+    net_wrap_spare = !curl_phase;
     p = __wrap_malloc(n);
-    in_curl = 0;
+    net_wrap_spare = 0;
     return p;
 }
 
@@ -132,9 +56,9 @@ curl_calloc_cb(size_t n, size_t m)
 {
     void *p;
 
-    in_curl = 1;
+    net_wrap_spare = !curl_phase;
     p = __wrap_calloc(n, m);
-    in_curl = 0;
+    net_wrap_spare = 0;
     return p;
 }
 
@@ -143,9 +67,9 @@ curl_realloc_cb(void *p, size_t n)
 {
     void *q;
 
-    in_curl = 1;
+    net_wrap_spare = !curl_phase;
     q = __wrap_realloc(p, n);
-    in_curl = 0;
+    net_wrap_spare = 0;
     return q;
 }
 
@@ -191,7 +115,7 @@ run_once(long n, int from, long *ret_attempts, int *ret_absorbed)
 {
     struct mtasts_net_config cfg;
     mtasts_net *net = NULL;
-    long base = live;
+    size_t base = net_wrap_live;
     int rc_new, rc_start = 1, rc_wait = 1, enomem;
 
     memset(&cfg, 0, sizeof(cfg));
@@ -203,10 +127,7 @@ run_once(long n, int from, long *ret_attempts, int *ret_absorbed)
     calls = 0;
     cb_status = 1;
     cb_ok = 0;
-    attempts = 0;
-    failed = 0;
-    fail_at = n;
-    fail_from = from;
+    net_wrap_arm(n, from);
     curl_phase = 1;
     rc_new = mtasts_net_new(&cfg, &net);
     if (rc_new == 0) {
@@ -225,12 +146,12 @@ run_once(long n, int from, long *ret_attempts, int *ret_absorbed)
         }
         mtasts_net_free(net);
     }
-    fail_at = -1;
-    *ret_attempts = attempts;
+    net_wrap_disarm();
+    *ret_attempts = (long)net_wrap_attempts;
     *ret_absorbed = 0;
-    if (live != base) {
+    if (net_wrap_live != base) {
         printf("n=%ld%s: %ld block(s) leaked\n", n, from ? "+" : "",
-               live - base);
+               (long)net_wrap_live - (long)base);
         return 1;
     }
     if (rc_start == 0 && calls != 1) {
@@ -239,7 +160,7 @@ run_once(long n, int from, long *ret_attempts, int *ret_absorbed)
     }
     enomem = rc_new == MTASTS_ENOMEM || rc_start == MTASTS_ENOMEM ||
              rc_wait == MTASTS_ENOMEM || cb_status == MTASTS_ENOMEM;
-    if (failed == 0) {
+    if (net_wrap_failures == 0) {
         if (rc_new != 0 || rc_start != 0 || rc_wait != 0 || !cb_ok) {
             printf("n=%ld%s: no allocation failed, yet new=%d start=%d "
                    "wait=%d status=%d ok=%d\n",
@@ -278,12 +199,9 @@ sweep(int from, long *ret_steps, long *ret_absorbed)
         return bad;
     }
     for (n = 0; n < 200000; n++) {
-        long was_failed;
-
         bad |= run_once(n, from, &attempts_seen, &absorbed);
         *ret_absorbed += absorbed;
-        was_failed = failed;
-        if (was_failed == 0) {
+        if (net_wrap_failures == 0) {
             *ret_steps = n;
             return bad;
         }
@@ -309,7 +227,6 @@ main(int argc, char **argv)
     kind = argv[3];
     arg1 = argv[4];
     arg2 = argv[5];
-    fail_at = -1;
     if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, curl_malloc_cb, __wrap_free,
                              curl_realloc_cb, curl_strdup_cb,
                              curl_calloc_cb) != CURLE_OK) {

@@ -442,7 +442,8 @@ main(int argc, char **argv)
     };
 
     if (argc != 2) {
-        fprintf(stderr, "usage: %s PATH/TO/net/doc/mtasts_net_new.3\n", argv[0]);
+        fprintf(stderr, "usage: %s PATH/TO/net/doc/mtasts_net_new.3\n",
+                argv[0]);
         return 2;
     }
     doc_path = argv[1];
