@@ -5,10 +5,12 @@
  * "-" alike (flush_interval, flush-interval). An unknown name is an
  * error, so that a typo does not go unnoticed.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "td.h"
 
@@ -21,6 +23,15 @@ td_config_init(struct td_config *cfg)
     cfg->store = TD_STORE_DEFAULT;
     cfg->flush_interval = TD_FLUSH_DEFAULT;
     cfg->max_memory = TD_MEMORY_DEFAULT;
+    cfg->spread_window = TD_SPREAD_DEFAULT;
+    cfg->retention = TD_RETENTION_DEFAULT;
+    cfg->sendmail = TD_SENDMAIL_DEFAULT;
+    cfg->retry_interval = TD_RETRY_DEFAULT;
+    cfg->timeout = TD_TIMEOUT_DEFAULT;
+    cfg->send = 1;
+    cfg->redis_prefix = TD_REDIS_PREFIX_DEFAULT;
+    cfg->claim_ttl = TD_CLAIM_TTL_DEFAULT;
+    cfg->fleet_wait = TD_FLEET_WAIT_DEFAULT;
 }
 
 void
@@ -28,6 +39,23 @@ td_config_free(struct td_config *cfg)
 {
     free(cfg->file_text);
     cfg->file_text = NULL;
+    free(cfg->dns_servers);
+    cfg->dns_servers = NULL;
+    free(cfg->connect_to);
+    cfg->connect_to = NULL;
+    cfg->nconnect_to = 0;
+}
+
+const char *
+td_config_host(struct td_config *cfg)
+{
+    if (cfg->host_id != NULL)
+        return cfg->host_id;
+    if (gethostname(cfg->host_buf, sizeof(cfg->host_buf) - 1) != 0 ||
+        cfg->host_buf[0] == '\0')
+        snprintf(cfg->host_buf, sizeof(cfg->host_buf), "localhost");
+    cfg->host_buf[sizeof(cfg->host_buf) - 1] = '\0';
+    return cfg->host_buf;
 }
 
 /* A size: digits with an optional k, M or G (powers of 1024). */
@@ -78,6 +106,142 @@ same(const char *name, const char *option)
     return *name == '\0' && *option == '\0';
 }
 
+/* A decimal integer lo..hi into *ret. */
+static int
+parse_int(const char *value, long lo, long hi, int *ret)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(value, &end, 10);
+    if (*value < '0' || *value > '9' || *end != '\0' || errno != 0 || v < lo ||
+        v > hi)
+        return -1;
+    *ret = (int)v;
+    return 0;
+}
+
+static int
+parse_bool(const char *value, int *ret)
+{
+    if (strcmp(value, "yes") == 0 || strcmp(value, "1") == 0 ||
+        strcmp(value, "true") == 0)
+        *ret = 1;
+    else if (strcmp(value, "no") == 0 || strcmp(value, "0") == 0 ||
+             strcmp(value, "false") == 0)
+        *ret = 0;
+    else
+        return -1;
+    return 0;
+}
+
+/* A decimal port 1-65535 in s[0..n). */
+static int
+port_ok(const char *s, size_t n)
+{
+    unsigned long v = 0;
+    size_t i;
+
+    if (n == 0 || n > 5)
+        return 0;
+    for (i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        v = v * 10 + (unsigned long)(s[i] - '0');
+    }
+    return v >= 1 && v <= 65535;
+}
+
+static int
+ip_ok(int af, const char *s, size_t n)
+{
+    unsigned char buf[16];
+    char tmp[64];
+
+    if (n == 0 || n >= sizeof(tmp))
+        return 0;
+    memcpy(tmp, s, n);
+    tmp[n] = '\0';
+    return inet_pton(af, tmp, buf) == 1;
+}
+
+/* One DNS server: IP, IP:PORT, IPv6, [IPv6] or [IPv6]:PORT (as mtasts
+ * lookup takes them). */
+static int
+dns_server_ok(const char *s, size_t n)
+{
+    const char *c;
+
+    if (ip_ok(AF_INET6, s, n) || ip_ok(AF_INET, s, n))
+        return 1;
+    if (n > 0 && s[0] == '[') {
+        c = memchr(s, ']', n);
+        if (c == NULL || !ip_ok(AF_INET6, s + 1, (size_t)(c - s - 1)))
+            return 0;
+        n -= (size_t)(c + 1 - s);
+        s = c + 1;
+        return n == 0 || (s[0] == ':' && port_ok(s + 1, n - 1));
+    }
+    for (c = s + n; c > s && c[-1] != ':'; c--)
+        ;
+    return c > s && ip_ok(AF_INET, s, (size_t)(c - 1 - s)) &&
+           port_ok(c, (size_t)(s + n - c));
+}
+
+static int
+add_dns_server(struct td_config *cfg, const char *value)
+{
+    size_t have = cfg->dns_servers ? strlen(cfg->dns_servers) : 0;
+    size_t add = strlen(value), i, start;
+    char *nb;
+
+    for (i = start = 0; i <= add; i++) {
+        if (i < add && value[i] != ',')
+            continue;
+        if (!dns_server_ok(value + start, i - start))
+            return -1;
+        start = i + 1;
+    }
+    nb = realloc(cfg->dns_servers, have + add + 2);
+    if (nb == NULL)
+        return -1;
+    if (have > 0)
+        nb[have++] = ',';
+    memcpy(nb + have, value, add + 1);
+    cfg->dns_servers = nb;
+    return 0;
+}
+
+/* HOST:PORT:HOST2:PORT2 (curl's --connect-to), each part possibly empty;
+ * mtasts_net_new() checks the parts. */
+static int
+add_connect_to(struct td_config *cfg, const char *value)
+{
+    const char **nv;
+    const char *p;
+    int colons = 0, bracket = 0;
+
+    for (p = value; *p != '\0'; p++) {
+        if (*p == '[')
+            bracket = 1;
+        else if (*p == ']')
+            bracket = 0;
+        else if (*p == ':' && !bracket)
+            colons++;
+        else if ((unsigned char)*p <= ' ')
+            return -1;
+    }
+    if (colons != 3)
+        return -1;
+    nv = realloc(cfg->connect_to, (cfg->nconnect_to + 1) * sizeof(*nv));
+    if (nv == NULL)
+        return -1;
+    nv[cfg->nconnect_to++] = value;
+    cfg->connect_to = nv;
+    return 0;
+}
+
 int
 td_config_set(struct td_config *cfg, const char *name, const char *value,
               const char *where)
@@ -119,7 +283,64 @@ td_config_set(struct td_config *cfg, const char *name, const char *value,
         cfg->org = value;
     else if (same(name, "contact-info") || same(name, "contact"))
         cfg->contact = value;
-    else
+    else if (same(name, "from") || same(name, "sender-address"))
+        cfg->from = value;
+    else if (same(name, "spread-window") || same(name, "spread-out-delivery")) {
+        if (parse_int(value, 0, 86400, &cfg->spread_window) != 0)
+            return bad(where, name, value, "expected 0 to 86400 (seconds)");
+    } else if (same(name, "retention") || same(name, "keep-days")) {
+        if (parse_int(value, 1, 3650, &cfg->retention) != 0)
+            return bad(where, name, value, "expected 1 to 3650 (days)");
+    } else if (same(name, "sendmail")) {
+        if (value[0] != '/')
+            return bad(where, name, value,
+                       "expected an absolute path, then arguments");
+        cfg->sendmail = value;
+    } else if (same(name, "retry-interval")) {
+        if (parse_int(value, 1, 86400, &cfg->retry_interval) != 0)
+            return bad(where, name, value, "expected 1 to 86400 (seconds)");
+    } else if (same(name, "timeout")) {
+        if (parse_int(value, 1, 3600, &cfg->timeout) != 0)
+            return bad(where, name, value, "expected 1 to 3600 (seconds)");
+    } else if (same(name, "https-verify")) {
+        if (parse_bool(value, &cfg->https_verify) != 0)
+            return bad(where, name, value, "expected yes or no");
+    } else if (same(name, "send")) {
+        if (parse_bool(value, &cfg->send) != 0)
+            return bad(where, name, value, "expected yes or no");
+    } else if (same(name, "dns-server")) {
+        if (add_dns_server(cfg, value) != 0)
+            return bad(where, name, value,
+                       "expected IP, IP:PORT or [IPv6]:PORT, several "
+                       "separated by ','");
+    } else if (same(name, "ca-file"))
+        cfg->ca_file = value;
+    else if (same(name, "connect-to")) {
+        if (add_connect_to(cfg, value) != 0)
+            return bad(where, name, value,
+                       "expected HOST:PORT:HOST2:PORT2 (a part may be "
+                       "empty; IPv6 in brackets)");
+    } else if (same(name, "out-dir"))
+        cfg->out_dir = value;
+    else if (same(name, "redis"))
+        cfg->redis = value;
+    else if (same(name, "redis-prefix")) {
+        if (value[0] == '\0' || strchr(value, ' ') != NULL)
+            return bad(where, name, value, "expected a word");
+        cfg->redis_prefix = value;
+    } else if (same(name, "host-id")) {
+        if (value[0] == '\0' || strpbrk(value, " :\t") != NULL ||
+            strlen(value) > 200)
+            return bad(where, name, value,
+                       "expected a name without blanks or ':'");
+        cfg->host_id = value;
+    } else if (same(name, "claim-ttl")) {
+        if (parse_int(value, 10, 86400, &cfg->claim_ttl) != 0)
+            return bad(where, name, value, "expected 10 to 86400 (seconds)");
+    } else if (same(name, "fleet-wait")) {
+        if (parse_int(value, 0, 86400, &cfg->fleet_wait) != 0)
+            return bad(where, name, value, "expected 0 to 86400 (seconds)");
+    } else
         return 1;
     return 0;
 }

@@ -58,6 +58,7 @@ struct daemon {
     struct td_parser *parser;
     struct td_collector *col;
     struct td_writer *writer;
+    struct td_sender_thread *sender;
     struct td_ratelimit rl_bad, rl_note, rl_err;
     uint64_t datagrams, sessions, unreadable, refused;
     int status;
@@ -67,6 +68,25 @@ static int64_t
 now_s(void)
 {
     return (int64_t)time(NULL);
+}
+
+/* For tests only: MTASTS_TLSRPTD_TEST_CLOCK_OFFSET=SECONDS dates the
+ * results received that much later (negative: earlier), so that a test
+ * can fill a past day. */
+static int64_t clock_offset;
+
+static void
+read_clock_offset(void)
+{
+    const char *v = getenv("MTASTS_TLSRPTD_TEST_CLOCK_OFFSET");
+    char *end;
+    long long o;
+
+    if (v == NULL || *v == '\0')
+        return;
+    o = strtoll(v, &end, 10);
+    if (*end == '\0' && o > -400LL * 86400 && o < 400LL * 86400)
+        clock_offset = (int64_t)o;
 }
 
 /* dir/name or name when absolute; malloc'd. */
@@ -261,7 +281,7 @@ read_batches(struct daemon *d, int max)
                                strerror(errno));
             return 0;
         }
-        now = now_s();
+        now = now_s() + clock_offset;
         for (i = 0; i < got; i++) {
             len = d->msgs[i].msg_len;
             datagram(d, d->slots + (size_t)i * TD_DGRAM_MAX,
@@ -293,11 +313,12 @@ flush(struct daemon *d)
     size_t n;
 
     if (td_writer_room(d->writer) < TD_DAYS_MAX) {
-        td_writer_submit(d->writer, NULL, 0);
+        td_writer_submit(d->writer, NULL, 0, 0);
         return;
     }
     td_collector_take(d->col, out, &n);
-    td_writer_submit(d->writer, out, n);
+    /* every result received before now is in out */
+    td_writer_submit(d->writer, out, n, now_s());
 }
 
 static void
@@ -551,12 +572,14 @@ td_daemon_run(const struct td_config *cfg)
 {
     struct daemon d;
     struct td_store *store = NULL;
+    struct td_fleet *fleet = NULL;
     struct td_delta out[TD_DAYS_MAX];
     char err[600];
     size_t n;
     int rc;
 
     memset(&d, 0, sizeof(d));
+    read_clock_offset();
     d.cfg = cfg;
     d.fd = d.lock_fd = d.dump_fd = -1;
     d.status = 1;
@@ -587,6 +610,18 @@ td_daemon_run(const struct td_config *cfg)
     /* SQLite connections must not cross a fork: opened again after */
     td_store_close(store);
     store = NULL;
+    if (cfg->redis != NULL) {
+        /* tried now, said on stderr; but results are not refused for a
+         * Redis that is down: they are stored, and written to Redis once
+         * it answers (each thread connects on its own) */
+        if (td_fleet_open(cfg, cfg->host_id, 1, &fleet, err, sizeof(err)) != 0)
+            fprintf(stderr,
+                    "mtasts-tlsrptd: warning: %s; results are stored here "
+                    "and written to Redis once it answers\n",
+                    err);
+        td_fleet_close(fleet);
+        fleet = NULL;
+    }
     if (open_socket(&d) != 0)
         goto out;
     if (!cfg->foreground && daemonize() != 0)
@@ -606,11 +641,27 @@ td_daemon_run(const struct td_config *cfg)
         td_store_close(store);
         goto out;
     }
-    if ((rc = td_writer_start(store, d.ctx, cfg->max_memory, &d.writer)) != 0) {
-        td_log(TD_LOG_ERR, "cannot start the writer thread: %s", strerror(rc));
+    if (cfg->redis != NULL &&
+        td_fleet_open(cfg, cfg->host_id, 0, &fleet, err, sizeof(err)) != 0) {
+        td_log(TD_LOG_ERR, "%s", err);
         td_store_close(store);
         goto out;
     }
+    if ((rc = td_writer_start(store, fleet, d.ctx, cfg->max_memory,
+                              &d.writer)) != 0) {
+        td_log(TD_LOG_ERR, "cannot start the writer thread: %s", strerror(rc));
+        td_store_close(store);
+        td_fleet_close(fleet);
+        goto out;
+    }
+    if (!cfg->send)
+        td_log(TD_LOG_INFO, "reports are not sent (send = no)");
+    else if (cfg->org == NULL || cfg->contact == NULL)
+        td_log(TD_LOG_WARNING,
+               "reports are not made: set organization_name and "
+               "contact_info (or send = no)");
+    else if (td_sender_thread_start(cfg, d.writer, &d.sender) != 0)
+        td_log(TD_LOG_ERR, "reports are not sent (the sender did not start)");
     td_log(TD_LOG_INFO,
            "listening on %s, store %s, flush every %d s, dump file %s",
            d.socket_path, cfg->store, cfg->flush_interval, d.dump_path);
@@ -618,10 +669,11 @@ td_daemon_run(const struct td_config *cfg)
         td_log(TD_LOG_ERR, "the event loop failed");
     /* stop taking new datagrams, read what is queued, store it all */
     unlink(d.socket_path);
+    td_sender_thread_stop(d.sender);
     while (read_batches(&d, BATCHES))
         ;
     td_collector_take(d.col, out, &n);
-    td_writer_submit_wait(d.writer, out, n);
+    td_writer_submit_wait(d.writer, out, n, now_s());
     rc = td_writer_stop(d.writer);
     td_log(TD_LOG_INFO,
            "stopped: %llu datagrams, %llu sessions counted, %llu "

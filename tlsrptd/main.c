@@ -5,9 +5,12 @@
  *   mtasts-tlsrptd [--config FILE] [--socket PATH] [--store DIR]
  *       [--foreground] [other settings]
  *   mtasts-tlsrptd report --store DIR --day YYYY-MM-DD --out-dir DIR
- *       [--org NAME] [--contact ADDR] [--config FILE]
+ *       [--dry-run] [--org NAME] [--contact ADDR] [--config FILE] [...]
+ *   mtasts-tlsrptd send --store DIR --day YYYY-MM-DD [--dry-run]
+ *       [--out-dir DIR] [...]
  *
- * See mtasts-tlsrptd(8). Exit status: 0, 1 (a failure), 2 (usage).
+ * See mtasts-tlsrptd(8). Exit status: 0, 1 (a failure), 2 (usage), 3
+ * (send: deliveries wait for a retry).
  */
 #include <stdio.h>
 #include <string.h>
@@ -24,19 +27,44 @@ usage(FILE *f)
           "[--socket-mode MODE]\n"
           "           [--flush-interval SECONDS] [--dump-file FILE] "
           "[--pid-file FILE]\n"
-          "           [--max-memory SIZE]\n"
+          "           [--max-memory SIZE] [report and delivery settings]\n"
           "       mtasts-tlsrptd report --store DIR --day YYYY-MM-DD "
-          "--out-dir DIR\n"
-          "           [--org NAME] [--contact ADDR] [--config FILE]\n"
-          "       mtasts-tlsrptd --help | --version\n",
+          "--out-dir DIR [--dry-run]\n"
+          "           [--org NAME] [--contact ADDR] [--config FILE] "
+          "[delivery settings]\n"
+          "       mtasts-tlsrptd send --store DIR --day YYYY-MM-DD "
+          "[--dry-run] [--out-dir DIR]\n"
+          "           [--org NAME] [--contact ADDR] [--config FILE] "
+          "[delivery settings]\n"
+          "       mtasts-tlsrptd --help | --version\n"
+          "report and delivery settings: --org NAME --contact ADDR "
+          "--from ADDR\n"
+          "  --spread-window SECONDS --retention DAYS --sendmail "
+          "'PATH [ARG...]'\n"
+          "  --retry-interval SECONDS --timeout SECONDS --https-verify "
+          "yes|no --send yes|no\n"
+          "  --dns-server IP[:PORT] --ca-file FILE --connect-to "
+          "HOST:PORT:HOST2:PORT2\n"
+          "  --out-dir DIR --redis HOST:PORT|unix:PATH --redis-prefix "
+          "PREFIX --host-id NAME\n"
+          "  --claim-ttl SECONDS --fleet-wait SECONDS\n",
           f);
 }
 
 /* The settings each command takes on its command line. */
+#define REPORT_OPTS                                                         \
+    "store", "org", "contact", "organization-name", "contact-info", "from", \
+        "dns-server", "ca-file", "connect-to", "timeout", "redis",          \
+        "redis-prefix", "host-id", "out-dir"
+#define SEND_OPTS \
+    "sendmail", "retry-interval", "https-verify", "claim-ttl", "retention"
 static const char *const daemon_opts[] = {
-    "socket",         "socket-user", "socket-group", "socket-mode", "store",
-    "flush-interval", "dump-file",   "pid-file",     "max-memory",  NULL};
-static const char *const report_opts[] = {"store", "org", "contact", NULL};
+    "socket",         "socket-user", "socket-group", "socket-mode",
+    "flush-interval", "dump-file",   "pid-file",     "max-memory",
+    "spread-window",  "send",        "fleet-wait",   REPORT_OPTS,
+    SEND_OPTS,        NULL};
+static const char *const report_opts[] = {REPORT_OPTS, NULL};
+static const char *const send_opts[] = {REPORT_OPTS, SEND_OPTS, NULL};
 
 static int
 allowed(const char *const *list, const char *name)
@@ -71,13 +99,15 @@ main(int argc, char **argv)
 {
     struct td_config cfg;
     const char *const *opts = daemon_opts;
-    const char *value, *day = NULL, *out_dir = NULL;
+    const char *value, *day = NULL, *cmd = NULL;
     char name[64];
     int report = 0, first = 1, i, status;
 
-    if (argc > 1 && strcmp(argv[1], "report") == 0) {
+    if (argc > 1 &&
+        (strcmp(argv[1], "report") == 0 || strcmp(argv[1], "send") == 0)) {
         report = 1;
-        opts = report_opts;
+        cmd = argv[1];
+        opts = cmd[0] == 'r' ? report_opts : send_opts;
         first = 2;
     }
     td_config_init(&cfg);
@@ -110,6 +140,10 @@ main(int argc, char **argv)
             cfg.foreground = 1;
             continue;
         }
+        if (report && strcmp(argv[i], "--dry-run") == 0) {
+            cfg.dry_run = 1;
+            continue;
+        }
         if (strncmp(argv[i], "--", 2) != 0) {
             fprintf(stderr, "mtasts-tlsrptd: unexpected argument %s\n",
                     argv[i]);
@@ -124,22 +158,34 @@ main(int argc, char **argv)
             continue;
         if (report && strcmp(name, "day") == 0)
             day = value;
-        else if (report && strcmp(name, "out-dir") == 0)
-            out_dir = value;
         else if (!allowed(opts, name)) {
-            fprintf(stderr, "mtasts-tlsrptd: unknown option --%s%s\n", name,
-                    report ? " for report" : "");
+            fprintf(stderr, "mtasts-tlsrptd: unknown option --%s%s%s\n", name,
+                    report ? " for " : "", report ? cmd : "");
             goto usage;
         } else if (td_config_set(&cfg, name, value, "command line") != 0)
             goto usage;
     }
-    if (report) {
-        if (day == NULL || out_dir == NULL) {
+    if (cfg.host_id == NULL)
+        cfg.host_id = td_config_host(&cfg);
+    /* libcurl's global state, before any thread starts */
+    if (td_net_global_init() != 0) {
+        fprintf(stderr, "mtasts-tlsrptd: cannot initialise libcurl\n");
+        td_config_free(&cfg);
+        return 1;
+    }
+    if (report && cmd[0] == 'r') {
+        if (day == NULL || cfg.out_dir == NULL) {
             fprintf(stderr, "mtasts-tlsrptd: report needs --day and "
                             "--out-dir\n");
             goto usage;
         }
-        status = td_report_run(&cfg, day, out_dir);
+        status = td_report_run(&cfg, day, cfg.out_dir);
+    } else if (report) {
+        if (day == NULL) {
+            fprintf(stderr, "mtasts-tlsrptd: send needs --day\n");
+            goto usage;
+        }
+        status = td_send_run(&cfg, day);
     } else
         status = td_daemon_run(&cfg);
     td_config_free(&cfg);

@@ -1,41 +1,41 @@
 /*
- * mtasts-tlsrptd report --store DIR --day YYYY-MM-DD --out-dir DIR
- *     [--org NAME] [--contact ADDR] [--config FILE]
+ * The commands that close a day by hand:
  *
- * Closes a day: one RFC 8460 report per policy domain of the day's stored
- * aggregate, made with the library (mtasts_tlsrpt_report_build(), a fresh
- * report-id from mtasts_tlsrpt_report_id_generate()), recorded in the
- * store, and written as OUT/<domain>.json: the exact JSON that is sent
- * (gzip'd for delivery). A report is made once: a second run writes the
- * recorded bytes again (same report-id, RPT-AGG-15); a domain with
- * results but no report yet (results that came after the first run) gets
- * its report then. Nothing is delivered.
+ *   mtasts-tlsrptd report --store DIR --day YYYY-MM-DD --out-dir DIR
+ *       [--dry-run] [--org NAME] [--contact ADDR] [--config FILE] ...
+ *
+ * closes the day (close.c: one report per policy domain, recorded in the
+ * store) and writes each report as OUT/<domain>.json: the exact JSON that
+ * is sent (gzip'd for delivery). A second run writes the recorded bytes
+ * again. With --dry-run it also looks up each domain's rua and writes
+ * what would be sent to each (deliver.c), recording nothing about
+ * sending. Nothing is delivered.
+ *
+ *   mtasts-tlsrptd send --store DIR --day YYYY-MM-DD [--dry-run]
+ *       [--out-dir DIR] ...
+ *
+ * closes the day the same way and sends its reports now: every
+ * destination not yet delivered is tried once, whatever its back-off
+ * (each try counts towards the bound). --out-dir (or --dry-run) writes
+ * what would be sent instead. Exit status 0: every report delivered or
+ * with nowhere to go; 3: some wait for a retry; 1: something failed or
+ * was given up.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "td.h"
 
-#define EXIT_FAIL  1
-#define EXIT_USAGE 2
-
-static int
-random64(uint64_t *ret)
-{
-    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    ssize_t n;
-
-    if (fd < 0)
-        return -1;
-    n = read(fd, ret, sizeof(*ret));
-    close(fd);
-    return n == (ssize_t)sizeof(*ret) ? 0 : -1;
-}
+#define EXIT_FAIL    1
+#define EXIT_USAGE   2
+#define EXIT_PENDING 3
 
 /* Write buf to dir/name atomically (a temporary file, fsync, rename). */
 static int
@@ -70,190 +70,107 @@ write_file(const char *dir, const char *name, const uint8_t *buf, size_t len,
     return 0;
 }
 
-static int
-dup_report(struct td_report *r, const char *dom, const char *id,
-           const uint8_t *json, size_t len)
+/* What both commands share: the day, the store, the fleet. */
+struct run {
+    const struct td_config *cfg;
+    int64_t day;
+    struct td_store *store;
+    struct td_fleet *fleet;
+    int lock_fd;
+};
+
+static void
+run_end(struct run *r)
 {
-    size_t dl = strlen(dom) + 1, il = strlen(id) + 1;
+    td_fleet_close(r->fleet);
+    td_store_close(r->store);
+    if (r->lock_fd >= 0)
+        close(r->lock_fd);
+}
+
+static int
+run_start(struct run *r, const struct td_config *cfg, const char *day_s,
+          int lock)
+{
+    char err[600], path[4200];
 
     memset(r, 0, sizeof(*r));
-    r->domain = malloc(dl);
-    r->report_id = malloc(il);
-    r->json = malloc(len + 1);
-    if (r->domain == NULL || r->report_id == NULL || r->json == NULL)
-        return -1;
-    memcpy(r->domain, dom, dl);
-    memcpy(r->report_id, id, il);
-    memcpy(r->json, json, len);
-    r->len = len;
+    r->cfg = cfg;
+    r->lock_fd = -1;
+    td_log_open(0);
+    r->day = td_day_parse(day_s);
+    if (r->day < 0) {
+        fprintf(stderr, "mtasts-tlsrptd: --day %s: expected YYYY-MM-DD\n",
+                day_s);
+        return EXIT_USAGE;
+    }
+    if (cfg->org == NULL || cfg->contact == NULL) {
+        fprintf(stderr, "mtasts-tlsrptd: reports need --org and --contact "
+                        "(or organization_name and contact_info in the "
+                        "configuration file)\n");
+        return EXIT_USAGE;
+    }
+    if (td_store_open(cfg->store, &r->store, err, sizeof(err)) != 0) {
+        fprintf(stderr, "mtasts-tlsrptd: %s\n", err);
+        return EXIT_FAIL;
+    }
+    if (lock) {
+        /* one sender at a time per store: the collector's sender thread
+         * takes the same lock */
+        snprintf(path, sizeof(path), "%s/tlsrptd-send.lock", cfg->store);
+        r->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (r->lock_fd < 0 || flock(r->lock_fd, LOCK_EX) != 0) {
+            fprintf(stderr, "mtasts-tlsrptd: cannot lock %s: %s\n", path,
+                    strerror(errno));
+            return EXIT_FAIL;
+        }
+    }
+    if (cfg->redis != NULL &&
+        td_fleet_open(cfg, cfg->host_id, 1, &r->fleet, err, sizeof(err)) != 0) {
+        fprintf(stderr, "mtasts-tlsrptd: %s\n", err);
+        return EXIT_FAIL;
+    }
     return 0;
 }
 
 static int
-cmp_domain(const void *a, const void *b)
+make_dir(const char *dir)
 {
-    return strcmp(((const struct td_report *)a)->domain,
-                  ((const struct td_report *)b)->domain);
-}
-
-/* Make the reports of day that are not in old (n_old) into *ret. */
-static int
-make_reports(const struct td_config *cfg, const mtasts_tlsrpt_agg *agg,
-             int64_t day, const struct td_report *old, size_t n_old,
-             struct td_report **ret, size_t *ret_n)
-{
-    struct td_report *out;
-    mtasts_tlsrpt_report *rep;
-    mtasts_buf *json;
-    const uint8_t *data;
-    const char *dom;
-    char id[400];
-    uint64_t rnd, warn;
-    size_t count = mtasts_tlsrpt_agg_count(agg), i, k, dl, need, len, n = 0;
-    int64_t kday;
-    int rc = MTASTS_OK, w, known;
-
-    *ret = NULL;
-    *ret_n = 0;
-    out = calloc(count + 1, sizeof(*out));
-    if (out == NULL)
-        return MTASTS_ENOMEM;
-    for (i = 0; i < count; i++) {
-        if (mtasts_tlsrpt_agg_key(agg, i, &dom, &dl, &kday) != MTASTS_OK ||
-            kday != day)
-            continue;
-        for (known = 0, k = 0; k < n_old && !known; k++)
-            known = strcmp(old[k].domain, dom) == 0;
-        if (known)
-            continue;
-        if (random64(&rnd) != 0) {
-            fprintf(stderr, "mtasts-tlsrptd: cannot read /dev/urandom\n");
-            rc = MTASTS_EINVAL;
-            goto fail;
-        }
-        rc = mtasts_tlsrpt_report_id_generate(day, dom, dl, rnd, id, sizeof(id),
-                                              &need);
-        if (rc == MTASTS_OK)
-            rc = mtasts_tlsrpt_report_build(
-                agg, dom, dl, day, cfg->org, strlen(cfg->org), cfg->contact,
-                strlen(cfg->contact), id, strlen(id), &rep);
-        if (rc == MTASTS_NONE)
-            continue;
-        if (rc != MTASTS_OK) {
-            fprintf(stderr, "mtasts-tlsrptd: report for %s: %s%s\n", dom,
-                    mtasts_status_name(rc),
-                    rc == MTASTS_ESYNTAX
-                        ? " (is contact_info an addr-spec such as "
-                          "tlsrpt@example.net?)"
-                        : "");
-            goto fail;
-        }
-        warn = mtasts_tlsrpt_report_warnings(rep);
-        for (w = 0; w < MTASTS_W_COUNT; w++)
-            if (warn & MTASTS_WARN_BIT(w))
-                fprintf(stderr, "mtasts-tlsrptd: report for %s: warning %s\n",
-                        dom, mtasts_warning_name(w));
-        rc = mtasts_tlsrpt_report_format(rep, 0, &json);
-        mtasts_tlsrpt_report_free(rep);
-        if (rc != MTASTS_OK)
-            goto fail;
-        data = mtasts_buf_data(json, &len);
-        if (dup_report(&out[n], dom, id, data, len) != 0) {
-            n++;
-            mtasts_buf_free(json);
-            rc = MTASTS_ENOMEM;
-            goto fail;
-        }
-        n++;
-        mtasts_buf_free(json);
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "mtasts-tlsrptd: cannot make %s: %s\n", dir,
+                strerror(errno));
+        return -1;
     }
-    *ret = out;
-    *ret_n = n;
-    return MTASTS_OK;
-fail:
-    td_store_reports_free(out, n);
-    return rc;
+    return 0;
 }
 
 int
 td_report_run(const struct td_config *cfg, const char *day_s,
               const char *out_dir)
 {
-    struct td_store *store = NULL;
-    struct td_report *old = NULL, *made = NULL, *all = NULL;
-    size_t n_old = 0, n_made = 0, n, i;
-    mtasts_tlsrpt_agg *agg = NULL;
-    mtasts_ctx *ctx = NULL;
-    uint64_t sessions;
-    char err[600], path[4200], name[MTASTS_DOMAIN_MAX_LEN + 8];
-    int64_t day;
-    int found, rc, status = EXIT_FAIL;
+    struct run r;
+    struct td_report *all = NULL;
+    struct td_close_info info;
+    struct td_sender s;
+    char path[4200], name[MTASTS_DOMAIN_MAX_LEN + 8];
+    size_t n = 0, i;
+    int status;
 
-    day = td_day_parse(day_s);
-    if (day < 0) {
-        fprintf(stderr, "mtasts-tlsrptd: --day %s: expected YYYY-MM-DD\n",
-                day_s);
-        return EXIT_USAGE;
+    if ((status = run_start(&r, cfg, day_s, 1)) != 0) {
+        run_end(&r);
+        return status;
     }
-    if (cfg->org == NULL || cfg->contact == NULL) {
-        fprintf(stderr, "mtasts-tlsrptd: report needs --org and --contact "
-                        "(or organization_name and contact_info in the "
-                        "configuration file)\n");
-        return EXIT_USAGE;
-    }
-    if (mkdir(out_dir, 0755) != 0 && errno != EEXIST) {
-        fprintf(stderr, "mtasts-tlsrptd: cannot make %s: %s\n", out_dir,
-                strerror(errno));
-        return EXIT_FAIL;
-    }
-    if (td_store_open(cfg->store, &store, err, sizeof(err)) != 0) {
-        fprintf(stderr, "mtasts-tlsrptd: %s\n", err);
-        return EXIT_FAIL;
-    }
-    if (mtasts_ctx_new(NULL, &ctx) != MTASTS_OK ||
-        mtasts_tlsrpt_agg_new(ctx, &agg) != MTASTS_OK) {
-        fprintf(stderr, "mtasts-tlsrptd: out of memory\n");
+    status = EXIT_FAIL;
+    if (make_dir(out_dir) != 0)
         goto out;
-    }
-    /* a stored day is loaded whatever its size */
-    mtasts_tlsrpt_agg_set(agg, MTASTS_AGG_MAX_BYTES, INT64_MAX);
-    rc = td_store_load(store, day, agg, &sessions, &found);
-    if (rc != MTASTS_OK) {
-        fprintf(stderr, "mtasts-tlsrptd: day %s: %s\n", day_s,
-                td_store_error(store));
+    if (td_day_close(cfg, r.store, r.fleet, r.day, 0, (int64_t)time(NULL), &all,
+                     &n, &info) != 0)
         goto out;
-    }
-    if (td_store_reports_get(store, day, &old, &n_old) != 0) {
-        fprintf(stderr, "mtasts-tlsrptd: %s\n", td_store_error(store));
-        goto out;
-    }
-    if (!found && n_old == 0) {
+    if (!info.found && n == 0) {
         fprintf(stderr, "mtasts-tlsrptd: no results stored for %s\n", day_s);
         status = 0;
         goto out;
     }
-    rc = make_reports(cfg, agg, day, old, n_old, &made, &n_made);
-    if (rc != MTASTS_OK) {
-        if (rc == MTASTS_ENOMEM)
-            fprintf(stderr, "mtasts-tlsrptd: out of memory\n");
-        goto out;
-    }
-    /* recorded before any file is written: the ids are final */
-    if (td_store_reports_put(store, day, made, n_made) != 0) {
-        fprintf(stderr, "mtasts-tlsrptd: %s\n", td_store_error(store));
-        goto out;
-    }
-    n = n_old + n_made;
-    all = calloc(n + 1, sizeof(*all));
-    if (all == NULL) {
-        fprintf(stderr, "mtasts-tlsrptd: out of memory\n");
-        goto out;
-    }
-    if (n_old > 0)
-        memcpy(all, old, n_old * sizeof(*all));
-    if (n_made > 0)
-        memcpy(all + n_old, made, n_made * sizeof(*all));
-    qsort(all, n, sizeof(*all), cmp_domain);
     for (i = 0; i < n; i++) {
         snprintf(name, sizeof(name), "%s.json", all[i].domain);
         if (write_file(out_dir, name, all[i].json, all[i].len, path,
@@ -264,17 +181,91 @@ td_report_run(const struct td_config *cfg, const char *day_s,
         }
         printf("%s\t%s\t%s\n", all[i].domain, all[i].report_id, path);
     }
-    fprintf(stderr,
-            "mtasts-tlsrptd: %s: %zu reports (%zu made now, %zu before), "
-            "%llu sessions stored for the day\n",
-            day_s, n, n_made, n_old, (unsigned long long)sessions);
+    if (cfg->dry_run) {
+        /* what would be sent, beside the reports */
+        if (td_sender_init(&s, cfg, r.store, r.fleet) != 0)
+            goto out;
+        s.dry_run = 1;
+        s.out_dir = out_dir;
+        s.to_stdout = 1;
+        if (td_send_reports(&s, r.day, all, n, (int64_t)time(NULL)) < 0) {
+            td_sender_fini(&s);
+            goto out;
+        }
+        td_sender_fini(&s);
+    }
+    if (r.fleet != NULL)
+        fprintf(stderr,
+                "mtasts-tlsrptd: %s: %zu reports (%zu made now, %zu before) "
+                "from %zu host(s) of the fleet\n",
+                day_s, n, info.made, info.before, info.hosts);
+    else
+        fprintf(stderr,
+                "mtasts-tlsrptd: %s: %zu reports (%zu made now, %zu before), "
+                "%llu sessions stored for the day\n",
+                day_s, n, info.made, info.before,
+                (unsigned long long)info.sessions);
     status = fflush(stdout) == 0 ? 0 : EXIT_FAIL;
 out:
-    free(all); /* its elements belong to old and made */
-    td_store_reports_free(old, n_old);
-    td_store_reports_free(made, n_made);
-    mtasts_tlsrpt_agg_free(agg);
-    mtasts_ctx_free(ctx);
-    td_store_close(store);
+    td_store_reports_free(all, n);
+    run_end(&r);
+    return status;
+}
+
+int
+td_send_run(const struct td_config *cfg, const char *day_s)
+{
+    struct run r;
+    struct td_report *all = NULL;
+    struct td_close_info info;
+    struct td_sender s;
+    size_t n = 0;
+    int64_t next = -1;
+    int status, inited = 0;
+
+    if ((status = run_start(&r, cfg, day_s, 1)) != 0) {
+        run_end(&r);
+        return status;
+    }
+    status = EXIT_FAIL;
+    if (cfg->out_dir != NULL && make_dir(cfg->out_dir) != 0)
+        goto out;
+    if (td_day_close(cfg, r.store, r.fleet, r.day, 0, (int64_t)time(NULL), &all,
+                     &n, &info) != 0)
+        goto out;
+    if (td_sender_init(&s, cfg, r.store, r.fleet) != 0)
+        goto out;
+    inited = 1;
+    s.dry_run = cfg->dry_run || cfg->out_dir != NULL;
+    s.out_dir = cfg->out_dir;
+    s.now_all = 1;
+    s.to_stdout = 1;
+    next = td_send_reports(&s, r.day, all, n, (int64_t)time(NULL));
+    if (next == 0 && !s.dry_run && td_store_day_finish(r.store, r.day) != 0)
+        td_log(TD_LOG_ERR, "%s", td_store_error(r.store));
+    if (s.dry_run)
+        fprintf(stderr,
+                "mtasts-tlsrptd: %s: %zu reports; %u destination(s) %s, "
+                "%u report(s) with nowhere to go\n",
+                day_s, n, s.written,
+                cfg->out_dir != NULL ? "written" : "listed", s.norua);
+    else
+        fprintf(stderr,
+                "mtasts-tlsrptd: %s: %zu reports (%zu made now): %u "
+                "delivered, %u waiting for a retry, %u given up, %u with "
+                "nowhere to go, %u by another host\n",
+                day_s, n, info.made, s.delivered, s.pending, s.failed, s.norua,
+                s.elsewhere);
+    if (fflush(stdout) != 0 || next < 0 || s.failed > 0)
+        status = EXIT_FAIL;
+    else if (next > 0 && !s.dry_run)
+        status = EXIT_PENDING;
+    else
+        status = 0;
+out:
+    if (inited)
+        td_sender_fini(&s);
+    td_store_reports_free(all, n);
+    run_end(&r);
     return status;
 }

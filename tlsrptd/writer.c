@@ -12,8 +12,13 @@
  * flush interval) and those of a save under way. A save that fails (a
  * full disk, a read-only store) is logged and tried again on every tick
  * with the days kept in memory; nothing is dropped while the process
- * lives. A delta that cannot be merged (the memory bound) is kept and
- * tried again.
+ * lives. In fleet mode each stored day is also written to Redis (a day
+ * that could not be is written again at the next tick).
+ *
+ * td_writer_through() tells the sender thread how far the store is
+ * complete: every result the collector took before that time is stored
+ * (and in Redis), so a day is reported only once its last results are. A delta
+ * that cannot be merged (the memory bound) is kept and tried again.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -31,6 +36,7 @@ struct dstate {
     mtasts_tlsrpt_agg *agg;
     uint64_t sessions;
     int dirty;
+    int rdirty; /* fleet: stored, not yet in Redis */
 };
 
 struct td_writer {
@@ -40,6 +46,9 @@ struct td_writer {
     struct td_delta queue[QUEUE_CAP];
     size_t nq;
     int tick, stop;
+    int64_t taken;   /* the newest take time handed over */
+    int64_t through; /* td_writer_through() */
+    struct td_fleet *fleet;
     /* the thread's own */
     struct td_store *store;
     mtasts_ctx *ctx;
@@ -143,6 +152,7 @@ merge(struct td_writer *w, const struct td_delta *delta)
     ds->sessions += delta->sessions;
     if (delta->sessions > 0) {
         ds->dirty = 1;
+        ds->rdirty = w->fleet != NULL;
         if (td_store_day_reported(w->store, delta->day) == 1) {
             td_day_format(delta->day, d);
             td_log_limited(&w->rl, now_s(), TD_LOG_WARNING,
@@ -178,6 +188,61 @@ keep(struct td_writer *w, const struct td_delta *delta)
     w->pending[w->npend++] = *delta;
 }
 
+/* Fleet mode: write the stored rows to Redis; a day that could not be
+ * written stays rdirty and is written again at the next tick. */
+static void
+push(struct td_writer *w, const struct td_row *rows, size_t n)
+{
+    size_t k, j;
+    int ok = td_fleet_push(w->fleet, rows, n, 0) == 0;
+
+    if (!ok)
+        td_log_limited(&w->rl, now_s(), TD_LOG_ERR,
+                       "cannot write %zu day(s) to Redis: %s; written again "
+                       "at the next flush",
+                       n, td_fleet_error(w->fleet));
+    for (k = 0; k < n; k++)
+        for (j = 0; j < w->ndays; j++)
+            if (w->days[j].day == rows[k].day)
+                w->days[j].rdirty = !ok;
+}
+
+/* Fleet mode: the days stored but not yet in Redis, written again. */
+static int
+push_again(struct td_writer *w)
+{
+    struct td_row rows[16];
+    mtasts_buf *bufs[16];
+    size_t i, n = 0, k, len;
+    int left = 0;
+
+    for (i = 0; i < w->ndays; i++) {
+        if (!w->days[i].rdirty || w->days[i].dirty)
+            continue;
+        if (n == 16) {
+            left = 1;
+            break;
+        }
+        if (mtasts_tlsrpt_agg_encode(w->days[i].agg, &bufs[n]) != MTASTS_OK) {
+            left = 1;
+            continue;
+        }
+        rows[n].day = w->days[i].day;
+        rows[n].agg = mtasts_buf_data(bufs[n], &len);
+        rows[n].len = len;
+        rows[n].sessions = w->days[i].sessions;
+        n++;
+    }
+    if (n > 0)
+        push(w, rows, n);
+    for (k = 0; k < n; k++)
+        mtasts_buf_free(bufs[k]);
+    for (i = 0; i < w->ndays; i++)
+        if (w->days[i].rdirty)
+            left = 1;
+    return left;
+}
+
 /* Save the days that changed; forget old days that are saved. */
 static void
 save(struct td_writer *w, int final)
@@ -210,6 +275,8 @@ save(struct td_writer *w, int final)
             n++;
         }
         rc = td_store_save(w->store, rows, n);
+        if (rc == 0 && w->fleet != NULL)
+            push(w, rows, n);
         for (k = 0; k < n; k++)
             mtasts_buf_free(bufs[k]);
         if (rc != 0) {
@@ -243,7 +310,8 @@ save(struct td_writer *w, int final)
     }
     /* days before yesterday's that are saved leave memory */
     for (i = 0; i < w->ndays;) {
-        if (!w->days[i].dirty && w->days[i].day < newest - TD_DAY) {
+        if (!w->days[i].dirty && !w->days[i].rdirty &&
+            w->days[i].day < newest - TD_DAY) {
             mtasts_tlsrpt_agg_free(w->days[i].agg);
             w->days[i] = w->days[--w->ndays];
         } else
@@ -252,10 +320,12 @@ save(struct td_writer *w, int final)
 }
 
 static void
-work(struct td_writer *w, struct td_delta *in, size_t n, int final)
+work(struct td_writer *w, struct td_delta *in, size_t n, int final,
+     int64_t taken)
 {
     struct td_delta *old = w->pending;
     size_t nold = w->npend, i;
+    int redis_left = 0;
 
     w->pending = NULL;
     w->npend = w->pcap = 0;
@@ -267,6 +337,33 @@ work(struct td_writer *w, struct td_delta *in, size_t n, int final)
         if (merge(w, &in[i]) != 0)
             keep(w, &in[i]);
     save(w, final);
+    if (w->fleet != NULL && !w->failing)
+        redis_left = push_again(w);
+    /* everything taken up to taken is stored (and in Redis) */
+    if (!w->failing && w->npend == 0 && !redis_left && taken > 0) {
+        if (w->fleet != NULL && td_fleet_push(w->fleet, NULL, 0, taken) != 0)
+            return;
+        pthread_mutex_lock(&w->mu);
+        if (taken > w->through)
+            w->through = taken;
+        pthread_mutex_unlock(&w->mu);
+    }
+}
+
+/* Fleet mode, at start: the stored days that may still be reported
+ * (today and yesterday) are written to Redis at the first tick, in case
+ * they were not before the last stop. */
+static void
+fleet_resume(struct td_writer *w)
+{
+    struct dstate *ds;
+    int64_t today = now_s() - now_s() % TD_DAY, day;
+
+    for (day = today - TD_DAY; day <= today; day += TD_DAY) {
+        ds = day_state(w, day);
+        if (ds != NULL && ds->sessions > 0)
+            ds->rdirty = 1;
+    }
 }
 
 static void *
@@ -275,8 +372,11 @@ run(void *arg)
     struct td_writer *w = arg;
     struct td_delta in[QUEUE_CAP];
     size_t n;
+    int64_t taken;
     int stop, tries;
 
+    if (w->fleet != NULL)
+        fleet_resume(w);
     pthread_mutex_lock(&w->mu);
     for (;;) {
         while (w->nq == 0 && !w->tick && !w->stop)
@@ -285,19 +385,20 @@ run(void *arg)
         memcpy(in, w->queue, n * sizeof(*in));
         w->nq = 0;
         w->tick = 0;
+        taken = w->taken;
         stop = w->stop;
         pthread_cond_broadcast(&w->room_cv);
         pthread_mutex_unlock(&w->mu);
         if (!stop)
-            work(w, in, n, 0);
+            work(w, in, n, 0, taken);
         else {
             /* the last save: a few tries, a second apart */
-            work(w, in, n, 1);
+            work(w, in, n, 1, taken);
             for (tries = 0; tries < 5 && (w->failing || w->npend > 0);
                  tries++) {
                 struct timespec ts = {1, 0};
                 nanosleep(&ts, NULL);
-                work(w, NULL, 0, 1);
+                work(w, NULL, 0, 1, taken);
             }
         }
         pthread_mutex_lock(&w->mu);
@@ -309,8 +410,8 @@ run(void *arg)
 }
 
 int
-td_writer_start(struct td_store *store, mtasts_ctx *ctx, int64_t max_bytes,
-                struct td_writer **ret)
+td_writer_start(struct td_store *store, struct td_fleet *fleet, mtasts_ctx *ctx,
+                int64_t max_bytes, struct td_writer **ret)
 {
     struct td_writer *w;
     int rc;
@@ -320,6 +421,7 @@ td_writer_start(struct td_store *store, mtasts_ctx *ctx, int64_t max_bytes,
     if (w == NULL)
         return ENOMEM;
     w->store = store;
+    w->fleet = fleet;
     w->ctx = ctx;
     w->max_bytes = max_bytes;
     if ((rc = pthread_mutex_init(&w->mu, NULL)) != 0) {
@@ -350,7 +452,8 @@ td_writer_room(struct td_writer *w)
 }
 
 static void
-submit(struct td_writer *w, const struct td_delta *d, size_t n, int wait)
+submit(struct td_writer *w, const struct td_delta *d, size_t n, int64_t taken,
+       int wait)
 {
     pthread_mutex_lock(&w->mu);
     while (wait && QUEUE_CAP - w->nq < n)
@@ -358,21 +461,36 @@ submit(struct td_writer *w, const struct td_delta *d, size_t n, int wait)
     if (n > 0)
         memcpy(w->queue + w->nq, d, n * sizeof(*d));
     w->nq += n;
+    if (taken > w->taken)
+        w->taken = taken;
     w->tick = 1;
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
 }
 
 void
-td_writer_submit(struct td_writer *w, const struct td_delta *d, size_t n)
+td_writer_submit(struct td_writer *w, const struct td_delta *d, size_t n,
+                 int64_t taken)
 {
-    submit(w, d, n, 0);
+    submit(w, d, n, taken, 0);
 }
 
 void
-td_writer_submit_wait(struct td_writer *w, const struct td_delta *d, size_t n)
+td_writer_submit_wait(struct td_writer *w, const struct td_delta *d, size_t n,
+                      int64_t taken)
 {
-    submit(w, d, n, 1);
+    submit(w, d, n, taken, 1);
+}
+
+int64_t
+td_writer_through(struct td_writer *w)
+{
+    int64_t t;
+
+    pthread_mutex_lock(&w->mu);
+    t = w->through;
+    pthread_mutex_unlock(&w->mu);
+    return t;
 }
 
 int
@@ -395,6 +513,14 @@ td_writer_stop(struct td_writer *w)
         mtasts_tlsrpt_agg_free(w->pending[i].agg);
     }
     for (i = 0; i < w->ndays; i++) {
+        if (w->fleet != NULL && w->days[i].rdirty && !w->days[i].dirty) {
+            char d[11];
+            td_day_format(w->days[i].day, d);
+            td_log(TD_LOG_WARNING,
+                   "day %s: stored, but not written to Redis (%s); it is "
+                   "written when the collector starts again",
+                   d, td_fleet_error(w->fleet));
+        }
         if (w->days[i].dirty) {
             char d[11];
             status = -1;
@@ -409,6 +535,7 @@ td_writer_stop(struct td_writer *w)
     free(w->pending);
     free(w->days);
     td_store_close(w->store);
+    td_fleet_close(w->fleet);
     pthread_cond_destroy(&w->cv);
     pthread_cond_destroy(&w->room_cv);
     pthread_mutex_destroy(&w->mu);

@@ -1036,6 +1036,97 @@ test_days(void **state)
         assert_int_equal(td_day_parse(badd[i]), -1);
 }
 
+/* The delivery schedule (RPT-DELIV-13 scaled by retry_interval) and the
+ * days' send times (RPT-DELIV-14, spread_window). */
+static void
+test_schedule(void **state)
+{
+    struct td_config cfg;
+    int64_t first = NOON, t, prev;
+    unsigned k, n;
+    uint64_t seed;
+    int seen_low = 0, seen_high = 0;
+
+    (void)state;
+    td_config_init(&cfg);
+    /* the default: the core's schedule exactly */
+    for (k = 1; k < 12; k++)
+        assert_int_equal(td_retry_time(&cfg, first, k),
+                         mtasts_tlsrpt_retry_time(first, k));
+    assert_int_equal(td_retry_time(&cfg, first, 1), first + 300);
+    assert_int_equal(td_retry_time(&cfg, first, 2), first + 900);
+    /* 9 attempts: the 9th failure gives up */
+    assert_int_equal(td_retry_time(&cfg, first, 8), first + 300 * 255);
+    assert_int_equal(td_retry_time(&cfg, first, 9), 0);
+    /* retry_interval 1: the same shape, one second as the unit */
+    assert_int_equal(td_config_set(&cfg, "retry_interval", "1", "t"), 0);
+    for (k = 1, prev = first; k < 9; k++) {
+        t = td_retry_time(&cfg, first, k);
+        assert_int_equal(t, first + ((INT64_C(1) << k) - 1));
+        assert_true(t > prev);
+        prev = t;
+    }
+    assert_int_equal(td_retry_time(&cfg, first, 9), 0);
+    /* send times: after the day, within 1..spread_window */
+    assert_int_equal(td_config_set(&cfg, "spread-window", "600", "t"), 0);
+    for (seed = 1, n = 0; n < 2000;
+         seed = seed * 6364136223846793005u + 1, n++) {
+        t = td_send_time(&cfg, seed, DAY1 + 5);
+        assert_true(t >= DAY1 + TD_DAY + 1 && t <= DAY1 + TD_DAY + 600);
+        assert_int_equal(t, td_send_time(&cfg, seed, DAY1 + 80000));
+        seen_low |= t < DAY1 + TD_DAY + 60;
+        seen_high |= t > DAY1 + TD_DAY + 540;
+    }
+    assert_true(seen_low && seen_high);
+    assert_int_equal(td_config_set(&cfg, "spread_window", "0", "t"), 0);
+    assert_int_equal(td_send_time(&cfg, 99, DAY1), DAY1 + TD_DAY + 1);
+    td_config_free(&cfg);
+}
+
+/* The settings of report sending: values and refusals. */
+static void
+test_config_send(void **state)
+{
+    struct td_config cfg;
+
+    (void)state;
+    td_config_init(&cfg);
+    assert_int_equal(cfg.spread_window, TD_SPREAD_DEFAULT);
+    assert_int_equal(cfg.retention, TD_RETENTION_DEFAULT);
+    assert_string_equal(cfg.sendmail, TD_SENDMAIL_DEFAULT);
+    assert_int_equal(td_config_set(&cfg, "dns-server", "127.0.0.1:5353", "t"),
+                     0);
+    assert_int_equal(
+        td_config_set(&cfg, "dns_server", "[::1]:53,192.0.2.1", "t"), 0);
+    assert_string_equal(cfg.dns_servers, "127.0.0.1:5353,[::1]:53,192.0.2.1");
+    assert_int_equal(
+        td_config_set(&cfg, "connect-to", "a.test:443:127.0.0.1:8443", "t"), 0);
+    assert_int_equal(td_config_set(&cfg, "connect-to", "::[::1]:", "t"), 0);
+    assert_int_equal(cfg.nconnect_to, 2);
+    assert_int_equal(td_config_set(&cfg, "keep_days", "7", "t"), 0);
+    assert_int_equal(cfg.retention, 7);
+    assert_int_equal(
+        td_config_set(&cfg, "sender_address", "r@example.net", "t"), 0);
+    assert_string_equal(cfg.from, "r@example.net");
+    assert_int_equal(td_config_set(&cfg, "https-verify", "yes", "t"), 0);
+    assert_int_equal(cfg.https_verify, 1);
+    assert_int_equal(td_config_set(&cfg, "not-a-setting", "1", "t"), 1);
+    /* refused, with a message on stderr */
+    assert_int_equal(td_config_set(&cfg, "dns-server", "ns.example", "t"), -1);
+    assert_int_equal(td_config_set(&cfg, "dns-server", "1.2.3.4:0", "t"), -1);
+    assert_int_equal(td_config_set(&cfg, "connect-to", "a:b:c", "t"), -1);
+    assert_int_equal(td_config_set(&cfg, "connect-to", "a: b:c:d", "t"), -1);
+    assert_int_equal(td_config_set(&cfg, "spread-window", "86401", "t"), -1);
+    assert_int_equal(td_config_set(&cfg, "retention", "0", "t"), -1);
+    assert_int_equal(td_config_set(&cfg, "sendmail", "sendmail -t", "t"), -1);
+    assert_int_equal(td_config_set(&cfg, "https-verify", "maybe", "t"), -1);
+    assert_int_equal(td_config_set(&cfg, "host-id", "a b", "t"), -1);
+    assert_int_equal(td_config_set(&cfg, "claim-ttl", "5", "t"), -1);
+    assert_int_equal(cfg.nconnect_to, 2);
+    assert_int_equal(cfg.retention, 7);
+    td_config_free(&cfg);
+}
+
 /* ------------------------------------------------------------------ */
 /* Allocation failures                                                 */
 /* ------------------------------------------------------------------ */
@@ -1142,6 +1233,8 @@ main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_collect_seam, setup, teardown),
         cmocka_unit_test_setup_teardown(test_collect_bound, setup, teardown),
         cmocka_unit_test(test_days),
+        cmocka_unit_test(test_schedule),
+        cmocka_unit_test(test_config_send),
     };
     const struct CMUnitTest oom[] = {
         cmocka_unit_test_setup_teardown(test_oom, setup, teardown),
