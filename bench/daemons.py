@@ -74,6 +74,7 @@ N_BLOCK_PEER = 5000      # per blocking run of tlsrpt-collectd (~2k/s)
 N_NONBLOCK = 200000      # sendto() attempts per non-blocking run
 N_LIVE = 100000          # results through libtlsrpt itself
 N_DAY = 1000000          # sessions of the memory figure
+QLEN_RAISED = 512        # the information-only runs in a private netns
 # policyd part
 WARM = 1000              # cached domains of the requests/s figure
 COLD = 30                # cold misses per daemon
@@ -173,6 +174,13 @@ def rss_kib(pid, key="VmRSS"):
             if line.startswith(key + ":"):
                 return int(line.split()[1])
     return None
+
+
+def cpu_s(pid):
+    """User + system CPU seconds of a process (all its threads)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rcvbuf(path):
@@ -284,8 +292,8 @@ class Receiver:
     """One receiver on a fresh socket: start(), then stop() -> the number
     of datagrams (sessions) it counted."""
 
-    def __init__(self, kind, ctx, tmp, tag, flush=None):
-        self.kind, self.ctx = kind, ctx
+    def __init__(self, kind, ctx, tmp, tag, flush=None, qlen=None):
+        self.kind, self.ctx, self.qlen = kind, ctx, qlen
         self.dir = tempfile.mkdtemp(prefix=kind + "-" + tag + "-", dir=tmp)
         self.sock = os.path.join(self.dir, "s")
         self.log = os.path.join(self.dir, "log")
@@ -294,24 +302,29 @@ class Receiver:
 
     def start(self):
         c = self.ctx
+        env, out = None, None
         if self.kind == "sink":
-            self.out = open(os.path.join(self.dir, "out"), "wb")
-            self.p = c["procs"].start([c["dgram"], "sink", self.sock],
-                                      self.log, stdout=self.out)
+            self.out = out = open(os.path.join(self.dir, "out"), "wb")
+            argv = [c["dgram"], "sink", self.sock]
         elif self.kind == "tlsrptd":
             argv = [c["tlsrptd"], "--socket", self.sock, "--store",
                     os.path.join(self.dir, "store"), "--foreground"]
             if self.flush:
                 argv += ["--flush-interval", str(self.flush)]
-            self.p = c["procs"].start(argv, self.log)
         else:
-            self.p = c["procs"].start(
-                [PYSYS, "-m", "tlsrpt_reporter.tlsrpt_collectd",
-                 "--storage", "sqlite://" + os.path.join(self.dir, "db"),
-                 "--socketname", self.sock,
-                 "--logfilename", os.path.join(self.dir, "clog"),
-                 "--pidfilename", os.path.join(self.dir, "pid")],
-                self.log, env=c["collectd"]["env"])
+            argv = [PYSYS, "-m", "tlsrpt_reporter.tlsrpt_collectd",
+                    "--storage", "sqlite://" + os.path.join(self.dir, "db"),
+                    "--socketname", self.sock,
+                    "--logfilename", os.path.join(self.dir, "clog"),
+                    "--pidfilename", os.path.join(self.dir, "pid")]
+            env = c["collectd"]["env"]
+        if self.qlen:
+            # the queue length is taken from the receiver's network
+            # namespace when its socket is made; the sender may be anywhere
+            argv = ["unshare", "-n", "sh", "-c",
+                    "echo %d > /proc/sys/net/unix/max_dgram_qlen && "
+                    'exec "$@"' % self.qlen, "sh"] + argv
+        self.p = c["procs"].start(argv, self.log, env=env, stdout=out)
         wait_for(lambda: os.path.exists(self.sock), 30, self.kind, self.p)
         return self
 
@@ -343,10 +356,15 @@ class Receiver:
 
 
 def blast(ctx, rcv, count, nonblock=False):
+    """Replay count datagrams to rcv; its result, with the receiver's CPU
+    seconds during the run."""
     argv = [ctx["dgram"], "blast", rcv.sock, ctx["capture"], str(count)]
     if nonblock:
         argv.append("--nonblock")
-    return run_json(argv, what="bench_dgram blast")
+    c0 = cpu_s(rcv.p.pid)
+    r = run_json(argv, what="bench_dgram blast")
+    r["receiver_cpu_s"] = cpu_s(rcv.p.pid) - c0
+    return r
 
 
 def tlsrpt_part(args, tmp):
@@ -417,6 +435,25 @@ def tlsrpt_part(args, tmp):
                 got = rcv.stop()
                 b["received"] = got
                 out["blocking"][k].append(b)
+        if netns_ok(unshare_m=False):
+            out["qlen_raised"] = QLEN_RAISED
+            out["blocking_raised"] = {k: [] for k in kinds}
+            for rnd in range(args.rounds):
+                order = kinds[rnd % len(kinds):] + kinds[:rnd % len(kinds)]
+                for k in order:
+                    say("tlsrpt: round %d/%d, blocking sender -> %s (%d), "
+                        "max_dgram_qlen %d..." % (rnd + 1, args.rounds, k,
+                                                  counts[k], QLEN_RAISED))
+                    rcv = Receiver(k, ctx, tmp, "q%d" % rnd,
+                                   qlen=QLEN_RAISED).start()
+                    b = blast(ctx, rcv, counts[k])
+                    b["received"] = rcv.stop()
+                    out["blocking_raised"][k].append(b)
+        else:
+            say("SKIP tlsrpt ingest with max_dgram_qlen %d: needs root for "
+                "a private network namespace (unshare -n)" % QLEN_RAISED)
+            out["skipped"].append("max_dgram_qlen %d: needs root"
+                                  % QLEN_RAISED)
         out["nonblocking"] = {}
         for k in kinds:
             say("tlsrpt: non-blocking sender at full rate -> %s (%d "
@@ -505,6 +542,22 @@ def dns_server(host, port):
         s.sendto(hdr + q[12:end] + ans, addr)
 
 
+def dns_answers(port):
+    """The rig's DNS answers a TXT query on 127.0.0.1:port."""
+    q = struct.pack(">HHHHHH", 4321, 0x0100, 1, 0, 0, 0)
+    for label in ("_mta-sts", "probe", "bench", "test"):
+        q += bytes([len(label)]) + label.encode()
+    q += b"\0" + struct.pack(">HH", 16, 1)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(0.2)
+        try:
+            s.sendto(q, ("127.0.0.1", port))
+            d = s.recv(4096)
+        except OSError:
+            return False
+    return d[:2] == q[:2] and struct.unpack_from(">H", d, 6)[0] == 1
+
+
 class Rig:
     """DNS responder, throwaway CA, nginx; ports 53 and 443 in a private
     network namespace, free ports otherwise."""
@@ -556,6 +609,8 @@ class Rig:
         self.dns = self.procs.start(
             [sys.executable, os.path.abspath(__file__), "--dns",
              str(self.dns_port)], os.path.join(t, "dns.log"))
+        wait_for(lambda: dns_answers(self.dns_port), 20, "DNS responder",
+                 self.dns)
         n = os.path.join(t, "nginx")
         os.makedirs(os.path.join(n, "tmp"))
         conf = ["daemon off;", "master_process off;", "worker_processes 1;",
@@ -653,10 +708,14 @@ def policyd_part(args, tmp, netns):
                               "unshare -mn")
         pmsr = None
     if pmsr:
-        r = subprocess.run([PYSYS, "-c", "import postfix_mta_sts_resolver as "
-                            "p, sys; print(p.__version__, sys.version.split()"
-                            "[0])"], capture_output=True, text=True)
+        r = subprocess.run([PYSYS, "-c", "import importlib.metadata as m, sys;"
+                            " print(m.version('postfix-mta-sts-resolver'), "
+                            "sys.version.split()[0])"], capture_output=True,
+                           text=True)
         out["pmsr_version"] = r.stdout.strip()
+        # PMSR runs on uvloop when it is installed (its default)
+        out["pmsr_uvloop"] = subprocess.run(
+            [PYSYS, "-c", "import uvloop"], capture_output=True).returncode == 0
     out["policyd_version"] = subprocess.run(
         [prog["policyd"], "--version"], capture_output=True,
         text=True).stdout.strip()
@@ -766,9 +825,13 @@ def policyd_part(args, tmp, netns):
             for name in order:
                 say("socketmap: round %d/%d, %s..." % (rnd + 1, args.rounds,
                                                        name))
+                pid = servers[name]["proc"].pid
+                c0 = cpu_s(pid)
                 r = load(name, keyfile["warm"], "--conns", str(CONNS),
                          "--depth", str(DEPTH), "--seconds", str(SECONDS),
                          "--expect", "OK secure")
+                # over every answer of the run, the warm-up included
+                r["server_cpu_s"] = cpu_s(pid) - c0
                 out["rps"][name].append(r)
         out["fetches_while_timed"] = rig.fetches() - f0
         for name in ("policyd_internal", "policyd_sqlite"):
@@ -832,10 +895,13 @@ def policyd_memory(prog, procs, tmp, pd_opts, pver):
 # ------------------------------------------------------------------ main
 
 
-def netns_ok():
-    if os.geteuid() != 0 or which("unshare") is None or which("ip") is None:
+def netns_ok(unshare_m=True):
+    if os.geteuid() != 0 or which("unshare") is None:
         return False
-    r = subprocess.run(["unshare", "-mn", "true"], capture_output=True)
+    if unshare_m and which("ip") is None:
+        return False
+    r = subprocess.run(["unshare", "-mn" if unshare_m else "-n", "true"],
+                       capture_output=True)
     return r.returncode == 0
 
 

@@ -362,8 +362,8 @@ main(int argc, char **argv)
     } else {
         double secs = (t_end - t_start) / 1e9;
         printf("{\"requests\": %llu, \"seconds\": %.6f, \"rps\": %.1f, "
-               "\"bad\": %llu",
-               counted, secs, (double)counted / secs, bad);
+               "\"bad\": %llu, \"answered_total\": %llu",
+               counted, secs, (double)counted / secs, bad, answered);
     }
     printf(", \"conns\": %zu, \"depth\": %zu, \"keys\": %zu, \"example\": \"",
            nconn, depth, nkeys);
