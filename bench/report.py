@@ -323,24 +323,24 @@ def ingest_tables(docs, tables, targets):
     d0 = docs[0]
     if "skipped_all" in d0:
         tables.append(("TLSRPT ingest: skipped (%s)" % d0["skipped_all"],
-                       ["-"], []))
+                       [], []))
         return
     rb = d0.get("rcvbuf", {})
-    setup = ("AF_UNIX datagram socket made by each receiver, no socket "
-             "option (SO_RCVBUF %s), net.unix.max_dgram_qlen %s; %s "
-             "distinct datagrams (%s, mean %s bytes) over %s domains"
-             % ("/".join(str(v) for v in sorted(set(rb.values()))) or "?",
-                d0.get("qlen"), fmt_n(d0["datagrams"]["distinct"]),
-                d0.get("source"), d0["datagrams"]["mean_bytes"],
-                fmt_n(d0["datagrams"]["domains"])))
-    for key, title in (("blocking", "Blocking sender (bench_dgram blast, "
-                        "sendto() only; nothing may be lost)"),
-                       ("blocking_raised", "The same with "
-                        "net.unix.max_dgram_qlen %s (receivers in a private "
-                        "network namespace; information)"
-                        % d0.get("qlen_raised"))):
+    for key, title, qlen in (
+            ("blocking", "Blocking sender (bench_dgram blast, sendto() only; "
+             "nothing may be lost)", d0.get("qlen")),
+            ("blocking_raised", "The same with max_dgram_qlen raised "
+             "(receivers in a private network namespace; information)",
+             d0.get("qlen_raised"))):
         if key not in d0:
             continue
+        setup = ("AF_UNIX datagram socket made by each receiver, no socket "
+                 "option (SO_RCVBUF %s), net.unix.max_dgram_qlen %s; %s "
+                 "distinct datagrams (%s, mean %s bytes) over %s domains"
+                 % ("/".join(str(v) for v in sorted(set(rb.values())))
+                    or "?", qlen, fmt_n(d0["datagrams"]["distinct"]),
+                    d0.get("source"), d0["datagrams"]["mean_bytes"],
+                    fmt_n(d0["datagrams"]["domains"])))
         rows = []
         for k in d0[key]:
             rs = runs_of(docs, key, k)
@@ -354,8 +354,8 @@ def ingest_tables(docs, tables, targets):
                    "%d/%d" % (got, sent), fmt_n(cpu, 2),
                    fmt_n(1e6 / cpu) if cpu else "-"]
             for other in ("collectd", "sink"):
-                r = round_ratios(docs, key, "tlsrptd", other, "rate") \
-                    if k == "tlsrptd" and other in d0[key] else None
+                r = round_ratios(docs, key, k, other, "rate") \
+                    if k != other and other in d0[key] else None
                 row.append(fmt_ratio(r))
             rows.append(row)
         tables.append(("TLSRPT ingest: %s. %s. CPU = the receiver's "
@@ -363,8 +363,8 @@ def ingest_tables(docs, tables, targets):
                        "(information: 1/CPU is what one core could take)."
                        % (title, setup),
                        ["receiver", "datagrams/s", "range", "received/sent",
-                        "CPU us/dgram", "1/CPU per s", "tlsrptd/collectd",
-                        "tlsrptd/sink"], rows))
+                        "CPU us/dgram", "1/CPU per s", "x collectd",
+                        "x sink"], rows))
     bl = d0.get("blocking", {})
     lost = [r for r in runs_of(docs, "blocking", "tlsrptd")
             if r["received"] != r["sent"]]
@@ -445,13 +445,13 @@ def ingest_tables(docs, tables, targets):
                         "RSS after KiB", "peak KiB", "RSS delta KiB",
                         "encoded bytes", "stored sessions"], rows))
     for note in d0.get("skipped", []):
-        tables.append(("TLSRPT ingest: SKIPPED " + note, ["-"], []))
+        tables.append(("TLSRPT ingest: SKIPPED " + note, [], []))
 
 
 def socketmap_tables(docs, tables, targets):
     d0 = docs[0]
     if "skipped_all" in d0:
-        tables.append(("Socketmap: skipped (%s)" % d0["skipped_all"], ["-"],
+        tables.append(("Socketmap: skipped (%s)" % d0["skipped_all"], [],
                        []))
         return
     ld = d0.get("load", {})
@@ -533,7 +533,7 @@ def socketmap_tables(docs, tables, targets):
                          fmt_n(st.get("entries")), fmt_n(st.get("bytes")),
                          fmt_n(st.get("memo"))]]))
     for note in d0.get("skipped", []):
-        tables.append(("Socketmap: SKIPPED " + note, ["-"], []))
+        tables.append(("Socketmap: SKIPPED " + note, [], []))
 
 
 def build_daemons(runs):
@@ -566,6 +566,9 @@ def daemon_versions(runs):
 def render(tables):
     out = []
     for title, head, rows in tables:
+        if not head:  # a note
+            out += [title, ""]
+            continue
         widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
         out.append(title)
         for row in [head] + rows:
@@ -670,7 +673,7 @@ def write_results(path, meta, runs, lib, daemons):
                      for t in targets)
     history.append("| %s | %s | %s |" % (meta["date"], meta["commit"], head))
     text = lib_section(meta, runs, *lib) if lib else old.rstrip("\n") + "\n\n"
-    text += daemon_section(meta, runs, *daemons) + "\n" if daemons \
+    text += daemon_section(meta, runs, *daemons) if daemons \
         else old_daemons
     with open(path, "w") as f:
         f.write(text + "\n".join(history) + "\n")
