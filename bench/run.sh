@@ -10,6 +10,15 @@
 #
 #   bench/run.sh [--runs N] [--batches N] [--batch-ms MS] [--json]
 #                [--results FILE]
+#   bench/run.sh --daemons [--rounds N] [--runs N] [--json] [--results FILE]
+#
+# --daemons runs only the daemon benchmarks instead (bench/daemons.py,
+# issues 12 and 13, 3-5 minutes): mtasts-tlsrptd's datagram ingest against
+# a receive-only sink and tlsrpt-collectd, and mtasts-policyd's socketmap
+# answers against postfix-mta-sts-resolver and a constant epoll server;
+# --rounds N interleaved rounds per run (default 3). As root the socketmap
+# peer runs in private network and mount namespaces (unshare -mn). They
+# are never part of the test suite.
 #
 # --runs N runs everything N times (default 1): each figure is the median
 # of the N per-run medians, and each ratio the median of the N ratios
@@ -34,6 +43,8 @@ batches=31
 batch_ms=20
 json=
 results=
+daemons=
+rounds=3
 
 while [ $# -gt 0 ]; do
     case $1 in
@@ -42,8 +53,12 @@ while [ $# -gt 0 ]; do
     --batch-ms) batch_ms=$2; shift 2 ;;
     --json) json=--json; shift ;;
     --results) results=$2; shift 2 ;;
+    --daemons) daemons=1; shift ;;
+    --rounds) rounds=$2; shift 2 ;;
     *)
         echo "usage: $0 [--runs N] [--batches N] [--batch-ms MS] [--json]" \
+            "[--results FILE]" >&2
+        echo "       $0 --daemons [--rounds N] [--runs N] [--json]" \
             "[--results FILE]" >&2
         exit 2
         ;;
@@ -65,6 +80,52 @@ if [ ! -f "$build/build.ninja" ]; then
     }
     rm -f "$root/$build.setup.log"
 fi
+machine="$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) CPU(s), $(uname -sr), $(cc --version | head -1)"
+commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+# (the results file itself, rewritten by the previous run, does not count)
+if [ -n "$(git -C "$root" status --porcelain --untracked-files=no -- . \
+    ':!bench/RESULTS.md' 2>/dev/null)" ]; then
+    commit="$commit (with uncommitted changes)"
+fi
+
+if [ -n "$daemons" ]; then
+    # what exists in this build (the daemons need libevent, SQLite,
+    # libmtasts-net, libyaml: a daemon not built is skipped by daemons.py)
+    targets=$(ninja -C "$build" -t targets all | sed -n 's/^\([^:]*\): .*/\1/p')
+    want=
+    for t in bench/bench_dgram bench/bench_epoll_netstring \
+        bench/bench_socketmap_load bench/bench_policyd_fill \
+        tlsrptd/mtasts-tlsrptd policyd/mtasts-policyd; do
+        if printf '%s\n' "$targets" | grep -qx "$t"; then
+            want="$want $t"
+        fi
+    done
+    # shellcheck disable=SC2086
+    ninja -C "$build" $want >/dev/null
+    tmp=$(mktemp -d)
+    trap 'rm -rf "$tmp"' EXIT INT TERM
+    load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+    started=$(date -u '+%Y-%m-%d %H:%M UTC')
+    i=1
+    while [ "$i" -le "$runs" ]; do
+        mkdir "$tmp/run$i"
+        say "run $i of $runs: daemons ($rounds rounds)..."
+        if [ -n "$json" ]; then
+            "$pysys" "$here/daemons.py" --build "$build" --out "$tmp/run$i" \
+                --rounds "$rounds" 2>/dev/null
+        else
+            "$pysys" "$here/daemons.py" --build "$build" --out "$tmp/run$i" \
+                --rounds "$rounds"
+        fi
+        i=$((i + 1))
+    done
+    "$pysys" "$here/report.py" $json --machine "$machine" --commit "$commit" \
+        --date "$started" \
+        --load "before $load_before, after $(cut -d' ' -f1-3 /proc/loadavg)" \
+        ${results:+--results "$results"} "$tmp"/run*
+    exit 0
+fi
+
 ninja -C "$build" bench/bench_text bench/bench_discovery tools/mtasts \
     >/dev/null
 # bench_json needs Debian's libcjson-dev at configure time
@@ -126,13 +187,6 @@ if [ -n "$have_json" ]; then
     "$build/bench/bench_json" --print 50mib_10kpol >"$tmp/10kpol.json"
 fi
 
-machine="$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) CPU(s), $(uname -sr), $(cc --version | head -1)"
-commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
-# (the results file itself, rewritten by the previous run, does not count)
-if [ -n "$(git -C "$root" status --porcelain --untracked-files=no -- . \
-    ':!bench/RESULTS.md' 2>/dev/null)" ]; then
-    commit="$commit (with uncommitted changes)"
-fi
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
 
