@@ -684,13 +684,14 @@ post(struct td_sender *s, const char *url, const uint8_t *body, size_t len,
 /* A dry run: the files                                                */
 /* ------------------------------------------------------------------ */
 
-static int
-write_file(const char *dir, const char *name, const uint8_t *buf, size_t len,
-           char *path, size_t path_len)
+/* Write buf to dir/name atomically (a temporary file, fsync, rename). */
+int
+td_write_file(const char *dir, const char *name, const uint8_t *buf, size_t len,
+              char *path, size_t path_len)
 {
     char tmp[4200];
-    size_t off = 0;
     ssize_t w;
+    size_t off = 0;
     int fd;
 
     snprintf(path, path_len, "%s/%s", dir, name);
@@ -728,8 +729,8 @@ dry_run(struct td_sender *s, const struct td_report *r,
         snprintf(name, sizeof(name), "%s.rua-%zu.%s", r->domain, i + 1,
                  d[i].kind == TD_KIND_MAILTO ? "eml" : "post");
         if (s->out_dir != NULL) {
-            if (write_file(s->out_dir, name, d[i].payload, d[i].len, path,
-                           sizeof(path)) != 0) {
+            if (td_write_file(s->out_dir, name, d[i].payload, d[i].len, path,
+                              sizeof(path)) != 0) {
                 td_log(TD_LOG_ERR, "cannot write %s/%s: %s", s->out_dir, name,
                        strerror(errno));
                 return -1;

@@ -37,39 +37,6 @@
 #define EXIT_USAGE   2
 #define EXIT_PENDING 3
 
-/* Write buf to dir/name atomically (a temporary file, fsync, rename). */
-static int
-write_file(const char *dir, const char *name, const uint8_t *buf, size_t len,
-           char *path, size_t path_len)
-{
-    char tmp[4200];
-    ssize_t w;
-    size_t off = 0;
-    int fd;
-
-    snprintf(path, path_len, "%s/%s", dir, name);
-    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -1;
-    while (off < len) {
-        w = write(fd, buf + off, len - off);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            close(fd);
-            unlink(tmp);
-            return -1;
-        }
-        off += (size_t)w;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
-}
-
 /* What both commands share: the day, the store, the fleet. */
 struct run {
     const struct td_config *cfg;
@@ -173,8 +140,8 @@ td_report_run(const struct td_config *cfg, const char *day_s,
     }
     for (i = 0; i < n; i++) {
         snprintf(name, sizeof(name), "%s.json", all[i].domain);
-        if (write_file(out_dir, name, all[i].json, all[i].len, path,
-                       sizeof(path)) != 0) {
+        if (td_write_file(out_dir, name, all[i].json, all[i].len, path,
+                          sizeof(path)) != 0) {
             fprintf(stderr, "mtasts-tlsrptd: cannot write %s/%s: %s\n", out_dir,
                     name, strerror(errno));
             goto out;

@@ -625,6 +625,10 @@ void td_printable(const char *s, size_t n, size_t max, char *dst,
 
 /* "YYYY-MM-DD" of a day (Unix seconds), into dst[11]. */
 void td_day_format(int64_t day, char dst[11]);
+/* Write buf to dir/name atomically (a temporary file, fsync, rename); the
+ * final path goes to path. 0, or -1 with errno set (deliver.c). */
+int td_write_file(const char *dir, const char *name, const uint8_t *buf,
+                  size_t len, char *path, size_t path_len);
 /* Parse "YYYY-MM-DD"; -1 when it is not a valid date. */
 int64_t td_day_parse(const char *s);
 
