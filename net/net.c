@@ -1012,6 +1012,30 @@ drive_end(struct drive *d, int status)
     free(r);
 }
 
+/* After an answer was put into the lookup (rc): end on an error, else
+ * tell the step callback what happened and ask the next question. */
+static void
+drive_step(struct drive *d, int rc, int kind, const struct mtasts_net_txt *txt,
+           const struct mtasts_net_fetch *fetch)
+{
+    if (rc < 0) {
+        drive_end(d, rc);
+        return;
+    }
+    if (d->step != NULL) {
+        struct mtasts_net_step s;
+
+        memset(&s, 0, sizeof(s));
+        s.kind = kind;
+        s.name = d->name;
+        s.name_len = d->name_len;
+        s.txt = txt;
+        s.fetch = fetch;
+        d->step(d->req->user, &s);
+    }
+    drive_advance(d);
+}
+
 static void
 drive_txt(void *arg, int status, const struct mtasts_net_txt *txt)
 {
@@ -1025,21 +1049,7 @@ drive_txt(void *arg, int status, const struct mtasts_net_txt *txt)
     rc = mtasts_lookup_put_txt(
         d->lookup, mtasts_net_dns_status_core(txt->status), txt->strs,
         txt->str_lens, txt->rr_nstr, txt->rr_count);
-    if (rc < 0) {
-        drive_end(d, rc);
-        return;
-    }
-    if (d->step != NULL) {
-        struct mtasts_net_step s;
-
-        memset(&s, 0, sizeof(s));
-        s.kind = MTASTS_NET_STEP_TXT;
-        s.name = d->name;
-        s.name_len = d->name_len;
-        s.txt = txt;
-        d->step(d->req->user, &s);
-    }
-    drive_advance(d);
+    drive_step(d, rc, MTASTS_NET_STEP_TXT, txt, NULL);
 }
 
 static void
@@ -1055,21 +1065,7 @@ drive_fetch(void *user, int status, const struct mtasts_net_fetch *f)
     rc = mtasts_lookup_put_fetch(d->lookup, f->transport, f->http_status,
                                  f->content_type, f->content_type_len, f->body,
                                  f->body_len);
-    if (rc < 0) {
-        drive_end(d, rc);
-        return;
-    }
-    if (d->step != NULL) {
-        struct mtasts_net_step s;
-
-        memset(&s, 0, sizeof(s));
-        s.kind = MTASTS_NET_STEP_FETCH;
-        s.name = d->name;
-        s.name_len = d->name_len;
-        s.fetch = f;
-        d->step(d->req->user, &s);
-    }
-    drive_advance(d);
+    drive_step(d, rc, MTASTS_NET_STEP_FETCH, NULL, f);
 }
 
 /* Ask the next question of the lookup, or finish. Runs from a callback
