@@ -67,6 +67,27 @@ db_fail(struct td_store *s, const char *what)
     return TD_ESTORE;
 }
 
+/* End a write transaction whose rows went through st: finalize st, then
+ * COMMIT when every row was ok, else (or when COMMIT fails) ROLLBACK and
+ * TD_ESTORE with what (plus " (commit)") in the error. */
+static int
+tx_end(struct td_store *s, sqlite3_stmt *st, int ok, const char *what)
+{
+    char msg[96];
+
+    if (!ok)
+        db_fail(s, what);
+    sqlite3_finalize(st);
+    if (ok && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+        return 0;
+    if (ok) {
+        snprintf(msg, sizeof(msg), "%s (commit)", what);
+        db_fail(s, msg);
+    }
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return TD_ESTORE;
+}
+
 static int
 exec(struct td_store *s, const char *sql, const char *what)
 {
@@ -304,19 +325,7 @@ td_store_save(struct td_store *s, const struct td_row *rows, size_t n)
             sqlite3_step(st) == SQLITE_DONE;
         sqlite3_reset(st);
     }
-    if (!ok) {
-        db_fail(s, "saving");
-        sqlite3_finalize(st);
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-        return TD_ESTORE;
-    }
-    sqlite3_finalize(st);
-    if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        db_fail(s, "saving (commit)");
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-        return TD_ESTORE;
-    }
-    return 0;
+    return tx_end(s, st, ok, "saving");
 }
 
 int
@@ -446,19 +455,7 @@ td_store_reports_put(struct td_store *s, int64_t day, const struct td_report *r,
             sqlite3_step(st) == SQLITE_DONE;
         sqlite3_reset(st);
     }
-    if (!ok) {
-        db_fail(s, "recording reports");
-        sqlite3_finalize(st);
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-        return TD_ESTORE;
-    }
-    sqlite3_finalize(st);
-    if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        db_fail(s, "recording reports (commit)");
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-        return TD_ESTORE;
-    }
-    return 0;
+    return tx_end(s, st, ok, "recording reports");
 }
 
 /* ------------------------------------------------------------------ */
