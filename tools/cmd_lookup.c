@@ -175,6 +175,8 @@ cache_write(const char *path, const uint8_t *buf, size_t len)
     if (tmp == NULL)
         return oom();
     memcpy(tmp, path, n);
+    /* mkstemp(3)'s template: the six X are replaced by a unique suffix
+     * (8 bytes: the dot, six X, the NUL) */
     memcpy(tmp + n, ".XXXXXX", 8);
     fd = mkstemp(tmp);
     if (fd < 0)
