@@ -108,7 +108,7 @@ struct hnode {
     struct hnode *hnext;
     uint64_t h;
     size_t dlen;
-    char dom[DOM_MAX + 1];
+    char *dom; /* NUL-terminated, in the same allocation (hnode_alloc) */
 };
 
 struct htab {
@@ -127,6 +127,25 @@ ht_find(const struct htab *t, uint64_t h, const char *d, size_t n)
         if (x->h == h && x->dlen == n && memcmp(x->dom, d, n) == 0)
             return x;
     return NULL;
+}
+
+/* A zeroed object of size bytes whose first member is a struct hnode,
+ * with the domain d (n bytes) and hash h kept right after it: an object
+ * holds only its own domain's bytes. NULL when out of memory. */
+static void *
+hnode_alloc(size_t size, const char *d, size_t n, uint64_t h)
+{
+    char *o = calloc(1, size + n + 1);
+    struct hnode *x = (struct hnode *)(void *)o;
+
+    if (o == NULL)
+        return NULL;
+    x->h = h;
+    x->dlen = n;
+    x->dom = o + size;
+    memcpy(x->dom, d, n);
+    x->dom[n] = '\0';
+    return o;
 }
 
 static int
@@ -557,13 +576,9 @@ memo_get(struct pd_res *res, const char *d, size_t n, uint64_t h)
         return m;
     while (res->memo_t.n >= res->memo_max && res->lru_tail != NULL)
         memo_drop(res, res->lru_tail);
-    m = calloc(1, sizeof(*m));
+    m = hnode_alloc(sizeof(*m), d, n, h);
     if (m == NULL)
         return NULL;
-    m->hn.h = h;
-    m->hn.dlen = n;
-    memcpy(m->hn.dom, d, n);
-    m->hn.dom[n] = '\0';
     if (ht_insert(&res->memo_t, &m->hn) < 0) {
         free(m);
         return NULL;
@@ -1181,14 +1196,10 @@ lookup_start(struct pd_res *res, const char *dom, size_t dlen, uint64_t h,
 
     if (res->ng == NULL)
         return NULL;
-    p = calloc(1, sizeof(*p));
+    p = hnode_alloc(sizeof(*p), dom, dlen, h);
     if (p == NULL)
         return NULL;
     p->res = res;
-    p->hn.h = h;
-    p->hn.dlen = dlen;
-    memcpy(p->hn.dom, dom, dlen);
-    p->hn.dom[dlen] = '\0';
     p->flags = flags;
     p->refresh = (flags & MTASTS_LOOKUP_F_REFRESH) != 0;
     p->started_ms = pd_mono_ms();
