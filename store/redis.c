@@ -183,17 +183,36 @@ cmd_del(const mtasts_store *s, struct cmd *c, const char *key, size_t kl,
     }
 }
 
+/* What the reply rep to a request of the kind (ST_REQ_..., both modes)
+ * says. GET: MTASTS_OK (the entry, a string), MTASTS_NONE (nil) or
+ * ST_EWRONGTYPE; PUT: MTASTS_OK (written, an integer) or MTASTS_NONE (a
+ * newer entry kept, its bytes a string); DEL and SETUP: MTASTS_OK unless
+ * an error. Anything else is ST_EBACKEND with s->err set: an error reply
+ * (AUTH, READONLY, OOM...) is the server's failure, its message kept; a
+ * reply of another kind is the text unexpected. */
 static int
-is_wrongtype(const redisReply *r)
+reply_kind(mtasts_store *s, int kind, const redisReply *rep,
+           const char *unexpected)
 {
-    return r->type == REDIS_REPLY_ERROR && r->str != NULL &&
-           strncmp(r->str, "WRONGTYPE", 9) == 0;
-}
+    int err = rep->type == REDIS_REPLY_ERROR;
 
-static int
-reply_error(mtasts_store *s, const redisReply *r)
-{
-    st_set_err(s, "server: ", r->str != NULL ? r->str : "error reply");
+    if (kind == ST_REQ_GET && rep->type == REDIS_REPLY_STRING)
+        return MTASTS_OK;
+    if (kind == ST_REQ_GET && rep->type == REDIS_REPLY_NIL)
+        return MTASTS_NONE;
+    if (kind == ST_REQ_GET && err && rep->str != NULL &&
+        strncmp(rep->str, "WRONGTYPE", 9) == 0)
+        return ST_EWRONGTYPE;
+    if (kind == ST_REQ_PUT && rep->type == REDIS_REPLY_INTEGER)
+        return MTASTS_OK;
+    if (kind == ST_REQ_PUT && rep->type == REDIS_REPLY_STRING)
+        return MTASTS_NONE;
+    if ((kind == ST_REQ_DEL || kind == ST_REQ_SETUP) && !err)
+        return MTASTS_OK;
+    if (err)
+        st_set_err(s, "server: ", rep->str != NULL ? rep->str : "error reply");
+    else
+        st_set_err(s, "", unexpected);
     return ST_EBACKEND;
 }
 
@@ -238,18 +257,26 @@ ctx_fail(mtasts_store *s, const char *what)
     return ST_EBACKEND;
 }
 
-/* The end of a reply that must not be an error: an error reply is the
- * server's failure (its message kept, the connection dropped); the reply
- * is freed. */
+/* reply_kind() for the blocking mode: a reply that is not one drops the
+ * connection. */
+static int
+rb_reply(mtasts_store *s, int kind, const redisReply *rep,
+         const char *unexpected)
+{
+    int rc = reply_kind(s, kind, rep, unexpected);
+
+    if (rc == ST_EBACKEND)
+        rb_disconnect(s);
+    return rc;
+}
+
+/* The end of a reply that must not be an error (DEL, AUTH, SELECT, PING);
+ * the reply is freed. */
 static int
 reply_end(mtasts_store *s, redisReply *rep)
 {
-    int rc = MTASTS_OK;
+    int rc = rb_reply(s, ST_REQ_DEL, rep, "unexpected reply");
 
-    if (rep->type == REDIS_REPLY_ERROR) {
-        rc = reply_error(s, rep);
-        rb_disconnect(s);
-    }
     freeReplyObject(rep);
     return rc;
 }
@@ -349,21 +376,12 @@ rb_get(mtasts_store *s, const char *key, size_t key_len, int64_t now,
     rc = command(s, &c, &rep);
     if (rc != MTASTS_OK)
         return rc;
-    if (rep->type == REDIS_REPLY_STRING) {
+    rc = rb_reply(s, ST_REQ_GET, rep, "unexpected reply to GET");
+    if (rc == MTASTS_OK) {
         rc = st_buf_set(s, out, rep->str, rep->len);
         *found = rc == MTASTS_OK;
-    } else if (rep->type == REDIS_REPLY_NIL) {
+    } else if (rc == MTASTS_NONE)
         rc = MTASTS_OK;
-    } else if (is_wrongtype(rep)) {
-        rc = ST_EWRONGTYPE;
-    } else if (rep->type == REDIS_REPLY_ERROR) {
-        rc = reply_error(s, rep);
-        rb_disconnect(s);
-    } else {
-        st_set_err(s, "", "unexpected reply to GET");
-        rc = ST_EBACKEND;
-        rb_disconnect(s);
-    }
     freeReplyObject(rep);
     return rc;
 }
@@ -382,16 +400,10 @@ rb_upsert(mtasts_store *s, const char *key, size_t key_len,
     rc = command(s, &c, &rep);
     if (rc != MTASTS_OK)
         return rc;
-    if (rep->type == REDIS_REPLY_INTEGER) {
-        rc = MTASTS_OK;
-    } else if (rep->type == REDIS_REPLY_STRING) {
+    rc = rb_reply(s, ST_REQ_PUT, rep, "unexpected reply to EVAL");
+    if (rc == MTASTS_NONE) {
         rc = st_buf_set(s, winner, rep->str, rep->len);
         *kept = rc == MTASTS_OK;
-    } else {
-        rc = rep->type == REDIS_REPLY_ERROR ? reply_error(s, rep) : ST_EBACKEND;
-        if (rep->type != REDIS_REPLY_ERROR)
-            st_set_err(s, "", "unexpected reply to EVAL");
-        rb_disconnect(s);
     }
     freeReplyObject(rep);
     return rc;
@@ -488,6 +500,20 @@ ra_fail(mtasts_store *s)
     ra_disconnect(s);
 }
 
+/* hiredis dropped the connection and frees its context itself: forget it
+ * and mark the store down, s->err saying why (what, then why). */
+static void
+ra_gone(mtasts_store *s, const char *what, const char *why)
+{
+    struct rd *r = s->be;
+
+    st_set_err(s, what, why);
+    r->ac = NULL;
+    r->connecting = 0;
+    evtimer_del(r->timer);
+    st_mark_down(s);
+}
+
 static void
 on_timer(evutil_socket_t fd, short what, void *arg)
 {
@@ -519,38 +545,15 @@ on_reply(redisAsyncContext *ac, void *reply, void *privdata)
     list_del(r, q);
     if (rep == NULL) {
         /* the connection failed or is being dropped */
-        if (r->ac == ac) {
-            st_set_err(s, "",
-                       ac->errstr[0] != 0 ? ac->errstr : "connection lost");
-            r->ac = NULL;
-            r->connecting = 0;
-            evtimer_del(r->timer);
-            st_mark_down(s);
-        }
-        brc = ST_EBACKEND;
-    } else if (q->kind == ST_REQ_GET && rep->type == REDIS_REPLY_STRING) {
-        brc = MTASTS_OK;
-    } else if (q->kind == ST_REQ_GET && rep->type == REDIS_REPLY_NIL) {
-        brc = MTASTS_NONE;
-    } else if (q->kind == ST_REQ_GET && is_wrongtype(rep)) {
-        brc = ST_EWRONGTYPE;
-    } else if (q->kind == ST_REQ_PUT && rep->type == REDIS_REPLY_INTEGER) {
-        brc = MTASTS_OK;
-    } else if (q->kind == ST_REQ_PUT && rep->type == REDIS_REPLY_STRING) {
-        brc = MTASTS_NONE;
-    } else if ((q->kind == ST_REQ_DEL || q->kind == ST_REQ_SETUP) &&
-               rep->type != REDIS_REPLY_ERROR) {
-        brc = MTASTS_OK;
-    } else {
-        /* an error reply (AUTH, READONLY, OOM...) or a reply of the wrong
-         * kind: the server is not usable as it is */
-        if (rep->type == REDIS_REPLY_ERROR)
-            (void)reply_error(s, rep);
-        else
-            st_set_err(s, "", "unexpected reply");
         if (r->ac == ac)
-            ra_fail(s);
+            ra_gone(s, "", ac->errstr[0] != 0 ? ac->errstr : "connection lost");
         brc = ST_EBACKEND;
+    } else {
+        brc = reply_kind(s, q->kind, rep, "unexpected reply");
+        /* an error reply or one of the wrong kind: the server is not
+         * usable as it is */
+        if (brc == ST_EBACKEND && r->ac == ac)
+            ra_fail(s);
     }
     if (q->kind == ST_REQ_SETUP) {
         /* the PING after AUTH and SELECT: the server answers */
@@ -583,11 +586,7 @@ on_connect(const redisAsyncContext *ac, int status)
     if (status == REDIS_OK || r->ac != ac)
         return;
     /* hiredis frees the context after this callback */
-    st_set_err(s, "connect: ", ac->errstr);
-    r->ac = NULL;
-    r->connecting = 0;
-    evtimer_del(r->timer);
-    st_mark_down(s);
+    ra_gone(s, "connect: ", ac->errstr);
 }
 
 static void
@@ -602,11 +601,7 @@ on_disconnect(const redisAsyncContext *ac, int status)
     r = s->be;
     if (r->ac != ac)
         return; /* dropped by us */
-    st_set_err(s, "", ac->errstr[0] != 0 ? ac->errstr : "connection closed");
-    r->ac = NULL;
-    r->connecting = 0;
-    evtimer_del(r->timer);
-    st_mark_down(s);
+    ra_gone(s, "", ac->errstr[0] != 0 ? ac->errstr : "connection closed");
 }
 
 /* Send q with its command; 0 or ST_EBACKEND (q not sent). */

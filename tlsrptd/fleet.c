@@ -151,8 +151,21 @@ td_fleet_open(const struct td_config *cfg, const char *host, int now,
     return 0;
 }
 
-/* One command (argv with lengths); the reply, or NULL (f->err set; an
- * error reply is freed and NULL). */
+#define NARGS(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* The reply to the command what did not come: the connection is dropped
+ * (made again at the next call); -1. */
+static int
+lost(struct td_fleet *f, const char *what)
+{
+    fail(f, what, f->rc->errstr[0] ? f->rc->errstr : "no reply");
+    redisFree(f->rc);
+    f->rc = NULL;
+    return -1;
+}
+
+/* One command (argv with lengths, or lens NULL for text arguments); the
+ * reply, or NULL (f->err set; an error reply is freed and NULL). */
 static redisReply *
 cmd(struct td_fleet *f, int argc, const char **argv, const size_t *lens)
 {
@@ -162,9 +175,7 @@ cmd(struct td_fleet *f, int argc, const char **argv, const size_t *lens)
         return NULL;
     r = redisCommandArgv(f->rc, argc, argv, lens);
     if (r == NULL) {
-        fail(f, argv[0], f->rc->errstr[0] ? f->rc->errstr : "no reply");
-        redisFree(f->rc);
-        f->rc = NULL;
+        lost(f, argv[0]);
         return NULL;
     }
     if (r->type == REDIS_REPLY_ERROR) {
@@ -173,6 +184,24 @@ cmd(struct td_fleet *f, int argc, const char **argv, const size_t *lens)
         return NULL;
     }
     return r;
+}
+
+/* One command whose reply counts only by its kind: 0 with *ret_is 1 when
+ * the reply is of the type (an integer: 1) and 0 when not (ret_is NULL:
+ * the reply is only waited for), or -1 (f->err set). */
+static int
+cmd_is(struct td_fleet *f, int argc, const char **argv, const size_t *lens,
+       int type, int *ret_is)
+{
+    redisReply *r = cmd(f, argc, argv, lens);
+
+    if (r == NULL)
+        return -1;
+    if (ret_is != NULL)
+        *ret_is =
+            r->type == type && (type != REDIS_REPLY_INTEGER || r->integer == 1);
+    freeReplyObject(r);
+    return 0;
 }
 
 /* Send n commands at once (a pipeline) and read their replies; 0 when
@@ -191,12 +220,8 @@ pipeline(struct td_fleet *f, int n, int *argc, const char ***argv,
             REDIS_OK)
             return fail(f, argv[i][0], "out of memory");
     for (i = 0; i < n; i++) {
-        if (redisGetReply(f->rc, (void **)&r) != REDIS_OK || r == NULL) {
-            fail(f, argv[i][0], f->rc->errstr[0] ? f->rc->errstr : "no reply");
-            redisFree(f->rc);
-            f->rc = NULL;
-            return -1;
-        }
+        if (redisGetReply(f->rc, (void **)&r) != REDIS_OK || r == NULL)
+            return lost(f, argv[i][0]);
         if (r->type == REDIS_REPLY_ERROR && !bad) {
             fail(f, argv[i][0], r->str);
             bad = 1;
@@ -314,34 +339,26 @@ td_fleet_load(struct td_fleet *f, int64_t day, mtasts_tlsrpt_agg *agg,
               size_t *ret_hosts, int *ret_through)
 {
     char k[600], tk[600], hk[800];
-    const char *argv[3];
-    size_t lens[3];
+    const char *smembers[] = {"SMEMBERS", k}, *hgetall[] = {"HGETALL", tk};
+    const char *get[] = {"GET", hk};
     redisReply *members, *thr, *r;
     size_t i, j;
     int64_t t;
-    int rc, found;
+    int rc = 0, drc, found;
 
     *ret_hosts = 0;
     *ret_through = 1;
     key(f, k, sizeof(k), "day", day, "hosts");
-    argv[0] = "SMEMBERS";
-    argv[1] = k;
-    lens[0] = 8;
-    lens[1] = strlen(k);
-    members = cmd(f, 2, argv, lens);
+    members = cmd(f, NARGS(smembers), smembers, NULL);
     if (members == NULL)
         return -1;
     snprintf(tk, sizeof(tk), "%s:through", f->prefix);
-    argv[0] = "HGETALL";
-    argv[1] = tk;
-    lens[0] = 7;
-    lens[1] = strlen(tk);
-    thr = cmd(f, 2, argv, lens);
+    thr = cmd(f, NARGS(hgetall), hgetall, NULL);
     if (thr == NULL) {
         freeReplyObject(members);
         return -1;
     }
-    for (i = 0; i < members->elements; i++) {
+    for (i = 0; rc == 0 && i < members->elements; i++) {
         const redisReply *h = members->element[i];
 
         /* has h stored everything of the day? */
@@ -358,51 +375,42 @@ td_fleet_load(struct td_fleet *f, int64_t day, mtasts_tlsrpt_agg *agg,
         td_day_format(day, hk + strlen(hk));
         snprintf(hk + strlen(hk), sizeof(hk) - strlen(hk), ":host:%.*s",
                  (int)h->len, h->str);
-        argv[0] = "GET";
-        argv[1] = hk;
-        lens[0] = 3;
-        lens[1] = strlen(hk);
-        r = cmd(f, 2, argv, lens);
+        r = cmd(f, NARGS(get), get, NULL);
         if (r == NULL) {
-            freeReplyObject(members);
-            freeReplyObject(thr);
-            return -1;
+            rc = -1;
+            break;
         }
         if (r->type == REDIS_REPLY_STRING) {
-            rc = mtasts_tlsrpt_agg_decode(agg, (const uint8_t *)r->str, r->len);
-            if (rc != MTASTS_OK) {
+            drc =
+                mtasts_tlsrpt_agg_decode(agg, (const uint8_t *)r->str, r->len);
+            if (drc != MTASTS_OK) {
                 snprintf(f->err, sizeof(f->err),
                          "redis %s: %s does not decode (%s)", f->addr, hk,
-                         mtasts_status_name(rc));
-                freeReplyObject(r);
-                freeReplyObject(members);
-                freeReplyObject(thr);
-                return rc == MTASTS_ENOMEM ? MTASTS_ENOMEM : -1;
-            }
-            (*ret_hosts)++;
+                         mtasts_status_name(drc));
+                rc = drc == MTASTS_ENOMEM ? MTASTS_ENOMEM : -1;
+            } else
+                (*ret_hosts)++;
         }
         freeReplyObject(r);
     }
     freeReplyObject(members);
     freeReplyObject(thr);
-    return 0;
+    return rc;
 }
 
 int
 td_fleet_days(struct td_fleet *f, int64_t **ret, size_t *ret_n)
 {
     char k[600];
-    const char *argv[2] = {"SMEMBERS", k};
-    size_t lens[2], i, n = 0;
+    const char *smembers[] = {"SMEMBERS", k};
+    size_t i, n = 0;
     redisReply *r;
     int64_t *d, day;
 
     *ret = NULL;
     *ret_n = 0;
     snprintf(k, sizeof(k), "%s:days", f->prefix);
-    lens[0] = 8;
-    lens[1] = strlen(k);
-    r = cmd(f, 2, argv, lens);
+    r = cmd(f, NARGS(smembers), smembers, NULL);
     if (r == NULL)
         return -1;
     d = malloc((r->elements + 1) * sizeof(*d));
@@ -427,20 +435,11 @@ int
 td_fleet_forget_day(struct td_fleet *f, int64_t day)
 {
     char k[600], d[11];
-    const char *argv[3] = {"SREM", k, d};
-    size_t lens[3];
-    redisReply *r;
+    const char *srem[] = {"SREM", k, d};
 
     snprintf(k, sizeof(k), "%s:days", f->prefix);
     td_day_format(day, d);
-    lens[0] = 4;
-    lens[1] = strlen(k);
-    lens[2] = strlen(d);
-    r = cmd(f, 3, argv, lens);
-    if (r == NULL)
-        return -1;
-    freeReplyObject(r);
-    return 0;
+    return cmd_is(f, NARGS(srem), srem, NULL, 0, NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -452,9 +451,11 @@ td_fleet_report(struct td_fleet *f, int64_t day, const struct td_report *mine,
                 struct td_report *ret)
 {
     char k[600], ttl[24], *buf;
-    const char *argv[6], *nl;
+    const char *set[] = {"SET", k, NULL, "NX", "EX", ttl};
+    const char *get[] = {"GET", k}, *nl;
     size_t lens[6], idl = strlen(mine->report_id), dl;
     redisReply *r;
+    int rc;
 
     memset(ret, 0, sizeof(*ret));
     key(f, k, sizeof(k), "json", day, mine->domain);
@@ -465,26 +466,18 @@ td_fleet_report(struct td_fleet *f, int64_t day, const struct td_report *mine,
     buf[idl] = '\n';
     memcpy(buf + idl + 1, mine->json, mine->len);
     snprintf(ttl, sizeof(ttl), "%d", f->retention * 86400 + 86400);
-    argv[0] = "SET";
-    argv[1] = k;
-    argv[2] = buf;
-    argv[3] = "NX";
-    argv[4] = "EX";
-    argv[5] = ttl;
+    set[2] = buf;
     lens[0] = 3;
     lens[1] = strlen(k);
     lens[2] = idl + 1 + mine->len;
     lens[3] = 2;
     lens[4] = 2;
     lens[5] = strlen(ttl);
-    r = cmd(f, 6, argv, lens);
+    rc = cmd_is(f, NARGS(set), set, lens, 0, NULL);
     free(buf);
-    if (r == NULL)
+    if (rc != 0)
         return -1;
-    freeReplyObject(r);
-    argv[0] = "GET";
-    lens[0] = 3;
-    r = cmd(f, 2, argv, lens);
+    r = cmd(f, NARGS(get), get, NULL);
     if (r == NULL)
         return -1;
     if (r->type != REDIS_REPLY_STRING ||
@@ -530,9 +523,11 @@ td_fleet_claim(struct td_fleet *f, int64_t day, const char *domain,
                int *ret_state, char *holder, size_t holder_len)
 {
     char k[600], mine[300], ttl[24];
-    const char *argv[7];
-    size_t lens[7], i;
+    const char *set[] = {"SET", k, mine, "NX", "EX", ttl};
+    const char *refresh[] = {"EVAL", refresh_lua, "1", k, mine, ttl};
+    const char *get[] = {"GET", k};
     redisReply *r;
+    int is;
 
     *ret_state = TD_CLAIM_OTHER;
     if (holder_len > 0)
@@ -540,49 +535,18 @@ td_fleet_claim(struct td_fleet *f, int64_t day, const char *domain,
     key(f, k, sizeof(k), "report", day, domain);
     snprintf(mine, sizeof(mine), "claim %s", f->host);
     snprintf(ttl, sizeof(ttl), "%d", f->claim_ttl);
-    /* the claim: SET NX with an expiry */
-    argv[0] = "SET";
-    argv[1] = k;
-    argv[2] = mine;
-    argv[3] = "NX";
-    argv[4] = "EX";
-    argv[5] = ttl;
-    for (i = 0; i < 6; i++)
-        lens[i] = strlen(argv[i]);
-    r = cmd(f, 6, argv, lens);
-    if (r == NULL)
+    /* the claim: SET NX with an expiry; if held, by us (refresh it), by
+     * another, or done */
+    if (cmd_is(f, NARGS(set), set, NULL, REDIS_REPLY_STATUS, &is) != 0 ||
+        (!is && cmd_is(f, NARGS(refresh), refresh, NULL, REDIS_REPLY_INTEGER,
+                       &is) != 0))
         return -1;
-    if (r->type == REDIS_REPLY_STATUS) {
-        freeReplyObject(r);
+    if (is) {
         *ret_state = TD_CLAIM_MINE;
         snprintf(holder, holder_len, "%s", f->host);
         return 0;
     }
-    freeReplyObject(r);
-    /* held: by us (refresh it), by another, or done */
-    argv[0] = "EVAL";
-    argv[1] = refresh_lua;
-    argv[2] = "1";
-    argv[3] = k;
-    argv[4] = mine;
-    argv[5] = ttl;
-    for (i = 0; i < 6; i++)
-        lens[i] = strlen(argv[i]);
-    r = cmd(f, 6, argv, lens);
-    if (r == NULL)
-        return -1;
-    if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
-        freeReplyObject(r);
-        *ret_state = TD_CLAIM_MINE;
-        snprintf(holder, holder_len, "%s", f->host);
-        return 0;
-    }
-    freeReplyObject(r);
-    argv[0] = "GET";
-    argv[1] = k;
-    lens[0] = 3;
-    lens[1] = strlen(k);
-    r = cmd(f, 2, argv, lens);
+    r = cmd(f, NARGS(get), get, NULL);
     if (r == NULL)
         return -1;
     if (r->type == REDIS_REPLY_STRING) {
@@ -595,10 +559,8 @@ td_fleet_claim(struct td_fleet *f, int64_t day, const char *domain,
                      r->str + 5);
         } else if (r->len > 6 && memcmp(r->str, "claim ", 6) == 0)
             snprintf(holder, holder_len, "%.*s", (int)(r->len - 6), r->str + 6);
-        freeReplyObject(r);
-        return 0;
     }
-    /* it expired in between: claim again next time */
+    /* else it expired in between: claim again next time */
     freeReplyObject(r);
     return 0;
 }
@@ -607,9 +569,7 @@ int
 td_fleet_claim_done(struct td_fleet *f, int64_t day, const char *domain)
 {
     char k[600], mine[300], done[340], ttl[24];
-    const char *argv[7];
-    size_t lens[7], i;
-    redisReply *r;
+    const char *eval[] = {"EVAL", done_lua, "1", k, mine, done, ttl};
     int ok;
 
     key(f, k, sizeof(k), "report", day, domain);
@@ -617,20 +577,8 @@ td_fleet_claim_done(struct td_fleet *f, int64_t day, const char *domain)
     snprintf(done, sizeof(done), "done %s %lld", f->host,
              (long long)time(NULL));
     snprintf(ttl, sizeof(ttl), "%d", f->retention * 86400 + 86400);
-    argv[0] = "EVAL";
-    argv[1] = done_lua;
-    argv[2] = "1";
-    argv[3] = k;
-    argv[4] = mine;
-    argv[5] = done;
-    argv[6] = ttl;
-    for (i = 0; i < 7; i++)
-        lens[i] = strlen(argv[i]);
-    r = cmd(f, 7, argv, lens);
-    if (r == NULL)
+    if (cmd_is(f, NARGS(eval), eval, NULL, REDIS_REPLY_INTEGER, &ok) != 0)
         return -1;
-    ok = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
-    freeReplyObject(r);
     if (!ok)
         return fail(f, "done", "the claim was lost (it expired)");
     return 0;
@@ -670,21 +618,10 @@ td_fleet_sent_get(struct td_fleet *f, int64_t day, const char *domain,
                   const char *uri, int *ret_sent)
 {
     char k[600];
-    const char *argv[3];
-    size_t lens[3], i;
-    redisReply *r;
+    const char *hexists[] = {"HEXISTS", k, uri};
 
     *ret_sent = 0;
     key(f, k, sizeof(k), "sent", day, domain);
-    argv[0] = "HEXISTS";
-    argv[1] = k;
-    argv[2] = uri;
-    for (i = 0; i < 3; i++)
-        lens[i] = strlen(argv[i]);
-    r = cmd(f, 3, argv, lens);
-    if (r == NULL)
-        return -1;
-    *ret_sent = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
-    freeReplyObject(r);
-    return 0;
+    return cmd_is(f, NARGS(hexists), hexists, NULL, REDIS_REPLY_INTEGER,
+                  ret_sent);
 }
