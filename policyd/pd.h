@@ -233,6 +233,13 @@ void pd_res_quiesce(struct pd_res *res);
  * request (zone may be NULL). The answer is put in req (done = 1) at once
  * or later through pd_server_answered(). 0, or -1 when out of memory
  * (req untouched: the caller closes the connection). */
+/* A socketmap request that the memo answers as it answered the last one
+ * (same domain, zone flags and settings): 1 with the framed answer in
+ * *ret (valid until the loop runs again), counted as pd_res_request
+ * counts it; 0 when pd_res_request must be asked instead. */
+int pd_res_cached_answer(struct pd_res *res, const char *zone, size_t zone_len,
+                         const char *key, size_t key_len, const char **ret,
+                         size_t *ret_len);
 int pd_res_request(struct pd_res *res, struct pd_req *req, const char *zone,
                    size_t zone_len, const char *key, size_t key_len);
 /* The connection of req goes away: unlink it from its lookup. */

@@ -108,7 +108,7 @@ struct hnode {
     struct hnode *hnext;
     uint64_t h;
     size_t dlen;
-    char dom[DOM_MAX + 1];
+    char *dom; /* NUL-terminated, in the same allocation (hnode_alloc) */
 };
 
 struct htab {
@@ -127,6 +127,25 @@ ht_find(const struct htab *t, uint64_t h, const char *d, size_t n)
         if (x->h == h && x->dlen == n && memcmp(x->dom, d, n) == 0)
             return x;
     return NULL;
+}
+
+/* A zeroed object of size bytes whose first member is a struct hnode,
+ * with the domain d (n bytes) and hash h kept right after it: an object
+ * holds only its own domain's bytes. NULL when out of memory. */
+static void *
+hnode_alloc(size_t size, const char *d, size_t n, uint64_t h)
+{
+    char *o = calloc(1, size + n + 1);
+    struct hnode *x = (struct hnode *)(void *)o;
+
+    if (o == NULL)
+        return NULL;
+    x->h = h;
+    x->dlen = n;
+    x->dom = o + size;
+    memcpy(x->dom, d, n);
+    x->dom[n] = '\0';
+    return o;
 }
 
 static int
@@ -207,6 +226,11 @@ struct memo {
     int outcome;
     mtasts_entry *entry;
     mtasts_policy *strict; /* the enforce twin of a testing policy */
+    /* the framed socketmap answer last given from here, and what it was
+     * made for (ans_key()); NULL until a request makes it */
+    char *ans;
+    size_t ans_len;
+    unsigned ans_key;
 };
 
 /* A lookup in flight and the requests waiting for it. */
@@ -258,6 +282,7 @@ struct pd_res {
     int64_t grace;
     size_t max_lookups;
     uint32_t postfix_version;
+    unsigned ans_gen; /* settings() bumps it: memoized answers are old */
     char postfix_text[64];
     int stats_enabled;
     int pf_enabled;
@@ -518,6 +543,9 @@ lru_push(struct pd_res *res, struct memo *m)
 static void
 memo_clear(struct memo *m)
 {
+    free(m->ans);
+    m->ans = NULL;
+    m->ans_len = 0;
     mtasts_policy_free(m->strict);
     m->strict = NULL;
     mtasts_entry_free(m->entry);
@@ -548,13 +576,9 @@ memo_get(struct pd_res *res, const char *d, size_t n, uint64_t h)
         return m;
     while (res->memo_t.n >= res->memo_max && res->lru_tail != NULL)
         memo_drop(res, res->lru_tail);
-    m = calloc(1, sizeof(*m));
+    m = hnode_alloc(sizeof(*m), d, n, h);
     if (m == NULL)
         return NULL;
-    m->hn.h = h;
-    m->hn.dlen = n;
-    memcpy(m->hn.dom, d, n);
-    m->hn.dom[n] = '\0';
     if (ht_insert(&res->memo_t, &m->hn) < 0) {
         free(m);
         return NULL;
@@ -1172,14 +1196,10 @@ lookup_start(struct pd_res *res, const char *dom, size_t dlen, uint64_t h,
 
     if (res->ng == NULL)
         return NULL;
-    p = calloc(1, sizeof(*p));
+    p = hnode_alloc(sizeof(*p), dom, dlen, h);
     if (p == NULL)
         return NULL;
     p->res = res;
-    p->hn.h = h;
-    p->hn.dlen = dlen;
-    memcpy(p->hn.dom, dom, dlen);
-    p->hn.dom[dlen] = '\0';
     p->flags = flags;
     p->refresh = (flags & MTASTS_LOOKUP_F_REFRESH) != 0;
     p->started_ms = pd_mono_ms();
@@ -1228,6 +1248,104 @@ zone_for(const struct pd_res *res, const char *name, size_t len)
     return &res->defzone.z;
 }
 
+/* What a memoized answer was made for: the settings (Postfix version)
+ * and the zone's two flags that change a socketmap answer. */
+static unsigned
+ans_key(const struct pd_res *res, const struct pd_zone_snap *z)
+{
+    return res->ans_gen << 2 | (unsigned)(z->strict_testing != 0) << 1 |
+           (unsigned)(z->require_sni != 0);
+}
+
+/* The normalised policy domain of a request key; 0, or -1 when the key
+ * names none (a ".parent" key, an address, a name with a port). */
+static int
+key_domain(const char *key, size_t key_len, char *dom, size_t *dlen)
+{
+    if (key_len == 0 || key[0] == '.' ||
+        mtasts_domain_normalize(key, key_len, dom, DOM_MAX + 1, dlen) != 0)
+        return -1;
+    return 0;
+}
+
+/* A request uses memo m: its last use is now; 1 (counted as a hit, and
+ * m made the most recent) when it can answer without I/O. */
+static int
+memo_use(struct pd_res *res, struct memo *m, int64_t now)
+{
+    m->last_use = now;
+    if (!memo_fresh(res, m, now))
+        return 0;
+    res->st.hits++;
+    if (m != res->lru_head) {
+        lru_unlink(res, m);
+        lru_push(res, m);
+    }
+    return 1;
+}
+
+/* Count an answer that a memo gives again, as answer_postfix counted it
+ * when it was made ("LEN:OK ...", "LEN:TEMP ...", "LEN:NOTFOUND ..."). */
+static void
+count_memo_answer(struct pd_res *res, const struct memo *m)
+{
+    const char *t = memchr(m->ans, ':', m->ans_len);
+
+    if (t != NULL && t[1] == 'O')
+        res->st.ans_ok++;
+    else if (t != NULL && t[1] == 'T')
+        res->st.ans_temp++;
+    else
+        res->st.ans_notfound++;
+}
+
+/* Keep req's socketmap answer in m for the next request of the same
+ * settings and flags (pd_res_cached_answer); without memory, the next one
+ * is made again. */
+static void
+memo_keep_answer(struct pd_res *res, struct memo *m, const struct pd_req *req)
+{
+    unsigned key = ans_key(res, &req->zone);
+    char *a;
+
+    if (m->ans != NULL && m->ans_key == key)
+        return;
+    a = malloc(req->ans_len);
+    if (a == NULL)
+        return;
+    memcpy(a, req->ans, req->ans_len);
+    free(m->ans);
+    m->ans = a;
+    m->ans_len = req->ans_len;
+    m->ans_key = key;
+}
+
+int
+pd_res_cached_answer(struct pd_res *res, const char *zone, size_t zone_len,
+                     const char *key, size_t key_len, const char **ret,
+                     size_t *ret_len)
+{
+    char dom[DOM_MAX + 1];
+    size_t dlen = 0;
+    uint64_t h;
+    struct memo *m;
+
+    if (key_domain(key, key_len, dom, &dlen) < 0)
+        return 0;
+    h = hash_dom(res, dom, dlen);
+    m = memo_find(res, dom, dlen, h);
+    /* only what a request made before, for these settings and flags */
+    if (m == NULL || m->ans == NULL ||
+        m->ans_key != ans_key(res, zone_for(res, zone, zone_len)) ||
+        !memo_use(res, m, pd_now()))
+        return 0;
+    res->st.requests++;
+    count_memo_answer(res, m);
+    *ret = m->ans;
+    *ret_len = m->ans_len;
+    return 1;
+}
+
 int
 pd_res_request(struct pd_res *res, struct pd_req *req, const char *zone,
                size_t zone_len, const char *key, size_t key_len)
@@ -1239,30 +1357,26 @@ pd_res_request(struct pd_res *res, struct pd_req *req, const char *zone,
     struct memo *m;
     struct pd_pend *p;
     struct timeval tv;
+    int rc;
 
     res->st.requests++;
     req->zone = *zone_for(res, zone, zone_len);
-    /* a ".parent" key, an address, a name with a port: no policy domain */
-    if (key_len == 0 || key[0] == '.' ||
-        mtasts_domain_normalize(key, key_len, dom, sizeof(dom), &dlen) != 0)
+    if (key_domain(key, key_len, dom, &dlen) < 0)
         return answer(res, req, key, key_len, MTASTS_OUTCOME_NO_POLICY, NULL,
                       NULL);
     h = hash_dom(res, dom, dlen);
     now = pd_now();
     m = memo_find(res, dom, dlen, h);
-    if (m != NULL && memo_fresh(res, m, now)) {
-        res->st.hits++;
-        m->last_use = now;
-        if (m != res->lru_head) {
-            lru_unlink(res, m);
-            lru_push(res, m);
-        }
-        return answer(res, req, dom, dlen, m->outcome,
-                      m->entry != NULL ? mtasts_entry_policy(m->entry) : NULL,
-                      &m->strict);
+    if (m != NULL && memo_use(res, m, now)) {
+        rc = answer(res, req, dom, dlen, m->outcome,
+                    m->entry != NULL ? mtasts_entry_policy(m->entry) : NULL,
+                    &m->strict);
+        /* keep the socketmap answer for the next request
+         * (pd_res_cached_answer); without memory, it is made again */
+        if (rc == 0 && req->proto == PD_PROTO_NETSTRING)
+            memo_keep_answer(res, m, req);
+        return rc;
     }
-    if (m != NULL)
-        m->last_use = now;
     res->st.misses++;
     p = (struct pd_pend *)ht_find(&res->pend_t, h, dom, dlen);
     if (p != NULL) {
@@ -1497,6 +1611,7 @@ settings(struct pd_res *res, const struct pd_config *cfg,
     res->grace = (int64_t)cfg->cache_grace;
     res->max_lookups = cfg->max_lookups;
     res->postfix_version = postfix_version;
+    res->ans_gen++;
     snprintf(res->postfix_text, sizeof(res->postfix_text), "%u.%u.%u",
              (unsigned)(postfix_version >> 16),
              (unsigned)((postfix_version >> 8) & 0xff),

@@ -366,6 +366,16 @@ handle_netstring(struct conn *c, const char *p, size_t n)
                               "PERM malformed request: bad map name", 36);
         }
     }
+    /* nothing waits before it: an answer the memo holds goes straight to
+     * the output, with no request to queue (the common case) */
+    if (c->qh == NULL) {
+        const char *a;
+        size_t al;
+
+        if (pd_res_cached_answer(srv->res, p, (size_t)(sp - p), sp + 1,
+                                 n - (size_t)(sp - p) - 1, &a, &al))
+            return out_append(c, a, al); /* < 0: out of memory */
+    }
     r = req_new(c, PD_PROTO_NETSTRING);
     if (r == NULL)
         return -1;
@@ -534,7 +544,8 @@ conn_flush(struct conn *c)
             return -1;
         }
         c->out_off += (size_t)w;
-        c->out_since = pd_mono_ms();
+        if (c->out_off < c->out_len)
+            c->out_since = pd_mono_ms(); /* the reader took some */
     }
     c->out_off = c->out_len = 0;
     if (c->out_cap > OUT_SOFT) {

@@ -989,6 +989,40 @@ def case_answers(tmp):
                              " mx_host_pattern=mx1.enf.test "
                              "mx_host_pattern=*.mx.enf.test"), got)
         check("{ policy_string = mode: enforce }" in got, got)
+        # repeats come from the memoized socketmap answer: the same one
+        # for the same zone flags, never another zone's, counted as the
+        # first was (a hit and its answer kind)
+        st0 = stats(port)
+        rep = [("strict", "tst.test", want[3][2]),
+               ("postfix", "tst.test", "NOTFOUND "),
+               ("nosni", "enf.test", want[4][2]),
+               ("postfix", "ENF.TEST", enf),
+               ("strict", "non.test", "NOTFOUND ")]
+        for _ in range(3):
+            for name, key, answer in rep:
+                got = ask(port, key, name=name, timeout=20)
+                check(got == answer, "repeat %s %s: %r, want %r"
+                      % (name, key, got, answer))
+        st1 = stats(port)
+        check(st1["requests"] - st0["requests"] == 15, (st0, st1))
+        check(st1["hits"] - st0["hits"] == 15, (st0, st1))
+        check(st1["answers"]["ok"] - st0["answers"]["ok"] == 9, (st0, st1))
+        check(st1["answers"]["notfound"] - st0["answers"]["notfound"] == 6,
+              (st0, st1))
+        # a reload to another Postfix version: the memoized answer is not
+        # given again, the new version's is; and back
+        conf = net_config(port, srv, zones)
+        for n, (ver, prefix) in enumerate(
+                (("3.10.5", enf + " policy_type=sts "), ("3.7.11", enf))):
+            d.rewrite(conf.replace("postfix_version: 3.7.11",
+                                   "postfix_version: " + ver))
+            d.signal(signal.SIGHUP)
+            d.wait_log("event=reload msg=\"done", 10, count=n + 1)
+            for _ in range(2):
+                got = ask(port, "enf.test", timeout=20)
+                check(got.startswith(prefix) and
+                      (ver != "3.7.11" or got == enf),
+                      "after reload to %s: %r" % (ver, got))
         # the front answered the repeats: one fetch per domain and daemon
         check(srv.fetches.get("enf.test") == 2, srv.fetches)
         check(srv.fetches.get("tst.test") == 1, srv.fetches)
