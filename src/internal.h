@@ -382,6 +382,28 @@ mt_cur_take(struct mt_cur *r, size_t n)
     return q;
 }
 
+/* Little-endian integers at p (any alignment). On little-endian hosts
+ * the memcpy is the one load the compilers make of it. */
+static inline uint32_t
+mt_le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t
+mt_le64(const unsigned char *p)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t v;
+
+    memcpy(&v, p, sizeof(v));
+    return v;
+#else
+    return (uint64_t)mt_le32(p) | (uint64_t)mt_le32(p + 4) << 32;
+#endif
+}
+
 /* Whether s[0..n) is an absolute RFC 3986 URI (tlsrpt_record.c). */
 int mt_uri_ok(const char *s, size_t n);
 
