@@ -85,13 +85,6 @@ fixed_lengths(uint8_t *lit, uint8_t *dist)
         dist[i] = 5;
 }
 
-static inline uint32_t
-le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
 /* Decoding tables: a direct lookup on the next FAST_BITS input bits gives
  * symbol | length << 9 for codes of at most FAST_BITS bits; 0 sends the
  * decoder to the canonical slow path, which walks the code lengths. */

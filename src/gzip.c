@@ -109,7 +109,7 @@ mtasts_gunzip(mtasts_ctx *ctx, const uint8_t *in, size_t in_len, size_t max_out,
      * cap and the largest DEFLATE expansion (1032:1) of the input. */
     cap = 0;
     if (in_len - pos >= 8) {
-        hint = le32(in + in_len - 4);
+        hint = mt_le32(in + in_len - 4);
         if (hint <= max_out && hint / 1032 <= in_len)
             cap = hint;
     }
@@ -144,11 +144,11 @@ mtasts_gunzip(mtasts_ctx *ctx, const uint8_t *in, size_t in_len, size_t max_out,
             s->err_off = in_len;
         } else {
             crc = mt_crc32(0, s->o, s->olen);
-            if (crc != le32(s->p)) {
+            if (crc != mt_le32(s->p)) {
                 rc = MTASTS_ESYNTAX;
                 s->reason = GZ_R_CHECK;
                 s->err_off = (size_t)(s->p - in);
-            } else if (le32(s->p + 4) != (uint32_t)s->olen) {
+            } else if (mt_le32(s->p + 4) != (uint32_t)s->olen) {
                 rc = MTASTS_ESYNTAX;
                 s->reason = GZ_R_CHECK;
                 s->err_off = (size_t)(s->p - in) + 4;

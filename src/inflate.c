@@ -95,19 +95,6 @@ huff_slow(const struct huff *h, uint64_t bb, unsigned bc, unsigned *ret_len)
     return -1;
 }
 
-static uint64_t
-load_le64(const uint8_t *p)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    uint64_t v;
-
-    memcpy(&v, p, sizeof(v));
-    return v;
-#else
-    return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-#endif
-}
-
 /* Fill the bit buffer to at least 56 bits while input lasts. With 8 bytes
  * left a whole word is ORed in: the bytes past the counted ones land on
  * the bits they will occupy anyway, so ORing them again later is
@@ -136,7 +123,7 @@ load_le64(const uint8_t *p)
     do {                                            \
         if ((end) - (p) >= 8) {                     \
             unsigned take_ = (63 - (bc)) >> 3;      \
-            (bb) |= load_le64(p) << (bc);           \
+            (bb) |= mt_le64(p) << (bc);             \
             (p) += take_;                           \
             (bc) += take_ << 3;                     \
         } else {                                    \
