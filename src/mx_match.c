@@ -36,6 +36,21 @@ labels_caseeq(const char *pat, const char *host, size_t n)
     }
 }
 
+/* Whether s[0..n) is one valid label: 1..63 letters, digits and '-', no
+ * '-' at either end. */
+static int
+one_label(const char *s, size_t n)
+{
+    size_t i;
+
+    if (n == 0 || n > MTASTS_LABEL_MAX_LEN || s[0] == '-' || s[n - 1] == '-')
+        return 0;
+    for (i = 0; i < n; i++)
+        if (!MT_IS(s[i], MT_C_LDH))
+            return 0;
+    return 1;
+}
+
 int
 mtasts_mx_match(const char *pattern, size_t pattern_len, const char *host,
                 size_t host_len)
@@ -53,12 +68,13 @@ mtasts_mx_match(const char *pattern, size_t pattern_len, const char *host,
         if (host_len < pattern_len)
             return 0;
         label = host_len - (pattern_len - 1);
-        return memchr(host, '.', label) == NULL &&
-               labels_caseeq(host, host, label) && host[label] == '.' &&
-               labels_caseeq(pattern + 2, host + label + 1, pattern_len - 2);
+        if (!one_label(host, label) || host[label] != '.')
+            return 0;
+        return labels_caseeq(pattern + 2, host + label + 1, pattern_len - 2);
     }
-    return pattern_len == host_len && host_len > 0 &&
-           labels_caseeq(pattern, host, host_len);
+    if (pattern_len != host_len || host_len == 0)
+        return 0;
+    return labels_caseeq(pattern, host, host_len);
 }
 
 int
