@@ -103,6 +103,12 @@ extern const unsigned char mt_lower[256];
 #define MT_IS(c, cls) ((mt_ctype[(unsigned char)(c)] & (cls)) != 0)
 #define MT_ALNUM      (MT_C_ALPHA | MT_C_DIGIT)
 #define MT_LOWER(c)   (mt_lower[(unsigned char)(c)])
+/* A byte of a host name folded for comparison: a letter, digit or '-' as
+ * MT_LOWER() gives it; any other byte (the '.' included) as 'A', which
+ * MT_LOWER() never gives. So MT_NAME_FOLD(h) == MT_LOWER(p) says in one
+ * comparison that h may be in a label and that p equals it ignoring case. */
+extern const unsigned char mt_name_fold[256];
+#define MT_NAME_FOLD(c) (mt_name_fold[(unsigned char)(c)])
 
 /* RFC 5322 atext: letters, digits and !#$%&'*+-/=?^_`{|}~ */
 static inline int
@@ -129,13 +135,6 @@ int mt_ascii_caseeq(const char *a, size_t alen, const char *b, size_t blen);
  * no leading or trailing hyphen, at most 253 octets). The check used on
  * matching paths; mt_hostname_check() also says why a name is invalid. */
 int mt_name_valid(const char *s, size_t n);
-
-/* The two steps of mtasts_mx_match(): mt_mx_host() drops a trailing dot
- * from *host_len and says whether the host is a valid name;
- * mt_mx_pattern_match() then matches one pattern against that host. */
-int mt_mx_host(const char *host, size_t *host_len);
-int mt_mx_pattern_match(const char *pattern, size_t pattern_len,
-                        const char *host, size_t host_len);
 
 /* mtasts_policy_mx_allowed() for callers inside the library. */
 int mt_policy_mx_allowed(const mtasts_policy *policy, const char *host,

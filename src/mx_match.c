@@ -2,52 +2,79 @@
  * MX pattern and certificate name matching (RFC 8461 4.1, RFC 6125 6.4.3
  * with decision E-11).
  *
- * One matcher for every caller, in two steps: the host must be a valid
- * name (mt_mx_host(), done once when a host meets several patterns), and
- * the pattern must equal it ignoring ASCII case, or be "*." followed by
- * what follows the host's left-most label (mt_mx_pattern_match()). A byte equal
- * to a byte of a valid host ignoring case is valid in the same place, so
- * checking the host also checks the matched part of the pattern: an invalid
- * pattern or host never matches.
+ * One matcher for every caller: the host must be a valid name and the
+ * pattern must equal it ignoring ASCII case, or be "*." followed by what
+ * follows the host's left-most label. The host's rules (those of
+ * mt_name_valid()) are checked in the same pass as the comparison, so a
+ * host costs one read. A byte equal to a byte of a valid host ignoring
+ * case is valid in the same place, so checking the host also checks the
+ * matched part of the pattern: an invalid pattern or host never matches.
  */
 #include "internal.h"
 
-int
-mt_mx_host(const char *host, size_t *host_len)
+/* Whether host[0..n) is one or more valid labels (letters, digits and
+ * '-'; 1..63 octets; no '-' at either end) joined by single dots, and
+ * equal to pat[0..n) ignoring ASCII case. The 253-octet limit of a name is
+ * the caller's. */
+static int
+labels_caseeq(const char *pat, const char *host, size_t n)
 {
-    if (host == NULL && *host_len > 0)
-        return 0;
-    if (*host_len > 0 && host[*host_len - 1] == '.')
-        (*host_len)--; /* an absolute host name */
-    return mt_name_valid(host, *host_len);
+    size_t i = 0, ls;
+
+    for (;;) {
+        ls = i;
+        while (i < n && MT_NAME_FOLD(host[i]) == MT_LOWER(pat[i]))
+            i++;
+        if (i == ls || i - ls > MTASTS_LABEL_MAX_LEN || host[ls] == '-' ||
+            host[i - 1] == '-')
+            return 0;
+        if (i == n)
+            return 1;
+        if (host[i] != '.' || pat[i] != '.')
+            return 0; /* a difference, or a byte no name has */
+        i++;
+    }
 }
 
-int
-mt_mx_pattern_match(const char *pattern, size_t pattern_len, const char *host,
-                    size_t host_len)
+/* Whether s[0..n) is one valid label: 1..63 letters, digits and '-', no
+ * '-' at either end. */
+static int
+one_label(const char *s, size_t n)
 {
-    size_t label;
+    size_t i;
 
-    if (pattern == NULL && pattern_len > 0)
+    if (n == 0 || n > MTASTS_LABEL_MAX_LEN || s[0] == '-' || s[n - 1] == '-')
         return 0;
-    if (pattern_len > 2 && pattern[0] == '*' && pattern[1] == '.') {
-        /* "*.suffix": exactly one non-empty label, then ".suffix" */
-        if (host_len < pattern_len)
+    for (i = 0; i < n; i++)
+        if (!MT_IS(s[i], MT_C_LDH))
             return 0;
-        label = host_len - (pattern_len - 1);
-        return memchr(host, '.', label) == NULL &&
-               mt_ascii_caseeq(pattern + 1, pattern_len - 1, host + label,
-                               host_len - label);
-    }
-    return mt_ascii_caseeq(pattern, pattern_len, host, host_len);
+    return 1;
 }
 
 int
 mtasts_mx_match(const char *pattern, size_t pattern_len, const char *host,
                 size_t host_len)
 {
-    return mt_mx_host(host, &host_len) &&
-           mt_mx_pattern_match(pattern, pattern_len, host, host_len);
+    size_t label;
+
+    if ((host == NULL && host_len > 0) || (pattern == NULL && pattern_len > 0))
+        return 0;
+    if (host_len > 0 && host[host_len - 1] == '.')
+        host_len--; /* an absolute host name */
+    if (host_len > MTASTS_DOMAIN_MAX_LEN)
+        return 0;
+    if (pattern_len > 2 && pattern[0] == '*' && pattern[1] == '.') {
+        /* "*.suffix": exactly one valid label, then ".suffix" */
+        if (host_len < pattern_len)
+            return 0;
+        label = host_len - (pattern_len - 1);
+        if (!one_label(host, label) || host[label] != '.')
+            return 0;
+        return labels_caseeq(pattern + 2, host + label + 1, pattern_len - 2);
+    }
+    if (pattern_len != host_len || host_len == 0)
+        return 0;
+    return labels_caseeq(pattern, host, host_len);
 }
 
 int

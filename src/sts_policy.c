@@ -782,11 +782,10 @@ mt_policy_mx_allowed(const mtasts_policy *policy, const char *host,
 {
     size_t i;
 
-    if (policy == NULL || !mt_mx_host(host, &host_len))
+    if (policy == NULL)
         return 0;
     for (i = 0; i < policy->mx_count; i++)
-        if (mt_mx_pattern_match(policy->mx[i].p, policy->mx[i].n, host,
-                                host_len))
+        if (mtasts_mx_match(policy->mx[i].p, policy->mx[i].n, host, host_len))
             return 1;
     return 0;
 }

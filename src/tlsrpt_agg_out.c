@@ -242,17 +242,13 @@ build_policy(struct mt_rbuild *b, const struct agg_pol *pe)
         for (j = 0, off = 1; j < MT_DET_FIELDS; j++) {
             uint64_t v = mt_be_get(ad->blob + off, 4);
             off += 4;
-            if (j == 0 && d->result != MTASTS_RESULT_NONE) {
-                const char *nm = mtasts_result_type_name(d->result);
-                (void)mt_rbuild_field(b, mt_rbuild_str(b, nm, strlen(nm)));
-            } else if (v == 0)
+            /* a registered result-type is d->result alone (no text) */
+            if (v == 0)
                 continue;
-            else {
-                (void)mt_rbuild_field(
-                    b, mt_rbuild_str(b, (const char *)ad->blob + off,
-                                     (size_t)v - 1));
-                off += (size_t)v - 1;
-            }
+            (void)mt_rbuild_field(
+                b,
+                mt_rbuild_str(b, (const char *)ad->blob + off, (size_t)v - 1));
+            off += (size_t)v - 1;
             d->mask = (uint8_t)(d->mask | (1u << j));
         }
         /* RPT-JSON-18: these SHOULD carry a reason code */

@@ -18,7 +18,11 @@ struct mt_rstr {
 };
 
 /* Text members of a failure-details entry, in canonical order; bit
- * (field - MTASTS_RF_RESULT_TYPE) of mt_rdetail.mask. */
+ * (field - MTASTS_RF_RESULT_TYPE) of mt_rdetail.mask. A registered
+ * result-type is only mt_rdetail.result (its text is
+ * mtasts_result_type_name()): bit 0 and a text in fld[] are for an
+ * unregistered one. A large report then holds one reference fewer per
+ * entry. */
 #define MT_DET_FIRST MTASTS_RF_RESULT_TYPE
 #define MT_DET_LAST  MTASTS_RF_REASON_CODE
 #define MT_DET_TEXTS (MT_DET_LAST - MT_DET_FIRST + 1)

@@ -646,17 +646,20 @@ read_detail(struct bld *c, int tok, struct mt_rpolicy *pol)
         return oom(c);
     d->failed = failed;
     d->fstart = (uint32_t)c->b.r.nfld;
+    d->result = (uint8_t)result_type_of(c->b.pool + texts[0].off, texts[0].len);
+    if (d->result != MTASTS_RESULT_NONE)
+        texts[0].off = MT_RSTR_NONE; /* the name is d->result's */
     for (i = 0, nt = 0; i < MT_DET_TEXTS; i++)
         if (texts[i].off != MT_RSTR_NONE) {
             texts[nt++] = texts[i];
             d->mask = (uint8_t)(d->mask | (1u << i));
         }
-    /* result-type is always there: nt >= 1 */
-    f = mt_rbuild_fields(&c->b, nt);
-    if (f == NULL)
-        return oom(c);
-    memcpy(f, texts, nt * sizeof(*f));
-    d->result = (uint8_t)result_type_of(c->b.pool + texts[0].off, texts[0].len);
+    if (nt > 0) {
+        f = mt_rbuild_fields(&c->b, nt);
+        if (f == NULL)
+            return oom(c);
+        memcpy(f, texts, nt * sizeof(*f));
+    }
     pol->det_count++;
     return 0;
 }

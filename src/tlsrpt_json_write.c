@@ -59,7 +59,7 @@ static void
 put_detail(struct mt_jw *w, const mtasts_tlsrpt_report *r,
            const struct mt_rdetail *d)
 {
-    const struct mt_rstr *t = &r->fld[d->fstart];
+    size_t k = d->fstart; /* its next text in fld[] */
     unsigned i;
     char c6[46];
     size_t n6;
@@ -71,18 +71,21 @@ put_detail(struct mt_jw *w, const mtasts_tlsrpt_report *r,
             KEY(w, "failed-session-count");
             put_count(w, d->failed);
         }
-        if (!(d->mask & (1u << i)))
-            continue;
-        s = t++;
-        mt_jw_key(w, detail_keys[i], strlen(detail_keys[i]));
         if (i == MTASTS_RF_RESULT_TYPE - MT_DET_FIRST &&
             d->result != MTASTS_RESULT_NONE) {
             const char *n = mtasts_result_type_name(d->result);
+            mt_jw_key(w, detail_keys[i], strlen(detail_keys[i]));
             mt_jw_str(w, n, strlen(n));
-        } else if ((i == MTASTS_RF_SENDING_IP - MT_DET_FIRST ||
-                    i == MTASTS_RF_RECEIVING_IP - MT_DET_FIRST) &&
-                   !mt_is_ipv4(r->pool + s->off, s->len) &&
-                   (n6 = mt_ipv6_canon(r->pool + s->off, s->len, c6)) > 0) {
+            continue;
+        }
+        if (!(d->mask & (1u << i)))
+            continue;
+        s = &r->fld[k++];
+        mt_jw_key(w, detail_keys[i], strlen(detail_keys[i]));
+        if ((i == MTASTS_RF_SENDING_IP - MT_DET_FIRST ||
+             i == MTASTS_RF_RECEIVING_IP - MT_DET_FIRST) &&
+            !mt_is_ipv4(r->pool + s->off, s->len) &&
+            (n6 = mt_ipv6_canon(r->pool + s->off, s->len, c6)) > 0) {
             mt_jw_str(w, c6, n6);
         } else
             put_rstr(w, r, *s);

@@ -471,6 +471,13 @@ mtasts_tlsrpt_report_text(const mtasts_tlsrpt_report *report, int field,
         if (field >= MT_DET_FIRST && field <= MT_DET_LAST) {
             unsigned bit = (unsigned)(field - MT_DET_FIRST);
             d = detail_at(report, i, j);
+            if (d != NULL && field == MTASTS_RF_RESULT_TYPE &&
+                d->result != MTASTS_RESULT_NONE) {
+                const char *name = mtasts_result_type_name(d->result);
+                if (ret_len != NULL)
+                    *ret_len = strlen(name);
+                return name;
+            }
             if (d != NULL && (d->mask & (1u << bit)) != 0)
                 s = report->fld[d->fstart + bits_below(d->mask, bit)];
         }

@@ -1259,14 +1259,28 @@ rpt_json_18_19_result_type(void **state)
     assert_non_null(strstr(js, "\"result-type\":\"future-type\""));
     free(js);
     mtasts_tlsrpt_report_free(r);
-    /* every registered type maps to its constant */
+    /* every registered type maps to its constant, and its text (kept as
+     * the constant alone) reads and writes back as the name; the entry
+     * after it (an unregistered type, a text) keeps its own texts */
     for (i = 1; i <= 11; i++) {
-        char buf[1024];
+        char buf[1024], want[128];
         snprintf(buf, sizeof(buf),
-                 DETAILS("\"result-type\":\"%s\",\"failed-session-count\":1"),
-                 mtasts_result_type_name(i));
+                 DETAILS("\"result-type\":\"%s\",\"failed-session-count\":1"
+                         "},{\"result-type\":\"x-%d\",\"receiving-ip\":"
+                         "\"192.0.2.1\",\"failed-session-count\":2"),
+                 mtasts_result_type_name(i), i);
         r = ok(buf, 0);
         assert_int_equal(mtasts_tlsrpt_report_result_type(r, 0, 0), i);
+        text_eq(r, MTASTS_RF_RESULT_TYPE, 0, 0, mtasts_result_type_name(i));
+        text_eq(r, MTASTS_RF_RECEIVING_IP, 0, 0, NULL);
+        snprintf(want, sizeof(want), "x-%d", i);
+        text_eq(r, MTASTS_RF_RESULT_TYPE, 0, 1, want);
+        text_eq(r, MTASTS_RF_RECEIVING_IP, 0, 1, "192.0.2.1");
+        js = ser(r, 0, NULL);
+        snprintf(want, sizeof(want), "{\"result-type\":\"%s\",",
+                 mtasts_result_type_name(i));
+        assert_non_null(strstr(js, want));
+        free(js);
         mtasts_tlsrpt_report_free(r);
     }
 }

@@ -385,6 +385,38 @@ sts_mx_4_host_normalised(void **state)
     assert_int_equal(mtasts_mx_match(S("a.b"), NULL, 3), 0);
 }
 
+/* The matcher's fold table (MT_NAME_FOLD): a letter, digit or '-' folds to
+ * its lower case; every other byte to a value that no byte lowers to, so
+ * that it never equals a pattern byte. Checked against ranges written
+ * here and against every value of MT_LOWER(). */
+static void
+name_fold_table(void **state)
+{
+    unsigned c, p;
+    int ldh;
+
+    (void)state;
+    for (c = 0; c < 256; c++) {
+        ldh = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '-';
+        if (ldh) {
+            assert_int_equal(MT_NAME_FOLD(c),
+                             c >= 'A' && c <= 'Z' ? c + 32 : c);
+            continue;
+        }
+        for (p = 0; p < 256; p++)
+            if (MT_NAME_FOLD(c) == MT_LOWER(p))
+                fail_msg("byte 0x%02x outside a name folds to 0x%02x, which "
+                         "MT_LOWER(0x%02x) gives",
+                         c, MT_NAME_FOLD(c), p);
+    }
+    /* the same pattern byte against a host byte outside a name */
+    assert_int_equal(mtasts_mx_match("a\0b.c", 5, "a\0b.c", 5), 0);
+    assert_int_equal(mtasts_mx_match("aAb.c", 5, "a_b.c", 5), 0);
+    assert_int_equal(mtasts_mx_match("*.a\0b", 5, "x.a\0b", 5), 0);
+    assert_int_equal(mtasts_mx_match("*.ab", 4, "\x80.ab", 4), 0);
+}
+
 /* STS-MX-6 (the library matches the name given, no CNAME chasing) */
 static void
 sts_mx_6_no_alias_resolution(void **state)
@@ -843,6 +875,7 @@ main(void)
         cmocka_unit_test(hostname_check_lengths),
         cmocka_unit_test(name_scan_matches_reference),
         cmocka_unit_test(name_scan_bit_flips_match_reference),
+        cmocka_unit_test(name_fold_table),
         cmocka_unit_test(sts_mx_1_exact_case_insensitive),
         cmocka_unit_test(sts_mx_2_wildcard_one_label),
         cmocka_unit_test(sts_mx_3_partial_and_inner_wildcards),
