@@ -1,5 +1,5 @@
 /* What the files of the mtasts tool share; not installed. The helpers
- * are in main.c unless said otherwise; each command returns the exit
+ * are in tool.c unless said otherwise; each command returns the exit
  * status: 0, EXIT_INVALID or EXIT_USAGE. Strings from input reach
  * human-readable output through text_put() (text.h). */
 #ifndef MTASTS_TOOL_H
