@@ -25,9 +25,15 @@
  * cmd_record.c record and tlsrpt-record parse; cmd_policy.c policy parse
  * and check, and match; cmd_decide.c decide, --postfix included;
  * cmd_cache.c cache dump; cmd_report.c report parse; cmd_report_build.c
- * report build; cmd_lookup.c lookup and cmd_check.c check, the live
- * commands, with what they share in net_tool.c (they need libmtasts-net:
- * MTASTS_TOOL_NET). text.c is the one escaping printer for text output.
+ * report build. text.c is the one escaping printer for text output.
+ *
+ * lookup and check, the live commands (cmd_lookup.c, cmd_check.c, with
+ * what they share in net_tool.c), need libmtasts-net (libcurl, OpenSSL,
+ * c-ares): they are a program of their own, mtasts-net (net_main.c),
+ * which this one runs with the same arguments (exec.c), so that the other
+ * commands neither load nor pay for those libraries. This program has
+ * the two commands built without MTASTS_TOOL_NET: when mtasts-net is not
+ * there they check their arguments as usual and then say so (exit 4).
  *
  * Exit status: 0 valid or lenient (or match), 1 invalid (or no match),
  * 2 usage or I/O error; lookup and check have their own (cmd_lookup.c,
@@ -102,6 +108,10 @@ main(int argc, char **argv)
         usage();
         return EXIT_USAGE;
     }
+    /* returns only when mtasts-net is not there (then the commands below
+     * check their arguments and say so) */
+    if (strcmp(argv[1], "lookup") == 0 || strcmp(argv[1], "check") == 0)
+        net_exec(argv);
     if (mtasts_ctx_new(NULL, &ctx) != MTASTS_OK) {
         fputs("mtasts: out of memory\n", stderr);
         return EXIT_USAGE;
@@ -136,5 +146,6 @@ main(int argc, char **argv)
         rc = EXIT_USAGE;
     }
     mtasts_ctx_free(ctx);
+    net_exec_free();
     return rc;
 }

@@ -1,7 +1,9 @@
 /*
  * What the commands of the mtasts tool share (declared in tool.h): reading
  * an input file, the JSON string writer, the verdict lines, the common
- * options, extensions and the fields of a policy.
+ * options, extensions and the fields of a policy. Linked into both
+ * programs: mtasts (main.c) and mtasts-net (net_main.c), which runs
+ * lookup and check.
  */
 #include <errno.h>
 #include <stdio.h>

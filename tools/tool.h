@@ -71,4 +71,10 @@ int cmd_report_build(mtasts_ctx *ctx, int argc, char **argv);
 int cmd_lookup(mtasts_ctx *ctx, int argc, char **argv);
 int cmd_check(mtasts_ctx *ctx, int argc, char **argv);
 
+/* exec.c, in mtasts only: run mtasts-net, the program of lookup and
+ * check, with argv (all of it); returns only when it could not be run
+ * (net_missing() then says why). net_exec_free() frees what it noted. */
+void net_exec(char **argv);
+void net_exec_free(void);
+
 #endif
