@@ -4,7 +4,8 @@
  * mtasts match PATTERN HOST
  *
  * The policy file (RFC 8461 section 3.2) and MX matching (section 4.1);
- * print_policy_fields() and load_policy() also serve decide and cache.
+ * load_policy() also serves decide and cache (print_policy_fields(), the
+ * fields of a policy, is in tool.c: lookup and check print them too).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,52 +14,6 @@
 #include "mtasts.h"
 #include "text.h"
 #include "tool.h"
-
-void
-print_policy_fields(const mtasts_policy *p, int json)
-{
-    const char *s, *n, *v;
-    size_t l, nl, vl, i;
-
-    if (p == NULL) {
-        if (json)
-            fputs(",\"version\":null,\"mode\":null,\"max_age\":null,"
-                  "\"mx\":null,\"extensions\":null",
-                  stdout);
-        return;
-    }
-    s = mtasts_policy_version(p, &l);
-    if (json) {
-        fputs(",\"version\":", stdout);
-        json_str(s, l);
-        printf(",\"mode\":\"%s\",\"max_age\":%lu,\"mx\":[",
-               mtasts_mode_name(mtasts_policy_mode(p)),
-               (unsigned long)mtasts_policy_max_age(p));
-    } else {
-        text_field(stdout, "version", s, l);
-        printf("mode: %s\nmax_age: %lu\n",
-               mtasts_mode_name(mtasts_policy_mode(p)),
-               (unsigned long)mtasts_policy_max_age(p));
-    }
-    for (i = 0; i < mtasts_policy_mx_count(p); i++) {
-        s = mtasts_policy_mx(p, i, &l);
-        if (json) {
-            if (i > 0)
-                putchar(',');
-            json_str(s, l);
-        } else {
-            text_field(stdout, "mx", s, l);
-        }
-    }
-    if (json)
-        fputs("],\"extensions\":[", stdout);
-    for (i = 0; i < mtasts_policy_ext_count(p); i++) {
-        (void)mtasts_policy_ext(p, i, &n, &nl, &v, &vl);
-        print_ext(n, nl, v, vl, json, i == 0);
-    }
-    if (json)
-        putchar(']');
-}
 
 /* Read and parse the policy file at path. Returns 0 with *ret_buf holding
  * the bytes (free it) and *ret_rc the parse status, or EXIT_USAGE after

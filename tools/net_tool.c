@@ -46,15 +46,6 @@ check_usage(FILE *f)
           f);
 }
 
-int
-net_missing(const char *command)
-{
-    fprintf(stderr,
-            "mtasts: %s needs libmtasts-net (built without c-ares/libcurl)\n",
-            command);
-    return EXIT_INTERNAL;
-}
-
 void
 json_str_or_null(const char *s, size_t n)
 {

@@ -38,8 +38,9 @@ void netopts_free(struct netopts *o);
 void lookup_usage(FILE *f);
 void check_usage(FILE *f);
 
-/* Print "mtasts: COMMAND needs libmtasts-net..." and return
- * EXIT_INTERNAL. */
+/* exec.c, in mtasts only: print "mtasts: COMMAND needs libmtasts-net
+ * (...)", why (built without it, or mtasts-net was not found: where
+ * net_exec() looked), and return EXIT_INTERNAL. */
 int net_missing(const char *command);
 
 /* Check a domain argument (A-label domain, one trailing dot allowed);

@@ -16,8 +16,14 @@ NET = len(sys.argv) > 3 and sys.argv[3] == "net"
 failures = []
 
 
-def run(*args, stdin=None):
-    p = subprocess.run([TOOL, *args], input=stdin, capture_output=True)
+# lookup and check run mtasts-net beside the tool (the build tree), unless
+# MTASTS_EXEC_PATH says where: that is tried below, not inherited.
+os.environ.pop("MTASTS_EXEC_PATH", None)
+
+
+def run(*args, stdin=None, env=None):
+    p = subprocess.run([TOOL, *args], input=stdin, capture_output=True,
+                       env=env)
     return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr
 
 
@@ -931,6 +937,51 @@ else:
     check("check no dns text", rc == 3 and "error txt-tempfail "
           "_mta-sts.example.test: " in out, (rc, out, err))
     os.rmdir(os.path.dirname(cache))
+
+# mtasts runs lookup and check as mtasts-net (libexecdir/mtasts), found
+# beside itself or where MTASTS_EXEC_PATH says. Where it is not: the
+# arguments are still checked (exit 2), then the one-line error naming
+# the paths tried, exit 4. A built mtasts does not look (built without).
+empty = tempfile.mkdtemp()
+env = dict(os.environ, MTASTS_EXEC_PATH=empty + "/")
+helper = os.path.join(empty, "mtasts-net")
+for cmd in ("lookup", "check"):
+    rc, out, err = run(cmd, "example.test", env=env)
+    lines = err.splitlines()
+    want = (b"mtasts: " + cmd.encode() + b" needs libmtasts-net ("
+            + (b"mtasts-net not installed; tried " + helper.encode() + b")"
+               if NET else b"built without c-ares/libcurl)"))
+    check(cmd + " without mtasts-net", rc == 4 and out == ""
+          and lines == [want], (rc, out, err, want))
+    rc, out, err = run(cmd, "--bogus", "example.test", env=env)
+    check(cmd + " without mtasts-net: bad option", rc == 2 and out == ""
+          and b"unknown option --bogus" in err
+          and b"libmtasts-net" not in err, (rc, out, err))
+    rc, out, err = run(cmd, "--help", env=env)
+    check(cmd + " without mtasts-net: --help", rc == 0
+          and out.startswith("usage: mtasts " + cmd), (rc, out, err))
+# a mtasts-net that cannot be run: why, after its path
+with open(helper, "w") as f:
+    f.write("#!/bin/sh\nexit 0\n")
+os.chmod(helper, 0o644)
+rc, out, err = run("lookup", "example.test", env=env)
+check("lookup, mtasts-net not executable", rc == 4 and out == ""
+      and (not NET or (helper.encode() + b": Permission denied)") in err),
+      (rc, out, err))
+os.unlink(helper)
+os.rmdir(empty)
+if NET:
+    # MTASTS_EXEC_PATH replaces the other places; the tool's own directory
+    # holds mtasts-net in the build tree. argv[0] stays the tool's.
+    env = dict(os.environ, MTASTS_EXEC_PATH=os.path.dirname(
+        os.path.abspath(TOOL)))
+    rc, out, err = run("lookup", "--json", "[192.0.2.1]", env=env)
+    check("lookup through MTASTS_EXEC_PATH", rc == 1 and
+          json.loads(out)["why"] == "address_literal", (rc, out, err))
+    rc, out, err = run("check", "--bogus", "example.test", env=env)
+    check("check bad option through MTASTS_EXEC_PATH", rc == 2 and out == ""
+          and err.startswith(b"mtasts: unknown option --bogus\n"),
+          (rc, out, err))
 
 if failures:
     print("\n".join(failures))

@@ -4,7 +4,7 @@
  * that a control character shows as an escape instead of acting on the
  * terminal or starting a line of its own, and an embedded NUL shows as
  * \u0000 instead of cutting the string short. The --json output escapes
- * as JSON does (json_str() in main.c).
+ * as JSON does (json_str() in tool.c).
  */
 #include <string.h>
 

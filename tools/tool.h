@@ -1,5 +1,5 @@
 /* What the files of the mtasts tool share; not installed. The helpers
- * are in main.c unless said otherwise; each command returns the exit
+ * are in tool.c unless said otherwise; each command returns the exit
  * status: 0, EXIT_INVALID or EXIT_USAGE. Strings from input reach
  * human-readable output through text_put() (text.h). */
 #ifndef MTASTS_TOOL_H
@@ -70,5 +70,11 @@ int cmd_report_build(mtasts_ctx *ctx, int argc, char **argv);
 /* cmd_lookup.c, cmd_check.c (exit statuses of their own: net_tool.h) */
 int cmd_lookup(mtasts_ctx *ctx, int argc, char **argv);
 int cmd_check(mtasts_ctx *ctx, int argc, char **argv);
+
+/* exec.c, in mtasts only: run mtasts-net, the program of lookup and
+ * check, with argv (all of it); returns only when it could not be run
+ * (net_missing() then says why). net_exec_free() frees what it noted. */
+void net_exec(char **argv);
+void net_exec_free(void);
 
 #endif

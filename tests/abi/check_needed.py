@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""The shared objects a library needs (DT_NEEDED), checked against a list.
+"""The shared objects a library or program needs (DT_NEEDED), checked
+against a list.
 
   check_needed.py READELF LIBRARY ALLOWED...
 
-Fails when LIBRARY needs anything not in ALLOWED (sonames such as
-libc.so.6): the core libmtasts must stay libc-only. Stdlib only.
+Fails when LIBRARY (or a program) needs anything not in ALLOWED (sonames
+such as libc.so.6): the core libmtasts must stay libc-only, the mtasts
+tool must not need libmtasts-net. Stdlib only.
 """
 
 import re
