@@ -496,8 +496,6 @@ print_policy_text(const struct lk *s)
     const mtasts_policy *pol = mtasts_lookup_policy(s->lookup);
     const char *id = "";
     size_t l = 0;
-    uint64_t w;
-    int k;
 
     if (pol == NULL)
         return;
@@ -506,10 +504,7 @@ print_policy_text(const struct lk *s)
     text_field(stdout, "id", id, l);
     printf("source: %s\n", source_name(s->lookup));
     print_policy_fields(pol, 0);
-    w = mtasts_policy_warnings(pol);
-    for (k = 0; k < MTASTS_W_COUNT; k++)
-        if (w & MTASTS_WARN_BIT(k))
-            printf("warning: %s\n", mtasts_warning_name(k));
+    text_warnings(mtasts_policy_warnings(pol));
 }
 
 static void

@@ -1107,8 +1107,6 @@ nt_policy_json(const mtasts_policy *p, const char *id, size_t id_len)
 {
     const char *s;
     size_t i, l;
-    uint64_t w;
-    int k, first = 1;
 
     if (p == NULL) {
         fputs("null", stdout);
@@ -1125,17 +1123,9 @@ nt_policy_json(const mtasts_policy *p, const char *id, size_t id_len)
     }
     fputs("],\"id\":", stdout);
     json_str(id ? id : "", id ? id_len : 0);
-    fputs(",\"warnings\":[", stdout);
-    w = mtasts_policy_warnings(p);
-    for (k = 0; k < MTASTS_W_COUNT; k++) {
-        if (w & MTASTS_WARN_BIT(k)) {
-            if (!first)
-                putchar(',');
-            json_cstr(mtasts_warning_name(k));
-            first = 0;
-        }
-    }
-    fputs("]}", stdout);
+    fputs(",\"warnings\":", stdout);
+    json_warnings(mtasts_policy_warnings(p));
+    putchar('}');
 }
 
 #endif

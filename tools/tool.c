@@ -125,6 +125,33 @@ json_cstr(const char *s)
     json_str(s, strlen(s));
 }
 
+void
+json_warnings(uint64_t w)
+{
+    int i, first = 1;
+
+    putchar('[');
+    for (i = 0; i < MTASTS_W_COUNT; i++) {
+        if (w & MTASTS_WARN_BIT(i)) {
+            if (!first)
+                putchar(',');
+            json_cstr(mtasts_warning_name(i));
+            first = 0;
+        }
+    }
+    putchar(']');
+}
+
+void
+text_warnings(uint64_t w)
+{
+    int i;
+
+    for (i = 0; i < MTASTS_W_COUNT; i++)
+        if (w & MTASTS_WARN_BIT(i))
+            printf("warning: %s\n", mtasts_warning_name(i));
+}
+
 static const char *
 verdict_of(int rc, uint64_t warnings)
 {
@@ -140,19 +167,11 @@ print_status(const struct opts *o, const char *what, int rc,
              const struct mtasts_diag *d)
 {
     uint64_t w = d->warnings;
-    int i, first = 1;
 
     if (o->json) {
-        printf("{\"verdict\":\"%s\",\"warnings\":[", verdict_of(rc, w));
-        for (i = 0; i < MTASTS_W_COUNT; i++) {
-            if (w & MTASTS_WARN_BIT(i)) {
-                if (!first)
-                    putchar(',');
-                json_cstr(mtasts_warning_name(i));
-                first = 0;
-            }
-        }
-        fputs("],\"error\":", stdout);
+        printf("{\"verdict\":\"%s\",\"warnings\":", verdict_of(rc, w));
+        json_warnings(w);
+        fputs(",\"error\":", stdout);
         if (rc == MTASTS_OK) {
             fputs("null", stdout);
         } else {
@@ -168,9 +187,7 @@ print_status(const struct opts *o, const char *what, int rc,
         return;
     }
     printf("%s: %s\n", what, verdict_of(rc, w));
-    for (i = 0; i < MTASTS_W_COUNT; i++)
-        if (w & MTASTS_WARN_BIT(i))
-            printf("warning: %s\n", mtasts_warning_name(i));
+    text_warnings(w);
     if (rc != MTASTS_OK)
         printf("error: %s (%s) at offset %zu, line %zu: %s\n",
                mtasts_status_name(rc), mtasts_reason_name(d->reason), d->offset,

@@ -34,6 +34,10 @@ char *read_file(const char *path, size_t max, size_t *ret_len);
 /* s[0..n) (or NUL-terminated s) as a JSON string, to stdout. */
 void json_str(const char *s, size_t n);
 void json_cstr(const char *s);
+/* The names of the warning bits of w: a JSON array, or one
+ * "warning: NAME" line each. */
+void json_warnings(uint64_t w);
+void text_warnings(uint64_t w);
 
 /* The verdict, warnings and error of a parse (JSON members or text). */
 void print_status(const struct opts *o, const char *what, int rc,
