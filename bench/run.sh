@@ -74,11 +74,11 @@ say() { [ -n "$json" ] || echo "$*" >&2; }
 cd "$root"
 if [ ! -f "$build/build.ninja" ]; then
     meson setup "$build" -Dbench=true --buildtype=release -Dtests=disabled \
-        >"$root/$build.setup.log" 2>&1 || {
-        cat "$root/$build.setup.log" >&2
+        >"$build.setup.log" 2>&1 || {
+        cat "$build.setup.log" >&2
         exit 1
     }
-    rm -f "$root/$build.setup.log"
+    rm -f "$build.setup.log"
 fi
 machine="$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) CPU(s), $(uname -sr), $(cc --version | head -1)"
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
