@@ -51,6 +51,7 @@
 
 #include <ares.h>
 
+#include "addr.h"
 #include "net_int.h"
 
 /* RFC 1035 3.2.2 and 3.2.4 */
@@ -581,81 +582,18 @@ on_sock_state(void *data, ares_socket_t fd, int readable, int writable)
     }
 }
 
-/* A decimal port 1..65535, the whole of s[0..len). */
-static int
-parse_port(const char *s, size_t len, int *ret_port)
-{
-    unsigned long v = 0;
-    size_t i;
-
-    if (len == 0 || len > 5)
-        return MTASTS_EINVAL;
-    for (i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return MTASTS_EINVAL;
-        v = v * 10 + (unsigned long)(s[i] - '0');
-    }
-    if (v == 0 || v > 65535)
-        return MTASTS_EINVAL;
-    *ret_port = (int)v;
-    return MTASTS_OK;
-}
-
-/* One server entry s[0..len): "IPv4", "IPv4:PORT", "IPv6", "[IPv6]",
- * "[IPv6]:PORT". Port 0 in *node means c-ares' default (53). */
+/* One dns_servers element (addr.h) as a c-ares server node. */
 static int
 parse_server(const char *s, size_t len, struct ares_addr_port_node *node)
 {
-    char ip[INET6_ADDRSTRLEN + 1];
-    const char *host = s, *port = NULL;
-    size_t host_len = len, port_len = 0, colons = 0, i;
-    int p = 0;
+    int family = 0, port = 0;
 
-    if (len == 0)
-        return MTASTS_EINVAL;
-    if (s[0] == '[') {
-        const char *close = memchr(s, ']', len);
-
-        if (close == NULL)
-            return MTASTS_EINVAL;
-        host = s + 1;
-        host_len = (size_t)(close - host);
-        if ((size_t)(close - s) + 1 < len) {
-            if (close[1] != ':')
-                return MTASTS_EINVAL;
-            port = close + 2;
-            port_len = len - (size_t)(port - s);
-        }
-    } else {
-        for (i = 0; i < len; i++)
-            if (s[i] == ':')
-                colons++;
-        if (colons == 1) {
-            const char *c = memchr(s, ':', len);
-
-            host_len = (size_t)(c - s);
-            port = c + 1;
-            port_len = len - host_len - 1;
-        }
-    }
-    if (host_len == 0 || host_len >= sizeof(ip))
-        return MTASTS_EINVAL;
-    memcpy(ip, host, host_len);
-    ip[host_len] = '\0';
-    if (port != NULL && parse_port(port, port_len, &p) != MTASTS_OK)
-        return MTASTS_EINVAL;
     memset(node, 0, sizeof(*node));
-    if (s[0] != '[' && colons <= 1 &&
-        inet_pton(AF_INET, ip, &node->addr.addr4) == 1) {
-        node->family = AF_INET;
-    } else if ((s[0] == '[' || colons > 1) &&
-               inet_pton(AF_INET6, ip, &node->addr.addr6) == 1) {
-        node->family = AF_INET6;
-    } else {
+    if (mtn_server_parse(s, len, &family, &node->addr, &port) != 0)
         return MTASTS_EINVAL;
-    }
-    node->udp_port = p;
-    node->tcp_port = p;
+    node->family = family;
+    node->udp_port = port;
+    node->tcp_port = port;
     return MTASTS_OK;
 }
 

@@ -5,13 +5,13 @@
  * "-" alike (flush_interval, flush-interval). An unknown name is an
  * error, so that a typo does not go unnoticed.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "td.h"
 
 void
@@ -136,59 +136,6 @@ parse_bool(const char *value, int *ret)
     return 0;
 }
 
-/* A decimal port 1-65535 in s[0..n). */
-static int
-port_ok(const char *s, size_t n)
-{
-    unsigned long v = 0;
-    size_t i;
-
-    if (n == 0 || n > 5)
-        return 0;
-    for (i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-        v = v * 10 + (unsigned long)(s[i] - '0');
-    }
-    return v >= 1 && v <= 65535;
-}
-
-static int
-ip_ok(int af, const char *s, size_t n)
-{
-    unsigned char buf[16];
-    char tmp[64];
-
-    if (n == 0 || n >= sizeof(tmp))
-        return 0;
-    memcpy(tmp, s, n);
-    tmp[n] = '\0';
-    return inet_pton(af, tmp, buf) == 1;
-}
-
-/* One DNS server: IP, IP:PORT, IPv6, [IPv6] or [IPv6]:PORT (as mtasts
- * lookup takes them). */
-static int
-dns_server_ok(const char *s, size_t n)
-{
-    const char *c;
-
-    if (ip_ok(AF_INET6, s, n) || ip_ok(AF_INET, s, n))
-        return 1;
-    if (n > 0 && s[0] == '[') {
-        c = memchr(s, ']', n);
-        if (c == NULL || !ip_ok(AF_INET6, s + 1, (size_t)(c - s - 1)))
-            return 0;
-        n -= (size_t)(c + 1 - s);
-        s = c + 1;
-        return n == 0 || (s[0] == ':' && port_ok(s + 1, n - 1));
-    }
-    for (c = s + n; c > s && c[-1] != ':'; c--)
-        ;
-    return c > s && ip_ok(AF_INET, s, (size_t)(c - 1 - s)) &&
-           port_ok(c, (size_t)(s + n - c));
-}
-
 static int
 add_dns_server(struct td_config *cfg, const char *value)
 {
@@ -199,7 +146,7 @@ add_dns_server(struct td_config *cfg, const char *value)
     for (i = start = 0; i <= add; i++) {
         if (i < add && value[i] != ',')
             continue;
-        if (!dns_server_ok(value + start, i - start))
+        if (!mtn_server_ok(value + start, i - start))
             return -1;
         start = i + 1;
     }

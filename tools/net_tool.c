@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "addr.h"
 #include "mtasts.h"
 #include "net_tool.h"
 #include "text.h"
@@ -63,59 +64,6 @@ bad_value(const char *opt, const char *val, const char *why)
     fprintf(stderr, ": %s\n", why);
 }
 
-/* A decimal port 1-65535 in s[0..n). */
-static int
-port_ok(const char *s, size_t n)
-{
-    unsigned long v = 0;
-    size_t i;
-
-    if (n == 0 || n > 5)
-        return 0;
-    for (i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-        v = v * 10 + (unsigned long)(s[i] - '0');
-    }
-    return v >= 1 && v <= 65535;
-}
-
-/* An IP address of family af in s[0..n). */
-static int
-ip_ok(int af, const char *s, size_t n)
-{
-    unsigned char buf[16];
-    char tmp[64];
-
-    if (n == 0 || n >= sizeof(tmp))
-        return 0;
-    memcpy(tmp, s, n);
-    tmp[n] = '\0';
-    return inet_pton(af, tmp, buf) == 1;
-}
-
-/* One --dns-server element: IP, IP:PORT, IPv6, [IPv6] or [IPv6]:PORT. */
-static int
-dns_server_ok(const char *s, size_t n)
-{
-    const char *c;
-
-    if (ip_ok(AF_INET6, s, n) || ip_ok(AF_INET, s, n))
-        return 1;
-    if (n > 0 && s[0] == '[') {
-        c = memchr(s, ']', n);
-        if (c == NULL || !ip_ok(AF_INET6, s + 1, (size_t)(c - s - 1)))
-            return 0;
-        n -= (size_t)(c + 1 - s);
-        s = c + 1;
-        return n == 0 || (s[0] == ':' && port_ok(s + 1, n - 1));
-    }
-    for (c = s + n; c > s && c[-1] != ':'; c--)
-        ;
-    return c > s && ip_ok(AF_INET, s, (size_t)(c - 1 - s)) &&
-           port_ok(c, (size_t)(s + n - c));
-}
-
 /* One host field of --connect-to: empty, a host name, an IPv4 address
  * or a bracketed IPv6 address. */
 static int
@@ -124,7 +72,7 @@ connect_host_ok(const char *s, size_t n)
     if (n == 0)
         return 1;
     if (s[0] == '[')
-        return n >= 2 && s[n - 1] == ']' && ip_ok(AF_INET6, s + 1, n - 2);
+        return n >= 2 && s[n - 1] == ']' && mtn_ip_ok(AF_INET6, s + 1, n - 2);
     return mtasts_hostname_check(s, n, MTASTS_HOST_F_TRAILING_DOT, NULL) ==
            MTASTS_OK;
 }
@@ -159,9 +107,9 @@ connect_to_ok(const char *s)
     if (n != 0)
         return 0;
     return connect_host_ok(part[0], len[0]) &&
-           (len[1] == 0 || port_ok(part[1], len[1])) &&
+           (len[1] == 0 || mtn_port_ok(part[1], len[1])) &&
            connect_host_ok(part[2], len[2]) &&
-           (len[3] == 0 || port_ok(part[3], len[3]));
+           (len[3] == 0 || mtn_port_ok(part[3], len[3]));
 }
 
 /* Seconds with an optional fraction ("30", "0.2"), > 0 and at most one
@@ -229,7 +177,7 @@ append_dns_server(struct netopts *o, const char *val)
     for (i = start = 0; i <= add; i++) {
         if (i < add && val[i] != ',')
             continue;
-        if (!dns_server_ok(val + start, i - start)) {
+        if (!mtn_server_ok(val + start, i - start)) {
             bad_value("--dns-server", val,
                       "not an IP address (expected IP, IP:PORT or "
                       "[IPv6]:PORT, several separated by ',')");
