@@ -328,15 +328,16 @@ td_store_save(struct td_store *s, const struct td_row *rows, size_t n)
     return tx_end(s, st, ok, "saving");
 }
 
-int
-td_store_day_reported(struct td_store *s, int64_t day)
+/* Whether the query sql (one parameter, the day) has a row: 1, 0, or -1
+ * (logged, "what" names the reading). */
+static int
+day_has_row(struct td_store *s, const char *sql, int64_t day, const char *what)
 {
     sqlite3_stmt *st;
     int rc;
 
-    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM reports WHERE day = ? LIMIT 1",
-                           -1, &st, NULL) != SQLITE_OK)
-        return db_fail(s, "reading the reports");
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_fail(s, what);
     bind_day(st, 1, day);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
@@ -344,7 +345,14 @@ td_store_day_reported(struct td_store *s, int64_t day)
         return 1;
     if (rc == SQLITE_DONE)
         return 0;
-    return db_fail(s, "reading the reports");
+    return db_fail(s, what);
+}
+
+int
+td_store_day_reported(struct td_store *s, int64_t day)
+{
+    return day_has_row(s, "SELECT 1 FROM reports WHERE day = ? LIMIT 1", day,
+                       "reading the reports");
 }
 
 void
@@ -544,20 +552,8 @@ td_store_days(struct td_store *s, int64_t from, int64_t to, int64_t **ret,
 int
 td_store_day_finished(struct td_store *s, int64_t day)
 {
-    sqlite3_stmt *st;
-    int rc;
-
-    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM sent_days WHERE day = ?", -1,
-                           &st, NULL) != SQLITE_OK)
-        return db_fail(s, "reading the sent days");
-    bind_day(st, 1, day);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc == SQLITE_ROW)
-        return 1;
-    if (rc == SQLITE_DONE)
-        return 0;
-    return db_fail(s, "reading the sent days");
+    return day_has_row(s, "SELECT 1 FROM sent_days WHERE day = ?", day,
+                       "reading the sent days");
 }
 
 int
