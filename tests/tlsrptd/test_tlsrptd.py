@@ -22,6 +22,9 @@ import tempfile
 import time
 import traceback
 
+# the datagram writer the delivery rig uses too (libtlsrpt's format)
+from rig import datagram  # noqa: E402
+
 TLSRPTD, MTASTS = sys.argv[1], sys.argv[2]
 FAILURES = []
 RUNNING = set()  # collectors started and not yet stopped
@@ -36,51 +39,6 @@ def check(cond, what):
 
 def today():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
-
-
-def jstr(b):
-    """A JSON string as libtlsrpt writes it: control bytes escaped, bytes
-    of 0x80 and above raw."""
-    out = bytearray(b'"')
-    for c in b:
-        if c == 0x22:
-            out += b'\\"'
-        elif c == 0x5C:
-            out += b"\\\\"
-        elif c < 0x20 or c == 0x7F:
-            out += b"\\u%04x" % c
-        else:
-            out.append(c)
-    out += b'"'
-    return bytes(out)
-
-
-def datagram(d, policies, pr=b"v=TLSRPTv1; rua=mailto:r@example.net"):
-    """One datagram, byte for byte as libtlsrpt 0.5 makes it."""
-    out = b'{"dpv": "1","d": ' + jstr(d) + b',"pr": ' + jstr(pr)
-    out += b',"policies":['
-    for i, p in enumerate(policies):
-        out += b"," if i else b""
-        out += b'{"policy-type":%d' % p["type"]
-        if p.get("domain") is not None:
-            out += b',"policy-domain": ' + jstr(p["domain"])
-        if p.get("strings"):
-            out += b',"policy-string":[' + b",".join(
-                jstr(s) for s in p["strings"]) + b"]"
-        if p.get("mx"):
-            out += b',"mx-host":[' + b",".join(jstr(s) for s in p["mx"]) + b"]"
-        fails = p.get("failures", [])
-        if fails:
-            parts = []
-            for f in fails:
-                one = b'{"c":%d' % f["c"]
-                for k in "snhraf":
-                    if f.get(k) is not None:
-                        one += b',"%s": ' % k.encode() + jstr(f[k])
-                parts.append(one + b"}")
-            out += b',"failure-details":[' + b",".join(parts) + b"]"
-        out += b',"t":%d,"f":%d}' % (len(fails), p["f"])
-    return out + b"]}"
 
 
 STS = [b"version: STSv1", b"mode: enforce", b"mx: mx.sts.example",
