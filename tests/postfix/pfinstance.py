@@ -22,6 +22,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 
 SBIN = ("/usr/sbin", "/sbin", "/usr/local/sbin")
@@ -42,6 +43,32 @@ def program(name):
 def missing_programs():
     return [p for p in ("postfix", "postconf", "postmap")
             if program(p) is None]
+
+
+def namespace_preflight(src, daemon, skip):
+    """What a test that re-runs itself in a private mount and network
+    namespace with the e2e rig needs first: unshare, ip and mount, the
+    rig (tests/e2e/rig.py) and its programs, and a namespace that can be
+    made; a missing one skips (skip(msg) does not return). False when the
+    daemon under test is not there (the caller fails), else True."""
+    for prog in ("unshare", "ip", "mount"):
+        if shutil.which(prog) is None:
+            skip(prog + " is not installed")
+    rig_dir = os.path.join(src, "tests", "e2e")
+    if not os.path.exists(os.path.join(rig_dir, "rig.py")):
+        skip("the e2e rig (tests/e2e/rig.py) is not in this tree")
+    sys.path.insert(0, rig_dir)
+    import rig as R  # noqa: E402
+    miss = R.missing_programs()
+    if miss:
+        skip("the e2e rig needs " + ", ".join(miss))
+    if not os.access(daemon, os.X_OK):
+        return False
+    r = subprocess.run(["unshare", "-m", "-n", "--propagation", "private",
+                        "true"], capture_output=True, text=True)
+    if r.returncode != 0:
+        skip("cannot make a mount and network namespace: " + r.stderr.strip())
+    return True
 
 
 def mail_version():

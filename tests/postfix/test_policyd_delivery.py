@@ -352,27 +352,12 @@ def main():
         return inner(daemon, src)
     if os.geteuid() != 0:
         skip("needs root (a private Postfix instance, unshare, bind mounts)")
-    for prog in ("unshare", "ip", "mount"):
-        if shutil.which(prog) is None:
-            skip(prog + " is not installed")
     miss = pfinstance.missing_programs()
     if miss:
         skip(", ".join(miss) + " not installed (apt-get install postfix)")
-    rig_dir = os.path.join(src, "tests", "e2e")
-    if not os.path.exists(os.path.join(rig_dir, "rig.py")):
-        skip("the e2e rig (tests/e2e/rig.py) is not in this tree")
-    sys.path.insert(0, rig_dir)
-    import rig as R  # noqa: E402
-    miss = R.missing_programs()
-    if miss:
-        skip("the e2e rig needs " + ", ".join(miss))
-    if not os.access(daemon, os.X_OK):
+    if not pfinstance.namespace_preflight(src, daemon, skip):
         print("FAIL: no mtasts-policyd at " + daemon)
         return 1
-    r = subprocess.run(["unshare", "-m", "-n", "--propagation", "private",
-                        "true"], capture_output=True, text=True)
-    if r.returncode != 0:
-        skip("cannot make a mount and network namespace: " + r.stderr.strip())
     t0 = time.monotonic()
     p = subprocess.run(["unshare", "-m", "-n", "--propagation", "private",
                         sys.executable, os.path.abspath(__file__), daemon,
