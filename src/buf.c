@@ -174,18 +174,6 @@ mt_grow_finish(struct mt_grow *g, mtasts_buf **ret)
     return MTASTS_OK;
 }
 
-void
-mt_vec_init(struct mt_vec *a, const mtasts_ctx *ctx, void *local, size_t cap,
-            size_t size)
-{
-    a->ctx = ctx;
-    a->v = local;
-    a->n = 0;
-    a->cap = cap;
-    a->size = size;
-    a->heap = 0;
-}
-
 /* mt_vec_push() when the array is full: double it, on the heap. */
 void *
 mt_vec_grow(struct mt_vec *a)
@@ -208,12 +196,4 @@ mt_vec_grow(struct mt_vec *a)
     a->cap = ncap;
     a->heap = 1;
     return (char *)a->v + a->n++ * a->size;
-}
-
-void
-mt_vec_fini(struct mt_vec *a)
-{
-    if (a->heap)
-        mt_free(a->ctx, a->v, a->cap * a->size);
-    a->heap = 0;
 }

@@ -118,6 +118,27 @@ mtasts_hostname_check(const char *name, size_t len, unsigned flags,
     return rc;
 }
 
+int
+mt_domain_norm(const char *name, size_t len, char *dst, size_t cap,
+               size_t *ret_len)
+{
+    size_t off, i;
+    int rc, reason;
+
+    rc =
+        mt_hostname_check(name, len, MTASTS_HOST_F_TRAILING_DOT, &reason, &off);
+    if (rc != MTASTS_OK)
+        return rc;
+    if (name[len - 1] == '.')
+        len--;
+    if (len > cap)
+        return MTASTS_ETOOBIG;
+    for (i = 0; i < len; i++)
+        dst[i] = (char)MT_LOWER(name[i]);
+    *ret_len = len;
+    return MTASTS_OK;
+}
+
 /* pre + norm(domain) + post; label_pre is the number of bytes of pre that
  * become part of the DNS name, which must stay within 253 octets. */
 static int
@@ -126,22 +147,14 @@ wrap_domain(const char *pre, size_t label_pre, const char *domain, size_t len,
 {
     struct mt_out o;
     char low[MTASTS_DOMAIN_MAX_LEN];
-    size_t off, i;
-    int rc, reason;
+    int rc;
 
     if ((dst == NULL && dst_len > 0) || (domain == NULL && len > 0))
         return MTASTS_EINVAL;
-    rc = mt_hostname_check(domain, len, MTASTS_HOST_F_TRAILING_DOT, &reason,
-                           &off);
+    rc = mt_domain_norm(domain, len, low, MTASTS_DOMAIN_MAX_LEN - label_pre,
+                        &len);
     if (rc != MTASTS_OK)
         return rc;
-    if (domain[len - 1] == '.')
-        len--;
-    if (len + label_pre > MTASTS_DOMAIN_MAX_LEN)
-        return MTASTS_ETOOBIG;
-    /* len <= 253 after the check above */
-    for (i = 0; i < len; i++)
-        low[i] = (char)MT_LOWER(domain[i]);
     mt_out_init(&o, dst, dst_len);
     mt_out_str(&o, pre);
     mt_out_put(&o, low, len);

@@ -180,6 +180,12 @@ mt_diag_ok(struct mtasts_diag *d, uint64_t warnings, size_t woff)
  * name) set on failure. */
 int mt_hostname_check(const char *name, size_t len, unsigned flags,
                       int *ret_reason, size_t *ret_off);
+/* Check a domain (a trailing dot allowed) and write it lower-cased,
+ * without that dot, to dst[0..*ret_len) (no NUL): MTASTS_OK, a status of
+ * mt_hostname_check(), or MTASTS_ETOOBIG when the result is longer than
+ * cap (nothing written then). The one normalisation of the library. */
+int mt_domain_norm(const char *name, size_t len, char *dst, size_t cap,
+                   size_t *ret_len);
 
 /*
  * A growing array for the parsers: it starts in storage the caller gives
@@ -193,10 +199,21 @@ struct mt_vec {
     size_t size;   /* bytes per element */
     int heap;      /* v was allocated here */
 };
-void mt_vec_init(struct mt_vec *a, const mtasts_ctx *ctx, void *local,
-                 size_t cap, size_t size);
 void *mt_vec_grow(struct mt_vec *a);
-void mt_vec_fini(struct mt_vec *a);
+
+/* Start on the caller's array local[cap] (inline: every parse starts
+ * three of them) */
+static inline void
+mt_vec_init(struct mt_vec *a, const mtasts_ctx *ctx, void *local, size_t cap,
+            size_t size)
+{
+    a->ctx = ctx;
+    a->v = local;
+    a->n = 0;
+    a->cap = cap;
+    a->size = size;
+    a->heap = 0;
+}
 
 /* Room for one more element at the end (n counts it), or NULL when memory
  * runs out (the array is then unchanged). */
@@ -206,6 +223,15 @@ mt_vec_push(struct mt_vec *a)
     if (a->n == a->cap)
         return mt_vec_grow(a);
     return (char *)a->v + a->n++ * a->size;
+}
+
+/* Free what growing put on the heap (the caller's array stays). */
+static inline void
+mt_vec_fini(struct mt_vec *a)
+{
+    if (a->heap)
+        mt_free(a->ctx, a->v, a->cap * a->size);
+    a->heap = 0;
 }
 
 /* Output with snprintf semantics: into the caller's fixed buffer, counting

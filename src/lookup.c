@@ -119,15 +119,14 @@ lookup_start(mtasts_ctx *ctx, const char *domain, size_t domain_len,
     }
     /* Normalise once; the names derive from it. The TXT name is the
      * longest DNS name used, so checking it covers the Policy Host. */
-    rc = mtasts_domain_normalize(domain, domain_len, lk->domain,
-                                 sizeof(lk->domain), &lk->domain_len);
-    if (rc == MTASTS_OK && lk->domain_len > DOMAIN_MAX)
-        rc = MTASTS_ETOOBIG;
+    rc = mt_domain_norm(domain, domain_len, lk->domain, DOMAIN_MAX,
+                        &lk->domain_len);
     if (rc != MTASTS_OK) {
         mt_free(ctx, lk, sizeof(*lk));
         *ret_lookup = NULL;
-        return rc == MTASTS_ERANGE ? MTASTS_ETOOBIG : rc;
+        return rc;
     }
+    lk->domain[lk->domain_len] = '\0';
     lk->txt_name_len =
         name_join(lk->txt_name, TXT_PREFIX, lk->domain, lk->domain_len, "");
     /* the policy URL (STS-FETCH-1) */

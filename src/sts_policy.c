@@ -446,7 +446,18 @@ policy_parse(mtasts_ctx *ctx, const char *b, size_t n, unsigned flags,
                      ctx->limits[MTASTS_LIMIT_POLICY_SIZE], NULL, 0);
         return MTASTS_ETOOBIG;
     }
-    memset(&s, 0, sizeof(s));
+    /* each field set (no memset of the whole scan: it cost about a tenth
+     * of a parse) */
+    s.mode = 0;
+    s.max_age = 0;
+    s.version.p = NULL;
+    s.version.n = 0;
+    s.have_version = s.have_mode = s.have_max_age = 0;
+    s.mx_lines = 0;
+    s.warnings = 0;
+    s.woff = 0;
+    s.reason = MTASTS_R_NONE;
+    s.off = 0;
     s.mx_limit = ctx->limits[MTASTS_LIMIT_POLICY_MX];
     mt_vec_init(&s.mx, ctx, lmx, LOCAL_MX, sizeof(lmx[0]));
     mt_vec_init(&s.ext, ctx, lext, LOCAL_EXT, sizeof(lext[0]));
