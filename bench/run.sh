@@ -27,7 +27,11 @@
 # History table and adding this run's headline row to it.
 #
 # Environment: BUILD_DIR (default build-bench), PYTHON_SYSTEM (interpreter
-# that sees the Debian package, default /usr/bin/python3), NODE (node).
+# that sees the Debian package, default /usr/bin/python3), NODE (node),
+# BENCH_CPU: the CPU every library benchmark and peer runs on (taskset),
+# default the last online CPU; "none" leaves them unpinned. The daemon
+# benchmarks are never pinned (a server and its load generator need a CPU
+# each).
 # A peer that is not installed is skipped with a SKIP line saying how to
 # install it. Timings are informational: the exit status is 0 unless
 # something fails to build or run.
@@ -81,6 +85,19 @@ if [ ! -f "$build/build.ninja" ]; then
     rm -f "$build.setup.log"
 fi
 machine="$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) CPU(s), $(uname -sr), $(cc --version | head -1)"
+# One CPU for ours and the peers alike: on a VM the CPUs need not be equal
+# (README.md, "Pinning"), and a ratio of two processes that landed on
+# different ones measures the CPUs, not the code.
+pin=
+cpu=${BENCH_CPU:-$(($(nproc) - 1))}
+if [ -z "$daemons" ] && [ "$cpu" != none ]; then
+    if command -v taskset >/dev/null 2>&1; then
+        pin="taskset -c $cpu"
+        machine="$machine, every benchmark pinned to CPU $cpu"
+    else
+        say "not pinned: taskset not found (apt-get install util-linux)"
+    fi
+fi
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 # (the results file itself, rewritten by the previous run, does not count)
 if [ -n "$(git -C "$root" status --porcelain --untracked-files=no -- . \
@@ -157,7 +174,8 @@ peer() {
     shift 3
     rc=0
     say "running $name..."
-    "$@" --json --batches "$batches" --batch-ms "$batch_ms" >"$out" || rc=$?
+    $pin "$@" --json --batches "$batches" --batch-ms "$batch_ms" >"$out" ||
+        rc=$?
     if [ $rc -eq 77 ]; then
         say "SKIP $name: not installed ($how)"
         rm -f "$out"
@@ -195,7 +213,7 @@ while [ "$i" -le "$runs" ]; do
     d=$tmp/run$i
     mkdir "$d"
     say "run $i of $runs: bench_text ($batches batches x ~${batch_ms} ms per case)..."
-    "$build/bench/bench_text" --json --batches "$batches" \
+    $pin "$build/bench/bench_text" --json --batches "$batches" \
         --batch-ms "$batch_ms" >"$d/text.json"
     if [ -n "$have_py" ]; then
         peer "postfix-mta-sts-resolver text paths" "$d/pmsr.json" "$pmsr_how" \
@@ -206,7 +224,7 @@ while [ "$i" -le "$runs" ]; do
             "$node" "$here/peers/bench_mailauth.js"
     fi
     say "run $i of $runs: bench_discovery..."
-    "$build/bench/bench_discovery" --json --batches "$batches" \
+    $pin "$build/bench/bench_discovery" --json --batches "$batches" \
         --batch-ms "$batch_ms" >"$d/disc.json"
     if [ -n "$have_py" ]; then
         peer "postfix-mta-sts-resolver cached path" "$d/pmsr_d.json" \
@@ -218,7 +236,7 @@ while [ "$i" -le "$runs" ]; do
     fi
     if [ -n "$have_json" ]; then
         say "run $i of $runs: bench_json (report ingest vs cJSON)..."
-        "$build/bench/bench_json" --json >"$d/json.json"
+        $pin "$build/bench/bench_json" --json >"$d/json.json"
         # peak memory of the tool on the 10 000-policy report
         if [ -x /usr/bin/time ]; then
             /usr/bin/time -f '%M' -o "$d/rss.txt" \
