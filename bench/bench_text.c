@@ -10,7 +10,9 @@
  *
  * Every case runs in many batches (interleaved across cases, so drift hits
  * all of them alike); a batch lasts about --batch-ms and the reported
- * figure is the median ns/op over the batches. Ratios are library/baseline.
+ * figure is the median ns/op over the batches. Ratios are library/baseline,
+ * for information: the targets of issue 10 are against the peers
+ * (bench/report.py), so no case here has a target of its own.
  *
  * Options:
  *   --json           machine-readable output on stdout
@@ -729,7 +731,7 @@ static struct bench_case cases[] = {
     {"policy_parse",
      "mtasts_policy_parse+free (6 lines)",
      1,
-     2.0,
+     0,
      run_policy_parse,
      1,
      0,
@@ -759,7 +761,7 @@ static struct bench_case cases[] = {
     {"txt_parse",
      "mtasts_sts_record_parse+free",
      4,
-     2.0,
+     0,
      run_txt_parse,
      1,
      0,
@@ -779,7 +781,7 @@ static struct bench_case cases[] = {
     {"mx_match_wildcard",
      "mtasts_mx_match *.aspmx.l.google.com",
      6,
-     2.0,
+     0,
      run_mx_wild,
      1,
      0,
@@ -799,7 +801,7 @@ static struct bench_case cases[] = {
     {"mx_match_exact",
      "mtasts_mx_match exact",
      8,
-     2.0,
+     0,
      run_mx_exact,
      1,
      0,
