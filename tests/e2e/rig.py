@@ -58,6 +58,14 @@ def missing_programs():
     return [p for p in ("openssl", "dnsmasq", "nginx") if which(p) is None]
 
 
+def require(skip):
+    """Call skip(msg), which does not return, unless every program the rig
+    starts is installed: the one check of the suites that use the rig."""
+    miss = missing_programs()
+    if miss:
+        skip("the e2e rig needs " + ", ".join(miss))
+
+
 class RigError(Exception):
     pass
 

@@ -746,9 +746,7 @@ def main():
         skip("the e2e rig (tests/e2e/rig.py) is not in this tree")
     sys.path.insert(0, rig_dir)
     import rig as rigmod  # noqa: E402
-    miss = rigmod.missing_programs()
-    if miss:
-        skip("missing programs: " + ", ".join(miss))
+    rigmod.require(skip)
     if not os.path.exists(module):
         fail("no module at " + module)
     os.makedirs(cache_dir, exist_ok=True)

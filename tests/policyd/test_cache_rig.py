@@ -283,9 +283,7 @@ def main():
         skip("the e2e rig (tests/e2e/rig.py) is not in this tree")
     sys.path.insert(0, rig_dir)
     import rig as R  # noqa: E402 - the rig lives in tests/e2e
-    miss = R.missing_programs()
-    if miss:
-        skip("the e2e rig needs " + ", ".join(miss))
+    R.require(skip)
     tmp = tempfile.mkdtemp(prefix="policyd-cache-rig.")
     ck = Checker()
     try:

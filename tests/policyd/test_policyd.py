@@ -38,6 +38,10 @@ class Skip(Exception):
     pass
 
 
+def skip(msg):
+    raise Skip(msg)
+
+
 def fail(msg):
     raise AssertionError(msg)
 
@@ -1277,9 +1281,7 @@ def case_rig(tmp):
         raise Skip("postmap (Postfix) not installed")
     sys.path.insert(0, os.path.join(SRC, "tests", "e2e"))
     import rig as R
-    missing = R.missing_programs()
-    if missing:
-        raise Skip("the e2e rig needs " + ", ".join(missing))
+    R.require(skip)
     z = "e2e.test"
     with R.Rig() as rig:
         pki = rig.make_pki()

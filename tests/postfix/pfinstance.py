@@ -59,9 +59,7 @@ def namespace_preflight(src, daemon, skip):
         skip("the e2e rig (tests/e2e/rig.py) is not in this tree")
     sys.path.insert(0, rig_dir)
     import rig as R  # noqa: E402
-    miss = R.missing_programs()
-    if miss:
-        skip("the e2e rig needs " + ", ".join(miss))
+    R.require(skip)
     if not os.access(daemon, os.X_OK):
         return False
     r = subprocess.run(["unshare", "-m", "-n", "--propagation", "private",
