@@ -215,9 +215,9 @@ make_key(const mtasts_cache *c, const char *domain, size_t len, char *kb,
     size_t n;
 
     if (domain == NULL ||
-        mtasts_domain_normalize(domain, len, kb, MTASTS_DOMAIN_MAX_LEN + 1,
-                                &n) != MTASTS_OK)
+        mt_domain_norm(domain, len, kb, MTASTS_DOMAIN_MAX_LEN, &n) != MTASTS_OK)
         return MTASTS_EINVAL;
+    kb[n] = '\0';
     *ret_len = n;
     *ret_hash = mt_hash(c->seed, kb, n);
     return MTASTS_OK;
@@ -309,8 +309,8 @@ mtasts_cache_get(mtasts_cache *c, const char *domain, size_t domain_len,
             return MTASTS_OK;
         }
     }
-    if (mtasts_domain_normalize(domain, domain_len, kb,
-                                MTASTS_DOMAIN_MAX_LEN + 1, &n) != MTASTS_OK)
+    if (mt_domain_norm(domain, domain_len, kb, MTASTS_DOMAIN_MAX_LEN, &n) !=
+        MTASTS_OK)
         return MTASTS_EINVAL;
     return MTASTS_OK;
 }

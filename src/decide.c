@@ -179,9 +179,11 @@ mtasts_postfix_answer_format(const mtasts_policy *policy, const char *domain,
         mt_out_str(&o, "NOTFOUND ");
         return mt_out_finish(&o, ret_needed);
     }
-    rc = mtasts_domain_normalize(domain, domain_len, norm, sizeof(norm), &nl);
+    if (domain == NULL && domain_len > 0)
+        return MTASTS_EINVAL;
+    rc = mt_domain_norm(domain, domain_len, norm, MTASTS_DOMAIN_MAX_LEN, &nl);
     if (rc != MTASTS_OK)
-        return rc == MTASTS_ERANGE ? MTASTS_EINVAL : rc;
+        return rc;
     if (flags & MTASTS_POSTFIX_F_TEMP) {
         /* socketmap_table(5): "TEMP reason" makes the lookup fail with a
          * temporary error, and smtp(8) defers. */

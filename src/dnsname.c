@@ -139,11 +139,10 @@ mt_domain_norm(const char *name, size_t len, char *dst, size_t cap,
     return MTASTS_OK;
 }
 
-/* pre + norm(domain) + post; label_pre is the number of bytes of pre that
- * become part of the DNS name, which must stay within 253 octets. */
-static int
-wrap_domain(const char *pre, size_t label_pre, const char *domain, size_t len,
-            const char *post, char *dst, size_t dst_len, size_t *ret_needed)
+int
+mt_domain_wrap(const char *pre, size_t label_pre, const char *domain,
+               size_t len, const char *post, char *dst, size_t dst_len,
+               size_t *ret_needed)
 {
     struct mt_out o;
     char low[MTASTS_DOMAIN_MAX_LEN];
@@ -167,31 +166,31 @@ int
 mtasts_sts_txt_name(const char *domain, size_t len, char *dst, size_t dst_len,
                     size_t *ret_needed)
 {
-    return wrap_domain("_mta-sts.", 9, domain, len, "", dst, dst_len,
-                       ret_needed);
+    return mt_domain_wrap("_mta-sts.", 9, domain, len, "", dst, dst_len,
+                          ret_needed);
 }
 
 int
 mtasts_domain_policy_host(const char *domain, size_t len, char *dst,
                           size_t dst_len, size_t *ret_needed)
 {
-    return wrap_domain("mta-sts.", 8, domain, len, "", dst, dst_len,
-                       ret_needed);
+    return mt_domain_wrap("mta-sts.", 8, domain, len, "", dst, dst_len,
+                          ret_needed);
 }
 
 int
 mtasts_domain_policy_url(const char *domain, size_t len, char *dst,
                          size_t dst_len, size_t *ret_needed)
 {
-    return wrap_domain("https://mta-sts.", 8, domain, len,
-                       "/.well-known/mta-sts.txt", dst, dst_len, ret_needed);
+    return mt_domain_wrap("https://mta-sts.", 8, domain, len,
+                          "/.well-known/mta-sts.txt", dst, dst_len, ret_needed);
 }
 
 int
 mtasts_domain_normalize(const char *name, size_t len, char *dst, size_t dst_len,
                         size_t *ret_needed)
 {
-    return wrap_domain("", 0, name, len, "", dst, dst_len, ret_needed);
+    return mt_domain_wrap("", 0, name, len, "", dst, dst_len, ret_needed);
 }
 
 int
@@ -222,5 +221,5 @@ mtasts_domain_for_delivery(const char *recipient, size_t recipient_len,
         mt_out_put(&o, d, n);
         return mt_out_finish(&o, ret_needed);
     }
-    return wrap_domain("", 0, d, n, "", dst, dst_len, ret_needed);
+    return mt_domain_wrap("", 0, d, n, "", dst, dst_len, ret_needed);
 }

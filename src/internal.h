@@ -186,6 +186,13 @@ int mt_hostname_check(const char *name, size_t len, unsigned flags,
  * cap (nothing written then). The one normalisation of the library. */
 int mt_domain_norm(const char *name, size_t len, char *dst, size_t cap,
                    size_t *ret_len);
+/* pre + norm(domain) + post into dst with snprintf semantics (the *_name
+ * and *_url calls); label_pre is the number of bytes of pre that become
+ * part of the DNS name, which must stay within 253 octets
+ * (MTASTS_ETOOBIG). */
+int mt_domain_wrap(const char *pre, size_t label_pre, const char *domain,
+                   size_t len, const char *post, char *dst, size_t dst_len,
+                   size_t *ret_needed);
 
 /*
  * A growing array for the parsers: it starts in storage the caller gives

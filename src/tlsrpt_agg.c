@@ -502,10 +502,14 @@ int
 mt_agg_norm_domain(const char *d, size_t n, char out[MTASTS_DOMAIN_MAX_LEN + 1],
                    size_t *ret_len)
 {
+    int rc;
+
     if (d == NULL && n > 0)
         return MTASTS_EINVAL;
-    return mtasts_domain_normalize(d, n, out, MTASTS_DOMAIN_MAX_LEN + 1,
-                                   ret_len);
+    rc = mt_domain_norm(d, n, out, MTASTS_DOMAIN_MAX_LEN, ret_len);
+    if (rc == MTASTS_OK)
+        out[*ret_len] = '\0';
+    return rc;
 }
 
 /* ------------------------------------------------------------------ */

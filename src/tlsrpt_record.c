@@ -681,23 +681,8 @@ int
 mtasts_tlsrpt_txt_name(const char *domain, size_t len, char *dst,
                        size_t dst_len, size_t *ret_needed)
 {
-    static const char pre[] = "_smtp._tls.";
-    char norm[MTASTS_DOMAIN_MAX_LEN + 1];
-    struct mt_out o;
-    size_t nl = 0;
-    int rc;
-
-    if (dst == NULL && dst_len > 0)
-        return MTASTS_EINVAL;
-    rc = mtasts_domain_normalize(domain, len, norm, sizeof(norm), &nl);
-    if (rc != MTASTS_OK)
-        return rc;
-    if (nl + sizeof(pre) - 1 > MTASTS_DOMAIN_MAX_LEN)
-        return MTASTS_ETOOBIG;
-    mt_out_init(&o, dst, dst_len);
-    mt_out_put(&o, pre, sizeof(pre) - 1);
-    mt_out_put(&o, norm, nl);
-    return mt_out_finish(&o, ret_needed);
+    return mt_domain_wrap("_smtp._tls.", 11, domain, len, "", dst, dst_len,
+                          ret_needed);
 }
 
 static int
